@@ -1,0 +1,61 @@
+//! One running connector: its table, queues, secrets and public URL, built once per
+//! cold start (Lambda) or once per process (local runner) and shared by every handler.
+
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::queue::JobQueue;
+use crate::queue::sqs::SqsQueue;
+use crate::secrets::AppSecrets;
+use crate::storage::Table;
+use crate::storage::dynamodb::DynamoTable;
+
+/// The connector's parts, shared by all handlers.
+pub struct App {
+    /// The single table.
+    pub table: Arc<dyn Table>,
+    /// Catalogue work (imports, uploads, price and stock).
+    pub product_queue: Arc<dyn JobQueue>,
+    /// Order work, on its own queue so bulk catalogue work never delays an order.
+    pub order_queue: Arc<dyn JobQueue>,
+    /// Application secrets.
+    pub secrets: AppSecrets,
+    /// Public base URL of the HTTP API.
+    pub public_url: String,
+}
+
+/// AWS SDK configuration from the environment (`AWS_ENDPOINT_URL` points it at an emulator).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+impl App {
+    /// The production wiring: DynamoDB, SQS and secrets named by the environment.
+    pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config().await;
+        let secrets = AppSecrets::load(&sdk).await?;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let open = |name: String| {
+            let sqs = sqs.clone();
+            async move {
+                SqsQueue::open(sqs, &name)
+                    .await
+                    .map_err(|e| ConfigError::Invalid {
+                        name: "PRODUCT_QUEUE_NAME/ORDER_QUEUE_NAME",
+                        reason: e.to_string(),
+                    })
+            }
+        };
+        Ok(Arc::new(Self {
+            table: Arc::new(DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config.table_name,
+            )),
+            product_queue: Arc::new(open(config.product_queue).await?),
+            order_queue: Arc::new(open(config.order_queue).await?),
+            secrets,
+            public_url: config.public_url,
+        }))
+    }
+}

@@ -1,0 +1,59 @@
+//! Configuration from the environment, read once per cold start. A missing or bad
+//! value is an error that names the variable.
+
+/// Why configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required value is absent.
+    #[error("missing configuration value {name} (looked in {origin})")]
+    Missing { name: &'static str, origin: String },
+    /// A value is present but unusable.
+    #[error("invalid configuration value {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    /// A configuration source (e.g. Secrets Manager) could not be read.
+    #[error("configuration source unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A required environment variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .ok_or_else(|| ConfigError::Missing {
+            name,
+            origin: "the environment".into(),
+        })
+}
+
+/// Where the connector's data and work live in the cloud.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// Catalogue work queue (`PRODUCT_QUEUE_NAME`).
+    pub product_queue: String,
+    /// Order work queue (`ORDER_QUEUE_NAME`).
+    pub order_queue: String,
+    /// Public base URL of the HTTP API, for callbacks and links (`PUBLIC_URL`).
+    pub public_url: String,
+}
+
+impl Config {
+    /// Reads every value from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let public_url = required("PUBLIC_URL")?;
+        if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            product_queue: required("PRODUCT_QUEUE_NAME")?,
+            order_queue: required("ORDER_QUEUE_NAME")?,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! The queue workers' entry point: routes each job to the module that owns its kind.
+//! Kinds whose issue has not landed yet fail with [`JobError::NotImplemented`], so
+//! their messages stay in the queue (and reach the dead-letter queue) instead of
+//! being dropped.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::app::App;
+use crate::queue::{Job, JobError, JobHandler};
+
+/// Dispatches jobs of both queues.
+pub struct Dispatcher {
+    /// The connector the jobs run against.
+    pub app: Arc<App>,
+}
+
+#[async_trait]
+impl JobHandler for Dispatcher {
+    async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
+        Err(JobError::NotImplemented(job.kind))
+    }
+}

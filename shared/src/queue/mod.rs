@@ -1,0 +1,282 @@
+//! The queue port: the job envelope every stage sends, and the [`JobQueue`] trait with
+//! an SQS adapter ([`sqs::SqsQueue`]) and an in-process adapter
+//! ([`memory::InProcessQueue`]) that share retry, back-off, visibility and
+//! dead-letter semantics. [`lambda`] turns an SQS Lambda batch into per-job calls;
+//! [`worker`] drives any [`JobQueue`] the same way outside Lambda.
+
+pub mod lambda;
+pub mod memory;
+pub mod sqs;
+pub mod worker;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// SQS's message size limit we hold every job to (256 KiB).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// SQS sends and receives at most this many messages per call.
+pub const MAX_BATCH: usize = 10;
+/// FIFO deduplication window.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(300);
+
+/// Errors of the queue port.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// No queue of that name exists.
+    #[error("unknown queue {0}")]
+    UnknownQueue(String),
+    /// A message body is not a job envelope.
+    #[error("malformed job in message {message_id}: {reason}")]
+    MalformedJob { message_id: String, reason: String },
+    /// The job is larger than [`MAX_MESSAGE_BYTES`].
+    #[error("job {job_id} is {bytes} bytes, above the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge { job_id: String, bytes: usize },
+    /// A request the queue cannot run (e.g. a per-message delay on a FIFO queue).
+    #[error("invalid queue request: {0}")]
+    InvalidRequest(String),
+    /// Some jobs of a batch were not accepted; they must be sent again.
+    #[error("queue refused jobs {job_ids:?}: {reason}")]
+    SendFailed {
+        job_ids: Vec<String>,
+        reason: String,
+    },
+    /// The queue service failed; the call may be retried.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a job asks a worker to do. Unknown kinds (from a newer producer) are kept as
+/// [`JobKind::Unknown`] so the consumer can park them with a reason instead of failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Import one page of store products.
+    ImportProducts,
+    /// Create or edit one product on TikTok.
+    UploadProduct,
+    /// Push stock of one product's SKUs to TikTok.
+    SyncStock,
+    /// Push prices of one product's SKUs to TikTok.
+    SyncPrice,
+    /// Create or update the store order for one TikTok order.
+    SyncOrder,
+    /// Send a store shipment back to TikTok.
+    PushShipment,
+    /// A kind this build does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The envelope of every queued job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Unique id of this job (not of the work; see `idempotency_key`).
+    pub id: String,
+    /// What to do.
+    pub kind: JobKind,
+    /// The store (tenant) the job belongs to.
+    pub tenant: String,
+    /// The TikTok shop, when the job concerns one.
+    pub shop: Option<String>,
+    /// Identifies the work itself: two jobs with one key do the work once.
+    pub idempotency_key: String,
+    /// How many times the job was re-enqueued by the retry sweeper.
+    pub attempt: u32,
+    /// Kind-specific data.
+    pub payload: serde_json::Value,
+}
+
+impl Job {
+    /// A new first-attempt job.
+    pub fn new(
+        kind: JobKind,
+        tenant: impl Into<String>,
+        idempotency_key: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            tenant: tenant.into(),
+            shop: None,
+            idempotency_key: idempotency_key.into(),
+            attempt: 0,
+            payload,
+        }
+    }
+
+    /// Sets the TikTok shop.
+    pub fn for_shop(mut self, shop: impl Into<String>) -> Self {
+        self.shop = Some(shop.into());
+        self
+    }
+
+    /// FIFO message group: the shop when there is one, else the tenant, so one shop's
+    /// work stays ordered while shops run in parallel.
+    pub fn message_group(&self) -> &str {
+        self.shop.as_deref().unwrap_or(&self.tenant)
+    }
+
+    /// The wire form, checked against [`MAX_MESSAGE_BYTES`].
+    pub fn to_body(&self) -> Result<String, QueueError> {
+        let body = serde_json::to_string(self).expect("job serializes");
+        if body.len() > MAX_MESSAGE_BYTES {
+            return Err(QueueError::TooLarge {
+                job_id: self.id.clone(),
+                bytes: body.len(),
+            });
+        }
+        Ok(body)
+    }
+
+    /// Parses a message body.
+    pub fn from_body(message_id: &str, body: &str) -> Result<Self, QueueError> {
+        serde_json::from_str(body).map_err(|e| QueueError::MalformedJob {
+            message_id: message_id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// A received message, invisible to other consumers until acknowledged or its
+/// visibility timeout passes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The queue's id of the message.
+    pub message_id: String,
+    /// Handle for [`JobQueue::ack`] and [`JobQueue::retry_later`].
+    pub receipt: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+    /// The raw body.
+    pub body: String,
+}
+
+impl Delivery {
+    /// The job inside, or [`QueueError::MalformedJob`].
+    pub fn job(&self) -> Result<Job, QueueError> {
+        Job::from_body(&self.message_id, &self.body)
+    }
+}
+
+/// How a queue behaves; both adapters are created from the same settings.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    /// FIFO (ordered per message group, deduplicated by idempotency key) or standard.
+    pub fifo: bool,
+    /// How long a received message stays hidden.
+    pub visibility_timeout: Duration,
+    /// After this many receives the message moves to the dead-letter queue.
+    pub max_receives: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            fifo: false,
+            visibility_timeout: Duration::from_secs(180),
+            max_receives: 5,
+        }
+    }
+}
+
+/// A job queue.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Sends jobs (in batches of [`MAX_BATCH`]), visible after `delay`.
+    async fn send(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError>;
+    /// Receives up to `max` messages, waiting up to `wait` for the first.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
+    /// Deletes a handled message.
+    async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError>;
+    /// Makes a failed message visible again after `delay` (back-off).
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// Back-off before the next attempt after `receive_count` receives: exponential from
+/// 2 s, capped at 15 minutes, with jitter in the upper half so retries spread out.
+pub fn backoff(receive_count: u32) -> Duration {
+    let exponent = receive_count.saturating_sub(1).min(10);
+    let ceiling = (2u64 << exponent).min(900);
+    let floor = ceiling / 2;
+    Duration::from_secs(rand::random_range(floor..=ceiling))
+}
+
+/// FIFO deduplication id: the idempotency key when SQS accepts it as is, else its SHA-256.
+pub(crate) fn dedup_id(job: &Job) -> String {
+    let key = &job.idempotency_key;
+    let accepted = |c: char| c.is_ascii_alphanumeric() || c.is_ascii_punctuation();
+    if !key.is_empty() && key.len() <= 128 && key.chars().all(accepted) {
+        key.clone()
+    } else {
+        crate::crypto::sha256_hex(key.as_bytes())
+    }
+}
+
+/// Why a job did not complete. Every variant sends the message back to the queue
+/// (retried with back-off, then dead-lettered), so nothing is dropped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A temporary failure (rate limit, timeout, 5xx); the job is retried.
+    #[error("temporary failure: {0}")]
+    Retryable(String),
+    /// No handler for this kind exists yet in this build.
+    #[error("no handler for {0:?} jobs in this build yet")]
+    NotImplemented(JobKind),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Does the work of one job.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Handles `job`, received for the `receive_count`-th time.
+    async fn handle(&self, job: Job, receive_count: u32) -> Result<(), JobError>;
+}
+
+/// Parses and handles one message inside a span carrying its ids; logs the outcome.
+/// Returns whether the message is done (to delete) or must come back.
+pub(crate) async fn execute<H: JobHandler + ?Sized>(
+    handler: &H,
+    message_id: &str,
+    body: &str,
+    receive_count: u32,
+) -> bool {
+    use tracing::Instrument as _;
+    let job = match Job::from_body(message_id, body) {
+        Ok(job) => job,
+        Err(error) => {
+            tracing::error!(message_id, receive_count, %error, "message is not a job; leaving it for the dead-letter queue");
+            return false;
+        }
+    };
+    let span = tracing::info_span!(
+        "job",
+        message_id,
+        job_id = %job.id,
+        kind = ?job.kind,
+        tenant = %job.tenant,
+        shop = job.shop.as_deref().unwrap_or(""),
+        receive_count,
+    );
+    async move {
+        match handler.handle(job, receive_count).await {
+            Ok(()) => {
+                tracing::info!("job done");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "job failed; it will be retried");
+                false
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,42 @@
+//! Scheduled work (EventBridge Scheduler in AWS, tokio timers locally).
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+
+/// The scheduled tasks, one per scheduled function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Find TikTok orders changed since each shop's cursor (every minute).
+    PollOrders,
+    /// Same for returns, refunds and cancellation requests.
+    PollReturns,
+    /// Refresh TikTok tokens before they expire.
+    RefreshTokens,
+    /// Re-drive failed jobs and orders with back-off; park the hopeless.
+    SweepRetries,
+}
+
+impl Schedule {
+    /// Every schedule with its period in seconds, as the local runner runs them.
+    pub const ALL: [(Schedule, u64); 4] = [
+        (Schedule::PollOrders, 60),
+        (Schedule::PollReturns, 300),
+        (Schedule::RefreshTokens, 3600),
+        (Schedule::SweepRetries, 600),
+    ];
+}
+
+/// Why a scheduled run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The task's issue has not landed yet.
+    #[error("{0:?} is not implemented yet")]
+    NotImplemented(Schedule),
+}
+
+/// Runs one scheduled task once.
+pub async fn run(_app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
+    Err(ScheduleError::NotImplemented(schedule))
+}
