@@ -39,19 +39,14 @@ impl App {
         let open = |name: String| {
             let sqs = sqs.clone();
             async move {
-                SqsQueue::open(sqs, &name)
-                    .await
-                    .map_err(|e| ConfigError::Invalid {
-                        name: "PRODUCT_QUEUE_NAME/ORDER_QUEUE_NAME",
-                        reason: e.to_string(),
-                    })
+                SqsQueue::open(sqs, &name).await.map_err(|e| ConfigError::Invalid {
+                    name: "PRODUCT_QUEUE_NAME/ORDER_QUEUE_NAME",
+                    reason: e.to_string(),
+                })
             }
         };
         Ok(Arc::new(Self {
-            table: Arc::new(DynamoTable::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config.table_name,
-            )),
+            table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
             product_queue: Arc::new(open(config.product_queue).await?),
             order_queue: Arc::new(open(config.order_queue).await?),
             secrets,

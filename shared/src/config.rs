@@ -15,16 +15,22 @@ pub enum ConfigError {
     Unavailable(String),
 }
 
-/// A required environment variable.
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
+/// A required value from `lookup`, which reads `origin` (named in the error); blank
+/// counts as missing.
+pub fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    origin: &str,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    lookup(name)
         .filter(|value| !value.trim().is_empty())
         .ok_or_else(|| ConfigError::Missing {
             name,
-            origin: "the environment".into(),
+            origin: origin.to_string(),
         })
 }
+
+const ENVIRONMENT: &str = "the environment";
 
 /// Where the connector's data and work live in the cloud.
 #[derive(Debug, Clone)]
@@ -42,7 +48,12 @@ pub struct Config {
 impl Config {
     /// Reads every value from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let public_url = required("PUBLIC_URL")?;
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every value through `lookup` (name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let public_url = required(&lookup, ENVIRONMENT, "PUBLIC_URL")?;
         if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
             return Err(ConfigError::Invalid {
                 name: "PUBLIC_URL",
@@ -50,9 +61,9 @@ impl Config {
             });
         }
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            product_queue: required("PRODUCT_QUEUE_NAME")?,
-            order_queue: required("ORDER_QUEUE_NAME")?,
+            table_name: required(&lookup, ENVIRONMENT, "TABLE_NAME")?,
+            product_queue: required(&lookup, ENVIRONMENT, "PRODUCT_QUEUE_NAME")?,
+            order_queue: required(&lookup, ENVIRONMENT, "ORDER_QUEUE_NAME")?,
             public_url: public_url.trim_end_matches('/').to_string(),
         })
     }

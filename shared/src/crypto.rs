@@ -54,13 +54,10 @@ impl TokenCipher {
         let mut current = None;
         let mut keys = HashMap::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (key_id, encoded) =
-                entry
-                    .split_once(':')
-                    .ok_or_else(|| CryptoError::InvalidKey {
-                        key_id: "?".into(),
-                        reason: "expected id:base64key".into(),
-                    })?;
+            let (key_id, encoded) = entry.split_once(':').ok_or_else(|| CryptoError::InvalidKey {
+                key_id: "?".into(),
+                reason: "expected id:base64key".into(),
+            })?;
             let invalid = |reason: &str| CryptoError::InvalidKey {
                 key_id: key_id.into(),
                 reason: reason.into(),
@@ -68,11 +65,8 @@ impl TokenCipher {
             if key_id.is_empty() || key_id.contains(':') {
                 return Err(invalid("key id must be non-empty without ':'"));
             }
-            let bytes = STANDARD
-                .decode(encoded)
-                .map_err(|_| invalid("key is not base64"))?;
-            let cipher =
-                Aes256Gcm::new_from_slice(&bytes).map_err(|_| invalid("key must be 32 bytes"))?;
+            let bytes = STANDARD.decode(encoded).map_err(|_| invalid("key is not base64"))?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| invalid("key must be 32 bytes"))?;
             current.get_or_insert_with(|| key_id.to_string());
             keys.insert(key_id.to_string(), cipher);
         }
@@ -85,10 +79,7 @@ impl TokenCipher {
 
     /// A new random key spec (`id:base64key`), e.g. for a first local run.
     pub fn generate_spec(key_id: &str) -> String {
-        format!(
-            "{key_id}:{}",
-            STANDARD.encode(Aes256Gcm::generate_key(&mut OsRng))
-        )
+        format!("{key_id}:{}", STANDARD.encode(Aes256Gcm::generate_key(&mut OsRng)))
     }
 
     /// Seals `plaintext`, bound to `context` (e.g. `STORE#abc/SHOP#1/access_token`).
@@ -106,18 +97,13 @@ impl TokenCipher {
             .expect("AES-GCM sealing of an in-memory buffer cannot fail");
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        format!(
-            "{FORMAT}:{}:{}",
-            self.current,
-            URL_SAFE_NO_PAD.encode(bytes)
-        )
+        format!("{FORMAT}:{}:{}", self.current, URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// Opens text made by [`TokenCipher::seal`] with the same `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<SecretString, CryptoError> {
         let mut parts = sealed.splitn(3, ':');
-        let (Some(FORMAT), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(FORMAT), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CryptoError::Unsealable("not a v1 sealed token"));
         };
         let cipher = self
@@ -191,17 +177,10 @@ mod tests {
         let old_spec = TokenCipher::generate_spec("k1");
         let old = TokenCipher::from_spec(&old_spec).unwrap();
         let sealed_before = old.seal("refresh", "ctx");
-        let rotated =
-            TokenCipher::from_spec(&format!("{},{old_spec}", TokenCipher::generate_spec("k2")))
-                .unwrap();
-        assert_eq!(
-            rotated.open(&sealed_before, "ctx").unwrap().expose(),
-            "refresh"
-        );
+        let rotated = TokenCipher::from_spec(&format!("{},{old_spec}", TokenCipher::generate_spec("k2"))).unwrap();
+        assert_eq!(rotated.open(&sealed_before, "ctx").unwrap().expose(), "refresh");
         assert!(rotated.seal("x", "ctx").starts_with("v1:k2:"));
-        assert!(
-            matches!(old.open(&rotated.seal("x", "ctx"), "ctx"), Err(CryptoError::UnknownKey(id)) if id == "k2")
-        );
+        assert!(matches!(old.open(&rotated.seal("x", "ctx"), "ctx"), Err(CryptoError::UnknownKey(id)) if id == "k2"));
     }
 
     #[test]

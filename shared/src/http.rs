@@ -24,14 +24,8 @@ fn not_yet(feature: &'static str) -> Response {
 /// BigCommerce app callbacks and the TikTok authorization flow.
 pub fn oauth_routes() -> Router<Arc<App>> {
     Router::new()
-        .route(
-            "/bigcommerce/auth",
-            get(|| async { not_yet("BigCommerce install") }),
-        )
-        .route(
-            "/bigcommerce/load",
-            get(|| async { not_yet("BigCommerce load") }),
-        )
+        .route("/bigcommerce/auth", get(|| async { not_yet("BigCommerce install") }))
+        .route("/bigcommerce/load", get(|| async { not_yet("BigCommerce load") }))
         .route(
             "/bigcommerce/uninstall",
             get(|| async { not_yet("BigCommerce uninstall") }),
@@ -40,10 +34,7 @@ pub fn oauth_routes() -> Router<Arc<App>> {
             "/bigcommerce/remove_user",
             get(|| async { not_yet("BigCommerce remove user") }),
         )
-        .route(
-            "/tiktok/connect",
-            get(|| async { not_yet("TikTok shop connection") }),
-        )
+        .route("/tiktok/connect", get(|| async { not_yet("TikTok shop connection") }))
         .route(
             "/tiktok/callback",
             get(|| async { not_yet("TikTok authorization callback") }),
@@ -53,10 +44,7 @@ pub fn oauth_routes() -> Router<Arc<App>> {
 /// TikTok and store webhook intake.
 pub fn webhook_routes() -> Router<Arc<App>> {
     Router::new()
-        .route(
-            "/webhooks/tiktok",
-            post(|| async { not_yet("TikTok webhook intake") }),
-        )
+        .route("/webhooks/tiktok", post(|| async { not_yet("TikTok webhook intake") }))
         .route(
             "/webhooks/bigcommerce",
             post(|| async { not_yet("BigCommerce webhook intake") }),
@@ -70,9 +58,7 @@ pub fn settings_routes() -> Router<Arc<App>> {
 
 /// Every route, as the local runner serves them.
 pub fn all_routes() -> Router<Arc<App>> {
-    oauth_routes()
-        .merge(webhook_routes())
-        .merge(settings_routes())
+    oauth_routes().merge(webhook_routes()).merge(settings_routes())
 }
 
 /// Binds `routes` to the app and adds the health check and request-id spans.

@@ -41,13 +41,11 @@ pub async fn run_schedule(schedule: Schedule) -> Result<(), Error> {
     telemetry::init();
     let app = App::from_env().await?;
     let app = &app;
-    lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move {
-            schedules::run(app, schedule).await.map_err(|error| {
-                tracing::error!(?schedule, %error, "scheduled run failed");
-                Error::from(error)
-            })
-        },
-    ))
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        schedules::run(app, schedule).await.map_err(|error| {
+            tracing::error!(?schedule, %error, "scheduled run failed");
+            Error::from(error)
+        })
+    }))
     .await
 }

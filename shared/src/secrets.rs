@@ -4,7 +4,7 @@
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, required};
 use crate::crypto::TokenCipher;
 
 /// A string that never shows in `Debug` output or logs.
@@ -61,23 +61,12 @@ pub struct AppSecrets {
 
 impl AppSecrets {
     /// Builds the secrets from a name → value look-up; `source` names it in errors.
-    pub fn from_lookup(
-        source: &str,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| {
-            lookup(name)
-                .filter(|value| !value.trim().is_empty())
-                .ok_or_else(|| ConfigError::Missing {
-                    name,
-                    origin: source.to_string(),
-                })
-        };
-        let token_cipher =
-            TokenCipher::from_spec(&get("TOKEN_KEYS")?).map_err(|e| ConfigError::Invalid {
-                name: "TOKEN_KEYS",
-                reason: e.to_string(),
-            })?;
+    pub fn from_lookup(source: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| required(&lookup, source, name);
+        let token_cipher = TokenCipher::from_spec(&get("TOKEN_KEYS")?).map_err(|e| ConfigError::Invalid {
+            name: "TOKEN_KEYS",
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             tiktok_app_key: get("TIKTOK_APP_KEY")?,
             tiktok_app_secret: SecretString::new(get("TIKTOK_APP_SECRET")?),
@@ -105,24 +94,19 @@ impl AppSecrets {
             .await
             .map_err(|e| {
                 let reason = match e.as_service_error() {
-                    Some(service) if service.is_resource_not_found_exception() => {
-                        "no such secret".to_string()
-                    }
+                    Some(service) if service.is_resource_not_found_exception() => "no such secret".to_string(),
                     _ => DisplayErrorContext(&e).to_string(),
                 };
                 ConfigError::Unavailable(format!("secret {secret_id}: {reason}"))
             })?;
         let text = output.secret_string().unwrap_or_default();
-        let values: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-            .map_err(|e| ConfigError::Invalid {
+        let values: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
                 name: SECRET_ID_VAR,
                 reason: format!("secret {secret_id} is not a JSON object: {e}"),
             })?;
         Self::from_lookup(&format!("secret {secret_id}"), |name| {
-            values
-                .get(name)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
+            values.get(name).and_then(|v| v.as_str()).map(str::to_string)
         })
     }
 

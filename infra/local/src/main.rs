@@ -63,14 +63,11 @@ fn order_queue_settings() -> QueueSettings {
 /// Secrets from the environment; anything missing gets a development value, and the
 /// token keyring is kept in the data directory so sealed tokens survive a restart.
 fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let key_file = data_dir.join("token-keys");
     let token_keys = match std::env::var("TOKEN_KEYS") {
         Ok(keys) if !keys.is_empty() => keys,
-        _ if key_file.exists() => {
-            std::fs::read_to_string(&key_file).context("reading the token keyring")?
-        }
+        _ if key_file.exists() => std::fs::read_to_string(&key_file).context("reading the token keyring")?,
         _ => {
             let spec = TokenCipher::generate_spec("local1");
             std::fs::write(&key_file, &spec).context("writing the token keyring")?;
@@ -98,29 +95,18 @@ fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
 
 async fn build_app(args: &Args) -> anyhow::Result<Arc<App>> {
     let secrets = local_secrets(&args.data_dir)?;
-    let public_url =
-        std::env::var("PUBLIC_URL").unwrap_or_else(|_| format!("http://{}", args.addr));
-    let (table, product_queue, order_queue): (
-        Arc<dyn Table>,
-        Arc<dyn JobQueue>,
-        Arc<dyn JobQueue>,
-    ) = if args.aws {
+    let public_url = std::env::var("PUBLIC_URL").unwrap_or_else(|_| format!("http://{}", args.addr));
+    let (table, product_queue, order_queue): (Arc<dyn Table>, Arc<dyn JobQueue>, Arc<dyn JobQueue>) = if args.aws {
         let sdk = aws_config().await;
         let table = DynamoTable::create(aws_sdk_dynamodb::Client::new(&sdk), &args.table).await?;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let (products, _) = SqsQueue::create(
-            sqs.clone(),
-            "connector-local-products",
-            &product_queue_settings(),
-        )
-        .await?;
-        let (orders, _) =
-            SqsQueue::create(sqs, "connector-local-orders", &order_queue_settings()).await?;
+        let (products, _) =
+            SqsQueue::create(sqs.clone(), "connector-local-products", &product_queue_settings()).await?;
+        let (orders, _) = SqsQueue::create(sqs, "connector-local-orders", &order_queue_settings()).await?;
         (Arc::new(table), Arc::new(products), Arc::new(orders))
     } else {
-        let table = EmbeddedTable::open(&args.data_dir).with_context(|| {
-            format!("opening the embedded store in {}", args.data_dir.display())
-        })?;
+        let table = EmbeddedTable::open(&args.data_dir)
+            .with_context(|| format!("opening the embedded store in {}", args.data_dir.display()))?;
         (
             Arc::new(table),
             Arc::new(InProcessQueue::new(product_queue_settings())),
@@ -141,9 +127,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
     let args = Args::parse();
     if args.sandbox {
-        bail!(
-            "--sandbox is reserved for the TikTok and BigCommerce sandboxes, which are not built yet"
-        );
+        bail!("--sandbox is reserved for the TikTok and BigCommerce sandboxes, which are not built yet");
     }
     let app = build_app(&args).await?;
     let dispatcher = Arc::new(Dispatcher { app: app.clone() });

@@ -9,10 +9,7 @@ use futures_util::future::join_all;
 use super::{JobHandler, execute};
 
 /// Handles every message of `event` and returns the ids that must come back.
-pub async fn process_batch<H: JobHandler + ?Sized>(
-    event: SqsEvent,
-    handler: &H,
-) -> SqsBatchResponse {
+pub async fn process_batch<H: JobHandler + ?Sized>(event: SqsEvent, handler: &H) -> SqsBatchResponse {
     let mut groups: Vec<(Option<String>, Vec<SqsMessage>)> = Vec::new();
     for message in event.records {
         let group = message.attributes.get("MessageGroupId").cloned();
@@ -21,12 +18,7 @@ pub async fn process_batch<H: JobHandler + ?Sized>(
             None => groups.push((group, vec![message])),
         }
     }
-    let failures = join_all(
-        groups
-            .into_iter()
-            .map(|(_, messages)| run_group(messages, handler)),
-    )
-    .await;
+    let failures = join_all(groups.into_iter().map(|(_, messages)| run_group(messages, handler))).await;
     let mut response = SqsBatchResponse::default();
     for message_id in failures.into_iter().flatten() {
         response.add_failure(message_id);

@@ -10,9 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{
-    DEDUP_WINDOW, Delivery, Job, JobQueue, MAX_BATCH, QueueError, QueueSettings, dedup_id,
-};
+use super::{DEDUP_WINDOW, Delivery, Job, JobQueue, MAX_BATCH, QueueError, QueueSettings, dedup_id};
 
 struct Message {
     id: String,
@@ -70,11 +68,7 @@ impl InProcessQueue {
             receive_count: 0,
             receipt: None,
         };
-        self.state
-            .lock()
-            .expect("queue lock")
-            .messages
-            .push_back(message);
+        self.state.lock().expect("queue lock").messages.push_back(message);
     }
 
     /// Takes what is receivable now, moving over-received messages to the DLQ.
@@ -92,10 +86,7 @@ impl InProcessQueue {
         let mut index = 0;
         while index < state.messages.len() && deliveries.len() < max {
             let message = &mut state.messages[index];
-            let group_busy = message
-                .group
-                .as_ref()
-                .is_some_and(|g| busy_groups.contains(g));
+            let group_busy = message.group.as_ref().is_some_and(|g| busy_groups.contains(g));
             if message.visible_at > now || group_busy {
                 // Later messages of a group wait for the earlier one (FIFO order).
                 if let Some(group) = &message.group {
@@ -133,11 +124,7 @@ impl InProcessQueue {
         deliveries
     }
 
-    fn with_receipt(
-        &self,
-        delivery: &Delivery,
-        change: impl FnOnce(&mut VecDeque<Message>, usize),
-    ) {
+    fn with_receipt(&self, delivery: &Delivery, change: impl FnOnce(&mut VecDeque<Message>, usize)) {
         let mut state = self.state.lock().expect("queue lock");
         let found = state
             .messages
@@ -177,9 +164,7 @@ impl JobQueue for InProcessQueue {
             for (job, body) in chunk {
                 if self.settings.fifo {
                     let mut state = self.state.lock().expect("queue lock");
-                    state
-                        .dedup_seen
-                        .retain(|_, at| now.duration_since(*at) < DEDUP_WINDOW);
+                    state.dedup_seen.retain(|_, at| now.duration_since(*at) < DEDUP_WINDOW);
                     if state.dedup_seen.insert(dedup_id(job), now).is_some() {
                         continue;
                     }

@@ -38,10 +38,7 @@ pub enum QueueError {
     InvalidRequest(String),
     /// Some jobs of a batch were not accepted; they must be sent again.
     #[error("queue refused jobs {job_ids:?}: {reason}")]
-    SendFailed {
-        job_ids: Vec<String>,
-        reason: String,
-    },
+    SendFailed { job_ids: Vec<String>, reason: String },
     /// The queue service failed; the call may be retried.
     #[error("queue unavailable: {0}")]
     Unavailable(String),

@@ -8,9 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
-use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
 use super::{Delivery, Job, JobQueue, MAX_BATCH, QueueError, QueueSettings, dedup_id};
 
@@ -22,9 +20,7 @@ pub struct SqsQueue {
     fifo: bool,
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
-) -> QueueError {
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> QueueError {
     QueueError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
@@ -34,10 +30,7 @@ impl SqsQueue {
         let found = client.get_queue_url().queue_name(name).send().await;
         let output = match found {
             Ok(output) => output,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_queue_does_not_exist()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => {
                 return Err(QueueError::UnknownQueue(name.to_string()));
             }
             Err(e) => return Err(unavailable(e)),
@@ -56,11 +49,7 @@ impl SqsQueue {
     /// Creates the queue and its dead-letter queue (`<name>-dlq`) with a real
     /// `RedrivePolicy`; for tests and local runs (production queues come from SAM).
     /// Returns the queue and its dead-letter queue.
-    pub async fn create(
-        client: Client,
-        name: &str,
-        settings: &QueueSettings,
-    ) -> Result<(Self, Self), QueueError> {
+    pub async fn create(client: Client, name: &str, settings: &QueueSettings) -> Result<(Self, Self), QueueError> {
         let fifo_name = |base: &str| {
             if settings.fifo {
                 format!("{base}.fifo")
@@ -141,9 +130,7 @@ impl SqsQueue {
         } else {
             entry.delay_seconds(delay.as_secs().min(900) as i32)
         };
-        entry
-            .build()
-            .map_err(|e| QueueError::InvalidRequest(e.to_string()))
+        entry.build().map_err(|e| QueueError::InvalidRequest(e.to_string()))
     }
 }
 
@@ -155,10 +142,7 @@ impl JobQueue for SqsQueue {
                 "FIFO queues take no per-message delay".into(),
             ));
         }
-        let bodies = jobs
-            .iter()
-            .map(Job::to_body)
-            .collect::<Result<Vec<_>, _>>()?;
+        let bodies = jobs.iter().map(Job::to_body).collect::<Result<Vec<_>, _>>()?;
         for (chunk_jobs, chunk_bodies) in jobs.chunks(MAX_BATCH).zip(bodies.chunks(MAX_BATCH)) {
             let entries = chunk_jobs
                 .iter()

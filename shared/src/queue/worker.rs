@@ -8,26 +8,13 @@ use super::{JobHandler, JobQueue, QueueError, backoff, execute};
 
 /// Receives one batch (waiting up to `wait`) and handles it; returns how many
 /// messages were received.
-pub async fn run_once(
-    queue: &dyn JobQueue,
-    handler: &dyn JobHandler,
-    wait: Duration,
-) -> Result<usize, QueueError> {
+pub async fn run_once(queue: &dyn JobQueue, handler: &dyn JobHandler, wait: Duration) -> Result<usize, QueueError> {
     let deliveries = queue.receive(super::MAX_BATCH, wait).await?;
     for delivery in &deliveries {
-        if execute(
-            handler,
-            &delivery.message_id,
-            &delivery.body,
-            delivery.receive_count,
-        )
-        .await
-        {
+        if execute(handler, &delivery.message_id, &delivery.body, delivery.receive_count).await {
             queue.ack(delivery).await?;
         } else {
-            queue
-                .retry_later(delivery, backoff(delivery.receive_count))
-                .await?;
+            queue.retry_later(delivery, backoff(delivery.receive_count)).await?;
         }
     }
     Ok(deliveries.len())
@@ -36,8 +23,7 @@ pub async fn run_once(
 /// Runs [`run_once`] forever; queue errors are logged and retried after a pause.
 pub async fn run(queue: Arc<dyn JobQueue>, handler: Arc<dyn JobHandler>) {
     loop {
-        if let Err(error) = run_once(queue.as_ref(), handler.as_ref(), Duration::from_secs(1)).await
-        {
+        if let Err(error) = run_once(queue.as_ref(), handler.as_ref(), Duration::from_secs(1)).await {
             tracing::error!(%error, "queue receive failed");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

@@ -10,14 +10,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 
 use super::{
-    Condition, IndexKey, Item, KeySpace, Page, PageCursor, Query, StorageError, Table, WriteOp,
-    cut_page, unix_now, validate_key, validate_transaction,
+    Condition, IndexKey, Item, KeySpace, Page, PageCursor, Query, StorageError, Table, WriteOp, cut_page, unix_now,
+    validate_key, validate_transaction,
 };
 
 /// Name of the one secondary index.
@@ -34,9 +33,7 @@ pub struct DynamoTable {
     table_name: String,
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
-) -> StorageError {
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StorageError {
     StorageError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
@@ -78,25 +75,19 @@ fn from_attributes(attributes: &Attributes) -> Result<Item, StorageError> {
             .and_then(|v| v.as_n().ok())
             .map(|v| v.parse::<i64>())
     };
-    let (pk, sk) = (
-        text("pk").unwrap_or_default(),
-        text("sk").unwrap_or_default(),
-    );
+    let (pk, sk) = (text("pk").unwrap_or_default(), text("sk").unwrap_or_default());
     let corrupt = |reason: String| StorageError::Corrupt {
         pk: pk.clone(),
         sk: sk.clone(),
         reason,
     };
-    let data =
-        serde_json::from_str(&text("data").ok_or_else(|| corrupt("no data attribute".into()))?)
-            .map_err(|e| corrupt(e.to_string()))?;
+    let data = serde_json::from_str(&text("data").ok_or_else(|| corrupt("no data attribute".into()))?)
+        .map_err(|e| corrupt(e.to_string()))?;
     let version = number("version")
         .transpose()
         .map_err(|e| corrupt(e.to_string()))?
         .unwrap_or(0);
-    let expires_at = number(TTL_ATTRIBUTE)
-        .transpose()
-        .map_err(|e| corrupt(e.to_string()))?;
+    let expires_at = number(TTL_ATTRIBUTE).transpose().map_err(|e| corrupt(e.to_string()))?;
     let gsi1 = match (text("gsi1pk"), text("gsi1sk")) {
         (Some(pk), Some(sk)) => Some(IndexKey { pk, sk }),
         _ => None,
@@ -138,11 +129,7 @@ fn expression(condition: Condition, now: i64) -> Option<Expression> {
             format!("#ver = :ver AND {live}")
         }
     };
-    Some(Expression {
-        text,
-        names,
-        values,
-    })
+    Some(Expression { text, names, values })
 }
 
 impl DynamoTable {
@@ -156,10 +143,7 @@ impl DynamoTable {
 
     /// Creates the table (on-demand, with `gsi1` and TTL) unless it exists, then wraps it.
     /// Used by tests and local runs against an emulator; production creates it with SAM.
-    pub async fn create(
-        client: Client,
-        table_name: impl Into<String>,
-    ) -> Result<Self, StorageError> {
+    pub async fn create(client: Client, table_name: impl Into<String>) -> Result<Self, StorageError> {
         let table = Self::new(client, table_name);
         let string_attribute = |name: &str| {
             AttributeDefinition::builder()
@@ -177,11 +161,7 @@ impl DynamoTable {
             .index_name(INDEX_NAME)
             .key_schema(built(key_element("gsi1pk", KeyType::Hash))?)
             .key_schema(built(key_element("gsi1sk", KeyType::Range))?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build();
         let created = table
             .client
@@ -199,10 +179,7 @@ impl DynamoTable {
             .await;
         match created {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
                 return Ok(table);
             }
             Err(e) => return Err(unavailable(e)),
@@ -224,9 +201,9 @@ impl DynamoTable {
 
     fn transact_item(&self, op: WriteOp, now: i64) -> Result<TransactWriteItem, StorageError> {
         let expr = match &op {
-            WriteOp::Put { condition, .. }
-            | WriteOp::Delete { condition, .. }
-            | WriteOp::Check { condition, .. } => expression(*condition, now),
+            WriteOp::Put { condition, .. } | WriteOp::Delete { condition, .. } | WriteOp::Check { condition, .. } => {
+                expression(*condition, now)
+            }
         };
         let (text, names, values) = match expr {
             Some(e) => (Some(e.text), Some(e.names), Some(e.values)),
@@ -409,9 +386,7 @@ impl Table for DynamoTable {
                         .collect();
                     Err(StorageError::TransactionCancelled { failed_ops })
                 }
-                other => Err(StorageError::Unavailable(
-                    DisplayErrorContext(&other).to_string(),
-                )),
+                other => Err(StorageError::Unavailable(DisplayErrorContext(&other).to_string())),
             },
             Err(e) => Err(unavailable(e)),
         }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{
-    Condition, Item, KeySpace, MAX_PAGE_BYTES, Page, Query, StorageError, Table, WriteOp, cut_page,
-    unix_now, validate_key, validate_transaction,
+    Condition, Item, KeySpace, MAX_PAGE_BYTES, Page, Query, StorageError, Table, WriteOp, cut_page, unix_now,
+    validate_key, validate_transaction,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -103,11 +103,7 @@ impl EmbeddedTable {
         Ok(())
     }
 
-    fn write_in(
-        txn: &WriteTransaction,
-        stored: Option<&Item>,
-        item: &Item,
-    ) -> Result<(), StorageError> {
+    fn write_in(txn: &WriteTransaction, stored: Option<&Item>, item: &Item) -> Result<(), StorageError> {
         Self::remove_in(txn, stored)?;
         let bytes = serde_json::to_vec(item).map_err(unavailable)?;
         txn.open_table(ITEMS)
@@ -131,9 +127,7 @@ impl EmbeddedTable {
         let mut failed_ops = Vec::new();
         for (position, op) in ops.iter().enumerate() {
             let (pk, sk, condition) = match op {
-                WriteOp::Put { item, condition } => {
-                    (item.pk.as_str(), item.sk.as_str(), *condition)
-                }
+                WriteOp::Put { item, condition } => (item.pk.as_str(), item.sk.as_str(), *condition),
                 WriteOp::Delete { pk, sk, condition } | WriteOp::Check { pk, sk, condition } => {
                     (pk.as_str(), sk.as_str(), *condition)
                 }
@@ -162,14 +156,10 @@ impl EmbeddedTable {
     fn apply_one(&self, op: WriteOp) -> Result<(), StorageError> {
         let (pk, sk) = match &op {
             WriteOp::Put { item, .. } => (item.pk.clone(), item.sk.clone()),
-            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } => {
-                (pk.clone(), sk.clone())
-            }
+            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } => (pk.clone(), sk.clone()),
         };
         match self.apply(std::slice::from_ref(&op)) {
-            Err(StorageError::TransactionCancelled { .. }) => {
-                Err(StorageError::ConditionFailed { pk, sk })
-            }
+            Err(StorageError::TransactionCancelled { .. }) => Err(StorageError::ConditionFailed { pk, sk }),
             other => other,
         }
     }
@@ -252,9 +242,7 @@ impl Table for EmbeddedTable {
         let items = txn.open_table(ITEMS).map_err(unavailable)?;
         let key = item_key(pk, sk);
         let stored = items.get(key.as_str()).map_err(unavailable)?;
-        let item = stored
-            .map(|bytes| decode(&key, bytes.value()))
-            .transpose()?;
+        let item = stored.map(|bytes| decode(&key, bytes.value())).transpose()?;
         Ok(item.filter(|item| !item.is_expired(unix_now())))
     }
 

@@ -61,12 +61,11 @@ pub async fn claim(
         // Expired between the put and the get: the next attempt will acquire it.
         return Ok(Claim::InProgress);
     };
-    let record: Record =
-        serde_json::from_value(stored.data.clone()).map_err(|e| StorageError::Corrupt {
-            pk: pk.clone(),
-            sk: sk.clone(),
-            reason: e.to_string(),
-        })?;
+    let record: Record = serde_json::from_value(stored.data.clone()).map_err(|e| StorageError::Corrupt {
+        pk: pk.clone(),
+        sk: sk.clone(),
+        reason: e.to_string(),
+    })?;
     match record {
         Record::Completed { result } => Ok(Claim::Completed(result)),
         Record::InProgress { lease_until } if lease_until > unix_now() => Ok(Claim::InProgress),

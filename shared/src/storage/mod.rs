@@ -33,11 +33,7 @@ pub enum StorageError {
     TransactionCancelled { failed_ops: Vec<usize> },
     /// The encoded item exceeds [`MAX_ITEM_BYTES`].
     #[error("item {pk}/{sk} is {bytes} bytes, above the {MAX_ITEM_BYTES}-byte limit")]
-    ItemTooLarge {
-        pk: String,
-        sk: String,
-        bytes: usize,
-    },
+    ItemTooLarge { pk: String, sk: String, bytes: usize },
     /// A page cursor that this table did not hand out, or for another partition.
     #[error("invalid page cursor: {0}")]
     InvalidCursor(String),
@@ -46,11 +42,7 @@ pub enum StorageError {
     InvalidRequest(String),
     /// A stored item could not be decoded.
     #[error("stored item {pk}/{sk} is corrupt: {reason}")]
-    Corrupt {
-        pk: String,
-        sk: String,
-        reason: String,
-    },
+    Corrupt { pk: String, sk: String, reason: String },
     /// The backend failed (I/O, network, throttling); the operation may be retried.
     #[error("storage backend unavailable: {0}")]
     Unavailable(String),
@@ -117,10 +109,7 @@ impl Item {
 
     /// Size as both adapters count it against [`MAX_ITEM_BYTES`] and [`MAX_PAGE_BYTES`].
     pub fn encoded_len(&self) -> usize {
-        let index = self
-            .gsi1
-            .as_ref()
-            .map_or(0, |k| k.pk.len() + k.sk.len() + 12);
+        let index = self.gsi1.as_ref().map_or(0, |k| k.pk.len() + k.sk.len() + 12);
         self.pk.len() + self.sk.len() + index + self.data.to_string().len() + 32
     }
 
@@ -145,14 +134,10 @@ impl Item {
 /// Rejects keys DynamoDB would reject (empty) and keys the embedded layout cannot hold.
 pub(crate) fn validate_key(pk: &str, sk: &str) -> Result<(), StorageError> {
     if pk.is_empty() || sk.is_empty() {
-        return Err(StorageError::InvalidRequest(
-            "pk and sk must not be empty".into(),
-        ));
+        return Err(StorageError::InvalidRequest("pk and sk must not be empty".into()));
     }
     if pk.contains('\0') || sk.contains('\0') {
-        return Err(StorageError::InvalidRequest(
-            "keys must not contain NUL".into(),
-        ));
+        return Err(StorageError::InvalidRequest("keys must not contain NUL".into()));
     }
     Ok(())
 }
@@ -223,9 +208,7 @@ pub(crate) fn validate_transaction(ops: &[WriteOp]) -> Result<(), StorageError> 
             _ => {}
         }
         if !seen.insert((pk, sk)) {
-            return Err(StorageError::InvalidRequest(format!(
-                "two operations on {pk}/{sk}"
-            )));
+            return Err(StorageError::InvalidRequest(format!("two operations on {pk}/{sk}")));
         }
     }
     Ok(())
@@ -291,10 +274,7 @@ impl Query {
     }
 
     pub(crate) fn validate(&self) -> Result<(), StorageError> {
-        if self.partition.is_empty()
-            || self.partition.contains('\0')
-            || self.sort_prefix.contains('\0')
-        {
+        if self.partition.is_empty() || self.partition.contains('\0') || self.sort_prefix.contains('\0') {
             return Err(StorageError::InvalidRequest(
                 "query partition must be non-empty and free of NUL".into(),
             ));
@@ -316,15 +296,13 @@ impl Query {
         let bytes = URL_SAFE_NO_PAD
             .decode(raw)
             .map_err(|e| StorageError::InvalidCursor(e.to_string()))?;
-        let cursor: PageCursor = serde_json::from_slice(&bytes)
-            .map_err(|e| StorageError::InvalidCursor(e.to_string()))?;
+        let cursor: PageCursor =
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::InvalidCursor(e.to_string()))?;
         let (partition, sort) = match (self.space, &cursor.index) {
             (KeySpace::Table, None) => (&cursor.pk, &cursor.sk),
             (KeySpace::Index, Some(index)) => (&index.pk, &index.sk),
             _ => {
-                return Err(StorageError::InvalidCursor(
-                    "cursor is for another key space".into(),
-                ));
+                return Err(StorageError::InvalidCursor("cursor is for another key space".into()));
             }
         };
         if partition != &self.partition || !sort.starts_with(&self.sort_prefix) {
@@ -332,8 +310,7 @@ impl Query {
                 "cursor is for another partition or prefix".into(),
             ));
         }
-        validate_key(&cursor.pk, &cursor.sk)
-            .map_err(|e| StorageError::InvalidCursor(e.to_string()))?;
+        validate_key(&cursor.pk, &cursor.sk).map_err(|e| StorageError::InvalidCursor(e.to_string()))?;
         Ok(Some(cursor))
     }
 }
