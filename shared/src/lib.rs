@@ -21,3 +21,4 @@ pub mod schedules;
 pub mod secrets;
 pub mod storage;
 pub mod telemetry;
+pub mod tiktok;
