@@ -1,0 +1,348 @@
+//! The admin API under `/sandbox/`: what a tester (or an external check) does to the
+//! sandbox world and reads back from it. Not part of TikTok's API; unsigned.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::state::AuthCode;
+use crate::{Faults, Sandbox, now};
+
+fn bad_request(message: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("{what} not found")})),
+    )
+        .into_response()
+}
+
+/// The admin routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/sandbox/shops", get(shops))
+        .route("/sandbox/products", get(products))
+        .route("/sandbox/orders", post(place_order))
+        .route("/sandbox/orders/{id}", get(order))
+        .route("/sandbox/orders/{id}/status", post(move_order))
+        .route("/sandbox/orders/{id}/notify", post(renotify_order))
+        .route("/sandbox/cancellations", post(request_cancellation))
+        .route("/sandbox/returns", post(request_return))
+        .route("/sandbox/authorize", post(mint_auth_code))
+        .route("/open/authorize", get(authorize_page))
+        .route("/sandbox/tokens/expire", post(expire_tokens))
+        .route("/sandbox/faults", get(get_faults).post(set_faults))
+        .route("/sandbox/promotions", post(lock_price))
+        .route("/sandbox/deliveries", get(deliveries))
+        .route("/sandbox/stats", get(stats))
+}
+
+impl Sandbox {
+    /// Sends ORDER_STATUS_CHANGE (type 1); the webhook spells cancelled `CANCEL`.
+    pub(crate) fn notify_order(&self, shop_id: &str, order_id: &str, status: &str) {
+        let webhook_status = if status == "CANCELLED" { "CANCEL" } else { status };
+        let data = json!({"order_id": order_id, "order_status": webhook_status, "is_on_hold_order": status == "ON_HOLD", "update_time": now()});
+        let notification_id = self.lock().new_id();
+        self.lock()
+            .order_notifications
+            .insert(order_id.to_string(), (notification_id.clone(), data.clone()));
+        self.send_notification(shop_id, 1, "ORDER_STATUS_CHANGE", &notification_id, data);
+    }
+}
+
+async fn shops(State(sandbox): State<Sandbox>) -> Response {
+    let state = sandbox.lock();
+    let shops: Vec<Value> = state
+        .shops
+        .values()
+        .map(|s| json!({"id": s.id, "cipher": s.cipher, "region": s.region, "currency": s.currency, "name": s.name, "warehouses": s.warehouses}))
+        .collect();
+    Json(shops).into_response()
+}
+
+async fn products(State(sandbox): State<Sandbox>) -> Response {
+    let state = sandbox.lock();
+    let products: Vec<Value> = state
+        .products
+        .values()
+        .map(|p| {
+            let skus: Vec<Value> = p["skus"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| json!({"id": s["id"], "seller_sku": s["seller_sku"], "inventory": s["inventory"], "price": s["price"]}))
+                .collect();
+            json!({"id": p["id"], "shop_id": p["_shop"], "title": p["title"], "status": p["status"],
+                   "audit_failed_reasons": p["audit_failed_reasons"], "skus": skus})
+        })
+        .collect();
+    Json(products).into_response()
+}
+
+/// Stores an order given in the shape of Get Order Detail (plus `shop_id`) and sends
+/// its ORDER_STATUS_CHANGE webhook.
+async fn place_order(State(sandbox): State<Sandbox>, Json(mut order): Json<Value>) -> Response {
+    let shop_id = order["shop_id"].as_str().unwrap_or_default().to_string();
+    if !sandbox.lock().shops.contains_key(&shop_id) {
+        return bad_request(format!("unknown shop_id {shop_id:?}"));
+    }
+    let Some(lines) = order["line_items"].as_array().filter(|l| !l.is_empty()) else {
+        return bad_request("line_items must hold at least one unit");
+    };
+    if lines.iter().any(|l| l["sku_id"].as_str().is_none_or(str::is_empty)) {
+        return bad_request("every line item needs a sku_id");
+    }
+    let order_id = match order["id"].as_str() {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => sandbox.lock().new_id(),
+    };
+    if sandbox.lock().orders.contains_key(&order_id) {
+        return bad_request(format!(
+            "order {order_id} exists; use /sandbox/orders/{order_id}/status"
+        ));
+    }
+    let status = order["status"].as_str().unwrap_or("AWAITING_SHIPMENT").to_string();
+    let defaults = [
+        ("id", json!(order_id)),
+        ("status", json!(status)),
+        ("create_time", json!(now())),
+        ("update_time", json!(now())),
+        ("paid_time", json!(now())),
+        ("fulfillment_type", json!("FULFILLMENT_BY_SELLER")),
+        ("shipping_type", json!("SELLER")),
+        ("delivery_option_id", json!("7091146663229654785")),
+        ("is_sample_order", json!(false)),
+        ("is_on_hold_order", json!(status == "ON_HOLD")),
+        ("buyer_message", json!("")),
+    ];
+    for (key, value) in defaults {
+        if order.get(key).is_none_or(Value::is_null) {
+            order[key] = value;
+        }
+    }
+    let next_line_id = || sandbox.lock().new_id();
+    for line in order["line_items"].as_array_mut().into_iter().flatten() {
+        if line["id"].as_str().is_none_or(str::is_empty) {
+            line["id"] = json!(next_line_id());
+        }
+    }
+    order["_shop"] = json!(shop_id);
+    if let Some(map) = order.as_object_mut() {
+        map.remove("shop_id");
+    }
+    sandbox.lock().orders.insert(order_id.clone(), order);
+    sandbox.notify_order(&shop_id, &order_id, &status);
+    (StatusCode::CREATED, Json(json!({"order_id": order_id}))).into_response()
+}
+
+async fn order(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+    match sandbox.lock().orders.get(&id) {
+        Some(order) => Json(order.clone()).into_response(),
+        None => not_found("order"),
+    }
+}
+
+async fn move_order(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    let Some(status) = body["status"].as_str().filter(|s| !s.is_empty()).map(str::to_string) else {
+        return bad_request("status is required");
+    };
+    let shop_id = {
+        let mut state = sandbox.lock();
+        let Some(order) = state.orders.get_mut(&id) else {
+            return not_found("order");
+        };
+        order["status"] = json!(status);
+        order["is_on_hold_order"] = json!(status == "ON_HOLD");
+        order["update_time"] = json!(now());
+        order["_shop"].as_str().unwrap_or_default().to_string()
+    };
+    sandbox.notify_order(&shop_id, &id, &status);
+    Json(json!({"order_id": id, "status": status})).into_response()
+}
+
+/// Delivers the order's last notification again, same id: a duplicate delivery.
+async fn renotify_order(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+    let found = {
+        let state = sandbox.lock();
+        state
+            .orders
+            .get(&id)
+            .map(|o| o["_shop"].as_str().unwrap_or_default().to_string())
+            .zip(state.order_notifications.get(&id).cloned())
+    };
+    let Some((shop_id, (notification_id, data))) = found else {
+        return not_found("order notification");
+    };
+    let sent = sandbox.send_notification(&shop_id, 1, "ORDER_STATUS_CHANGE", &notification_id, data);
+    Json(json!({"order_id": id, "notification_id": notification_id, "sent": sent})).into_response()
+}
+
+/// Creates an after-sales record for an order from `body` and notifies.
+fn after_sales(
+    sandbox: &Sandbox,
+    body: &Value,
+    id_key: &str,
+    collection: &str,
+) -> Result<(String, String, Value), Response> {
+    let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
+    let mut state = sandbox.lock();
+    let Some(shop_id) = state
+        .orders
+        .get(&order_id)
+        .map(|o| o["_shop"].as_str().unwrap_or_default().to_string())
+    else {
+        return Err(bad_request(format!("unknown order_id {order_id:?}")));
+    };
+    let id = state.new_id();
+    let mut record = body.clone();
+    record[id_key] = json!(id);
+    record["_shop"] = json!(shop_id);
+    record["create_time"] = json!(now());
+    record["update_time"] = json!(now());
+    let records = if collection == "cancellations" {
+        &mut state.cancellations
+    } else {
+        &mut state.returns
+    };
+    records.insert(id.clone(), record.clone());
+    Ok((shop_id, id, record))
+}
+
+async fn request_cancellation(State(sandbox): State<Sandbox>, Json(mut body): Json<Value>) -> Response {
+    body["cancel_type"] = json!(body["cancel_type"].as_str().unwrap_or("BUYER_CANCEL"));
+    body["cancel_status"] = json!(body["cancel_status"].as_str().unwrap_or("CANCELLATION_REQUEST_PENDING"));
+    body["role"] = json!("BUYER");
+    match after_sales(&sandbox, &body, "cancel_id", "cancellations") {
+        Ok((shop_id, id, record)) => {
+            sandbox.notify(
+                &shop_id,
+                11,
+                "CANCELLATION_STATUS_CHANGE",
+                json!({"order_id": record["order_id"], "cancellations_role": "BUYER",
+                "cancel_status": record["cancel_status"], "cancel_id": id, "create_time": now()}),
+            );
+            (StatusCode::CREATED, Json(json!({"cancel_id": id}))).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn request_return(State(sandbox): State<Sandbox>, Json(mut body): Json<Value>) -> Response {
+    body["return_type"] = json!(body["return_type"].as_str().unwrap_or("RETURN_AND_REFUND"));
+    body["return_status"] = json!(
+        body["return_status"]
+            .as_str()
+            .unwrap_or("RETURN_OR_REFUND_REQUEST_PENDING")
+    );
+    body["role"] = json!("BUYER");
+    match after_sales(&sandbox, &body, "return_id", "returns") {
+        Ok((shop_id, id, record)) => {
+            sandbox.notify(
+                &shop_id,
+                12,
+                "RETURN_STATUS_CHANGE",
+                json!({"order_id": record["order_id"], "return_role": "BUYER",
+                "return_type": record["return_type"], "return_status": record["return_status"], "return_id": id,
+                "create_time": now(), "update_time": now()}),
+            );
+            (StatusCode::CREATED, Json(json!({"return_id": id}))).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+/// Mints an authorization code (30 minutes, single use) for the given shops (all by default).
+async fn mint_auth_code(State(sandbox): State<Sandbox>, body: Option<Json<Value>>) -> Response {
+    let mut state = sandbox.lock();
+    let requested: Vec<String> = body
+        .and_then(|Json(b)| b["shop_ids"].as_array().cloned())
+        .map(|ids| ids.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_else(|| state.shops.keys().cloned().collect());
+    if requested.is_empty() || requested.iter().any(|id| !state.shops.contains_key(id)) {
+        return bad_request("shop_ids must name sandbox shops");
+    }
+    let code = format!("code{}", state.new_id());
+    state.auth_codes.insert(
+        code.clone(),
+        AuthCode {
+            shop_ids: requested,
+            expires_at: now() + 1800,
+        },
+    );
+    Json(json!({"code": code})).into_response()
+}
+
+/// The seller's authorization page: approves at once and redirects to `redirect_uri`
+/// with `code` and the caller's `state`, as TikTok redirects to the app's URL.
+async fn authorize_page(
+    State(sandbox): State<Sandbox>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(redirect) = params.get("redirect_uri").and_then(|r| url::Url::parse(r).ok()) else {
+        return bad_request("redirect_uri is required in the sandbox (TikTok uses the app's configured URL)");
+    };
+    let code = {
+        let mut state = sandbox.lock();
+        let code = format!("code{}", state.new_id());
+        let shop_ids = state.shops.keys().cloned().collect();
+        state.auth_codes.insert(
+            code.clone(),
+            AuthCode {
+                shop_ids,
+                expires_at: now() + 1800,
+            },
+        );
+        code
+    };
+    let mut target = redirect;
+    target.query_pairs_mut().append_pair("code", &code);
+    if let Some(state) = params.get("state") {
+        target.query_pairs_mut().append_pair("state", state);
+    }
+    Redirect::to(target.as_str()).into_response()
+}
+
+async fn expire_tokens(State(sandbox): State<Sandbox>) -> Response {
+    let mut state = sandbox.lock();
+    for grant in state.grants.values_mut() {
+        grant.access_expires_at = now() - 1;
+    }
+    Json(json!({"expired": state.grants.len()})).into_response()
+}
+
+async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.faults.lock().expect("faults lock").clone()).into_response()
+}
+
+async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
+    if !(0.0..=1.0).contains(&faults.error_share) || !(0.0..=1.0).contains(&faults.drop_share) {
+        return bad_request("shares are between 0 and 1");
+    }
+    *sandbox.faults.lock().expect("faults lock") = faults.clone();
+    Json(faults).into_response()
+}
+
+async fn lock_price(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    let Some(sku_id) = body["sku_id"].as_str() else {
+        return bad_request("sku_id is required");
+    };
+    sandbox.lock().promotion_locked_skus.push(sku_id.to_string());
+    Json(json!({"locked": sku_id})).into_response()
+}
+
+async fn deliveries(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.lock().deliveries.clone()).into_response()
+}
+
+async fn stats(State(sandbox): State<Sandbox>) -> Response {
+    let state = sandbox.lock();
+    let throttled: u64 = state.throttled.values().sum();
+    Json(json!({"throttled": throttled, "throttled_by_key": state.throttled})).into_response()
+}

@@ -1,0 +1,1570 @@
+//! The Open API endpoints of the sandbox, answering in the shapes of the reference.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::state::{GrantRecord, Shop};
+use crate::{Sandbox, business_error, now, ok};
+
+type Params = Query<HashMap<String, String>>;
+
+/// Routes behind the gate.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/authorization/202309/shops", get(authorized_shops))
+        .route("/logistics/202309/warehouses", get(warehouses))
+        .route(
+            "/logistics/202309/delivery_options/{id}/shipping_providers",
+            get(shipping_providers),
+        )
+        .route("/product/202309/categories", get(categories))
+        .route("/product/202309/categories/recommend", post(recommend_category))
+        .route("/product/202309/categories/{id}/attributes", get(category_attributes))
+        .route("/product/202309/categories/{id}/rules", get(category_rules))
+        .route("/product/202309/brands", get(brands))
+        .route("/product/202309/images/upload", post(upload_image))
+        .route("/product/202309/products", post(create_product).delete(delete_products))
+        .route("/product/202309/products/search", post(search_products))
+        .route("/product/202309/products/activate", post(activate_products))
+        .route("/product/202309/products/deactivate", post(deactivate_products))
+        .route("/product/202309/products/recover", post(recover_products))
+        .route("/product/202309/products/{id}", get(get_product).put(edit_product))
+        .route("/product/202309/products/{id}/partial_edit", post(partial_edit_product))
+        .route("/product/202309/products/{id}/inventory/update", post(update_inventory))
+        .route("/product/202309/products/{id}/prices/update", post(update_prices))
+        .route("/order/202309/orders/search", post(search_orders))
+        .route("/order/202309/orders", get(order_details))
+        .route("/fulfillment/202309/orders/{id}/packages", post(mark_package_shipped))
+        .route(
+            "/fulfillment/202309/orders/{id}/shipping_info/update",
+            post(update_shipping_info),
+        )
+        .route("/fulfillment/202309/packages/{id}", get(package_detail))
+        .route("/fulfillment/202309/packages/{id}/ship", post(ship_package))
+        .route("/return_refund/202309/cancellations", post(seller_cancel_order))
+        .route("/return_refund/202309/cancellations/search", post(search_cancellations))
+        .route(
+            "/return_refund/202309/cancellations/{id}/approve",
+            post(approve_cancellation),
+        )
+        .route(
+            "/return_refund/202309/cancellations/{id}/reject",
+            post(reject_cancellation),
+        )
+        .route("/return_refund/202309/returns/search", post(search_returns))
+        .route("/return_refund/202309/returns/{id}/approve", post(approve_return))
+        .route("/return_refund/202309/returns/{id}/reject", post(reject_return))
+        .route("/return_refund/202309/reject_reasons", get(reject_reasons))
+        .route(
+            "/event/202309/webhooks",
+            get(list_webhooks).put(update_webhook).delete(delete_webhook),
+        )
+}
+
+/// The token endpoints (the auth host: query parameters, no signature).
+pub fn token_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/api/v2/token/get", get(get_token))
+        .route("/api/v2/token/refresh", get(refresh_token))
+}
+
+fn shop(caller: &Caller) -> &Shop {
+    caller
+        .shop
+        .as_ref()
+        .expect("the gate requires shop_cipher on shop routes")
+}
+
+fn parse_body(bytes: &Bytes) -> Result<Value, Response> {
+    if bytes.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(bytes).map_err(|e| business_error(36009022, format!("Invalid request format: {e}")))
+}
+
+/// Hides sandbox-internal keys (starting with `_`) from an answer.
+fn public(record: &Value) -> Value {
+    match record {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !k.starts_with('_'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Page tokens are opaque and contain `+` and `=`, as TikTok's do.
+fn page_token(offset: usize) -> String {
+    let mut bytes = vec![0xfb, 0xef, 0xbe];
+    bytes.extend_from_slice(&(offset as u32).to_be_bytes());
+    STANDARD.encode(bytes)
+}
+
+fn page_offset(token: Option<&String>) -> Result<usize, Response> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(0);
+    };
+    let bytes = STANDARD
+        .decode(token)
+        .map_err(|_| business_error(36009004, "Invalid page_token"))?;
+    match bytes.as_slice() {
+        [0xfb, 0xef, 0xbe, a, b, c, d] => Ok(u32::from_be_bytes([*a, *b, *c, *d]) as usize),
+        _ => Err(business_error(36009004, "Invalid page_token")),
+    }
+}
+
+/// Cuts `items` into the page the query asks for; `max` is the endpoint's page-size cap.
+fn paginate(items: Vec<Value>, params: &HashMap<String, String>, max: usize, list: &str) -> Response {
+    let page_size = match params.get("page_size").and_then(|s| s.parse::<usize>().ok()) {
+        Some(size) if (1..=max).contains(&size) => size,
+        _ => return business_error(36009004, format!("page_size is required, 1 to {max}")),
+    };
+    let offset = match page_offset(params.get("page_token")) {
+        Ok(offset) => offset,
+        Err(response) => return response,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(page_size).collect();
+    let next = if offset + page_size < total {
+        page_token(offset + page_size)
+    } else {
+        String::new()
+    };
+    ok(json!({list: page, "next_page_token": next, "total_count": total}))
+}
+
+fn require_category_version(shop: &Shop, params: &HashMap<String, String>) -> Result<(), Response> {
+    if shop.region == "US" && params.get("category_version").map(String::as_str) != Some("v2") {
+        return Err(business_error(12052910, "category_version v2 is required for US shops"));
+    }
+    Ok(())
+}
+
+async fn get_token(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    if let Err(response) = check_app(&sandbox, &params, "authorized_code") {
+        return response;
+    }
+    let mut state = sandbox.lock();
+    let code = params.get("auth_code").cloned().unwrap_or_default();
+    let Some(auth) = state.auth_codes.remove(&code) else {
+        return business_error(36004004, "Invalid auth_code: unknown, used or expired");
+    };
+    if auth.expires_at <= now() {
+        return business_error(36004004, "Invalid auth_code: unknown, used or expired");
+    }
+    let open_id = format!("open-{}", auth.shop_ids.join("-"));
+    let grant = mint_grant(&mut state, &sandbox, auth.shop_ids, open_id);
+    ok(token_json(&grant))
+}
+
+async fn refresh_token(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    if let Err(response) = check_app(&sandbox, &params, "refresh_token") {
+        return response;
+    }
+    let mut state = sandbox.lock();
+    let refresh = params.get("refresh_token").cloned().unwrap_or_default();
+    let Some(old) = state
+        .grants
+        .values()
+        .find(|g| g.refresh_token == refresh && g.refresh_expires_at > now())
+        .cloned()
+    else {
+        return business_error(36004005, "Invalid refresh_token");
+    };
+    state.grants.remove(&old.access_token);
+    let grant = mint_grant(&mut state, &sandbox, old.shop_ids, old.open_id);
+    ok(token_json(&grant))
+}
+
+fn check_app(sandbox: &Sandbox, params: &HashMap<String, String>, grant_type: &str) -> Result<(), Response> {
+    let matches = |key: &str, expected: &str| {
+        params
+            .get(key)
+            .is_some_and(|v| connector::crypto::constant_time_eq(v.as_bytes(), expected.as_bytes()))
+    };
+    if !matches("app_key", &sandbox.config.app_key) || !matches("app_secret", &sandbox.config.app_secret) {
+        return Err(business_error(36004002, "Invalid app_key or app_secret"));
+    }
+    if params.get("grant_type").map(String::as_str) != Some(grant_type) {
+        return Err(business_error(36004003, format!("grant_type must be {grant_type}")));
+    }
+    Ok(())
+}
+
+fn mint_grant(state: &mut crate::State, sandbox: &Sandbox, shop_ids: Vec<String>, open_id: String) -> GrantRecord {
+    let grant = GrantRecord {
+        shop_ids,
+        access_token: format!("TTP_{}", state.new_id()),
+        access_expires_at: now() + sandbox.config.access_token_ttl,
+        refresh_token: format!("TTP_r{}", state.new_id()),
+        refresh_expires_at: now() + 365 * 24 * 3600,
+        open_id,
+    };
+    state.grants.insert(grant.access_token.clone(), grant.clone());
+    grant
+}
+
+fn token_json(grant: &GrantRecord) -> Value {
+    json!({"access_token": grant.access_token, "access_token_expire_in": grant.access_expires_at,
+           "refresh_token": grant.refresh_token, "refresh_token_expire_in": grant.refresh_expires_at,
+           "open_id": grant.open_id, "seller_name": "Sandbox Seller", "seller_base_region": "US", "user_type": 0,
+           "granted_scopes": ["seller.authorization.info", "seller.product.basic", "seller.order.info", "seller.fulfillment.basic"]})
+}
+
+async fn authorized_shops(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+    let state = sandbox.lock();
+    let shops: Vec<Value> = caller
+        .shop_ids
+        .iter()
+        .filter_map(|id| state.shops.get(id))
+        .map(Shop::authorized_json)
+        .collect();
+    ok(json!({"shops": shops}))
+}
+
+async fn warehouses(Extension(caller): Extension<Caller>) -> Response {
+    ok(json!({"warehouses": shop(&caller).warehouses}))
+}
+
+async fn shipping_providers(Path(_delivery_option): Path<String>) -> Response {
+    ok(json!({"shipping_providers": crate::State::shipping_providers()}))
+}
+
+async fn categories(Extension(caller): Extension<Caller>, Query(params): Params) -> Response {
+    if let Err(response) = require_category_version(shop(&caller), &params) {
+        return response;
+    }
+    ok(json!({"categories": crate::State::categories()}))
+}
+
+async fn category_attributes(
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    if let Err(response) = require_category_version(shop(&caller), &params) {
+        return response;
+    }
+    if !crate::State::is_leaf(&id) {
+        return business_error(12052910, format!("category {id} is not a leaf category"));
+    }
+    ok(json!({"attributes": crate::State::attributes(&id)}))
+}
+
+async fn category_rules(
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    if let Err(response) = require_category_version(shop(&caller), &params) {
+        return response;
+    }
+    if !crate::State::is_leaf(&id) {
+        return business_error(12052910, format!("category {id} is not a leaf category"));
+    }
+    ok(crate::State::rules(&id))
+}
+
+async fn recommend_category(body: Bytes) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let Some(title) = body["product_title"].as_str().filter(|t| !t.is_empty()) else {
+        return business_error(12052910, "product_title is required");
+    };
+    let title = title.to_lowercase();
+    let leaf = [
+        ("dress", "600010"),
+        ("serum", "800010"),
+        ("cream", "800010"),
+        ("pan", "700011"),
+        ("pot", "700011"),
+        ("case", "900010"),
+    ]
+    .iter()
+    .find(|(word, _)| title.contains(word))
+    .map_or("600020", |(_, leaf)| leaf);
+    ok(
+        json!({"leaf_category_id": leaf, "categories": [{"id": leaf, "is_leaf": true, "level": 2, "permission_statuses": ["AVAILABLE"]}]}),
+    )
+}
+
+async fn brands(Query(params): Params) -> Response {
+    paginate(crate::State::brands(), &params, 100, "brands")
+}
+
+async fn upload_image(State(sandbox): State<Sandbox>, mut form: Multipart) -> Response {
+    let mut data = None;
+    let mut use_case = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("data") => data = field.bytes().await.ok(),
+            Some("use_case") => use_case = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    let Some(data) = data.filter(|d| !d.is_empty()) else {
+        return business_error(12038002, "Invalid file: the data field is required");
+    };
+    if data.len() > 10 * 1024 * 1024 {
+        return business_error(12038005, "Image is larger than 10 MB");
+    }
+    let is_image = data.starts_with(b"\x89PNG")
+        || data.starts_with(b"\xff\xd8\xff")
+        || data.windows(4).take(16).any(|w| w == b"WEBP");
+    if !is_image {
+        return business_error(12038004, "Unsupported image format");
+    }
+    let use_case = use_case.unwrap_or_else(|| "MAIN_IMAGE".into());
+    if ![
+        "MAIN_IMAGE",
+        "ATTRIBUTE_IMAGE",
+        "DESCRIPTION_IMAGE",
+        "CERTIFICATION_IMAGE",
+        "SIZE_CHART_IMAGE",
+    ]
+    .contains(&use_case.as_str())
+    {
+        return business_error(12038002, format!("Invalid use_case {use_case}"));
+    }
+    let mut state = sandbox.lock();
+    let uri = format!("tos-maliva-i-sandbox{}", state.new_id());
+    state.images.insert(uri.clone());
+    ok(
+        json!({"uri": uri, "url": format!("https://p16-sandbox.invalid/{uri}"), "width": 800, "height": 800, "use_case": use_case}),
+    )
+}
+
+/// Every problem of a product body against the listing rules, the first one's code.
+fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: bool) -> Result<(), Response> {
+    let mut problems: Vec<(i64, String)> = Vec::new();
+    let mut problem = |code: i64, message: String| problems.push((code, message));
+    let present = |key: &str| !creating || body.get(key).is_some();
+    if present("title") {
+        let length = body["title"].as_str().map_or(0, |t| t.chars().count());
+        if !(1..=255).contains(&length) {
+            problem(12052910, format!("title must be 1 to 255 characters, got {length}"));
+        }
+    }
+    if present("description")
+        && body["description"]
+            .as_str()
+            .is_none_or(|d| d.is_empty() || d.chars().count() > 10_000)
+    {
+        problem(12019006, "description is required, at most 10000 characters".into());
+    }
+    let category = body["category_id"].as_str().unwrap_or_default();
+    if present("category_id") && !crate::State::is_leaf(category) {
+        problem(12052910, format!("category_id {category:?} is not a leaf category"));
+    }
+    if creating && shop.region == "US" && body["category_version"] != "v2" {
+        problem(12052910, "category_version v2 is required for US shops".into());
+    }
+    if present("main_images") {
+        let images = body["main_images"].as_array().cloned().unwrap_or_default();
+        if !(1..=9).contains(&images.len()) {
+            problem(
+                12052910,
+                format!("main_images must hold 1 to 9 images, got {}", images.len()),
+            );
+        }
+        for image in images {
+            if !image["uri"].as_str().is_some_and(|uri| state.images.contains(uri)) {
+                problem(12038002, format!("image {} was not uploaded", image["uri"]));
+            }
+        }
+    }
+    if present("package_weight") {
+        let weight = body["package_weight"]["value"]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok());
+        let unit = body["package_weight"]["unit"].as_str().unwrap_or_default();
+        if !weight.is_some_and(|w| w > 0.0) || !["KILOGRAM", "POUND", "GRAM"].contains(&unit) {
+            problem(
+                12019011,
+                "package_weight with a positive value and a unit is required".into(),
+            );
+        }
+    }
+    if crate::State::is_leaf(category) {
+        let rules = crate::State::rules(category);
+        if rules["package_dimension"]["is_required"] == true && body["package_dimensions"].is_null() {
+            problem(12019012, "package_dimensions are required in this category".into());
+        }
+        if rules["size_chart"]["is_required"] == true && body["size_chart"].is_null() {
+            problem(12052910, "a size chart is required in this category".into());
+        }
+        for certification in rules["product_certifications"].as_array().into_iter().flatten() {
+            let given = body["certifications"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|c| c["id"] == certification["id"]));
+            if certification["is_required"] == true && !given {
+                problem(12052910, format!("certification {} is required", certification["id"]));
+            }
+        }
+        for attribute in crate::State::attributes(category) {
+            let given = body["product_attributes"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|a| a["id"] == attribute["id"]));
+            if attribute["is_requried"] == true
+                && attribute["type"] == "PRODUCT_PROPERTY"
+                && !given
+                && present("product_attributes")
+            {
+                problem(
+                    12052910,
+                    format!("attribute {} ({}) is required", attribute["id"], attribute["name"]),
+                );
+            }
+        }
+    }
+    if present("skus") {
+        let skus = body["skus"].as_array().cloned().unwrap_or_default();
+        if skus.is_empty() || skus.len() > 300 {
+            problem(12052910, format!("skus must hold 1 to 300 SKUs, got {}", skus.len()));
+        }
+        let mut seller_skus = std::collections::HashSet::new();
+        let mut combinations = std::collections::HashSet::new();
+        let warehouses = shop.sales_warehouse_ids();
+        for sku in &skus {
+            let seller_sku = sku["seller_sku"].as_str().unwrap_or_default();
+            if seller_sku.is_empty() || seller_sku.len() > 50 || seller_sku.contains(' ') {
+                problem(
+                    12052910,
+                    format!("seller_sku {seller_sku:?} must be 1 to 50 characters without spaces"),
+                );
+            } else if !seller_skus.insert(seller_sku.to_string()) {
+                problem(12052553, format!("duplicate seller_sku {seller_sku}"));
+            }
+            let combination = sku["sales_attributes"].to_string();
+            if skus.len() > 1 && !combinations.insert(combination) {
+                problem(
+                    12052910,
+                    format!("SKU {seller_sku} repeats another SKU's sales attributes"),
+                );
+            }
+            if sku.get("id").is_none() || creating {
+                let amount = sku["price"]["amount"].as_str().and_then(|a| a.parse::<f64>().ok());
+                if !amount.is_some_and(|a| a > 0.0) {
+                    problem(
+                        12052910,
+                        format!("SKU {seller_sku}: price.amount must be a positive decimal string"),
+                    );
+                }
+                if sku["price"]["currency"].as_str() != Some(shop.currency.as_str()) {
+                    problem(
+                        12052084,
+                        format!("SKU {seller_sku}: currency must be {}", shop.currency),
+                    );
+                }
+                for stock in sku["inventory"].as_array().into_iter().flatten() {
+                    if !stock["warehouse_id"]
+                        .as_str()
+                        .is_some_and(|w| warehouses.iter().any(|x| x == w))
+                    {
+                        problem(
+                            12052097,
+                            format!("SKU {seller_sku}: warehouse {} does not exist", stock["warehouse_id"]),
+                        );
+                    }
+                    if !stock["quantity"].as_u64().is_some_and(|q| q <= 99_999) {
+                        problem(12052055, format!("SKU {seller_sku}: quantity must be 0 to 99999"));
+                    }
+                }
+                if sku["inventory"].as_array().is_none_or(|i| i.is_empty()) {
+                    problem(
+                        12019022,
+                        format!("SKU {seller_sku} needs inventory in a valid warehouse"),
+                    );
+                }
+            }
+        }
+    }
+    match problems.first() {
+        None => Ok(()),
+        Some((code, _)) => {
+            let message = problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; ");
+            Err(business_error(*code, message))
+        }
+    }
+}
+
+/// Builds stored SKUs from request SKUs, keeping ids, prices and stock of existing ones.
+fn build_skus(state: &mut crate::State, requested: &[Value], existing: &[Value], currency: &str) -> Vec<Value> {
+    requested
+        .iter()
+        .map(|sku| {
+            let previous = sku["id"].as_str().and_then(|id| existing.iter().find(|e| e["id"] == id)).cloned();
+            let id = previous.as_ref().map_or_else(|| state.new_id(), |p| p["id"].as_str().unwrap_or_default().to_string());
+            let price = match sku["price"]["amount"].as_str() {
+                Some(amount) => json!({"currency": currency, "sale_price": amount, "tax_exclusive_price": amount}),
+                None => previous.as_ref().map_or(Value::Null, |p| p["price"].clone()),
+            };
+            let inventory = match sku.get("inventory") {
+                Some(inventory) => inventory.clone(),
+                None => previous.as_ref().map_or(json!([]), |p| p["inventory"].clone()),
+            };
+            json!({"id": id, "seller_sku": sku["seller_sku"], "external_sku_id": sku["external_sku_id"].as_str().unwrap_or_default(),
+                   "sales_attributes": sku["sales_attributes"].as_array().cloned().unwrap_or_default(),
+                   "price": price, "inventory": inventory, "status_info": {"status": "NORMAL"}})
+        })
+        .collect()
+}
+
+fn write_result(product: &Value) -> Value {
+    let skus: Vec<Value> = product["skus"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| json!({"id": s["id"], "seller_sku": s["seller_sku"], "external_sku_id": s["external_sku_id"], "sales_attributes": s["sales_attributes"]}))
+        .collect();
+    json!({"product_id": product["id"], "skus": skus, "warnings": []})
+}
+
+const CONTENT_FIELDS: [&str; 11] = [
+    "title",
+    "description",
+    "category_id",
+    "brand_id",
+    "main_images",
+    "package_weight",
+    "package_dimensions",
+    "product_attributes",
+    "size_chart",
+    "certifications",
+    "external_product_id",
+];
+
+async fn create_product(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let mut state = sandbox.lock();
+    let idempotency = body["idempotency_key"]
+        .as_str()
+        .map(|k| (shop.id.clone(), k.to_string()));
+    if let Some(existing) = idempotency
+        .as_ref()
+        .and_then(|k| state.product_keys.get(k))
+        .and_then(|id| state.products.get(id))
+    {
+        return ok(write_result(existing));
+    }
+    if let Err(response) = validate_product(&state, &shop, &body, true) {
+        return response;
+    }
+    let day = now() / 86_400;
+    let listed = state.listings.entry((shop.id.clone(), day)).or_default();
+    if *listed >= sandbox.config.daily_listing_limit {
+        return business_error(
+            12052093,
+            "The number of products listed today has reached the daily listing limit",
+        );
+    }
+    *listed += 1;
+    let id = state.new_id();
+    let skus = build_skus(
+        &mut state,
+        body["skus"].as_array().map_or(&[][..], |v| v),
+        &[],
+        &shop.currency,
+    );
+    let mut product = json!({"id": id, "_shop": shop.id, "status": "PENDING", "skus": skus, "audit_failed_reasons": [],
+                             "create_time": now(), "update_time": now(), "category_chains": [{"id": body["category_id"], "is_leaf": true}]});
+    for field in CONTENT_FIELDS {
+        if let Some(value) = body.get(field) {
+            product[field] = value.clone();
+        }
+    }
+    state.products.insert(id.clone(), product.clone());
+    if let Some(key) = idempotency {
+        state.product_keys.insert(key, id.clone());
+    }
+    drop(state);
+    sandbox.schedule_review(&id);
+    ok(write_result(&product))
+}
+
+impl Sandbox {
+    /// Moves a PENDING product to ACTIVATE or FAILED after the review delay and sends
+    /// PRODUCT_STATUS_CHANGE (type 5) with `product_id` as a JSON number, as TikTok does.
+    fn schedule_review(&self, product_id: &str) {
+        let sandbox = self.clone();
+        let product_id = product_id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(sandbox.config.review_delay).await;
+            let (shop_id, status) = {
+                let mut state = sandbox.lock();
+                let Some(product) = state.products.get_mut(&product_id) else {
+                    return;
+                };
+                if product["status"] != "PENDING" {
+                    return;
+                }
+                let forced = product["title"].as_str().is_some_and(|t| t.contains("[reject]"));
+                let rejected = forced || rand::random::<f64>() < sandbox.config.rejection_share;
+                product["status"] = json!(if rejected { "FAILED" } else { "ACTIVATE" });
+                if rejected {
+                    product["audit_failed_reasons"] = json!([{"position": "title", "reasons": ["The title contains prohibited or misleading words"],
+                        "suggestions": ["Describe the product plainly and resubmit"], "listing_platform": "TIKTOK_SHOP"}]);
+                }
+                product["update_time"] = json!(now());
+                (
+                    product["_shop"].as_str().unwrap_or_default().to_string(),
+                    if rejected {
+                        "PRODUCT_AUDIT_FAILURE"
+                    } else {
+                        "PRODUCT_FIRST_PASS_REVIEW"
+                    },
+                )
+            };
+            let numeric_id: u64 = product_id.parse().unwrap_or_default();
+            let data =
+                json!({"product_id": numeric_id, "status": status, "suspended_reason": "", "update_time": now()});
+            sandbox.notify(&shop_id, 5, "PRODUCT_STATUS_CHANGE", data);
+        });
+    }
+}
+
+/// The product of this shop, or the TikTok error for a foreign or missing one.
+fn owned_product<'a>(state: &'a mut crate::State, shop: &Shop, id: &str) -> Result<&'a mut Value, Response> {
+    match state.products.get_mut(id) {
+        Some(product) if product["_shop"] == shop.id.as_str() => Ok(product),
+        Some(_) => Err(business_error(12052048, "The product does not belong to this shop")),
+        None => Err(business_error(12052032, "The product does not exist")),
+    }
+}
+
+async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: bool) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let mut state = sandbox.lock();
+    if let Err(response) = validate_product(&state, &shop, &body, whole) {
+        return response;
+    }
+    let existing = match owned_product(&mut state, &shop, &id) {
+        Ok(product) if ["FREEZE", "DELETED"].contains(&product["status"].as_str().unwrap_or_default()) => {
+            return business_error(12052901, "The product status does not allow this operation");
+        }
+        Ok(product) => product.clone(),
+        Err(response) => return response,
+    };
+    let mut product = existing.clone();
+    if let Some(skus) = body["skus"].as_array() {
+        product["skus"] = json!(build_skus(
+            &mut state,
+            skus,
+            existing["skus"].as_array().map_or(&[][..], |v| v),
+            &shop.currency
+        ));
+    }
+    let mut content_changed = false;
+    for field in CONTENT_FIELDS {
+        match body.get(field) {
+            Some(value) => {
+                content_changed |= product.get(field) != Some(value);
+                product[field] = value.clone();
+            }
+            None if whole => {
+                if let Some(map) = product.as_object_mut() {
+                    content_changed |= map.remove(field).is_some();
+                }
+            }
+            None => {}
+        }
+    }
+    // Content edits go back to review; price/stock-only edits publish at once.
+    if content_changed && product["status"] != "SELLER_DEACTIVATED" {
+        product["status"] = json!("PENDING");
+    }
+    product["update_time"] = json!(now());
+    state.products.insert(id.clone(), product.clone());
+    drop(state);
+    if product["status"] == "PENDING" {
+        sandbox.schedule_review(&id);
+    }
+    ok(write_result(&product))
+}
+
+async fn edit_product(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    edit(sandbox, caller, id, body, true).await
+}
+
+async fn partial_edit_product(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    edit(sandbox, caller, id, body, false).await
+}
+
+async fn get_product(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut state = sandbox.lock();
+    match owned_product(&mut state, shop(&caller), &id) {
+        Ok(product) if ["FREEZE", "DELETED"].contains(&product["status"].as_str().unwrap_or_default()) => {
+            business_error(12052901, "The product status does not allow this operation")
+        }
+        Ok(product) => ok(public(product)),
+        Err(response) => response,
+    }
+}
+
+async fn search_products(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+    body: Bytes,
+) -> Response {
+    let filter = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller);
+    let state = sandbox.lock();
+    let status = filter["status"].as_str().unwrap_or("ALL");
+    let seller_skus: Vec<&str> = filter["seller_skus"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let products: Vec<Value> = state
+        .products
+        .values()
+        .filter(|p| p["_shop"] == shop.id.as_str())
+        .filter(|p| status == "ALL" || p["status"] == status)
+        .filter(|p| filter["update_time_ge"].as_i64().is_none_or(|t| p["update_time"].as_i64() >= Some(t)))
+        .filter(|p| filter["update_time_le"].as_i64().is_none_or(|t| p["update_time"].as_i64() <= Some(t)))
+        .filter(|p| seller_skus.is_empty() || p["skus"].as_array().into_iter().flatten().any(|s| seller_skus.contains(&s["seller_sku"].as_str().unwrap_or_default())))
+        .map(|p| json!({"id": p["id"], "title": p["title"], "status": p["status"], "create_time": p["create_time"],
+                        "update_time": p["update_time"], "skus": p["skus"], "external_product_id": p["external_product_id"]}))
+        .collect();
+    paginate(products, &params, 100, "products")
+}
+
+async fn update_inventory(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let warehouses = shop.sales_warehouse_ids();
+    let mut state = sandbox.lock();
+    let product = match owned_product(&mut state, &shop, &id) {
+        Ok(product) => product,
+        Err(response) => return response,
+    };
+    if product["status"] != "ACTIVATE" {
+        return business_error(12052901, "The product status does not allow this operation");
+    }
+    let mut errors = Vec::new();
+    for update in body["skus"].as_array().into_iter().flatten() {
+        let sku_id = update["id"].as_str().unwrap_or_default();
+        let item_error =
+            |code: i64, message: &str| json!({"code": code, "message": message, "detail": {"sku_id": sku_id}});
+        let Some(sku) = product["skus"]
+            .as_array_mut()
+            .and_then(|skus| skus.iter_mut().find(|s| s["id"] == sku_id))
+        else {
+            errors.push(item_error(12052556, "The SKU id does not exist"));
+            continue;
+        };
+        let stock = update["inventory"].as_array().cloned().unwrap_or_default();
+        if stock.iter().any(|s| {
+            !s["warehouse_id"]
+                .as_str()
+                .is_some_and(|w| warehouses.iter().any(|x| x == w))
+        }) {
+            errors.push(item_error(12052097, "The warehouse does not exist"));
+        } else if stock
+            .iter()
+            .any(|s| !s["quantity"].as_u64().is_some_and(|q| q <= 99_999))
+        {
+            errors.push(item_error(12052055, "The quantity is out of the allowed range"));
+        } else if stock.is_empty() {
+            errors.push(item_error(12019022, "The SKU needs a valid warehouse"));
+        } else {
+            sku["inventory"] = json!(stock);
+        }
+    }
+    product["update_time"] = json!(now());
+    ok(json!({"errors": errors}))
+}
+
+async fn update_prices(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let mut state = sandbox.lock();
+    let locked = state.promotion_locked_skus.clone();
+    let product = match owned_product(&mut state, &shop, &id) {
+        Ok(product) => product,
+        Err(response) => return response,
+    };
+    if product["status"] != "ACTIVATE" {
+        return business_error(12052901, "The product status does not allow this operation");
+    }
+    let updates = body["skus"].as_array().cloned().unwrap_or_default();
+    for update in &updates {
+        let sku_id = update["id"].as_str().unwrap_or_default();
+        if locked.iter().any(|l| l == sku_id) {
+            return business_error(
+                12052038,
+                format!("The price of SKU {sku_id} is locked by an ongoing promotion"),
+            );
+        }
+        if !product["skus"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["id"] == sku_id)
+        {
+            return business_error(12052556, format!("The SKU id {sku_id} does not exist"));
+        }
+        if update["price"]["currency"].as_str() != Some(shop.currency.as_str()) {
+            return business_error(12052084, format!("The currency must be {}", shop.currency));
+        }
+        if !update["price"]["amount"]
+            .as_str()
+            .and_then(|a| a.parse::<f64>().ok())
+            .is_some_and(|a| a > 0.0)
+        {
+            return business_error(12052910, "price.amount must be a positive decimal string");
+        }
+    }
+    for update in updates {
+        if let Some(sku) = product["skus"]
+            .as_array_mut()
+            .and_then(|skus| skus.iter_mut().find(|s| s["id"] == update["id"]))
+        {
+            let amount = update["price"]["amount"].clone();
+            sku["price"] = json!({"currency": shop.currency, "sale_price": amount, "tax_exclusive_price": amount});
+        }
+    }
+    product["update_time"] = json!(now());
+    ok(json!({}))
+}
+
+/// Applies a status action to up to 20 products; `from` lists the allowed statuses.
+fn status_action(sandbox: &Sandbox, caller: &Caller, body: &Bytes, from: &[&str], to: &str) -> Response {
+    let body = match parse_body(body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let ids: Vec<String> = body["product_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    if ids.is_empty() || ids.len() > 20 {
+        return business_error(12019120, "product_ids must hold 1 to 20 ids");
+    }
+    let shop = shop(caller);
+    let mut state = sandbox.lock();
+    let mut errors = Vec::new();
+    let mut reviews = Vec::new();
+    for id in ids {
+        match owned_product(&mut state, shop, &id) {
+            Ok(product) if from.contains(&product["status"].as_str().unwrap_or_default()) => {
+                product["status"] = json!(to);
+                product["update_time"] = json!(now());
+                if to == "PENDING" {
+                    reviews.push(id);
+                }
+            }
+            Ok(_) => errors.push(json!({"code": 12052901, "message": "The product status does not allow this operation", "detail": {"product_id": id}})),
+            Err(_) => errors.push(json!({"code": 12052032, "message": "The product does not exist", "detail": {"product_id": id}})),
+        }
+    }
+    drop(state);
+    for id in reviews {
+        sandbox.schedule_review(&id);
+    }
+    ok(json!({"errors": errors}))
+}
+
+async fn activate_products(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    status_action(
+        &sandbox,
+        &caller,
+        &body,
+        &["SELLER_DEACTIVATED", "PLATFORM_DEACTIVATED"],
+        "PENDING",
+    )
+}
+
+async fn deactivate_products(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    status_action(&sandbox, &caller, &body, &["ACTIVATE", "PENDING"], "SELLER_DEACTIVATED")
+}
+
+async fn delete_products(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    let deletable = [
+        "DRAFT",
+        "PENDING",
+        "FAILED",
+        "ACTIVATE",
+        "SELLER_DEACTIVATED",
+        "PLATFORM_DEACTIVATED",
+    ];
+    status_action(&sandbox, &caller, &body, &deletable, "DELETED")
+}
+
+async fn recover_products(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    status_action(&sandbox, &caller, &body, &["DELETED"], "SELLER_DEACTIVATED")
+}
+
+fn order_status_matches(order: &Value, wanted: &str) -> bool {
+    let status = order["status"].as_str().unwrap_or_default();
+    status == wanted || (wanted == "CANCELLED" && status == "CANCEL")
+}
+
+async fn search_orders(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+    body: Bytes,
+) -> Response {
+    let filter = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller);
+    let sort_field = params.get("sort_field").map_or("create_time", String::as_str);
+    if !["create_time", "update_time"].contains(&sort_field) {
+        return business_error(36009004, "sort_field must be create_time or update_time");
+    }
+    let state = sandbox.lock();
+    let in_range = |order: &Value, field: &str| {
+        let value = order[field].as_i64().unwrap_or_default();
+        filter[format!("{field}_ge")].as_i64().is_none_or(|ge| value >= ge)
+            && filter[format!("{field}_lt")].as_i64().is_none_or(|lt| value < lt)
+    };
+    let mut orders: Vec<Value> = state
+        .orders
+        .values()
+        .filter(|o| o["_shop"] == shop.id.as_str())
+        .filter(|o| {
+            filter["order_status"]
+                .as_str()
+                .is_none_or(|s| order_status_matches(o, s))
+        })
+        .filter(|o| in_range(o, "create_time") && in_range(o, "update_time"))
+        .map(public)
+        .collect();
+    orders.sort_by_key(|o| {
+        (
+            o[sort_field].as_i64().unwrap_or_default(),
+            o["id"].as_str().unwrap_or_default().to_string(),
+        )
+    });
+    if params.get("sort_order").map_or("DESC", String::as_str) == "DESC" {
+        orders.reverse();
+    }
+    paginate(orders, &params, 100, "orders")
+}
+
+async fn order_details(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Response {
+    let ids: Vec<&str> = params
+        .get("ids")
+        .map(|ids| ids.split(',').filter(|i| !i.is_empty()).collect())
+        .unwrap_or_default();
+    if ids.is_empty() || ids.len() > 50 {
+        return business_error(36009004, "ids must hold 1 to 50 order ids");
+    }
+    let shop = shop(&caller);
+    let state = sandbox.lock();
+    let orders: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| state.orders.get(*id))
+        .filter(|o| o["_shop"] == shop.id.as_str())
+        .map(public)
+        .collect();
+    ok(json!({"orders": orders}))
+}
+
+/// The order of this shop, or TikTok's "not owned" error.
+fn owned_order<'a>(state: &'a mut crate::State, shop: &Shop, id: &str) -> Result<&'a mut Value, Response> {
+    match state.orders.get_mut(id) {
+        Some(order) if order["_shop"] == shop.id.as_str() => Ok(order),
+        _ => Err(business_error(
+            21008111,
+            "The order does not exist or does not belong to the seller",
+        )),
+    }
+}
+
+fn valid_tracking(tracking: &str) -> bool {
+    !tracking.is_empty() && tracking.len() <= 64 && tracking.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn valid_provider(provider: &str) -> bool {
+    crate::State::shipping_providers().iter().any(|p| p["id"] == provider)
+}
+
+async fn mark_package_shipped(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(order_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let tracking = body["tracking_number"].as_str().unwrap_or_default().to_string();
+    let provider = body["shipping_provider_id"].as_str().unwrap_or_default().to_string();
+    let (package_id, line_ids, new_status) = {
+        let mut state = sandbox.lock();
+        let package_id = state.new_id();
+        let order = match owned_order(&mut state, &shop, &order_id) {
+            Ok(order) => order,
+            Err(response) => return response,
+        };
+        if order["fulfillment_type"] == "FULFILLMENT_BY_TIKTOK" {
+            return business_error(21008025, "Cannot operate platform-fulfilled orders");
+        }
+        if order_status_matches(order, "CANCELLED") {
+            return business_error(21011041, "The order has been cancelled");
+        }
+        if !["AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"].contains(&order["status"].as_str().unwrap_or_default()) {
+            return business_error(11006021, "The package has already been shipped");
+        }
+        if !valid_tracking(&tracking) {
+            return business_error(21004012, "The tracking number contains special characters");
+        }
+        if !valid_provider(&provider) {
+            return business_error(
+                21004016,
+                "No logistics service or provider matches this tracking number",
+            );
+        }
+        let unshipped: Vec<String> = order["line_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["package_id"].as_str().is_none_or(str::is_empty))
+            .filter_map(|l| l["id"].as_str().map(str::to_string))
+            .collect();
+        let requested: Vec<String> = body["order_line_item_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let line_ids = if requested.is_empty() {
+            unshipped.clone()
+        } else {
+            requested
+        };
+        if line_ids.iter().any(|id| !unshipped.contains(id)) {
+            return business_error(11006021, "A line item is unknown or has already been shipped");
+        }
+        for line in order["line_items"].as_array_mut().into_iter().flatten() {
+            if line["id"].as_str().is_some_and(|id| line_ids.iter().any(|l| l == id)) {
+                line["package_id"] = json!(package_id);
+                line["tracking_number"] = json!(tracking);
+                line["shipping_provider_id"] = json!(provider);
+            }
+        }
+        let all_shipped = line_ids.len() == unshipped.len();
+        let new_status = if all_shipped {
+            "IN_TRANSIT"
+        } else {
+            "PARTIALLY_SHIPPING"
+        };
+        order["status"] = json!(new_status);
+        order["update_time"] = json!(now());
+        order["tracking_number"] = json!(tracking);
+        order["shipping_provider_id"] = json!(provider);
+        let package = json!({"package_id": package_id, "_shop": shop.id, "order_id": order_id, "package_status": "PROCESSING",
+                             "tracking_number": tracking, "shipping_provider_id": provider, "order_line_item_ids": line_ids,
+                             "create_time": now(), "update_time": now()});
+        state.packages.insert(package_id.clone(), package);
+        (package_id, line_ids, new_status)
+    };
+    sandbox.notify_order(&shop.id, &order_id, new_status);
+    ok(json!({"order_id": order_id, "package_id": package_id, "order_line_item_ids": line_ids}))
+}
+
+async fn ship_package(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(package_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let tracking = body["self_shipment"]["tracking_number"].as_str().unwrap_or_default();
+    let provider = body["self_shipment"]["shipping_provider_id"]
+        .as_str()
+        .unwrap_or_default();
+    if !valid_tracking(tracking) {
+        return business_error(21004012, "The tracking number contains special characters");
+    }
+    if !valid_provider(provider) {
+        return business_error(
+            21004016,
+            "No logistics service or provider matches this tracking number",
+        );
+    }
+    let mut state = sandbox.lock();
+    match state.packages.get_mut(&package_id) {
+        Some(package) if package["_shop"] == shop(&caller).id.as_str() => {
+            package["tracking_number"] = json!(tracking);
+            package["shipping_provider_id"] = json!(provider);
+            package["package_status"] = json!("FULFILLING");
+            ok(json!({}))
+        }
+        _ => business_error(21008111, "The package does not exist or does not belong to the seller"),
+    }
+}
+
+async fn update_shipping_info(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(order_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let tracking = body["tracking_number"].as_str().unwrap_or_default().to_string();
+    let provider = body["shipping_provider_id"].as_str().unwrap_or_default().to_string();
+    if !valid_tracking(&tracking) || !valid_provider(&provider) {
+        return business_error(21011022, "Invalid tracking number or shipping provider");
+    }
+    let shop = shop(&caller).clone();
+    let mut state = sandbox.lock();
+    let order = match owned_order(&mut state, &shop, &order_id) {
+        Ok(order) => order,
+        Err(response) => return response,
+    };
+    match order["status"].as_str().unwrap_or_default() {
+        "DELIVERED" | "COMPLETED" => return business_error(21011030, "The package has already been delivered"),
+        "IN_TRANSIT" | "PARTIALLY_SHIPPING" | "AWAITING_COLLECTION" => {}
+        _ => return business_error(21011043, "The package has not been shipped yet"),
+    }
+    order["tracking_number"] = json!(tracking);
+    order["shipping_provider_id"] = json!(provider);
+    for line in order["line_items"].as_array_mut().into_iter().flatten() {
+        if line["package_id"].as_str().is_some_and(|p| !p.is_empty()) {
+            line["tracking_number"] = json!(tracking);
+            line["shipping_provider_id"] = json!(provider);
+        }
+    }
+    for package in state
+        .packages
+        .values_mut()
+        .filter(|p| p["order_id"] == order_id.as_str())
+    {
+        package["tracking_number"] = json!(tracking);
+        package["shipping_provider_id"] = json!(provider);
+    }
+    ok(json!({}))
+}
+
+async fn package_detail(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(package_id): Path<String>,
+) -> Response {
+    let state = sandbox.lock();
+    match state.packages.get(&package_id) {
+        Some(package) if package["_shop"] == shop(&caller).id.as_str() => ok(public(package)),
+        _ => business_error(21008111, "The package does not exist or does not belong to the seller"),
+    }
+}
+
+/// Searches one after-sales collection by `order_ids` and update time.
+fn search_after_sales(
+    records: &std::collections::BTreeMap<String, Value>,
+    shop: &Shop,
+    params: &HashMap<String, String>,
+    body: &Bytes,
+    list: &str,
+) -> Response {
+    let filter = match parse_body(body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let order_ids: Vec<&str> = filter["order_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let items: Vec<Value> = records
+        .values()
+        .filter(|r| r["_shop"] == shop.id.as_str())
+        .filter(|r| order_ids.is_empty() || order_ids.contains(&r["order_id"].as_str().unwrap_or_default()))
+        .filter(|r| {
+            filter["update_time_ge"]
+                .as_i64()
+                .is_none_or(|t| r["update_time"].as_i64() >= Some(t))
+        })
+        .filter(|r| {
+            filter["update_time_lt"]
+                .as_i64()
+                .is_none_or(|t| r["update_time"].as_i64() < Some(t))
+        })
+        .map(public)
+        .collect();
+    paginate(items, params, 50, list)
+}
+
+async fn search_cancellations(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+    body: Bytes,
+) -> Response {
+    let state = sandbox.lock();
+    search_after_sales(&state.cancellations, shop(&caller), &params, &body, "cancellations")
+}
+
+async fn search_returns(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+    body: Bytes,
+) -> Response {
+    let state = sandbox.lock();
+    search_after_sales(&state.returns, shop(&caller), &params, &body, "return_orders")
+}
+
+/// Decides a pending cancellation; approval cancels the order.
+fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, approve: bool) -> Response {
+    let shop = shop(caller).clone();
+    let (order_id, status) = {
+        let mut state = sandbox.lock();
+        let Some(cancellation) = state
+            .cancellations
+            .get_mut(cancel_id)
+            .filter(|c| c["_shop"] == shop.id.as_str())
+        else {
+            return business_error(25007006, "The cancellation does not exist");
+        };
+        if cancellation["cancel_status"] != "CANCELLATION_REQUEST_PENDING" {
+            return business_error(25011012, "The cancellation status does not allow this decision");
+        }
+        let status = if approve {
+            "CANCELLATION_REQUEST_SUCCESS"
+        } else {
+            "CANCELLATION_REQUEST_CANCEL"
+        };
+        cancellation["cancel_status"] = json!(status);
+        cancellation["update_time"] = json!(now());
+        let order_id = cancellation["order_id"].as_str().unwrap_or_default().to_string();
+        if approve && let Some(order) = state.orders.get_mut(&order_id) {
+            order["status"] = json!("CANCELLED");
+            order["update_time"] = json!(now());
+        }
+        (order_id, status)
+    };
+    sandbox.notify(
+        &shop.id,
+        11,
+        "CANCELLATION_STATUS_CHANGE",
+        json!({"order_id": order_id, "cancellations_role": "SELLER",
+        "cancel_status": status, "cancel_id": cancel_id, "create_time": now()}),
+    );
+    if approve {
+        sandbox.notify_order(&shop.id, &order_id, "CANCELLED");
+    }
+    ok(json!({}))
+}
+
+async fn approve_cancellation(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    decide_cancellation(&sandbox, &caller, &id, true)
+}
+
+async fn reject_cancellation(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match parse_body(&body) {
+        Ok(body) if body["reject_reason"].as_str().is_some_and(|r| !r.is_empty()) => {
+            decide_cancellation(&sandbox, &caller, &id, false)
+        }
+        Ok(_) => business_error(25020003, "reject_reason is required"),
+        Err(response) => response,
+    }
+}
+
+async fn seller_cancel_order(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let shop = shop(&caller).clone();
+    let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
+    let reason = body["cancel_reason"].as_str().unwrap_or_default().to_string();
+    let cancel_id = {
+        let mut state = sandbox.lock();
+        let cancel_id = state.new_id();
+        let order = match owned_order(&mut state, &shop, &order_id) {
+            Ok(order) => order,
+            Err(_) => return business_error(25007006, "The order does not exist"),
+        };
+        match order["status"].as_str().unwrap_or_default() {
+            "UNPAID" | "ON_HOLD" | "AWAITING_SHIPMENT" | "AWAITING_COLLECTION" => {}
+            "CANCELLED" | "CANCEL" | "COMPLETED" => {
+                return business_error(25001051, "The order is completed or cancelled");
+            }
+            _ => return business_error(25001045, "The order has been shipped and cannot be cancelled"),
+        }
+        if !reason.starts_with("seller_cancel") {
+            return business_error(25001021, "The cancel reason does not match the order status");
+        }
+        order["status"] = json!("CANCELLED");
+        order["update_time"] = json!(now());
+        let record = json!({"cancel_id": cancel_id, "_shop": shop.id, "order_id": order_id, "cancel_type": "CANCEL", "role": "SELLER",
+                            "cancel_status": "CANCELLATION_REQUEST_COMPLETE", "cancel_reason": reason, "cancel_reason_text": reason,
+                            "create_time": now(), "update_time": now()});
+        state.cancellations.insert(cancel_id.clone(), record);
+        cancel_id
+    };
+    sandbox.notify_order(&shop.id, &order_id, "CANCELLED");
+    ok(json!({"cancel_id": cancel_id, "cancel_status": "CANCELLATION_REQUEST_COMPLETE"}))
+}
+
+/// Decides a pending return with TikTok's decision vocabulary.
+fn decide_return(sandbox: &Sandbox, caller: &Caller, return_id: &str, decision: &str) -> Response {
+    let next = match decision {
+        "APPROVE_REFUND" | "ISSUE_REPLACEMENT_REFUND" => "RETURN_OR_REFUND_REQUEST_SUCCESS",
+        "APPROVE_RETURN" => "AWAITING_BUYER_SHIP",
+        "APPROVE_RECEIVED_PACKAGE" => "RETURN_OR_REFUND_REQUEST_COMPLETE",
+        "APPROVE_REPLACEMENT" => "REPLACEMENT_REQUEST_COMPLETE",
+        "REJECT_REFUND" | "REJECT_RETURN" | "REJECT_RECEIVED_PACKAGE" => "REFUND_OR_RETURN_REQUEST_REJECT",
+        "REJECT_REPLACEMENT" => "REPLACEMENT_REQUEST_REJECT",
+        _ => return business_error(25020003, format!("Unknown decision {decision}")),
+    };
+    let shop = shop(caller).clone();
+    let order_id = {
+        let mut state = sandbox.lock();
+        let Some(record) = state
+            .returns
+            .get_mut(return_id)
+            .filter(|r| r["_shop"] == shop.id.as_str())
+        else {
+            return business_error(25007006, "The return does not exist");
+        };
+        let current = record["return_status"].as_str().unwrap_or_default();
+        let receiving = decision.ends_with("RECEIVED_PACKAGE");
+        let allowed = if receiving {
+            current == "BUYER_SHIPPED_ITEM"
+        } else {
+            current.ends_with("REQUEST_PENDING")
+        };
+        if !allowed {
+            return business_error(25020003, "The decision does not match the return status");
+        }
+        record["return_status"] = json!(next);
+        record["update_time"] = json!(now());
+        record["order_id"].as_str().unwrap_or_default().to_string()
+    };
+    sandbox.notify(
+        &shop.id,
+        12,
+        "RETURN_STATUS_CHANGE",
+        json!({"order_id": order_id, "return_role": "SELLER", "return_status": next,
+        "return_id": return_id, "create_time": now(), "update_time": now()}),
+    );
+    ok(json!({}))
+}
+
+async fn approve_return(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match parse_body(&body) {
+        Ok(body)
+            if body["decision"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("APPROVE") || d == "ISSUE_REPLACEMENT_REFUND") =>
+        {
+            decide_return(&sandbox, &caller, &id, body["decision"].as_str().unwrap_or_default())
+        }
+        Ok(_) => business_error(25020004, "An approve decision is required"),
+        Err(response) => response,
+    }
+}
+
+async fn reject_return(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match parse_body(&body) {
+        Ok(body)
+            if body["decision"].as_str().is_some_and(|d| d.starts_with("REJECT"))
+                && body["reject_reason"].as_str().is_some() =>
+        {
+            decide_return(&sandbox, &caller, &id, body["decision"].as_str().unwrap_or_default())
+        }
+        Ok(_) => business_error(25020004, "A reject decision and a reject_reason are required"),
+        Err(response) => response,
+    }
+}
+
+async fn reject_reasons(Query(params): Params) -> Response {
+    if params.get("return_or_cancel_id").is_none_or(String::is_empty) {
+        return business_error(36009004, "return_or_cancel_id is required");
+    }
+    ok(json!({"reasons": [
+        {"name": "seller_reject_apply_product_has_been_packed", "text": "The product has already been packed"},
+        {"name": "order_manage_list_action_respond_popup_reject_reason_invalid_cancellation_reason", "text": "Invalid cancellation reason"},
+        {"name": "reverse_reject_request_reason_1", "text": "The buyer has not returned the item"}]}))
+}
+
+const EVENT_TYPES: [&str; 17] = [
+    "ORDER_STATUS_CHANGE",
+    "RECIPIENT_ADDRESS_UPDATE",
+    "PACKAGE_UPDATE",
+    "PRODUCT_STATUS_CHANGE",
+    "SELLER_DEAUTHORIZATION",
+    "UPCOMING_AUTHORIZATION_EXPIRATION",
+    "CANCELLATION_STATUS_CHANGE",
+    "RETURN_STATUS_CHANGE",
+    "NEW_CONVERSATION",
+    "NEW_MESSAGE",
+    "PRODUCT_INFORMATION_CHANGE",
+    "PRODUCT_CREATION",
+    "PRODUCT_CATEGORY_CHANGE",
+    "NEW_MESSAGE_LISTENER",
+    "INVOICE_STATUS_CHANGE",
+    "PRODUCT_AUDIT_STATUS_CHANGE",
+    "REVERSE_STATUS_UPDATE",
+];
+
+async fn list_webhooks(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+    let shop = shop(&caller);
+    let state = sandbox.lock();
+    let webhooks: Vec<Value> = state
+        .webhooks
+        .iter()
+        .filter(|((shop_id, _), _)| *shop_id == shop.id)
+        .map(|((_, event_type), address)| json!({"event_type": event_type, "address": address, "create_time": now(), "update_time": now()}))
+        .collect();
+    ok(json!({"total_count": webhooks.len(), "webhooks": webhooks}))
+}
+
+/// TikTok wants `https://` on a domain name without a custom port; the sandbox also
+/// accepts plain `http://` on loopback so local runs can receive deliveries.
+fn acceptable_address(address: &str) -> bool {
+    let Ok(url) = url::Url::parse(address) else {
+        return false;
+    };
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    address.len() <= 255 && ((url.scheme() == "https" && url.port().is_none() && url.domain().is_some()) || loopback)
+}
+
+async fn update_webhook(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let event_type = body["event_type"].as_str().unwrap_or_default();
+    let address = body["address"].as_str().unwrap_or_default();
+    if !EVENT_TYPES.contains(&event_type) {
+        return business_error(36009004, format!("Unknown event_type {event_type:?}"));
+    }
+    if !acceptable_address(address) {
+        return business_error(
+            36009004,
+            "address must be an https URL on a domain name without a custom port",
+        );
+    }
+    sandbox
+        .lock()
+        .webhooks
+        .insert((shop(&caller).id.clone(), event_type.to_string()), address.to_string());
+    ok(json!({}))
+}
+
+async fn delete_webhook(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
+    let body = match parse_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let event_type = body["event_type"].as_str().unwrap_or_default().to_string();
+    sandbox.lock().webhooks.remove(&(shop(&caller).id.clone(), event_type));
+    ok(json!({}))
+}

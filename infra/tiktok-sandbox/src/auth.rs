@@ -1,0 +1,196 @@
+//! The gate in front of every Open API route: fault injection, Content-Type, app key,
+//! timestamp window, signature, access token, `shop_cipher` rules and the per-(shop,
+//! endpoint) rate limit, in the order TikTok's gateway applies them.
+
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use tokio::time::Instant;
+
+use crate::state::Shop;
+use crate::{Sandbox, business_error, fail, now};
+
+/// Who is calling, as the gate established it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The shop of `shop_cipher`, for shop-scoped endpoints.
+    pub shop: Option<Shop>,
+    /// Shops the access token covers.
+    pub shop_ids: Vec<String>,
+}
+
+/// Endpoints that must be called without `shop_cipher` (reference §3.1).
+fn forbids_cipher(method: &Method, path: &str) -> bool {
+    path.starts_with("/authorization/")
+        || path.starts_with("/seller/")
+        || path == "/product/202309/images/upload"
+        || path == "/product/202309/files/upload"
+        || path.contains("/global_")
+        || path.contains("/compliance/")
+        || (method == Method::POST && path == "/product/202309/brands")
+}
+
+/// The endpoint a path belongs to: ids replaced, so `/products/1/inventory/update`
+/// and `/products/2/inventory/update` share one rate-limit bucket.
+fn endpoint_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.len() > 6 && segment.chars().all(|c| c.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Applies the contract; on success the request reaches its handler with a [`Caller`].
+pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let faults = sandbox.faults.lock().expect("faults lock").clone();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if faults.error_share > 0.0 && rand::random::<f64>() < faults.error_share {
+        return if rand::random::<bool>() {
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                36009003,
+                "Internal error, please try again later",
+            )
+        } else {
+            let mut response = Response::new(Body::from("Service Unavailable"));
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response
+        };
+    }
+    let drop_connection = faults.drop_share > 0.0 && rand::random::<f64>() < faults.drop_share;
+
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, 25 * 1024 * 1024).await else {
+        return business_error(36009021, "File too large");
+    };
+    let path = parts.uri.path().to_string();
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let param = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+
+    let content_types: Vec<&HeaderValue> = parts.headers.get_all(CONTENT_TYPE).iter().collect();
+    let content_type = match content_types.as_slice() {
+        [one] => one.to_str().unwrap_or_default().to_ascii_lowercase(),
+        _ => {
+            return business_error(
+                36009022,
+                "Invalid request format: exactly one Content-Type header is required",
+            );
+        }
+    };
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !multipart && !content_type.starts_with("application/json") {
+        return business_error(36009022, "Content-Type must be application/json or multipart/form-data");
+    }
+    if param("app_key") != Some(sandbox.config.app_key.as_str()) {
+        return business_error(36009004, "Invalid app_key");
+    }
+    match param("timestamp").and_then(|t| t.parse::<i64>().ok()) {
+        Some(ts) if ts >= now() - 300 && ts <= now() + 30 => {}
+        _ => return business_error(36009004, "Invalid timestamp"),
+    }
+    let Some(signature) = param("sign") else {
+        return business_error(36009004, "Missing sign");
+    };
+    let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let signed_body = (!multipart && !bytes.is_empty()).then_some(&bytes[..]);
+    let expected = connector::tiktok::signing::sign(&sandbox.config.app_secret, &path, &pairs, signed_body);
+    if !connector::crypto::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            106001,
+            "Invalid credentials. The 'sign' query parameter is invalid.",
+        );
+    }
+
+    let token = parts
+        .headers
+        .get("x-tts-access-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let caller = match admit(&sandbox, &parts.method, &path, token, param("shop_cipher")) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    parts.extensions.insert(caller);
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    if drop_connection {
+        return truncated(response).await;
+    }
+    response
+}
+
+/// Token, `shop_cipher` and rate-limit checks, under one lock of the world.
+fn admit(
+    sandbox: &Sandbox,
+    method: &Method,
+    path: &str,
+    token: &str,
+    shop_cipher: Option<&str>,
+) -> Result<Caller, Response> {
+    let mut state = sandbox.lock();
+    let Some(grant) = state.grants.get(token).cloned() else {
+        return Err(business_error(36009004, "Invalid x-tts-access-token"));
+    };
+    if grant.access_expires_at <= now() {
+        return Err(business_error(105002, "Access token is expired, please refresh it"));
+    }
+    let shop = match (forbids_cipher(method, path), shop_cipher) {
+        (true, Some(_)) => return Err(business_error(36009004, "Unexpected identifier: shop_cipher")),
+        (true, None) => None,
+        (false, None) => return Err(business_error(106013, "shop_cipher is missing")),
+        (false, Some(cipher)) => match state.shop_by_cipher(cipher) {
+            Some(shop) if grant.shop_ids.contains(&shop.id) => Some(shop.clone()),
+            _ => {
+                return Err(business_error(
+                    101000,
+                    "The shop_cipher does not match the access token",
+                ));
+            }
+        },
+    };
+
+    let key = format!("{}|{}", shop.as_ref().map_or("-", |s| s.id.as_str()), endpoint_of(path));
+    let now_instant = Instant::now();
+    let window = state.request_times.entry(key.clone()).or_default();
+    while window
+        .front()
+        .is_some_and(|t| now_instant.duration_since(*t) >= Duration::from_secs(1))
+    {
+        window.pop_front();
+    }
+    if window.len() >= sandbox.config.qps_limit {
+        *state.throttled.entry(key).or_default() += 1;
+        return Err(fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests"));
+    }
+    window.push_back(now_instant);
+    Ok(Caller {
+        shop,
+        shop_ids: grant.shop_ids,
+    })
+}
+
+/// The answer cut short: the declared length exceeds the body, so the client sees
+/// the connection close mid-response.
+async fn truncated(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64 + 64));
+    Response::from_parts(parts, Body::from(cut))
+}
