@@ -351,7 +351,7 @@ async fn upload_image(State(sandbox): State<Sandbox>, mut form: Multipart) -> Re
 fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: bool) -> Result<(), Response> {
     let mut problems: Vec<(i64, String)> = Vec::new();
     let mut problem = |code: i64, message: String| problems.push((code, message));
-    let present = |key: &str| !creating || body.get(key).is_some();
+    let present = |key: &str| creating || body.get(key).is_some();
     if present("title") {
         let length = body["title"].as_str().map_or(0, |t| t.chars().count());
         if !(1..=255).contains(&length) {
