@@ -183,14 +183,21 @@ fn admit(
     })
 }
 
-/// The answer cut short: the declared length exceeds the body, so the client sees
-/// the connection close mid-response.
+/// The answer cut short: half the body, then the stream fails, so the server aborts
+/// the connection and the client sees it drop mid-response.
 async fn truncated(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
     let cut = bytes.slice(..bytes.len() / 2);
     parts
         .headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64 + 64));
-    Response::from_parts(parts, Body::from(cut))
+        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64));
+    let chunks: [Result<axum::body::Bytes, std::io::Error>; 2] = [
+        Ok(cut),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sandbox dropped the connection",
+        )),
+    ];
+    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
 }

@@ -288,9 +288,10 @@ impl Client {
 
     /// Sends a request and reads the envelope; `data` on success, a typed error otherwise.
     async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<serde_json::Value, TikTokError> {
+        // Without the URL: token calls carry the app secret in their query.
         let transport = |e: reqwest::Error| TikTokError::Retryable {
             code: 0,
-            message: format!("transport: {e}"),
+            message: format!("transport: {}", e.without_url()),
             request_id: String::new(),
         };
         let response = request.send().await.map_err(transport)?;

@@ -49,6 +49,43 @@ mod tests {
         );
     }
 
+    // Expected values computed with Python's hmac from the §3.2 description.
+    #[test]
+    fn post_body_and_a_raw_page_token_with_plus_slash_and_equals_are_signed() {
+        let query = [
+            ("app_key", "29a39d"),
+            ("timestamp", "1623812664"),
+            ("shop_cipher", "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3"),
+            ("page_size", "20"),
+            ("page_token", "aDU2dF8rL3Q9PQ==+/="),
+        ];
+        let body = br#"{"order_status":"AWAITING_SHIPMENT","update_time_ge":1623812664}"#;
+        assert_eq!(
+            sign("e59af819cc", "/order/202309/orders/search", &query, Some(body)),
+            "4104f85e183dab5dc600c49a149909f013513790b32334b503bee376775e84cb"
+        );
+    }
+
+    #[test]
+    fn inventory_update_body_is_signed_byte_for_byte() {
+        let query = [
+            ("app_key", "29a39d"),
+            ("timestamp", "1623812664"),
+            ("shop_cipher", "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3"),
+        ];
+        let path = "/product/202309/products/1729592969712207008/inventory/update";
+        let body = br#"{"skus":[{"id":"1729592969712207012","inventory":[{"warehouse_id":"7000714532876273410","quantity":25}]}]}"#;
+        assert_eq!(
+            sign("e59af819cc", path, &query, Some(body)),
+            "302ccda9194f73fce9d14d5af366284096370ebebe0ac8d75fb0a7201637d92d"
+        );
+        let reformatted = br#"{"skus": [{"id":"1729592969712207012","inventory":[{"warehouse_id":"7000714532876273410","quantity":25}]}]}"#;
+        assert_ne!(
+            sign("e59af819cc", path, &query, Some(reformatted)),
+            "302ccda9194f73fce9d14d5af366284096370ebebe0ac8d75fb0a7201637d92d"
+        );
+    }
+
     #[test]
     fn sign_and_access_token_are_excluded_and_order_does_not_matter() {
         let plain = sign("s", "/p", &[("b", "2"), ("a", "1")], None);

@@ -141,6 +141,17 @@ mod tests {
             parse("fake_app_key", "fake_app_secret", BODY.as_bytes(), None),
             Err(WebhookError::InvalidSignature)
         ));
+        let unknown_topic = br#"{"type":999,"tts_notification_id":7327112393057371910,"shop_id":7494049642642441621,"timestamp":1,"data":{}}"#;
+        let signed = signature("k", "s", unknown_topic);
+        let notification = parse("k", "s", unknown_topic, Some(&signed)).unwrap();
+        assert_eq!(
+            notification.topic, 999,
+            "unknown topics parse so they can be acknowledged"
+        );
+        assert_eq!(
+            notification.tts_notification_id.unwrap().as_str(),
+            "7327112393057371910"
+        );
         let junk = b"{not json";
         let signed = signature("k", "s", junk);
         assert!(matches!(
