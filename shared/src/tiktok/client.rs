@@ -403,6 +403,22 @@ impl Client {
         .await
     }
 
+    /// A POST search whose filters are the body and whose page is `data.<list>`.
+    async fn search<T: DeserializeOwned, F: Serialize>(
+        &self,
+        shop: &ShopAuth,
+        path: &'static str,
+        list: &str,
+        query: Vec<(&'static str, String)>,
+        filter: &F,
+    ) -> Result<Page<T>, TikTokError> {
+        page_from(
+            self.write(Target::Shop(shop), Method::POST, path, path.into(), query, filter)
+                .await?,
+            list,
+        )
+    }
+
     /// The shops this authorization covers, with their ciphers.
     pub async fn authorized_shops(&self, grant: &Grant) -> Result<Vec<AuthorizedShop>, TikTokError> {
         let path = "/authorization/202309/shops";
@@ -606,17 +622,8 @@ impl Client {
         page_token: Option<&str>,
     ) -> Result<Page<Product>, TikTokError> {
         let path = "/product/202309/products/search";
-        let data = self
-            .write(
-                Target::Shop(shop),
-                Method::POST,
-                path,
-                path.into(),
-                paging(page_size, page_token),
-                filter,
-            )
-            .await?;
-        page_from(data, "products")
+        self.search(shop, path, "products", paging(page_size, page_token), filter)
+            .await
     }
 
     /// Sets stock of SKUs of one product; returns per-SKU failures.
@@ -676,7 +683,7 @@ impl Client {
         )
     }
 
-    /// One page of orders; `sort_field=update_time`, ascending, for polling.
+    /// One page of orders, oldest update first (the poller's order).
     pub async fn search_orders(
         &self,
         shop: &ShopAuth,
@@ -684,15 +691,11 @@ impl Client {
         page_size: u32,
         page_token: Option<&str>,
     ) -> Result<Page<Order>, TikTokError> {
-        let path = "/order/202309/orders/search";
         let mut query = paging(page_size, page_token);
         query.push(("sort_field", "update_time".into()));
         query.push(("sort_order", "ASC".into()));
-        page_from(
-            self.write(Target::Shop(shop), Method::POST, path, path.into(), query, filter)
-                .await?,
-            "orders",
-        )
+        self.search(shop, "/order/202309/orders/search", "orders", query, filter)
+            .await
     }
 
     /// Up to 50 orders by id.
@@ -786,18 +789,8 @@ impl Client {
         page_token: Option<&str>,
     ) -> Result<Page<Cancellation>, TikTokError> {
         let path = "/return_refund/202309/cancellations/search";
-        page_from(
-            self.write(
-                Target::Shop(shop),
-                Method::POST,
-                path,
-                path.into(),
-                paging(page_size, page_token),
-                filter,
-            )
-            .await?,
-            "cancellations",
-        )
+        self.search(shop, path, "cancellations", paging(page_size, page_token), filter)
+            .await
     }
 
     /// Approves a buyer's cancellation request.
@@ -855,18 +848,8 @@ impl Client {
         page_token: Option<&str>,
     ) -> Result<Page<Return>, TikTokError> {
         let path = "/return_refund/202309/returns/search";
-        page_from(
-            self.write(
-                Target::Shop(shop),
-                Method::POST,
-                path,
-                path.into(),
-                paging(page_size, page_token),
-                filter,
-            )
-            .await?,
-            "return_orders",
-        )
+        self.search(shop, path, "return_orders", paging(page_size, page_token), filter)
+            .await
     }
 
     /// Approves a return with a decision (`APPROVE_REFUND`, `APPROVE_RETURN`, …).
