@@ -20,5 +20,6 @@ pub mod queue;
 pub mod schedules;
 pub mod secrets;
 pub mod storage;
+pub mod store;
 pub mod telemetry;
 pub mod tiktok;

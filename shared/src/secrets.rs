@@ -29,6 +29,12 @@ impl std::fmt::Debug for SecretString {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for SecretString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretString::new)
+    }
+}
+
 /// Environment variable naming the Secrets Manager secret (id or ARN).
 pub const SECRET_ID_VAR: &str = "APP_SECRET_ID";
 

@@ -1,0 +1,457 @@
+//! The store side of the connector. [`StorePlatform`] is what the connector needs
+//! from any store (BigCommerce first; WooCommerce, Shopify, Magento 2 and PrestaShop
+//! later), in the store-neutral types of this module.
+
+pub mod bigcommerce;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Errors of store calls. [`StoreError::is_retryable`] says which a retry can fix.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The token is missing, wrong or revoked (401).
+    #[error("the store refused the credentials: {0}")]
+    Unauthorized(String),
+    /// A scope is missing or the account may not do this (403).
+    #[error("the store forbids this call: {0}")]
+    Forbidden(String),
+    /// No such resource (404).
+    #[error("not found in the store: {0}")]
+    NotFound(String),
+    /// A duplicate or conflicting write (409).
+    #[error("conflict in the store: {0}")]
+    Conflict(String),
+    /// The store rejected the data (400/422); the message lists the fields.
+    #[error("the store rejected the request ({status}): {message}")]
+    Invalid { status: u16, message: String },
+    /// Rate limited and still so after waiting.
+    #[error("the store rate limit was exceeded")]
+    RateLimited,
+    /// 5xx, timeout or dropped connection.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The store's plan limit was reached (507); not retryable.
+    #[error("the store plan limit was reached: {0}")]
+    PlanLimit(String),
+    /// The answer was not the documented shape.
+    #[error("malformed store response: {0}")]
+    Malformed(String),
+    /// A webhook delivery failed verification.
+    #[error("webhook rejected: {0}")]
+    WebhookRejected(String),
+}
+
+impl StoreError {
+    /// Whether waiting and retrying can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited | Self::Unavailable(_))
+    }
+}
+
+/// One option value of a variant (e.g. Color = Red).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionValue {
+    /// Store id of the option.
+    pub option_id: String,
+    /// Option name shown to buyers (`Color`).
+    pub option_name: String,
+    /// Store id of the value.
+    pub value_id: String,
+    /// Value label (`Red`).
+    pub label: String,
+}
+
+/// A sellable variant; products without options have exactly one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    /// Store variant id (what TikTok SKUs map to).
+    pub id: String,
+    /// Variant SKU.
+    pub sku: String,
+    /// Own price, or the product's when `None`.
+    pub price: Option<Decimal>,
+    /// Stock when tracked per variant.
+    pub inventory_level: Option<i64>,
+    /// Barcode.
+    pub upc: Option<String>,
+    /// Options that define it.
+    pub option_values: Vec<OptionValue>,
+    /// Variant image.
+    pub image_url: Option<String>,
+    /// Not for sale.
+    pub purchasing_disabled: bool,
+}
+
+/// A product image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// Largest available URL.
+    pub url: String,
+    /// Primary (thumbnail) image.
+    pub is_primary: bool,
+    /// Position.
+    pub sort_order: i64,
+}
+
+/// How stock is tracked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InventoryTracking {
+    /// Not tracked (always available).
+    None,
+    /// One level for the product.
+    Product,
+    /// One level per variant.
+    Variant,
+}
+
+/// Units of weight and dimensions, from the store settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Units {
+    /// E.g. `Ounces`, `Pounds`, `KGS`, `Grams`.
+    pub weight: String,
+    /// E.g. `Inches`, `Centimeters`.
+    pub dimension: String,
+}
+
+/// A store product with everything the catalogue sync reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// Store product id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Product SKU.
+    pub sku: String,
+    /// HTML description.
+    pub description: String,
+    /// Price.
+    pub price: Decimal,
+    /// Sale price, when set.
+    pub sale_price: Option<Decimal>,
+    /// Brand id.
+    pub brand_id: Option<String>,
+    /// Category ids.
+    pub categories: Vec<String>,
+    /// Weight (store units).
+    pub weight: Option<Decimal>,
+    /// Width, height, depth (store units).
+    pub dimensions: Option<[Decimal; 3]>,
+    /// Stock tracking mode.
+    pub inventory_tracking: InventoryTracking,
+    /// Product-level stock.
+    pub inventory_level: i64,
+    /// Visible in the storefront.
+    pub is_visible: bool,
+    /// Barcode.
+    pub upc: Option<String>,
+    /// Images.
+    pub images: Vec<Image>,
+    /// Custom fields (name, value).
+    pub custom_fields: Vec<(String, String)>,
+    /// Variants (at least one).
+    pub variants: Vec<Variant>,
+    /// Last change, ISO-8601.
+    pub date_modified: String,
+}
+
+/// One page of products.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPage {
+    /// The products.
+    pub products: Vec<Product>,
+    /// Opaque cursor of the next page; `None` on the last.
+    pub next: Option<String>,
+    /// Total matching, when known.
+    pub total: Option<u64>,
+}
+
+/// Stock of a variant as the store sells it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantStock {
+    /// Variant id.
+    pub variant_id: String,
+    /// Product id.
+    pub product_id: String,
+    /// Units available to sell.
+    pub available: i64,
+}
+
+/// A named store entity (brand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Named {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A category with its parent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    /// Id.
+    pub id: String,
+    /// Parent id (`None` at the root).
+    pub parent_id: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Street line 1.
+    pub street_1: String,
+    /// Street line 2.
+    pub street_2: String,
+    /// City.
+    pub city: String,
+    /// State or region.
+    pub state: String,
+    /// Postal code.
+    pub zip: String,
+    /// Country name.
+    pub country: String,
+    /// Two-letter country code.
+    pub country_iso2: String,
+    /// Phone.
+    pub phone: String,
+    /// Email (marketplaces give anonymized ones).
+    pub email: String,
+}
+
+/// Store order states the connector moves orders through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Not completed.
+    Pending,
+    /// Paid, ready to fulfil.
+    AwaitingFulfillment,
+    /// Packed, waiting for the carrier.
+    AwaitingShipment,
+    /// Some items shipped.
+    PartiallyShipped,
+    /// Shipped.
+    Shipped,
+    /// Done.
+    Completed,
+    /// Cancelled.
+    Cancelled,
+    /// Refunded.
+    Refunded,
+    /// Another store-specific state.
+    Other(String),
+}
+
+/// One line of an order to create: a variant and a quantity, with prices paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewOrderLine {
+    /// Store product id.
+    pub product_id: String,
+    /// Store variant id.
+    pub variant_id: String,
+    /// Units.
+    pub quantity: u32,
+    /// Unit price without tax.
+    pub price_ex_tax: Decimal,
+    /// Unit price with tax.
+    pub price_inc_tax: Decimal,
+}
+
+/// An order to create from a marketplace order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewOrder {
+    /// The marketplace's order id (idempotency key in the store).
+    pub external_order_id: String,
+    /// The source system's name or app id.
+    pub external_source: String,
+    /// Store sales channel, when the store has one for the marketplace.
+    pub channel_id: Option<String>,
+    /// State to create it in.
+    pub status: OrderStatus,
+    /// Billing address.
+    pub billing_address: Address,
+    /// Shipping address.
+    pub shipping_address: Address,
+    /// Shipping method label.
+    pub shipping_method: String,
+    /// Lines.
+    pub lines: Vec<NewOrderLine>,
+    /// Shipping charged, without and with tax.
+    pub shipping_cost: (Decimal, Decimal),
+    /// Payment method label.
+    pub payment_method: String,
+    /// Buyer message.
+    pub customer_message: String,
+    /// Merchant-only note.
+    pub staff_notes: String,
+}
+
+/// An order as the store holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// Store order id.
+    pub id: String,
+    /// State.
+    pub status: OrderStatus,
+    /// The marketplace's order id.
+    pub external_order_id: Option<String>,
+    /// Total with tax.
+    pub total_inc_tax: Decimal,
+}
+
+/// A shipment of (part of) an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// Shipment id.
+    pub id: String,
+    /// Order id.
+    pub order_id: String,
+    /// Tracking number.
+    pub tracking_number: String,
+    /// Carrier as the store names it (provider or tracking carrier).
+    pub carrier: String,
+    /// Shipping method text.
+    pub shipping_method: String,
+    /// (variant id, quantity) shipped.
+    pub items: Vec<(String, u32)>,
+}
+
+/// Store events the connector listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Topic {
+    /// A product was created.
+    ProductCreated,
+    /// A product was updated.
+    ProductUpdated,
+    /// A product was deleted.
+    ProductDeleted,
+    /// Product-level stock changed.
+    ProductInventoryUpdated,
+    /// Variant-level stock changed.
+    VariantInventoryUpdated,
+    /// An order changed status.
+    OrderStatusUpdated,
+    /// A shipment was created.
+    ShipmentCreated,
+    /// The app was uninstalled.
+    AppUninstalled,
+}
+
+/// The topics the connector subscribes on install.
+pub const CONNECTOR_TOPICS: [Topic; 8] = [
+    Topic::ProductCreated,
+    Topic::ProductUpdated,
+    Topic::ProductDeleted,
+    Topic::ProductInventoryUpdated,
+    Topic::VariantInventoryUpdated,
+    Topic::OrderStatusUpdated,
+    Topic::ShipmentCreated,
+    Topic::AppUninstalled,
+];
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Subscription id.
+    pub id: String,
+    /// Topic.
+    pub topic: Option<Topic>,
+    /// Delivery URL.
+    pub destination: String,
+    /// Active.
+    pub is_active: bool,
+}
+
+/// What a verified delivery says happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreEvent {
+    /// Product created, updated or deleted (re-read it).
+    Product { topic: Topic, product_id: String },
+    /// Stock changed (re-read it).
+    Inventory {
+        product_id: String,
+        variant_id: Option<String>,
+    },
+    /// Order status changed.
+    OrderStatus {
+        order_id: String,
+        new_status: Option<String>,
+    },
+    /// A shipment was created.
+    Shipment { order_id: String, shipment_id: String },
+    /// The app was uninstalled.
+    AppUninstalled,
+    /// Any other scope (acknowledged, ignored).
+    Other { scope: String },
+}
+
+/// A verified webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// The store it came from (BigCommerce: the store hash).
+    pub store: String,
+    /// What happened.
+    pub event: StoreEvent,
+    /// Stable across re-deliveries of one event: the de-duplication key.
+    pub dedupe_key: String,
+    /// Event time (Unix seconds).
+    pub created_at: i64,
+}
+
+/// What the connector needs from a store, whatever the platform.
+#[async_trait]
+pub trait StorePlatform: Send + Sync {
+    /// Products changed at or after `since` (ISO-8601; `None` = all), oldest change
+    /// first, with variants, images and custom fields; `cursor` continues a listing.
+    async fn products_changed_since(
+        &self,
+        since: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<ProductPage, StoreError>;
+    /// One product, or `None` when it is gone.
+    async fn product(&self, product_id: &str) -> Result<Option<Product>, StoreError>;
+    /// Sellable stock of variants.
+    async fn variant_stock(&self, variant_ids: &[String]) -> Result<Vec<VariantStock>, StoreError>;
+    /// Every brand.
+    async fn brands(&self) -> Result<Vec<Named>, StoreError>;
+    /// Every category.
+    async fn categories(&self) -> Result<Vec<Category>, StoreError>;
+    /// Weight and dimension units of the store.
+    async fn units(&self) -> Result<Units, StoreError>;
+    /// Creates the order unless one with its external order id exists; returns the
+    /// store's order either way.
+    async fn create_order(&self, order: &NewOrder) -> Result<Order, StoreError>;
+    /// The order created for a marketplace order id, if any.
+    async fn find_order_by_external_id(&self, external_order_id: &str) -> Result<Option<Order>, StoreError>;
+    /// Moves an order to a state.
+    async fn update_order_status(&self, order_id: &str, status: &OrderStatus) -> Result<(), StoreError>;
+    /// Cancels an order (restocking per the store's settings).
+    async fn cancel_order(&self, order_id: &str) -> Result<(), StoreError>;
+    /// Shipments of an order.
+    async fn shipments(&self, order_id: &str) -> Result<Vec<Shipment>, StoreError>;
+    /// Subscribes `topics` to `destination`, sending `secret` in a header on every
+    /// delivery; idempotent (existing subscriptions are reused).
+    async fn subscribe_webhooks(
+        &self,
+        destination: &str,
+        topics: &[Topic],
+        secret: &str,
+    ) -> Result<Vec<Subscription>, StoreError>;
+    /// Removes every subscription of this app.
+    async fn unsubscribe_webhooks(&self) -> Result<(), StoreError>;
+    /// Verifies a delivery (headers lower-case) against the per-store `secret` and parses it.
+    fn parse_webhook(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        secret: &str,
+    ) -> Result<WebhookDelivery, StoreError>;
+}
