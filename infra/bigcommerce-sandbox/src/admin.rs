@@ -1,0 +1,346 @@
+//! The admin API under `/sandbox/`: the merchant's clicks (install, open, uninstall),
+//! stock and shipment changes that fire webhooks, and read-backs for tests.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::state::Grant;
+use crate::{Faults, Sandbox};
+
+type Params = Query<HashMap<String, String>>;
+
+fn bad_request(message: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
+}
+
+/// The admin routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/sandbox/install", get(install))
+        .route("/sandbox/load-url", get(load_url))
+        .route("/sandbox/uninstall", post(uninstall))
+        .route("/sandbox/api-accounts", post(api_account))
+        .route("/sandbox/orders", get(orders))
+        .route("/sandbox/orders/{id}/shipments", post(ship_order))
+        .route("/sandbox/orders/{id}/cancel", post(cancel_order))
+        .route("/sandbox/products", get(products))
+        .route("/sandbox/products/{id}", post(update_product).delete(delete_product))
+        .route("/sandbox/products/{id}/stock", post(set_stock))
+        .route("/sandbox/faults", get(get_faults).post(set_faults))
+        .route("/sandbox/deliveries", get(deliveries))
+        .route("/sandbox/stats", get(stats))
+}
+
+impl Sandbox {
+    /// The store named by `store_hash`, or the first one.
+    fn store_hash(&self, params: &HashMap<String, String>) -> Option<String> {
+        let state = self.lock();
+        match params.get("store_hash") {
+            Some(hash) => state.stores.contains_key(hash).then(|| hash.clone()),
+            None => state.stores.keys().next().cloned(),
+        }
+    }
+
+    /// A fresh `signed_payload_jwt` for the store's owner, as BigCommerce sends it.
+    pub fn signed_payload_jwt(&self, store_hash: &str) -> String {
+        let now = connector::storage::unix_now();
+        let claims = json!({"aud": self.config.client_id, "iss": "bc", "iat": now, "nbf": now, "exp": now + 86_400,
+            "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
+            "user": {"id": 12345, "email": "owner@example.com", "locale": "en-US"},
+            "owner": {"id": 12345, "email": "owner@example.com"}, "url": "/", "channel_id": null});
+        connector::store::bigcommerce::sign_jwt(&claims, &self.config.client_secret)
+    }
+}
+
+/// The merchant clicks Install: the browser goes to the app's auth callback.
+async fn install(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    let Some(callback) = sandbox.config.auth_callback_url.clone() else {
+        return bad_request("the sandbox has no auth_callback_url configured");
+    };
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let code = format!("{:016x}", rand::random::<u64>());
+    sandbox.lock().codes.insert(
+        code.clone(),
+        Grant {
+            store_hash: store_hash.clone(),
+            expires_at: connector::storage::unix_now() + 600,
+        },
+    );
+    let Ok(mut target) = url::Url::parse(&callback) else {
+        return bad_request("auth_callback_url is not a URL");
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("account_uuid", "12345678-90ab-cdef-1234-567890abcdef")
+        .append_pair("code", &code)
+        .append_pair("context", &format!("stores/{store_hash}"))
+        .append_pair(
+            "scope",
+            params.get("scope").map_or(
+                "store_v2_orders store_v2_products store_inventory store_v2_information_read_only",
+                String::as_str,
+            ),
+        );
+    Redirect::to(target.as_str()).into_response()
+}
+
+async fn load_url(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    let Some(load) = sandbox.config.load_callback_url.clone() else {
+        return bad_request("the sandbox has no load_callback_url configured");
+    };
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let jwt = sandbox.signed_payload_jwt(&store_hash);
+    let Ok(mut url) = url::Url::parse(&load) else {
+        return bad_request("load_callback_url is not a URL");
+    };
+    url.query_pairs_mut().append_pair("signed_payload_jwt", &jwt);
+    Json(json!({"url": url.as_str(), "signed_payload_jwt": jwt})).into_response()
+}
+
+/// The merchant uninstalls: `store/app/uninstalled` fires, the uninstall callback is
+/// called, the app's webhooks and token are removed.
+async fn uninstall(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    sandbox.fire(
+        &store_hash,
+        "store/app/uninstalled",
+        json!({"type": "store", "id": store_hash}),
+    );
+    let mut callback_status = None;
+    if let Some(uninstall) = sandbox.config.uninstall_callback_url.clone() {
+        let jwt = sandbox.signed_payload_jwt(&store_hash);
+        let sent = sandbox
+            .http
+            .get(&uninstall)
+            .query(&[("signed_payload_jwt", jwt)])
+            .send()
+            .await;
+        callback_status = Some(sent.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    let client_id = sandbox.config.client_id.clone();
+    let mut state = sandbox.lock();
+    state
+        .tokens
+        .retain(|_, (hash, client)| !(*hash == store_hash && *client == client_id));
+    if let Some(store) = state.stores.get_mut(&store_hash) {
+        store.hooks.retain(|h| h.client_id != client_id);
+        store.installed = false;
+    }
+    Json(json!({"store_hash": store_hash, "uninstall_callback_status": callback_status})).into_response()
+}
+
+/// A store-level API account (the merchant pastes its token into the connector).
+async fn api_account(State(sandbox): State<Sandbox>, body: Option<Json<Value>>) -> Response {
+    let params: HashMap<String, String> = body
+        .and_then(|Json(b)| {
+            b["store_hash"]
+                .as_str()
+                .map(|h| HashMap::from([("store_hash".to_string(), h.to_string())]))
+        })
+        .unwrap_or_default();
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let token = format!("bcaccount{:032x}", rand::random::<u128>());
+    let client_id = format!("store-account-{:08x}", rand::random::<u32>());
+    sandbox
+        .lock()
+        .tokens
+        .insert(token.clone(), (store_hash.clone(), client_id.clone()));
+    Json(
+        json!({"store_hash": store_hash, "access_token": token, "client_id": client_id,
+                "api_path": format!("https://api.bigcommerce.com/stores/{store_hash}/v3/")}),
+    )
+    .into_response()
+}
+
+/// Every order the connector created, in v2 shape with `products` and `shipping_addresses`.
+async fn orders(State(sandbox): State<Sandbox>) -> Response {
+    let state = sandbox.lock();
+    let orders: Vec<Value> = state
+        .stores
+        .values()
+        .flat_map(|store| {
+            store.orders.values().map(|o| {
+                let mut order = o.clone();
+                order["store_hash"] = json!(store.hash);
+                order["shipments"] = json!(
+                    store
+                        .shipments
+                        .get(&o["id"].as_u64().unwrap_or_default())
+                        .cloned()
+                        .unwrap_or_default()
+                );
+                order
+            })
+        })
+        .collect();
+    Json(orders).into_response()
+}
+
+fn store_of_order(sandbox: &Sandbox, id: u64) -> Option<String> {
+    sandbox
+        .lock()
+        .stores
+        .values()
+        .find(|s| s.orders.contains_key(&id))
+        .map(|s| s.hash.clone())
+}
+
+async fn ship_order(State(sandbox): State<Sandbox>, Path(id): Path<u64>, body: Option<Json<Value>>) -> Response {
+    let Some(store_hash) = store_of_order(&sandbox, id) else {
+        return bad_request("unknown order");
+    };
+    let body = body.map(|Json(b)| b).unwrap_or_else(|| json!({}));
+    match sandbox.ship(&store_hash, id, &body) {
+        Ok(shipment) => (StatusCode::CREATED, Json(shipment)).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn cancel_order(State(sandbox): State<Sandbox>, Path(id): Path<u64>) -> Response {
+    let Some(store_hash) = store_of_order(&sandbox, id) else {
+        return bad_request("unknown order");
+    };
+    match sandbox.change_order(&store_hash, id, &json!({"status_id": 5})) {
+        Some(order) => Json(crate::api::api_order(&order)).into_response(),
+        None => bad_request("unknown order"),
+    }
+}
+
+/// Every product in v3 shape with its variants (`id`, `sku`, `inventory_level`).
+async fn products(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let state = sandbox.lock();
+    let products: Vec<Value> = state.stores[&store_hash]
+        .products
+        .values()
+        .map(|p| p.to_json(&["variants", "images", "custom_fields"]))
+        .collect();
+    Json(products).into_response()
+}
+
+/// Changes name or price of a product and fires `store/product/updated`.
+async fn update_product(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<u64>,
+    Query(params): Params,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    {
+        let mut state = sandbox.lock();
+        let Some(product) = state.stores.get_mut(&store_hash).and_then(|s| s.products.get_mut(&id)) else {
+            return bad_request("unknown product");
+        };
+        if let Some(name) = body["name"].as_str() {
+            product.name = name.to_string();
+        }
+        if let Some(price) = body["price"].as_f64() {
+            product.price_cents = (price * 100.0).round() as i64;
+        }
+        product.date_modified = connector::storage::unix_now();
+    }
+    sandbox.fire(
+        &store_hash,
+        "store/product/updated",
+        json!({"type": "product", "id": id}),
+    );
+    Json(json!({"updated": id})).into_response()
+}
+
+async fn delete_product(State(sandbox): State<Sandbox>, Path(id): Path<u64>, Query(params): Params) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let removed = sandbox
+        .lock()
+        .stores
+        .get_mut(&store_hash)
+        .and_then(|s| s.products.remove(&id))
+        .is_some();
+    if !removed {
+        return bad_request("unknown product");
+    }
+    sandbox.fire(
+        &store_hash,
+        "store/product/deleted",
+        json!({"type": "product", "id": id}),
+    );
+    Json(json!({"deleted": id})).into_response()
+}
+
+/// Body `{"inventory_level": N}` or `{"variant_id": V, "inventory_level": N}`.
+async fn set_stock(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<u64>,
+    Query(params): Params,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let Some(level) = body["inventory_level"].as_i64().filter(|l| *l >= 0) else {
+        return bad_request("inventory_level must be a whole number ≥ 0");
+    };
+    let variant_id = body["variant_id"].as_u64();
+    let known = {
+        let state = sandbox.lock();
+        state.stores[&store_hash].products.get(&id).map(|p| {
+            (
+                p.tracking,
+                variant_id.is_none_or(|v| p.variants.iter().any(|x| x.id == v)),
+            )
+        })
+    };
+    match known {
+        None => bad_request("unknown product"),
+        Some((_, false)) => bad_request("the variant is not part of the product"),
+        Some(("variant", true)) if variant_id.is_none() => {
+            bad_request("this product tracks stock per variant: send variant_id")
+        }
+        Some(_) => {
+            sandbox.set_stock(&store_hash, id, variant_id, level);
+            Json(json!({"product_id": id, "variant_id": variant_id, "inventory_level": level})).into_response()
+        }
+    }
+}
+
+async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.faults.lock().expect("faults lock").clone()).into_response()
+}
+
+async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
+    if !(0.0..=1.0).contains(&faults.error_share) {
+        return bad_request("error_share is between 0 and 1");
+    }
+    *sandbox.faults.lock().expect("faults lock") = faults.clone();
+    Json(faults).into_response()
+}
+
+async fn deliveries(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.lock().deliveries.clone()).into_response()
+}
+
+async fn stats(State(sandbox): State<Sandbox>) -> Response {
+    let state = sandbox.lock();
+    let throttled: u64 = state.throttled.values().sum();
+    Json(json!({"throttled": throttled, "throttled_by_store": state.throttled})).into_response()
+}

@@ -1,0 +1,257 @@
+//! A BigCommerce sandbox that enforces the contract of `store-platforms-api.md` §1:
+//! the app install flow (authorize → auth callback → token exchange), signed JWTs for
+//! load and uninstall, catalog v3 with filters and pagination, the inventory API,
+//! orders v2 with the real status table and shipments, webhooks v3 delivered at least
+//! once with their custom headers (sometimes twice, sometimes late, retried on
+//! failure), per-store rate-limit headers with 429s, and fault injection.
+
+mod admin;
+mod api;
+mod delivery;
+pub mod state;
+pub mod time;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::time::Instant;
+
+pub use state::State;
+
+/// How the sandbox behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The app's client id (JWT audience, token exchange).
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: String,
+    /// Store hashes to create.
+    pub stores: Vec<String>,
+    /// Products seeded per store (up to 100k).
+    pub products: usize,
+    /// The app's auth callback URL (install redirects there; exchange checks it).
+    pub auth_callback_url: Option<String>,
+    /// The app's load callback URL.
+    pub load_callback_url: Option<String>,
+    /// The app's uninstall callback URL.
+    pub uninstall_callback_url: Option<String>,
+    /// Requests per window per store.
+    pub quota: u32,
+    /// Window length.
+    pub window: Duration,
+    /// Share of deliveries sent twice.
+    pub duplicate_share: f64,
+    /// Deliveries are delayed by up to this much (so they can arrive out of order).
+    pub max_delivery_delay: Duration,
+    /// BigCommerce's retry schedule (60 s … 24 h) is multiplied by this.
+    pub webhook_time_scale: f64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "sandbox-client-id".into(),
+            client_secret: "sandbox-client-secret".into(),
+            stores: vec!["sbx1store".into()],
+            products: 60,
+            auth_callback_url: None,
+            load_callback_url: None,
+            uninstall_callback_url: None,
+            quota: 150,
+            window: Duration::from_secs(30),
+            duplicate_share: 0.0,
+            max_delivery_delay: Duration::ZERO,
+            webhook_time_scale: 1.0,
+        }
+    }
+}
+
+/// Injected faults.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct Faults {
+    /// Share of API requests answered 500/503.
+    #[serde(default)]
+    pub error_share: f64,
+    /// Latency added to API requests, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+}
+
+/// A BigCommerce sandbox.
+#[derive(Clone)]
+pub struct Sandbox {
+    /// Configuration.
+    pub config: Arc<SandboxConfig>,
+    /// The world.
+    pub state: Arc<Mutex<State>>,
+    faults: Arc<Mutex<Faults>>,
+    http: reqwest::Client,
+}
+
+/// The API account behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Store hash of the path.
+    pub store_hash: String,
+    /// The API account's client id.
+    pub client_id: String,
+}
+
+impl Sandbox {
+    /// A sandbox with the configured stores and catalogs.
+    pub fn new(config: SandboxConfig) -> Self {
+        let now = connector::storage::unix_now();
+        let mut state = State::default();
+        for (index, hash) in config.stores.iter().enumerate() {
+            state.stores.insert(
+                hash.clone(),
+                state::Store::seeded(1_025_646 + index as u64, hash, config.products, now),
+            );
+        }
+        state.next_id = 10_000;
+        Self {
+            config: Arc::new(config),
+            state: Arc::new(Mutex::new(state)),
+            faults: Arc::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(3))
+                .build()
+                .expect("HTTP client builds"),
+        }
+    }
+
+    /// Locks the world.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("sandbox state lock")
+    }
+
+    /// Every route: the store API under `/stores/{hash}`, OAuth, and `/sandbox/` admin.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .nest(
+                "/stores/{store_hash}",
+                api::routes().layer(axum::middleware::from_fn_with_state(self.clone(), gate)),
+            )
+            .merge(api::oauth_routes())
+            .merge(admin::routes())
+            .with_state(self.clone())
+    }
+
+    /// Serves on `addr` in the background; returns the bound address.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, self.router()).await {
+                tracing::error!(%error, "BigCommerce sandbox stopped");
+            }
+        });
+        Ok(bound)
+    }
+}
+
+/// A v3 error envelope.
+pub(crate) fn v3_error(status: StatusCode, title: impl Into<String>, errors: serde_json::Value) -> Response {
+    let body = json!({"status": status.as_u16(), "title": title.into(),
+                      "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes", "errors": errors});
+    (status, axum::Json(body)).into_response()
+}
+
+/// A v2 error envelope (an array).
+pub(crate) fn v2_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!([{"status": status.as_u16(), "message": message.into()}])),
+    )
+        .into_response()
+}
+
+/// Faults, the store, the token and the rate-limit window; adds the
+/// `X-Rate-Limit-*` headers to every answer.
+async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next: Next) -> Response {
+    let faults = sandbox.faults.lock().expect("faults lock").clone();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if faults.error_share > 0.0 && rand::random::<f64>() < faults.error_share {
+        let status = if rand::random::<bool>() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        return v3_error(status, "The service is temporarily unavailable", json!({}));
+    }
+    let path = request.uri().path().to_string();
+    let store_hash = path
+        .trim_start_matches("/stores/")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let token = request
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (caller, window_headers) = {
+        let mut state = sandbox.lock();
+        if !state.stores.contains_key(&store_hash) {
+            return v3_error(StatusCode::NOT_FOUND, "Store not found", json!({}));
+        }
+        let client_id = match state.tokens.get(&token) {
+            Some((hash, client_id)) if *hash == store_hash => client_id.clone(),
+            _ => {
+                return v3_error(
+                    StatusCode::UNAUTHORIZED,
+                    "You are not authorized to access this resource.",
+                    json!({}),
+                );
+            }
+        };
+        let quota = sandbox.config.quota;
+        let window_length = sandbox.config.window;
+        let now = Instant::now();
+        let store = state.stores.get_mut(&store_hash).expect("checked above");
+        let (started, used) = match store.window {
+            Some((started, used)) if now.duration_since(started) < window_length => (started, used),
+            _ => (now, 0),
+        };
+        let reset_ms = (window_length.saturating_sub(now.duration_since(started))).as_millis() as u64;
+        let throttled = used >= quota;
+        store.window = Some((started, if throttled { used } else { used + 1 }));
+        let left = quota.saturating_sub(if throttled { used } else { used + 1 });
+        let headers = [
+            ("x-rate-limit-time-window-ms", window_length.as_millis().to_string()),
+            ("x-rate-limit-time-reset-ms", reset_ms.max(1).to_string()),
+            ("x-rate-limit-requests-quota", quota.to_string()),
+            ("x-rate-limit-requests-left", left.to_string()),
+        ];
+        if throttled {
+            *state.throttled.entry(store_hash.clone()).or_default() += 1;
+            let mut response = v3_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests", json!({}));
+            add_headers(&mut response, &headers);
+            return response;
+        }
+        (Caller { store_hash, client_id }, headers)
+    };
+    request.extensions_mut().insert(caller);
+    let mut response = next.run(request).await;
+    add_headers(&mut response, &window_headers);
+    response
+}
+
+fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+}
