@@ -188,7 +188,11 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
         };
         return v3_error(status, "The service is temporarily unavailable", json!({}));
     }
-    let path = request.uri().path().to_string();
+    // Inside the nested router the URI has lost its `/stores/{hash}` prefix.
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path().to_string(), |original| original.path().to_string());
     let store_hash = path
         .trim_start_matches("/stores/")
         .split('/')

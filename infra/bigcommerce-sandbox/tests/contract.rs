@@ -1,0 +1,662 @@
+//! The BigCommerce sandbox against the reference (`store-platforms-api.md` §1), with
+//! raw HTTP: install and token exchange, rate-limit headers, filters and pagination,
+//! v2/v3 error envelopes, orders, shipments and webhook delivery.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bigcommerce_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+
+struct Harness {
+    sandbox: Sandbox,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn start(config: SandboxConfig) -> Harness {
+    let sandbox = Sandbox::new(config);
+    let addr = sandbox.clone().serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Harness {
+        sandbox,
+        base: format!("http://{addr}"),
+        http,
+    }
+}
+
+fn config() -> SandboxConfig {
+    SandboxConfig {
+        client_id: "cid".into(),
+        client_secret: "csecret".into(),
+        stores: vec!["storea".into(), "storeb".into()],
+        products: 30,
+        auth_callback_url: Some("https://app.example.com/bigcommerce/auth".into()),
+        load_callback_url: Some("https://app.example.com/bigcommerce/load".into()),
+        webhook_time_scale: 0.0001,
+        ..SandboxConfig::default()
+    }
+}
+
+impl Harness {
+    /// Installs the app on a store through the redirect and the token exchange.
+    async fn install(&self, store: &str) -> String {
+        let redirect = self
+            .http
+            .get(format!("{}/sandbox/install?store_hash={store}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(redirect.status(), 303, "a browser redirect");
+        let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(
+            location
+                .as_str()
+                .starts_with("https://app.example.com/bigcommerce/auth?")
+        );
+        let query: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        assert_eq!(query["context"], format!("stores/{store}"));
+        let body = json!({"client_id": "cid", "client_secret": "csecret", "code": query["code"], "context": query["context"],
+                          "scope": query["scope"], "grant_type": "authorization_code", "redirect_uri": "https://app.example.com/bigcommerce/auth"});
+        let answer: Value = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["context"], format!("stores/{store}"));
+        let again = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 400, "codes are single use");
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        store: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/stores/{store}{path}", self.base))
+            .header("x-auth-token", token)
+            .header("accept", "application/json");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn tokens_work_only_for_their_store_and_bad_exchanges_are_refused() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    assert_eq!(
+        h.api(reqwest::Method::GET, "storea", "/v2/store", &token, None).await.0,
+        200
+    );
+    let (status, _, body) = h.api(reqwest::Method::GET, "storeb", "/v2/store", &token, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["status"], 401, "v3 error envelope: {body}");
+    assert_eq!(
+        h.api(reqwest::Method::GET, "nostore", "/v2/store", &token, None)
+            .await
+            .0,
+        404
+    );
+    let wrong_secret = json!({"client_id": "cid", "client_secret": "nope", "code": "x", "context": "stores/storea", "grant_type": "authorization_code",
+                              "redirect_uri": "https://app.example.com/bigcommerce/auth"});
+    assert_eq!(
+        h.http
+            .post(format!("{}/oauth2/token", h.base))
+            .json(&wrong_secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // A re-install replaces the token.
+    let second = h.install("storea").await;
+    assert_eq!(
+        h.api(reqwest::Method::GET, "storea", "/v2/store", &token, None).await.0,
+        401
+    );
+    assert_eq!(
+        h.api(reqwest::Method::GET, "storea", "/v2/store", &second, None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_rate_limit_headers_and_the_quota_is_enforced() {
+    let mut config = config();
+    config.quota = 5;
+    config.window = Duration::from_secs(30);
+    let h = start(config).await;
+    let token = h.install("storea").await;
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let (status, headers, _) = h.api(reqwest::Method::GET, "storea", "/v2/store", &token, None).await;
+        assert_eq!(headers["x-rate-limit-requests-quota"], "5");
+        assert_eq!(headers["x-rate-limit-time-window-ms"], "30000");
+        assert!(
+            headers["x-rate-limit-time-reset-ms"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                <= 30_000
+        );
+        statuses.push((
+            status,
+            headers["x-rate-limit-requests-left"].to_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(statuses[0], (200, "4".to_string()));
+    assert_eq!(statuses[4], (200, "0".to_string()));
+    assert_eq!(statuses[5].0, 429);
+    let other = h.install("storeb").await;
+    assert_eq!(
+        h.api(reqwest::Method::GET, "storeb", "/v2/store", &other, None).await.0,
+        200,
+        "quotas are per store"
+    );
+}
+
+#[tokio::test]
+async fn catalog_filters_and_pagination_follow_the_v3_envelope() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let (status, _, page) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products?limit=10&page=2&include=variants,images",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let pagination = &page["meta"]["pagination"];
+    assert_eq!(
+        (
+            pagination["total"].as_u64(),
+            pagination["total_pages"].as_u64(),
+            pagination["current_page"].as_u64()
+        ),
+        (Some(30), Some(3), Some(2))
+    );
+    assert_eq!(page["data"].as_array().unwrap().len(), 10);
+    assert!(page["data"][0]["variants"].is_array() && page["data"][0]["images"].is_array());
+    assert!(
+        page["data"][0].get("custom_fields").is_none(),
+        "only what include asks for"
+    );
+    let with_options = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["inventory_tracking"] == "variant")
+        .unwrap();
+    assert_eq!(with_options["variants"].as_array().unwrap().len(), 4);
+    assert!(with_options["base_variant_id"].is_null());
+    let (_, _, some) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products?id:in=3,5,999",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(some["data"].as_array().unwrap().len(), 2);
+    let (status, _, error) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products?limit=251",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((status, error["status"].as_u64()), (422, Some(422)));
+    let (status, _, error) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products?date_modified:min=yesterday",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(error["errors"]["date_modified:min"].is_string());
+    let (_, _, none) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products?date_modified:min=2999-01-01",
+            &token,
+            None,
+        )
+        .await;
+    assert!(none["data"].as_array().unwrap().is_empty());
+    let (status, _, _) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products/99999",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+fn order_body(product: &Value, variant_id: Option<u64>) -> Value {
+    let mut line =
+        json!({"product_id": product["id"], "quantity": 2, "price_ex_tax": "12.50", "price_inc_tax": "13.50"});
+    if let Some(variant_id) = variant_id {
+        line["variant_id"] = json!(variant_id);
+    }
+    json!({"customer_id": 0, "status_id": 11, "external_source": "TikTok Shop", "external_order_id": "576461413000000000",
+           "billing_address": {"first_name": "Jane", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin", "state": "Texas",
+                               "zip": "78751", "country": "United States", "country_iso2": "US", "email": "buyer@example.com"},
+           "shipping_addresses": [{"first_name": "Jane", "last_name": "Doe", "street_1": "1 Main St", "city": "Austin", "state": "Texas",
+                                   "zip": "78751", "country": "United States", "country_iso2": "US", "shipping_method": "TikTok Shop shipping"}],
+           "products": [line], "shipping_cost_ex_tax": "5.00", "shipping_cost_inc_tax": "5.00", "payment_method": "TikTok Shop",
+           "staff_notes": "TikTok order 576461413000000000"})
+}
+
+#[tokio::test]
+async fn orders_validate_decrement_stock_ship_and_cancel() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let (_, _, product) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products/3?include=variants",
+            &token,
+            None,
+        )
+        .await;
+    let product = product["data"].clone();
+    let variant = product["variants"][0].clone();
+    let stock_before = variant["inventory_level"].as_i64().unwrap();
+
+    let (status, _, error) = h
+        .api(
+            reqwest::Method::POST,
+            "storea",
+            "/v2/orders",
+            &token,
+            Some(order_body(&product, None)),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error[0]["message"].as_str().unwrap().contains("options"),
+        "v2 array envelope: {error}"
+    );
+    let mut no_zip = order_body(&product, variant["id"].as_u64());
+    no_zip["billing_address"]["zip"] = json!("");
+    assert_eq!(
+        h.api(reqwest::Method::POST, "storea", "/v2/orders", &token, Some(no_zip))
+            .await
+            .0,
+        400
+    );
+
+    let (status, _, order) = h
+        .api(
+            reqwest::Method::POST,
+            "storea",
+            "/v2/orders",
+            &token,
+            Some(order_body(&product, variant["id"].as_u64())),
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(
+        (order["status_id"].as_u64(), order["status"].as_str()),
+        (Some(11), Some("Awaiting Fulfillment"))
+    );
+    assert_eq!(order["total_inc_tax"], "32.0000");
+    let order_id = order["id"].as_u64().unwrap();
+    let (_, _, after) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v3/catalog/variants?id:in={}", variant["id"]),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(after["data"][0]["inventory_level"].as_i64().unwrap(), stock_before - 2);
+
+    let (_, _, found) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v2/orders?external_order_id=576461413000000000",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let (status, _, _) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v2/orders?external_order_id=nothing",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "empty v2 collections are 204");
+    assert_eq!(
+        h.api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v2/orders/{order_id}/shipments"),
+            &token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+
+    let (_, _, lines) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v2/orders/{order_id}/products"),
+            &token,
+            None,
+        )
+        .await;
+    let (_, _, addresses) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v2/orders/{order_id}/shipping_addresses"),
+            &token,
+            None,
+        )
+        .await;
+    let shipment = json!({"order_address_id": addresses[0]["id"], "tracking_number": "1Z999", "shipping_provider": "ups",
+                          "items": [{"order_product_id": lines[0]["id"], "quantity": 1}]});
+    let (status, _, created) = h
+        .api(
+            reqwest::Method::POST,
+            "storea",
+            &format!("/v2/orders/{order_id}/shipments"),
+            &token,
+            Some(shipment.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, _, partially) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v2/orders/{order_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(partially["status_id"], 3);
+    let too_many =
+        json!({"order_address_id": addresses[0]["id"], "items": [{"order_product_id": lines[0]["id"], "quantity": 5}]});
+    assert_eq!(
+        h.api(
+            reqwest::Method::POST,
+            "storea",
+            &format!("/v2/orders/{order_id}/shipments"),
+            &token,
+            Some(too_many)
+        )
+        .await
+        .0,
+        400
+    );
+
+    let (_, _, cancelled) = h
+        .api(
+            reqwest::Method::PUT,
+            "storea",
+            &format!("/v2/orders/{order_id}"),
+            &token,
+            Some(json!({"status_id": 5})),
+        )
+        .await;
+    assert_eq!(cancelled["status"], "Cancelled");
+    let (_, _, restored) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            &format!("/v3/catalog/variants?id:in={}", variant["id"]),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        restored["data"][0]["inventory_level"].as_i64().unwrap(),
+        stock_before,
+        "cancelling restocks"
+    );
+    let admin: Value = h
+        .http
+        .get(format!("{}/sandbox/orders", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(admin[0]["products"].is_array() && admin[0]["shipping_addresses"].is_array());
+}
+
+/// A receiver that records (headers, body) of each delivery and answers the given statuses.
+async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<(HashMap<String, String>, Value)>>>) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    type Shared = (Arc<Mutex<Vec<(HashMap<String, String>, Value)>>>, Arc<Mutex<Vec<u16>>>);
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route(
+            "/hooks",
+            axum::routing::post(
+                |State((received, statuses)): State<Shared>, headers: HeaderMap, body: String| async move {
+                    let headers = headers
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+                        .collect();
+                    received
+                        .lock()
+                        .unwrap()
+                        .push((headers, serde_json::from_str(&body).unwrap_or(Value::Null)));
+                    let mut statuses = statuses.lock().unwrap();
+                    StatusCode::from_u16(if statuses.is_empty() { 200 } else { statuses.remove(0) }).unwrap()
+                },
+            ),
+        )
+        .with_state((received.clone(), Arc::new(Mutex::new(statuses))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hooks"), received)
+}
+
+async fn eventually(check: impl Fn() -> bool) -> bool {
+    for _ in 0..100 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn hooks_deliver_with_custom_headers_retry_and_stay_per_account() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let (url, received) = receiver(vec![500]).await;
+    let hook = json!({"scope": "store/sku/inventory/updated", "destination": url, "is_active": true, "headers": {"X-Connector-Token": "s3cret"}});
+    let (status, _, created) = h
+        .api(reqwest::Method::POST, "storea", "/v3/hooks", &token, Some(hook.clone()))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        h.api(reqwest::Method::POST, "storea", "/v3/hooks", &token, Some(hook))
+            .await
+            .0,
+        409,
+        "one per scope and destination"
+    );
+    let bad = json!({"scope": "store/order/created", "destination": "http://example.com:8080/x"});
+    let (status, _, error) = h
+        .api(reqwest::Method::POST, "storea", "/v3/hooks", &token, Some(bad))
+        .await;
+    assert_eq!((status, error["errors"]["destination"].is_string()), (422, true));
+    let account: Value = h
+        .http
+        .post(format!("{}/sandbox/api-accounts", h.base))
+        .json(&json!({"store_hash": "storea"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, _, others) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/hooks",
+            account["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await;
+    assert!(
+        others["data"].as_array().unwrap().is_empty(),
+        "hooks are visible to their own API account only"
+    );
+
+    let products: Value = h
+        .http
+        .get(format!("{}/sandbox/products?store_hash=storea", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["inventory_tracking"] == "variant")
+        .unwrap();
+    let variant_id = product["variants"][0]["id"].as_u64().unwrap();
+    let answer = h
+        .http
+        .post(format!(
+            "{}/sandbox/products/{}/stock?store_hash=storea",
+            h.base, product["id"]
+        ))
+        .json(&json!({"variant_id": variant_id, "inventory_level": 42}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        eventually(|| received.lock().unwrap().len() == 2).await,
+        "a 500 is retried"
+    );
+    let (headers, payload) = received.lock().unwrap()[1].clone();
+    assert_eq!(headers["x-connector-token"], "s3cret");
+    assert_eq!(payload["scope"], "store/sku/inventory/updated");
+    assert_eq!(payload["producer"], "stores/storea");
+    assert!(payload["store_id"].is_string());
+    assert_eq!(payload["data"]["inventory"]["variant_id"], variant_id);
+    assert_eq!(
+        received.lock().unwrap()[0].1["hash"],
+        payload["hash"],
+        "re-deliveries keep the hash"
+    );
+}
+
+#[tokio::test]
+async fn the_load_url_carries_a_jwt_signed_with_the_client_secret() {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let h = start(config()).await;
+    h.install("storea").await;
+    let answer: Value = h
+        .http
+        .get(format!("{}/sandbox/load-url?store_hash=storea", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        answer["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://app.example.com/bigcommerce/load?signed_payload_jwt=")
+    );
+    let jwt = answer["signed_payload_jwt"].as_str().unwrap();
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"csecret").unwrap();
+    mac.update(signed.as_bytes());
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(signature)
+            .unwrap(),
+        mac.finalize().into_bytes().to_vec()
+    );
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(signed.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (claims["aud"].as_str(), claims["iss"].as_str(), claims["sub"].as_str()),
+        (Some("cid"), Some("bc"), Some("stores/storea"))
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
+        86_400
+    );
+}
