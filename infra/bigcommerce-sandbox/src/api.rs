@@ -65,6 +65,11 @@ fn parse_json(bytes: &Bytes) -> Result<Value, Response> {
 
 /// The page of `items` the query asks for, in the v3 envelope.
 fn collection(items: Vec<Value>, params: &HashMap<String, String>) -> Response {
+    paginate(items, params, |item| item)
+}
+
+/// Pages `items`, rendering only the requested page.
+fn paginate<T>(items: Vec<T>, params: &HashMap<String, String>, render: impl Fn(T) -> Value) -> Response {
     let limit = params.get("limit").map_or(Ok(50), |l| l.parse::<usize>());
     let Ok(limit) = limit
         .map_err(drop)
@@ -83,7 +88,12 @@ fn collection(items: Vec<Value>, params: &HashMap<String, String>) -> Response {
         .unwrap_or(1);
     let total = items.len();
     let total_pages = total.div_ceil(limit).max(1);
-    let data: Vec<Value> = items.into_iter().skip((page - 1) * limit).take(limit).collect();
+    let data: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(render)
+        .collect();
     let link = |p: usize| format!("?page={p}&limit={limit}");
     let mut links = json!({"current": link(page)});
     if page > 1 {
@@ -154,7 +164,7 @@ async fn list_products(
     let ids = id_list(&params, "id:in");
     let sort = params.get("sort").map_or("id", String::as_str);
     let descending = params.get("direction").is_some_and(|d| d == "desc");
-    let items = with_store(&sandbox, &caller, |store| {
+    with_store(&sandbox, &caller, |store| {
         let mut matches: Vec<&ProductRecord> = store
             .products
             .values()
@@ -178,9 +188,8 @@ async fn list_products(
         if descending {
             matches.reverse();
         }
-        matches.iter().map(|p| p.to_json(&include)).collect::<Vec<_>>()
-    });
-    collection(items, &params)
+        paginate(matches, &params, |p| p.to_json(&include))
+    })
 }
 
 async fn get_product(

@@ -189,10 +189,10 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
         return v3_error(status, "The service is temporarily unavailable", json!({}));
     }
     // Inside the nested router the URI has lost its `/stores/{hash}` prefix.
-    let path = request
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| request.uri().path().to_string(), |original| original.path().to_string());
+    let path = request.extensions().get::<axum::extract::OriginalUri>().map_or_else(
+        || request.uri().path().to_string(),
+        |original| original.path().to_string(),
+    );
     let store_hash = path
         .trim_start_matches("/stores/")
         .split('/')
