@@ -1,14 +1,17 @@
-//! One running connector: its table, queues, secrets and public URL, built once per
-//! cold start (Lambda) or once per process (local runner) and shared by every handler.
+//! One running connector: its table, queues, secrets, endpoints and API clients,
+//! built once per cold start (Lambda) or once per process (local runner) and shared by
+//! every handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Endpoints};
 use crate::queue::JobQueue;
 use crate::queue::sqs::SqsQueue;
 use crate::secrets::AppSecrets;
 use crate::storage::Table;
 use crate::storage::dynamodb::DynamoTable;
+use crate::tiktok;
 
 /// The connector's parts, shared by all handlers.
 pub struct App {
@@ -22,6 +25,12 @@ pub struct App {
     pub secrets: AppSecrets,
     /// Public base URL of the HTTP API.
     pub public_url: String,
+    /// External hosts.
+    pub endpoints: Endpoints,
+    /// The TikTok client (one limiter per process).
+    pub tiktok: tiktok::Client,
+    /// Plain HTTP client (OAuth exchanges).
+    pub http: reqwest::Client,
 }
 
 /// AWS SDK configuration from the environment (`AWS_ENDPOINT_URL` points it at an emulator).
@@ -29,7 +38,46 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// The parts an [`App`] is assembled from.
+pub struct Parts {
+    /// Table.
+    pub table: Arc<dyn Table>,
+    /// Catalogue queue.
+    pub product_queue: Arc<dyn JobQueue>,
+    /// Order queue.
+    pub order_queue: Arc<dyn JobQueue>,
+    /// Secrets.
+    pub secrets: AppSecrets,
+    /// Public base URL.
+    pub public_url: String,
+    /// External hosts.
+    pub endpoints: Endpoints,
+}
+
 impl App {
+    /// Builds the API clients around the parts.
+    pub fn assemble(parts: Parts) -> Result<Arc<Self>, ConfigError> {
+        let mut tiktok_config =
+            tiktok::ClientConfig::new(&parts.secrets.tiktok_app_key, parts.secrets.tiktok_app_secret.clone());
+        tiktok_config.api_base = parts.endpoints.tiktok_api.clone();
+        tiktok_config.auth_base = parts.endpoints.tiktok_auth.clone();
+        let tiktok = tiktok::Client::new(tiktok_config).map_err(|e| ConfigError::Unavailable(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| ConfigError::Unavailable(e.to_string()))?;
+        Ok(Arc::new(Self {
+            table: parts.table,
+            product_queue: parts.product_queue,
+            order_queue: parts.order_queue,
+            secrets: parts.secrets,
+            public_url: parts.public_url,
+            endpoints: parts.endpoints,
+            tiktok,
+            http,
+        }))
+    }
+
     /// The production wiring: DynamoDB, SQS and secrets named by the environment.
     pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
         let config = Config::from_env()?;
@@ -45,12 +93,13 @@ impl App {
                 })
             }
         };
-        Ok(Arc::new(Self {
+        Self::assemble(Parts {
             table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
             product_queue: Arc::new(open(config.product_queue).await?),
             order_queue: Arc::new(open(config.order_queue).await?),
             secrets,
             public_url: config.public_url,
-        }))
+            endpoints: config.endpoints,
+        })
     }
 }

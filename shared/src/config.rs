@@ -32,6 +32,40 @@ pub fn required(
 
 const ENVIRONMENT: &str = "the environment";
 
+/// Where the connector reaches TikTok and the stores (production unless overridden,
+/// e.g. by the local runner's sandboxes).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// TikTok Open API (`TIKTOK_API_URL`).
+    pub tiktok_api: String,
+    /// TikTok token host (`TIKTOK_AUTH_URL`).
+    pub tiktok_auth: String,
+    /// Seller authorization page (`TIKTOK_AUTHORIZE_URL`; US apps use the link from Partner Center).
+    pub tiktok_authorize: String,
+    /// BigCommerce API host (`BIGCOMMERCE_API_URL`).
+    pub bigcommerce_api: String,
+    /// BigCommerce OAuth host (`BIGCOMMERCE_LOGIN_URL`).
+    pub bigcommerce_login: String,
+}
+
+impl Endpoints {
+    /// Production hosts, each overridable through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string())
+        };
+        Self {
+            tiktok_api: get("TIKTOK_API_URL", crate::tiktok::client::PRODUCTION_API),
+            tiktok_auth: get("TIKTOK_AUTH_URL", crate::tiktok::client::PRODUCTION_AUTH),
+            tiktok_authorize: get("TIKTOK_AUTHORIZE_URL", "https://services.tiktokshop.com/open/authorize"),
+            bigcommerce_api: get("BIGCOMMERCE_API_URL", crate::store::bigcommerce::client::PRODUCTION_API),
+            bigcommerce_login: get("BIGCOMMERCE_LOGIN_URL", crate::store::bigcommerce::PRODUCTION_LOGIN),
+        }
+    }
+}
+
 /// Where the connector's data and work live in the cloud.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,6 +77,8 @@ pub struct Config {
     pub order_queue: String,
     /// Public base URL of the HTTP API, for callbacks and links (`PUBLIC_URL`).
     pub public_url: String,
+    /// External hosts.
+    pub endpoints: Endpoints,
 }
 
 impl Config {
@@ -65,6 +101,7 @@ impl Config {
             product_queue: required(&lookup, ENVIRONMENT, "PRODUCT_QUEUE_NAME")?,
             order_queue: required(&lookup, ENVIRONMENT, "ORDER_QUEUE_NAME")?,
             public_url: public_url.trim_end_matches('/').to_string(),
+            endpoints: Endpoints::from_lookup(&lookup),
         })
     }
 }

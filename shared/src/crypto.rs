@@ -37,6 +37,8 @@ pub enum CryptoError {
 pub struct TokenCipher {
     current: String,
     keys: HashMap<String, Aes256Gcm>,
+    /// Key for signing sessions and OAuth states, derived from the current key.
+    signing_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -52,6 +54,7 @@ impl TokenCipher {
     /// Parses `id:base64key[,id:base64key...]` (32-byte keys; the first one is current).
     pub fn from_spec(spec: &str) -> Result<Self, CryptoError> {
         let mut current = None;
+        let mut signing_key = Vec::new();
         let mut keys = HashMap::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (key_id, encoded) = entry.split_once(':').ok_or_else(|| CryptoError::InvalidKey {
@@ -67,14 +70,21 @@ impl TokenCipher {
             }
             let bytes = STANDARD.decode(encoded).map_err(|_| invalid("key is not base64"))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| invalid("key must be 32 bytes"))?;
-            current.get_or_insert_with(|| key_id.to_string());
+            if current.is_none() {
+                current = Some(key_id.to_string());
+                signing_key = hmac_sha256(&bytes, b"connector-signing-v1");
+            }
             keys.insert(key_id.to_string(), cipher);
         }
         let current = current.ok_or(CryptoError::InvalidKey {
             key_id: "".into(),
             reason: "no key given".into(),
         })?;
-        Ok(Self { current, keys })
+        Ok(Self {
+            current,
+            keys,
+            signing_key,
+        })
     }
 
     /// A new random key spec (`id:base64key`), e.g. for a first local run.
@@ -130,6 +140,25 @@ impl TokenCipher {
             .map(SecretString::new)
             .map_err(|_| CryptoError::Unsealable("not UTF-8"))
     }
+}
+
+impl TokenCipher {
+    /// HMAC-SHA256 of `message` under the signing key (sessions, OAuth states, CSRF).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        hmac_sha256(&self.signing_key, message)
+    }
+
+    /// Whether `signature` is [`TokenCipher::sign`] of `message`; constant-time.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        constant_time_eq(&self.sign(message), signature)
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

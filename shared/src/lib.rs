@@ -9,6 +9,7 @@
 //!   [`schedules`]: the handlers the Lambda functions and the local runner call;
 //!   `lambda` (feature `lambda`): the runtime loops the function binaries start.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod crypto;
@@ -19,6 +20,7 @@ pub mod lambda;
 pub mod queue;
 pub mod schedules;
 pub mod secrets;
+pub mod shops;
 pub mod storage;
 pub mod store;
 pub mod telemetry;

@@ -34,9 +34,19 @@ pub enum ScheduleError {
     /// The task's issue has not landed yet.
     #[error("{0:?} is not implemented yet")]
     NotImplemented(Schedule),
+    /// A shop operation failed.
+    #[error(transparent)]
+    Shop(#[from] crate::shops::ShopError),
 }
 
 /// Runs one scheduled task once.
-pub async fn run(_app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
-    Err(ScheduleError::NotImplemented(schedule))
+pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
+    match schedule {
+        Schedule::RefreshTokens => {
+            let refreshed = crate::shops::refresh_all(app).await?;
+            tracing::info!(refreshed, "token refresh run done");
+            Ok(())
+        }
+        other => Err(ScheduleError::NotImplemented(other)),
+    }
 }

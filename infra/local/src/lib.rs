@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use connector::app::{App, aws_config};
+use connector::app::{App, Parts, aws_config};
+use connector::config::Endpoints;
 use connector::crypto::TokenCipher;
 use connector::http;
 use connector::jobs::Dispatcher;
@@ -41,7 +42,8 @@ pub struct Args {
     /// Table name when using DynamoDB (created if missing).
     #[arg(long, default_value = "connector-local")]
     pub table: String,
-    /// Start the TikTok and BigCommerce sandboxes (arrives with the sandbox issues).
+    /// Start the TikTok and BigCommerce sandboxes in-process, point the connector at
+    /// them, install the app and connect the shops through the real flows.
     #[arg(long)]
     pub sandbox: bool,
 }
@@ -95,16 +97,78 @@ fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
     Ok(secrets)
 }
 
-async fn build_app(args: &Args) -> anyhow::Result<Arc<App>> {
-    let secrets = local_secrets(&args.data_dir)?;
-    let public_url = std::env::var("PUBLIC_URL").unwrap_or_else(|_| format!("http://{}", args.addr));
+/// Where the sandboxes listen, in `--sandbox` mode.
+#[derive(Clone)]
+pub struct Sandboxes {
+    /// TikTok sandbox base URL.
+    pub tiktok: String,
+    /// BigCommerce sandbox base URL.
+    pub bigcommerce: String,
+    /// The BigCommerce sandbox (admin access for tests).
+    pub bigcommerce_sandbox: bigcommerce_sandbox::Sandbox,
+    /// The TikTok sandbox (admin access for tests).
+    pub tiktok_sandbox: tiktok_sandbox::Sandbox,
+}
+
+/// Starts both sandboxes on free ports, configured as this app's TikTok app and
+/// BigCommerce app (credentials from `secrets`, callbacks on `public_url`).
+async fn start_sandboxes(secrets: &AppSecrets, public_url: &str) -> anyhow::Result<Sandboxes> {
+    let free: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+    let tiktok_sandbox = tiktok_sandbox::Sandbox::new(tiktok_sandbox::SandboxConfig {
+        app_key: secrets.tiktok_app_key.clone(),
+        app_secret: secrets.tiktok_app_secret.expose().to_string(),
+        service_id: secrets.tiktok_service_id.clone(),
+        redirect_url: Some(format!("{public_url}/tiktok/callback")),
+        default_webhook_url: Some(format!("{public_url}/webhooks/tiktok")),
+        ..tiktok_sandbox::SandboxConfig::default()
+    });
+    let bigcommerce_sandbox = bigcommerce_sandbox::Sandbox::new(bigcommerce_sandbox::SandboxConfig {
+        client_id: secrets.bigcommerce_client_id.clone(),
+        client_secret: secrets.bigcommerce_client_secret.expose().to_string(),
+        auth_callback_url: Some(format!("{public_url}/bigcommerce/auth")),
+        load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
+        uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
+        ..bigcommerce_sandbox::SandboxConfig::default()
+    });
+    let tiktok = tiktok_sandbox.clone().serve(free).await?;
+    let bigcommerce = bigcommerce_sandbox.clone().serve(free).await?;
+    Ok(Sandboxes {
+        tiktok: format!("http://{tiktok}"),
+        bigcommerce: format!("http://{bigcommerce}"),
+        bigcommerce_sandbox,
+        tiktok_sandbox,
+    })
+}
+
+impl Sandboxes {
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            tiktok_api: self.tiktok.clone(),
+            tiktok_auth: self.tiktok.clone(),
+            tiktok_authorize: format!("{}/open/authorize", self.tiktok),
+            bigcommerce_api: self.bigcommerce.clone(),
+            bigcommerce_login: self.bigcommerce.clone(),
+        }
+    }
+}
+
+async fn build_app(
+    args: &Args,
+    public_url: &str,
+    endpoints: Endpoints,
+    secrets: AppSecrets,
+) -> anyhow::Result<Arc<App>> {
     let (table, product_queue, order_queue): (Arc<dyn Table>, Arc<dyn JobQueue>, Arc<dyn JobQueue>) = if args.aws {
         let sdk = aws_config().await;
         let table = DynamoTable::create(aws_sdk_dynamodb::Client::new(&sdk), &args.table).await?;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let (products, _) =
-            SqsQueue::create(sqs.clone(), "connector-local-products", &product_queue_settings()).await?;
-        let (orders, _) = SqsQueue::create(sqs, "connector-local-orders", &order_queue_settings()).await?;
+        let (products, _) = SqsQueue::create(
+            sqs.clone(),
+            &format!("{}-products", args.table),
+            &product_queue_settings(),
+        )
+        .await?;
+        let (orders, _) = SqsQueue::create(sqs, &format!("{}-orders", args.table), &order_queue_settings()).await?;
         (Arc::new(table), Arc::new(products), Arc::new(orders))
     } else {
         let table = EmbeddedTable::open(&args.data_dir)
@@ -115,13 +179,14 @@ async fn build_app(args: &Args) -> anyhow::Result<Arc<App>> {
             Arc::new(InProcessQueue::new(order_queue_settings())),
         )
     };
-    Ok(Arc::new(App {
+    Ok(App::assemble(Parts {
         table,
         product_queue,
         order_queue,
         secrets,
-        public_url,
-    }))
+        public_url: public_url.to_string(),
+        endpoints,
+    })?)
 }
 
 /// A running local connector.
@@ -130,6 +195,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The connector's parts (table, queues), for tests that look inside.
     pub app: Arc<App>,
+    /// The sandboxes, in `--sandbox` mode.
+    pub sandboxes: Option<Sandboxes>,
     /// The HTTP server, the queue workers and the schedules.
     pub tasks: Vec<JoinHandle<()>>,
 }
@@ -143,12 +210,29 @@ impl Drop for Running {
 }
 
 /// Builds the connector from `args`, binds the HTTP server and starts every worker
-/// and schedule in the background.
+/// and schedule in the background; in `--sandbox` mode also the sandboxes.
 pub async fn start(args: &Args) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let public_url = std::env::var("PUBLIC_URL").unwrap_or_else(|_| format!("http://{addr}"));
+    let mut args = args.clone();
     if args.sandbox {
-        bail!("--sandbox is reserved for the TikTok and BigCommerce sandboxes, which are not built yet");
+        // Sandbox worlds are fresh each run: keep their data apart from real local data.
+        args.data_dir = args.data_dir.join("sandbox");
     }
-    let app = build_app(args).await?;
+    let secrets = local_secrets(&args.data_dir)?;
+    let sandboxes = if args.sandbox {
+        Some(start_sandboxes(&secrets, &public_url).await?)
+    } else {
+        None
+    };
+    let endpoints = match &sandboxes {
+        Some(sandboxes) => sandboxes.endpoints(),
+        None => Endpoints::from_lookup(|name| std::env::var(name).ok()),
+    };
+    let app = build_app(&args, &public_url, endpoints, secrets).await?;
     let mut tasks = Vec::new();
     let dispatcher = Arc::new(Dispatcher { app: app.clone() });
     for queue in [app.product_queue.clone(), app.order_queue.clone()] {
@@ -166,15 +250,92 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
             }
         }));
     }
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("binding {}", args.addr))?;
-    let addr = listener.local_addr()?;
     let router = http::serve(app.clone(), http::all_routes());
     tasks.push(tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).await {
             tracing::error!(%error, "HTTP server stopped");
         }
     }));
-    Ok(Running { addr, app, tasks })
+    Ok(Running {
+        addr,
+        app,
+        sandboxes,
+        tasks,
+    })
+}
+
+/// A browser stand-in: follows redirects by hand and carries the session cookie.
+struct Browser {
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            cookie: None,
+        })
+    }
+
+    /// GETs `url` and follows redirects; returns the final URL and status.
+    async fn visit(&mut self, url: &str) -> anyhow::Result<(String, u16)> {
+        let mut url = url.to_string();
+        for _ in 0..10 {
+            let mut request = self.http.get(&url);
+            if let Some(cookie) = &self.cookie {
+                request = request.header("cookie", cookie);
+            }
+            let response = request.send().await.with_context(|| format!("visiting {url}"))?;
+            if let Some(set) = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+                self.cookie = set.split(';').next().map(str::to_string);
+            }
+            let status = response.status();
+            match response.headers().get("location").and_then(|v| v.to_str().ok()) {
+                Some(location) if status.is_redirection() => {
+                    url = reqwest::Url::parse(&url)?.join(location)?.to_string()
+                }
+                _ => return Ok((url, status.as_u16())),
+            }
+        }
+        bail!("too many redirects from {url}")
+    }
+}
+
+/// Installs the app on the BigCommerce sandbox store, opens it, and connects the
+/// TikTok sandbox shops, all through the real HTTP flows. Returns a fresh link that
+/// opens the settings page with a valid session (single use: it carries a signed JWT).
+pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
+    let sandboxes = running.sandboxes.as_ref().context("not in sandbox mode")?;
+    let mut browser = Browser::new()?;
+    let (_, status) = browser
+        .visit(&format!("{}/sandbox/install", sandboxes.bigcommerce))
+        .await?;
+    anyhow::ensure!(status == 200, "the install callback answered {status}");
+    let (_, status) = browser.visit(&load_url(sandboxes, &browser).await?).await?;
+    anyhow::ensure!(status == 200, "opening the app answered {status}");
+    let (landed, status) = browser
+        .visit(&format!("http://{}/tiktok/connect", running.addr))
+        .await?;
+    anyhow::ensure!(
+        status == 200 && landed.ends_with("/settings"),
+        "connecting TikTok ended at {landed} with {status}"
+    );
+    load_url(sandboxes, &browser).await
+}
+
+async fn load_url(sandboxes: &Sandboxes, browser: &Browser) -> anyhow::Result<String> {
+    let answer: serde_json::Value = browser
+        .http
+        .get(format!("{}/sandbox/load-url", sandboxes.bigcommerce))
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["url"]
+        .as_str()
+        .map(str::to_string)
+        .context("the sandbox gave no load URL")
 }

@@ -4,13 +4,19 @@
 use std::io::Write as _;
 
 use clap::Parser as _;
-use connector_local::{Args, start};
+use connector_local::{Args, onboard_sandbox, start};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     connector::telemetry::init();
     let running = start(&Args::parse()).await?;
     println!("listening on http://{}", running.addr);
+    if let Some(sandboxes) = &running.sandboxes {
+        println!("tiktok sandbox on {}", sandboxes.tiktok);
+        println!("bigcommerce sandbox on {}", sandboxes.bigcommerce);
+        let settings = onboard_sandbox(&running).await?;
+        println!("settings: {settings}");
+    }
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -279,15 +279,28 @@ async fn mint_auth_code(State(sandbox): State<Sandbox>, body: Option<Json<Value>
     Json(json!({"code": code})).into_response()
 }
 
-/// The seller's authorization page: approves at once and redirects to `redirect_uri`
-/// with `code` and the caller's `state`, as TikTok redirects to the app's URL.
+/// The seller's authorization page: approves at once and redirects to the app's
+/// redirect URL (or `redirect_uri`) with `code` and the caller's `state`. A
+/// `service_id` other than the app's is refused, as TikTok would.
 async fn authorize_page(
     State(sandbox): State<Sandbox>,
     Query(params): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let Some(redirect) = params.get("redirect_uri").and_then(|r| url::Url::parse(r).ok()) else {
-        return bad_request("redirect_uri is required in the sandbox (TikTok uses the app's configured URL)");
+    let configured = sandbox.config.redirect_url.clone();
+    let Some(redirect) = params
+        .get("redirect_uri")
+        .cloned()
+        .or(configured)
+        .and_then(|r| url::Url::parse(&r).ok())
+    else {
+        return bad_request("no redirect URL: configure the app's redirect_url or pass redirect_uri");
     };
+    if params
+        .get("service_id")
+        .is_some_and(|id| *id != sandbox.config.service_id)
+    {
+        return bad_request("unknown service_id");
+    }
     let code = {
         let mut state = sandbox.lock();
         let code = format!("code{}", state.new_id());

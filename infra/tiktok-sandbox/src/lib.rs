@@ -39,6 +39,10 @@ pub struct SandboxConfig {
     pub rejection_share: f64,
     /// Access token lifetime in seconds (TikTok: 7 days).
     pub access_token_ttl: i64,
+    /// The app's service id (authorization links).
+    pub service_id: String,
+    /// The app's redirect URL (where the seller's consent page sends the code).
+    pub redirect_url: Option<String>,
     /// Webhook URL for shops without an Event API subscription.
     pub default_webhook_url: Option<String>,
     /// TikTok's retry schedule (2 min, 30 min, 3 h, 12 h) is multiplied by this.
@@ -55,6 +59,8 @@ impl Default for SandboxConfig {
             review_delay: Duration::from_secs(2),
             rejection_share: 0.0,
             access_token_ttl: 7 * 24 * 3600,
+            service_id: "sandbox-service-id".into(),
+            redirect_url: None,
             default_webhook_url: None,
             webhook_time_scale: 1.0,
         }

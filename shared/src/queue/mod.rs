@@ -61,6 +61,10 @@ pub enum JobKind {
     SyncOrder,
     /// Send a store shipment back to TikTok.
     PushShipment,
+    /// Re-read a TikTok product's review or platform status.
+    ProductStatus,
+    /// React to a store order's status change.
+    StoreOrderStatus,
     /// A kind this build does not know.
     #[serde(other)]
     Unknown,

@@ -1,0 +1,421 @@
+//! Accounts: the store records (one per installed store) and the TikTok shops
+//! connected to them, with tokens sealed by [`crate::crypto::TokenCipher`]. Keys:
+//! `STORE#<hash>` / `META` for the store, `STORE#<hash>` / `SHOP#<id>` for each shop,
+//! and `SHOPDIR` / `<shop id>` mapping a shop to its store (webhook routing, the token
+//! refresher's walk over all shops).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::TokenCipher;
+use crate::secrets::SecretString;
+use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, unix_now};
+use crate::tiktok::Tokens;
+
+/// Partition of a store.
+pub fn store_pk(store_hash: &str) -> String {
+    format!("STORE#{store_hash}")
+}
+
+const META: &str = "META";
+const SHOP_DIRECTORY: &str = "SHOPDIR";
+
+/// How the store is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionMode {
+    /// Installed as a BigCommerce app (OAuth).
+    App,
+    /// A store-level API account pasted by the merchant.
+    ApiAccount,
+}
+
+/// Lifecycle of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreStatus {
+    /// Connected and working.
+    Installed,
+    /// Uninstalled: tokens and personal data purged, no work scheduled.
+    Uninstalled,
+}
+
+/// Steps of the onboarding wizard, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnboardingStep {
+    /// Connect a TikTok shop.
+    ConnectShop,
+    /// Choose the default warehouse.
+    ChooseWarehouse,
+    /// Default profile (placeholder until the catalogue issue).
+    DefaultProfile,
+    /// Default configuration.
+    Configuration,
+    /// Done: the dashboard.
+    Done,
+}
+
+/// Merchant settings chosen during onboarding (extended by later issues).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Create TikTok products for new store products.
+    pub auto_create: bool,
+    /// Push store product changes to TikTok.
+    pub auto_update: bool,
+    /// Delete TikTok products when the store product is deleted.
+    pub auto_delete: bool,
+    /// Import orders awaiting collection too.
+    pub import_awaiting_collection: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            auto_create: false,
+            auto_update: true,
+            auto_delete: false,
+            import_awaiting_collection: false,
+        }
+    }
+}
+
+/// A store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    /// Store hash.
+    pub store_hash: String,
+    /// How it is connected.
+    pub mode: ConnectionMode,
+    /// Lifecycle.
+    pub status: StoreStatus,
+    /// Sealed access token (purged on uninstall).
+    pub access_token: Option<String>,
+    /// Sealed per-store webhook secret.
+    pub webhook_secret: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+    /// Owner's user id.
+    pub owner_id: u64,
+    /// Owner's email (personal data; purged on uninstall).
+    pub owner_email: Option<String>,
+    /// Users allowed to open the app.
+    pub user_ids: Vec<u64>,
+    /// Store currency.
+    pub currency: String,
+    /// Weight units.
+    pub weight_units: String,
+    /// Dimension units.
+    pub dimension_units: String,
+    /// Onboarding progress.
+    pub onboarding: OnboardingStep,
+    /// Settings.
+    pub settings: Settings,
+    /// Installed (Unix seconds).
+    pub installed_at: i64,
+    /// Uninstalled (Unix seconds).
+    pub uninstalled_at: Option<i64>,
+    /// Optimistic version (not stored in `data`).
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl StoreRecord {
+    fn token_context(&self) -> String {
+        format!("{}/access_token", store_pk(&self.store_hash))
+    }
+
+    fn secret_context(&self) -> String {
+        format!("{}/webhook_secret", store_pk(&self.store_hash))
+    }
+
+    /// Seals and sets the access token.
+    pub fn set_access_token(&mut self, cipher: &TokenCipher, token: &SecretString) {
+        self.access_token = Some(cipher.seal(token.expose(), &self.token_context()));
+    }
+
+    /// The access token, when the store is installed.
+    pub fn access_token(&self, cipher: &TokenCipher) -> Option<SecretString> {
+        self.access_token
+            .as_ref()
+            .and_then(|sealed| cipher.open(sealed, &self.token_context()).ok())
+    }
+
+    /// Seals and sets the webhook secret.
+    pub fn set_webhook_secret(&mut self, cipher: &TokenCipher, secret: &str) {
+        self.webhook_secret = Some(cipher.seal(secret, &self.secret_context()));
+    }
+
+    /// The webhook secret.
+    pub fn webhook_secret(&self, cipher: &TokenCipher) -> Option<SecretString> {
+        self.webhook_secret
+            .as_ref()
+            .and_then(|sealed| cipher.open(sealed, &self.secret_context()).ok())
+    }
+}
+
+/// State of a connected shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopStatus {
+    /// Tokens valid; work runs.
+    Active,
+    /// Tokens could not be refreshed or the seller deauthorized: the merchant must re-authorize.
+    NeedsReauthorization,
+    /// Disconnected by the merchant.
+    Disconnected,
+}
+
+/// A warehouse as the settings page offers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarehouseChoice {
+    /// Warehouse id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// TikTok's default.
+    pub is_default: bool,
+}
+
+/// A TikTok shop connected to a store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopRecord {
+    /// Store hash.
+    pub store_hash: String,
+    /// Shop id.
+    pub shop_id: String,
+    /// Shop name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Currency of the shop's prices.
+    pub currency: String,
+    /// `shop_cipher`.
+    pub cipher: String,
+    /// Authorizing seller.
+    pub open_id: String,
+    /// Sealed access token.
+    pub access_token: Option<String>,
+    /// Access token expiry (Unix seconds).
+    pub access_expires_at: i64,
+    /// Sealed refresh token.
+    pub refresh_token: Option<String>,
+    /// Refresh token expiry (Unix seconds).
+    pub refresh_expires_at: i64,
+    /// State.
+    pub status: ShopStatus,
+    /// Why the merchant must act, in words.
+    pub attention: Option<String>,
+    /// When TikTok says the authorization expires (Unix seconds).
+    pub authorization_expires_at: Option<i64>,
+    /// Sales warehouses.
+    pub warehouses: Vec<WarehouseChoice>,
+    /// Chosen default warehouse.
+    pub default_warehouse_id: Option<String>,
+    /// Store → shop currency rate when they differ.
+    pub conversion_rate: Option<Decimal>,
+    /// Webhook topics subscribed through the Event API.
+    pub webhooks_subscribed: bool,
+    /// Optimistic version (not stored in `data`).
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl ShopRecord {
+    fn context(&self, which: &str) -> String {
+        format!("{}/SHOP#{}/{which}", store_pk(&self.store_hash), self.shop_id)
+    }
+
+    /// Seals and sets both tokens with their expiries.
+    pub fn set_tokens(&mut self, cipher: &TokenCipher, tokens: &Tokens) {
+        self.access_token = Some(cipher.seal(tokens.access_token.expose(), &self.context("access_token")));
+        self.refresh_token = Some(cipher.seal(tokens.refresh_token.expose(), &self.context("refresh_token")));
+        self.access_expires_at = tokens.access_expires_at;
+        self.refresh_expires_at = tokens.refresh_expires_at;
+    }
+
+    /// The tokens, when present and readable.
+    pub fn tokens(&self, cipher: &TokenCipher) -> Option<Tokens> {
+        let access = cipher
+            .open(self.access_token.as_ref()?, &self.context("access_token"))
+            .ok()?;
+        let refresh = cipher
+            .open(self.refresh_token.as_ref()?, &self.context("refresh_token"))
+            .ok()?;
+        Some(Tokens {
+            access_token: access,
+            access_expires_at: self.access_expires_at,
+            refresh_token: refresh,
+            refresh_expires_at: self.refresh_expires_at,
+        })
+    }
+
+    /// Why syncing is blocked, if it is: a currency mismatch without a rate, or a
+    /// shop that needs the merchant.
+    pub fn sync_blocker(&self, store_currency: &str) -> Option<String> {
+        if self.status != ShopStatus::Active {
+            return Some(
+                self.attention
+                    .clone()
+                    .unwrap_or_else(|| "This shop is not active.".into()),
+            );
+        }
+        if !store_currency.is_empty() && self.currency != store_currency && self.conversion_rate.is_none() {
+            return Some(format!(
+                "Your store sells in {store_currency} but this TikTok shop sells in {}. Set a conversion rate to start syncing.",
+                self.currency
+            ));
+        }
+        None
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StorageError> {
+    serde_json::from_value(item.data.clone()).map_err(|e| StorageError::Corrupt {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("records serialize")
+}
+
+/// The store, if it was ever connected.
+pub async fn get_store(table: &dyn Table, store_hash: &str) -> Result<Option<StoreRecord>, StorageError> {
+    let Some(item) = table.get(&store_pk(store_hash), META).await? else {
+        return Ok(None);
+    };
+    let mut record: StoreRecord = decode(&item)?;
+    record.version = item.version;
+    Ok(Some(record))
+}
+
+/// Writes the store: created when `record.version` is 0 and absent, else only if no
+/// one changed it since it was read.
+pub async fn save_store(table: &dyn Table, record: &StoreRecord) -> Result<(), StorageError> {
+    let item = Item::new(store_pk(&record.store_hash), META, encode(record));
+    save(table, item, record.version).await
+}
+
+async fn save(table: &dyn Table, mut item: Item, version: u64) -> Result<(), StorageError> {
+    if version == 0 && table.get(&item.pk, &item.sk).await?.is_none() {
+        return table.put(item, Condition::Absent).await;
+    }
+    item.version = version;
+    table.put_versioned(item).await.map(drop)
+}
+
+/// One shop of a store.
+pub async fn get_shop(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<ShopRecord>, StorageError> {
+    let Some(item) = table.get(&store_pk(store_hash), &format!("SHOP#{shop_id}")).await? else {
+        return Ok(None);
+    };
+    let mut record: ShopRecord = decode(&item)?;
+    record.version = item.version;
+    Ok(Some(record))
+}
+
+/// Every shop of a store.
+pub async fn list_shops(table: &dyn Table, store_hash: &str) -> Result<Vec<ShopRecord>, StorageError> {
+    let mut shops = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::table(store_pk(store_hash), "SHOP#").after(cursor))
+            .await?;
+        for item in &page.items {
+            let mut record: ShopRecord = decode(item)?;
+            record.version = item.version;
+            shops.push(record);
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(shops),
+        }
+    }
+}
+
+/// Writes a shop (optimistically, like [`save_store`]) and its directory entry.
+pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), StorageError> {
+    let item = Item::new(
+        store_pk(&record.store_hash),
+        format!("SHOP#{}", record.shop_id),
+        encode(record),
+    );
+    save(table, item, record.version).await?;
+    let directory = Item::new(
+        SHOP_DIRECTORY,
+        record.shop_id.clone(),
+        serde_json::json!({"store_hash": record.store_hash}),
+    );
+    table.put(directory, Condition::None).await
+}
+
+/// The store a shop belongs to (webhook routing).
+pub async fn store_of_shop(table: &dyn Table, shop_id: &str) -> Result<Option<String>, StorageError> {
+    let item = table.get(SHOP_DIRECTORY, shop_id).await?;
+    Ok(item.and_then(|i| i.data["store_hash"].as_str().map(str::to_string)))
+}
+
+/// Every (shop id, store hash) pair, one page at a time.
+pub async fn shop_directory_page(
+    table: &dyn Table,
+    cursor: Option<String>,
+) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+    let page = table.query(Query::table(SHOP_DIRECTORY, "").after(cursor)).await?;
+    let entries = page
+        .items
+        .iter()
+        .filter_map(|item| Some((item.sk.clone(), item.data["store_hash"].as_str()?.to_string())))
+        .collect();
+    Ok((entries, page.cursor))
+}
+
+/// Uninstall: purges tokens and personal data of the store and its shops, marks the
+/// store uninstalled and drops the shops from the directory, so no scheduled work
+/// finds them again. One transaction per shop plus one for the store.
+pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), StorageError> {
+    for mut shop in list_shops(table, store_hash).await? {
+        shop.access_token = None;
+        shop.refresh_token = None;
+        shop.status = ShopStatus::Disconnected;
+        shop.attention = Some("The app was uninstalled from the store.".into());
+        let mut item = Item::new(store_pk(store_hash), format!("SHOP#{}", shop.shop_id), encode(&shop));
+        item.version = shop.version + 1;
+        table
+            .transact(vec![
+                WriteOp::Put {
+                    item,
+                    condition: Condition::Version(shop.version),
+                },
+                WriteOp::Delete {
+                    pk: SHOP_DIRECTORY.into(),
+                    sk: shop.shop_id.clone(),
+                    condition: Condition::None,
+                },
+            ])
+            .await?;
+    }
+    let Some(mut store) = get_store(table, store_hash).await? else {
+        return Ok(());
+    };
+    store.status = StoreStatus::Uninstalled;
+    store.access_token = None;
+    store.webhook_secret = None;
+    store.owner_email = None;
+    store.user_ids.clear();
+    store.uninstalled_at = Some(unix_now());
+    save_store(table, &store).await
+}
+
+/// Marks a shop as needing re-authorization with a reason the merchant reads.
+pub async fn flag_shop(table: &dyn Table, store_hash: &str, shop_id: &str, reason: &str) -> Result<(), StorageError> {
+    let Some(mut shop) = get_shop(table, store_hash, shop_id).await? else {
+        return Ok(());
+    };
+    shop.status = ShopStatus::NeedsReauthorization;
+    shop.attention = Some(reason.to_string());
+    save_shop(table, &shop).await
+}

@@ -1,0 +1,296 @@
+//! BigCommerce app callbacks (auth, load, uninstall, remove_user) and the manual
+//! connection of a store-level API account. Nothing is written unless every check
+//! passed; every refusal is a page that says what to do.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::session::{Session, first_use_of_jwt};
+use super::{Failure, pages, store_platform};
+use crate::accounts::{self, ConnectionMode, OnboardingStep, Settings, StoreRecord, StoreStatus};
+use crate::app::App;
+use crate::secrets::SecretString;
+use crate::storage::unix_now;
+use crate::store::bigcommerce::{LoadClaims, exchange_code, verify_signed_payload_jwt};
+use crate::store::{CONNECTOR_TOPICS, StorePlatform};
+
+#[derive(Deserialize)]
+pub struct AuthQuery {
+    code: Option<String>,
+    scope: Option<String>,
+    context: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignedQuery {
+    signed_payload_jwt: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ConnectForm {
+    store_hash: String,
+    access_token: String,
+}
+
+fn with_session(app: &App, session: &Session, response: Response) -> Response {
+    let mut response = response;
+    if let Ok(cookie) = session.cookie(&app.secrets.token_cipher).parse() {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn redirect_to_settings() -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response()
+}
+
+/// Connects (or reconnects) a store: reads its settings with a live call, subscribes
+/// the webhooks with a fresh per-store secret, then saves the record.
+async fn connect_store(
+    app: &App,
+    store_hash: &str,
+    token: SecretString,
+    mode: ConnectionMode,
+    owner: (u64, String),
+    user_id: u64,
+    scope: &str,
+) -> Result<StoreRecord, Failure> {
+    let cipher = &app.secrets.token_cipher;
+    let existing = accounts::get_store(app.table.as_ref(), store_hash).await?;
+    let mut record = existing.unwrap_or_else(|| StoreRecord {
+        store_hash: store_hash.to_string(),
+        mode,
+        status: StoreStatus::Installed,
+        access_token: None,
+        webhook_secret: None,
+        scope: String::new(),
+        owner_id: owner.0,
+        owner_email: None,
+        user_ids: Vec::new(),
+        currency: String::new(),
+        weight_units: String::new(),
+        dimension_units: String::new(),
+        onboarding: OnboardingStep::ConnectShop,
+        settings: Settings::default(),
+        installed_at: unix_now(),
+        uninstalled_at: None,
+        version: 0,
+    });
+    record.set_access_token(cipher, &token);
+    let platform = store_platform(app, &record)?;
+    let info = platform.verify_account().await?;
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    platform
+        .subscribe_webhooks(
+            &format!("{}/webhooks/bigcommerce", app.public_url),
+            &CONNECTOR_TOPICS,
+            &secret,
+        )
+        .await?;
+    record.set_webhook_secret(cipher, &secret);
+    record.mode = mode;
+    record.status = StoreStatus::Installed;
+    record.scope = scope.to_string();
+    record.owner_id = owner.0;
+    record.owner_email = Some(owner.1);
+    if !record.user_ids.contains(&user_id) {
+        record.user_ids.push(user_id);
+    }
+    record.currency = info.currency;
+    record.weight_units = info.weight_units;
+    record.dimension_units = info.dimension_units;
+    record.uninstalled_at = None;
+    accounts::save_store(app.table.as_ref(), &record).await?;
+    tracing::info!(store = store_hash, ?mode, "store connected");
+    Ok(record)
+}
+
+/// `GET /bigcommerce/auth`: the install callback.
+pub async fn auth(State(app): State<Arc<App>>, Query(query): Query<AuthQuery>) -> Response {
+    let (Some(code), Some(context)) = (
+        query.code.filter(|c| !c.is_empty()),
+        query.context.filter(|c| c.starts_with("stores/")),
+    ) else {
+        return Failure::BadRequest(
+            "The install link is incomplete (code and context are required). Start the install again.".into(),
+        )
+        .page();
+    };
+    let scope = query.scope.unwrap_or_default();
+    let grant = match exchange_code(
+        &app.http,
+        &app.endpoints.bigcommerce_login,
+        &app.secrets.bigcommerce_client_id,
+        &app.secrets.bigcommerce_client_secret,
+        &code,
+        &scope,
+        &context,
+        &format!("{}/bigcommerce/auth", app.public_url),
+    )
+    .await
+    {
+        Ok(grant) => grant,
+        Err(error) => {
+            return Failure::BadRequest(format!("BigCommerce did not accept the install code: {error}")).page();
+        }
+    };
+    let store_hash = grant.store_hash().to_string();
+    let owner = (grant.owner.id, grant.owner.email.clone());
+    match connect_store(
+        &app,
+        &store_hash,
+        grant.access_token,
+        ConnectionMode::App,
+        owner,
+        grant.user.id,
+        &grant.scope,
+    )
+    .await
+    {
+        Ok(store) => {
+            let session = Session::new(&store.store_hash, grant.user.id);
+            let csrf = session.csrf_token(&app.secrets.token_cipher);
+            let shops = accounts::list_shops(app.table.as_ref(), &store.store_hash)
+                .await
+                .unwrap_or_default();
+            with_session(&app, &session, pages::settings(&store, &shops, &csrf).into_response())
+        }
+        Err(failure) => failure.page(),
+    }
+}
+
+/// Verifies a callback JWT and refuses replays.
+async fn verified_claims(app: &App, token: Option<String>) -> Result<LoadClaims, Failure> {
+    let token = token.ok_or_else(|| Failure::BadRequest("The link has no signed payload.".into()))?;
+    let claims = verify_signed_payload_jwt(
+        &token,
+        &app.secrets.bigcommerce_client_id,
+        app.secrets.bigcommerce_client_secret.expose(),
+        unix_now(),
+    )
+    .map_err(|e| Failure::Unauthorized(format!("The signed payload was refused: {e}.")))?;
+    if !first_use_of_jwt(app.table.as_ref(), &claims.jti, claims.expires_at).await? {
+        return Err(Failure::BadRequest(
+            "This link was already used. Open the app again from your control panel.".into(),
+        ));
+    }
+    Ok(claims)
+}
+
+/// `GET /bigcommerce/load`: opens the app; starts a session bound to the store and user.
+pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>) -> Response {
+    let claims = match verified_claims(&app, query.signed_payload_jwt).await {
+        Ok(claims) => claims,
+        Err(failure) => return failure.page(),
+    };
+    let store = match accounts::get_store(app.table.as_ref(), &claims.store_hash).await {
+        Ok(Some(store)) if store.status == StoreStatus::Installed => store,
+        Ok(_) => {
+            return Failure::Unauthorized("The app is not installed on this store. Install it first.".into()).page();
+        }
+        Err(error) => return Failure::from(error).page(),
+    };
+    if claims.user_id != store.owner_id && !store.user_ids.contains(&claims.user_id) {
+        // Multi-user apps: a new authorized user of the store.
+        let mut store = store;
+        store.user_ids.push(claims.user_id);
+        if let Err(error) = accounts::save_store(app.table.as_ref(), &store).await {
+            return Failure::from(error).page();
+        }
+    }
+    with_session(
+        &app,
+        &Session::new(&claims.store_hash, claims.user_id),
+        redirect_to_settings(),
+    )
+}
+
+/// Purges a store: webhooks (best effort, BigCommerce drops them too), tokens,
+/// personal data; marks it uninstalled so no scheduled work finds it.
+pub(super) async fn purge(app: &App, store_hash: &str) -> Result<(), Failure> {
+    if let Some(store) = accounts::get_store(app.table.as_ref(), store_hash).await?
+        && store.status == StoreStatus::Installed
+        && let Ok(platform) = store_platform(app, &store)
+        && let Err(error) = platform.unsubscribe_webhooks().await
+    {
+        tracing::warn!(store = store_hash, %error, "webhooks could not be removed; BigCommerce removes them on uninstall");
+    }
+    accounts::purge_store(app.table.as_ref(), store_hash).await?;
+    tracing::info!(store = store_hash, "store uninstalled and purged");
+    Ok(())
+}
+
+/// `GET /bigcommerce/uninstall`.
+pub async fn uninstall(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>) -> Response {
+    let claims = match verified_claims(&app, query.signed_payload_jwt).await {
+        Ok(claims) => claims,
+        Err(failure) => return failure.into_response(),
+    };
+    match purge(&app, &claims.store_hash).await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "uninstalled"})).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `GET /bigcommerce/remove_user`.
+pub async fn remove_user(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>) -> Response {
+    let claims = match verified_claims(&app, query.signed_payload_jwt).await {
+        Ok(claims) => claims,
+        Err(failure) => return failure.into_response(),
+    };
+    let outcome = async {
+        if let Some(mut store) = accounts::get_store(app.table.as_ref(), &claims.store_hash).await? {
+            store.user_ids.retain(|id| *id != claims.user_id);
+            accounts::save_store(app.table.as_ref(), &store).await?;
+        }
+        Ok::<_, Failure>(())
+    };
+    match outcome.await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "removed"})).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `GET /connect`: the manual connection form.
+pub async fn connect_form() -> Response {
+    pages::connect_form(None).into_response()
+}
+
+/// `POST /connect`: checks the pasted credentials with a live call before saving.
+pub async fn connect_account(State(app): State<Arc<App>>, Form(form): Form<ConnectForm>) -> Response {
+    let store_hash = form.store_hash.trim().to_lowercase();
+    if store_hash.is_empty() || store_hash.len() > 32 || !store_hash.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            pages::connect_form(Some(
+                "The store hash is the short code in your API path, letters and digits only.",
+            )),
+        )
+            .into_response();
+    }
+    let token = SecretString::new(form.access_token.trim().to_string());
+    match connect_store(
+        &app,
+        &store_hash,
+        token,
+        ConnectionMode::ApiAccount,
+        (0, String::new()),
+        0,
+        "",
+    )
+    .await
+    {
+        Ok(store) => with_session(&app, &Session::new(&store.store_hash, 0), redirect_to_settings()),
+        Err(failure) => {
+            let message = format!("The store did not accept these credentials: {failure}");
+            (StatusCode::BAD_REQUEST, pages::connect_form(Some(&message))).into_response()
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! HTTP surface: the routes of the three HTTP functions (`oauth-callback`,
+//! `webhook-ingest`, `settings-api`) as axum routers, served by `lambda_http` in
+//! Lambda and by the local runner on localhost. Every request runs in a span with a
+//! request id; only the path is logged, never the query (it carries OAuth codes).
+
+mod bigcommerce;
+pub mod pages;
+pub mod session;
+mod settings;
+mod tiktok;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tracing::Instrument as _;
+
+use crate::accounts::{self, StoreRecord, StoreStatus};
+use crate::app::App;
+use crate::shops::ShopError;
+use crate::storage::StorageError;
+use crate::store::StoreError;
+use crate::store::bigcommerce::{BigCommerce, Client, ClientConfig};
+use session::Session;
+
+/// Why a request failed, with what the merchant should read.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The request is wrong (bad code, forged state, …).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid session or signature.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Not found for this store.
+    #[error("{0}")]
+    NotFound(String),
+    /// TikTok or the store failed.
+    #[error("{0}")]
+    Upstream(String),
+    /// Our side failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Failure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// As an HTML page (browser flows).
+    pub fn page(self) -> Response {
+        tracing::warn!(error = %self, "request refused");
+        let title = match self {
+            Self::BadRequest(_) => "This link cannot be used",
+            Self::Unauthorized(_) => "Please open the app from your store",
+            Self::NotFound(_) => "Not found",
+            Self::Upstream(_) => "A connected service did not answer",
+            Self::Internal(_) => "Something went wrong on our side",
+        };
+        pages::error_page(self.status(), title, &self.to_string())
+    }
+}
+
+/// JSON answers (the settings API and webhooks).
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        tracing::warn!(error = %self, "request refused");
+        (
+            self.status(),
+            axum::Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(%error, "storage failed");
+        Self::Internal("Your data could not be read or saved. Please try again.".into())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unauthorized(_) | StoreError::Forbidden(_) => {
+                Self::BadRequest(format!("The store refused the credentials: {error}"))
+            }
+            other => Self::Upstream(format!("BigCommerce: {other}")),
+        }
+    }
+}
+
+impl From<ShopError> for Failure {
+    fn from(error: ShopError) -> Self {
+        match error {
+            ShopError::Storage(storage) => storage.into(),
+            ShopError::NoTokens(_) => Self::BadRequest(error.to_string()),
+            ShopError::TikTok(tiktok) => Self::Upstream(format!("TikTok: {tiktok}")),
+        }
+    }
+}
+
+/// A request with a valid session of an installed store.
+pub struct SessionContext {
+    /// The session.
+    pub session: Session,
+    /// The store it is bound to.
+    pub store: StoreRecord,
+}
+
+impl SessionContext {
+    /// Refuses state changes without the session's CSRF token.
+    pub fn check_csrf(&self, app: &App, provided: Option<&str>) -> Result<(), Failure> {
+        let expected = self.session.csrf_token(&app.secrets.token_cipher);
+        match provided {
+            Some(token) if crate::crypto::constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
+            _ => Err(Failure::Unauthorized(
+                "The form expired or did not come from this app. Reload the page.".into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<App>> for SessionContext {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let wants_json = parts.uri.path().starts_with("/settings/api/");
+        let refuse = |failure: Failure| {
+            if wants_json {
+                failure.into_response()
+            } else {
+                failure.page()
+            }
+        };
+        let Some(session) = Session::from_headers(&app.secrets.token_cipher, &parts.headers) else {
+            return Err(refuse(Failure::Unauthorized(
+                "Your session is missing or expired. Open the app from your BigCommerce control panel.".into(),
+            )));
+        };
+        let store = accounts::get_store(app.table.as_ref(), &session.store_hash)
+            .await
+            .map_err(|e| refuse(e.into()))?;
+        match store {
+            Some(store) if store.status == StoreStatus::Installed => Ok(Self { session, store }),
+            _ => Err(refuse(Failure::Unauthorized(
+                "This store is not connected anymore.".into(),
+            ))),
+        }
+    }
+}
+
+/// The BigCommerce platform of an installed store.
+pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Failure> {
+    let token = store
+        .access_token(&app.secrets.token_cipher)
+        .ok_or_else(|| Failure::BadRequest("The store has no access token; connect it again.".into()))?;
+    let mut config = ClientConfig::new(&store.store_hash, token);
+    config.api_base = app.endpoints.bigcommerce_api.clone();
+    let client = Client::new(config)?;
+    Ok(BigCommerce::new(
+        client,
+        Some(app.secrets.bigcommerce_client_secret.clone()),
+    ))
+}
+
+/// BigCommerce app callbacks, manual connection, and the TikTok authorization flow.
+pub fn oauth_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/bigcommerce/auth", get(bigcommerce::auth))
+        .route("/bigcommerce/load", get(bigcommerce::load))
+        .route("/bigcommerce/uninstall", get(bigcommerce::uninstall))
+        .route("/bigcommerce/remove_user", get(bigcommerce::remove_user))
+        .route(
+            "/connect",
+            get(bigcommerce::connect_form).post(bigcommerce::connect_account),
+        )
+        .route("/tiktok/connect", get(tiktok::connect))
+        .route("/tiktok/callback", get(tiktok::callback))
+}
+
+/// TikTok and store webhook intake.
+pub fn webhook_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/webhooks/tiktok", post(webhooks::tiktok))
+        .route("/webhooks/bigcommerce", post(webhooks::bigcommerce))
+}
+
+/// The hosted settings page and its JSON API (every call bound to the session's store).
+pub fn settings_routes() -> Router<Arc<App>> {
+    settings::routes()
+}
+
+/// Every route, as the local runner serves them.
+pub fn all_routes() -> Router<Arc<App>> {
+    oauth_routes().merge(webhook_routes()).merge(settings_routes())
+}
+
+/// Binds `routes` to the app and adds the health check and request-id spans.
+pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
+    routes
+        .route("/health", get(|| async { "ok" }))
+        .layer(middleware::from_fn(with_request_id))
+        .with_state(app)
+}
+
+async fn with_request_id(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("request", %request_id, method = %request.method(), path = %request.uri().path());
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| tracing::info!(status = response.status().as_u16(), "request done"));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,172 @@
+//! Server-rendered pages: the onboarding wizard, the dashboard, the manual connection
+//! form and clear error pages. Every value is HTML-escaped.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::accounts::{OnboardingStep, ShopRecord, ShopStatus, StoreRecord};
+
+/// Escapes text for HTML bodies and attributes.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;color:#1d1d1f}\
+h1{font-size:1.5rem}.steps{display:flex;gap:.5rem;list-style:none;padding:0}.steps li{padding:.3rem .6rem;border-radius:1rem;background:#eee}\
+.steps li.now{background:#fe2c55;color:#fff}.steps li.done{background:#25f4ee}.card{border:1px solid #ddd;border-radius:.5rem;padding:1rem;margin:1rem 0}\
+.warn{background:#fff4e5;border-color:#f5a623}.error{background:#fdecea;border-color:#e53935}button,.button{background:#fe2c55;color:#fff;border:0;\
+border-radius:.3rem;padding:.5rem 1rem;text-decoration:none;cursor:pointer}label{display:block;margin:.4rem 0}";
+
+/// A whole page.
+pub fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · TikTok Shop Connector</title>\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    ))
+}
+
+/// A page explaining what went wrong and what to do.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><div class=\"card error\"><p>{}</p></div>",
+        escape(title),
+        escape(message)
+    );
+    (status, page(title, &body)).into_response()
+}
+
+const STEPS: [(OnboardingStep, &str); 5] = [
+    (OnboardingStep::ConnectShop, "Connect TikTok Shop"),
+    (OnboardingStep::ChooseWarehouse, "Warehouse"),
+    (OnboardingStep::DefaultProfile, "Default profile"),
+    (OnboardingStep::Configuration, "Configuration"),
+    (OnboardingStep::Done, "Dashboard"),
+];
+
+fn step_list(current: OnboardingStep) -> String {
+    let items: String = STEPS
+        .iter()
+        .map(|(step, label)| {
+            let class = if *step == current {
+                "now"
+            } else if *step < current {
+                "done"
+            } else {
+                ""
+            };
+            format!("<li class=\"{class}\">{label}</li>")
+        })
+        .collect();
+    format!("<ol class=\"steps\">{items}</ol>")
+}
+
+fn shop_cards(store: &StoreRecord, shops: &[ShopRecord]) -> String {
+    shops
+        .iter()
+        .map(|shop| {
+            let blocker = shop.sync_blocker(&store.currency).map(|b| format!("<p><strong>Syncing paused:</strong> {}</p>", escape(&b))).unwrap_or_default();
+            let reauthorize = (shop.status == ShopStatus::NeedsReauthorization)
+                .then(|| "<p><a class=\"button\" href=\"/tiktok/connect\">Re-authorize</a></p>".to_string())
+                .unwrap_or_default();
+            let class = if blocker.is_empty() { "card" } else { "card warn" };
+            let status = match shop.status {
+                ShopStatus::Active => "Connected",
+                ShopStatus::NeedsReauthorization => "Needs re-authorization",
+                ShopStatus::Disconnected => "Disconnected",
+            };
+            format!(
+                "<div class=\"{class}\" data-shop=\"{}\"><h3>{} ({})</h3><p>Status: {status} · Currency {}</p>{blocker}{reauthorize}</div>",
+                escape(&shop.shop_id),
+                escape(&shop.name),
+                escape(&shop.region),
+                escape(&shop.currency)
+            )
+        })
+        .collect()
+}
+
+fn form(action: &str, csrf: &str, fields: &str, button: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{fields}<p><button type=\"submit\">{button}</button></p></form>",
+        escape(csrf)
+    )
+}
+
+/// The onboarding wizard at the store's current step, or the dashboard when done.
+pub fn settings(store: &StoreRecord, shops: &[ShopRecord], csrf: &str) -> Html<String> {
+    let step = store.onboarding;
+    let active: Vec<&ShopRecord> = shops.iter().filter(|s| s.status != ShopStatus::Disconnected).collect();
+    let content = match step {
+        OnboardingStep::ConnectShop => "<div class=\"card\"><h2>Connect your TikTok Shop</h2><p>You will approve the connection in TikTok Seller Center and come back here.</p>\
+<p><a class=\"button\" href=\"/tiktok/connect\">Connect TikTok Shop</a></p></div>"
+            .to_string(),
+        OnboardingStep::ChooseWarehouse => {
+            let options: String = active
+                .iter()
+                .flat_map(|shop| {
+                    shop.warehouses.iter().map(move |w| {
+                        let checked = if shop.default_warehouse_id.as_deref() == Some(w.id.as_str()) { " checked" } else { "" };
+                        format!(
+                            "<label><input type=\"radio\" name=\"warehouse:{}\" value=\"{}\"{checked}> {} — {}</label>",
+                            escape(&shop.shop_id),
+                            escape(&w.id),
+                            escape(&shop.name),
+                            escape(&w.name)
+                        )
+                    })
+                })
+                .collect();
+            format!("<div class=\"card\"><h2>Choose the warehouse stock ships from</h2>{}</div>", form("/settings/wizard/warehouse", csrf, &options, "Continue"))
+        }
+        OnboardingStep::DefaultProfile => format!(
+            "<div class=\"card\"><h2>Default profile</h2><p>Profiles map your store categories to TikTok categories. A default profile is created for you; you can refine it later.</p>{}</div>",
+            form("/settings/wizard/profile", csrf, "", "Continue")
+        ),
+        OnboardingStep::Configuration => {
+            let check = |name: &str, label: &str, on: bool| {
+                format!("<label><input type=\"checkbox\" name=\"{name}\" value=\"on\"{}> {label}</label>", if on { " checked" } else { "" })
+            };
+            let settings = &store.settings;
+            let fields = [
+                check("auto_create", "Create TikTok products for new store products", settings.auto_create),
+                check("auto_update", "Update TikTok products when store products change", settings.auto_update),
+                check("auto_delete", "Delete TikTok products when store products are deleted", settings.auto_delete),
+                check("import_awaiting_collection", "Import orders awaiting collection", settings.import_awaiting_collection),
+            ]
+            .concat();
+            format!("<div class=\"card\"><h2>Default configuration</h2>{}</div>", form("/settings/wizard/configuration", csrf, &fields, "Finish"))
+        }
+        OnboardingStep::Done => format!(
+            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>",
+            active.len()
+        ),
+    };
+    let body = format!(
+        "<h1>TikTok Shop Connector</h1><p>Store <code>{}</code></p>{}{}{content}",
+        escape(&store.store_hash),
+        step_list(step),
+        shop_cards(store, shops)
+    );
+    page("Settings", &body)
+}
+
+/// The manual connection form (store hash + API token).
+pub fn connect_form(message: Option<&str>) -> Html<String> {
+    let notice = message
+        .map(|m| format!("<div class=\"card error\"><p>{}</p></div>", escape(m)))
+        .unwrap_or_default();
+    page(
+        "Connect your store",
+        &format!(
+            "<h1>Connect your BigCommerce store</h1>{notice}<div class=\"card\"><p>Create a store-level API account in BigCommerce \
+(Settings → Store-level API accounts) and paste its details.</p><form method=\"post\" action=\"/connect\">\
+<label>Store hash <input name=\"store_hash\" required></label><label>Access token <input name=\"access_token\" type=\"password\" required></label>\
+<p><button type=\"submit\">Connect</button></p></form></div>"
+        ),
+    )
+}

@@ -1,0 +1,220 @@
+//! The settings page (onboarding wizard and dashboard) and its JSON API. Every route
+//! takes the store from the session, never from the request, so a session for one
+//! store cannot read or change another; state changes need the session's CSRF token.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Failure, SessionContext, pages};
+use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
+use crate::app::App;
+use crate::shops;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/settings", get(settings_page))
+        .route("/settings/wizard/{step}", post(wizard_step))
+        .route("/settings/api/store", get(store_view))
+        .route("/settings/api/shops", get(shops_view))
+        .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
+        .route(
+            "/settings/api/shops/{shop_id}/conversion-rate",
+            post(set_conversion_rate),
+        )
+        .route(
+            "/settings/api/shops/{shop_id}/warehouses/refresh",
+            post(refresh_warehouses),
+        )
+        .route("/settings/api/shops/{shop_id}/disconnect", post(disconnect))
+}
+
+async fn settings_page(State(app): State<Arc<App>>, context: SessionContext) -> Response {
+    match accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await {
+        Ok(shops) => pages::settings(
+            &context.store,
+            &shops,
+            &context.session.csrf_token(&app.secrets.token_cipher),
+        )
+        .into_response(),
+        Err(error) => Failure::from(error).page(),
+    }
+}
+
+/// A wizard form: saves the step's choices and moves on.
+async fn wizard_step(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(step): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Err(failure) = context.check_csrf(&app, field("csrf")) {
+        return failure.page();
+    }
+    let outcome = async {
+        let mut store = context.store.clone();
+        match step.as_str() {
+            "warehouse" => {
+                for (name, warehouse_id) in &fields {
+                    let Some(shop_id) = name.strip_prefix("warehouse:") else {
+                        continue;
+                    };
+                    set_warehouse(&app, &store.store_hash, shop_id, warehouse_id).await?;
+                }
+                store.onboarding = store.onboarding.max(OnboardingStep::DefaultProfile);
+            }
+            "profile" => store.onboarding = store.onboarding.max(OnboardingStep::Configuration),
+            "configuration" => {
+                let on = |name: &str| field(name) == Some("on");
+                store.settings.auto_create = on("auto_create");
+                store.settings.auto_update = on("auto_update");
+                store.settings.auto_delete = on("auto_delete");
+                store.settings.import_awaiting_collection = on("import_awaiting_collection");
+                store.onboarding = OnboardingStep::Done;
+            }
+            other => return Err(Failure::NotFound(format!("There is no wizard step {other:?}."))),
+        }
+        accounts::save_store(app.table.as_ref(), &store).await?;
+        Ok::<_, Failure>(())
+    };
+    match outcome.await {
+        Ok(()) => (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response(),
+        Err(failure) => failure.page(),
+    }
+}
+
+async fn store_view(context: SessionContext) -> Response {
+    let store = &context.store;
+    Json(json!({"store_hash": store.store_hash, "mode": store.mode, "currency": store.currency, "weight_units": store.weight_units,
+                "dimension_units": store.dimension_units, "onboarding": store.onboarding, "settings": store.settings}))
+    .into_response()
+}
+
+/// What the page shows of a shop: never its tokens.
+fn shop_json(shop: &ShopRecord, store_currency: &str) -> serde_json::Value {
+    json!({"shop_id": shop.shop_id, "name": shop.name, "region": shop.region, "currency": shop.currency, "status": shop.status,
+           "attention": shop.attention, "sync_blocked": shop.sync_blocker(store_currency), "warehouses": shop.warehouses,
+           "default_warehouse_id": shop.default_warehouse_id, "conversion_rate": shop.conversion_rate,
+           "webhooks_subscribed": shop.webhooks_subscribed, "access_expires_at": shop.access_expires_at,
+           "authorization_expires_at": shop.authorization_expires_at})
+}
+
+async fn shops_view(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await?;
+    let views: Vec<_> = shops.iter().map(|s| shop_json(s, &context.store.currency)).collect();
+    Ok(Json(views).into_response())
+}
+
+fn csrf_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+/// The session store's shop, or 404 (also for another store's shop).
+async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<ShopRecord, Failure> {
+    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
+}
+
+async fn set_warehouse(app: &App, store_hash: &str, shop_id: &str, warehouse_id: &str) -> Result<ShopRecord, Failure> {
+    let mut shop = own_shop(app, store_hash, shop_id).await?;
+    if !shop.warehouses.iter().any(|w| w.id == warehouse_id) {
+        return Err(Failure::BadRequest(format!(
+            "Warehouse {warehouse_id} is not a sales warehouse of this shop."
+        )));
+    }
+    shop.default_warehouse_id = Some(warehouse_id.to_string());
+    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    Ok(shop)
+}
+
+#[derive(Deserialize)]
+struct WarehouseBody {
+    warehouse_id: String,
+}
+
+async fn choose_warehouse(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(shop_id): Path<String>,
+    Json(body): Json<WarehouseBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let shop = set_warehouse(&app, &context.store.store_hash, &shop_id, &body.warehouse_id).await?;
+    Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
+}
+
+#[derive(Deserialize)]
+struct RateBody {
+    rate: Decimal,
+}
+
+async fn set_conversion_rate(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(shop_id): Path<String>,
+    Json(body): Json<RateBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    if body.rate <= Decimal::ZERO || body.rate > Decimal::from(100_000) {
+        return Err(Failure::BadRequest(
+            "The conversion rate must be a positive number.".into(),
+        ));
+    }
+    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    shop.conversion_rate = Some(body.rate);
+    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
+}
+
+async fn refresh_warehouses(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(shop_id): Path<String>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    let tiktok = &app.tiktok;
+    let warehouses = shops::with_shop(&app, &shop, |auth| async move { tiktok.warehouses(&auth).await }).await?;
+    // Re-read: the call may have refreshed and saved the shop's tokens.
+    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    shop.warehouses = warehouses
+        .into_iter()
+        .filter(|w| w.is_usable_for_sales())
+        .map(|w| WarehouseChoice {
+            id: w.id.to_string(),
+            name: w.name,
+            is_default: w.is_default,
+        })
+        .collect();
+    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
+}
+
+async fn disconnect(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(shop_id): Path<String>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    shop.access_token = None;
+    shop.refresh_token = None;
+    shop.status = ShopStatus::Disconnected;
+    shop.attention = Some("Disconnected by the merchant.".into());
+    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
+}

@@ -1,0 +1,180 @@
+//! Webhook intake: verify, de-duplicate, answer at once, and hand the work to a queue.
+//! A bad signature gets 401 and changes nothing; a duplicate delivery gets 200 and
+//! changes nothing; a failure to record or enqueue gets 500 so the sender retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{Failure, store_platform};
+use crate::accounts::{self, StoreStatus};
+use crate::app::App;
+use crate::queue::{Job, JobKind};
+use crate::storage::idempotency::{self, Claim};
+use crate::store::{StoreEvent, StorePlatform};
+use crate::tiktok::webhook::{WebhookError, parse};
+
+/// How long a delivery stays de-duplicated.
+const DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long one intake may hold a delivery before another may take it over.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// Runs `work` once per delivery key: duplicates are acknowledged without effect.
+async fn once<F, Fut>(app: &App, scope: &str, key: &str, work: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), Failure>>,
+{
+    match idempotency::claim(app.table.as_ref(), scope, key, LEASE, DEDUP_TTL).await {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(_)) | Ok(Claim::InProgress) => {
+            tracing::info!(scope, key, "duplicate delivery acknowledged");
+            return StatusCode::OK.into_response();
+        }
+        Err(error) => return Failure::from(error).into_response(),
+    }
+    match work().await {
+        Ok(()) => match idempotency::complete(
+            app.table.as_ref(),
+            scope,
+            key,
+            serde_json::json!({"done": true}),
+            DEDUP_TTL,
+        )
+        .await
+        {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(error) => Failure::from(error).into_response(),
+        },
+        Err(failure) => {
+            if let Err(error) = idempotency::release(app.table.as_ref(), scope, key).await {
+                tracing::error!(scope, key, %error, "could not release a failed delivery");
+            }
+            failure.into_response()
+        }
+    }
+}
+
+async fn enqueue(app: &App, job: Job) -> Result<(), Failure> {
+    let queue = match job.kind {
+        JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => &app.order_queue,
+        _ => &app.product_queue,
+    };
+    queue.send(&[job], Duration::ZERO).await.map_err(|e| {
+        tracing::error!(%e, "enqueue failed");
+        Failure::Internal("The event could not be queued; it will be delivered again.".into())
+    })
+}
+
+/// `POST /webhooks/tiktok`.
+pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let notification = match parse(
+        &app.secrets.tiktok_app_key,
+        app.secrets.tiktok_app_secret.expose(),
+        &body,
+        authorization,
+    ) {
+        Ok(notification) => notification,
+        Err(WebhookError::InvalidSignature) => {
+            tracing::warn!("TikTok webhook with a bad signature refused");
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        Err(error @ WebhookError::Malformed(_)) => return Failure::BadRequest(error.to_string()).into_response(),
+    };
+    let key = notification
+        .tts_notification_id
+        .as_ref()
+        .map_or_else(|| crate::crypto::sha256_hex(&body), |id| id.to_string());
+    let shop_id = notification.shop_id.to_string();
+    once(&app, "tiktok-webhook", &key, || async {
+        let Some(store_hash) = accounts::store_of_shop(app.table.as_ref(), &shop_id).await? else {
+            tracing::warn!(shop = %shop_id, topic = notification.topic, "webhook for a shop no store has connected; ignored");
+            return Ok(());
+        };
+        let data = &notification.data;
+        match notification.topic {
+            6 => {
+                accounts::flag_shop(app.table.as_ref(), &store_hash, &shop_id, "The seller removed the app's access in TikTok Seller Center. Re-authorize to resume syncing.").await?;
+            }
+            7 => {
+                if let Some(mut shop) = accounts::get_shop(app.table.as_ref(), &store_hash, &shop_id).await? {
+                    let expires = data["expiration_time"].as_str().and_then(|t| t.parse().ok()).or_else(|| data["expiration_time"].as_i64());
+                    shop.authorization_expires_at = expires;
+                    shop.attention = Some("TikTok's authorization for this shop expires soon. Re-authorize it to avoid an interruption.".into());
+                    accounts::save_shop(app.table.as_ref(), &shop).await?;
+                }
+            }
+            1 | 3 | 4 | 11 | 12 => {
+                let job = Job::new(JobKind::SyncOrder, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                enqueue(&app, job).await?;
+            }
+            5 | 15 | 16 | 37 => {
+                let job = Job::new(JobKind::ProductStatus, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                enqueue(&app, job).await?;
+            }
+            other => tracing::info!(topic = other, "TikTok webhook topic not used by the connector; acknowledged"),
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /webhooks/bigcommerce`.
+pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let producer = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| {
+        v["producer"]
+            .as_str()
+            .and_then(|p| p.strip_prefix("stores/"))
+            .map(str::to_string)
+    });
+    let Some(store_hash) = producer else {
+        return Failure::BadRequest("The delivery has no producer store.".into()).into_response();
+    };
+    let store = match accounts::get_store(app.table.as_ref(), &store_hash).await {
+        Ok(Some(store)) if store.status == StoreStatus::Installed => store,
+        Ok(_) => {
+            tracing::info!(store = %store_hash, "delivery for a store that is not installed; ignored");
+            return StatusCode::OK.into_response();
+        }
+        Err(error) => return Failure::from(error).into_response(),
+    };
+    let (Ok(platform), Some(secret)) = (
+        store_platform(&app, &store),
+        store.webhook_secret(&app.secrets.token_cipher),
+    ) else {
+        return Failure::Internal("The store's webhook secret is unreadable.".into()).into_response();
+    };
+    let header_list: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let delivery = match platform.parse_webhook(&header_list, &body, secret.expose()) {
+        Ok(delivery) => delivery,
+        Err(error) => {
+            tracing::warn!(store = %store_hash, %error, "BigCommerce delivery refused");
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    };
+    let key = delivery.dedupe_key.clone();
+    once(&app, "bigcommerce-webhook", &key, || async {
+        let payload = serde_json::to_value(&delivery.event).expect("events serialize");
+        let kind = match &delivery.event {
+            StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_hash).await,
+            StoreEvent::Product { .. } => JobKind::ImportProducts,
+            StoreEvent::Inventory { .. } => JobKind::SyncStock,
+            StoreEvent::OrderStatus { .. } => JobKind::StoreOrderStatus,
+            StoreEvent::Shipment { .. } => JobKind::PushShipment,
+            StoreEvent::Other { scope } => {
+                tracing::info!(scope = %scope, "store webhook not used by the connector; acknowledged");
+                return Ok(());
+            }
+        };
+        enqueue(&app, Job::new(kind, &store_hash, &key, payload)).await
+    })
+    .await
+}

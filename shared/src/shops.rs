@@ -1,0 +1,286 @@
+//! TikTok shop connections: turning an authorization code into stored shops (tokens
+//! sealed, warehouses fetched, webhooks subscribed), calling TikTok for a shop with
+//! its stored tokens (persisting them when the client refreshed them on `105002`),
+//! and the proactive refresh the token-refresher runs.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::accounts::{self, ShopRecord, ShopStatus, WarehouseChoice};
+use crate::app::App;
+use crate::storage::{StorageError, idempotency, unix_now};
+use crate::tiktok::model::WEBHOOK_TOPICS;
+use crate::tiktok::{Grant, ShopAuth, TikTokError, Tokens};
+
+/// Refresh tokens this long before they expire.
+pub const REFRESH_AHEAD: i64 = 24 * 3600;
+
+/// Why a shop operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ShopError {
+    /// TikTok refused or failed.
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The shop has no usable tokens (disconnected, purged, or the key changed).
+    #[error("shop {0} has no usable tokens; re-authorize it")]
+    NoTokens(String),
+}
+
+/// The TikTok webhook address of this connector.
+pub fn webhook_address(app: &App) -> String {
+    format!("{}/webhooks/tiktok", app.public_url)
+}
+
+/// Exchanges `code`, stores every authorized shop of the grant under `store_hash`
+/// (new or re-authorized), with warehouses and webhook subscriptions.
+pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Vec<ShopRecord>, ShopError> {
+    let granted = app.tiktok.get_token(code).await?;
+    tracing::info!(store = store_hash, grant = ?granted, "TikTok authorization granted");
+    let tokens = Tokens::from(&granted);
+    let grant = Grant::new(tokens.clone());
+    let cipher = &app.secrets.token_cipher;
+    let mut connected = Vec::new();
+    for shop in app.tiktok.authorized_shops(&grant).await? {
+        let auth = ShopAuth {
+            shop_id: shop.id.to_string(),
+            cipher: shop.cipher.clone(),
+            grant: grant.clone(),
+        };
+        let warehouses: Vec<WarehouseChoice> = app
+            .tiktok
+            .warehouses(&auth)
+            .await?
+            .into_iter()
+            .filter(|w| w.is_usable_for_sales())
+            .map(|w| WarehouseChoice {
+                id: w.id.to_string(),
+                name: w.name,
+                is_default: w.is_default,
+            })
+            .collect();
+        let address = webhook_address(app);
+        let mut subscribed = true;
+        for topic in WEBHOOK_TOPICS {
+            if let Err(error) = app.tiktok.update_webhook(&auth, topic, &address).await {
+                // The poller still finds orders; the merchant sees that webhooks are off.
+                tracing::warn!(store = store_hash, shop = %shop.id, topic, %error, "webhook subscription failed");
+                subscribed = false;
+            }
+        }
+        let existing = accounts::get_shop(app.table.as_ref(), store_hash, shop.id.as_str()).await?;
+        let mut record = existing.unwrap_or_else(|| ShopRecord {
+            store_hash: store_hash.to_string(),
+            shop_id: shop.id.to_string(),
+            name: String::new(),
+            region: String::new(),
+            currency: String::new(),
+            cipher: String::new(),
+            open_id: String::new(),
+            access_token: None,
+            access_expires_at: 0,
+            refresh_token: None,
+            refresh_expires_at: 0,
+            status: ShopStatus::Active,
+            attention: None,
+            authorization_expires_at: None,
+            warehouses: Vec::new(),
+            default_warehouse_id: None,
+            conversion_rate: None,
+            webhooks_subscribed: false,
+            version: 0,
+        });
+        record.name = shop.name.clone();
+        record.region = shop.region.clone();
+        record.currency = currency_of_region(&shop.region).to_string();
+        record.cipher = shop.cipher.clone();
+        record.open_id = granted.open_id.clone();
+        record.set_tokens(cipher, &tokens);
+        record.status = ShopStatus::Active;
+        record.attention =
+            (!subscribed).then(|| "Webhooks could not be subscribed; orders arrive by polling only.".to_string());
+        record.authorization_expires_at = None;
+        if record
+            .default_warehouse_id
+            .as_ref()
+            .is_none_or(|id| !warehouses.iter().any(|w| &w.id == id))
+        {
+            record.default_warehouse_id = warehouses
+                .iter()
+                .find(|w| w.is_default)
+                .or(warehouses.first())
+                .map(|w| w.id.clone());
+        }
+        record.warehouses = warehouses;
+        record.webhooks_subscribed = subscribed;
+        accounts::save_shop(app.table.as_ref(), &record).await?;
+        connected.push(record);
+    }
+    Ok(connected)
+}
+
+/// The currency a TikTok shop of `region` sells in (reference §6.4).
+pub fn currency_of_region(region: &str) -> &'static str {
+    match region {
+        "US" => "USD",
+        "GB" => "GBP",
+        "DE" | "FR" | "IE" | "IT" | "ES" => "EUR",
+        "ID" => "IDR",
+        "MY" => "MYR",
+        "PH" => "PHP",
+        "SG" => "SGD",
+        "TH" => "THB",
+        "VN" => "VND",
+        "JP" => "JPY",
+        "MX" => "MXN",
+        "BR" => "BRL",
+        _ => "",
+    }
+}
+
+/// Runs `call` for a shop with its stored tokens; if the client refreshed them (on
+/// `105002`) the new tokens are sealed and saved before returning.
+pub async fn with_shop<T, F, Fut>(app: &App, shop: &ShopRecord, call: F) -> Result<T, ShopError>
+where
+    F: FnOnce(ShopAuth) -> Fut,
+    Fut: Future<Output = Result<T, TikTokError>>,
+{
+    let tokens = shop
+        .tokens(&app.secrets.token_cipher)
+        .ok_or_else(|| ShopError::NoTokens(shop.shop_id.clone()))?;
+    let grant: Arc<Grant> = Grant::new(tokens.clone());
+    let auth = ShopAuth {
+        shop_id: shop.shop_id.clone(),
+        cipher: shop.cipher.clone(),
+        grant: grant.clone(),
+    };
+    let outcome = call(auth).await;
+    let now = grant.tokens();
+    if now.access_token != tokens.access_token {
+        persist_tokens(app, &shop.store_hash, &shop.shop_id, &now).await?;
+    }
+    Ok(outcome?)
+}
+
+/// Saves refreshed tokens, re-reading the shop so a concurrent change is not lost.
+async fn persist_tokens(app: &App, store_hash: &str, shop_id: &str, tokens: &Tokens) -> Result<(), StorageError> {
+    for _ in 0..3 {
+        let Some(mut shop) = accounts::get_shop(app.table.as_ref(), store_hash, shop_id).await? else {
+            return Ok(());
+        };
+        shop.set_tokens(&app.secrets.token_cipher, tokens);
+        match accounts::save_shop(app.table.as_ref(), &shop).await {
+            Err(StorageError::ConditionFailed { .. }) => continue,
+            other => return other,
+        }
+    }
+    Err(StorageError::Unavailable(format!(
+        "shop {shop_id} kept changing while saving its tokens"
+    )))
+}
+
+/// What a refresh attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Tokens are fresh enough.
+    NotDue,
+    /// Refreshed and saved.
+    Refreshed,
+    /// Another worker holds the refresh of this shop.
+    InProgress,
+    /// TikTok refused: the shop now needs re-authorization.
+    NeedsReauthorization,
+    /// The shop is not active.
+    Skipped,
+}
+
+/// Refreshes a shop's tokens if they expire within [`REFRESH_AHEAD`]; single-flight
+/// across workers through an idempotency claim. A refusal flags the shop.
+pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64) -> Result<RefreshOutcome, ShopError> {
+    let table = app.table.as_ref();
+    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+        return Ok(RefreshOutcome::Skipped);
+    };
+    if shop.status != ShopStatus::Active {
+        return Ok(RefreshOutcome::Skipped);
+    }
+    if shop.access_expires_at - now > REFRESH_AHEAD {
+        return Ok(RefreshOutcome::NotDue);
+    }
+    let key = format!("{shop_id}-{}", shop.access_expires_at);
+    let claim = idempotency::claim(
+        table,
+        "token-refresh",
+        &key,
+        Duration::from_secs(120),
+        Duration::from_secs(3600),
+    )
+    .await?;
+    if claim != idempotency::Claim::Acquired {
+        return Ok(RefreshOutcome::InProgress);
+    }
+    let Some(tokens) = shop.tokens(&app.secrets.token_cipher) else {
+        accounts::flag_shop(
+            table,
+            store_hash,
+            shop_id,
+            "The shop's tokens are missing; connect it again.",
+        )
+        .await?;
+        return Ok(RefreshOutcome::NeedsReauthorization);
+    };
+    match app.tiktok.refresh_token(tokens.refresh_token.expose()).await {
+        Ok(fresh) => {
+            persist_tokens(app, store_hash, shop_id, &Tokens::from(&fresh)).await?;
+            idempotency::complete(
+                table,
+                "token-refresh",
+                &key,
+                serde_json::json!({"refreshed": true}),
+                Duration::from_secs(3600),
+            )
+            .await?;
+            Ok(RefreshOutcome::Refreshed)
+        }
+        Err(error) if error.is_retryable() => {
+            idempotency::release(table, "token-refresh", &key).await?;
+            Err(error.into())
+        }
+        Err(error) => {
+            tracing::warn!(store = store_hash, shop = shop_id, %error, "token refresh refused");
+            accounts::flag_shop(
+                table,
+                store_hash,
+                shop_id,
+                "TikTok refused to renew access. Re-authorize the shop to resume syncing.",
+            )
+            .await?;
+            Ok(RefreshOutcome::NeedsReauthorization)
+        }
+    }
+}
+
+/// Walks every connected shop and refreshes the due ones; returns how many were refreshed.
+pub async fn refresh_all(app: &App) -> Result<usize, ShopError> {
+    let now = unix_now();
+    let mut refreshed = 0;
+    let mut cursor = None;
+    loop {
+        let (entries, next) = accounts::shop_directory_page(app.table.as_ref(), cursor).await?;
+        for (shop_id, store_hash) in entries {
+            match refresh_if_due(app, &store_hash, &shop_id, now).await {
+                Ok(RefreshOutcome::Refreshed) => refreshed += 1,
+                Ok(_) => {}
+                // One shop's temporary failure must not stop the others; the next run retries.
+                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, "token refresh failed"),
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(refreshed),
+        }
+    }
+}
