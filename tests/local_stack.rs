@@ -15,18 +15,27 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn every_function_route_answers_on_the_local_stack() {
+async fn every_route_refuses_clearly_without_credentials() {
     let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false).await;
+    let running = local_stack(data_dir.path(), false, false).await;
     assert_eq!(get(running.addr, "/health").await.0, 200);
-    for path in ["/bigcommerce/auth", "/bigcommerce/load", "/tiktok/connect", "/settings"] {
+    // Without a code, a signed payload or a session, every browser route explains itself.
+    for (path, expected) in [
+        ("/bigcommerce/auth", 400),
+        ("/bigcommerce/load", 400),
+        ("/tiktok/connect", 401),
+        ("/settings", 401),
+    ] {
         let (status, response) = get(running.addr, path).await;
-        assert_eq!(status, 501, "{path}: {response}");
+        assert_eq!(status, expected, "{path}: {response}");
         assert!(
-            response.contains("not implemented yet") && response.contains("x-request-id"),
+            response.contains("<h1>") && response.contains("x-request-id"),
             "{response}"
         );
     }
+    let (status, response) = get(running.addr, "/settings/api/shops").await;
+    assert_eq!(status, 401);
+    assert!(response.contains("\"error\""), "the API answers JSON: {response}");
     assert_eq!(get(running.addr, "/no/such/route").await.0, 404);
 }
 
@@ -41,7 +50,7 @@ async fn local_stack_runs_on_dynamodb_and_sqs_when_an_endpoint_is_given() {
         return;
     }
     let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), true).await;
+    let running = local_stack(data_dir.path(), true, false).await;
     assert_eq!(get(running.addr, "/health").await.0, 200);
     let table = running.app.table.clone();
     table

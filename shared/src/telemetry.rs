@@ -21,8 +21,15 @@ where
         .finish()
 }
 
-/// Installs the JSON subscriber on stdout for the process (once, at cold start).
+/// Installs the JSON subscriber on stdout for the process (once, at cold start):
+/// Lambda ships stdout to CloudWatch.
 pub fn init() {
-    // A second call (tests, local runner) keeps the first subscriber.
+    // A second call (tests) keeps the first subscriber.
     let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
+}
+
+/// Installs the JSON subscriber on stderr, keeping stdout for what a local program
+/// prints to its user (addresses, links).
+pub fn init_stderr() {
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stderr));
 }

@@ -128,6 +128,7 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str) -> anyhow::Resu
         auth_callback_url: Some(format!("{public_url}/bigcommerce/auth")),
         load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
         uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
+        stores: vec!["sbx1store".into(), "sbx2store".into()],
         ..bigcommerce_sandbox::SandboxConfig::default()
     });
     let tiktok = tiktok_sandbox.clone().serve(free).await?;
@@ -264,14 +265,29 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
     })
 }
 
-/// A browser stand-in: follows redirects by hand and carries the session cookie.
-struct Browser {
+/// A browser stand-in: keeps the session cookie and follows redirects when asked.
+/// Used by `--sandbox` onboarding and by the end-to-end tests.
+pub struct Browser {
     http: reqwest::Client,
-    cookie: Option<String>,
+    /// The session cookie (`name=value`), once a response set it.
+    pub cookie: Option<String>,
+}
+
+/// One HTTP answer as a browser sees it.
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// `Location`, on redirects.
+    pub location: Option<String>,
+    /// Whether the answer set a cookie.
+    pub set_cookie: bool,
+    /// Body text.
+    pub body: String,
 }
 
 impl Browser {
-    fn new() -> anyhow::Result<Self> {
+    /// A browser without cookies.
+    pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -280,24 +296,61 @@ impl Browser {
         })
     }
 
-    /// GETs `url` and follows redirects; returns the final URL and status.
-    async fn visit(&mut self, url: &str) -> anyhow::Result<(String, u16)> {
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
+        let request = match &self.cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        let response = request.send().await?;
+        let set_cookie = match response.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            Some(set) => {
+                self.cookie = set.split(';').next().map(str::to_string);
+                true
+            }
+            None => false,
+        };
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Answer {
+            status,
+            location,
+            set_cookie,
+            body: response.text().await?,
+        })
+    }
+
+    /// One GET, no redirect followed.
+    pub async fn get(&mut self, url: &str) -> anyhow::Result<Answer> {
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    /// A JSON POST with the CSRF header.
+    pub async fn post_json(&mut self, url: &str, body: &serde_json::Value, csrf: &str) -> anyhow::Result<Answer> {
+        let request = self.http.post(url).header("x-csrf-token", csrf).json(body);
+        self.send(request).await
+    }
+
+    /// A form POST.
+    pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> anyhow::Result<Answer> {
+        let request = self.http.post(url).form(fields);
+        self.send(request).await
+    }
+
+    /// GETs `url` and follows redirects; returns the final URL and answer.
+    pub async fn visit(&mut self, url: &str) -> anyhow::Result<(String, Answer)> {
         let mut url = url.to_string();
         for _ in 0..10 {
-            let mut request = self.http.get(&url);
-            if let Some(cookie) = &self.cookie {
-                request = request.header("cookie", cookie);
-            }
-            let response = request.send().await.with_context(|| format!("visiting {url}"))?;
-            if let Some(set) = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-                self.cookie = set.split(';').next().map(str::to_string);
-            }
-            let status = response.status();
-            match response.headers().get("location").and_then(|v| v.to_str().ok()) {
-                Some(location) if status.is_redirection() => {
+            let answer = self.get(&url).await.with_context(|| format!("visiting {url}"))?;
+            match &answer.location {
+                Some(location) if (300..400).contains(&answer.status) => {
                     url = reqwest::Url::parse(&url)?.join(location)?.to_string()
                 }
-                _ => return Ok((url, status.as_u16())),
+                _ => return Ok((url, answer)),
             }
         }
         bail!("too many redirects from {url}")
@@ -310,32 +363,38 @@ impl Browser {
 pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
     let sandboxes = running.sandboxes.as_ref().context("not in sandbox mode")?;
     let mut browser = Browser::new()?;
-    let (_, status) = browser
+    let (_, answer) = browser
         .visit(&format!("{}/sandbox/install", sandboxes.bigcommerce))
         .await?;
-    anyhow::ensure!(status == 200, "the install callback answered {status}");
-    let (_, status) = browser.visit(&load_url(sandboxes, &browser).await?).await?;
-    anyhow::ensure!(status == 200, "opening the app answered {status}");
-    let (landed, status) = browser
+    anyhow::ensure!(
+        answer.status == 200,
+        "the install callback answered {}: {}",
+        answer.status,
+        answer.body
+    );
+    let (_, answer) = browser.visit(&sandboxes.load_url().await?).await?;
+    anyhow::ensure!(answer.status == 200, "opening the app answered {}", answer.status);
+    let (landed, answer) = browser
         .visit(&format!("http://{}/tiktok/connect", running.addr))
         .await?;
     anyhow::ensure!(
-        status == 200 && landed.ends_with("/settings"),
-        "connecting TikTok ended at {landed} with {status}"
+        answer.status == 200 && landed.ends_with("/settings"),
+        "connecting TikTok ended at {landed} with {}",
+        answer.status
     );
-    load_url(sandboxes, &browser).await
+    sandboxes.load_url().await
 }
 
-async fn load_url(sandboxes: &Sandboxes, browser: &Browser) -> anyhow::Result<String> {
-    let answer: serde_json::Value = browser
-        .http
-        .get(format!("{}/sandbox/load-url", sandboxes.bigcommerce))
-        .send()
-        .await?
-        .json()
-        .await?;
-    answer["url"]
-        .as_str()
-        .map(str::to_string)
-        .context("the sandbox gave no load URL")
+impl Sandboxes {
+    /// A fresh `/bigcommerce/load` link with a signed JWT for the first sandbox store.
+    pub async fn load_url(&self) -> anyhow::Result<String> {
+        let answer: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url", self.bigcommerce))
+            .await?
+            .json()
+            .await?;
+        answer["url"]
+            .as_str()
+            .map(str::to_string)
+            .context("the sandbox gave no load URL")
+    }
 }

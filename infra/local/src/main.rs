@@ -8,7 +8,7 @@ use connector_local::{Args, onboard_sandbox, start};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    connector::telemetry::init();
+    connector::telemetry::init_stderr();
     let running = start(&Args::parse()).await?;
     println!("listening on http://{}", running.addr);
     if let Some(sandboxes) = &running.sandboxes {

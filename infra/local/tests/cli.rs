@@ -51,11 +51,8 @@ fn serves_http_and_keeps_its_keyring_across_a_restart() {
         "{response}"
     );
     let (status, response) = get(&addr, "/tiktok/callback?code=abc");
-    assert_eq!(status, 501);
-    assert!(
-        response.contains("TikTok authorization callback is not implemented yet"),
-        "{response}"
-    );
+    assert_eq!(status, 400, "a callback without a state is refused");
+    assert!(response.contains("incomplete"), "{response}");
     first.kill().unwrap();
     first.wait().unwrap();
 
@@ -72,15 +69,38 @@ fn serves_http_and_keeps_its_keyring_across_a_restart() {
 }
 
 #[test]
-fn sandbox_flag_fails_with_a_clear_message_until_the_sandboxes_exist() {
+fn sandbox_mode_prints_the_sandboxes_and_a_working_settings_link() {
     let data_dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_connector-local"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-local"))
         .args(["--addr", "127.0.0.1:0", "--sandbox", "--data-dir"])
         .arg(data_dir.path())
-        .output()
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--sandbox is reserved"));
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(4)
+        .map(Result::unwrap)
+        .collect();
+    let find = |prefix: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"))
+            .to_string()
+    };
+    let addr = find("listening on http://");
+    find("tiktok sandbox on http://");
+    find("bigcommerce sandbox on http://");
+    let settings = find("settings: http://");
+    let path = &settings[settings.find('/').unwrap()..];
+    let (status, response) = get(&addr, path);
+    assert_eq!(status, 303, "{response}");
+    assert!(response.to_ascii_lowercase().contains("set-cookie: connector_session="));
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]

@@ -32,7 +32,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    connector::telemetry::init();
+    connector::telemetry::init_stderr();
     let args = Args::parse();
     let config = SandboxConfig {
         app_key: args.app_key,

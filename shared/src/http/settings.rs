@@ -23,6 +23,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/settings", get(settings_page))
         .route("/settings/wizard/{step}", post(wizard_step))
+        .route("/settings/api/session", get(session_view))
         .route("/settings/api/store", get(store_view))
         .route("/settings/api/shops", get(shops_view))
         .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
@@ -90,6 +91,16 @@ async fn wizard_step(
         Ok(()) => (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response(),
         Err(failure) => failure.page(),
     }
+}
+
+/// The session's store and user, and the CSRF token the page's scripts send back.
+async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> Response {
+    let session = &context.session;
+    Json(
+        json!({"store_hash": session.store_hash, "user_id": session.user_id, "expires_at": session.expires_at,
+                "csrf_token": session.csrf_token(&app.secrets.token_cipher)}),
+    )
+    .into_response()
 }
 
 async fn store_view(context: SessionContext) -> Response {
