@@ -554,3 +554,97 @@ async fn a_bad_code_or_client_secret_fails_the_exchange() {
     .unwrap_err();
     assert!(matches!(error, StoreError::Unauthorized(_)), "{error}");
 }
+
+#[tokio::test]
+async fn inventory_variants_orders_and_shipments_through_the_raw_client() {
+    use connector::store::bigcommerce::model::{BcShipmentItem, BcShipmentPost, InventoryAdjustment};
+    let h = start(config()).await;
+    let store = h.platform("storea", h.install("storea").await, |_| {});
+    let client = store.client();
+    let product = store.product("6").await.unwrap().unwrap();
+    let variant_id: u64 = product.variants[2].id.parse().unwrap();
+    let transaction = client
+        .set_inventory(
+            "TikTok sync",
+            &[InventoryAdjustment {
+                location_id: 1,
+                variant_id,
+                quantity: 17,
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(!transaction.is_empty());
+    assert_eq!(
+        client.variants(&[variant_id.to_string()], 1).await.unwrap().data[0].inventory_level,
+        17
+    );
+    let simple: u64 = store.product("1").await.unwrap().unwrap().variants[0]
+        .id
+        .parse()
+        .unwrap();
+    let error = client
+        .set_inventory(
+            "x",
+            &[InventoryAdjustment {
+                location_id: 1,
+                variant_id: simple,
+                quantity: 1,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Invalid { status: 422, ref message } if message.contains("tracked by product")),
+        "{error}"
+    );
+
+    let created = store
+        .create_order(&order("576461413000000009", &product.id, &variant_id.to_string()))
+        .await
+        .unwrap();
+    let raw = client.order(&created.id).await.unwrap();
+    assert_eq!(raw.external_order_id.as_deref(), Some("576461413000000009"));
+    let lines = client.order_products(&created.id).await.unwrap();
+    assert_eq!((lines[0].variant_id, lines[0].quantity), (variant_id, 2));
+    let addresses = client.shipping_addresses(&created.id).await.unwrap();
+    assert_eq!(addresses[0].address.zip, "78751");
+    let post = BcShipmentPost {
+        order_address_id: addresses[0].id,
+        items: vec![BcShipmentItem {
+            order_product_id: lines[0].id,
+            product_id: None,
+            quantity: 1,
+        }],
+        tracking_number: "9400111899223".into(),
+        shipping_provider: "usps".into(),
+        tracking_carrier: String::new(),
+    };
+    let shipment = client.create_shipment(&created.id, &post).await.unwrap();
+    assert_eq!(
+        client
+            .shipment(&created.id, &shipment.id.to_string())
+            .await
+            .unwrap()
+            .tracking_number,
+        "9400111899223"
+    );
+    assert_eq!(
+        store
+            .find_order_by_external_id("576461413000000009")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        OrderStatus::PartiallyShipped
+    );
+    assert!(
+        matches!(client.order("424242").await, Err(StoreError::NotFound(_))),
+        "v2 404 envelope"
+    );
+    let unknown = h.platform("nostore", SecretString::new("x".into()), |_| {});
+    assert!(
+        matches!(unknown.verify_account().await, Err(StoreError::NotFound(_))),
+        "an unknown store is a typed error"
+    );
+}
