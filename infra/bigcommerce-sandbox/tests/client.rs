@@ -2,11 +2,13 @@
 //! sandbox: install, catalog paging, orders (idempotent), shipments, webhooks, pacing
 //! and typed errors.
 
-use std::collections::HashMap;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bigcommerce_sandbox::{Sandbox, SandboxConfig};
+use bigcommerce_sandbox::SandboxConfig;
+use common::{Harness, start};
 use connector::secrets::SecretString;
 use connector::store::bigcommerce::{BigCommerce, Client, ClientConfig, exchange_code};
 use connector::store::{
@@ -15,25 +17,6 @@ use connector::store::{
 use serde_json::{Value, json};
 
 const CALLBACK: &str = "https://app.example.com/bigcommerce/auth";
-
-struct Harness {
-    base: String,
-    http: reqwest::Client,
-}
-
-async fn start(config: SandboxConfig) -> Harness {
-    let addr = Sandbox::new(config)
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    Harness {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    }
-}
 
 fn config() -> SandboxConfig {
     SandboxConfig {
@@ -52,14 +35,7 @@ fn config() -> SandboxConfig {
 impl Harness {
     /// Installs the app the way the connector will: follow the redirect, exchange the code.
     async fn install(&self, store: &str) -> SecretString {
-        let redirect = self
-            .http
-            .get(format!("{}/sandbox/install?store_hash={store}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
-        let query: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        let query = self.install_redirect(store).await;
         let grant = exchange_code(
             &self.http,
             &self.base,

@@ -2,32 +2,15 @@
 //! raw HTTP: install and token exchange, rate-limit headers, filters and pagination,
 //! v2/v3 error envelopes, orders, shipments and webhook delivery.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bigcommerce_sandbox::{Sandbox, SandboxConfig};
+use bigcommerce_sandbox::SandboxConfig;
+use common::{Harness, start};
 use serde_json::{Value, json};
-
-struct Harness {
-    sandbox: Sandbox,
-    base: String,
-    http: reqwest::Client,
-}
-
-async fn start(config: SandboxConfig) -> Harness {
-    let sandbox = Sandbox::new(config);
-    let addr = sandbox.clone().serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Harness {
-        sandbox,
-        base: format!("http://{addr}"),
-        http,
-    }
-}
 
 fn config() -> SandboxConfig {
     SandboxConfig {
@@ -45,20 +28,7 @@ fn config() -> SandboxConfig {
 impl Harness {
     /// Installs the app on a store through the redirect and the token exchange.
     async fn install(&self, store: &str) -> String {
-        let redirect = self
-            .http
-            .get(format!("{}/sandbox/install?store_hash={store}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(redirect.status(), 303, "a browser redirect");
-        let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
-        assert!(
-            location
-                .as_str()
-                .starts_with("https://app.example.com/bigcommerce/auth?")
-        );
-        let query: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        let query = self.install_redirect(store).await;
         assert_eq!(query["context"], format!("stores/{store}"));
         let body = json!({"client_id": "cid", "client_secret": "csecret", "code": query["code"], "context": query["context"],
                           "scope": query["scope"], "grant_type": "authorization_code", "redirect_uri": "https://app.example.com/bigcommerce/auth"});
