@@ -12,17 +12,9 @@ pub struct Harness {
 }
 
 pub async fn start(config: SandboxConfig) -> Harness {
-    let sandbox = Sandbox::new(config);
-    let addr = sandbox.clone().serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Harness {
-        sandbox,
-        base: format!("http://{addr}"),
-        http,
-    }
+    let addr = Sandbox::new(config).serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Harness { base: format!("http://{addr}"), http }
 }
 
 impl Harness {
