@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod crypto;
 pub mod http;

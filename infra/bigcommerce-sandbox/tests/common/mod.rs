@@ -12,9 +12,18 @@ pub struct Harness {
 }
 
 pub async fn start(config: SandboxConfig) -> Harness {
-    let addr = Sandbox::new(config).serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Harness { base: format!("http://{addr}"), http }
+    let addr = Sandbox::new(config)
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Harness {
+        base: format!("http://{addr}"),
+        http,
+    }
 }
 
 impl Harness {

@@ -1,0 +1,905 @@
+//! Pure catalogue rules: which profile a product falls under, what price and stock it
+//! gets on TikTok, and what listing request it becomes, with every reason it cannot
+//! be listed. No I/O.
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{InventoryTracking, Product, Units, Variant};
+use crate::tiktok::model::{
+    Attribute, CategoryRules, Dimensions, ImageRef, ProductAttribute, ProductAttributeValue, ProductRequest,
+    SalesAttribute, SkuRequest, WarehouseStock, Weight,
+};
+use crate::tiktok::types::{Amount, Id, Price};
+
+/// A product field a rule looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum Field {
+    /// Product name.
+    Title,
+    /// Product or any variant SKU.
+    Sku,
+    /// Brand id.
+    Brand,
+    /// Any category id.
+    Category,
+    /// Price.
+    Price,
+    /// Stock.
+    Quantity,
+    /// A custom field by name.
+    CustomField(String),
+}
+
+/// How a rule compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// Equal (case-insensitive for text).
+    Equals,
+    /// Not equal.
+    NotEquals,
+    /// Contains (text).
+    Contains,
+    /// Does not contain.
+    DoesNotContain,
+    /// Greater than (numbers).
+    Greater,
+    /// Less than (numbers).
+    Less,
+}
+
+/// One condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// What it looks at.
+    pub field: Field,
+    /// How it compares.
+    pub operator: Operator,
+    /// With what.
+    pub value: String,
+}
+
+/// Whether any or all rules must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    /// At least one.
+    Any,
+    /// Every one.
+    All,
+}
+
+/// Where a TikTok attribute's value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Source {
+    /// A fixed value.
+    Fixed(String),
+    /// A custom field of the product.
+    CustomField(String),
+    /// A variant option (sales attributes).
+    Option(String),
+    /// The brand name.
+    Brand,
+}
+
+/// An attribute mapping of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeMapping {
+    /// TikTok attribute id.
+    pub attribute_id: String,
+    /// Where its value comes from.
+    pub source: Source,
+}
+
+/// How prices change on the way to TikTok.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Adjustment {
+    /// Unchanged.
+    None,
+    /// Plus a percentage (negative lowers).
+    Percent(Decimal),
+    /// Plus an amount (negative lowers).
+    Fixed(Decimal),
+    /// Times a factor.
+    Multiply(Decimal),
+}
+
+/// How the result is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// To the cent.
+    Cents,
+    /// Up to the next .99.
+    EndIn99,
+    /// Up to a whole amount.
+    Whole,
+}
+
+/// A price rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PriceRule {
+    /// The change.
+    pub adjustment: Adjustment,
+    /// The rounding.
+    pub rounding: Rounding,
+}
+
+impl Default for PriceRule {
+    fn default() -> Self {
+        Self {
+            adjustment: Adjustment::None,
+            rounding: Rounding::Cents,
+        }
+    }
+}
+
+impl PriceRule {
+    /// The TikTok price of a store price, after the currency `rate` (1 when equal).
+    pub fn apply(&self, store_price: Decimal, rate: Decimal) -> Decimal {
+        let converted = store_price * rate;
+        let adjusted = match self.adjustment {
+            Adjustment::None => converted,
+            Adjustment::Percent(percent) => converted + converted * percent / Decimal::from(100),
+            Adjustment::Fixed(amount) => converted + amount,
+            Adjustment::Multiply(factor) => converted * factor,
+        };
+        match self.rounding {
+            Rounding::Cents => adjusted.round_dp(2),
+            Rounding::Whole => adjusted.ceil(),
+            Rounding::EndIn99 => adjusted.floor() + Decimal::new(99, 2),
+        }
+    }
+}
+
+/// A profile: which products it covers and how they list on TikTok.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Higher wins when several match.
+    pub priority: i32,
+    /// The default profile matches everything no other profile matches.
+    pub is_default: bool,
+    /// Any or all rules.
+    pub matching: Match,
+    /// The rules.
+    pub rules: Vec<Rule>,
+    /// TikTok leaf category.
+    pub category_id: String,
+    /// Attribute values.
+    pub attributes: Vec<AttributeMapping>,
+    /// TikTok brand for every product of the profile.
+    pub brand_id: Option<String>,
+    /// Price rule.
+    pub price_rule: PriceRule,
+    /// Size chart image uri (categories that require one).
+    pub size_chart_uri: Option<String>,
+    /// Certification id and uploaded image uris.
+    pub certifications: Vec<(String, Vec<String>)>,
+}
+
+fn text_of<'a>(product: &'a Product, field: &Field) -> Vec<&'a str> {
+    match field {
+        Field::Title => vec![product.name.as_str()],
+        Field::Sku => std::iter::once(product.sku.as_str())
+            .chain(product.variants.iter().map(|v| v.sku.as_str()))
+            .collect(),
+        Field::Brand => product.brand_id.as_deref().into_iter().collect(),
+        Field::Category => product.categories.iter().map(String::as_str).collect(),
+        Field::CustomField(name) => product
+            .custom_fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect(),
+        Field::Price | Field::Quantity => Vec::new(),
+    }
+}
+
+fn number_of(product: &Product, field: &Field) -> Option<Decimal> {
+    match field {
+        Field::Price => Some(product.price),
+        Field::Quantity => Some(Decimal::from(total_stock(product))),
+        _ => None,
+    }
+}
+
+/// Stock of the whole product (sum of variants when tracked per variant).
+pub fn total_stock(product: &Product) -> i64 {
+    match product.inventory_tracking {
+        InventoryTracking::Variant => product.variants.iter().filter_map(|v| v.inventory_level).sum(),
+        _ => product.inventory_level,
+    }
+}
+
+impl Rule {
+    /// Whether the rule holds for `product`.
+    pub fn holds(&self, product: &Product) -> bool {
+        if let Some(number) = number_of(product, &self.field) {
+            let Ok(value) = self.value.trim().parse::<Decimal>() else {
+                return false;
+            };
+            return match self.operator {
+                Operator::Equals => number == value,
+                Operator::NotEquals => number != value,
+                Operator::Greater => number > value,
+                Operator::Less => number < value,
+                Operator::Contains | Operator::DoesNotContain => false,
+            };
+        }
+        let wanted = self.value.to_lowercase();
+        let texts: Vec<String> = text_of(product, &self.field)
+            .into_iter()
+            .map(str::to_lowercase)
+            .collect();
+        match self.operator {
+            Operator::Equals => texts.contains(&wanted),
+            Operator::NotEquals => !texts.contains(&wanted),
+            Operator::Contains => texts.iter().any(|t| t.contains(&wanted)),
+            Operator::DoesNotContain => !texts.iter().any(|t| t.contains(&wanted)),
+            Operator::Greater | Operator::Less => false,
+        }
+    }
+}
+
+impl Profile {
+    /// Whether the profile's rules select `product` (the default profile selects all).
+    pub fn matches(&self, product: &Product) -> bool {
+        if self.rules.is_empty() {
+            return self.is_default;
+        }
+        match self.matching {
+            Match::Any => self.rules.iter().any(|r| r.holds(product)),
+            Match::All => self.rules.iter().all(|r| r.holds(product)),
+        }
+    }
+}
+
+/// The profile for a product: the highest-priority matching profile, else the default.
+pub fn profile_for<'a>(profiles: &'a [Profile], product: &Product) -> Option<&'a Profile> {
+    profiles
+        .iter()
+        .filter(|p| !p.is_default && p.matches(product))
+        .max_by_key(|p| p.priority)
+        .or_else(|| profiles.iter().find(|p| p.is_default))
+}
+
+/// How stock is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryPolicy {
+    /// At or below this, publish 0.
+    pub threshold: i64,
+    /// Units held back from TikTok.
+    pub reserve: i64,
+    /// Published for untracked stock.
+    pub untracked_quantity: i64,
+}
+
+impl Default for InventoryPolicy {
+    fn default() -> Self {
+        Self {
+            threshold: 0,
+            reserve: 0,
+            untracked_quantity: 99,
+        }
+    }
+}
+
+/// TikTok's highest stock value.
+pub const MAX_STOCK: i64 = 99_999;
+
+impl InventoryPolicy {
+    /// Units to publish for `available` store units (`None` = untracked).
+    pub fn publish(&self, available: Option<i64>) -> u32 {
+        let units = match available {
+            None => self.untracked_quantity,
+            Some(units) if units <= self.threshold => 0,
+            Some(units) => units - self.reserve,
+        };
+        units.clamp(0, MAX_STOCK) as u32
+    }
+}
+
+/// What a listing needs from TikTok's side of a category.
+pub struct CategorySpec<'a> {
+    /// Attributes of the category.
+    pub attributes: &'a [Attribute],
+    /// Rules of the category.
+    pub rules: &'a CategoryRules,
+    /// `v2` for US shops.
+    pub category_version: &'a str,
+}
+
+/// What the listing is built with, besides the product and profile.
+pub struct ListingContext<'a> {
+    /// The shop's currency.
+    pub currency: &'a str,
+    /// Store → shop rate (1 when the currencies match).
+    pub rate: Decimal,
+    /// Warehouse that holds the stock.
+    pub warehouse_id: &'a str,
+    /// The store's units.
+    pub units: &'a Units,
+    /// Stock policy.
+    pub inventory: InventoryPolicy,
+    /// Uploaded image uris, in product image order.
+    pub image_uris: &'a [String],
+    /// TikTok SKU ids of variants already listed (edits keep them).
+    pub known_skus: &'a [(String, String)],
+}
+
+/// TikTok's listing limits (reference §6.4).
+pub mod limits {
+    /// Longest title.
+    pub const TITLE: usize = 255;
+    /// Longest description.
+    pub const DESCRIPTION: usize = 10_000;
+    /// Most main images.
+    pub const IMAGES: usize = 9;
+    /// Most SKUs.
+    pub const SKUS: usize = 300;
+    /// Most variant attributes.
+    pub const SALES_ATTRIBUTES: usize = 3;
+    /// Longest seller SKU.
+    pub const SELLER_SKU: usize = 50;
+}
+
+fn weight_in(units: &Units, value: Decimal) -> Option<Weight> {
+    let (unit, factor) = match units.weight.to_lowercase().as_str() {
+        "ounces" | "oz" => ("POUND", Decimal::new(625, 4)),
+        "pounds" | "lbs" | "lb" => ("POUND", Decimal::ONE),
+        "grams" | "g" => ("KILOGRAM", Decimal::new(1, 3)),
+        "kgs" | "kilograms" | "kg" => ("KILOGRAM", Decimal::ONE),
+        _ => return None,
+    };
+    let places = if unit == "POUND" { 2 } else { 3 };
+    let converted = (value * factor).round_dp(places);
+    (converted > Decimal::ZERO).then(|| Weight {
+        value: converted.to_string(),
+        unit: unit.into(),
+    })
+}
+
+fn dimensions_in(units: &Units, [width, height, depth]: [Decimal; 3]) -> Option<Dimensions> {
+    let unit = match units.dimension.to_lowercase().as_str() {
+        "inches" | "in" => "INCH",
+        "centimeters" | "cm" => "CENTIMETER",
+        _ => return None,
+    };
+    let whole = |d: Decimal| d.ceil().max(Decimal::ONE).to_u64().unwrap_or(1).to_string();
+    Some(Dimensions {
+        length: whole(depth),
+        width: whole(width),
+        height: whole(height),
+        unit: unit.into(),
+    })
+}
+
+fn variant_price(product: &Product, variant: &Variant) -> Decimal {
+    variant.price.unwrap_or(product.sale_price.unwrap_or(product.price))
+}
+
+/// The seller SKU TikTok gets for a variant (the variant's SKU, else a stable fallback).
+pub fn seller_sku(product: &Product, variant: &Variant) -> String {
+    if variant.sku.trim().is_empty() {
+        format!("{}-{}", product.id, variant.id)
+    } else {
+        variant.sku.trim().to_string()
+    }
+}
+
+/// Builds the TikTok listing of `product` under `profile`, or every reason it cannot be listed.
+pub fn build_listing(
+    product: &Product,
+    profile: &Profile,
+    spec: &CategorySpec<'_>,
+    context: &ListingContext<'_>,
+) -> Result<ProductRequest, Vec<String>> {
+    let mut reasons = Vec::new();
+    let title = product.name.trim();
+    if title.is_empty() || title.chars().count() > limits::TITLE {
+        reasons.push(format!(
+            "The title must be 1 to {} characters (it has {}).",
+            limits::TITLE,
+            title.chars().count()
+        ));
+    }
+    let description = if product.description.trim().is_empty() {
+        format!("<p>{title}</p>")
+    } else {
+        product.description.clone()
+    };
+    if description.chars().count() > limits::DESCRIPTION {
+        reasons.push(format!(
+            "The description is longer than {} characters.",
+            limits::DESCRIPTION
+        ));
+    }
+    if product.images.is_empty() {
+        reasons.push("The product has no image; TikTok needs at least one.".into());
+    }
+    let weight = product.weight.and_then(|w| weight_in(context.units, w));
+    if weight.is_none() {
+        reasons.push("The product has no weight; TikTok needs the package weight.".into());
+    }
+    let dimensions = product.dimensions.and_then(|d| dimensions_in(context.units, d));
+    if spec.rules.package_dimension.is_required && dimensions.is_none() {
+        reasons.push("This TikTok category needs package dimensions (width, height, depth).".into());
+    }
+    if spec.rules.size_chart.is_required && profile.size_chart_uri.is_none() {
+        reasons.push("This TikTok category needs a size chart; add one to the profile.".into());
+    }
+    for certification in spec.rules.product_certifications.iter().filter(|c| c.is_required) {
+        if !profile
+            .certifications
+            .iter()
+            .any(|(id, files)| id == certification.id.as_str() && !files.is_empty())
+        {
+            reasons.push(format!(
+                "This TikTok category needs the certification \"{}\"; add it to the profile.",
+                certification.name
+            ));
+        }
+    }
+    let option_names: Vec<String> = {
+        let mut names: Vec<String> = product
+            .variants
+            .iter()
+            .flat_map(|v| v.option_values.iter().map(|o| o.option_name.clone()))
+            .collect();
+        names.dedup();
+        names.into_iter().collect::<HashSet<_>>().into_iter().collect()
+    };
+    if option_names.len() > limits::SALES_ATTRIBUTES {
+        reasons.push(format!(
+            "The product has {} options; TikTok allows {}.",
+            option_names.len(),
+            limits::SALES_ATTRIBUTES
+        ));
+    }
+    let sellable: Vec<&Variant> = product.variants.iter().filter(|v| !v.purchasing_disabled).collect();
+    if sellable.is_empty() || sellable.len() > limits::SKUS {
+        reasons.push(format!(
+            "The product has {} sellable variants; TikTok takes 1 to {}.",
+            sellable.len(),
+            limits::SKUS
+        ));
+    }
+    let mut seen_skus = HashSet::new();
+    let mut skus = Vec::new();
+    for variant in &sellable {
+        let sku = seller_sku(product, variant);
+        if sku.len() > limits::SELLER_SKU || sku.contains(' ') {
+            reasons.push(format!(
+                "The SKU \"{sku}\" must be at most {} characters without spaces.",
+                limits::SELLER_SKU
+            ));
+        }
+        if !seen_skus.insert(sku.clone()) {
+            reasons.push(format!("The SKU \"{sku}\" is used by two variants."));
+        }
+        let price = profile.price_rule.apply(variant_price(product, variant), context.rate);
+        if price <= Decimal::ZERO {
+            reasons.push(format!(
+                "The price of \"{sku}\" is not above zero after the price rule."
+            ));
+        }
+        let available = match product.inventory_tracking {
+            InventoryTracking::None => None,
+            InventoryTracking::Product => Some(product.inventory_level),
+            InventoryTracking::Variant => Some(variant.inventory_level.unwrap_or(0)),
+        };
+        skus.push(SkuRequest {
+            id: context
+                .known_skus
+                .iter()
+                .find(|(v, _)| *v == variant.id)
+                .map(|(_, sku)| Id::from(sku.as_str())),
+            seller_sku: sku,
+            external_sku_id: Some(variant.id.clone()),
+            sales_attributes: variant
+                .option_values
+                .iter()
+                .map(|o| SalesAttribute {
+                    id: None,
+                    name: Some(o.option_name.clone()),
+                    value_name: Some(o.label.clone()),
+                    sku_img: None,
+                })
+                .collect(),
+            price: Price {
+                amount: Amount(price),
+                currency: context.currency.to_string(),
+            },
+            inventory: vec![WarehouseStock {
+                warehouse_id: Id::from(context.warehouse_id),
+                quantity: context.inventory.publish(available),
+            }],
+        });
+    }
+    let mut attributes = Vec::new();
+    for attribute in spec.attributes.iter().filter(|a| a.kind == "PRODUCT_PROPERTY") {
+        let mapped = profile
+            .attributes
+            .iter()
+            .find(|m| m.attribute_id == attribute.id.as_str());
+        let value = mapped.and_then(|m| match &m.source {
+            Source::Fixed(value) => Some(value.clone()),
+            Source::CustomField(name) => product
+                .custom_fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone()),
+            Source::Brand => product.brand_id.clone(),
+            Source::Option(_) => None,
+        });
+        match value {
+            Some(value) => {
+                let known = attribute.values.iter().find(|v| v.name.eq_ignore_ascii_case(&value));
+                let value = match known {
+                    Some(known) => ProductAttributeValue {
+                        id: Some(known.id.clone()),
+                        name: None,
+                    },
+                    None => ProductAttributeValue {
+                        id: None,
+                        name: Some(value),
+                    },
+                };
+                attributes.push(ProductAttribute {
+                    id: attribute.id.clone(),
+                    values: vec![value],
+                });
+            }
+            None if attribute.is_required => {
+                reasons.push(format!(
+                    "The required TikTok attribute \"{}\" has no value; map it in the profile.",
+                    attribute.name
+                ));
+            }
+            None => {}
+        }
+    }
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    let images: Vec<ImageRef> = context
+        .image_uris
+        .iter()
+        .take(limits::IMAGES)
+        .map(|uri| ImageRef { uri: uri.clone() })
+        .collect();
+    Ok(ProductRequest {
+        title: Some(title.to_string()),
+        description: Some(description),
+        category_id: Some(Id::from(profile.category_id.as_str())),
+        category_version: Some(spec.category_version.to_string()),
+        brand_id: profile.brand_id.as_deref().map(Id::from),
+        main_images: Some(images),
+        skus: Some(skus),
+        package_weight: weight,
+        package_dimensions: dimensions,
+        product_attributes: Some(attributes),
+        size_chart: profile.size_chart_uri.as_ref().map(|uri| serde_json::json!({"image": {"uri": uri}})),
+        certifications: (!profile.certifications.is_empty()).then(|| {
+            profile
+                .certifications
+                .iter()
+                .map(|(id, uris)| serde_json::json!({"id": id, "images": uris.iter().map(|u| serde_json::json!({"uri": u})).collect::<Vec<_>>()}))
+                .collect()
+        }),
+        external_product_id: Some(product.id.clone()),
+        idempotency_key: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Image, OptionValue};
+    use crate::tiktok::model::{AttributeValue, Requirement, SizeChartRule};
+
+    fn product() -> Product {
+        let variant = |id: &str, sku: &str, color: &str| Variant {
+            id: id.into(),
+            sku: sku.into(),
+            price: None,
+            inventory_level: Some(7),
+            upc: None,
+            option_values: vec![OptionValue {
+                option_id: "11".into(),
+                option_name: "Color".into(),
+                value_id: "1".into(),
+                label: color.into(),
+            }],
+            image_url: None,
+            purchasing_disabled: false,
+        };
+        Product {
+            id: "42".into(),
+            name: "Cotton summer dress".into(),
+            sku: "DRESS".into(),
+            description: "<p>Light</p>".into(),
+            price: "20.00".parse().unwrap(),
+            sale_price: None,
+            brand_id: Some("3".into()),
+            categories: vec!["20".into()],
+            weight: Some("16".parse().unwrap()),
+            dimensions: Some(["10".parse().unwrap(), "2".parse().unwrap(), "8.5".parse().unwrap()]),
+            inventory_tracking: InventoryTracking::Variant,
+            inventory_level: 14,
+            is_visible: true,
+            upc: None,
+            images: vec![Image {
+                url: "https://x/1.jpg".into(),
+                is_primary: true,
+                sort_order: 0,
+            }],
+            custom_fields: vec![("Material".into(), "Cotton".into())],
+            variants: vec![
+                variant("1001", "DRESS-RED", "Red"),
+                variant("1002", "DRESS-BLUE", "Blue"),
+            ],
+            date_modified: "2026-01-01T00:00:00+00:00".into(),
+        }
+    }
+
+    fn profile(id: &str, priority: i32, rules: Vec<Rule>, matching: Match) -> Profile {
+        Profile {
+            id: id.into(),
+            name: id.into(),
+            priority,
+            is_default: rules.is_empty(),
+            matching,
+            rules,
+            category_id: "600010".into(),
+            attributes: vec![AttributeMapping {
+                attribute_id: "100392".into(),
+                source: Source::CustomField("material".into()),
+            }],
+            brand_id: None,
+            price_rule: PriceRule::default(),
+            size_chart_uri: Some("tos-chart".into()),
+            certifications: vec![],
+        }
+    }
+
+    fn rule(field: Field, operator: Operator, value: &str) -> Rule {
+        Rule {
+            field,
+            operator,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn rules_compare_text_numbers_and_custom_fields() {
+        let p = product();
+        assert!(rule(Field::Title, Operator::Contains, "SUMMER").holds(&p));
+        assert!(rule(Field::Title, Operator::DoesNotContain, "winter").holds(&p));
+        assert!(
+            rule(Field::Sku, Operator::Equals, "dress-blue").holds(&p),
+            "any variant SKU"
+        );
+        assert!(rule(Field::Brand, Operator::NotEquals, "4").holds(&p));
+        assert!(rule(Field::Category, Operator::Equals, "20").holds(&p));
+        assert!(rule(Field::Price, Operator::Greater, "19.99").holds(&p));
+        assert!(!rule(Field::Price, Operator::Less, "20").holds(&p));
+        assert!(rule(Field::Quantity, Operator::Equals, "14").holds(&p));
+        assert!(rule(Field::CustomField("material".into()), Operator::Equals, "cotton").holds(&p));
+        assert!(
+            !rule(Field::Price, Operator::Greater, "abc").holds(&p),
+            "a non-number never matches"
+        );
+    }
+
+    #[test]
+    fn the_highest_priority_match_wins_and_the_default_catches_the_rest() {
+        let profiles = vec![
+            profile("default", 0, vec![], Match::All),
+            profile(
+                "dresses",
+                5,
+                vec![rule(Field::Title, Operator::Contains, "dress")],
+                Match::All,
+            ),
+            profile(
+                "cheap-dresses",
+                9,
+                vec![
+                    rule(Field::Title, Operator::Contains, "dress"),
+                    rule(Field::Price, Operator::Less, "10"),
+                ],
+                Match::All,
+            ),
+            profile(
+                "either",
+                7,
+                vec![
+                    rule(Field::Title, Operator::Contains, "shirt"),
+                    rule(Field::Brand, Operator::Equals, "3"),
+                ],
+                Match::Any,
+            ),
+        ];
+        assert_eq!(profile_for(&profiles, &product()).unwrap().id, "either");
+        let mut other = product();
+        other.name = "Mug".into();
+        other.brand_id = None;
+        assert_eq!(profile_for(&profiles, &other).unwrap().id, "default");
+    }
+
+    #[test]
+    fn price_rules_convert_adjust_and_round() {
+        let price: Decimal = "20.00".parse().unwrap();
+        let rule = |adjustment, rounding| PriceRule { adjustment, rounding };
+        assert_eq!(
+            rule(Adjustment::Percent(Decimal::from(10)), Rounding::Cents).apply(price, Decimal::ONE),
+            "22.00".parse().unwrap()
+        );
+        assert_eq!(
+            rule(Adjustment::Fixed("-2.5".parse().unwrap()), Rounding::Cents).apply(price, Decimal::ONE),
+            "17.50".parse().unwrap()
+        );
+        assert_eq!(
+            rule(Adjustment::Multiply("1.5".parse().unwrap()), Rounding::EndIn99).apply(price, Decimal::ONE),
+            "30.99".parse().unwrap()
+        );
+        assert_eq!(
+            rule(Adjustment::None, Rounding::Whole).apply(price, "0.79".parse().unwrap()),
+            "16".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_inventory_policy_never_oversells() {
+        let policy = InventoryPolicy {
+            threshold: 2,
+            reserve: 1,
+            untracked_quantity: 50,
+        };
+        assert_eq!(policy.publish(Some(2)), 0, "at the threshold: out of stock");
+        assert_eq!(policy.publish(Some(10)), 9, "buffer held back");
+        assert_eq!(policy.publish(Some(-3)), 0);
+        assert_eq!(policy.publish(None), 50);
+        assert_eq!(policy.publish(Some(1_000_000)), 99_999);
+    }
+
+    fn spec_parts() -> (Vec<Attribute>, CategoryRules) {
+        let material = Attribute {
+            id: Id::from("100392"),
+            name: "Material".into(),
+            kind: "PRODUCT_PROPERTY".into(),
+            is_required: true,
+            is_customizable: true,
+            is_multiple_selection: false,
+            requirement_conditions: vec![],
+            values: vec![AttributeValue {
+                id: Id::from("1001533"),
+                name: "Cotton".into(),
+            }],
+        };
+        let rules = CategoryRules {
+            size_chart: SizeChartRule {
+                is_supported: true,
+                is_required: true,
+            },
+            package_dimension: Requirement { is_required: true },
+            ..CategoryRules::default()
+        };
+        (vec![material], rules)
+    }
+
+    #[test]
+    fn a_valid_product_becomes_a_listing_with_converted_units_and_mapped_values() {
+        let (attributes, rules) = spec_parts();
+        let spec = CategorySpec {
+            attributes: &attributes,
+            rules: &rules,
+            category_version: "v2",
+        };
+        let units = Units {
+            weight: "Ounces".into(),
+            dimension: "Inches".into(),
+        };
+        let uris = vec!["tos-1".to_string()];
+        let known = vec![("1001".to_string(), "1729592969712207012".to_string())];
+        let context = ListingContext {
+            currency: "USD",
+            rate: Decimal::ONE,
+            warehouse_id: "w1",
+            units: &units,
+            inventory: InventoryPolicy::default(),
+            image_uris: &uris,
+            known_skus: &known,
+        };
+        let listing = build_listing(&product(), &profile("default", 0, vec![], Match::All), &spec, &context).unwrap();
+        assert_eq!(
+            listing.package_weight.unwrap(),
+            Weight {
+                value: "1.00".into(),
+                unit: "POUND".into()
+            },
+            "16 oz = 1 lb"
+        );
+        assert_eq!(
+            listing.package_dimensions.unwrap().length,
+            "9",
+            "whole units, rounded up"
+        );
+        let skus = listing.skus.unwrap();
+        assert_eq!(
+            skus[0].id.as_ref().unwrap().as_str(),
+            "1729592969712207012",
+            "known SKUs keep their TikTok id"
+        );
+        assert!(skus[1].id.is_none());
+        assert_eq!(skus[0].inventory[0].quantity, 7);
+        assert_eq!(
+            listing.product_attributes.unwrap()[0].values[0]
+                .id
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "1001533",
+            "mapped to TikTok's value id"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let (attributes, rules) = spec_parts();
+        let spec = CategorySpec {
+            attributes: &attributes,
+            rules: &rules,
+            category_version: "v2",
+        };
+        let units = Units {
+            weight: "Ounces".into(),
+            dimension: "Inches".into(),
+        };
+        let mut bad = product();
+        bad.name = String::new();
+        bad.images.clear();
+        bad.weight = None;
+        bad.dimensions = None;
+        bad.custom_fields.clear();
+        bad.variants[1].sku = "DRESS-RED".into();
+        let mut bare = profile("default", 0, vec![], Match::All);
+        bare.size_chart_uri = None;
+        let context = ListingContext {
+            currency: "USD",
+            rate: Decimal::ONE,
+            warehouse_id: "w1",
+            units: &units,
+            inventory: InventoryPolicy::default(),
+            image_uris: &[],
+            known_skus: &[],
+        };
+        let reasons = build_listing(&bad, &bare, &spec, &context).unwrap_err();
+        for expected in [
+            "title",
+            "no image",
+            "weight",
+            "dimensions",
+            "size chart",
+            "used by two variants",
+            "Material",
+        ] {
+            assert!(
+                reasons.iter().any(|r| r.contains(expected)),
+                "{expected} missing from {reasons:?}"
+            );
+        }
+    }
+}
