@@ -61,7 +61,13 @@ impl App {
             tiktok::ClientConfig::new(&parts.secrets.tiktok_app_key, parts.secrets.tiktok_app_secret.clone());
         tiktok_config.api_base = parts.endpoints.tiktok_api.clone();
         tiktok_config.auth_base = parts.endpoints.tiktok_auth.clone();
-        let tiktok = tiktok::Client::new(tiktok_config).map_err(|e| ConfigError::Unavailable(e.to_string()))?;
+        // Lambda scales out: every instance draws TikTok slots from one budget in the table.
+        let budget = Arc::new(tiktok::limiter::SharedBudget::new(
+            parts.table.clone(),
+            tiktok_config.requests_per_second,
+        ));
+        let tiktok =
+            tiktok::Client::with_budget(tiktok_config, budget).map_err(|e| ConfigError::Unavailable(e.to_string()))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()

@@ -602,3 +602,38 @@ async fn a_non_json_answer_is_a_malformed_response_error() {
     let client = Client::new(config).unwrap();
     assert!(matches!(client.get_token("code").await, Err(TikTokError::Malformed(_))));
 }
+
+#[tokio::test]
+async fn two_workers_sharing_one_budget_stay_under_the_shop_limit_together() {
+    use connector::storage::embedded::EmbeddedTable;
+    use connector::tiktok::limiter::SharedBudget;
+    let h = start(config()).await;
+    let table: Arc<dyn connector::storage::Table> = Arc::new(EmbeddedTable::in_memory().unwrap());
+    let worker = || {
+        let mut config = ClientConfig::new(APP_KEY, SecretString::new(APP_SECRET.into()));
+        config.api_base = h.base.clone();
+        config.auth_base = h.base.clone();
+        config.requests_per_second = 40;
+        // Alone, each would send 40 per second: together 80, far above TikTok's 50.
+        Client::with_budget(config, Arc::new(SharedBudget::new(table.clone(), 40))).unwrap()
+    };
+    let (first, second) = (worker(), worker());
+    let (_, shops) = connect(&h, &first).await;
+    let shop = &shops[0];
+    let started = Instant::now();
+    let calls = (0..100)
+        .map(|_| first.warehouses(shop))
+        .chain((0..100).map(|_| second.warehouses(shop)));
+    let results = futures_util::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(
+        h.admin(Method::GET, "/sandbox/stats", Value::Null).await["throttled"],
+        0,
+        "no 429 although two workers serve the shop"
+    );
+    let rate = 200.0 / started.elapsed().as_secs_f64();
+    assert!(
+        (32.0..=41.0).contains(&rate),
+        "the shared rate is the configured one: {rate:.1}/s"
+    );
+}

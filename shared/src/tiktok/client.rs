@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{Envelope, ItemError, TikTokError, retry_delay};
-use super::limiter::RateLimiter;
+use super::limiter::{RateBudget, RateLimiter};
 use super::model::*;
 use super::signing::sign;
 use super::types::Id;
@@ -160,7 +160,7 @@ struct Call<'a> {
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
-    limiter: RateLimiter,
+    limiter: Arc<dyn RateBudget>,
 }
 
 fn json_body<B: Serialize>(body: &B) -> Body {
@@ -208,14 +208,24 @@ fn paging(page_size: u32, page_token: Option<&str>) -> Vec<(&'static str, String
 }
 
 impl Client {
-    /// A client for `config`.
+    /// A client pacing itself within this process.
     pub fn new(config: ClientConfig) -> Result<Self, TikTokError> {
+        let limiter = Arc::new(RateLimiter::new(config.requests_per_second));
+        Self::with_budget(config, limiter)
+    }
+
+    /// A client drawing its request slots from `budget` (e.g. a [`super::limiter::SharedBudget`]
+    /// shared by every worker instance).
+    pub fn with_budget(config: ClientConfig, budget: Arc<dyn RateBudget>) -> Result<Self, TikTokError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .build()
             .map_err(|e| TikTokError::Client(e.to_string()))?;
-        let limiter = RateLimiter::new(config.requests_per_second);
-        Ok(Self { http, config, limiter })
+        Ok(Self {
+            http,
+            config,
+            limiter: budget,
+        })
     }
 
     /// Runs a call: limiter, signature, retries, one token refresh.

@@ -1,12 +1,99 @@
 //! Client-side pacing: requests with the same key (shop + endpoint) are spaced evenly
 //! at `1 / rate`, so no one-second window ever holds more than `rate + 1` of them.
 //! TikTok's limit is 50 per second per (app, shop, endpoint); the default rate is 40.
+//! [`RateLimiter`] paces one process; [`SharedBudget`] keeps the next free slot of each
+//! key in the table, so every worker instance serving a shop shares one budget.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::time::Instant;
+
+use crate::storage::{Condition, Item, StorageError, Table};
+
+/// Something that hands out request slots per key.
+#[async_trait]
+pub trait RateBudget: Send + Sync {
+    /// Waits for the next free slot of `key`.
+    async fn acquire(&self, key: &str);
+}
+
+#[async_trait]
+impl RateBudget for RateLimiter {
+    async fn acquire(&self, key: &str) {
+        RateLimiter::acquire(self, key).await;
+    }
+}
+
+/// Slots spaced `1 / rate` apart, claimed through the table with optimistic writes.
+pub struct SharedBudget {
+    table: Arc<dyn Table>,
+    interval_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl SharedBudget {
+    /// At most `per_second` slots per second per key, across every process using `table`.
+    pub fn new(table: Arc<dyn Table>, per_second: u32) -> Self {
+        Self {
+            table,
+            interval_ms: 1000 / i64::from(per_second.max(1)),
+        }
+    }
+
+    /// Claims the next slot; returns when it starts (Unix ms).
+    async fn claim(&self, key: &str) -> Result<i64, StorageError> {
+        let pk = format!("RATE#{key}");
+        loop {
+            let now = now_ms();
+            let stored = self.table.get(&pk, "SLOT").await?;
+            let next_free = stored.as_ref().and_then(|i| i.data["next_ms"].as_i64()).unwrap_or(0);
+            let slot = next_free.max(now);
+            let mut item = Item::new(
+                pk.clone(),
+                "SLOT",
+                serde_json::json!({"next_ms": slot + self.interval_ms}),
+            )
+            .with_expiry(slot / 1000 + 3600);
+            let written = match stored {
+                Some(previous) => {
+                    item.version = previous.version;
+                    self.table.put_versioned(item).await.map(drop)
+                }
+                None => self.table.put(item, Condition::Absent).await,
+            };
+            match written {
+                Ok(()) => return Ok(slot),
+                // Another worker took this slot: read again.
+                Err(StorageError::ConditionFailed { .. }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl RateBudget for SharedBudget {
+    async fn acquire(&self, key: &str) {
+        match self.claim(key).await {
+            Ok(slot) => {
+                let wait = slot - now_ms();
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                }
+            }
+            // Without the table the call still goes out; TikTok's 429 is retried.
+            Err(error) => tracing::warn!(key, %error, "shared rate budget unavailable"),
+        }
+    }
+}
 
 /// Evenly spaced slots per key.
 #[derive(Debug)]
