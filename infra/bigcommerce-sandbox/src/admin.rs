@@ -36,6 +36,17 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/faults", get(get_faults).post(set_faults))
         .route("/sandbox/deliveries", get(deliveries))
         .route("/sandbox/stats", get(stats))
+        .route("/sandbox/images/{name}", get(image))
+}
+
+/// A small PNG for every product image, as a CDN would serve it.
+async fn image(Path(name): Path<String>) -> Response {
+    if !name.ends_with(".png") {
+        return (StatusCode::NOT_FOUND, "no such image").into_response();
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(name.as_bytes());
+    ([("content-type", "image/png")], png).into_response()
 }
 
 impl Sandbox {
@@ -226,11 +237,12 @@ async fn products(State(sandbox): State<Sandbox>, Query(params): Params) -> Resp
     let Some(store_hash) = sandbox.store_hash(&params) else {
         return bad_request("unknown store_hash");
     };
+    let base = sandbox.base_url();
     let state = sandbox.lock();
     let products: Vec<Value> = state.stores[&store_hash]
         .products
         .values()
-        .map(|p| p.to_json(&["variants", "images", "custom_fields"]))
+        .map(|p| p.to_json(&["variants", "images", "custom_fields"], &base))
         .collect();
     Json(products).into_response()
 }

@@ -188,7 +188,8 @@ async fn list_products(
         if descending {
             matches.reverse();
         }
-        paginate(matches, &params, |p| p.to_json(&include))
+        let base = sandbox.base_url();
+        paginate(matches, &params, |p| p.to_json(&include, &base))
     })
 }
 
@@ -200,8 +201,9 @@ async fn get_product(
 ) -> Response {
     let include: Vec<&str> = query.get("include").map(|i| i.split(',').collect()).unwrap_or_default();
     let id = params.get("id").and_then(|i| i.parse::<u64>().ok()).unwrap_or_default();
+    let base = sandbox.base_url();
     match with_store(&sandbox, &caller, |store| {
-        store.products.get(&id).map(|p| p.to_json(&include))
+        store.products.get(&id).map(|p| p.to_json(&include, &base))
     }) {
         Some(product) => ok(json!({"data": product, "meta": {}})),
         None => v3_error(StatusCode::NOT_FOUND, "The product was not found.", json!({})),

@@ -93,6 +93,8 @@ pub struct Sandbox {
     pub state: Arc<Mutex<State>>,
     faults: Arc<Mutex<Faults>>,
     http: reqwest::Client,
+    /// `http://ADDR` once serving (image URLs point here).
+    base_url: Arc<Mutex<String>>,
 }
 
 /// The API account behind a request.
@@ -124,7 +126,13 @@ impl Sandbox {
                 .timeout(Duration::from_secs(3))
                 .build()
                 .expect("HTTP client builds"),
+            base_url: Arc::default(),
         }
+    }
+
+    /// The base URL the sandbox serves on (empty before [`Sandbox::serve`]).
+    pub fn base_url(&self) -> String {
+        self.base_url.lock().expect("base url lock").clone()
     }
 
     /// Locks the world.
@@ -148,6 +156,8 @@ impl Sandbox {
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
+        *self.base_url.lock().expect("base url lock") = format!("http://{bound}");
+        *self.base_url.lock().expect("base url lock") = format!("http://{bound}");
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, self.router()).await {
                 tracing::error!(%error, "BigCommerce sandbox stopped");

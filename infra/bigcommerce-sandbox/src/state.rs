@@ -52,7 +52,7 @@ pub struct ProductRecord {
     pub tracking: &'static str,
     /// Product-level stock.
     pub inventory: i64,
-    /// Images: (URL, is thumbnail).
+    /// Images: (file name under `/sandbox/images/`, is thumbnail).
     pub images: Vec<(String, bool)>,
     /// Custom fields.
     pub custom_fields: Vec<(String, String)>,
@@ -92,8 +92,8 @@ impl ProductRecord {
                "option_values": options})
     }
 
-    /// The v3 shape, with the `include`d sub-resources.
-    pub fn to_json(&self, include: &[&str]) -> Value {
+    /// The v3 shape, with the `include`d sub-resources; image URLs start with `base`.
+    pub fn to_json(&self, include: &[&str], base: &str) -> Value {
         let mut product = json!({
             "id": self.id, "name": self.name, "type": "physical", "sku": self.sku, "description": self.description,
             "price": money(self.price_cents), "sale_price": 0, "calculated_price": money(self.price_cents),
@@ -112,7 +112,8 @@ impl ProductRecord {
                 .images
                 .iter()
                 .enumerate()
-                .map(|(i, (url, thumb))| json!({"id": self.id * 10 + i as u64, "product_id": self.id, "is_thumbnail": thumb,
+                .map(|(i, (file, thumb))| (i, format!("{base}/sandbox/images/{file}"), thumb))
+                .map(|(i, url, thumb)| json!({"id": self.id * 10 + i as u64, "product_id": self.id, "is_thumbnail": thumb,
                     "sort_order": i, "url_zoom": url, "url_standard": url, "url_thumbnail": url, "image_file": url}))
                 .collect::<Vec<_>>());
         }
