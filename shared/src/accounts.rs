@@ -67,6 +67,9 @@ pub struct Settings {
     pub auto_delete: bool,
     /// Import orders awaiting collection too.
     pub import_awaiting_collection: bool,
+    /// How stock is published to TikTok.
+    #[serde(default)]
+    pub inventory: crate::catalog::rules::InventoryPolicy,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             auto_update: true,
             auto_delete: false,
             import_awaiting_collection: false,
+            inventory: crate::catalog::rules::InventoryPolicy::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::app::App;
-use crate::queue::{Job, JobError, JobHandler};
+use crate::queue::{Job, JobError, JobHandler, JobKind};
 
 /// Dispatches jobs of both queues.
 pub struct Dispatcher {
@@ -19,6 +19,11 @@ pub struct Dispatcher {
 #[async_trait]
 impl JobHandler for Dispatcher {
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
-        Err(JobError::NotImplemented(job.kind))
+        match job.kind {
+            JobKind::ImportProducts | JobKind::UploadProduct | JobKind::SyncStock | JobKind::ProductStatus => {
+                crate::catalog::sync::handle(&self.app, job).await
+            }
+            other => Err(JobError::NotImplemented(other)),
+        }
     }
 }

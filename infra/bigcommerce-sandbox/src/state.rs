@@ -240,11 +240,8 @@ impl Store {
             };
             let images = match index % 10 {
                 7 => vec![],
-                0 => vec![
-                    (format!("https://cdn.sandbox.invalid/p{index}-1.jpg"), true),
-                    (format!("https://cdn.sandbox.invalid/p{index}-2.jpg"), false),
-                ],
-                _ => vec![(format!("https://cdn.sandbox.invalid/p{index}-1.jpg"), true)],
+                0 => vec![(format!("p{index}-1.png"), true), (format!("p{index}-2.png"), false)],
+                _ => vec![(format!("p{index}-1.png"), true)],
             };
             products.insert(
                 index,

@@ -382,7 +382,58 @@ pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
         "connecting TikTok ended at {landed} with {}",
         answer.status
     );
+    load_demo_catalogue(running, &mut browser).await?;
     sandboxes.load_url().await
+}
+
+/// Imports the sandbox store's catalogue, maps a default profile and uploads every
+/// product to the US shop, through the settings API (the products without images
+/// stay Not ready, with the reason).
+async fn load_demo_catalogue(running: &Running, browser: &mut Browser) -> anyhow::Result<()> {
+    let base = format!("http://{}", running.addr);
+    let session: serde_json::Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await?.body)?;
+    let csrf = session["csrf_token"].as_str().context("no CSRF token")?.to_string();
+    let started = browser
+        .post_json(&format!("{base}/settings/api/imports"), &serde_json::json!({}), &csrf)
+        .await?;
+    anyhow::ensure!(started.status == 200, "the import was refused: {}", started.body);
+    let activity: serde_json::Value = serde_json::from_str(&started.body)?;
+    let activity_id = activity["id"].as_str().context("no activity")?.to_string();
+    let mut done = false;
+    for _ in 0..600 {
+        let progress: serde_json::Value = serde_json::from_str(
+            &browser
+                .get(&format!("{base}/settings/api/activities/{activity_id}"))
+                .await?
+                .body,
+        )?;
+        if progress["status"] == "done" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::ensure!(done, "the import did not finish");
+    let profile = serde_json::json!({"id": "", "name": "Default", "priority": 0, "is_default": true, "matching": "all", "rules": [],
+        "category_id": "900010", "attributes": [], "brand_id": null, "price_rule": {"adjustment": {"kind": "none"}, "rounding": "cents"},
+        "size_chart_uri": null, "certifications": []});
+    let saved = browser
+        .post_json(&format!("{base}/settings/api/profiles"), &profile, &csrf)
+        .await?;
+    anyhow::ensure!(saved.status == 200, "the default profile was refused: {}", saved.body);
+    let shops: serde_json::Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/shops")).await?.body)?;
+    let us = shops
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["region"] == "US"))
+        .context("no US shop")?;
+    let upload = serde_json::json!({"shop_id": us["shop_id"], "all_ready": true});
+    let queued = browser
+        .post_json(&format!("{base}/settings/api/uploads"), &upload, &csrf)
+        .await?;
+    anyhow::ensure!(queued.status == 200, "the upload was refused: {}", queued.body);
+    Ok(())
 }
 
 impl Sandboxes {

@@ -4,6 +4,7 @@
 //! request id; only the path is logged, never the query (it carries OAuth codes).
 
 mod bigcommerce;
+mod catalog;
 pub mod pages;
 pub mod session;
 mod settings;
@@ -202,7 +203,7 @@ pub fn webhook_routes() -> Router<Arc<App>> {
 
 /// The hosted settings page and its JSON API (every call bound to the session's store).
 pub fn settings_routes() -> Router<Arc<App>> {
-    settings::routes()
+    settings::routes().merge(catalog::routes())
 }
 
 /// Every route, as the local runner serves them.

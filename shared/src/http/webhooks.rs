@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Failure, store_platform};
 use crate::accounts::{self, StoreStatus};
 use crate::app::App;
+use crate::catalog::{self, sync::ImportPayload};
 use crate::queue::{Job, JobKind};
 use crate::storage::idempotency::{self, Claim};
 use crate::store::{StoreEvent, StorePlatform};
@@ -162,13 +163,37 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
     };
     let key = delivery.dedupe_key.clone();
     once(&app, "bigcommerce-webhook", &key, || async {
-        let payload = serde_json::to_value(&delivery.event).expect("events serialize");
-        let kind = match &delivery.event {
+        let (kind, payload) = match &delivery.event {
             StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_hash).await,
-            StoreEvent::Product { .. } => JobKind::ImportProducts,
-            StoreEvent::Inventory { .. } => JobKind::SyncStock,
-            StoreEvent::OrderStatus { .. } => JobKind::StoreOrderStatus,
-            StoreEvent::Shipment { .. } => JobKind::PushShipment,
+            StoreEvent::Product { topic, product_id } => {
+                let request = ImportPayload {
+                    product_id: Some(product_id.clone()),
+                    topic: Some(*topic),
+                    ..ImportPayload::default()
+                };
+                (
+                    JobKind::ImportProducts,
+                    serde_json::to_value(request).expect("payload serializes"),
+                )
+            }
+            StoreEvent::Inventory { product_id, .. } => {
+                // Coalesced: a burst of stock changes becomes one TikTok call.
+                return catalog::sync::request_stock_sync(&app, &store_hash, product_id)
+                    .await
+                    .map(drop)
+                    .map_err(|e| {
+                        tracing::error!(%e, "stock sync request failed");
+                        Failure::Internal("The stock change could not be queued; it will be delivered again.".into())
+                    });
+            }
+            StoreEvent::OrderStatus { .. } => (
+                JobKind::StoreOrderStatus,
+                serde_json::to_value(&delivery.event).expect("events serialize"),
+            ),
+            StoreEvent::Shipment { .. } => (
+                JobKind::PushShipment,
+                serde_json::to_value(&delivery.event).expect("events serialize"),
+            ),
             StoreEvent::Other { scope } => {
                 tracing::info!(scope = %scope, "store webhook not used by the connector; acknowledged");
                 return Ok(());

@@ -226,6 +226,9 @@ pub enum JobError {
     /// No handler for this kind exists yet in this build.
     #[error("no handler for {0:?} jobs in this build yet")]
     NotImplemented(JobKind),
+    /// The payload is not what the kind expects; it will reach the dead-letter queue.
+    #[error("malformed job payload: {0}")]
+    Malformed(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),

@@ -1,0 +1,330 @@
+//! Stored catalogue records, all in the store's partition: products (`PRODUCT#<id>`),
+//! profiles (`PROFILE#<id>`), listings per shop (`LISTING#<shop>#<product>`, indexed by
+//! TikTok product id), SKU mappings (`SKU#<shop>#<variant>`, indexed by TikTok SKU id),
+//! uploaded images (`IMAGE#<sha256 of URL>`) and import activities (`ACTIVITY#<id>`).
+
+use serde::{Deserialize, Serialize};
+
+use super::rules::Profile;
+use crate::accounts::store_pk;
+use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, unix_now};
+use crate::store::Product;
+
+/// Where a product stands on a TikTok shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingStatus {
+    /// Never sent.
+    NotUploaded,
+    /// Cannot be listed; see the reasons.
+    NotReady,
+    /// Waiting in the queue.
+    Queued,
+    /// Being sent.
+    Uploading,
+    /// Waiting for TikTok's review.
+    PendingReview,
+    /// Live on TikTok.
+    Live,
+    /// Rejected by TikTok; see the reasons.
+    Failed,
+    /// Deactivated.
+    Inactive,
+    /// Deleted on TikTok.
+    Deleted,
+    /// Held by the daily listing limit until the ETA.
+    Scheduled,
+}
+
+/// A product's listing on one shop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Store product id.
+    pub product_id: String,
+    /// TikTok shop id.
+    pub shop_id: String,
+    /// Status.
+    pub status: ListingStatus,
+    /// TikTok product id once created.
+    pub tiktok_product_id: Option<String>,
+    /// (store variant id, TikTok SKU id).
+    pub skus: Vec<(String, String)>,
+    /// Why it is not live, in words the merchant reads.
+    pub reasons: Vec<String>,
+    /// When a scheduled upload will run (Unix seconds).
+    pub eta: Option<i64>,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+}
+
+impl Listing {
+    /// A listing that was never uploaded.
+    pub fn new(product_id: &str, shop_id: &str) -> Self {
+        Self {
+            product_id: product_id.into(),
+            shop_id: shop_id.into(),
+            status: ListingStatus::NotUploaded,
+            tiktok_product_id: None,
+            skus: Vec::new(),
+            reasons: Vec::new(),
+            eta: None,
+            updated_at: unix_now(),
+        }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StorageError> {
+    serde_json::from_value(item.data.clone()).map_err(|e| StorageError::Corrupt {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("records serialize")
+}
+
+async fn all<T: serde::de::DeserializeOwned>(
+    table: &dyn Table,
+    store_hash: &str,
+    prefix: &str,
+) -> Result<Vec<T>, StorageError> {
+    let mut found = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::table(store_pk(store_hash), prefix).limit(1000).after(cursor))
+            .await?;
+        for item in &page.items {
+            found.push(decode(item)?);
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// Saves a store product.
+pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product) -> Result<(), StorageError> {
+    table
+        .put(
+            Item::new(store_pk(store_hash), format!("PRODUCT#{}", product.id), encode(product)),
+            Condition::None,
+        )
+        .await
+}
+
+/// One stored product.
+pub async fn get_product(
+    table: &dyn Table,
+    store_hash: &str,
+    product_id: &str,
+) -> Result<Option<Product>, StorageError> {
+    table
+        .get(&store_pk(store_hash), &format!("PRODUCT#{product_id}"))
+        .await?
+        .map(|i| decode(&i))
+        .transpose()
+}
+
+/// Removes a stored product.
+pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<(), StorageError> {
+    table
+        .delete(&store_pk(store_hash), &format!("PRODUCT#{product_id}"), Condition::None)
+        .await
+}
+
+/// Every stored product.
+pub async fn all_products(table: &dyn Table, store_hash: &str) -> Result<Vec<Product>, StorageError> {
+    all(table, store_hash, "PRODUCT#").await
+}
+
+/// Saves a profile.
+pub async fn save_profile(table: &dyn Table, store_hash: &str, profile: &Profile) -> Result<(), StorageError> {
+    table
+        .put(
+            Item::new(store_pk(store_hash), format!("PROFILE#{}", profile.id), encode(profile)),
+            Condition::None,
+        )
+        .await
+}
+
+/// Deletes a profile.
+pub async fn delete_profile(table: &dyn Table, store_hash: &str, profile_id: &str) -> Result<(), StorageError> {
+    table
+        .delete(
+            &store_pk(store_hash),
+            &format!("PROFILE#{profile_id}"),
+            Condition::Exists,
+        )
+        .await
+}
+
+/// Every profile.
+pub async fn all_profiles(table: &dyn Table, store_hash: &str) -> Result<Vec<Profile>, StorageError> {
+    all(table, store_hash, "PROFILE#").await
+}
+
+fn listing_sk(shop_id: &str, product_id: &str) -> String {
+    format!("LISTING#{shop_id}#{product_id}")
+}
+
+/// A product's listing on a shop (a fresh one if never uploaded).
+pub async fn get_listing(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+    product_id: &str,
+) -> Result<Listing, StorageError> {
+    let item = table
+        .get(&store_pk(store_hash), &listing_sk(shop_id, product_id))
+        .await?;
+    Ok(item
+        .map(|i| decode(&i))
+        .transpose()?
+        .unwrap_or_else(|| Listing::new(product_id, shop_id)))
+}
+
+/// Every listing of a shop.
+pub async fn shop_listings(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Vec<Listing>, StorageError> {
+    all(table, store_hash, &format!("LISTING#{shop_id}#")).await
+}
+
+fn listing_item(store_hash: &str, listing: &Listing) -> Item {
+    let item = Item::new(
+        store_pk(store_hash),
+        listing_sk(&listing.shop_id, &listing.product_id),
+        encode(listing),
+    );
+    match &listing.tiktok_product_id {
+        Some(id) => item.with_index(format!("TTPRODUCT#{}#{id}", listing.shop_id), store_pk(store_hash)),
+        None => item,
+    }
+}
+
+/// Saves a listing; with SKUs, also their mappings (TikTok SKU → store variant), in one transaction.
+pub async fn save_listing(table: &dyn Table, store_hash: &str, mut listing: Listing) -> Result<(), StorageError> {
+    listing.updated_at = unix_now();
+    let mut ops = vec![WriteOp::Put {
+        item: listing_item(store_hash, &listing),
+        condition: Condition::None,
+    }];
+    for (variant_id, sku_id) in &listing.skus {
+        let mapping = serde_json::json!({"variant_id": variant_id, "product_id": listing.product_id, "tiktok_sku_id": sku_id,
+                                         "tiktok_product_id": listing.tiktok_product_id});
+        let item = Item::new(
+            store_pk(store_hash),
+            format!("SKU#{}#{variant_id}", listing.shop_id),
+            mapping,
+        )
+        .with_index(format!("TTSKU#{}#{sku_id}", listing.shop_id), store_pk(store_hash));
+        ops.push(WriteOp::Put {
+            item,
+            condition: Condition::None,
+        });
+    }
+    for chunk in ops.chunks(100) {
+        table.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// The listing of a TikTok product (for TikTok's product webhooks).
+pub async fn listing_by_tiktok_product(
+    table: &dyn Table,
+    shop_id: &str,
+    tiktok_product_id: &str,
+) -> Result<Option<(String, Listing)>, StorageError> {
+    let page = table
+        .query(Query::index(format!("TTPRODUCT#{shop_id}#{tiktok_product_id}"), "").limit(1))
+        .await?;
+    let Some(item) = page.items.first() else {
+        return Ok(None);
+    };
+    let store_hash = item.pk.trim_start_matches("STORE#").to_string();
+    Ok(Some((store_hash, decode(item)?)))
+}
+
+/// The store variant a TikTok SKU is mapped to: (store hash, variant id, product id).
+pub async fn variant_of_sku(
+    table: &dyn Table,
+    shop_id: &str,
+    sku_id: &str,
+) -> Result<Option<(String, String, String)>, StorageError> {
+    let page = table
+        .query(Query::index(format!("TTSKU#{shop_id}#{sku_id}"), "").limit(1))
+        .await?;
+    Ok(page.items.first().map(|item| {
+        let text = |key: &str| item.data[key].as_str().unwrap_or_default().to_string();
+        (
+            item.pk.trim_start_matches("STORE#").to_string(),
+            text("variant_id"),
+            text("product_id"),
+        )
+    }))
+}
+
+/// The TikTok uri of an already uploaded image.
+pub async fn cached_image(table: &dyn Table, store_hash: &str, url: &str) -> Result<Option<String>, StorageError> {
+    let item = table
+        .get(
+            &store_pk(store_hash),
+            &format!("IMAGE#{}", crate::crypto::sha256_hex(url.as_bytes())),
+        )
+        .await?;
+    Ok(item.and_then(|i| i.data["uri"].as_str().map(str::to_string)))
+}
+
+/// Remembers an uploaded image.
+pub async fn cache_image(table: &dyn Table, store_hash: &str, url: &str, uri: &str) -> Result<(), StorageError> {
+    let item = Item::new(
+        store_pk(store_hash),
+        format!("IMAGE#{}", crate::crypto::sha256_hex(url.as_bytes())),
+        serde_json::json!({"url": url, "uri": uri}),
+    );
+    table.put(item, Condition::None).await
+}
+
+/// Progress of a background job the merchant started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Id.
+    pub id: String,
+    /// What it does (`import`).
+    pub kind: String,
+    /// `running` or `done`.
+    pub status: String,
+    /// Products seen so far.
+    pub done: u64,
+    /// Products expected (when known).
+    pub total: Option<u64>,
+    /// Started (Unix seconds).
+    pub started_at: i64,
+    /// Finished (Unix seconds).
+    pub finished_at: Option<i64>,
+}
+
+/// Saves an activity.
+pub async fn save_activity(table: &dyn Table, store_hash: &str, activity: &Activity) -> Result<(), StorageError> {
+    table
+        .put(
+            Item::new(
+                store_pk(store_hash),
+                format!("ACTIVITY#{}", activity.id),
+                encode(activity),
+            ),
+            Condition::None,
+        )
+        .await
+}
+
+/// One activity.
+pub async fn get_activity(table: &dyn Table, store_hash: &str, id: &str) -> Result<Option<Activity>, StorageError> {
+    table
+        .get(&store_pk(store_hash), &format!("ACTIVITY#{id}"))
+        .await?
+        .map(|i| decode(&i))
+        .transpose()
+}

@@ -1,0 +1,625 @@
+//! The catalogue jobs the product worker runs: import (full, since a date, or one
+//! product from a store webhook), upload (validate, upload images once, create or
+//! edit on TikTok, record the mappings), stock sync (coalesced per product) and
+//! status sync from TikTok's product webhooks. TikTok's refusals end as readable
+//! reasons on the listing; only temporary failures send the job back to the queue.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::records::{self, Activity, Listing, ListingStatus};
+use super::rules::{CategorySpec, ListingContext, build_listing, profile_for};
+use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord};
+use crate::app::App;
+use crate::queue::{Job, JobError, JobKind};
+use crate::shops::{ShopError, with_shop};
+use crate::storage::idempotency::{self, Claim};
+use crate::storage::unix_now;
+use crate::store::{StoreError, StorePlatform, Topic, Units};
+use crate::tiktok::TikTokError;
+use crate::tiktok::model::{Attribute, CategoryRules, ProductAction, SkuInventory, WarehouseStock};
+use crate::tiktok::types::Id;
+
+/// Payload of [`JobKind::ImportProducts`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportPayload {
+    /// Activity to report progress to (full or date-range imports).
+    pub activity_id: Option<String>,
+    /// Only products changed since (ISO-8601).
+    pub since: Option<String>,
+    /// Next page.
+    pub cursor: Option<String>,
+    /// One product (from a store webhook) instead of pages.
+    pub product_id: Option<String>,
+    /// The webhook topic for one product.
+    pub topic: Option<Topic>,
+}
+
+/// Payload of [`JobKind::UploadProduct`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadPayload {
+    /// Shop.
+    pub shop_id: String,
+    /// Store product.
+    pub product_id: String,
+}
+
+/// Payload of [`JobKind::SyncStock`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StockPayload {
+    /// Store product.
+    pub product_id: String,
+}
+
+fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retryable(error.to_string())
+}
+
+fn store_failure(error: StoreError) -> JobError {
+    retry(format!("store: {error}"))
+}
+
+fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))
+}
+
+/// Runs a catalogue job.
+pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
+    let Some(store) = accounts::get_store(app.table.as_ref(), &job.tenant).await? else {
+        tracing::warn!(store = %job.tenant, "job for an unknown store dropped");
+        return Ok(());
+    };
+    if store.status != accounts::StoreStatus::Installed {
+        tracing::info!(store = %job.tenant, "store uninstalled; job skipped");
+        return Ok(());
+    }
+    match job.kind {
+        JobKind::ImportProducts => import(app, &store, payload(&job)?).await,
+        JobKind::UploadProduct => {
+            let request: UploadPayload = payload(&job)?;
+            upload(app, &store, &request.shop_id, &request.product_id)
+                .await
+                .map(drop)
+        }
+        JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
+        JobKind::ProductStatus => {
+            product_status(app, &store, job.shop.as_deref().unwrap_or_default(), &job.payload).await
+        }
+        other => Err(JobError::NotImplemented(other)),
+    }
+}
+
+/// Starts a full (or since-a-date) import; returns its activity.
+pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) -> Result<Activity, JobError> {
+    let activity = Activity {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        kind: "import".into(),
+        status: "running".into(),
+        done: 0,
+        total: None,
+        started_at: unix_now(),
+        finished_at: None,
+    };
+    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
+    let first = ImportPayload {
+        activity_id: Some(activity.id.clone()),
+        since,
+        ..ImportPayload::default()
+    };
+    let job = Job::new(
+        JobKind::ImportProducts,
+        store_hash,
+        format!("import-{}-1", activity.id),
+        serde_json::to_value(&first).expect("payload serializes"),
+    );
+    app.product_queue.send(&[job], Duration::ZERO).await?;
+    Ok(activity)
+}
+
+async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Result<(), JobError> {
+    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    if let Some(product_id) = &request.product_id {
+        return import_one(app, store, &platform, product_id, request.topic).await;
+    }
+    let page = platform
+        .products_changed_since(request.since.as_deref(), request.cursor.as_deref())
+        .await
+        .map_err(store_failure)?;
+    for product in &page.products {
+        records::save_product(app.table.as_ref(), &store.store_hash, product).await?;
+    }
+    if let Some(activity_id) = &request.activity_id
+        && let Some(mut activity) = records::get_activity(app.table.as_ref(), &store.store_hash, activity_id).await?
+    {
+        activity.done += page.products.len() as u64;
+        activity.total = page.total.or(activity.total);
+        if page.next.is_none() {
+            activity.status = "done".into();
+            activity.finished_at = Some(unix_now());
+        }
+        records::save_activity(app.table.as_ref(), &store.store_hash, &activity).await?;
+    }
+    // One page per job: a crash repeats one page, not the import.
+    if let Some(next) = page.next {
+        let following = ImportPayload {
+            cursor: Some(next.clone()),
+            ..request.clone()
+        };
+        let key = format!("import-{}-{next}", request.activity_id.as_deref().unwrap_or("adhoc"));
+        let job = Job::new(
+            JobKind::ImportProducts,
+            &store.store_hash,
+            key,
+            serde_json::to_value(&following).expect("payload serializes"),
+        );
+        app.product_queue.send(&[job], Duration::ZERO).await?;
+    }
+    Ok(())
+}
+
+/// A store webhook about one product: re-read it and apply the auto create/update/delete settings.
+async fn import_one(
+    app: &App,
+    store: &StoreRecord,
+    platform: &dyn StorePlatform,
+    product_id: &str,
+    topic: Option<Topic>,
+) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let shops = active_shops(app, &store.store_hash).await?;
+    let current = if topic == Some(Topic::ProductDeleted) {
+        None
+    } else {
+        platform.product(product_id).await.map_err(store_failure)?
+    };
+    let Some(product) = current else {
+        records::delete_product(table, &store.store_hash, product_id).await?;
+        for shop in &shops {
+            let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+            if let (true, Some(tiktok_id)) = (store.settings.auto_delete, listing.tiktok_product_id.clone()) {
+                let tiktok = &app.tiktok;
+                tiktok_call(app, shop, |auth| async move {
+                    tiktok
+                        .product_action(&auth, ProductAction::Delete, &[Id::from(tiktok_id.as_str())])
+                        .await
+                })
+                .await?
+                .map_err(|e| retry(format!("TikTok delete: {e}")))?;
+                listing.status = ListingStatus::Deleted;
+                records::save_listing(table, &store.store_hash, listing).await?;
+            }
+        }
+        return Ok(());
+    };
+    records::save_product(table, &store.store_hash, &product).await?;
+    let mut uploads = Vec::new();
+    for shop in &shops {
+        let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        let listed = listing.tiktok_product_id.is_some();
+        if (listed && store.settings.auto_update) || (!listed && store.settings.auto_create) {
+            uploads.push(shop.shop_id.clone());
+        }
+    }
+    for shop_id in uploads {
+        enqueue_uploads(app, &store.store_hash, &shop_id, std::slice::from_ref(&product.id)).await?;
+    }
+    Ok(())
+}
+
+async fn active_shops(app: &App, store_hash: &str) -> Result<Vec<ShopRecord>, JobError> {
+    Ok(accounts::list_shops(app.table.as_ref(), store_hash)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == ShopStatus::Active)
+        .collect())
+}
+
+/// Marks products Queued on a shop and sends one upload job each.
+pub async fn enqueue_uploads(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    product_ids: &[String],
+) -> Result<usize, JobError> {
+    let mut jobs = Vec::new();
+    for product_id in product_ids {
+        let mut listing = records::get_listing(app.table.as_ref(), store_hash, shop_id, product_id).await?;
+        listing.status = ListingStatus::Queued;
+        records::save_listing(app.table.as_ref(), store_hash, listing).await?;
+        let payload = UploadPayload {
+            shop_id: shop_id.to_string(),
+            product_id: product_id.clone(),
+        };
+        let key = format!("upload-{shop_id}-{product_id}-{}", uuid::Uuid::new_v4().simple());
+        jobs.push(
+            Job::new(
+                JobKind::UploadProduct,
+                store_hash,
+                key,
+                serde_json::to_value(&payload).expect("payload serializes"),
+            )
+            .for_shop(shop_id),
+        );
+    }
+    app.product_queue.send(&jobs, Duration::ZERO).await?;
+    Ok(jobs.len())
+}
+
+/// Runs a TikTok call for a shop; the outer error is ours (retry), the inner TikTok's.
+async fn tiktok_call<T, F, Fut>(app: &App, shop: &ShopRecord, call: F) -> Result<Result<T, TikTokError>, JobError>
+where
+    F: FnOnce(crate::tiktok::ShopAuth) -> Fut,
+    Fut: Future<Output = Result<T, TikTokError>>,
+{
+    match with_shop(app, shop, call).await {
+        Ok(value) => Ok(Ok(value)),
+        Err(ShopError::TikTok(error)) => Ok(Err(error)),
+        Err(ShopError::Storage(error)) => Err(error.into()),
+        Err(ShopError::NoTokens(shop)) => Err(retry(format!("shop {shop} has no tokens"))),
+    }
+}
+
+/// Category attributes and rules, fetched once per process and category.
+static CATEGORIES: LazyLock<Mutex<HashMap<(String, String), (Vec<Attribute>, CategoryRules)>>> =
+    LazyLock::new(Mutex::default);
+
+fn category_version(shop: &ShopRecord) -> &'static str {
+    if shop.region == "US" { "v2" } else { "v1" }
+}
+
+async fn category(
+    app: &App,
+    shop: &ShopRecord,
+    category_id: &str,
+) -> Result<Result<(Vec<Attribute>, CategoryRules), TikTokError>, JobError> {
+    let key = (shop.shop_id.clone(), category_id.to_string());
+    if let Some(found) = CATEGORIES.lock().expect("category cache").get(&key) {
+        return Ok(Ok(found.clone()));
+    }
+    let tiktok = &app.tiktok;
+    let version = category_version(shop);
+    let id = Id::from(category_id);
+    let fetched = tiktok_call(app, shop, |auth| async move {
+        let attributes = tiktok.category_attributes(&auth, &id, version).await?;
+        let rules = tiktok.category_rules(&auth, &id, version).await?;
+        Ok((attributes, rules))
+    })
+    .await?;
+    if let Ok(found) = &fetched {
+        CATEGORIES.lock().expect("category cache").insert(key, found.clone());
+    }
+    Ok(fetched)
+}
+
+/// What a TikTok refusal means for the listing.
+fn refusal(listing: &mut Listing, error: TikTokError) -> Result<(), JobError> {
+    match error {
+        error if error.is_retryable() => return Err(retry(error)),
+        TikTokError::TokenExpired { .. } => return Err(retry(error)),
+        TikTokError::InvalidRequest { code: 12052093, .. } => {
+            // The daily listing limit: try again after midnight UTC.
+            let eta = (unix_now() / 86_400 + 1) * 86_400;
+            listing.status = ListingStatus::Scheduled;
+            listing.eta = Some(eta);
+            listing.reasons =
+                vec!["TikTok's daily listing limit was reached; the upload is scheduled for tomorrow.".into()];
+        }
+        TikTokError::InvalidRequest { code, message, .. } => {
+            listing.status = ListingStatus::Failed;
+            listing.reasons = vec![format!("TikTok refused the product: {message} (code {code}).")];
+        }
+        other => {
+            listing.status = ListingStatus::Failed;
+            listing.reasons = vec![format!("TikTok refused the request: {other}")];
+        }
+    }
+    Ok(())
+}
+
+/// Uploads one product to one shop; returns the listing's new status.
+pub async fn upload(
+    app: &App,
+    store: &StoreRecord,
+    shop_id: &str,
+    product_id: &str,
+) -> Result<ListingStatus, JobError> {
+    let table = app.table.as_ref();
+    let store_hash = &store.store_hash;
+    let mut listing = records::get_listing(table, store_hash, shop_id, product_id).await?;
+    let not_ready = |mut listing: Listing, reasons: Vec<String>| async move {
+        listing.status = ListingStatus::NotReady;
+        listing.reasons = reasons;
+        records::save_listing(table, store_hash, listing).await?;
+        Ok::<_, JobError>(ListingStatus::NotReady)
+    };
+    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+        return not_ready(listing, vec![format!("TikTok shop {shop_id} is not connected.")]).await;
+    };
+    if let Some(blocker) = shop.sync_blocker(&store.currency) {
+        return not_ready(listing, vec![blocker]).await;
+    }
+    let Some(product) = records::get_product(table, store_hash, product_id).await? else {
+        return not_ready(listing, vec!["The product is not in the store anymore.".into()]).await;
+    };
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let Some(profile) = profile_for(&profiles, &product) else {
+        return not_ready(
+            listing,
+            vec!["No profile covers this product; create a default profile.".into()],
+        )
+        .await;
+    };
+    listing.status = ListingStatus::Uploading;
+    records::save_listing(table, store_hash, listing.clone()).await?;
+
+    let (attributes, rules) = match category(app, &shop, &profile.category_id).await? {
+        Ok(spec) => spec,
+        Err(error) => {
+            refusal(&mut listing, error)?;
+            records::save_listing(table, store_hash, listing.clone()).await?;
+            return Ok(listing.status);
+        }
+    };
+    let mut uris = Vec::new();
+    for image in product.images.iter().take(super::rules::limits::IMAGES) {
+        match upload_image(app, store_hash, &shop, &image.url).await? {
+            Ok(uri) => uris.push(uri),
+            Err(reason) => return not_ready(listing, vec![reason]).await,
+        }
+    }
+    let units = Units {
+        weight: store.weight_units.clone(),
+        dimension: store.dimension_units.clone(),
+    };
+    let spec = CategorySpec {
+        attributes: &attributes,
+        rules: &rules,
+        category_version: category_version(&shop),
+    };
+    let warehouse = shop.default_warehouse_id.clone().unwrap_or_default();
+    let context = ListingContext {
+        currency: &shop.currency,
+        rate: shop.conversion_rate.unwrap_or(Decimal::ONE),
+        warehouse_id: &warehouse,
+        units: &units,
+        inventory: store.settings.inventory,
+        image_uris: &uris,
+        known_skus: &listing.skus,
+    };
+    let mut request = match build_listing(&product, profile, &spec, &context) {
+        Ok(request) => request,
+        Err(reasons) => return not_ready(listing, reasons).await,
+    };
+    let tiktok = &app.tiktok;
+    let existing = listing.tiktok_product_id.clone().map(|id| Id::from(id.as_str()));
+    let written = match existing {
+        Some(tiktok_id) => {
+            tiktok_call(app, &shop, |auth| async move {
+                tiktok.edit_product(&auth, &tiktok_id, &request).await
+            })
+            .await?
+        }
+        None => {
+            // A retried create returns the product the first attempt made.
+            request.idempotency_key = Some(format!("{store_hash}-{shop_id}-{product_id}"));
+            tiktok_call(app, &shop, |auth| async move {
+                tiktok.create_product(&auth, &request).await
+            })
+            .await?
+        }
+    };
+    match written {
+        Ok(result) => {
+            listing.tiktok_product_id = Some(result.product_id.to_string());
+            listing.skus = result
+                .skus
+                .iter()
+                .filter(|s| !s.external_sku_id.is_empty())
+                .map(|s| (s.external_sku_id.clone(), s.id.to_string()))
+                .collect();
+            listing.status = ListingStatus::PendingReview;
+            listing.reasons = result.warnings.iter().map(|w| w.message.clone()).collect();
+            listing.eta = None;
+        }
+        Err(error) => refusal(&mut listing, error)?,
+    }
+    let status = listing.status;
+    records::save_listing(table, store_hash, listing).await?;
+    Ok(status)
+}
+
+/// The TikTok uri of a store image, uploading it the first time only.
+async fn upload_image(
+    app: &App,
+    store_hash: &str,
+    shop: &ShopRecord,
+    url: &str,
+) -> Result<Result<String, String>, JobError> {
+    if let Some(uri) = records::cached_image(app.table.as_ref(), store_hash, url).await? {
+        return Ok(Ok(uri));
+    }
+    let downloaded = async { app.http.get(url).send().await?.error_for_status()?.bytes().await };
+    let bytes = match downloaded.await {
+        Ok(bytes) => bytes.to_vec(),
+        Err(error) => {
+            return Ok(Err(format!(
+                "The image {url} could not be downloaded: {}.",
+                error.without_url()
+            )));
+        }
+    };
+    let name = url.rsplit('/').next().unwrap_or("image.jpg").to_string();
+    let tiktok = &app.tiktok;
+    let grant_auth = |auth: crate::tiktok::ShopAuth| async move {
+        tiktok.upload_image(&auth.grant, bytes, &name, "MAIN_IMAGE").await
+    };
+    match tiktok_call(app, shop, grant_auth).await? {
+        Ok(image) => {
+            records::cache_image(app.table.as_ref(), store_hash, url, &image.uri).await?;
+            Ok(Ok(image.uri))
+        }
+        Err(error) if error.is_retryable() => Err(retry(error)),
+        Err(error) => Ok(Err(format!("TikTok refused the image {url}: {error}"))),
+    }
+}
+
+/// Asks for a stock sync of a product; changes arriving while one is pending
+/// coalesce into it (one TikTok call for many store changes).
+pub async fn request_stock_sync(app: &App, store_hash: &str, product_id: &str) -> Result<bool, JobError> {
+    let key = format!("{store_hash}/{product_id}");
+    let claim = idempotency::claim(
+        app.table.as_ref(),
+        "stock-pending",
+        &key,
+        Duration::from_secs(30),
+        Duration::from_secs(300),
+    )
+    .await?;
+    if claim != Claim::Acquired {
+        return Ok(false);
+    }
+    let payload = serde_json::to_value(StockPayload {
+        product_id: product_id.to_string(),
+    })
+    .expect("payload serializes");
+    let job = Job::new(
+        JobKind::SyncStock,
+        store_hash,
+        format!("stock-{key}-{}", uuid::Uuid::new_v4().simple()),
+        payload,
+    );
+    // A short delay gathers a burst of changes into one job.
+    app.product_queue.send(&[job], Duration::from_secs(1)).await?;
+    Ok(true)
+}
+
+/// Publishes a product's current store stock to every shop where it is live.
+async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    // Released first: a change after the read below asks for a new sync.
+    idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
+    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let Some(product) = platform.product(product_id).await.map_err(store_failure)? else {
+        return Ok(());
+    };
+    records::save_product(table, &store.store_hash, &product).await?;
+    for shop in active_shops(app, &store.store_hash).await? {
+        let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        let (Some(tiktok_id), ListingStatus::Live) = (listing.tiktok_product_id.clone(), listing.status) else {
+            continue;
+        };
+        let warehouse = shop.default_warehouse_id.clone().unwrap_or_default();
+        let policy = store.settings.inventory;
+        let skus: Vec<SkuInventory> = listing
+            .skus
+            .iter()
+            .filter_map(|(variant_id, sku_id)| {
+                let variant = product.variants.iter().find(|v| &v.id == variant_id)?;
+                let available = match product.inventory_tracking {
+                    crate::store::InventoryTracking::None => None,
+                    crate::store::InventoryTracking::Product => Some(product.inventory_level),
+                    crate::store::InventoryTracking::Variant => Some(variant.inventory_level.unwrap_or(0)),
+                };
+                Some(SkuInventory {
+                    id: Id::from(sku_id.as_str()),
+                    inventory: vec![WarehouseStock {
+                        warehouse_id: Id::from(warehouse.as_str()),
+                        quantity: policy.publish(available),
+                    }],
+                })
+            })
+            .collect();
+        if skus.is_empty() {
+            continue;
+        }
+        let tiktok = &app.tiktok;
+        let tiktok_id = Id::from(tiktok_id.as_str());
+        match tiktok_call(app, &shop, |auth| async move {
+            tiktok.update_inventory(&auth, &tiktok_id, &skus).await
+        })
+        .await?
+        {
+            Ok(errors) if errors.is_empty() => {}
+            Ok(errors) => {
+                listing.reasons = errors
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "Stock of SKU {} was refused: {} (code {}).",
+                            e.detail["sku_id"].as_str().unwrap_or("?"),
+                            e.message,
+                            e.code
+                        )
+                    })
+                    .collect();
+                records::save_listing(table, &store.store_hash, listing).await?;
+            }
+            Err(error) if error.is_retryable() => return Err(retry(error)),
+            Err(error) => {
+                listing.reasons = vec![format!("TikTok refused the stock update: {error}")];
+                records::save_listing(table, &store.store_hash, listing).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Listing status of a TikTok product status.
+pub fn status_of(tiktok_status: &str) -> ListingStatus {
+    match tiktok_status {
+        "ACTIVATE" => ListingStatus::Live,
+        "FAILED" => ListingStatus::Failed,
+        "SELLER_DEACTIVATED" | "PLATFORM_DEACTIVATED" | "FREEZE" => ListingStatus::Inactive,
+        "DELETED" => ListingStatus::Deleted,
+        _ => ListingStatus::PendingReview,
+    }
+}
+
+/// TikTok says a product changed status: re-read it and update the listing; a product
+/// that just went live gets its current stock.
+async fn product_status(
+    app: &App,
+    store: &StoreRecord,
+    shop_id: &str,
+    payload: &serde_json::Value,
+) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let data = &payload["data"];
+    let tiktok_id = match &data["product_id"] {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => return Err(JobError::Malformed("product status without product_id".into())),
+    };
+    let Some((_, mut listing)) = records::listing_by_tiktok_product(table, shop_id, &tiktok_id).await? else {
+        tracing::info!(shop = shop_id, product = %tiktok_id, "status of a product the connector did not upload; ignored");
+        return Ok(());
+    };
+    let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
+        return Ok(());
+    };
+    let tiktok = &app.tiktok;
+    let id = Id::from(tiktok_id.as_str());
+    let product = match tiktok_call(app, &shop, |auth| async move { tiktok.get_product(&auth, &id).await }).await? {
+        Ok(product) => product,
+        Err(error) if error.is_retryable() => return Err(retry(error)),
+        Err(error) => return Err(JobError::Retryable(format!("product status read failed: {error}"))),
+    };
+    let was_live = listing.status == ListingStatus::Live;
+    listing.status = status_of(&product.status);
+    listing.reasons = product
+        .audit_failed_reasons
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(move |reason| format!("{}: {reason}", r.position)))
+        .collect();
+    let now_live = listing.status == ListingStatus::Live;
+    let product_id = listing.product_id.clone();
+    records::save_listing(table, &store.store_hash, listing).await?;
+    if now_live && !was_live {
+        sync_stock(app, store, &product_id).await?;
+    }
+    Ok(())
+}

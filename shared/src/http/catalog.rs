@@ -1,0 +1,269 @@
+//! The catalogue part of the settings API: imports and their progress, profiles
+//! (with "run query"), products with their listing status per shop, uploads and
+//! manual stock syncs. Bound to the session's store like every settings call.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Failure, SessionContext};
+use crate::accounts;
+use crate::app::App;
+use crate::catalog::records::{self, ListingStatus};
+use crate::catalog::rules::{Profile, profile_for};
+use crate::catalog::sync;
+use crate::queue::JobError;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/settings/api/imports", post(start_import))
+        .route("/settings/api/activities/{id}", get(activity))
+        .route("/settings/api/profiles", get(list_profiles).post(create_profile))
+        .route("/settings/api/profiles/query", post(run_query))
+        .route(
+            "/settings/api/profiles/{id}",
+            put(update_profile).delete(delete_profile),
+        )
+        .route("/settings/api/products", get(products))
+        .route("/settings/api/uploads", post(upload))
+        .route("/settings/api/stock-sync", post(stock_sync))
+}
+
+impl From<JobError> for Failure {
+    fn from(error: JobError) -> Self {
+        match error {
+            JobError::Storage(storage) => storage.into(),
+            other => Failure::Upstream(other.to_string()),
+        }
+    }
+}
+
+fn csrf(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+#[derive(Deserialize, Default)]
+struct ImportBody {
+    /// Only products changed since (ISO-8601).
+    since: Option<String>,
+}
+
+async fn start_import(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    body: Option<Json<ImportBody>>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    let since = body.and_then(|Json(b)| b.since);
+    let activity = sync::start_import(&app, &context.store.store_hash, since).await?;
+    Ok(Json(activity).into_response())
+}
+
+async fn activity(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let found = records::get_activity(app.table.as_ref(), &context.store.store_hash, &id).await?;
+    found
+        .map(|a| Json(a).into_response())
+        .ok_or_else(|| Failure::NotFound(format!("No activity {id}.")))
+}
+
+async fn list_profiles(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    Ok(Json(records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+}
+
+async fn save(app: &App, context: &SessionContext, mut profile: Profile) -> Result<Response, Failure> {
+    if profile.category_id.trim().is_empty() {
+        return Err(Failure::BadRequest("A profile needs a TikTok category.".into()));
+    }
+    let table = app.table.as_ref();
+    if profile.is_default {
+        // One default profile per store.
+        for mut other in records::all_profiles(table, &context.store.store_hash)
+            .await?
+            .into_iter()
+            .filter(|p| p.is_default && p.id != profile.id)
+        {
+            other.is_default = false;
+            records::save_profile(table, &context.store.store_hash, &other).await?;
+        }
+        profile.rules.clear();
+    }
+    records::save_profile(table, &context.store.store_hash, &profile).await?;
+    Ok(Json(profile).into_response())
+}
+
+async fn create_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(mut profile): Json<Profile>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    profile.id = uuid::Uuid::new_v4().simple().to_string();
+    save(&app, &context, profile).await
+}
+
+async fn update_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(mut profile): Json<Profile>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    let profiles = records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?;
+    if !profiles.iter().any(|p| p.id == id) {
+        return Err(Failure::NotFound(format!("No profile {id}.")));
+    }
+    profile.id = id;
+    save(&app, &context, profile).await
+}
+
+async fn delete_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    match records::delete_profile(app.table.as_ref(), &context.store.store_hash, &id).await {
+        Ok(()) => Ok(Json(json!({"deleted": id})).into_response()),
+        Err(crate::storage::StorageError::ConditionFailed { .. }) => {
+            Err(Failure::NotFound(format!("No profile {id}.")))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// "Run query": how many stored products a profile would cover.
+async fn run_query(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Json(profile): Json<Profile>,
+) -> Result<Response, Failure> {
+    let products = records::all_products(app.table.as_ref(), &context.store.store_hash).await?;
+    let count = products.iter().filter(|p| profile.matches(p)).count();
+    Ok(Json(json!({"count": count, "of": products.len()})).into_response())
+}
+
+async fn products(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    let products = records::all_products(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let shops = accounts::list_shops(table, store_hash).await?;
+    let mut listings = std::collections::HashMap::new();
+    for shop in &shops {
+        for listing in records::shop_listings(table, store_hash, &shop.shop_id).await? {
+            listings.insert((shop.shop_id.clone(), listing.product_id.clone()), listing);
+        }
+    }
+    let rows: Vec<_> = products
+        .iter()
+        .map(|product| {
+            let per_shop: Vec<_> = shops
+                .iter()
+                .map(|shop| {
+                    let listing = listings.get(&(shop.shop_id.clone(), product.id.clone()));
+                    json!({"shop_id": shop.shop_id, "status": listing.map_or(ListingStatus::NotUploaded, |l| l.status),
+                           "tiktok_product_id": listing.and_then(|l| l.tiktok_product_id.clone()),
+                           "reasons": listing.map(|l| l.reasons.clone()).unwrap_or_default(), "eta": listing.and_then(|l| l.eta)})
+                })
+                .collect();
+            json!({"id": product.id, "name": product.name, "sku": product.sku, "variants": product.variants.len(),
+                   "profile": profile_for(&profiles, product).map(|p| p.name.clone()), "listings": per_shop})
+        })
+        .collect();
+    Ok(Json(rows).into_response())
+}
+
+#[derive(Deserialize)]
+struct UploadBody {
+    /// Shop to upload to.
+    shop_id: String,
+    /// These products…
+    #[serde(default)]
+    product_ids: Vec<String>,
+    /// …or every product of this profile…
+    profile_id: Option<String>,
+    /// …or every product not uploaded yet (and not known to be invalid).
+    #[serde(default)]
+    all_ready: bool,
+}
+
+async fn upload(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<UploadBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    if accounts::get_shop(table, store_hash, &body.shop_id).await?.is_none() {
+        return Err(Failure::NotFound(format!(
+            "No TikTok shop {} is connected to this store.",
+            body.shop_id
+        )));
+    }
+    let products = records::all_products(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let mut chosen: Vec<String> = body
+        .product_ids
+        .iter()
+        .filter(|id| products.iter().any(|p| &p.id == *id))
+        .cloned()
+        .collect();
+    if let Some(profile_id) = &body.profile_id {
+        chosen.extend(
+            products
+                .iter()
+                .filter(|p| profile_for(&profiles, p).is_some_and(|f| &f.id == profile_id))
+                .map(|p| p.id.clone()),
+        );
+    }
+    if body.all_ready {
+        let listings = records::shop_listings(table, store_hash, &body.shop_id).await?;
+        let settled = |id: &str| {
+            listings
+                .iter()
+                .any(|l| l.product_id == id && l.status != ListingStatus::NotUploaded)
+        };
+        chosen.extend(products.iter().filter(|p| !settled(&p.id)).map(|p| p.id.clone()));
+    }
+    chosen.sort();
+    chosen.dedup();
+    let queued = sync::enqueue_uploads(&app, store_hash, &body.shop_id, &chosen).await?;
+    Ok(Json(json!({"queued": queued})).into_response())
+}
+
+#[derive(Deserialize)]
+struct StockBody {
+    product_ids: Vec<String>,
+}
+
+async fn stock_sync(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<StockBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    let mut requested = 0;
+    for product_id in &body.product_ids {
+        if sync::request_stock_sync(&app, &context.store.store_hash, product_id).await? {
+            requested += 1;
+        }
+    }
+    Ok(Json(json!({"requested": requested})).into_response())
+}
