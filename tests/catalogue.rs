@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 const STORE: &str = "sbx1store";
 
 async fn onboarded() -> (tempfile::TempDir, Running) {
-    connector::telemetry::init_stderr();
     let data_dir = tempfile::tempdir().unwrap();
     let running = local_stack(data_dir.path(), false, true).await;
     onboard_sandbox(&running).await.unwrap();
@@ -105,4 +104,189 @@ async fn the_demo_catalogue_is_imported_validated_uploaded_and_goes_live() {
             .unwrap()
             .starts_with("SKU-")
     );
+}
+
+fn tiktok_base(running: &Running) -> String {
+    running.sandboxes.as_ref().unwrap().tiktok.clone()
+}
+
+async fn tiktok_products(running: &Running) -> Vec<Value> {
+    reqwest::get(format!("{}/sandbox/products", tiktok_base(running)))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits until every listing of the US shop is settled (Live or Not ready).
+async fn settled(running: &Running) -> Vec<records::Listing> {
+    let shop = us_shop(running).await;
+    let table = running.app.table.as_ref();
+    let done = eventually(30, async || {
+        let listings = records::shop_listings(table, STORE, &shop).await.unwrap();
+        listings.len() == 60
+            && listings
+                .iter()
+                .all(|l| matches!(l.status, ListingStatus::Live | ListingStatus::NotReady))
+    })
+    .await;
+    assert!(done, "the demo catalogue did not settle");
+    records::shop_listings(table, STORE, &shop).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_burst_of_stock_changes_reaches_tiktok_within_seconds_as_one_update() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let products = records::all_products(running.app.table.as_ref(), STORE).await.unwrap();
+    let simple = products
+        .iter()
+        .find(|p| {
+            p.variants.len() == 1
+                && listings
+                    .iter()
+                    .any(|l| l.product_id == p.id && l.status == ListingStatus::Live)
+        })
+        .unwrap();
+    let listing = listings.iter().find(|l| l.product_id == simple.id).unwrap();
+    let tiktok_id = listing.tiktok_product_id.clone().unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let shop = us_shop(&running).await;
+    let key = format!("{shop}|/product/202309/products/{{id}}/inventory/update");
+    let updates = async || {
+        let stats: Value = reqwest::get(format!("{}/sandbox/stats", tiktok_base(&running)))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["requests_by_key"][&key].as_u64().unwrap_or(0)
+    };
+    let before = updates().await;
+    let http = reqwest::Client::new();
+    for level in 11..=15 {
+        http.post(format!("{bigcommerce}/sandbox/products/{}/stock", simple.id))
+            .json(&json!({"inventory_level": level}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let arrived = eventually(10, async || {
+        tiktok_products(&running)
+            .await
+            .iter()
+            .any(|p| p["id"] == tiktok_id.as_str() && p["skus"][0]["inventory"][0]["quantity"] == 15)
+    })
+    .await;
+    assert!(arrived, "the last stock level reaches TikTok");
+    let calls = updates().await - before;
+    assert!(
+        (1..=3).contains(&calls),
+        "five changes coalesce into one or two TikTok calls, not five: {calls}"
+    );
+}
+
+#[tokio::test]
+async fn re_uploading_edits_the_same_product_and_images_upload_once() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let before = tiktok_products(&running).await;
+    let images_before = running.sandboxes.as_ref().unwrap().tiktok_sandbox.lock().images.len();
+    let products = records::all_products(running.app.table.as_ref(), STORE).await.unwrap();
+    let distinct_images: std::collections::HashSet<&str> = products
+        .iter()
+        .flat_map(|p| p.images.iter().map(|i| i.url.as_str()))
+        .collect();
+    assert_eq!(images_before, distinct_images.len(), "one upload per image");
+    let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
+    let shop = us_shop(&running).await;
+    let mut browser = connector_local::Browser::new().unwrap();
+    browser
+        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let session: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap();
+    let body = json!({"shop_id": shop, "product_ids": [live.product_id]});
+    assert_eq!(
+        browser
+            .post_json(&format!("{base}/settings/api/uploads"), &body, csrf)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(10, async || records::get_listing(table, STORE, &shop, &live.product_id)
+            .await
+            .unwrap()
+            .status
+            == ListingStatus::Live
+            && records::get_listing(table, STORE, &shop, &live.product_id)
+                .await
+                .unwrap()
+                .updated_at
+                > live.updated_at)
+        .await
+    );
+    let after = records::get_listing(table, STORE, &shop, &live.product_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.tiktok_product_id, live.tiktok_product_id,
+        "an edit, not a second product"
+    );
+    assert_eq!(after.skus, live.skus, "the SKU ids are kept");
+    assert_eq!(tiktok_products(&running).await.len(), before.len());
+    assert_eq!(
+        running.sandboxes.as_ref().unwrap().tiktok_sandbox.lock().images.len(),
+        images_before,
+        "no image uploaded twice"
+    );
+}
+
+#[tokio::test]
+async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    // Renamed in the store: the product webhook re-imports it and (auto update) edits it on TikTok.
+    reqwest::Client::new()
+        .post(format!("{bigcommerce}/sandbox/products/{}", live.product_id))
+        .json(&json!({"name": "Miracle phone case [reject]"}))
+        .send()
+        .await
+        .unwrap();
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(15, async || records::get_listing(table, STORE, &shop, &live.product_id)
+            .await
+            .unwrap()
+            .status
+            == ListingStatus::Failed)
+        .await
+    );
+    let failed = records::get_listing(table, STORE, &shop, &live.product_id)
+        .await
+        .unwrap();
+    assert!(
+        failed.reasons.iter().any(|r| r.contains("prohibited")),
+        "TikTok's audit reason is kept: {:?}",
+        failed.reasons
+    );
+    let tiktok = tiktok_products(&running).await;
+    let product = tiktok
+        .iter()
+        .find(|p| p["id"] == failed.tiktok_product_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(product["title"], "Miracle phone case [reject]");
 }

@@ -177,6 +177,7 @@ fn admit(
         return Err(fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests"));
     }
     window.push_back(now_instant);
+    *state.requests.entry(key).or_default() += 1;
     Ok(Caller {
         shop,
         shop_ids: grant.shop_ids,

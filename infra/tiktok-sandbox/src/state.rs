@@ -116,6 +116,8 @@ pub struct State {
     pub request_times: HashMap<String, VecDeque<Instant>>,
     /// Requests answered with 429, per key.
     pub throttled: HashMap<String, u64>,
+    /// Requests let through, per key (shop | endpoint).
+    pub requests: HashMap<String, u64>,
     /// Every webhook attempt.
     pub deliveries: Vec<Delivery>,
     /// The last ORDER_STATUS_CHANGE notification per order: (notification id, data).

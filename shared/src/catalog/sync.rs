@@ -397,23 +397,27 @@ pub async fn upload(
     let tiktok = &app.tiktok;
     let existing = listing.tiktok_product_id.clone().map(|id| Id::from(id.as_str()));
     let written = match existing {
+        // An edit goes back to review only when content changed: read where it stands.
         Some(tiktok_id) => {
             tiktok_call(app, &shop, |auth| async move {
-                tiktok.edit_product(&auth, &tiktok_id, &request).await
+                let written = tiktok.edit_product(&auth, &tiktok_id, &request).await?;
+                let status = tiktok.get_product(&auth, &tiktok_id).await?.status;
+                Ok((written, status_of(&status)))
             })
             .await?
         }
         None => {
             // A retried create returns the product the first attempt made.
             request.idempotency_key = Some(format!("{store_hash}-{shop_id}-{product_id}"));
-            tiktok_call(app, &shop, |auth| async move {
+            let created = tiktok_call(app, &shop, |auth| async move {
                 tiktok.create_product(&auth, &request).await
             })
-            .await?
+            .await?;
+            created.map(|written| (written, ListingStatus::PendingReview))
         }
     };
     match written {
-        Ok(result) => {
+        Ok((result, status)) => {
             listing.tiktok_product_id = Some(result.product_id.to_string());
             listing.skus = result
                 .skus
@@ -421,7 +425,7 @@ pub async fn upload(
                 .filter(|s| !s.external_sku_id.is_empty())
                 .map(|s| (s.external_sku_id.clone(), s.id.to_string()))
                 .collect();
-            listing.status = ListingStatus::PendingReview;
+            listing.status = status;
             listing.reasons = result.warnings.iter().map(|w| w.message.clone()).collect();
             listing.eta = None;
         }
