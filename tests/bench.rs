@@ -1,0 +1,95 @@
+//! `bench`: measures, on the local stack with both sandboxes, how long a stock change
+//! in the BigCommerce sandbox takes to show in the TikTok sandbox. Prints p50/p99.
+//!
+//! Run: `cargo run --release -p connector-e2e --bin bench -- [samples]`
+
+use std::time::{Duration, Instant};
+
+use connector::catalog::records::{self, ListingStatus};
+use connector_e2e::local_stack;
+use connector_local::onboard_sandbox;
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let samples: usize = std::env::args().nth(1).map_or(Ok(30), |n| n.parse())?;
+    let data_dir = tempfile::tempdir()?;
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await?;
+    let sandboxes = running.sandboxes.as_ref().expect("sandbox mode");
+    let table = running.app.table.as_ref();
+    let shop = connector::accounts::list_shops(table, "sbx1store")
+        .await?
+        .into_iter()
+        .find(|s| s.region == "US")
+        .expect("US shop")
+        .shop_id;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let live = loop {
+        let listings = records::shop_listings(table, "sbx1store", &shop).await?;
+        let live: Vec<_> = listings
+            .into_iter()
+            .filter(|l| l.status == ListingStatus::Live)
+            .collect();
+        if live.len() >= 50 || Instant::now() > deadline {
+            break live;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let products = records::all_products(table, "sbx1store").await?;
+    let simple: Vec<_> = live
+        .iter()
+        .filter(|l| products.iter().any(|p| p.id == l.product_id && p.variants.len() == 1))
+        .collect();
+    anyhow::ensure!(!simple.is_empty(), "no live product to measure");
+    let http = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    for sample in 0..samples {
+        let listing = simple[sample % simple.len()];
+        let level = 1000 + sample as u64;
+        let started = Instant::now();
+        http.post(format!(
+            "{}/sandbox/products/{}/stock",
+            sandboxes.bigcommerce, listing.product_id
+        ))
+        .json(&json!({"inventory_level": level}))
+        .send()
+        .await?;
+        let tiktok_id = listing
+            .tiktok_product_id
+            .clone()
+            .expect("live listings have a TikTok id");
+        loop {
+            let products: Value = http
+                .get(format!("{}/sandbox/products", sandboxes.tiktok))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let arrived = products
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["id"] == tiktok_id.as_str() && p["skus"][0]["inventory"][0]["quantity"] == level);
+            if arrived {
+                latencies.push(started.elapsed());
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "a stock change did not arrive within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    latencies.sort();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "stock change BigCommerce -> TikTok, {} samples: p50 {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        percentile(0.5),
+        percentile(0.99),
+        latencies.last().expect("samples")
+    );
+    Ok(())
+}
