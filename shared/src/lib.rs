@@ -18,6 +18,7 @@ pub mod http;
 pub mod jobs;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod orders;
 pub mod queue;
 pub mod schedules;
 pub mod secrets;

@@ -37,6 +37,9 @@ pub enum ScheduleError {
     /// A shop operation failed.
     #[error(transparent)]
     Shop(#[from] crate::shops::ShopError),
+    /// A job-level failure (storage, queue).
+    #[error(transparent)]
+    Job(#[from] crate::queue::JobError),
 }
 
 /// Runs one scheduled task once.
@@ -45,6 +48,11 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
         Schedule::RefreshTokens => {
             let refreshed = crate::shops::refresh_all(app).await?;
             tracing::info!(refreshed, "token refresh run done");
+            Ok(())
+        }
+        Schedule::PollOrders => {
+            let enqueued = crate::orders::poll_all(app).await?;
+            tracing::info!(enqueued, "order poll done");
             Ok(())
         }
         other => Err(ScheduleError::NotImplemented(other)),

@@ -1,0 +1,610 @@
+//! Order sync: every paid TikTok order becomes exactly one store order, and store
+//! shipments and cancellations go back to TikTok.
+//!
+//! Exactly once: a create runs under an idempotency claim on the TikTok order id, and
+//! before creating it looks the store order up by its external order id; a worker that
+//! crashed after creating but before saving the mapping is taken over once its lease
+//! runs out, finds the order, and saves the mapping. Orders that cannot be created
+//! (an SKU not linked) are parked as *Error* with the reason, never half-created.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, ShopRecord, StoreRecord};
+use crate::app::App;
+use crate::catalog::records;
+use crate::queue::{Job, JobError, JobKind};
+use crate::shops::{ShopError, with_shop};
+use crate::storage::idempotency::{self, Claim};
+use crate::storage::{Condition, Item, Query, StorageError, Table, unix_now};
+use crate::store::{Address, NewOrder, NewOrderLine, OrderStatus as StoreStatus, StoreEvent, StorePlatform};
+use crate::tiktok::model::{MarkShipped, Order, OrderSearch};
+use crate::tiktok::types::{Id, OrderStatus};
+
+/// Where an order stands in the connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// The store order exists.
+    Created,
+    /// Not created; see the reason (retried by the sweeper).
+    Error,
+    /// Not imported by the settings (unpaid, sample, FBT, …).
+    Skipped,
+    /// Cancelled in the store after TikTok cancelled it.
+    Cancelled,
+}
+
+/// The record of one TikTok order (`ORDER#<tiktok order id>`, indexed by store order id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// TikTok order id.
+    pub tiktok_order_id: String,
+    /// Shop.
+    pub shop_id: String,
+    /// State.
+    pub state: SyncState,
+    /// Store order id, once created.
+    pub store_order_id: Option<String>,
+    /// Why it is not created, in words.
+    pub reason: Option<String>,
+    /// TikTok status last seen.
+    pub tiktok_status: String,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+}
+
+fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
+    let item = Item::new(
+        accounts::store_pk(store_hash),
+        format!("ORDER#{}", record.tiktok_order_id),
+        serde_json::to_value(record).expect("records serialize"),
+    );
+    match &record.store_order_id {
+        Some(id) => item.with_index(format!("BCORDER#{store_hash}#{id}"), "ORDER"),
+        None => item,
+    }
+}
+
+/// The record of a TikTok order.
+pub async fn get_record(
+    table: &dyn Table,
+    store_hash: &str,
+    tiktok_order_id: &str,
+) -> Result<Option<OrderRecord>, StorageError> {
+    let item = table
+        .get(&accounts::store_pk(store_hash), &format!("ORDER#{tiktok_order_id}"))
+        .await?;
+    item.map(|i| {
+        serde_json::from_value(i.data).map_err(|e| StorageError::Corrupt {
+            pk: i.pk,
+            sk: i.sk,
+            reason: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+async fn save_record(table: &dyn Table, store_hash: &str, mut record: OrderRecord) -> Result<(), StorageError> {
+    record.updated_at = unix_now();
+    table.put(record_item(store_hash, &record), Condition::None).await
+}
+
+/// The record of the TikTok order behind a store order.
+pub async fn record_of_store_order(
+    table: &dyn Table,
+    store_hash: &str,
+    store_order_id: &str,
+) -> Result<Option<OrderRecord>, StorageError> {
+    let page = table
+        .query(Query::index(format!("BCORDER#{store_hash}#{store_order_id}"), "").limit(1))
+        .await?;
+    page.items
+        .first()
+        .map(|i| {
+            serde_json::from_value(i.data.clone()).map_err(|e| StorageError::Corrupt {
+                pk: i.pk.clone(),
+                sk: i.sk.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retryable(error.to_string())
+}
+
+fn shop_failure(error: ShopError) -> JobError {
+    match error {
+        ShopError::Storage(storage) => storage.into(),
+        other => retry(other),
+    }
+}
+
+/// Runs an order job.
+pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
+    let Some(store) = accounts::get_store(app.table.as_ref(), &job.tenant).await? else {
+        return Ok(());
+    };
+    if store.status != accounts::StoreStatus::Installed {
+        return Ok(());
+    }
+    match job.kind {
+        JobKind::SyncOrder => {
+            let shop_id = job.shop.clone().unwrap_or_default();
+            let data = &job.payload["data"];
+            let order_id = data["order_id"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| job.payload["order_id"].as_str().map(str::to_string));
+            let Some(order_id) = order_id else {
+                // Cancellation and return topics carry order ids too; anything else is not an order event.
+                tracing::info!(topic = %job.payload["topic"], "order job without an order id; acknowledged");
+                return Ok(());
+            };
+            sync_order(app, &store, &shop_id, &order_id).await
+        }
+        JobKind::PushShipment => {
+            let event: StoreEvent =
+                serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))?;
+            match event {
+                StoreEvent::Shipment { order_id, shipment_id } => {
+                    push_shipment(app, &store, &order_id, &shipment_id).await
+                }
+                _ => Ok(()),
+            }
+        }
+        other => Err(JobError::NotImplemented(other)),
+    }
+}
+
+/// Re-reads a TikTok order and brings the store order in line with it.
+pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id: &str) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
+        tracing::warn!(
+            shop = shop_id,
+            order = order_id,
+            "order of a shop that is not connected; acknowledged"
+        );
+        return Ok(());
+    };
+    let tiktok = &app.tiktok;
+    let ids = [Id::from(order_id)];
+    let order = with_shop(
+        app,
+        &shop,
+        |auth| async move { tiktok.order_details(&auth, &ids).await },
+    )
+    .await
+    .map_err(shop_failure)?
+    .into_iter()
+    .next();
+    let Some(order) = order else {
+        tracing::warn!(order = order_id, "TikTok does not know the order; acknowledged");
+        return Ok(());
+    };
+    let existing = get_record(table, &store.store_hash, order_id).await?;
+    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    match (&order.status, existing.as_ref().and_then(|r| r.store_order_id.clone())) {
+        (OrderStatus::Cancelled, Some(store_order_id)) => {
+            platform.cancel_order(&store_order_id).await.map_err(retry)?;
+            let mut record = existing.expect("matched Some above");
+            record.state = SyncState::Cancelled;
+            record.tiktok_status = order.status.as_str().to_string();
+            save_record(table, &store.store_hash, record).await?;
+            Ok(())
+        }
+        (OrderStatus::Delivered | OrderStatus::Completed, Some(store_order_id)) => {
+            platform
+                .update_order_status(&store_order_id, &StoreStatus::Completed)
+                .await
+                .map_err(retry)?;
+            Ok(())
+        }
+        (_, Some(_)) => Ok(()),
+        (status, None) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
+        (status, None) => {
+            tracing::info!(
+                order = order_id,
+                status = status.as_str(),
+                "order not imported at this status"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Whether the settings import an order at this status.
+fn importable(store: &StoreRecord, status: &OrderStatus, order: &Order) -> bool {
+    let paid = match status {
+        OrderStatus::AwaitingShipment => true,
+        OrderStatus::AwaitingCollection => store.settings.import_awaiting_collection,
+        _ => false,
+    };
+    paid && !order.is_sample_order && order.fulfillment_type != "FULFILLMENT_BY_TIKTOK"
+}
+
+/// How long one worker may hold an order create before another may take over.
+const CREATE_LEASE: Duration = Duration::from_secs(60);
+
+async fn create_once(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    platform: &dyn StorePlatform,
+    order: &Order,
+) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let key = format!("{}/{}", shop.shop_id, order.id);
+    match idempotency::claim(
+        table,
+        "order-create",
+        &key,
+        CREATE_LEASE,
+        Duration::from_secs(30 * 86_400),
+    )
+    .await?
+    {
+        Claim::Acquired => {}
+        Claim::Completed(_) => return Ok(()),
+        // Another worker is creating it: come back later and find its result.
+        Claim::InProgress => return Err(retry(format!("order {} is being created by another worker", order.id))),
+    }
+    let outcome = create(app, store, shop, platform, order).await;
+    match outcome {
+        Ok(record) => {
+            let store_order_id = record.store_order_id.clone();
+            save_record(table, &store.store_hash, record).await?;
+            idempotency::complete(
+                table,
+                "order-create",
+                &key,
+                serde_json::json!({"store_order_id": store_order_id}),
+                Duration::from_secs(30 * 86_400),
+            )
+            .await?;
+            Ok(())
+        }
+        Err(Parked(reason)) => {
+            let record = OrderRecord {
+                tiktok_order_id: order.id.to_string(),
+                shop_id: shop.shop_id.clone(),
+                state: SyncState::Error,
+                store_order_id: None,
+                reason: Some(reason),
+                tiktok_status: order.status.as_str().to_string(),
+                updated_at: unix_now(),
+            };
+            save_record(table, &store.store_hash, record).await?;
+            idempotency::release(table, "order-create", &key).await?;
+            Ok(())
+        }
+    }
+}
+
+/// An order that cannot be created until the merchant acts.
+struct Parked(String);
+
+async fn create(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    platform: &dyn StorePlatform,
+    order: &Order,
+) -> Result<OrderRecord, Parked> {
+    let record = |store_order_id: String| OrderRecord {
+        tiktok_order_id: order.id.to_string(),
+        shop_id: shop.shop_id.clone(),
+        state: SyncState::Created,
+        store_order_id: Some(store_order_id),
+        reason: None,
+        tiktok_status: order.status.as_str().to_string(),
+        updated_at: unix_now(),
+    };
+    // A crash after the store created the order but before the mapping was saved leaves
+    // the order in the store: find it instead of creating a second one.
+    match platform.find_order_by_external_id(order.id.as_str()).await {
+        Ok(Some(found)) => return Ok(record(found.id)),
+        Ok(None) => {}
+        Err(error) => return Err(Parked(format!("The store could not be searched: {error}"))),
+    }
+    let lines = map_lines(app, store, shop, order).await?;
+    let new_order = new_order(order, lines);
+    match platform.create_order(&new_order).await {
+        Ok(created) => Ok(record(created.id)),
+        Err(error) => Err(Parked(format!("The store refused the order: {error}"))),
+    }
+}
+
+/// One store line per TikTok SKU (TikTok sends one line item per unit).
+async fn map_lines(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    order: &Order,
+) -> Result<Vec<NewOrderLine>, Parked> {
+    let table = app.table.as_ref();
+    let mut grouped: BTreeMap<String, (u32, Decimal, String)> = BTreeMap::new();
+    for item in &order.line_items {
+        let entry = grouped
+            .entry(item.sku_id.to_string())
+            .or_insert((0, item.sale_price.0, item.seller_sku.clone()));
+        entry.0 += 1;
+    }
+    let mut lines = Vec::new();
+    let products = records::all_products(table, &store.store_hash)
+        .await
+        .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
+    for (sku_id, (quantity, unit_price, seller_sku)) in grouped {
+        let mapped = records::variant_of_sku(table, &shop.shop_id, &sku_id)
+            .await
+            .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
+        let (variant_id, product_id) = match mapped {
+            Some((_, variant_id, product_id)) => (variant_id, product_id),
+            // Auto-link by seller SKU when the SKU was listed outside the connector.
+            None => match products.iter().find_map(|p| {
+                p.variants
+                    .iter()
+                    .find(|v| !seller_sku.is_empty() && v.sku == seller_sku)
+                    .map(|v| (v.id.clone(), p.id.clone()))
+            }) {
+                Some(found) => found,
+                None => {
+                    return Err(Parked(format!(
+                        "SKU {seller_sku} ({sku_id}) is not linked to a store product."
+                    )));
+                }
+            },
+        };
+        lines.push(NewOrderLine {
+            product_id,
+            variant_id,
+            quantity,
+            price_ex_tax: unit_price,
+            price_inc_tax: unit_price,
+        });
+    }
+    Ok(lines)
+}
+
+fn district(order: &Order, level_name: &str) -> String {
+    order
+        .recipient_address
+        .district_info
+        .iter()
+        .find(|d| d.address_level_name.eq_ignore_ascii_case(level_name))
+        .map(|d| d.address_name.clone())
+        .unwrap_or_default()
+}
+
+fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
+    let address = &order.recipient_address;
+    let (first, last) = if address.first_name.is_empty() {
+        let mut parts = address.name.splitn(2, ' ');
+        (
+            parts.next().unwrap_or_default().to_string(),
+            parts.next().unwrap_or_default().to_string(),
+        )
+    } else {
+        (address.first_name.clone(), address.last_name.clone())
+    };
+    let shipping = Address {
+        first_name: first,
+        last_name: last,
+        street_1: if address.address_line1.is_empty() {
+            address.full_address.clone()
+        } else {
+            address.address_line1.clone()
+        },
+        street_2: address.address_line2.clone(),
+        city: district(order, "City"),
+        state: district(order, "State"),
+        zip: address.postal_code.clone(),
+        country: district(order, "Country"),
+        country_iso2: address.region_code.clone(),
+        phone: address.phone_number.clone(),
+        email: String::new(),
+    };
+    let shipping_fee = order.payment.shipping_fee.0;
+    NewOrder {
+        external_order_id: order.id.to_string(),
+        external_source: "TikTok Shop".into(),
+        channel_id: None,
+        status: StoreStatus::AwaitingFulfillment,
+        billing_address: shipping.clone(),
+        shipping_address: shipping,
+        shipping_method: "TikTok Shop shipping".into(),
+        lines,
+        shipping_cost: (shipping_fee, shipping_fee),
+        payment_method: "TikTok Shop".into(),
+        customer_message: order.buyer_message.clone(),
+        staff_notes: format!("TikTok order {}", order.id),
+    }
+}
+
+/// Polls every shop's orders changed since its watermark (with a 5-minute overlap)
+/// and enqueues them; the safety net for lost webhooks.
+pub async fn poll_all(app: &App) -> Result<usize, JobError> {
+    let table = app.table.as_ref();
+    let mut enqueued = 0;
+    let mut cursor = None;
+    loop {
+        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
+        for (shop_id, store_hash) in entries {
+            match poll_shop(app, &store_hash, &shop_id).await {
+                Ok(count) => enqueued += count,
+                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, "order poll failed"),
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(enqueued),
+        }
+    }
+}
+
+async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
+    let table = app.table.as_ref();
+    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+        return Ok(0);
+    };
+    if shop.status != accounts::ShopStatus::Active {
+        return Ok(0);
+    }
+    let pk = accounts::store_pk(store_hash);
+    let sk = format!("CURSOR#ORDERS#{shop_id}");
+    let watermark = table
+        .get(&pk, &sk)
+        .await?
+        .and_then(|i| i.data["update_time"].as_i64())
+        .unwrap_or_else(|| unix_now() - 86_400);
+    let filter = OrderSearch {
+        update_time_ge: Some(watermark - 300),
+        ..OrderSearch::default()
+    };
+    let tiktok = &app.tiktok;
+    let mut newest = watermark;
+    let mut jobs = Vec::new();
+    let mut page_token: Option<String> = None;
+    loop {
+        let token = page_token.clone();
+        let filter = &filter;
+        let page = with_shop(app, &shop, |auth| async move {
+            tiktok.search_orders(&auth, filter, 50, token.as_deref()).await
+        })
+        .await
+        .map_err(shop_failure)?;
+        for order in &page.items {
+            newest = newest.max(order.update_time);
+            let payload = serde_json::json!({"order_id": order.id.to_string(), "topic": "poll"});
+            // The same order at the same update time is one job, however often it is polled.
+            let key = format!("order-{}-{}", order.id, order.update_time);
+            jobs.push(Job::new(JobKind::SyncOrder, store_hash, key, payload).for_shop(shop_id));
+        }
+        match page.next_page_token {
+            Some(next) => page_token = Some(next),
+            None => break,
+        }
+    }
+    app.order_queue.send(&jobs, Duration::ZERO).await?;
+    table
+        .put(
+            Item::new(pk, sk, serde_json::json!({"update_time": newest})),
+            Condition::None,
+        )
+        .await?;
+    Ok(jobs.len())
+}
+
+/// Sends a store shipment to TikTok: carrier mapped by name to the order's shipping
+/// providers, the shipped units' line items marked shipped with the tracking number.
+async fn push_shipment(
+    app: &App,
+    store: &StoreRecord,
+    store_order_id: &str,
+    shipment_id: &str,
+) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let Some(record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+        tracing::info!(
+            order = store_order_id,
+            "shipment of an order that did not come from TikTok; acknowledged"
+        );
+        return Ok(());
+    };
+    let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
+        return Ok(());
+    };
+    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let Some(shipment) = platform
+        .shipments(store_order_id)
+        .await
+        .map_err(retry)?
+        .into_iter()
+        .find(|s| s.id == shipment_id)
+    else {
+        return Err(retry(format!("shipment {shipment_id} is not visible yet")));
+    };
+    let tiktok = &app.tiktok;
+    let ids = [Id::from(record.tiktok_order_id.as_str())];
+    let order = with_shop(
+        app,
+        &shop,
+        |auth| async move { tiktok.order_details(&auth, &ids).await },
+    )
+    .await
+    .map_err(shop_failure)?
+    .into_iter()
+    .next();
+    let Some(order) = order else { return Ok(()) };
+    let option = order.delivery_option_id.clone().unwrap_or_else(|| Id::from("0"));
+    let providers = with_shop(app, &shop, |auth| async move {
+        tiktok.shipping_providers(&auth, &option).await
+    })
+    .await
+    .map_err(shop_failure)?;
+    let carrier = shipment.carrier.to_lowercase();
+    let Some(provider) = providers
+        .iter()
+        .find(|p| p.name.to_lowercase() == carrier)
+        .or(providers.first())
+    else {
+        return save_shipment_error(
+            table,
+            store,
+            record,
+            "TikTok offers no shipping provider for this order.",
+        )
+        .await;
+    };
+    // TikTok line items are single units: ship as many of each SKU as the store shipped.
+    let mut unshipped = Vec::new();
+    for line in order.line_items.iter().filter(|l| l.package_id.is_none()) {
+        let variant = records::variant_of_sku(table, &shop.shop_id, line.sku_id.as_str())
+            .await?
+            .map(|(_, variant, _)| variant);
+        unshipped.push((line.id.clone(), variant));
+    }
+    let mut line_ids = Vec::new();
+    for (variant_id, quantity) in &shipment.items {
+        let matching = unshipped
+            .iter()
+            .filter(|(id, v)| v.as_ref() == Some(variant_id) && !line_ids.contains(id))
+            .take(*quantity as usize);
+        line_ids.extend(matching.map(|(id, _)| id.clone()).collect::<Vec<_>>());
+    }
+    let shipped = MarkShipped {
+        tracking_number: shipment.tracking_number.clone(),
+        shipping_provider_id: provider.id.clone(),
+        order_line_item_ids: line_ids,
+    };
+    let order_id = order.id.clone();
+    match with_shop(app, &shop, |auth| async move {
+        tiktok.mark_package_shipped(&auth, &order_id, &shipped).await
+    })
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(ShopError::TikTok(error)) if error.is_retryable() => Err(retry(error)),
+        Err(ShopError::TikTok(error)) => {
+            save_shipment_error(table, store, record, &format!("TikTok refused the shipment: {error}")).await
+        }
+        Err(other) => Err(shop_failure(other)),
+    }
+}
+
+async fn save_shipment_error(
+    table: &dyn Table,
+    store: &StoreRecord,
+    mut record: OrderRecord,
+    reason: &str,
+) -> Result<(), JobError> {
+    record.reason = Some(reason.to_string());
+    save_record(table, &store.store_hash, record).await?;
+    Ok(())
+}
