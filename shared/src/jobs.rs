@@ -23,7 +23,9 @@ impl JobHandler for Dispatcher {
             JobKind::ImportProducts | JobKind::UploadProduct | JobKind::SyncStock | JobKind::ProductStatus => {
                 crate::catalog::sync::handle(&self.app, job).await
             }
-            JobKind::SyncOrder | JobKind::PushShipment => crate::orders::handle(&self.app, job).await,
+            JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => {
+                crate::orders::handle(&self.app, job).await
+            }
             other => Err(JobError::NotImplemented(other)),
         }
     }

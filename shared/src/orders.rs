@@ -158,6 +158,16 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 _ => Ok(()),
             }
         }
+        JobKind::StoreOrderStatus => {
+            let event: StoreEvent =
+                serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))?;
+            match event {
+                StoreEvent::OrderStatus { order_id, new_status } if new_status.as_deref() == Some("5") => {
+                    cancel_on_tiktok(app, &store, &order_id).await
+                }
+                _ => Ok(()),
+            }
+        }
         other => Err(JobError::NotImplemented(other)),
     }
 }
@@ -192,11 +202,12 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
     match (&order.status, existing.as_ref().and_then(|r| r.store_order_id.clone())) {
         (OrderStatus::Cancelled, Some(store_order_id)) => {
-            platform.cancel_order(&store_order_id).await.map_err(retry)?;
+            // Recorded first, so the store's echo of this cancellation is not sent back to TikTok.
             let mut record = existing.expect("matched Some above");
             record.state = SyncState::Cancelled;
             record.tiktok_status = order.status.as_str().to_string();
             save_record(table, &store.store_hash, record).await?;
+            platform.cancel_order(&store_order_id).await.map_err(retry)?;
             Ok(())
         }
         (OrderStatus::Delivered | OrderStatus::Completed, Some(store_order_id)) => {
@@ -596,6 +607,47 @@ async fn push_shipment(
         }
         Err(other) => Err(shop_failure(other)),
     }
+}
+
+/// Reason sent to TikTok when the merchant cancels in the store (US key; reference §10.1).
+const STORE_CANCEL_REASON: &str = "seller_cancel_reason_out_of_stock";
+
+/// The merchant cancelled a TikTok order in the store: cancel it on TikTok too.
+async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let Some(mut record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+        return Ok(());
+    };
+    if record.state == SyncState::Cancelled {
+        // Our own cancellation (TikTok cancelled first) echoing back.
+        return Ok(());
+    }
+    let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
+        return Ok(());
+    };
+    let tiktok = &app.tiktok;
+    let cancel = crate::tiktok::model::CancelOrder {
+        order_id: Id::from(record.tiktok_order_id.as_str()),
+        cancel_reason: STORE_CANCEL_REASON.into(),
+        order_line_item_ids: vec![],
+    };
+    match with_shop(
+        app,
+        &shop,
+        |auth| async move { tiktok.cancel_order(&auth, &cancel).await },
+    )
+    .await
+    {
+        Ok(_) => {
+            record.state = SyncState::Cancelled;
+            record.reason = None;
+        }
+        Err(ShopError::TikTok(error)) if error.is_retryable() => return Err(retry(error)),
+        Err(ShopError::TikTok(error)) => record.reason = Some(format!("TikTok refused the cancellation: {error}")),
+        Err(other) => return Err(shop_failure(other)),
+    }
+    save_record(table, &store.store_hash, record).await?;
+    Ok(())
 }
 
 async fn save_shipment_error(

@@ -199,7 +199,14 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
                 return Ok(());
             }
         };
-        enqueue(&app, Job::new(kind, &store_hash, &key, payload)).await
+        // Store order events are ordered per order, so one stuck order never holds up the others.
+        let group = match &delivery.event {
+            StoreEvent::OrderStatus { order_id, .. } | StoreEvent::Shipment { order_id, .. } => {
+                format!("{store_hash}/order/{order_id}")
+            }
+            _ => store_hash.clone(),
+        };
+        enqueue(&app, Job::new(kind, &store_hash, &key, payload).in_group(group)).await
     })
     .await
 }

@@ -87,6 +87,9 @@ pub struct Job {
     pub attempt: u32,
     /// Kind-specific data.
     pub payload: serde_json::Value,
+    /// FIFO group when neither the shop nor the whole tenant is right (e.g. one order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Job {
@@ -105,6 +108,7 @@ impl Job {
             idempotency_key: idempotency_key.into(),
             attempt: 0,
             payload,
+            group: None,
         }
     }
 
@@ -114,10 +118,16 @@ impl Job {
         self
     }
 
-    /// FIFO message group: the shop when there is one, else the tenant, so one shop's
-    /// work stays ordered while shops run in parallel.
+    /// FIFO message group: the explicit group, else the shop, else the tenant, so one
+    /// shop's (or one order's) work stays ordered while the others run in parallel.
     pub fn message_group(&self) -> &str {
-        self.shop.as_deref().unwrap_or(&self.tenant)
+        self.group.as_deref().or(self.shop.as_deref()).unwrap_or(&self.tenant)
+    }
+
+    /// Sets the FIFO group.
+    pub fn in_group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
     }
 
     /// The wire form, checked against [`MAX_MESSAGE_BYTES`].

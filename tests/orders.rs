@@ -1,0 +1,384 @@
+//! Order sync end to end, through the local runner and both sandboxes: TikTok orders
+//! become exactly one store order, whatever arrives twice or gets lost; cancellations
+//! and shipments travel back.
+
+use std::time::Duration;
+
+use connector::catalog::records::{self, ListingStatus};
+use connector::orders::{self, SyncState};
+use connector::schedules::{self, Schedule};
+use connector::store::StorePlatform;
+use connector_e2e::local_stack;
+use connector_local::{Running, onboard_sandbox};
+use serde_json::{Value, json};
+
+const STORE: &str = "sbx1store";
+
+/// The stack with the demo catalogue live; returns the US shop and two live SKUs
+/// as (TikTok SKU id, seller SKU, store variant id).
+async fn ready() -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let table = running.app.table.as_ref();
+    let shop = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "US")
+        .unwrap()
+        .shop_id;
+    let mut live = Vec::new();
+    for _ in 0..300 {
+        live = records::shop_listings(table, STORE, &shop)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.status == ListingStatus::Live)
+            .collect();
+        if live.len() >= 54 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let products = records::all_products(table, STORE).await.unwrap();
+    let skus = live
+        .iter()
+        .flat_map(|l| l.skus.iter().map(|(variant, sku)| (variant.clone(), sku.clone())))
+        .filter_map(|(variant, sku)| {
+            let seller = products
+                .iter()
+                .flat_map(|p| p.variants.iter())
+                .find(|v| v.id == variant)?
+                .sku
+                .clone();
+            Some((sku, seller, variant))
+        })
+        .take(2)
+        .collect();
+    (data_dir, running, shop, skus)
+}
+
+fn tiktok(running: &Running) -> String {
+    running.sandboxes.as_ref().unwrap().tiktok.clone()
+}
+
+fn bigcommerce(running: &Running) -> String {
+    running.sandboxes.as_ref().unwrap().bigcommerce.clone()
+}
+
+fn order_body(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
+    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "currency": "USD"})).collect();
+    json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT", "buyer_message": "Gift wrap please",
+           "payment": {"currency": "USD", "sub_total": "25.50", "shipping_fee": "5.00", "tax": "0", "total_amount": "30.50"},
+           "recipient_address": {"name": "David Kong", "address_line1": "1 Market St", "postal_code": "95110", "region_code": "US",
+               "district_info": [{"address_level": "L0", "address_level_name": "Country", "address_name": "United States"},
+                                 {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
+                                 {"address_level": "L3", "address_level_name": "City", "address_name": "San Jose"}]},
+           "line_items": lines})
+}
+
+async fn store_orders(running: &Running, external_id: &str) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{}/sandbox/orders", bigcommerce(running)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["external_order_id"] == external_id)
+        .cloned()
+        .collect()
+}
+
+async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> bool {
+    for _ in 0..seconds * 10 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_paid_tiktok_order_becomes_exactly_one_store_order_even_when_notified_again() {
+    let (_dir, running, shop, skus) = ready().await;
+    let (a, b) = (&skus[0], &skus[1]);
+    let http = reqwest::Client::new();
+    let id = "576461413038785001";
+    let body = order_body(&shop, id, &[(&a.0, &a.1), (&a.0, &a.1), (&b.0, &b.1)]);
+    assert_eq!(
+        http.post(format!("{}/sandbox/orders", tiktok(&running)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert!(
+        eventually(10, async || !store_orders(&running, id).await.is_empty()).await,
+        "the store order appears within seconds"
+    );
+    for _ in 0..2 {
+        http.post(format!("{}/sandbox/orders/{id}/notify", tiktok(&running)))
+            .send()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let orders = store_orders(&running, id).await;
+    assert_eq!(orders.len(), 1, "duplicate deliveries make no second order");
+    let order = &orders[0];
+    assert_eq!(order["status_id"], 11, "Awaiting Fulfillment");
+    assert_eq!(order["staff_notes"], format!("TikTok order {id}"));
+    assert_eq!(order["customer_message"], "Gift wrap please");
+    let lines = order["products"].as_array().unwrap();
+    let quantity_of = |variant: &str| {
+        lines
+            .iter()
+            .find(|l| l["variant_id"].to_string() == variant)
+            .map(|l| l["quantity"].as_u64().unwrap())
+    };
+    assert_eq!(
+        (quantity_of(&a.2), quantity_of(&b.2)),
+        (Some(2), Some(1)),
+        "unit line items grouped into quantities"
+    );
+    assert_eq!(order["shipping_addresses"][0]["city"], "San Jose");
+    let record = orders::get_record(running.app.table.as_ref(), STORE, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.state, record.store_order_id),
+        (SyncState::Created, Some(order["id"].to_string()))
+    );
+}
+
+#[tokio::test]
+async fn the_poller_finds_an_order_whose_webhook_was_lost() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785002";
+    {
+        // Placed in TikTok without any notification.
+        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+        let mut order = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
+        order["_shop"] = json!(shop);
+        order["create_time"] = json!(connector::storage::unix_now());
+        order["update_time"] = json!(connector::storage::unix_now());
+        order["line_items"][0]["id"] = json!("900001");
+        sandbox.lock().orders.insert(id.to_string(), order);
+    }
+    schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        store_orders(&running, id).await.len(),
+        1,
+        "polling again makes no second order"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_between_creating_and_recording_makes_no_second_order() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785003";
+    // The store order exists (the worker created it) but nothing was recorded (it crashed).
+    let store = connector::accounts::get_store(running.app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .unwrap();
+    let platform = connector::http::store_platform(&running.app, &store).unwrap();
+    let product = records::all_products(running.app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.variants.iter().any(|v| v.id == skus[0].2))
+        .unwrap();
+    let mut order = connector::store::NewOrder {
+        external_order_id: id.into(),
+        external_source: "TikTok Shop".into(),
+        channel_id: None,
+        status: connector::store::OrderStatus::AwaitingFulfillment,
+        billing_address: connector::store::Address {
+            zip: "95110".into(),
+            ..Default::default()
+        },
+        shipping_address: connector::store::Address {
+            zip: "95110".into(),
+            ..Default::default()
+        },
+        shipping_method: String::new(),
+        lines: vec![connector::store::NewOrderLine {
+            product_id: product.id.clone(),
+            variant_id: skus[0].2.clone(),
+            quantity: 1,
+            price_ex_tax: "8.50".parse().unwrap(),
+            price_inc_tax: "8.50".parse().unwrap(),
+        }],
+        shipping_cost: (Default::default(), Default::default()),
+        payment_method: "TikTok Shop".into(),
+        customer_message: String::new(),
+        staff_notes: String::new(),
+    };
+    let created = platform.create_order(&order).await.unwrap();
+    order.staff_notes = "second".into();
+    reqwest::Client::new()
+        .post(format!("{}/sandbox/orders", tiktok(&running)))
+        .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
+        .send()
+        .await
+        .unwrap();
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, id)
+            .await
+            .unwrap()
+            .is_some())
+        .await
+    );
+    let record = orders::get_record(table, STORE, id).await.unwrap().unwrap();
+    assert_eq!(
+        record.store_order_id,
+        Some(created.id),
+        "the existing order is recorded, not duplicated"
+    );
+    assert_eq!(store_orders(&running, id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unlinked_sku_parks_the_order_with_a_reason_and_no_partial_order() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785004";
+    let body = order_body(
+        &shop,
+        id,
+        &[(&skus[0].0, &skus[0].1), ("1729592969712299999", "NOT-IN-STORE")],
+    );
+    reqwest::Client::new()
+        .post(format!("{}/sandbox/orders", tiktok(&running)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, id)
+            .await
+            .unwrap()
+            .is_some())
+        .await
+    );
+    let record = orders::get_record(table, STORE, id).await.unwrap().unwrap();
+    assert_eq!(record.state, SyncState::Error);
+    assert!(
+        record
+            .reason
+            .unwrap()
+            .contains("SKU NOT-IN-STORE (1729592969712299999) is not linked")
+    );
+    assert!(store_orders(&running, id).await.is_empty(), "never a partial order");
+}
+
+#[tokio::test]
+async fn cancellations_and_shipments_travel_back() {
+    let (_dir, running, shop, skus) = ready().await;
+    let http = reqwest::Client::new();
+    let (cancelled, shipped) = ("576461413038785005", "576461413038785006");
+    for id in [cancelled, shipped] {
+        http.post(format!("{}/sandbox/orders", tiktok(&running)))
+            .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        eventually(10, async || store_orders(&running, cancelled).await.len() == 1
+            && store_orders(&running, shipped).await.len() == 1)
+        .await
+    );
+
+    http.post(format!("{}/sandbox/orders/{cancelled}/status", tiktok(&running)))
+        .json(&json!({"status": "CANCELLED"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(10, async || store_orders(&running, cancelled).await[0]["status_id"]
+            == 5)
+        .await,
+        "TikTok's cancellation cancels the store order"
+    );
+
+    let store_order = store_orders(&running, shipped).await[0]["id"].clone();
+    let shipment = json!({"tracking_number": "1Z999AA10123456784", "shipping_provider": "ups"});
+    assert_eq!(
+        http.post(format!(
+            "{}/sandbox/orders/{store_order}/shipments",
+            bigcommerce(&running)
+        ))
+        .json(&shipment)
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        201
+    );
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let arrived = eventually(10, async || {
+        sandbox.lock().orders[shipped]["tracking_number"] == "1Z999AA10123456784"
+    })
+    .await;
+    assert!(arrived, "the tracking number reaches TikTok");
+    let order = sandbox.lock().orders[shipped].clone();
+    assert_eq!(order["status"], "IN_TRANSIT");
+    assert_eq!(
+        order["shipping_provider_id"], "7117858858072016687",
+        "the store's ups maps to TikTok's UPS"
+    );
+}
+
+#[tokio::test]
+async fn a_store_cancellation_cancels_the_tiktok_order() {
+    let (_dir, running, shop, skus) = ready().await;
+    let http = reqwest::Client::new();
+    let id = "576461413038785007";
+    http.post(format!("{}/sandbox/orders", tiktok(&running)))
+        .json(&order_body(&shop, id, &[(&skus[1].0, &skus[1].1)]))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    let store_order = store_orders(&running, id).await[0]["id"].clone();
+    assert_eq!(
+        http.post(format!("{}/sandbox/orders/{store_order}/cancel", bigcommerce(&running)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    assert!(
+        eventually(10, async || sandbox.lock().orders[id]["status"] == "CANCELLED").await,
+        "the merchant's cancellation reaches TikTok"
+    );
+    let cancellation = sandbox
+        .lock()
+        .cancellations
+        .values()
+        .find(|c| c["order_id"] == id)
+        .cloned()
+        .unwrap();
+    assert_eq!(cancellation["cancel_reason"], "seller_cancel_reason_out_of_stock");
+    let record = orders::get_record(running.app.table.as_ref(), STORE, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, SyncState::Cancelled);
+}
