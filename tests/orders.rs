@@ -382,3 +382,134 @@ async fn a_store_cancellation_cancels_the_tiktok_order() {
         .unwrap();
     assert_eq!(record.state, SyncState::Cancelled);
 }
+
+#[tokio::test]
+async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
+    let (_dir, running, shop, _) = ready().await;
+    let id = "576461413038785008";
+    let body = order_body(&shop, id, &[("1729592969712288888", "GHOST-SKU")]);
+    reqwest::Client::new()
+        .post(format!("{}/sandbox/orders", tiktok(&running)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, id)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == SyncState::Error))
+        .await
+    );
+    for attempt in 1..=orders::MAX_RETRIES {
+        schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
+        assert!(
+            eventually(10, async || orders::get_record(table, STORE, id)
+                .await
+                .unwrap()
+                .is_some_and(|r| r.attempts == attempt && r.state == SyncState::Error))
+            .await,
+            "retry {attempt}"
+        );
+    }
+    schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
+    let parked = orders::get_record(table, STORE, id).await.unwrap().unwrap();
+    assert_eq!(parked.state, SyncState::Parked);
+    assert!(
+        parked.reason.unwrap().contains("GHOST-SKU"),
+        "the reason stays readable"
+    );
+
+    let mut browser = connector_local::Browser::new().unwrap();
+    browser
+        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let session: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    let listed: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/orders")).await.unwrap().body).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["tiktok_order_id"] == id && o["state"] == "parked")
+    );
+    let retried = browser
+        .post_json(
+            &format!("{base}/settings/api/orders/{id}/retry"),
+            &json!({}),
+            session["csrf_token"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.status, 200);
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, id)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.attempts == 0 && r.state == SyncState::Error))
+        .await,
+        "a manual retry starts over"
+    );
+    assert!(store_orders(&running, id).await.is_empty());
+}
+
+#[tokio::test]
+async fn two_hundred_orders_with_duplicates_and_server_errors_make_exactly_one_store_order_each() {
+    let (_dir, running, shop, skus) = ready().await;
+    let http = reqwest::Client::new();
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    for base in [&sandboxes.tiktok, &sandboxes.bigcommerce] {
+        http.post(format!("{base}/sandbox/faults"))
+            .json(&json!({"error_share": 0.1}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let ids: Vec<String> = (0..200).map(|i| format!("5764614130{:08}", 50_000 + i)).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let sku = &skus[i % 2];
+        http.post(format!("{}/sandbox/orders", sandboxes.tiktok))
+            .json(&order_body(&shop, id, &[(&sku.0, &sku.1)]))
+            .send()
+            .await
+            .unwrap();
+        if i % 20 == 0 {
+            // 5% of the orders are delivered again.
+            http.post(format!("{}/sandbox/orders/{id}/notify", sandboxes.tiktok))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let table = running.app.table.as_ref();
+    let all_created = eventually(120, async || {
+        let records = orders::all_records(table, STORE).await.unwrap();
+        ids.iter().all(|id| {
+            records
+                .iter()
+                .any(|r| &r.tiktok_order_id == id && r.state == SyncState::Created)
+        })
+    })
+    .await;
+    let store: Value = reqwest::get(format!("{}/sandbox/orders", sandboxes.bigcommerce))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let external: Vec<&str> = store
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["external_order_id"].as_str())
+        .filter(|e| ids.iter().any(|id| id == e))
+        .collect();
+    let unique: std::collections::HashSet<&&str> = external.iter().collect();
+    assert!(all_created, "every order was created ({} of 200)", unique.len());
+    assert_eq!((external.len(), unique.len()), (200, 200), "zero duplicates, zero lost");
+}

@@ -11,6 +11,8 @@ pub async fn local_stack(data_dir: &std::path::Path, aws: bool, sandbox: bool) -
         aws,
         table: format!("e2e-{}", uuid::Uuid::new_v4().simple()),
         sandbox,
+        // The tests push hundreds of orders through one store: a generous plan.
+        sandbox_store_quota: 100_000,
     };
     start(&args).await.expect("local stack starts")
 }

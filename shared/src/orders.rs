@@ -36,7 +36,12 @@ pub enum SyncState {
     Skipped,
     /// Cancelled in the store after TikTok cancelled it.
     Cancelled,
+    /// Failed every automatic retry; waits for the merchant's Retry.
+    Parked,
 }
+
+/// Automatic retries of an order in *Error* before it is parked.
+pub const MAX_RETRIES: u32 = 3;
 
 /// The record of one TikTok order (`ORDER#<tiktok order id>`, indexed by store order id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +60,9 @@ pub struct OrderRecord {
     pub tiktok_status: String,
     /// Last change (Unix seconds).
     pub updated_at: i64,
+    /// Automatic retries so far.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
@@ -63,9 +71,11 @@ fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
         format!("ORDER#{}", record.tiktok_order_id),
         serde_json::to_value(record).expect("records serialize"),
     );
-    match &record.store_order_id {
-        Some(id) => item.with_index(format!("BCORDER#{store_hash}#{id}"), "ORDER"),
-        None => item,
+    match (&record.store_order_id, record.state) {
+        (Some(id), _) => item.with_index(format!("BCORDER#{store_hash}#{id}"), "ORDER"),
+        // A sparse index of the orders the sweeper retries.
+        (None, SyncState::Error) => item.with_index("ORDERERRORS", format!("{store_hash}#{}", record.tiktok_order_id)),
+        (None, _) => item,
     }
 }
 
@@ -282,14 +292,22 @@ async fn create_once(
             Ok(())
         }
         Err(Parked(reason)) => {
+            let attempts = get_record(table, &store.store_hash, order.id.as_str())
+                .await?
+                .map_or(0, |r| r.attempts);
             let record = OrderRecord {
                 tiktok_order_id: order.id.to_string(),
                 shop_id: shop.shop_id.clone(),
-                state: SyncState::Error,
+                state: if attempts >= MAX_RETRIES {
+                    SyncState::Parked
+                } else {
+                    SyncState::Error
+                },
                 store_order_id: None,
                 reason: Some(reason),
                 tiktok_status: order.status.as_str().to_string(),
                 updated_at: unix_now(),
+                attempts,
             };
             save_record(table, &store.store_hash, record).await?;
             idempotency::release(table, "order-create", &key).await?;
@@ -316,6 +334,7 @@ async fn create(
         reason: None,
         tiktok_status: order.status.as_str().to_string(),
         updated_at: unix_now(),
+        attempts: 0,
     };
     // A crash after the store created the order but before the mapping was saved leaves
     // the order in the store: find it instead of creating a second one.
@@ -659,4 +678,98 @@ async fn save_shipment_error(
     record.reason = Some(reason.to_string());
     save_record(table, &store.store_hash, record).await?;
     Ok(())
+}
+
+/// Enqueues a fresh sync of one order (manual retry, sweeper).
+pub async fn enqueue_sync(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    tiktok_order_id: &str,
+    reason: &str,
+) -> Result<(), JobError> {
+    let payload = serde_json::json!({"order_id": tiktok_order_id, "topic": reason});
+    let key = format!("{reason}-{tiktok_order_id}-{}", uuid::Uuid::new_v4().simple());
+    app.order_queue
+        .send(
+            &[Job::new(JobKind::SyncOrder, store_hash, key, payload).for_shop(shop_id)],
+            Duration::ZERO,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Retries every order in *Error* (up to [`MAX_RETRIES`] times; then it is parked with
+/// its reason until the merchant retries it). Returns how many were retried.
+pub async fn sweep(app: &App) -> Result<usize, JobError> {
+    let table = app.table.as_ref();
+    let mut retried = 0;
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::index("ORDERERRORS", "").limit(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let store_hash = item.pk.trim_start_matches("STORE#").to_string();
+            let Ok(mut record) = serde_json::from_value::<OrderRecord>(item.data.clone()) else {
+                continue;
+            };
+            if record.attempts >= MAX_RETRIES {
+                record.state = SyncState::Parked;
+                record.reason = record
+                    .reason
+                    .map(|r| format!("{r} Parked after {MAX_RETRIES} retries: fix it and press Retry."));
+                save_record(table, &store_hash, record).await?;
+                continue;
+            }
+            record.attempts += 1;
+            let (shop_id, order_id) = (record.shop_id.clone(), record.tiktok_order_id.clone());
+            save_record(table, &store_hash, record).await?;
+            enqueue_sync(app, &store_hash, &shop_id, &order_id, "retry").await?;
+            retried += 1;
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(retried),
+        }
+    }
+}
+
+/// Every order record of a store.
+pub async fn all_records(table: &dyn Table, store_hash: &str) -> Result<Vec<OrderRecord>, StorageError> {
+    let mut records = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(
+                Query::table(accounts::store_pk(store_hash), "ORDER#")
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
+        records.extend(
+            page.items
+                .iter()
+                .filter_map(|i| serde_json::from_value(i.data.clone()).ok()),
+        );
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(records),
+        }
+    }
+}
+
+/// The merchant's Retry: resets the retry count and syncs the order now.
+pub async fn retry_now(app: &App, store_hash: &str, tiktok_order_id: &str) -> Result<bool, JobError> {
+    let Some(mut record) = get_record(app.table.as_ref(), store_hash, tiktok_order_id).await? else {
+        return Ok(false);
+    };
+    record.attempts = 0;
+    if record.state == SyncState::Parked {
+        record.state = SyncState::Error;
+    }
+    let shop_id = record.shop_id.clone();
+    save_record(app.table.as_ref(), store_hash, record).await?;
+    enqueue_sync(app, store_hash, &shop_id, tiktok_order_id, "manual").await?;
+    Ok(true)
 }

@@ -55,6 +55,11 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
             tracing::info!(enqueued, "order poll done");
             Ok(())
         }
+        Schedule::SweepRetries => {
+            let retried = crate::orders::sweep(app).await?;
+            tracing::info!(retried, "retry sweep done");
+            Ok(())
+        }
         other => Err(ScheduleError::NotImplemented(other)),
     }
 }

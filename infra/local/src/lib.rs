@@ -46,6 +46,10 @@ pub struct Args {
     /// them, install the app and connect the shops through the real flows.
     #[arg(long)]
     pub sandbox: bool,
+    /// Requests per 30 s window of each BigCommerce sandbox store (BigCommerce's
+    /// Standard plan allows 150).
+    #[arg(long, default_value_t = 150)]
+    pub sandbox_store_quota: u32,
 }
 
 /// Product queue: standard, so jobs can be delayed (coalescing, listing-limit ETAs).
@@ -112,7 +116,7 @@ pub struct Sandboxes {
 
 /// Starts both sandboxes on free ports, configured as this app's TikTok app and
 /// BigCommerce app (credentials from `secrets`, callbacks on `public_url`).
-async fn start_sandboxes(secrets: &AppSecrets, public_url: &str) -> anyhow::Result<Sandboxes> {
+async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, store_quota: u32) -> anyhow::Result<Sandboxes> {
     let free: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let tiktok_sandbox = tiktok_sandbox::Sandbox::new(tiktok_sandbox::SandboxConfig {
         app_key: secrets.tiktok_app_key.clone(),
@@ -129,6 +133,7 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str) -> anyhow::Resu
         load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
         uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
         stores: vec!["sbx1store".into(), "sbx2store".into()],
+        quota: store_quota,
         ..bigcommerce_sandbox::SandboxConfig::default()
     });
     let tiktok = tiktok_sandbox.clone().serve(free).await?;
@@ -225,7 +230,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
     }
     let secrets = local_secrets(&args.data_dir)?;
     let sandboxes = if args.sandbox {
-        Some(start_sandboxes(&secrets, &public_url).await?)
+        Some(start_sandboxes(&secrets, &public_url, args.sandbox_store_quota).await?)
     } else {
         None
     };

@@ -5,6 +5,7 @@
 
 mod bigcommerce;
 mod catalog;
+mod orders;
 pub mod pages;
 pub mod session;
 mod settings;
@@ -203,7 +204,7 @@ pub fn webhook_routes() -> Router<Arc<App>> {
 
 /// The hosted settings page and its JSON API (every call bound to the session's store).
 pub fn settings_routes() -> Router<Arc<App>> {
-    settings::routes().merge(catalog::routes())
+    settings::routes().merge(catalog::routes()).merge(orders::routes())
 }
 
 /// Every route, as the local runner serves them.

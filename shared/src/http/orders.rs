@@ -1,0 +1,128 @@
+//! The orders part of the settings API: the TikTok orders the connector handled (with
+//! their store order or the reason they are not created), Retry, fetching one order
+//! by id, and syncing the orders of a date range. Bound to the session's store.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Failure, SessionContext};
+use crate::accounts;
+use crate::app::App;
+use crate::orders;
+use crate::shops::with_shop;
+use crate::tiktok::model::OrderSearch;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/settings/api/orders", get(list))
+        .route("/settings/api/orders/{id}/retry", post(retry))
+        .route("/settings/api/orders/fetch", post(fetch))
+        .route("/settings/api/orders/sync-range", post(sync_range))
+}
+
+fn csrf(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+async fn list(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    Ok(Json(orders::all_records(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+}
+
+async fn retry(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    if !orders::retry_now(&app, &context.store.store_hash, &id).await? {
+        return Err(Failure::NotFound(format!("No TikTok order {id} for this store.")));
+    }
+    Ok(Json(json!({"retrying": id})).into_response())
+}
+
+#[derive(Deserialize)]
+struct FetchBody {
+    shop_id: String,
+    order_id: String,
+}
+
+async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<accounts::ShopRecord, Failure> {
+    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
+}
+
+/// Fetches one TikTok order by id (e.g. one the merchant misses).
+async fn fetch(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<FetchBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    orders::enqueue_sync(&app, &context.store.store_hash, &body.shop_id, &body.order_id, "fetch").await?;
+    Ok(Json(json!({"queued": body.order_id})).into_response())
+}
+
+#[derive(Deserialize)]
+struct RangeBody {
+    shop_id: String,
+    /// Created at or after (Unix seconds).
+    from: i64,
+    /// Created before (Unix seconds).
+    to: i64,
+}
+
+/// Syncs every order created in a date range (missed orders).
+async fn sync_range(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<RangeBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf(&headers))?;
+    if body.to <= body.from {
+        return Err(Failure::BadRequest("The range must end after it starts.".into()));
+    }
+    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let filter = OrderSearch {
+        create_time_ge: Some(body.from),
+        create_time_lt: Some(body.to),
+        ..OrderSearch::default()
+    };
+    let tiktok = &app.tiktok;
+    let mut queued = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let (filter, page_token) = (&filter, token.clone());
+        let page = with_shop(&app, &shop, |auth| async move {
+            tiktok.search_orders(&auth, filter, 50, page_token.as_deref()).await
+        })
+        .await?;
+        for order in &page.items {
+            orders::enqueue_sync(
+                &app,
+                &context.store.store_hash,
+                &shop.shop_id,
+                order.id.as_str(),
+                "range",
+            )
+            .await?;
+            queued += 1;
+        }
+        match page.next_page_token {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    Ok(Json(json!({"queued": queued})).into_response())
+}
