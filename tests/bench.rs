@@ -1,7 +1,8 @@
-//! `bench`: measures, on the local stack with both sandboxes, how long a stock change
-//! in the BigCommerce sandbox takes to show in the TikTok sandbox. Prints p50/p99.
+//! `bench`: measures on the local stack with both sandboxes (1) how long a stock change
+//! in the BigCommerce sandbox takes to show in the TikTok sandbox and (2) how long a
+//! TikTok order takes from its webhook to the store order. Prints p50/p99 of each.
 //!
-//! Run: `cargo run --release -p connector-e2e --bin bench -- [samples]`
+//! Run: `cargo run -p connector-e2e --bin bench -- [samples]`
 
 use std::time::{Duration, Instant};
 
@@ -82,14 +83,63 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    report("stock change BigCommerce -> TikTok", latencies);
+
+    // Orders: placed in TikTok (webhook sent at once) until the store order exists.
+    let listing = simple[0];
+    let sku = listing.skus[0].clone();
+    let seller_sku = products
+        .iter()
+        .flat_map(|p| p.variants.iter())
+        .find(|v| v.id == sku.0)
+        .map(|v| v.sku.clone())
+        .unwrap_or_default();
+    let mut latencies = Vec::new();
+    for sample in 0..samples {
+        let id = format!("57646141309{sample:08}");
+        let order = json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT",
+            "recipient_address": {"name": "Bench Buyer", "address_line1": "1 Main St", "postal_code": "95110", "region_code": "US"},
+            "line_items": [{"sku_id": sku.1, "seller_sku": seller_sku, "sale_price": "9.99"}]});
+        let started = Instant::now();
+        http.post(format!("{}/sandbox/orders", sandboxes.tiktok))
+            .json(&order)
+            .send()
+            .await?;
+        loop {
+            let orders: Value = http
+                .get(format!("{}/sandbox/orders", sandboxes.bigcommerce))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if orders
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["external_order_id"] == id.as_str())
+            {
+                latencies.push(started.elapsed());
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "an order did not arrive within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    report("TikTok order webhook -> store order", latencies);
+    Ok(())
+}
+
+fn report(what: &str, mut latencies: Vec<Duration>) {
     latencies.sort();
     let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "stock change BigCommerce -> TikTok, {} samples: p50 {:?}, p99 {:?}, max {:?}",
+        "{what}, {} samples: p50 {:?}, p99 {:?}, max {:?}",
         latencies.len(),
         percentile(0.5),
         percentile(0.99),
         latencies.last().expect("samples")
     );
-    Ok(())
 }
