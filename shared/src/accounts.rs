@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenCipher;
 use crate::secrets::SecretString;
-use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, unix_now};
+use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
 use crate::tiktok::Tokens;
 
 /// Partition of a store.
@@ -181,6 +181,21 @@ pub struct WarehouseChoice {
     pub is_default: bool,
 }
 
+impl WarehouseChoice {
+    /// The enabled sales warehouses among TikTok's warehouses.
+    pub fn sales(warehouses: Vec<crate::tiktok::model::Warehouse>) -> Vec<Self> {
+        warehouses
+            .into_iter()
+            .filter(|w| w.is_usable_for_sales())
+            .map(|w| Self {
+                id: w.id.to_string(),
+                name: w.name,
+                is_default: w.is_default,
+            })
+            .collect()
+    }
+}
+
 /// A TikTok shop connected to a store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShopRecord {
@@ -272,18 +287,6 @@ impl ShopRecord {
         }
         None
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StorageError> {
-    serde_json::from_value(item.data.clone()).map_err(|e| StorageError::Corrupt {
-        pk: item.pk.clone(),
-        sk: item.sk.clone(),
-        reason: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("records serialize")
 }
 
 /// The store, if it was ever connected.

@@ -182,6 +182,16 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
     }
 }
 
+/// The TikTok order as it is now (`None` when TikTok does not know it).
+async fn fetch_order(app: &App, shop: &ShopRecord, order_id: &str) -> Result<Option<Order>, JobError> {
+    let tiktok = &app.tiktok;
+    let ids = [Id::from(order_id)];
+    let orders = with_shop(app, shop, |auth| async move { tiktok.order_details(&auth, &ids).await })
+        .await
+        .map_err(shop_failure)?;
+    Ok(orders.into_iter().next())
+}
+
 /// Re-reads a TikTok order and brings the store order in line with it.
 pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
@@ -193,17 +203,7 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
         );
         return Ok(());
     };
-    let tiktok = &app.tiktok;
-    let ids = [Id::from(order_id)];
-    let order = with_shop(
-        app,
-        &shop,
-        |auth| async move { tiktok.order_details(&auth, &ids).await },
-    )
-    .await
-    .map_err(shop_failure)?
-    .into_iter()
-    .next();
+    let order = fetch_order(app, &shop, order_id).await?;
     let Some(order) = order else {
         tracing::warn!(order = order_id, "TikTok does not know the order; acknowledged");
         return Ok(());
@@ -560,17 +560,8 @@ async fn push_shipment(
     else {
         return Err(retry(format!("shipment {shipment_id} is not visible yet")));
     };
+    let order = fetch_order(app, &shop, &record.tiktok_order_id).await?;
     let tiktok = &app.tiktok;
-    let ids = [Id::from(record.tiktok_order_id.as_str())];
-    let order = with_shop(
-        app,
-        &shop,
-        |auth| async move { tiktok.order_details(&auth, &ids).await },
-    )
-    .await
-    .map_err(shop_failure)?
-    .into_iter()
-    .next();
     let Some(order) = order else { return Ok(()) };
     let option = order.delivery_option_id.clone().unwrap_or_else(|| Id::from("0"));
     let providers = with_shop(app, &shop, |auth| async move {

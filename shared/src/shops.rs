@@ -50,18 +50,7 @@ pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Vec<Shop
             cipher: shop.cipher.clone(),
             grant: grant.clone(),
         };
-        let warehouses: Vec<WarehouseChoice> = app
-            .tiktok
-            .warehouses(&auth)
-            .await?
-            .into_iter()
-            .filter(|w| w.is_usable_for_sales())
-            .map(|w| WarehouseChoice {
-                id: w.id.to_string(),
-                name: w.name,
-                is_default: w.is_default,
-            })
-            .collect();
+        let warehouses = WarehouseChoice::sales(app.tiktok.warehouses(&auth).await?);
         let address = webhook_address(app);
         let mut subscribed = true;
         for topic in WEBHOOK_TOPICS {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::Profile;
 use crate::accounts::store_pk;
-use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, unix_now};
+use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
 use crate::store::Product;
 
 /// Where a product stands on a TikTok shop.
@@ -71,18 +71,6 @@ impl Listing {
             updated_at: unix_now(),
         }
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StorageError> {
-    serde_json::from_value(item.data.clone()).map_err(|e| StorageError::Corrupt {
-        pk: item.pk.clone(),
-        sk: item.sk.clone(),
-        reason: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("records serialize")
 }
 
 async fn all<T: serde::de::DeserializeOwned>(

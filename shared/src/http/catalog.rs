@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext};
+use super::{Failure, SessionContext, csrf_header};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
@@ -44,10 +44,6 @@ impl From<JobError> for Failure {
     }
 }
 
-fn csrf(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
-}
-
 #[derive(Deserialize, Default)]
 struct ImportBody {
     /// Only products changed since (ISO-8601).
@@ -60,7 +56,7 @@ async fn start_import(
     headers: HeaderMap,
     body: Option<Json<ImportBody>>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     let since = body.and_then(|Json(b)| b.since);
     let activity = sync::start_import(&app, &context.store.store_hash, since).await?;
     Ok(Json(activity).into_response())
@@ -108,7 +104,7 @@ async fn create_profile(
     headers: HeaderMap,
     Json(mut profile): Json<Profile>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     profile.id = uuid::Uuid::new_v4().simple().to_string();
     save(&app, &context, profile).await
 }
@@ -120,7 +116,7 @@ async fn update_profile(
     Path(id): Path<String>,
     Json(mut profile): Json<Profile>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     let profiles = records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?;
     if !profiles.iter().any(|p| p.id == id) {
         return Err(Failure::NotFound(format!("No profile {id}.")));
@@ -135,7 +131,7 @@ async fn delete_profile(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     match records::delete_profile(app.table.as_ref(), &context.store.store_hash, &id).await {
         Ok(()) => Ok(Json(json!({"deleted": id})).into_response()),
         Err(crate::storage::StorageError::ConditionFailed { .. }) => {
@@ -207,7 +203,7 @@ async fn upload(
     headers: HeaderMap,
     Json(body): Json<UploadBody>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
     if accounts::get_shop(table, store_hash, &body.shop_id).await?.is_none() {
@@ -258,7 +254,7 @@ async fn stock_sync(
     headers: HeaderMap,
     Json(body): Json<StockBody>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     let mut requested = 0;
     for product_id in &body.product_ids {
         if sync::request_stock_sync(&app, &context.store.store_hash, product_id).await? {

@@ -166,6 +166,18 @@ impl FromRequestParts<Arc<App>> for SessionContext {
     }
 }
 
+/// The CSRF token a settings API call sends in `X-CSRF-Token`.
+pub(crate) fn csrf_header(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+/// The session store's shop, or 404 (also for another store's shop).
+pub(crate) async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<accounts::ShopRecord, Failure> {
+    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
+}
+
 /// The BigCommerce platform of an installed store.
 pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Failure> {
     let token = store

@@ -12,8 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext};
-use crate::accounts;
+use super::{Failure, SessionContext, csrf_header, own_shop};
 use crate::app::App;
 use crate::orders;
 use crate::shops::with_shop;
@@ -27,10 +26,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/api/orders/sync-range", post(sync_range))
 }
 
-fn csrf(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
-}
-
 async fn list(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
     Ok(Json(orders::all_records(app.table.as_ref(), &context.store.store_hash).await?).into_response())
 }
@@ -41,7 +36,7 @@ async fn retry(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     if !orders::retry_now(&app, &context.store.store_hash, &id).await? {
         return Err(Failure::NotFound(format!("No TikTok order {id} for this store.")));
     }
@@ -54,12 +49,6 @@ struct FetchBody {
     order_id: String,
 }
 
-async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<accounts::ShopRecord, Failure> {
-    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
-        .await?
-        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
-}
-
 /// Fetches one TikTok order by id (e.g. one the merchant misses).
 async fn fetch(
     State(app): State<Arc<App>>,
@@ -67,7 +56,7 @@ async fn fetch(
     headers: HeaderMap,
     Json(body): Json<FetchBody>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
     orders::enqueue_sync(&app, &context.store.store_hash, &body.shop_id, &body.order_id, "fetch").await?;
     Ok(Json(json!({"queued": body.order_id})).into_response())
@@ -89,7 +78,7 @@ async fn sync_range(
     headers: HeaderMap,
     Json(body): Json<RangeBody>,
 ) -> Result<Response, Failure> {
-    context.check_csrf(&app, csrf(&headers))?;
+    context.check_csrf(&app, csrf_header(&headers))?;
     if body.to <= body.from {
         return Err(Failure::BadRequest("The range must end after it starts.".into()));
     }

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext, pages};
+use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
 use crate::shops;
@@ -125,17 +125,6 @@ async fn shops_view(State(app): State<Arc<App>>, context: SessionContext) -> Res
     Ok(Json(views).into_response())
 }
 
-fn csrf_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
-}
-
-/// The session store's shop, or 404 (also for another store's shop).
-async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<ShopRecord, Failure> {
-    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
-        .await?
-        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
-}
-
 async fn set_warehouse(app: &App, store_hash: &str, shop_id: &str, warehouse_id: &str) -> Result<ShopRecord, Failure> {
     let mut shop = own_shop(app, store_hash, shop_id).await?;
     if !shop.warehouses.iter().any(|w| w.id == warehouse_id) {
@@ -201,15 +190,7 @@ async fn refresh_warehouses(
     let warehouses = shops::with_shop(&app, &shop, |auth| async move { tiktok.warehouses(&auth).await }).await?;
     // Re-read: the call may have refreshed and saved the shop's tokens.
     let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
-    shop.warehouses = warehouses
-        .into_iter()
-        .filter(|w| w.is_usable_for_sales())
-        .map(|w| WarehouseChoice {
-            id: w.id.to_string(),
-            name: w.name,
-            is_default: w.is_default,
-        })
-        .collect();
+    shop.warehouses = WarehouseChoice::sales(warehouses);
     accounts::save_shop(app.table.as_ref(), &shop).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
 }

@@ -377,6 +377,20 @@ pub(crate) fn cut_page(scanned: Vec<Item>, query: &Query, more: bool, now: i64) 
     page
 }
 
+/// Reads a record stored as an item's JSON `data`.
+pub fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StorageError> {
+    serde_json::from_value(item.data.clone()).map_err(|e| StorageError::Corrupt {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// A record as an item's JSON `data`.
+pub fn encode<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("records serialize")
+}
+
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
