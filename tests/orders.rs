@@ -459,7 +459,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
 }
 
 #[tokio::test]
-async fn two_hundred_orders_with_duplicates_and_server_errors_make_exactly_one_store_order_each() {
+async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_store_order_each() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let sandboxes = running.sandboxes.as_ref().unwrap();
@@ -470,7 +470,7 @@ async fn two_hundred_orders_with_duplicates_and_server_errors_make_exactly_one_s
             .await
             .unwrap();
     }
-    let ids: Vec<String> = (0..200).map(|i| format!("5764614130{:08}", 50_000 + i)).collect();
+    let ids: Vec<String> = (0..1000).map(|i| format!("5764614130{:08}", 50_000 + i)).collect();
     for (i, id) in ids.iter().enumerate() {
         let sku = &skus[i % 2];
         http.post(format!("{}/sandbox/orders", sandboxes.tiktok))
@@ -487,7 +487,7 @@ async fn two_hundred_orders_with_duplicates_and_server_errors_make_exactly_one_s
         }
     }
     let table = running.app.table.as_ref();
-    let all_created = eventually(120, async || {
+    let all_created = eventually(400, async || {
         let records = orders::all_records(table, STORE).await.unwrap();
         ids.iter().all(|id| {
             records
@@ -510,6 +510,38 @@ async fn two_hundred_orders_with_duplicates_and_server_errors_make_exactly_one_s
         .filter(|e| ids.iter().any(|id| id == e))
         .collect();
     let unique: std::collections::HashSet<&&str> = external.iter().collect();
-    assert!(all_created, "every order was created ({} of 200)", unique.len());
-    assert_eq!((external.len(), unique.len()), (200, 200), "zero duplicates, zero lost");
+    assert!(all_created, "every order was created ({} of 1000)", unique.len());
+    assert_eq!(
+        (external.len(), unique.len()),
+        (1000, 1000),
+        "zero duplicates, zero lost"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_workers_on_one_order_create_it_once() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785009";
+    {
+        // In TikTok, but not notified: the workers below are the only ones handling it.
+        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+        let mut order = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
+        order["_shop"] = json!(shop);
+        order["line_items"][0]["id"] = json!("900009");
+        sandbox.lock().orders.insert(id.to_string(), order);
+    }
+    let store = connector::accounts::get_store(running.app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .unwrap();
+    let workers = (0..6).map(|_| orders::sync_order(&running.app, &store, &shop, id));
+    let outcomes = futures_util::future::join_all(workers).await;
+    assert!(outcomes.iter().any(Result::is_ok));
+    // The workers that found the order claimed tell the queue to come back later.
+    for outcome in &outcomes {
+        if let Err(error) = outcome {
+            assert!(error.to_string().contains("being created"), "{error}");
+        }
+    }
+    assert_eq!(store_orders(&running, id).await.len(), 1, "exactly one store order");
 }
