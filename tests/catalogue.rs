@@ -290,3 +290,91 @@ async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
         .unwrap();
     assert_eq!(product["title"], "Miracle phone case [reject]");
 }
+
+#[tokio::test]
+async fn bulk_actions_linking_and_the_category_helper() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let shop = us_shop(&running).await;
+    let live: Vec<_> = listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Live)
+        .take(3)
+        .collect();
+    let mut browser = connector_local::Browser::new().unwrap();
+    browser
+        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let session: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let act = async |browser: &mut connector_local::Browser, action: &str, ids: Vec<&str>| {
+        let body = json!({"shop_id": shop, "action": action, "product_ids": ids});
+        let answer = browser
+            .post_json(&format!("{base}/settings/api/products/actions"), &body, &csrf)
+            .await
+            .unwrap();
+        serde_json::from_str::<Value>(&answer.body).unwrap()["accepted"]
+            .as_u64()
+            .unwrap()
+    };
+    let ids: Vec<&str> = live.iter().map(|l| l.product_id.as_str()).collect();
+    assert_eq!(act(&mut browser, "deactivate", ids.clone()).await, 3);
+    assert_eq!(act(&mut browser, "delete", ids[..1].to_vec()).await, 1);
+    assert_eq!(act(&mut browser, "recover", ids[..1].to_vec()).await, 1);
+    let table = running.app.table.as_ref();
+    let tiktok = tiktok_products(&running).await;
+    for listing in &live {
+        assert_eq!(
+            records::get_listing(table, STORE, &shop, &listing.product_id)
+                .await
+                .unwrap()
+                .status,
+            ListingStatus::Inactive
+        );
+        let product = tiktok
+            .iter()
+            .find(|p| p["id"] == listing.tiktok_product_id.as_deref().unwrap())
+            .unwrap();
+        assert_eq!(product["status"], "SELLER_DEACTIVATED");
+    }
+
+    // Forget one link, as if the product had been listed outside the connector.
+    let forgotten = live[1];
+    records::save_listing(table, STORE, records::Listing::new(&forgotten.product_id, &shop))
+        .await
+        .unwrap();
+    let report = browser
+        .post_json(
+            &format!("{base}/settings/api/linking/auto"),
+            &json!({"shop_id": shop}),
+            &csrf,
+        )
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_str(&report.body).unwrap();
+    assert_eq!(report["linked"], 54, "every TikTok product matches a store SKU");
+    assert_eq!(report["linking_required"], json!([]));
+    let relinked = records::get_listing(table, STORE, &shop, &forgotten.product_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (relinked.tiktok_product_id, relinked.skus),
+        (forgotten.tiktok_product_id.clone(), forgotten.skus.clone())
+    );
+
+    let recommended = browser
+        .post_json(
+            &format!("{base}/settings/api/categories/recommend"),
+            &json!({"shop_id": shop, "title": "Slim phone case"}),
+            &csrf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&recommended.body).unwrap()["leaf_category_id"],
+        "900010"
+    );
+}

@@ -627,3 +627,154 @@ async fn product_status(
     }
     Ok(())
 }
+
+/// What auto-linking found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LinkReport {
+    /// Store products now linked to a TikTok product.
+    pub linked: usize,
+    /// TikTok products no store SKU matches: they need manual linking.
+    pub linking_required: Vec<(String, String)>,
+}
+
+/// Links the shop's existing TikTok products to store products by seller SKU.
+pub async fn auto_link(app: &App, store: &StoreRecord, shop: &ShopRecord) -> Result<LinkReport, JobError> {
+    let table = app.table.as_ref();
+    let products = records::all_products(table, &store.store_hash).await?;
+    let by_sku: HashMap<&str, (&str, &str)> = products
+        .iter()
+        .flat_map(|p| {
+            p.variants
+                .iter()
+                .filter(|v| !v.sku.is_empty())
+                .map(move |v| (v.sku.as_str(), (p.id.as_str(), v.id.as_str())))
+        })
+        .collect();
+    let tiktok = &app.tiktok;
+    let mut report = LinkReport::default();
+    let mut token: Option<String> = None;
+    loop {
+        let page_token = token.clone();
+        let filter = crate::tiktok::model::ProductSearch::default();
+        let page = tiktok_call(app, shop, |auth| async move {
+            tiktok.search_products(&auth, &filter, 100, page_token.as_deref()).await
+        })
+        .await?
+        .map_err(retry)?;
+        for product in page.items {
+            let matched: Vec<(&str, String, &str)> = product
+                .skus
+                .iter()
+                .filter_map(|sku| {
+                    by_sku
+                        .get(sku.seller_sku.as_str())
+                        .map(|(product_id, variant_id)| (*product_id, sku.id.to_string(), *variant_id))
+                })
+                .collect();
+            let Some((product_id, ..)) = matched.first() else {
+                report
+                    .linking_required
+                    .push((product.id.to_string(), product.title.clone()));
+                continue;
+            };
+            let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+            if listing
+                .tiktok_product_id
+                .as_deref()
+                .is_some_and(|id| id != product.id.as_str())
+            {
+                report
+                    .linking_required
+                    .push((product.id.to_string(), product.title.clone()));
+                continue;
+            }
+            listing.tiktok_product_id = Some(product.id.to_string());
+            listing.skus = matched
+                .iter()
+                .filter(|(p, ..)| p == product_id)
+                .map(|(_, sku, variant)| (variant.to_string(), sku.clone()))
+                .collect();
+            listing.status = status_of(&product.status);
+            listing.reasons.clear();
+            records::save_listing(table, &store.store_hash, listing).await?;
+            report.linked += 1;
+        }
+        match page.next_page_token {
+            Some(next) => token = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
+
+/// A bulk status action on TikTok products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    /// Activate (back to review, then live).
+    Activate,
+    /// Deactivate (hidden).
+    Deactivate,
+    /// Delete.
+    Delete,
+    /// Recover deleted products (as inactive).
+    Recover,
+}
+
+/// Applies `action` to the listed products of a shop (20 per TikTok call); returns
+/// how many TikTok accepted. Refusals end as reasons on the listings.
+pub async fn bulk_action(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    action: BulkAction,
+    product_ids: &[String],
+) -> Result<usize, JobError> {
+    let table = app.table.as_ref();
+    let mut listings = Vec::new();
+    for product_id in product_ids {
+        let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        if listing.tiktok_product_id.is_some() {
+            listings.push(listing);
+        }
+    }
+    let (tiktok_action, status) = match action {
+        BulkAction::Activate => (ProductAction::Activate, ListingStatus::PendingReview),
+        BulkAction::Deactivate => (ProductAction::Deactivate, ListingStatus::Inactive),
+        BulkAction::Delete => (ProductAction::Delete, ListingStatus::Deleted),
+        BulkAction::Recover => (ProductAction::Recover, ListingStatus::Inactive),
+    };
+    let tiktok = &app.tiktok;
+    let mut accepted = 0;
+    for chunk in listings.chunks(20) {
+        let ids: Vec<Id> = chunk
+            .iter()
+            .filter_map(|l| l.tiktok_product_id.as_deref().map(Id::from))
+            .collect();
+        let errors = tiktok_call(app, shop, |auth| async move {
+            tiktok.product_action(&auth, tiktok_action, &ids).await
+        })
+        .await?
+        .map_err(retry)?;
+        for listing in chunk {
+            let mut listing = listing.clone();
+            let refused = errors
+                .iter()
+                .find(|e| e.detail["product_id"].as_str() == listing.tiktok_product_id.as_deref());
+            match refused {
+                Some(error) => {
+                    listing.reasons = vec![format!(
+                        "TikTok refused the {action:?} action: {} (code {}).",
+                        error.message, error.code
+                    )]
+                }
+                None => {
+                    listing.status = status;
+                    listing.reasons.clear();
+                    accepted += 1;
+                }
+            }
+            records::save_listing(table, &store.store_hash, listing).await?;
+        }
+    }
+    Ok(accepted)
+}

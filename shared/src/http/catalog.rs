@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext, csrf_header};
+use super::{Failure, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
@@ -33,6 +33,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/api/products", get(products))
         .route("/settings/api/uploads", post(upload))
         .route("/settings/api/stock-sync", post(stock_sync))
+        .route("/settings/api/products/actions", post(bulk_action))
+        .route("/settings/api/linking/auto", post(auto_link))
+        .route("/settings/api/categories/recommend", post(recommend_category))
 }
 
 impl From<JobError> for Failure {
@@ -262,4 +265,62 @@ async fn stock_sync(
         }
     }
     Ok(Json(json!({"requested": requested})).into_response())
+}
+
+#[derive(Deserialize)]
+struct ActionBody {
+    shop_id: String,
+    action: sync::BulkAction,
+    product_ids: Vec<String>,
+}
+
+async fn bulk_action(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<ActionBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let accepted = sync::bulk_action(&app, &context.store, &shop, body.action, &body.product_ids).await?;
+    Ok(Json(json!({"accepted": accepted})).into_response())
+}
+
+#[derive(Deserialize)]
+struct ShopBody {
+    shop_id: String,
+}
+
+/// Links the shop's existing TikTok products to store products by seller SKU.
+async fn auto_link(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<ShopBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    Ok(Json(sync::auto_link(&app, &context.store, &shop).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecommendBody {
+    shop_id: String,
+    title: String,
+}
+
+/// The TikTok category TikTok recommends for a product title (profile helper).
+async fn recommend_category(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Json(body): Json<RecommendBody>,
+) -> Result<Response, Failure> {
+    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let tiktok = &app.tiktok;
+    let title = body.title.clone();
+    let recommended = crate::shops::with_shop(&app, &shop, |auth| async move {
+        tiktok.recommend_category(&auth, &title).await
+    })
+    .await?;
+    Ok(Json(recommended).into_response())
 }
