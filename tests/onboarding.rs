@@ -639,3 +639,50 @@ async fn tiktok_authorization_webhooks_update_the_shop_and_bad_ones_change_nothi
     );
     assert_eq!(send("{not json".into(), true).await.unwrap().status(), 400);
 }
+
+#[tokio::test]
+async fn workers_refreshing_one_authorization_at_once_refresh_it_once() {
+    let (_dir, running, _) = onboarded().await;
+    let app = &running.app;
+    let shops = accounts::list_shops(app.table.as_ref(), STORE).await.unwrap();
+    assert_eq!(
+        shops[0].open_id, shops[1].open_id,
+        "one authorization covers both shops"
+    );
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/sandbox/tokens/expire", sandboxes.tiktok))
+        .send()
+        .await
+        .unwrap();
+    // Eight independent workers (separate grants) hit the expiry together; TikTok
+    // rotates the refresh token, so a second refresh would lock the others out.
+    let calls = (0..8).map(|i| {
+        let shop = &shops[i % 2];
+        let tiktok = &app.tiktok;
+        connector::shops::with_shop(app, shop, move |auth| async move { tiktok.warehouses(&auth).await })
+    });
+    let results = futures_util::future::join_all(calls).await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "{:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    assert_eq!(
+        sandboxes.tiktok_sandbox.lock().token_refreshes,
+        1,
+        "one refresh for everyone"
+    );
+    let cipher = &app.secrets.token_cipher;
+    let saved: Vec<String> = accounts::list_shops(app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.tokens(cipher).unwrap().access_token.expose().to_string())
+        .collect();
+    assert_eq!(
+        saved[0], saved[1],
+        "both shops of the authorization keep the new tokens"
+    );
+    assert!(sandboxes.tiktok_sandbox.lock().grants.contains_key(&saved[0]));
+}

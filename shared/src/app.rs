@@ -29,8 +29,10 @@ pub struct App {
     pub endpoints: Endpoints,
     /// The TikTok client (one limiter per process).
     pub tiktok: tiktok::Client,
-    /// Plain HTTP client (OAuth exchanges).
+    /// Plain HTTP client (OAuth exchanges, image downloads).
     pub http: reqwest::Client,
+    /// Keeps TikTok tokens in the table and refreshes them single-flight.
+    pub token_keeper: Arc<crate::shops::StoredTokens>,
 }
 
 /// AWS SDK configuration from the environment (`AWS_ENDPOINT_URL` points it at an emulator).
@@ -72,7 +74,12 @@ impl App {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| ConfigError::Unavailable(e.to_string()))?;
+        let token_keeper = Arc::new(crate::shops::StoredTokens::new(
+            parts.table.clone(),
+            parts.secrets.token_cipher.clone(),
+        ));
         Ok(Arc::new(Self {
+            token_keeper,
             table: parts.table,
             product_queue: parts.product_queue,
             order_queue: parts.order_queue,

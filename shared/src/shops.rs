@@ -3,15 +3,18 @@
 //! its stored tokens (persisting them when the client refreshed them on `105002`),
 //! and the proactive refresh the token-refresher runs.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::accounts::{self, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
-use crate::storage::{StorageError, idempotency, unix_now};
+use crate::crypto::TokenCipher;
+use crate::secrets::SecretString;
+use crate::storage::{StorageError, Table, idempotency, unix_now};
 use crate::tiktok::model::WEBHOOK_TOPICS;
-use crate::tiktok::{Grant, ShopAuth, TikTokError, Tokens};
+use crate::tiktok::{Grant, ShopAuth, TikTokError, TokenKeeper, Tokens};
 
 /// Refresh tokens this long before they expire.
 pub const REFRESH_AHEAD: i64 = 24 * 3600;
@@ -130,8 +133,9 @@ pub fn currency_of_region(region: &str) -> &'static str {
     }
 }
 
-/// Runs `call` for a shop with its stored tokens; if the client refreshed them (on
-/// `105002`) the new tokens are sealed and saved before returning.
+/// Runs `call` for a shop with its stored tokens; on `105002` the client refreshes
+/// them through the app's [`StoredTokens`] keeper, which saves them for every shop of
+/// the authorization.
 pub async fn with_shop<T, F, Fut>(app: &App, shop: &ShopRecord, call: F) -> Result<T, ShopError>
 where
     F: FnOnce(ShopAuth) -> Fut,
@@ -140,35 +144,167 @@ where
     let tokens = shop
         .tokens(&app.secrets.token_cipher)
         .ok_or_else(|| ShopError::NoTokens(shop.shop_id.clone()))?;
-    let grant: Arc<Grant> = Grant::new(tokens.clone());
+    let grant: Arc<Grant> = Grant::kept(tokens.clone(), app.token_keeper.clone(), owner_of(shop));
     let auth = ShopAuth {
         shop_id: shop.shop_id.clone(),
         cipher: shop.cipher.clone(),
         grant: grant.clone(),
     };
     let outcome = call(auth).await;
-    let now = grant.tokens();
-    if now.access_token != tokens.access_token {
-        persist_tokens(app, &shop.store_hash, &shop.shop_id, &now).await?;
-    }
+    // The keeper already saved refreshed tokens.
     Ok(outcome?)
 }
 
-/// Saves refreshed tokens, re-reading the shop so a concurrent change is not lost.
-async fn persist_tokens(app: &App, store_hash: &str, shop_id: &str, tokens: &Tokens) -> Result<(), StorageError> {
-    for _ in 0..3 {
-        let Some(mut shop) = accounts::get_shop(app.table.as_ref(), store_hash, shop_id).await? else {
-            return Ok(());
-        };
-        shop.set_tokens(&app.secrets.token_cipher, tokens);
-        match accounts::save_shop(app.table.as_ref(), &shop).await {
-            Err(StorageError::ConditionFailed { .. }) => continue,
-            other => return other,
+/// The authorization a shop's tokens belong to: one seller (open id) of one store; it
+/// may cover several shops.
+pub fn owner_of(shop: &ShopRecord) -> String {
+    format!("{}|{}", shop.store_hash, shop.open_id)
+}
+
+/// Saves refreshed tokens on every shop of the authorization, re-reading each shop
+/// so a concurrent change is not lost.
+async fn persist(
+    table: &dyn Table,
+    cipher: &TokenCipher,
+    store_hash: &str,
+    open_id: &str,
+    tokens: &Tokens,
+) -> Result<(), StorageError> {
+    for shop in accounts::list_shops(table, store_hash)
+        .await?
+        .into_iter()
+        .filter(|s| s.open_id == open_id)
+    {
+        let mut saved = false;
+        for _ in 0..3 {
+            let Some(mut current) = accounts::get_shop(table, store_hash, &shop.shop_id).await? else {
+                break;
+            };
+            current.set_tokens(cipher, tokens);
+            match accounts::save_shop(table, &current).await {
+                Err(StorageError::ConditionFailed { .. }) => continue,
+                other => {
+                    other?;
+                    saved = true;
+                    break;
+                }
+            }
+        }
+        if !saved {
+            return Err(StorageError::Unavailable(format!(
+                "shop {} kept changing while saving its tokens",
+                shop.shop_id
+            )));
         }
     }
-    Err(StorageError::Unavailable(format!(
-        "shop {shop_id} kept changing while saving its tokens"
-    )))
+    Ok(())
+}
+
+/// Keeps shop tokens in the table and refreshes each authorization once, whichever
+/// worker (or instance) notices the expiry first; the others get its tokens.
+pub struct StoredTokens {
+    table: Arc<dyn Table>,
+    cipher: TokenCipher,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl StoredTokens {
+    /// A keeper over `table`, sealing with `cipher`.
+    pub fn new(table: Arc<dyn Table>, cipher: TokenCipher) -> Self {
+        Self {
+            table,
+            cipher,
+            locks: Mutex::default(),
+        }
+    }
+
+    /// The tokens stored for an authorization.
+    async fn stored(&self, store_hash: &str, open_id: &str) -> Result<Option<Tokens>, StorageError> {
+        let shops = accounts::list_shops(self.table.as_ref(), store_hash).await?;
+        Ok(shops
+            .iter()
+            .filter(|s| s.open_id == open_id)
+            .find_map(|s| s.tokens(&self.cipher)))
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> TikTokError {
+    TikTokError::Retryable {
+        code: 0,
+        message: format!("token store: {error}"),
+        request_id: String::new(),
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenKeeper for StoredTokens {
+    async fn refresh(
+        &self,
+        client: &crate::tiktok::Client,
+        owner: &str,
+        stale: &SecretString,
+    ) -> Result<Tokens, TikTokError> {
+        let (store_hash, open_id) = owner.split_once('|').unwrap_or((owner, ""));
+        let lock = self
+            .locks
+            .lock()
+            .expect("keeper locks")
+            .entry(owner.to_string())
+            .or_default()
+            .clone();
+        let _single_flight = lock.lock().await;
+        let key = crate::crypto::sha256_hex(stale.expose().as_bytes());
+        for _ in 0..50 {
+            let current = self
+                .stored(store_hash, open_id)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| unavailable("the authorization has no tokens"))?;
+            if current.access_token != *stale {
+                return Ok(current);
+            }
+            match idempotency::claim(
+                self.table.as_ref(),
+                "token-refresh",
+                &key,
+                Duration::from_secs(30),
+                Duration::from_secs(3600),
+            )
+            .await
+            .map_err(unavailable)?
+            {
+                idempotency::Claim::Acquired => {
+                    let refreshed = client.refresh_token(current.refresh_token.expose()).await;
+                    let tokens = match refreshed {
+                        Ok(granted) => Tokens::from(&granted),
+                        Err(error) => {
+                            idempotency::release(self.table.as_ref(), "token-refresh", &key)
+                                .await
+                                .map_err(unavailable)?;
+                            return Err(error);
+                        }
+                    };
+                    persist(self.table.as_ref(), &self.cipher, store_hash, open_id, &tokens)
+                        .await
+                        .map_err(unavailable)?;
+                    idempotency::complete(
+                        self.table.as_ref(),
+                        "token-refresh",
+                        &key,
+                        serde_json::json!({}),
+                        Duration::from_secs(3600),
+                    )
+                    .await
+                    .map_err(unavailable)?;
+                    tracing::info!(owner, "refreshed TikTok tokens");
+                    return Ok(tokens);
+                }
+                // Another worker is refreshing (or just did): wait for its tokens.
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        Err(unavailable("another worker's token refresh did not finish"))
+    }
 }
 
 /// What a refresh attempt did.
@@ -178,16 +314,14 @@ pub enum RefreshOutcome {
     NotDue,
     /// Refreshed and saved.
     Refreshed,
-    /// Another worker holds the refresh of this shop.
-    InProgress,
     /// TikTok refused: the shop now needs re-authorization.
     NeedsReauthorization,
     /// The shop is not active.
     Skipped,
 }
 
-/// Refreshes a shop's tokens if they expire within [`REFRESH_AHEAD`]; single-flight
-/// across workers through an idempotency claim. A refusal flags the shop.
+/// Refreshes a shop's tokens if they expire within [`REFRESH_AHEAD`], through the
+/// keeper (single-flight across workers). A refusal flags the shop.
 pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64) -> Result<RefreshOutcome, ShopError> {
     let table = app.table.as_ref();
     let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
@@ -199,18 +333,6 @@ pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64
     if shop.access_expires_at - now > REFRESH_AHEAD {
         return Ok(RefreshOutcome::NotDue);
     }
-    let key = format!("{shop_id}-{}", shop.access_expires_at);
-    let claim = idempotency::claim(
-        table,
-        "token-refresh",
-        &key,
-        Duration::from_secs(120),
-        Duration::from_secs(3600),
-    )
-    .await?;
-    if claim != idempotency::Claim::Acquired {
-        return Ok(RefreshOutcome::InProgress);
-    }
     let Some(tokens) = shop.tokens(&app.secrets.token_cipher) else {
         accounts::flag_shop(
             table,
@@ -221,23 +343,13 @@ pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64
         .await?;
         return Ok(RefreshOutcome::NeedsReauthorization);
     };
-    match app.tiktok.refresh_token(tokens.refresh_token.expose()).await {
-        Ok(fresh) => {
-            persist_tokens(app, store_hash, shop_id, &Tokens::from(&fresh)).await?;
-            idempotency::complete(
-                table,
-                "token-refresh",
-                &key,
-                serde_json::json!({"refreshed": true}),
-                Duration::from_secs(3600),
-            )
-            .await?;
-            Ok(RefreshOutcome::Refreshed)
-        }
-        Err(error) if error.is_retryable() => {
-            idempotency::release(table, "token-refresh", &key).await?;
-            Err(error.into())
-        }
+    match app
+        .token_keeper
+        .refresh(&app.tiktok, &owner_of(&shop), &tokens.access_token)
+        .await
+    {
+        Ok(_) => Ok(RefreshOutcome::Refreshed),
+        Err(error) if error.is_retryable() => Err(error.into()),
         Err(error) => {
             tracing::warn!(store = store_hash, shop = shop_id, %error, "token refresh refused");
             accounts::flag_shop(

@@ -357,6 +357,9 @@ async fn deliveries(State(sandbox): State<Sandbox>) -> Response {
 async fn stats(State(sandbox): State<Sandbox>) -> Response {
     let state = sandbox.lock();
     let throttled: u64 = state.throttled.values().sum();
-    Json(json!({"throttled": throttled, "throttled_by_key": state.throttled, "requests_by_key": state.requests}))
-        .into_response()
+    Json(
+        json!({"throttled": throttled, "throttled_by_key": state.throttled, "requests_by_key": state.requests,
+               "token_refreshes": state.token_refreshes}),
+    )
+    .into_response()
 }

@@ -183,6 +183,7 @@ async fn refresh_token(State(sandbox): State<Sandbox>, Query(params): Params) ->
         return business_error(36004005, "Invalid refresh_token");
     };
     state.grants.remove(&old.access_token);
+    state.token_refreshes += 1;
     let grant = mint_grant(&mut state, &sandbox, old.shop_ids, old.open_id);
     ok(token_json(&grant))
 }

@@ -118,6 +118,8 @@ pub struct State {
     pub throttled: HashMap<String, u64>,
     /// Requests let through, per key (shop | endpoint).
     pub requests: HashMap<String, u64>,
+    /// Successful `/api/v2/token/refresh` calls.
+    pub token_refreshes: u64,
     /// Every webhook attempt.
     pub deliveries: Vec<Delivery>,
     /// The last ORDER_STATUS_CHANGE notification per order: (notification id, data).

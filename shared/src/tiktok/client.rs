@@ -83,10 +83,29 @@ impl From<&TokenGrant> for Tokens {
 }
 
 /// One seller authorization (possibly several shops) and its current tokens.
-#[derive(Debug)]
 pub struct Grant {
     tokens: RwLock<Tokens>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Who keeps these tokens beyond this object (see [`TokenKeeper`]).
+    keeper: Option<(Arc<dyn TokenKeeper>, String)>,
+}
+
+/// Keeps an authorization's tokens where every worker finds them. TikTok rotates the
+/// refresh token on each refresh, so two workers refreshing the same authorization
+/// at once would lock one of them out: the keeper makes the refresh single-flight
+/// across workers and hands everyone the tokens of the one refresh.
+#[async_trait::async_trait]
+pub trait TokenKeeper: Send + Sync {
+    /// Fresh tokens for the authorization `owner`, whose access token `stale` expired.
+    async fn refresh(&self, client: &Client, owner: &str, stale: &SecretString) -> Result<Tokens, TikTokError>;
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("owner", &self.keeper.as_ref().map(|(_, owner)| owner))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Grant {
@@ -95,6 +114,16 @@ impl Grant {
         Arc::new(Self {
             tokens: RwLock::new(tokens),
             refresh_lock: tokio::sync::Mutex::new(()),
+            keeper: None,
+        })
+    }
+
+    /// A grant whose refreshes go through `keeper` for the authorization `owner`.
+    pub fn kept(tokens: Tokens, keeper: Arc<dyn TokenKeeper>, owner: impl Into<String>) -> Arc<Self> {
+        Arc::new(Self {
+            tokens: RwLock::new(tokens),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            keeper: Some((keeper, owner.into())),
         })
     }
 
@@ -322,10 +351,15 @@ impl Client {
         if grant.access_token() != *stale_token {
             return Ok(());
         }
-        let refresh_token = grant.tokens().refresh_token;
-        let fresh = self.refresh_token(refresh_token.expose()).await?;
-        *grant.tokens.write().expect("token lock") = Tokens::from(&fresh);
-        tracing::info!(grant = ?fresh, "refreshed TikTok access token");
+        let fresh = match &grant.keeper {
+            Some((keeper, owner)) => keeper.refresh(self, owner, stale_token).await?,
+            None => {
+                let granted = self.refresh_token(grant.tokens().refresh_token.expose()).await?;
+                tracing::info!(grant = ?granted, "refreshed TikTok access token");
+                Tokens::from(&granted)
+            }
+        };
+        *grant.tokens.write().expect("token lock") = fresh;
         Ok(())
     }
 

@@ -23,7 +23,8 @@ pub struct Envelope {
 /// Errors of TikTok calls. [`TikTokError::is_retryable`] says which ones a retry can fix.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TikTokError {
-    /// `105002`: the access token expired; refresh and retry once.
+    /// `105002`, or `36009004` naming the access token: it expired or was rotated
+    /// by another worker; refresh (or re-read the stored tokens) and retry once.
     #[error("access token expired (request {request_id})")]
     TokenExpired { request_id: String },
     /// `36009002` or HTTP 429.
@@ -93,6 +94,7 @@ impl TikTokError {
         } = envelope;
         match code {
             105002 => Self::TokenExpired { request_id },
+            36009004 if names_access_token(&message) => Self::TokenExpired { request_id },
             36009002 => Self::RateLimited { request_id },
             _ if http_status == 429 => Self::RateLimited { request_id },
             36009003 | 36009007 => Self::Retryable {
@@ -139,4 +141,10 @@ pub struct ItemError {
     /// Which item (`product_id`, `sku_id`, …) and nested errors.
     #[serde(default)]
     pub detail: serde_json::Value,
+}
+
+/// Whether a `36009004` message is about the access token (the "token → refresh" case).
+fn names_access_token(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("access_token") || lower.contains("access-token")
 }

@@ -9,5 +9,5 @@ pub mod signing;
 pub mod types;
 pub mod webhook;
 
-pub use client::{Client, ClientConfig, Grant, ShopAuth, Tokens};
+pub use client::{Client, ClientConfig, Grant, ShopAuth, TokenKeeper, Tokens};
 pub use error::TikTokError;
