@@ -545,3 +545,54 @@ async fn concurrent_workers_on_one_order_create_it_once() {
     }
     assert_eq!(store_orders(&running, id).await.len(), 1, "exactly one store order");
 }
+
+#[tokio::test]
+async fn a_late_notification_of_an_earlier_status_changes_nothing() {
+    let (_dir, running, shop, skus) = ready().await;
+    let http = reqwest::Client::new();
+    let id = "576461413038785011";
+    http.post(format!("{}/sandbox/orders", tiktok(&running)))
+        .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    http.post(format!("{}/sandbox/orders/{id}/status", tiktok(&running)))
+        .json(&json!({"status": "CANCELLED"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(10, async || store_orders(&running, id).await[0]["status_id"] == 5).await);
+
+    // The AWAITING_SHIPMENT event arrives after the cancellation it preceded.
+    let late: Value = http
+        .post(format!(
+            "{}/sandbox/orders/{id}/notify?stale_status=AWAITING_SHIPMENT",
+            tiktok(&running)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let acknowledged = eventually(10, async || {
+        sandbox
+            .lock()
+            .deliveries
+            .iter()
+            .any(|d| d.notification_id == late["notification_id"].as_str().unwrap() && d.status == 200)
+    })
+    .await;
+    assert!(acknowledged, "the connector accepts the late notification");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let orders = store_orders(&running, id).await;
+    assert_eq!(orders.len(), 1, "no second order from the stale event");
+    assert_eq!(orders[0]["status_id"], 5, "the store order stays cancelled");
+    let record = orders::get_record(running.app.table.as_ref(), STORE, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, SyncState::Cancelled);
+}

@@ -1,6 +1,8 @@
 //! The admin API under `/sandbox/`: what a tester (or an external check) does to the
 //! sandbox world and reads back from it. Not part of TikTok's API; unsigned.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -167,8 +169,14 @@ async fn move_order(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json
     Json(json!({"order_id": id, "status": status})).into_response()
 }
 
-/// Delivers the order's last notification again, same id: a duplicate delivery.
-async fn renotify_order(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+/// Delivers the order's last notification again, same id: a duplicate delivery. With
+/// `?stale_status=S`, delivers instead a late notification of an earlier status `S`
+/// (fresh id, update time a minute ago) without moving the order: out-of-order delivery.
+async fn renotify_order(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let found = {
         let state = sandbox.lock();
         state
@@ -177,9 +185,14 @@ async fn renotify_order(State(sandbox): State<Sandbox>, Path(id): Path<String>) 
             .map(|o| o["_shop"].as_str().unwrap_or_default().to_string())
             .zip(state.order_notifications.get(&id).cloned())
     };
-    let Some((shop_id, (notification_id, data))) = found else {
+    let Some((shop_id, (mut notification_id, mut data))) = found else {
         return not_found("order notification");
     };
+    if let Some(stale_status) = query.get("stale_status") {
+        notification_id = sandbox.lock().new_id();
+        data["order_status"] = json!(stale_status);
+        data["update_time"] = json!(now() - 60);
+    }
     let sent = sandbox.send_notification(&shop_id, 1, "ORDER_STATUS_CHANGE", &notification_id, data);
     Json(json!({"order_id": id, "notification_id": notification_id, "sent": sent})).into_response()
 }
