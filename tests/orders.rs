@@ -63,6 +63,16 @@ fn tiktok(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().tiktok.clone()
 }
 
+/// POSTs `body` to a TikTok sandbox admin route.
+async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", tiktok(running)))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn bigcommerce(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().bigcommerce.clone()
 }
@@ -110,15 +120,7 @@ async fn a_paid_tiktok_order_becomes_exactly_one_store_order_even_when_notified_
     let http = reqwest::Client::new();
     let id = "576461413038785001";
     let body = order_body(&shop, id, &[(&a.0, &a.1), (&a.0, &a.1), (&b.0, &b.1)]);
-    assert_eq!(
-        http.post(format!("{}/sandbox/orders", tiktok(&running)))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
+    assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
     assert!(
         eventually(10, async || !store_orders(&running, id).await.is_empty()).await,
         "the store order appears within seconds"
@@ -228,12 +230,12 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
     };
     let created = platform.create_order(&order).await.unwrap();
     order.staff_notes = "second".into();
-    reqwest::Client::new()
-        .post(format!("{}/sandbox/orders", tiktok(&running)))
-        .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+    )
+    .await;
     let table = running.app.table.as_ref();
     assert!(
         eventually(10, async || orders::get_record(table, STORE, id)
@@ -260,12 +262,7 @@ async fn an_unlinked_sku_parks_the_order_with_a_reason_and_no_partial_order() {
         id,
         &[(&skus[0].0, &skus[0].1), ("1729592969712299999", "NOT-IN-STORE")],
     );
-    reqwest::Client::new()
-        .post(format!("{}/sandbox/orders", tiktok(&running)))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
     let table = running.app.table.as_ref();
     assert!(
         eventually(10, async || orders::get_record(table, STORE, id)
@@ -291,11 +288,12 @@ async fn cancellations_and_shipments_travel_back() {
     let http = reqwest::Client::new();
     let (cancelled, shipped) = ("576461413038785005", "576461413038785006");
     for id in [cancelled, shipped] {
-        http.post(format!("{}/sandbox/orders", tiktok(&running)))
-            .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
-            .send()
-            .await
-            .unwrap();
+        tiktok_admin(
+            &running,
+            "/sandbox/orders",
+            &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+        )
+        .await;
     }
     assert!(
         eventually(10, async || store_orders(&running, cancelled).await.len() == 1
@@ -303,11 +301,12 @@ async fn cancellations_and_shipments_travel_back() {
         .await
     );
 
-    http.post(format!("{}/sandbox/orders/{cancelled}/status", tiktok(&running)))
-        .json(&json!({"status": "CANCELLED"}))
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(
+        &running,
+        &format!("/sandbox/orders/{cancelled}/status"),
+        &json!({"status": "CANCELLED"}),
+    )
+    .await;
     assert!(
         eventually(10, async || store_orders(&running, cancelled).await[0]["status_id"]
             == 5)
@@ -348,11 +347,12 @@ async fn a_store_cancellation_cancels_the_tiktok_order() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let id = "576461413038785007";
-    http.post(format!("{}/sandbox/orders", tiktok(&running)))
-        .json(&order_body(&shop, id, &[(&skus[1].0, &skus[1].1)]))
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &order_body(&shop, id, &[(&skus[1].0, &skus[1].1)]),
+    )
+    .await;
     assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
     let store_order = store_orders(&running, id).await[0]["id"].clone();
     assert_eq!(
@@ -388,12 +388,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
     let (_dir, running, shop, _) = ready().await;
     let id = "576461413038785008";
     let body = order_body(&shop, id, &[("1729592969712288888", "GHOST-SKU")]);
-    reqwest::Client::new()
-        .post(format!("{}/sandbox/orders", tiktok(&running)))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
     let table = running.app.table.as_ref();
     assert!(
         eventually(10, async || orders::get_record(table, STORE, id)
@@ -551,17 +546,19 @@ async fn a_late_notification_of_an_earlier_status_changes_nothing() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let id = "576461413038785011";
-    http.post(format!("{}/sandbox/orders", tiktok(&running)))
-        .json(&order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]))
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+    )
+    .await;
     assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
-    http.post(format!("{}/sandbox/orders/{id}/status", tiktok(&running)))
-        .json(&json!({"status": "CANCELLED"}))
-        .send()
-        .await
-        .unwrap();
+    tiktok_admin(
+        &running,
+        &format!("/sandbox/orders/{id}/status"),
+        &json!({"status": "CANCELLED"}),
+    )
+    .await;
     assert!(eventually(10, async || store_orders(&running, id).await[0]["status_id"] == 5).await);
 
     // The AWAITING_SHIPMENT event arrives after the cancellation it preceded.
