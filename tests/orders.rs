@@ -593,3 +593,50 @@ async fn a_late_notification_of_an_earlier_status_changes_nothing() {
         .unwrap();
     assert_eq!(record.state, SyncState::Cancelled);
 }
+
+#[tokio::test]
+async fn a_buyer_address_change_reaches_the_store_order_before_it_ships() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785012";
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+    )
+    .await;
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    let first_address = store_orders(&running, id).await[0]["shipping_addresses"][0].clone();
+    assert_eq!(first_address["street_1"], "1 Market St");
+
+    let changed = json!({"name": "Dana Kong", "address_line1": "500 Terry Francine St", "postal_code": "94158"});
+    assert_eq!(
+        tiktok_admin(&running, &format!("/sandbox/orders/{id}/address"), &changed)
+            .await
+            .status(),
+        200
+    );
+    let moved = eventually(10, async || {
+        store_orders(&running, id).await[0]["shipping_addresses"][0]["street_1"] == "500 Terry Francine St"
+    })
+    .await;
+    assert!(
+        moved,
+        "RECIPIENT_ADDRESS_UPDATE rewrites the store order's shipping address"
+    );
+    let address = store_orders(&running, id).await[0]["shipping_addresses"][0].clone();
+    assert_eq!(
+        (address["first_name"].as_str(), address["last_name"].as_str()),
+        (Some("Dana"), Some("Kong"))
+    );
+    assert_eq!(address["zip"], "94158");
+    assert_eq!(
+        address["id"], first_address["id"],
+        "the same address, so shipments still point at it"
+    );
+    assert_eq!(address["city"], "San Jose", "fields the buyer did not change stay");
+    assert_eq!(
+        store_orders(&running, id).await.len(),
+        1,
+        "an address change makes no new order"
+    );
+}

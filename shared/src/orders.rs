@@ -63,6 +63,10 @@ pub struct OrderRecord {
     /// Automatic retries so far.
     #[serde(default)]
     pub attempts: u32,
+    /// Fingerprint of the shipping address last written to the store order, so a
+    /// TikTok address change (webhook or poll) is applied once.
+    #[serde(default)]
+    pub address_fingerprint: Option<String>,
 }
 
 fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
@@ -227,6 +231,13 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
                 .map_err(retry)?;
             Ok(())
         }
+        (
+            OrderStatus::OnHold | OrderStatus::AwaitingShipment | OrderStatus::AwaitingCollection,
+            Some(store_order_id),
+        ) => {
+            let record = existing.expect("matched Some above");
+            follow_address(table, &store.store_hash, &platform, record, &order, &store_order_id).await
+        }
         (_, Some(_)) => Ok(()),
         (status, None) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
         (status, None) => {
@@ -308,6 +319,7 @@ async fn create_once(
                 tiktok_status: order.status.as_str().to_string(),
                 updated_at: unix_now(),
                 attempts,
+                address_fingerprint: None,
             };
             save_record(table, &store.store_hash, record).await?;
             idempotency::release(table, "order-create", &key).await?;
@@ -335,6 +347,7 @@ async fn create(
         tiktok_status: order.status.as_str().to_string(),
         updated_at: unix_now(),
         attempts: 0,
+        address_fingerprint: Some(fingerprint(&shipping_address(order))),
     };
     // A crash after the store created the order but before the mapping was saved leaves
     // the order in the store: find it instead of creating a second one.
@@ -412,7 +425,39 @@ fn district(order: &Order, level_name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
+/// Brings the store order's shipping address in line with TikTok's recipient address
+/// when it changed since it was last written (RECIPIENT_ADDRESS_UPDATE, or a poll).
+async fn follow_address(
+    table: &dyn Table,
+    store_hash: &str,
+    platform: &dyn StorePlatform,
+    mut record: OrderRecord,
+    order: &Order,
+    store_order_id: &str,
+) -> Result<(), JobError> {
+    let address = shipping_address(order);
+    let current = fingerprint(&address);
+    if record.address_fingerprint.as_deref() == Some(current.as_str()) {
+        return Ok(());
+    }
+    platform
+        .update_shipping_address(store_order_id, &address)
+        .await
+        .map_err(retry)?;
+    tracing::info!(order = %order.id, store_order = store_order_id, "shipping address updated from TikTok");
+    record.address_fingerprint = Some(current);
+    record.tiktok_status = order.status.as_str().to_string();
+    save_record(table, store_hash, record).await?;
+    Ok(())
+}
+
+/// A fingerprint of an address, to notice changes without storing it twice.
+fn fingerprint(address: &Address) -> String {
+    crate::crypto::sha256_hex(&serde_json::to_vec(address).expect("addresses serialize"))
+}
+
+/// TikTok's recipient address in the store's shape.
+fn shipping_address(order: &Order) -> Address {
     let address = &order.recipient_address;
     let (first, last) = if address.first_name.is_empty() {
         let mut parts = address.name.splitn(2, ' ');
@@ -423,7 +468,7 @@ fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
     } else {
         (address.first_name.clone(), address.last_name.clone())
     };
-    let shipping = Address {
+    Address {
         first_name: first,
         last_name: last,
         street_1: if address.address_line1.is_empty() {
@@ -439,7 +484,11 @@ fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
         country_iso2: address.region_code.clone(),
         phone: address.phone_number.clone(),
         email: String::new(),
-    };
+    }
+}
+
+fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
+    let shipping = shipping_address(order);
     let shipping_fee = order.payment.shipping_fee.0;
     NewOrder {
         external_order_id: order.id.to_string(),

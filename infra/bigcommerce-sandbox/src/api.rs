@@ -36,6 +36,10 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v2/orders/{id}", get(get_order).put(update_order))
         .route("/v2/orders/{id}/products", get(order_products))
         .route("/v2/orders/{id}/shipping_addresses", get(order_addresses))
+        .route(
+            "/v2/orders/{id}/shipping_addresses/{address_id}",
+            put(update_order_address),
+        )
         .route("/v2/orders/{id}/shipments", get(list_shipments).post(create_shipment))
         .route("/v2/orders/{id}/shipments/{shipment_id}", get(get_shipment))
 }
@@ -1018,6 +1022,48 @@ async fn order_addresses(
     let id = order_id(&params);
     with_store(&sandbox, &caller, |store| {
         store.orders.get(&id).map(|o| o["shipping_addresses"].clone())
+    })
+    .map_or_else(not_found, ok)
+}
+
+/// Replaces the writable fields of one shipping address; its id stays.
+async fn update_order_address(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(params): PathParams,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
+    };
+    let id = order_id(&params);
+    let address_id: u64 = params
+        .get("address_id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    with_store(&sandbox, &caller, |store| {
+        let addresses = store.orders.get_mut(&id)?["shipping_addresses"].as_array_mut()?;
+        let address = addresses.iter_mut().find(|a| a["id"] == address_id)?;
+        for field in [
+            "first_name",
+            "last_name",
+            "company",
+            "street_1",
+            "street_2",
+            "city",
+            "state",
+            "zip",
+            "country",
+            "country_iso2",
+            "phone",
+            "email",
+            "shipping_method",
+        ] {
+            if let Some(value) = body.get(field) {
+                address[field] = value.clone();
+            }
+        }
+        Some(address.clone())
     })
     .map_or_else(not_found, ok)
 }

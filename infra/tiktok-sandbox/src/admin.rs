@@ -35,6 +35,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/orders/{id}", get(order))
         .route("/sandbox/orders/{id}/status", post(move_order))
         .route("/sandbox/orders/{id}/notify", post(renotify_order))
+        .route("/sandbox/orders/{id}/address", post(change_address))
         .route("/sandbox/cancellations", post(request_cancellation))
         .route("/sandbox/returns", post(request_return))
         .route("/sandbox/authorize", post(mint_auth_code))
@@ -167,6 +168,30 @@ async fn move_order(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json
     };
     sandbox.notify_order(&shop_id, &id, &status);
     Json(json!({"order_id": id, "status": status})).into_response()
+}
+
+/// The buyer changes the recipient address: the fields of `body` replace those of
+/// `recipient_address`, and RECIPIENT_ADDRESS_UPDATE (type 3) is sent.
+async fn change_address(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    let Some(fields) = body.as_object().filter(|f| !f.is_empty()) else {
+        return bad_request("recipient_address fields are required");
+    };
+    let (shop_id, address, notification_id) = {
+        let mut state = sandbox.lock();
+        let notification_id = state.new_id();
+        let Some(order) = state.orders.get_mut(&id) else {
+            return not_found("order");
+        };
+        for (field, value) in fields {
+            order["recipient_address"][field] = value.clone();
+        }
+        order["update_time"] = json!(now());
+        let shop_id = order["_shop"].as_str().unwrap_or_default().to_string();
+        (shop_id, order["recipient_address"].clone(), notification_id)
+    };
+    let data = json!({"order_id": id, "update_time": now()});
+    sandbox.send_notification(&shop_id, 3, "RECIPIENT_ADDRESS_UPDATE", &notification_id, data);
+    Json(json!({"order_id": id, "recipient_address": address})).into_response()
 }
 
 /// Delivers the order's last notification again, same id: a duplicate delivery. With

@@ -388,6 +388,22 @@ impl Client {
         Ok(found.unwrap_or_default())
     }
 
+    /// Replaces one shipping address of an order (v2).
+    pub async fn update_shipping_address(
+        &self,
+        order_id: &str,
+        address_id: u64,
+        address: &BcAddress,
+    ) -> Result<BcShippingAddress, StoreError> {
+        self.call(
+            Method::PUT,
+            &format!("/v2/orders/{order_id}/shipping_addresses/{address_id}"),
+            &[],
+            Some(address),
+        )
+        .await
+    }
+
     /// Shipping addresses of an order (v2).
     pub async fn shipping_addresses(&self, order_id: &str) -> Result<Vec<BcShippingAddress>, StoreError> {
         let found: Option<Vec<BcShippingAddress>> = self

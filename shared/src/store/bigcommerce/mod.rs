@@ -461,6 +461,21 @@ impl StorePlatform for BigCommerce {
         self.update_order_status(order_id, &OrderStatus::Cancelled).await
     }
 
+    async fn update_shipping_address(&self, order_id: &str, address: &Address) -> Result<(), StoreError> {
+        numeric(order_id, "order id")?;
+        let current = self.client.shipping_addresses(order_id).await?;
+        let Some(first) = current.first() else {
+            return Err(StoreError::NotFound(format!(
+                "order {order_id} has no shipping address"
+            )));
+        };
+        let shipping_method = first.address.shipping_method.as_deref();
+        self.client
+            .update_shipping_address(order_id, first.id, &address_to(address, shipping_method))
+            .await
+            .map(drop)
+    }
+
     async fn shipments(&self, order_id: &str) -> Result<Vec<Shipment>, StoreError> {
         numeric(order_id, "order id")?;
         let shipments = self.client.shipments(order_id).await?;
