@@ -640,3 +640,43 @@ async fn a_buyer_address_change_reaches_the_store_order_before_it_ships() {
         "an address change makes no new order"
     );
 }
+
+#[tokio::test]
+async fn with_the_setting_on_a_tiktok_cancellation_archives_the_store_order() {
+    let (_dir, running, shop, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let mut store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
+    store.settings.archive_cancelled = true;
+    connector::accounts::save_store(table, &store).await.unwrap();
+    let (kept, archived) = ("576461413038785013", "576461413038785014");
+    for id in [kept, archived] {
+        tiktok_admin(
+            &running,
+            "/sandbox/orders",
+            &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+        )
+        .await;
+    }
+    assert!(
+        eventually(10, async || store_orders(&running, kept).await.len() == 1
+            && store_orders(&running, archived).await.len() == 1)
+        .await
+    );
+    let status = json!({"status": "CANCELLED"});
+    tiktok_admin(&running, &format!("/sandbox/orders/{archived}/status"), &status).await;
+    let gone = eventually(10, async || {
+        store_orders(&running, archived).await[0]["is_deleted"] == true
+    })
+    .await;
+    assert!(gone, "the cancelled order is archived");
+    let order = &store_orders(&running, archived).await[0];
+    assert_eq!(order["status_id"], 5, "cancelled before it was archived");
+    assert_ne!(
+        store_orders(&running, kept).await[0]["is_deleted"],
+        true,
+        "other orders stay"
+    );
+    let platform = connector::http::store_platform(&running.app, &store).unwrap();
+    let listed = platform.find_order_by_external_id(archived).await.unwrap();
+    assert!(listed.is_none(), "the store's order list no longer shows it");
+}

@@ -67,6 +67,9 @@ pub struct Settings {
     pub auto_delete: bool,
     /// Import orders awaiting collection too.
     pub import_awaiting_collection: bool,
+    /// Archive the store order when TikTok cancels it.
+    #[serde(default)]
+    pub archive_cancelled: bool,
     /// How stock is published to TikTok.
     #[serde(default)]
     pub inventory: crate::catalog::rules::InventoryPolicy,
@@ -79,6 +82,7 @@ impl Default for Settings {
             auto_update: true,
             auto_delete: false,
             import_awaiting_collection: false,
+            archive_cancelled: false,
             inventory: crate::catalog::rules::InventoryPolicy::default(),
         }
     }

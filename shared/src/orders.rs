@@ -222,6 +222,9 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
             record.tiktok_status = order.status.as_str().to_string();
             save_record(table, &store.store_hash, record).await?;
             platform.cancel_order(&store_order_id).await.map_err(retry)?;
+            if store.settings.archive_cancelled {
+                platform.archive_order(&store_order_id).await.map_err(retry)?;
+            }
             Ok(())
         }
         (OrderStatus::Delivered | OrderStatus::Completed, Some(store_order_id)) => {

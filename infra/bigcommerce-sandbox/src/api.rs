@@ -33,7 +33,10 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v3/hooks", get(list_hooks).post(create_hook))
         .route("/v3/hooks/{id}", get(get_hook).put(update_hook).delete(delete_hook))
         .route("/v2/orders", get(list_orders).post(create_order))
-        .route("/v2/orders/{id}", get(get_order).put(update_order))
+        .route(
+            "/v2/orders/{id}",
+            get(get_order).put(update_order).delete(archive_order),
+        )
         .route("/v2/orders/{id}/products", get(order_products))
         .route("/v2/orders/{id}/shipping_addresses", get(order_addresses))
         .route(
@@ -913,6 +916,10 @@ async fn list_orders(
             })
             .filter(|o| params.get("status_id").is_none_or(|s| o["status_id"].to_string() == *s))
             .filter(|o| {
+                let archived = o["is_deleted"].as_bool().unwrap_or(false);
+                archived == params.get("is_deleted").is_some_and(|d| d == "true")
+            })
+            .filter(|o| {
                 params
                     .get("channel_id")
                     .is_none_or(|c| o["channel_id"].to_string() == *c)
@@ -932,6 +939,24 @@ async fn list_orders(
         return StatusCode::NO_CONTENT.into_response();
     }
     ok(json!(orders))
+}
+
+/// Archives an order (`is_deleted`); listings leave it out unless `is_deleted=true`.
+async fn archive_order(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(params): PathParams,
+) -> Response {
+    let id = order_id(&params);
+    let archived = with_store(&sandbox, &caller, |store| {
+        let order = store.orders.get_mut(&id)?;
+        order["is_deleted"] = json!(true);
+        Some(())
+    });
+    match archived {
+        Some(()) => StatusCode::NO_CONTENT.into_response(),
+        None => not_found(),
+    }
 }
 
 async fn get_order(

@@ -137,6 +137,7 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], csrf: &str) -> Html<S
                 check("auto_update", "Update TikTok products when store products change", settings.auto_update),
                 check("auto_delete", "Delete TikTok products when store products are deleted", settings.auto_delete),
                 check("import_awaiting_collection", "Import orders awaiting collection", settings.import_awaiting_collection),
+                check("archive_cancelled", "Archive store orders that TikTok cancels", settings.archive_cancelled),
             ]
             .concat();
             format!("<div class=\"card\"><h2>Default configuration</h2>{}</div>", form("/settings/wizard/configuration", csrf, &fields, "Finish"))

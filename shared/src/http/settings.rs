@@ -80,6 +80,7 @@ async fn wizard_step(
                 store.settings.auto_update = on("auto_update");
                 store.settings.auto_delete = on("auto_delete");
                 store.settings.import_awaiting_collection = on("import_awaiting_collection");
+                store.settings.archive_cancelled = on("archive_cancelled");
                 store.onboarding = OnboardingStep::Done;
             }
             other => return Err(Failure::NotFound(format!("There is no wizard step {other:?}."))),

@@ -435,6 +435,8 @@ pub trait StorePlatform: Send + Sync {
     async fn update_order_status(&self, order_id: &str, status: &OrderStatus) -> Result<(), StoreError>;
     /// Cancels an order (restocking per the store's settings).
     async fn cancel_order(&self, order_id: &str) -> Result<(), StoreError>;
+    /// Archives an order (hidden from the store's order list, kept for records).
+    async fn archive_order(&self, order_id: &str) -> Result<(), StoreError>;
     /// Replaces the shipping address of an order that has not shipped.
     async fn update_shipping_address(&self, order_id: &str, address: &Address) -> Result<(), StoreError>;
     /// Shipments of an order.

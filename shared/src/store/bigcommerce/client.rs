@@ -404,6 +404,13 @@ impl Client {
         .await
     }
 
+    /// Archives an order (v2 `DELETE`); it stays readable by id.
+    pub async fn archive_order(&self, order_id: &str) -> Result<(), StoreError> {
+        self.send(Method::DELETE, &format!("/v2/orders/{order_id}"), &[], None)
+            .await
+            .map(drop)
+    }
+
     /// Shipping addresses of an order (v2).
     pub async fn shipping_addresses(&self, order_id: &str) -> Result<Vec<BcShippingAddress>, StoreError> {
         let found: Option<Vec<BcShippingAddress>> = self

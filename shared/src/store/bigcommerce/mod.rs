@@ -461,6 +461,11 @@ impl StorePlatform for BigCommerce {
         self.update_order_status(order_id, &OrderStatus::Cancelled).await
     }
 
+    async fn archive_order(&self, order_id: &str) -> Result<(), StoreError> {
+        numeric(order_id, "order id")?;
+        self.client.archive_order(order_id).await
+    }
+
     async fn update_shipping_address(&self, order_id: &str, address: &Address) -> Result<(), StoreError> {
         numeric(order_id, "order id")?;
         let current = self.client.shipping_addresses(order_id).await?;
