@@ -73,6 +73,34 @@ async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::R
         .unwrap()
 }
 
+/// Places one-unit orders of `sku` in TikTok (notified) and waits until each is in the store.
+async fn place_synced(running: &Running, shop: &str, sku: &(String, String, String), ids: &[&str]) {
+    for id in ids {
+        tiktok_admin(running, "/sandbox/orders", &order_body(shop, id, &[(&sku.0, &sku.1)])).await;
+    }
+    let synced = eventually(10, async || {
+        for id in ids {
+            if store_orders(running, id).await.len() != 1 {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert!(synced, "orders {ids:?} reach the store");
+}
+
+/// Puts a one-unit order of `sku` straight into TikTok's world, without a notification.
+fn place_silently(running: &Running, shop: &str, sku: &(String, String, String), id: &str, line_id: &str) {
+    let mut order = order_body(shop, id, &[(&sku.0, &sku.1)]);
+    order["_shop"] = json!(shop);
+    order["create_time"] = json!(connector::storage::unix_now());
+    order["update_time"] = json!(connector::storage::unix_now());
+    order["line_items"][0]["id"] = json!(line_id);
+    let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+    sandbox.lock().orders.insert(id.to_string(), order);
+}
+
 fn bigcommerce(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().bigcommerce.clone()
 }
@@ -165,16 +193,8 @@ async fn a_paid_tiktok_order_becomes_exactly_one_store_order_even_when_notified_
 async fn the_poller_finds_an_order_whose_webhook_was_lost() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785002";
-    {
-        // Placed in TikTok without any notification.
-        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
-        let mut order = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
-        order["_shop"] = json!(shop);
-        order["create_time"] = json!(connector::storage::unix_now());
-        order["update_time"] = json!(connector::storage::unix_now());
-        order["line_items"][0]["id"] = json!("900001");
-        sandbox.lock().orders.insert(id.to_string(), order);
-    }
+    // Placed in TikTok without any notification.
+    place_silently(&running, &shop, &skus[0], id, "900001");
     schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
     assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
     schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
@@ -287,19 +307,7 @@ async fn cancellations_and_shipments_travel_back() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let (cancelled, shipped) = ("576461413038785005", "576461413038785006");
-    for id in [cancelled, shipped] {
-        tiktok_admin(
-            &running,
-            "/sandbox/orders",
-            &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
-        )
-        .await;
-    }
-    assert!(
-        eventually(10, async || store_orders(&running, cancelled).await.len() == 1
-            && store_orders(&running, shipped).await.len() == 1)
-        .await
-    );
+    place_synced(&running, &shop, &skus[0], &[cancelled, shipped]).await;
 
     tiktok_admin(
         &running,
@@ -347,13 +355,7 @@ async fn a_store_cancellation_cancels_the_tiktok_order() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let id = "576461413038785007";
-    tiktok_admin(
-        &running,
-        "/sandbox/orders",
-        &order_body(&shop, id, &[(&skus[1].0, &skus[1].1)]),
-    )
-    .await;
-    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    place_synced(&running, &shop, &skus[1], &[id]).await;
     let store_order = store_orders(&running, id).await[0]["id"].clone();
     assert_eq!(
         http.post(format!("{}/sandbox/orders/{store_order}/cancel", bigcommerce(&running)))
@@ -517,14 +519,8 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
 async fn concurrent_workers_on_one_order_create_it_once() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785009";
-    {
-        // In TikTok, but not notified: the workers below are the only ones handling it.
-        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
-        let mut order = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
-        order["_shop"] = json!(shop);
-        order["line_items"][0]["id"] = json!("900009");
-        sandbox.lock().orders.insert(id.to_string(), order);
-    }
+    // In TikTok, but not notified: the workers below are the only ones handling it.
+    place_silently(&running, &shop, &skus[0], id, "900009");
     let store = connector::accounts::get_store(running.app.table.as_ref(), STORE)
         .await
         .unwrap()
@@ -546,13 +542,7 @@ async fn a_late_notification_of_an_earlier_status_changes_nothing() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let id = "576461413038785011";
-    tiktok_admin(
-        &running,
-        "/sandbox/orders",
-        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
-    )
-    .await;
-    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    place_synced(&running, &shop, &skus[0], &[id]).await;
     tiktok_admin(
         &running,
         &format!("/sandbox/orders/{id}/status"),
@@ -598,13 +588,7 @@ async fn a_late_notification_of_an_earlier_status_changes_nothing() {
 async fn a_buyer_address_change_reaches_the_store_order_before_it_ships() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785012";
-    tiktok_admin(
-        &running,
-        "/sandbox/orders",
-        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
-    )
-    .await;
-    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    place_synced(&running, &shop, &skus[0], &[id]).await;
     let first_address = store_orders(&running, id).await[0]["shipping_addresses"][0].clone();
     assert_eq!(first_address["street_1"], "1 Market St");
 
@@ -649,19 +633,7 @@ async fn with_the_setting_on_a_tiktok_cancellation_archives_the_store_order() {
     store.settings.archive_cancelled = true;
     connector::accounts::save_store(table, &store).await.unwrap();
     let (kept, archived) = ("576461413038785013", "576461413038785014");
-    for id in [kept, archived] {
-        tiktok_admin(
-            &running,
-            "/sandbox/orders",
-            &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
-        )
-        .await;
-    }
-    assert!(
-        eventually(10, async || store_orders(&running, kept).await.len() == 1
-            && store_orders(&running, archived).await.len() == 1)
-        .await
-    );
+    place_synced(&running, &shop, &skus[0], &[kept, archived]).await;
     let status = json!({"status": "CANCELLED"});
     tiktok_admin(&running, &format!("/sandbox/orders/{archived}/status"), &status).await;
     let gone = eventually(10, async || {

@@ -144,15 +144,12 @@ where
     let tokens = shop
         .tokens(&app.secrets.token_cipher)
         .ok_or_else(|| ShopError::NoTokens(shop.shop_id.clone()))?;
-    let grant: Arc<Grant> = Grant::kept(tokens.clone(), app.token_keeper.clone(), owner_of(shop));
     let auth = ShopAuth {
         shop_id: shop.shop_id.clone(),
         cipher: shop.cipher.clone(),
-        grant: grant.clone(),
+        grant: Grant::kept(tokens, app.token_keeper.clone(), owner_of(shop)),
     };
-    let outcome = call(auth).await;
-    // The keeper already saved refreshed tokens.
-    Ok(outcome?)
+    Ok(call(auth).await?)
 }
 
 /// The authorization a shop's tokens belong to: one seller (open id) of one store; it

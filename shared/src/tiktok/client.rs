@@ -111,19 +111,19 @@ impl std::fmt::Debug for Grant {
 impl Grant {
     /// A grant holding `tokens`.
     pub fn new(tokens: Tokens) -> Arc<Self> {
-        Arc::new(Self {
-            tokens: RwLock::new(tokens),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            keeper: None,
-        })
+        Self::with_keeper(tokens, None)
     }
 
     /// A grant whose refreshes go through `keeper` for the authorization `owner`.
     pub fn kept(tokens: Tokens, keeper: Arc<dyn TokenKeeper>, owner: impl Into<String>) -> Arc<Self> {
+        Self::with_keeper(tokens, Some((keeper, owner.into())))
+    }
+
+    fn with_keeper(tokens: Tokens, keeper: Option<(Arc<dyn TokenKeeper>, String)>) -> Arc<Self> {
         Arc::new(Self {
             tokens: RwLock::new(tokens),
             refresh_lock: tokio::sync::Mutex::new(()),
-            keeper: Some((keeper, owner.into())),
+            keeper,
         })
     }
 
