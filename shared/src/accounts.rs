@@ -70,9 +70,22 @@ pub struct Settings {
     /// Archive the store order when TikTok cancels it.
     #[serde(default)]
     pub archive_cancelled: bool,
+    /// Cancel the store order when TikTok cancels the order.
+    #[serde(default = "enabled")]
+    pub cancel_store_orders: bool,
+    /// The store status an order takes at each TikTok status.
+    #[serde(default)]
+    pub status_mapping: crate::orders::StatusMapping,
+    /// The reason TikTok is given when the merchant cancels in the store.
+    #[serde(default)]
+    pub store_cancel_reason: crate::orders::CancelReason,
     /// How stock is published to TikTok.
     #[serde(default)]
     pub inventory: crate::catalog::rules::InventoryPolicy,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 impl Default for Settings {
@@ -83,6 +96,9 @@ impl Default for Settings {
             auto_delete: false,
             import_awaiting_collection: false,
             archive_cancelled: false,
+            cancel_store_orders: true,
+            status_mapping: crate::orders::StatusMapping::default(),
+            store_cancel_reason: crate::orders::CancelReason::default(),
             inventory: crate::catalog::rules::InventoryPolicy::default(),
         }
     }

@@ -43,6 +43,111 @@ pub enum SyncState {
 /// Automatic retries of an order in *Error* before it is parked.
 pub const MAX_RETRIES: u32 = 3;
 
+/// The store status an order takes at each TikTok status (`None`: the store order is
+/// left as it is, e.g. because the store itself moves it when the merchant ships).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatusMapping {
+    /// AWAITING_SHIPMENT: the status new store orders are created in.
+    pub awaiting_shipment: StoreStatus,
+    /// AWAITING_COLLECTION (also the creation status of orders imported at it).
+    pub awaiting_collection: Option<StoreStatus>,
+    /// IN_TRANSIT.
+    pub in_transit: Option<StoreStatus>,
+    /// DELIVERED.
+    pub delivered: Option<StoreStatus>,
+    /// COMPLETED.
+    pub completed: Option<StoreStatus>,
+}
+
+impl Default for StatusMapping {
+    fn default() -> Self {
+        Self {
+            awaiting_shipment: StoreStatus::AwaitingFulfillment,
+            awaiting_collection: None,
+            in_transit: None,
+            delivered: Some(StoreStatus::Completed),
+            completed: Some(StoreStatus::Completed),
+        }
+    }
+}
+
+impl StatusMapping {
+    /// The store status for a TikTok status, when the merchant mapped one.
+    pub fn target(&self, status: &OrderStatus) -> Option<StoreStatus> {
+        match status {
+            OrderStatus::AwaitingShipment => Some(self.awaiting_shipment.clone()),
+            OrderStatus::AwaitingCollection => self.awaiting_collection.clone(),
+            OrderStatus::InTransit => self.in_transit.clone(),
+            OrderStatus::Delivered => self.delivered.clone(),
+            OrderStatus::Completed => self.completed.clone(),
+            _ => None,
+        }
+    }
+
+    /// The status a new store order is created in.
+    fn creation_status(&self, status: &OrderStatus) -> StoreStatus {
+        self.target(status).unwrap_or_else(|| self.awaiting_shipment.clone())
+    }
+
+    /// Why the mapping cannot be saved: cancelled and refunded come from their own
+    /// flows (cancellations, returns), never from a status change.
+    pub fn problem(&self) -> Option<String> {
+        let targets = [
+            Some(&self.awaiting_shipment),
+            self.awaiting_collection.as_ref(),
+            self.in_transit.as_ref(),
+            self.delivered.as_ref(),
+            self.completed.as_ref(),
+        ];
+        targets.into_iter().flatten().find_map(|target| match target {
+            StoreStatus::Cancelled | StoreStatus::Refunded | StoreStatus::Other(_) => Some(format!(
+                "{target:?} cannot be mapped to a TikTok status; cancellations and refunds follow their own settings."
+            )),
+            _ => None,
+        })
+    }
+}
+
+/// The reason TikTok is given when the merchant cancels a TikTok order in the store
+/// (TikTok's US seller reasons for paid orders; reference §10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CancelReason {
+    /// Out of stock.
+    #[default]
+    #[serde(rename = "seller_cancel_reason_out_of_stock")]
+    OutOfStock,
+    /// The price was wrong.
+    #[serde(rename = "seller_cancel_reason_wrong_price")]
+    WrongPrice,
+    /// The address cannot be delivered to.
+    #[serde(rename = "seller_cancel_paid_reason_address_not_deliver")]
+    AddressNotDeliverable,
+    /// The buyer asked to cancel.
+    #[serde(rename = "seller_cancel_paid_reason_buyer_requested_cancellation")]
+    BuyerRequested,
+}
+
+impl CancelReason {
+    /// Every reason with the words the settings page shows.
+    pub const ALL: [(CancelReason, &'static str); 4] = [
+        (CancelReason::OutOfStock, "Out of stock"),
+        (CancelReason::WrongPrice, "Wrong price"),
+        (CancelReason::AddressNotDeliverable, "Address cannot be delivered to"),
+        (CancelReason::BuyerRequested, "Buyer asked to cancel"),
+    ];
+
+    /// TikTok's key for the reason.
+    pub fn key(self) -> &'static str {
+        match self {
+            CancelReason::OutOfStock => "seller_cancel_reason_out_of_stock",
+            CancelReason::WrongPrice => "seller_cancel_reason_wrong_price",
+            CancelReason::AddressNotDeliverable => "seller_cancel_paid_reason_address_not_deliver",
+            CancelReason::BuyerRequested => "seller_cancel_paid_reason_buyer_requested_cancellation",
+        }
+    }
+}
+
 /// The record of one TikTok order (`ORDER#<tiktok order id>`, indexed by store order id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -214,36 +319,12 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
     };
     let existing = get_record(table, &store.store_hash, order_id).await?;
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
-    match (&order.status, existing.as_ref().and_then(|r| r.store_order_id.clone())) {
-        (OrderStatus::Cancelled, Some(store_order_id)) => {
-            // Recorded first, so the store's echo of this cancellation is not sent back to TikTok.
-            let mut record = existing.expect("matched Some above");
-            record.state = SyncState::Cancelled;
-            record.tiktok_status = order.status.as_str().to_string();
-            save_record(table, &store.store_hash, record).await?;
-            platform.cancel_order(&store_order_id).await.map_err(retry)?;
-            if store.settings.archive_cancelled {
-                platform.archive_order(&store_order_id).await.map_err(retry)?;
-            }
-            Ok(())
+    match (existing, &order.status) {
+        (Some(record), _) if record.store_order_id.is_some() => {
+            follow_tiktok(table, store, &platform, record, &order).await
         }
-        (OrderStatus::Delivered | OrderStatus::Completed, Some(store_order_id)) => {
-            platform
-                .update_order_status(&store_order_id, &StoreStatus::Completed)
-                .await
-                .map_err(retry)?;
-            Ok(())
-        }
-        (
-            OrderStatus::OnHold | OrderStatus::AwaitingShipment | OrderStatus::AwaitingCollection,
-            Some(store_order_id),
-        ) => {
-            let record = existing.expect("matched Some above");
-            follow_address(table, &store.store_hash, &platform, record, &order, &store_order_id).await
-        }
-        (_, Some(_)) => Ok(()),
-        (status, None) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
-        (status, None) => {
+        (_, status) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
+        (_, status) => {
             tracing::info!(
                 order = order_id,
                 status = status.as_str(),
@@ -252,6 +333,62 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
             Ok(())
         }
     }
+}
+
+/// Brings an existing store order in line with the TikTok order: a cancellation
+/// cancels (and archives) it per the settings, a status change moves it through the
+/// merchant's status mapping, and an address change before shipping rewrites its
+/// shipping address. Each change is applied once: the record keeps what was applied.
+async fn follow_tiktok(
+    table: &dyn Table,
+    store: &StoreRecord,
+    platform: &dyn StorePlatform,
+    mut record: OrderRecord,
+    order: &Order,
+) -> Result<(), JobError> {
+    let store_order_id = record.store_order_id.clone().expect("only created orders are followed");
+    let settings = &store.settings;
+    let status_changed = record.tiktok_status != order.status.as_str();
+    record.tiktok_status = order.status.as_str().to_string();
+    if order.status == OrderStatus::Cancelled && settings.cancel_store_orders {
+        // Recorded first, so the store's echo of this cancellation is not sent back to
+        // TikTok; the store calls are idempotent, so a retry repeats them safely.
+        record.state = SyncState::Cancelled;
+        save_record(table, &store.store_hash, record).await?;
+        platform.cancel_order(&store_order_id).await.map_err(retry)?;
+        if settings.archive_cancelled {
+            platform.archive_order(&store_order_id).await.map_err(retry)?;
+        }
+        return Ok(());
+    }
+    let mut changed = status_changed;
+    if let (true, Some(target)) = (status_changed, settings.status_mapping.target(&order.status)) {
+        platform
+            .update_order_status(&store_order_id, &target)
+            .await
+            .map_err(retry)?;
+        tracing::info!(order = %order.id, store_order = %store_order_id, status = ?target, "store order status follows TikTok");
+    }
+    if matches!(
+        order.status,
+        OrderStatus::OnHold | OrderStatus::AwaitingShipment | OrderStatus::AwaitingCollection
+    ) {
+        let address = shipping_address(order);
+        let current = fingerprint(&address);
+        if record.address_fingerprint.as_deref() != Some(current.as_str()) {
+            platform
+                .update_shipping_address(&store_order_id, &address)
+                .await
+                .map_err(retry)?;
+            tracing::info!(order = %order.id, store_order = %store_order_id, "shipping address updated from TikTok");
+            record.address_fingerprint = Some(current);
+            changed = true;
+        }
+    }
+    if changed {
+        save_record(table, &store.store_hash, record).await?;
+    }
+    Ok(())
 }
 
 /// Whether the settings import an order at this status.
@@ -360,7 +497,8 @@ async fn create(
         Err(error) => return Err(Parked(format!("The store could not be searched: {error}"))),
     }
     let lines = map_lines(app, store, shop, order).await?;
-    let new_order = new_order(order, lines);
+    let status = store.settings.status_mapping.creation_status(&order.status);
+    let new_order = new_order(order, lines, status);
     match platform.create_order(&new_order).await {
         Ok(created) => Ok(record(created.id)),
         Err(error) => Err(Parked(format!("The store refused the order: {error}"))),
@@ -428,32 +566,6 @@ fn district(order: &Order, level_name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Brings the store order's shipping address in line with TikTok's recipient address
-/// when it changed since it was last written (RECIPIENT_ADDRESS_UPDATE, or a poll).
-async fn follow_address(
-    table: &dyn Table,
-    store_hash: &str,
-    platform: &dyn StorePlatform,
-    mut record: OrderRecord,
-    order: &Order,
-    store_order_id: &str,
-) -> Result<(), JobError> {
-    let address = shipping_address(order);
-    let current = fingerprint(&address);
-    if record.address_fingerprint.as_deref() == Some(current.as_str()) {
-        return Ok(());
-    }
-    platform
-        .update_shipping_address(store_order_id, &address)
-        .await
-        .map_err(retry)?;
-    tracing::info!(order = %order.id, store_order = store_order_id, "shipping address updated from TikTok");
-    record.address_fingerprint = Some(current);
-    record.tiktok_status = order.status.as_str().to_string();
-    save_record(table, store_hash, record).await?;
-    Ok(())
-}
-
 /// A fingerprint of an address, to notice changes without storing it twice.
 fn fingerprint(address: &Address) -> String {
     crate::crypto::sha256_hex(&serde_json::to_vec(address).expect("addresses serialize"))
@@ -490,14 +602,14 @@ fn shipping_address(order: &Order) -> Address {
     }
 }
 
-fn new_order(order: &Order, lines: Vec<NewOrderLine>) -> NewOrder {
+fn new_order(order: &Order, lines: Vec<NewOrderLine>, status: StoreStatus) -> NewOrder {
     let shipping = shipping_address(order);
     let shipping_fee = order.payment.shipping_fee.0;
     NewOrder {
         external_order_id: order.id.to_string(),
         external_source: "TikTok Shop".into(),
         channel_id: None,
-        status: StoreStatus::AwaitingFulfillment,
+        status,
         billing_address: shipping.clone(),
         shipping_address: shipping,
         shipping_method: "TikTok Shop shipping".into(),
@@ -583,8 +695,41 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
     Ok(jobs.len())
 }
 
+/// What was sent to TikTok for one store shipment (`SHIPMENT#<store order>#<shipment>`),
+/// so a re-delivered webhook changes nothing and a changed tracking number is corrected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedShipment {
+    /// TikTok order id.
+    pub tiktok_order_id: String,
+    /// TikTok package created for it.
+    pub package_id: String,
+    /// Tracking number TikTok holds.
+    pub tracking_number: String,
+    /// Shipping provider TikTok holds.
+    pub shipping_provider_id: String,
+}
+
+fn shipment_sk(store_order_id: &str, shipment_id: &str) -> String {
+    format!("SHIPMENT#{store_order_id}#{shipment_id}")
+}
+
+/// What was sent to TikTok for a store shipment, if anything.
+pub async fn pushed_shipment(
+    table: &dyn Table,
+    store_hash: &str,
+    store_order_id: &str,
+    shipment_id: &str,
+) -> Result<Option<PushedShipment>, StorageError> {
+    let item = table
+        .get(&accounts::store_pk(store_hash), &shipment_sk(store_order_id, shipment_id))
+        .await?;
+    Ok(item.and_then(|i| serde_json::from_value(i.data).ok()))
+}
+
 /// Sends a store shipment to TikTok: carrier mapped by name to the order's shipping
 /// providers, the shipped units' line items marked shipped with the tracking number.
+/// A shipment sent before whose tracking number or carrier changed since is corrected
+/// with Update Shipping Info (per package when the order shipped in several).
 async fn push_shipment(
     app: &App,
     store: &StoreRecord,
@@ -635,7 +780,44 @@ async fn push_shipment(
         )
         .await;
     };
-    // TikTok line items are single units: ship as many of each SKU as the store shipped.
+    let pushed = pushed_shipment(table, &store.store_hash, store_order_id, shipment_id).await?;
+    let sent = match pushed {
+        Some(pushed)
+            if pushed.tracking_number == shipment.tracking_number
+                && pushed.shipping_provider_id == provider.id.as_str() =>
+        {
+            return Ok(());
+        }
+        Some(pushed) => correct_tracking(app, &shop, &order, pushed, &shipment.tracking_number, &provider.id).await,
+        None => mark_shipped(app, &shop, &order, &shipment, &provider.id).await,
+    };
+    match sent {
+        Ok(pushed) => {
+            let sk = shipment_sk(store_order_id, shipment_id);
+            let data = serde_json::to_value(&pushed).expect("shipments serialize");
+            table
+                .put(Item::new(accounts::store_pk(&store.store_hash), sk, data), Condition::None)
+                .await?;
+            Ok(())
+        }
+        Err(ShopError::TikTok(error)) if error.is_retryable() => Err(retry(error)),
+        Err(ShopError::TikTok(error)) => {
+            save_shipment_error(table, store, record, &format!("TikTok refused the shipment: {error}")).await
+        }
+        Err(other) => Err(shop_failure(other)),
+    }
+}
+
+/// Marks the shipped units' line items shipped on TikTok (TikTok line items are single
+/// units: as many of each SKU as the store shipped).
+async fn mark_shipped(
+    app: &App,
+    shop: &ShopRecord,
+    order: &Order,
+    shipment: &crate::store::Shipment,
+    provider_id: &Id,
+) -> Result<PushedShipment, ShopError> {
+    let table = app.table.as_ref();
     let mut unshipped = Vec::new();
     for line in order.line_items.iter().filter(|l| l.package_id.is_none()) {
         let variant = records::variant_of_sku(table, &shop.shop_id, line.sku_id.as_str())
@@ -653,26 +835,61 @@ async fn push_shipment(
     }
     let shipped = MarkShipped {
         tracking_number: shipment.tracking_number.clone(),
-        shipping_provider_id: provider.id.clone(),
+        shipping_provider_id: provider_id.clone(),
         order_line_item_ids: line_ids,
     };
-    let order_id = order.id.clone();
-    match with_shop(app, &shop, |auth| async move {
-        tiktok.mark_package_shipped(&auth, &order_id, &shipped).await
+    let tiktok = &app.tiktok;
+    let order_id = &order.id;
+    let shipped = &shipped;
+    let package = with_shop(app, shop, |auth| async move {
+        tiktok.mark_package_shipped(&auth, order_id, shipped).await
     })
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(ShopError::TikTok(error)) if error.is_retryable() => Err(retry(error)),
-        Err(ShopError::TikTok(error)) => {
-            save_shipment_error(table, store, record, &format!("TikTok refused the shipment: {error}")).await
-        }
-        Err(other) => Err(shop_failure(other)),
-    }
+    .await?;
+    Ok(PushedShipment {
+        tiktok_order_id: order.id.to_string(),
+        package_id: package.package_id.to_string(),
+        tracking_number: shipped.tracking_number.clone(),
+        shipping_provider_id: provider_id.to_string(),
+    })
 }
 
-/// Reason sent to TikTok when the merchant cancels in the store (US key; reference §10.1).
-const STORE_CANCEL_REASON: &str = "seller_cancel_reason_out_of_stock";
+/// Corrects the tracking of a shipped package: per order when it is the order's only
+/// package, per package when the order shipped in several.
+async fn correct_tracking(
+    app: &App,
+    shop: &ShopRecord,
+    order: &Order,
+    pushed: PushedShipment,
+    tracking_number: &str,
+    provider_id: &Id,
+) -> Result<PushedShipment, ShopError> {
+    let tiktok = &app.tiktok;
+    let split = order
+        .line_items
+        .iter()
+        .filter_map(|l| l.package_id.as_ref())
+        .any(|p| p.as_str() != pushed.package_id);
+    let package_id = Id::from(pushed.package_id.as_str());
+    let (order_id, package_id) = (&order.id, &package_id);
+    with_shop(app, shop, |auth| async move {
+        if split {
+            tiktok
+                .update_package_shipping_info(&auth, package_id, tracking_number, provider_id)
+                .await
+        } else {
+            tiktok
+                .update_shipping_info(&auth, order_id, tracking_number, provider_id)
+                .await
+        }
+    })
+    .await?;
+    tracing::info!(order = %order.id, package = %pushed.package_id, "tracking corrected on TikTok");
+    Ok(PushedShipment {
+        tracking_number: tracking_number.to_string(),
+        shipping_provider_id: provider_id.to_string(),
+        ..pushed
+    })
+}
 
 /// The merchant cancelled a TikTok order in the store: cancel it on TikTok too.
 async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
@@ -680,8 +897,8 @@ async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) 
     let Some(mut record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
         return Ok(());
     };
-    if record.state == SyncState::Cancelled {
-        // Our own cancellation (TikTok cancelled first) echoing back.
+    if record.state == SyncState::Cancelled || record.tiktok_status == OrderStatus::Cancelled.as_str() {
+        // Our own cancellation (TikTok cancelled first) echoing back, or one TikTok already has.
         return Ok(());
     }
     let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
@@ -690,7 +907,7 @@ async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) 
     let tiktok = &app.tiktok;
     let cancel = crate::tiktok::model::CancelOrder {
         order_id: Id::from(record.tiktok_order_id.as_str()),
-        cancel_reason: STORE_CANCEL_REASON.into(),
+        cancel_reason: store.settings.store_cancel_reason.key().into(),
         order_line_item_ids: vec![],
     };
     match with_shop(

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use crate::state::Grant;
@@ -29,6 +29,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/api-accounts", post(api_account))
         .route("/sandbox/orders", get(orders))
         .route("/sandbox/orders/{id}/shipments", post(ship_order))
+        .route("/sandbox/orders/{id}/shipments/{shipment_id}", put(correct_shipment))
         .route("/sandbox/orders/{id}/cancel", post(cancel_order))
         .route("/sandbox/products", get(products))
         .route("/sandbox/products/{id}", post(update_product).delete(delete_product))
@@ -218,6 +219,21 @@ async fn ship_order(State(sandbox): State<Sandbox>, Path(id): Path<u64>, body: O
     let body = body.map(|Json(b)| b).unwrap_or_else(|| json!({}));
     match sandbox.ship(&store_hash, id, &body) {
         Ok(shipment) => (StatusCode::CREATED, Json(shipment)).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The merchant corrects a shipment's tracking (fires `store/shipment/updated`).
+async fn correct_shipment(
+    State(sandbox): State<Sandbox>,
+    Path((id, shipment_id)): Path<(u64, u64)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(store_hash) = store_of_order(&sandbox, id) else {
+        return bad_request("unknown order");
+    };
+    match sandbox.update_shipment(&store_hash, id, shipment_id, &body) {
+        Ok(shipment) => Json(shipment).into_response(),
         Err(response) => response,
     }
 }

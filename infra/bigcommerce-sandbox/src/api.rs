@@ -44,7 +44,10 @@ pub fn routes() -> Router<Sandbox> {
             put(update_order_address),
         )
         .route("/v2/orders/{id}/shipments", get(list_shipments).post(create_shipment))
-        .route("/v2/orders/{id}/shipments/{shipment_id}", get(get_shipment))
+        .route(
+            "/v2/orders/{id}/shipments/{shipment_id}",
+            get(get_shipment).put(update_shipment),
+        )
 }
 
 /// The OAuth token endpoint (login host).
@@ -1145,6 +1148,25 @@ async fn create_shipment(
     }
 }
 
+async fn update_shipment(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(params): PathParams,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
+    };
+    let shipment_id: u64 = params
+        .get("shipment_id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    match sandbox.update_shipment(&caller.store_hash, order_id(&params), shipment_id, &body) {
+        Ok(shipment) => ok(shipment),
+        Err(response) => response,
+    }
+}
+
 const PROVIDERS: [&str; 10] = [
     "",
     "auspost",
@@ -1159,6 +1181,61 @@ const PROVIDERS: [&str; 10] = [
 ];
 
 impl Sandbox {
+    /// Changes a shipment's tracking (number, provider, carrier, comments; never its
+    /// items) and fires `store/shipment/updated`.
+    pub(crate) fn update_shipment(
+        &self,
+        store_hash: &str,
+        id: u64,
+        shipment_id: u64,
+        body: &Value,
+    ) -> Result<Value, Response> {
+        if body.get("items").is_some() {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The items of a shipment cannot be changed.",
+            ));
+        }
+        let tracking = body["tracking_number"].as_str();
+        if tracking.is_some_and(|t| t.len() > 50) {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'tracking_number' is too long.",
+            ));
+        }
+        let provider = body["shipping_provider"].as_str();
+        if provider.is_some_and(|p| !PROVIDERS.contains(&p) && !p.starts_with("carrier_")) {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                format!("The shipping provider '{}' is not valid.", provider.unwrap_or_default()),
+            ));
+        }
+        let shipment = {
+            let mut state = self.lock();
+            let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
+            let shipment = store
+                .shipments
+                .get_mut(&id)
+                .and_then(|list| list.iter_mut().find(|s| s["id"] == shipment_id))
+                .ok_or_else(not_found)?;
+            for field in ["tracking_number", "shipping_provider", "tracking_carrier", "comments"] {
+                if let Some(value) = body[field].as_str() {
+                    shipment[field] = json!(value);
+                }
+            }
+            if let Some(tracking) = tracking {
+                shipment["generated_tracking_link"] = json!(format!("https://track.sandbox.invalid/{tracking}"));
+            }
+            shipment.clone()
+        };
+        self.fire(
+            store_hash,
+            "store/shipment/updated",
+            json!({"type": "shipment", "id": shipment_id, "orderId": id}),
+        );
+        Ok(shipment)
+    }
+
     /// Creates a shipment (all unshipped items when `items` is absent), moves the order
     /// to Partially Shipped / Shipped and fires the webhooks.
     pub(crate) fn ship(&self, store_hash: &str, id: u64, body: &Value) -> Result<Value, Response> {

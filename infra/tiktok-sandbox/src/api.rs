@@ -49,6 +49,10 @@ pub fn routes() -> Router<Sandbox> {
             post(update_shipping_info),
         )
         .route("/fulfillment/202309/packages/{id}", get(package_detail))
+        .route(
+            "/fulfillment/202309/packages/{id}/shipping_info/update",
+            post(update_package_shipping_info),
+        )
         .route("/fulfillment/202309/packages/{id}/ship", post(ship_package))
         .route("/return_refund/202309/cancellations", post(seller_cancel_order))
         .route("/return_refund/202309/cancellations/search", post(search_cancellations))
@@ -1189,7 +1193,26 @@ async fn update_shipping_info(
     Path(order_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body = match parse_body(&body) {
+    correct_tracking(&sandbox, &caller, &order_id, None, &body)
+}
+
+async fn update_package_shipping_info(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(package_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let order_id = sandbox.lock().packages.get(&package_id).map(|p| p["order_id"].as_str().unwrap_or_default().to_string());
+    match order_id {
+        Some(order_id) => correct_tracking(&sandbox, &caller, &order_id, Some(&package_id), &body),
+        None => business_error(21008111, "The package does not exist or does not belong to the seller"),
+    }
+}
+
+/// Update Shipping Info: the order's packages (or one package) take a new tracking
+/// number and provider, unless the order was delivered or never shipped.
+fn correct_tracking(sandbox: &Sandbox, caller: &Caller, order_id: &str, package_id: Option<&str>, body: &Bytes) -> Response {
+    let body = match parse_body(body) {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -1198,9 +1221,9 @@ async fn update_shipping_info(
     if !valid_tracking(&tracking) || !valid_provider(&provider) {
         return business_error(21011022, "Invalid tracking number or shipping provider");
     }
-    let shop = shop(&caller).clone();
+    let shop = shop(caller).clone();
     let mut state = sandbox.lock();
-    let order = match owned_order(&mut state, &shop, &order_id) {
+    let order = match owned_order(&mut state, &shop, order_id) {
         Ok(order) => order,
         Err(response) => return response,
     };
@@ -1209,21 +1232,22 @@ async fn update_shipping_info(
         "IN_TRANSIT" | "PARTIALLY_SHIPPING" | "AWAITING_COLLECTION" => {}
         _ => return business_error(21011043, "The package has not been shipped yet"),
     }
-    order["tracking_number"] = json!(tracking);
-    order["shipping_provider_id"] = json!(provider);
+    let in_scope = |line_package: &str| !line_package.is_empty() && package_id.is_none_or(|p| p == line_package);
+    if package_id.is_none() {
+        order["tracking_number"] = json!(tracking);
+        order["shipping_provider_id"] = json!(provider);
+    }
     for line in order["line_items"].as_array_mut().into_iter().flatten() {
-        if line["package_id"].as_str().is_some_and(|p| !p.is_empty()) {
+        if in_scope(line["package_id"].as_str().unwrap_or_default()) {
             line["tracking_number"] = json!(tracking);
             line["shipping_provider_id"] = json!(provider);
         }
     }
-    for package in state
-        .packages
-        .values_mut()
-        .filter(|p| p["order_id"] == order_id.as_str())
-    {
-        package["tracking_number"] = json!(tracking);
-        package["shipping_provider_id"] = json!(provider);
+    for (id, package) in state.packages.iter_mut().filter(|(_, p)| p["order_id"] == order_id) {
+        if in_scope(id) {
+            package["tracking_number"] = json!(tracking);
+            package["shipping_provider_id"] = json!(provider);
+        }
     }
     ok(json!({}))
 }
@@ -1388,7 +1412,9 @@ async fn seller_cancel_order(
             }
             _ => return business_error(25001045, "The order has been shipped and cannot be cancelled"),
         }
-        if !reason.starts_with("seller_cancel") {
+        // Reasons must match the status: unpaid orders take the unpaid keys, paid ones the others.
+        let unpaid = order["status"] == "UNPAID";
+        if !reason.starts_with("seller_cancel") || reason.starts_with("seller_cancel_unpaid_reason") != unpaid {
             return business_error(25001021, "The cancel reason does not match the order status");
         }
         order["status"] = json!("CANCELLED");

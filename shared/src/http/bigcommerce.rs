@@ -157,10 +157,8 @@ pub async fn auth(State(app): State<Arc<App>>, Query(query): Query<AuthQuery>) -
         Ok(store) => {
             let session = Session::new(&store.store_hash, grant.user.id);
             let csrf = session.csrf_token(&app.secrets.token_cipher);
-            let shops = accounts::list_shops(app.table.as_ref(), &store.store_hash)
-                .await
-                .unwrap_or_default();
-            with_session(&app, &session, pages::settings(&store, &shops, &csrf).into_response())
+            let page = super::settings::render(&app, &store, &csrf).await;
+            with_session(&app, &session, page)
         }
         Err(failure) => failure.page(),
     }

@@ -4,7 +4,9 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::accounts::{OnboardingStep, ShopRecord, ShopStatus, StoreRecord};
+use crate::accounts::{OnboardingStep, Settings, ShopRecord, ShopStatus, StoreRecord};
+use crate::orders::{CancelReason, OrderRecord, SyncState};
+use crate::store::OrderStatus as StoreStatus;
 
 /// Escapes text for HTML bodies and attributes.
 pub fn escape(text: &str) -> String {
@@ -19,7 +21,9 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:760px;margi
 h1{font-size:1.5rem}.steps{display:flex;gap:.5rem;list-style:none;padding:0}.steps li{padding:.3rem .6rem;border-radius:1rem;background:#eee}\
 .steps li.now{background:#fe2c55;color:#fff}.steps li.done{background:#25f4ee}.card{border:1px solid #ddd;border-radius:.5rem;padding:1rem;margin:1rem 0}\
 .warn{background:#fff4e5;border-color:#f5a623}.error{background:#fdecea;border-color:#e53935}button,.button{background:#fe2c55;color:#fff;border:0;\
-border-radius:.3rem;padding:.5rem 1rem;text-decoration:none;cursor:pointer}label{display:block;margin:.4rem 0}";
+border-radius:.3rem;padding:.5rem 1rem;text-decoration:none;cursor:pointer}label{display:block;margin:.4rem 0}\
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid #eee;vertical-align:top}\
+.state-error,.state-parked{color:#b71c1c;font-weight:600}.state-created{color:#1b5e20}td form,td p{margin:0}td button{padding:.2rem .6rem}";
 
 /// A whole page.
 pub fn page(title: &str, body: &str) -> Html<String> {
@@ -97,8 +101,131 @@ fn form(action: &str, csrf: &str, fields: &str, button: &str) -> String {
     )
 }
 
+/// How many orders the dashboard lists (newest first).
+const ORDERS_SHOWN: usize = 50;
+
+fn state_label(state: SyncState) -> (&'static str, &'static str) {
+    match state {
+        SyncState::Created => ("created", "In the store"),
+        SyncState::Error => ("error", "Error"),
+        SyncState::Skipped => ("skipped", "Not imported"),
+        SyncState::Cancelled => ("cancelled", "Cancelled"),
+        SyncState::Parked => ("parked", "Needs attention"),
+    }
+}
+
+/// The dashboard's orders: counts per state and the newest orders with their store
+/// order or the reason they are not in the store, and Retry where it helps.
+fn order_table(records: &[OrderRecord], csrf: &str) -> String {
+    let mut newest: Vec<&OrderRecord> = records.iter().collect();
+    newest.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.tiktok_order_id.cmp(&a.tiktok_order_id)));
+    let failing = records
+        .iter()
+        .filter(|r| matches!(r.state, SyncState::Error | SyncState::Parked))
+        .count();
+    let rows: String = newest
+        .iter()
+        .take(ORDERS_SHOWN)
+        .map(|record| {
+            let (class, label) = state_label(record.state);
+            let action = if matches!(record.state, SyncState::Error | SyncState::Parked) {
+                form("/settings/forms/retry", csrf, &format!("<input type=\"hidden\" name=\"order_id\" value=\"{}\">", escape(&record.tiktok_order_id)), "Retry")
+            } else {
+                String::new()
+            };
+            format!(
+                "<tr data-order=\"{id}\"><td>{id}</td><td>{}</td><td class=\"state-{class}\">{label}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                escape(record.store_order_id.as_deref().unwrap_or("—")),
+                escape(&record.tiktok_status),
+                escape(record.reason.as_deref().unwrap_or("")),
+                id = escape(&record.tiktok_order_id),
+            )
+        })
+        .collect();
+    let body = if records.is_empty() {
+        "<p>No TikTok orders yet. Paid orders appear here within seconds.</p>".to_string()
+    } else {
+        format!(
+            "<p>{} order(s) · {failing} need attention</p><table><thead><tr><th>TikTok order</th><th>Store order</th><th>State</th>\
+<th>TikTok status</th><th>Reason</th><th></th></tr></thead><tbody>{rows}</tbody></table>",
+            records.len()
+        )
+    };
+    format!("<div class=\"card\" id=\"orders\"><h2>Orders</h2>{body}</div>")
+}
+
+const STORE_STATUSES: [(StoreStatus, &str); 6] = [
+    (StoreStatus::Pending, "Pending"),
+    (StoreStatus::AwaitingFulfillment, "Awaiting Fulfillment"),
+    (StoreStatus::AwaitingShipment, "Awaiting Shipment"),
+    (StoreStatus::PartiallyShipped, "Partially Shipped"),
+    (StoreStatus::Shipped, "Shipped"),
+    (StoreStatus::Completed, "Completed"),
+];
+
+fn status_key(status: &StoreStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn select(name: &str, label: &str, options: &[(String, &str)], chosen: &str) -> String {
+    let options: String = options
+        .iter()
+        .map(|(value, text)| {
+            let selected = if value == chosen { " selected" } else { "" };
+            format!("<option value=\"{}\"{selected}>{}</option>", escape(value), escape(text))
+        })
+        .collect();
+    format!("<label>{label} <select name=\"{name}\">{options}</select></label>")
+}
+
+fn check(name: &str, label: &str, on: bool) -> String {
+    format!(
+        "<label><input type=\"checkbox\" name=\"{name}\" value=\"on\"{}> {label}</label>",
+        if on { " checked" } else { "" }
+    )
+}
+
+/// The order settings: status mapping, cancellations both ways, what is imported.
+fn order_settings_form(settings: &Settings, csrf: &str) -> String {
+    let mapping = &settings.status_mapping;
+    let statuses = |keep: bool| {
+        let mut options: Vec<(String, &str)> = STORE_STATUSES.iter().map(|(s, label)| (status_key(s), *label)).collect();
+        if keep {
+            options.insert(0, (String::new(), "Leave as it is"));
+        }
+        options
+    };
+    let optional = |status: &Option<StoreStatus>| status.as_ref().map(status_key).unwrap_or_default();
+    let reasons: Vec<(String, &str)> = CancelReason::ALL
+        .iter()
+        .map(|(reason, label)| (reason.key().to_string(), *label))
+        .collect();
+    let fields = [
+        "<h3>Store order status for each TikTok status</h3>".to_string(),
+        select("status:awaiting_shipment", "Awaiting shipment (new orders)", &statuses(false), &status_key(&mapping.awaiting_shipment)),
+        select("status:awaiting_collection", "Awaiting collection", &statuses(true), &optional(&mapping.awaiting_collection)),
+        select("status:in_transit", "In transit", &statuses(true), &optional(&mapping.in_transit)),
+        select("status:delivered", "Delivered", &statuses(true), &optional(&mapping.delivered)),
+        select("status:completed", "Completed", &statuses(true), &optional(&mapping.completed)),
+        "<h3>Cancellations and imports</h3>".to_string(),
+        check("cancel_store_orders", "Cancel the store order when TikTok cancels it", settings.cancel_store_orders),
+        check("archive_cancelled", "Archive store orders that TikTok cancels", settings.archive_cancelled),
+        select("store_cancel_reason", "Reason sent to TikTok when you cancel in the store", &reasons, settings.store_cancel_reason.key()),
+        check("import_awaiting_collection", "Import orders awaiting collection", settings.import_awaiting_collection),
+    ]
+    .concat();
+    format!(
+        "<div class=\"card\" id=\"order-settings\"><h2>Order settings</h2>{}</div>",
+        form("/settings/forms/orders", csrf, &fields, "Save order settings")
+    )
+}
+
+
 /// The onboarding wizard at the store's current step, or the dashboard when done.
-pub fn settings(store: &StoreRecord, shops: &[ShopRecord], csrf: &str) -> Html<String> {
+pub fn settings(store: &StoreRecord, shops: &[ShopRecord], order_records: &[OrderRecord], csrf: &str) -> Html<String> {
     let step = store.onboarding;
     let active: Vec<&ShopRecord> = shops.iter().filter(|s| s.status != ShopStatus::Disconnected).collect();
     let content = match step {
@@ -128,9 +255,6 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], csrf: &str) -> Html<S
             form("/settings/wizard/profile", csrf, "", "Continue")
         ),
         OnboardingStep::Configuration => {
-            let check = |name: &str, label: &str, on: bool| {
-                format!("<label><input type=\"checkbox\" name=\"{name}\" value=\"on\"{}> {label}</label>", if on { " checked" } else { "" })
-            };
             let settings = &store.settings;
             let fields = [
                 check("auto_create", "Create TikTok products for new store products", settings.auto_create),
@@ -143,8 +267,10 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], csrf: &str) -> Html<S
             format!("<div class=\"card\"><h2>Default configuration</h2>{}</div>", form("/settings/wizard/configuration", csrf, &fields, "Finish"))
         }
         OnboardingStep::Done => format!(
-            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>",
-            active.len()
+            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>{}{}",
+            active.len(),
+            order_table(order_records, csrf),
+            order_settings_form(&store.settings, csrf)
         ),
     };
     let body = format!(

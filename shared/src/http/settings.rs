@@ -17,12 +17,15 @@ use serde_json::json;
 use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
+use crate::orders;
 use crate::shops;
+use crate::store::OrderStatus as StoreStatus;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/settings", get(settings_page))
-        .route("/settings/wizard/{step}", post(wizard_step))
+        .route("/settings/wizard/{step}", post(submit_form))
+        .route("/settings/forms/{form}", post(submit_form))
         .route("/settings/api/session", get(session_view))
         .route("/settings/api/store", get(store_view))
         .route("/settings/api/shops", get(shops_view))
@@ -39,19 +42,62 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 async fn settings_page(State(app): State<Arc<App>>, context: SessionContext) -> Response {
-    match accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await {
-        Ok(shops) => pages::settings(
-            &context.store,
-            &shops,
-            &context.session.csrf_token(&app.secrets.token_cipher),
-        )
-        .into_response(),
+    let csrf = context.session.csrf_token(&app.secrets.token_cipher);
+    render(&app, &context.store, &csrf).await
+}
+
+/// The settings page of a store: its shops and orders as they are now.
+pub(super) async fn render(app: &App, store: &accounts::StoreRecord, csrf: &str) -> Response {
+    let table = app.table.as_ref();
+    let loaded = async {
+        Ok::<_, crate::storage::StorageError>((
+            accounts::list_shops(table, &store.store_hash).await?,
+            orders::all_records(table, &store.store_hash).await?,
+        ))
+    };
+    match loaded.await {
+        Ok((shops, order_records)) => pages::settings(store, &shops, &order_records, csrf).into_response(),
         Err(error) => Failure::from(error).page(),
     }
 }
 
-/// A wizard form: saves the step's choices and moves on.
-async fn wizard_step(
+/// A choice from a form's `<select>`, by its serialized name.
+fn choice<T: serde::de::DeserializeOwned>(value: Option<&str>, what: &str) -> Result<T, Failure> {
+    let value = value.unwrap_or_default();
+    serde_json::from_value(json!(value)).map_err(|_| Failure::BadRequest(format!("{value:?} is not a valid {what}.")))
+}
+
+/// The order settings form of the dashboard.
+fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Option<String>) -> Result<(), Failure> {
+    let on = |name: &str| field(name).as_deref() == Some("on");
+    let status = |name: &str| -> Result<Option<StoreStatus>, Failure> {
+        match field(&format!("status:{name}")).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(value) => choice(Some(&value), "store order status").map(Some),
+        }
+    };
+    let mapping = orders::StatusMapping {
+        awaiting_shipment: status("awaiting_shipment")?
+            .ok_or_else(|| Failure::BadRequest("Choose the status new orders are created in.".into()))?,
+        awaiting_collection: status("awaiting_collection")?,
+        in_transit: status("in_transit")?,
+        delivered: status("delivered")?,
+        completed: status("completed")?,
+    };
+    if let Some(problem) = mapping.problem() {
+        return Err(Failure::BadRequest(problem));
+    }
+    settings.status_mapping = mapping;
+    settings.store_cancel_reason = choice(field("store_cancel_reason").as_deref(), "cancel reason")?;
+    settings.import_awaiting_collection = on("import_awaiting_collection");
+    settings.cancel_store_orders = on("cancel_store_orders");
+    settings.archive_cancelled = on("archive_cancelled");
+    Ok(())
+}
+
+/// A settings-page form (a wizard step, the dashboard's order settings, an order's
+/// Retry): saves the choices and returns to the page.
+async fn submit_form(
     State(app): State<Arc<App>>,
     context: SessionContext,
     Path(step): Path<String>,
@@ -82,6 +128,17 @@ async fn wizard_step(
                 store.settings.import_awaiting_collection = on("import_awaiting_collection");
                 store.settings.archive_cancelled = on("archive_cancelled");
                 store.onboarding = OnboardingStep::Done;
+            }
+            "orders" => {
+                let owned = |name: &str| field(name).map(str::to_string);
+                order_settings(&mut store.settings, &owned)?;
+            }
+            "retry" => {
+                let order_id = field("order_id").unwrap_or_default();
+                if !orders::retry_now(&app, &store.store_hash, order_id).await? {
+                    return Err(Failure::NotFound(format!("No TikTok order {order_id} for this store.")));
+                }
+                return Ok(());
             }
             other => return Err(Failure::NotFound(format!("There is no wizard step {other:?}."))),
         }

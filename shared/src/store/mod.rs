@@ -341,12 +341,14 @@ pub enum Topic {
     OrderStatusUpdated,
     /// A shipment was created.
     ShipmentCreated,
+    /// A shipment changed (e.g. its tracking number was corrected).
+    ShipmentUpdated,
     /// The app was uninstalled.
     AppUninstalled,
 }
 
 /// The topics the connector subscribes on install.
-pub const CONNECTOR_TOPICS: [Topic; 8] = [
+pub const CONNECTOR_TOPICS: [Topic; 9] = [
     Topic::ProductCreated,
     Topic::ProductUpdated,
     Topic::ProductDeleted,
@@ -354,6 +356,7 @@ pub const CONNECTOR_TOPICS: [Topic; 8] = [
     Topic::VariantInventoryUpdated,
     Topic::OrderStatusUpdated,
     Topic::ShipmentCreated,
+    Topic::ShipmentUpdated,
     Topic::AppUninstalled,
 ];
 
@@ -385,7 +388,7 @@ pub enum StoreEvent {
         order_id: String,
         new_status: Option<String>,
     },
-    /// A shipment was created.
+    /// A shipment was created or changed (re-read it).
     Shipment { order_id: String, shipment_id: String },
     /// The app was uninstalled.
     AppUninstalled,

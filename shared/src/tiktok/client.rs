@@ -805,17 +805,41 @@ impl Client {
         provider_id: &Id,
     ) -> Result<(), TikTokError> {
         let path = format!("/fulfillment/202309/orders/{order_id}/shipping_info/update");
-        let body = serde_json::json!({ "tracking_number": tracking_number, "shipping_provider_id": provider_id });
-        self.write(
-            Target::Shop(shop),
-            Method::POST,
-            "update_shipping_info",
+        self.write_shipping_info(shop, "update_shipping_info", path, tracking_number, provider_id)
+            .await
+    }
+
+    /// Corrects the tracking of one package of a split order.
+    pub async fn update_package_shipping_info(
+        &self,
+        shop: &ShopAuth,
+        package_id: &Id,
+        tracking_number: &str,
+        provider_id: &Id,
+    ) -> Result<(), TikTokError> {
+        let path = format!("/fulfillment/202309/packages/{package_id}/shipping_info/update");
+        self.write_shipping_info(
+            shop,
+            "update_package_shipping_info",
             path,
-            vec![],
-            &body,
+            tracking_number,
+            provider_id,
         )
         .await
-        .map(drop)
+    }
+
+    async fn write_shipping_info(
+        &self,
+        shop: &ShopAuth,
+        endpoint: &'static str,
+        path: String,
+        tracking_number: &str,
+        provider_id: &Id,
+    ) -> Result<(), TikTokError> {
+        let body = serde_json::json!({ "tracking_number": tracking_number, "shipping_provider_id": provider_id });
+        self.write(Target::Shop(shop), Method::POST, endpoint, path, vec![], &body)
+            .await
+            .map(drop)
     }
 
     /// One package.

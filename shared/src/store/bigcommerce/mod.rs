@@ -104,6 +104,7 @@ pub fn scope_of(topic: Topic) -> &'static str {
         Topic::VariantInventoryUpdated => "store/sku/inventory/updated",
         Topic::OrderStatusUpdated => "store/order/statusUpdated",
         Topic::ShipmentCreated => "store/shipment/created",
+        Topic::ShipmentUpdated => "store/shipment/updated",
         Topic::AppUninstalled => "store/app/uninstalled",
     }
 }
@@ -621,7 +622,7 @@ impl StorePlatform for BigCommerce {
                 order_id: id.ok_or_else(missing)?,
                 new_status: id_text(&delivery.data["status"]["new_status_id"]),
             },
-            Some(Topic::ShipmentCreated) => StoreEvent::Shipment {
+            Some(Topic::ShipmentCreated | Topic::ShipmentUpdated) => StoreEvent::Shipment {
                 order_id: id_text(&delivery.data["orderId"]).ok_or_else(missing)?,
                 shipment_id: id.ok_or_else(missing)?,
             },
