@@ -21,6 +21,10 @@ pub struct App {
     pub product_queue: Arc<dyn JobQueue>,
     /// Order work, on its own queue so bulk catalogue work never delays an order.
     pub order_queue: Arc<dyn JobQueue>,
+    /// Where catalogue jobs go after failing every receive (drained by the sweeper).
+    pub product_dead_letters: Arc<dyn JobQueue>,
+    /// Where order jobs go after failing every receive (drained by the sweeper).
+    pub order_dead_letters: Arc<dyn JobQueue>,
     /// Application secrets.
     pub secrets: AppSecrets,
     /// Public base URL of the HTTP API.
@@ -48,6 +52,10 @@ pub struct Parts {
     pub product_queue: Arc<dyn JobQueue>,
     /// Order queue.
     pub order_queue: Arc<dyn JobQueue>,
+    /// Catalogue dead-letter queue.
+    pub product_dead_letters: Arc<dyn JobQueue>,
+    /// Order dead-letter queue.
+    pub order_dead_letters: Arc<dyn JobQueue>,
     /// Secrets.
     pub secrets: AppSecrets,
     /// Public base URL.
@@ -83,12 +91,24 @@ impl App {
             table: parts.table,
             product_queue: parts.product_queue,
             order_queue: parts.order_queue,
+            product_dead_letters: parts.product_dead_letters,
+            order_dead_letters: parts.order_dead_letters,
             secrets: parts.secrets,
             public_url: parts.public_url,
             endpoints: parts.endpoints,
             tiktok,
             http,
         }))
+    }
+
+    /// The work queue of a job kind: order work on the order queue, the rest on the
+    /// catalogue queue.
+    pub fn queue_for(&self, kind: crate::queue::JobKind) -> &dyn JobQueue {
+        use crate::queue::JobKind::{PushShipment, StoreOrderStatus, SyncOrder};
+        match kind {
+            SyncOrder | PushShipment | StoreOrderStatus => self.order_queue.as_ref(),
+            _ => self.product_queue.as_ref(),
+        }
     }
 
     /// The production wiring: DynamoDB, SQS and secrets named by the environment.
@@ -110,6 +130,8 @@ impl App {
             table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
             product_queue: Arc::new(open(config.product_queue).await?),
             order_queue: Arc::new(open(config.order_queue).await?),
+            product_dead_letters: Arc::new(SqsQueue::at_url(sqs.clone(), &config.product_dead_letters)),
+            order_dead_letters: Arc::new(SqsQueue::at_url(sqs.clone(), &config.order_dead_letters)),
             secrets,
             public_url: config.public_url,
             endpoints: config.endpoints,

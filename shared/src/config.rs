@@ -75,6 +75,10 @@ pub struct Config {
     pub product_queue: String,
     /// Order work queue (`ORDER_QUEUE_NAME`).
     pub order_queue: String,
+    /// Dead-letter queue of the catalogue queue, by URL (`PRODUCT_DLQ_URL`).
+    pub product_dead_letters: String,
+    /// Dead-letter queue of the order queue, by URL (`ORDER_DLQ_URL`).
+    pub order_dead_letters: String,
     /// Public base URL of the HTTP API, for callbacks and links (`PUBLIC_URL`).
     pub public_url: String,
     /// External hosts.
@@ -100,6 +104,8 @@ impl Config {
             table_name: required(&lookup, ENVIRONMENT, "TABLE_NAME")?,
             product_queue: required(&lookup, ENVIRONMENT, "PRODUCT_QUEUE_NAME")?,
             order_queue: required(&lookup, ENVIRONMENT, "ORDER_QUEUE_NAME")?,
+            product_dead_letters: required(&lookup, ENVIRONMENT, "PRODUCT_DLQ_URL")?,
+            order_dead_letters: required(&lookup, ENVIRONMENT, "ORDER_DLQ_URL")?,
             public_url: public_url.trim_end_matches('/').to_string(),
             endpoints: Endpoints::from_lookup(&lookup),
         })

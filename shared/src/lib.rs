@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod orders;
 pub mod queue;
+pub mod redrive;
 pub mod schedules;
 pub mod secrets;
 pub mod shops;

@@ -995,6 +995,40 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
     }
 }
 
+/// Parks an order whose sync failed every retry, with the reason; a created order
+/// keeps its state and only shows the reason.
+pub async fn park(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+    tiktok_order_id: &str,
+    reason: &str,
+) -> Result<(), StorageError> {
+    let record = match get_record(table, store_hash, tiktok_order_id).await? {
+        Some(record) if record.store_order_id.is_some() => OrderRecord {
+            reason: Some(reason.to_string()),
+            ..record
+        },
+        Some(record) => OrderRecord {
+            state: SyncState::Parked,
+            reason: Some(reason.to_string()),
+            ..record
+        },
+        None => OrderRecord {
+            tiktok_order_id: tiktok_order_id.to_string(),
+            shop_id: shop_id.to_string(),
+            state: SyncState::Parked,
+            store_order_id: None,
+            reason: Some(reason.to_string()),
+            tiktok_status: String::new(),
+            updated_at: unix_now(),
+            attempts: MAX_RETRIES,
+            address_fingerprint: None,
+        },
+    };
+    save_record(table, store_hash, record).await
+}
+
 /// Every order record of a store.
 pub async fn all_records(table: &dyn Table, store_hash: &str) -> Result<Vec<OrderRecord>, StorageError> {
     let mut records = Vec::new();

@@ -57,7 +57,13 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
         }
         Schedule::SweepRetries => {
             let retried = crate::orders::sweep(app).await?;
-            tracing::info!(retried, "retry sweep done");
+            let drained = crate::redrive::drain(app).await?;
+            tracing::info!(
+                retried,
+                redriven = drained.redriven,
+                parked = drained.parked,
+                "retry sweep done"
+            );
             Ok(())
         }
         other => Err(ScheduleError::NotImplemented(other)),

@@ -108,6 +108,8 @@ fn config_names_the_missing_variable() {
         ("TABLE_NAME", "t"),
         ("PRODUCT_QUEUE_NAME", "p"),
         ("ORDER_QUEUE_NAME", "o.fifo"),
+        ("PRODUCT_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/1/p-dlq"),
+        ("ORDER_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/1/o-dlq.fifo"),
         ("PUBLIC_URL", "https://x.example/"),
     ];
     let config = Config::from_lookup(|name| all.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())).unwrap();

@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::accounts::{OnboardingStep, Settings, ShopRecord, ShopStatus, StoreRecord};
 use crate::orders::{CancelReason, OrderRecord, SyncState};
+use crate::redrive::ParkedJob;
 use crate::store::OrderStatus as StoreStatus;
 
 /// Escapes text for HTML bodies and attributes.
@@ -224,8 +225,32 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
 }
 
 
+/// The work the dashboard shows.
+pub struct Work<'a> {
+    /// Order records.
+    pub orders: &'a [OrderRecord],
+    /// Jobs set aside after every retry failed.
+    pub parked: &'a [ParkedJob],
+}
+
+/// Jobs set aside, each with its reason and a Retry (nothing when there are none).
+fn parked_list(parked: &[ParkedJob], csrf: &str) -> String {
+    if parked.is_empty() {
+        return String::new();
+    }
+    let rows: String = parked
+        .iter()
+        .map(|p| {
+            let id = escape(&p.job.id);
+            let retry = form("/settings/forms/retry-job", csrf, &format!("<input type=\"hidden\" name=\"job_id\" value=\"{id}\">"), "Retry");
+            format!("<tr data-job=\"{id}\"><td>{}</td><td>{retry}</td></tr>", escape(&p.reason))
+        })
+        .collect();
+    format!("<div class=\"card error\" id=\"parked\"><h2>Set aside</h2><table><tbody>{rows}</tbody></table></div>")
+}
+
 /// The onboarding wizard at the store's current step, or the dashboard when done.
-pub fn settings(store: &StoreRecord, shops: &[ShopRecord], order_records: &[OrderRecord], csrf: &str) -> Html<String> {
+pub fn settings(store: &StoreRecord, shops: &[ShopRecord], work: &Work, csrf: &str) -> Html<String> {
     let step = store.onboarding;
     let active: Vec<&ShopRecord> = shops.iter().filter(|s| s.status != ShopStatus::Disconnected).collect();
     let content = match step {
@@ -267,9 +292,10 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], order_records: &[Orde
             format!("<div class=\"card\"><h2>Default configuration</h2>{}</div>", form("/settings/wizard/configuration", csrf, &fields, "Finish"))
         }
         OnboardingStep::Done => format!(
-            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>{}{}",
+            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>{}{}{}",
             active.len(),
-            order_table(order_records, csrf),
+            parked_list(work.parked, csrf),
+            order_table(work.orders, csrf),
             order_settings_form(&store.settings, csrf)
         ),
     };

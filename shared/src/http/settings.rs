@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
-use crate::orders;
+use crate::{orders, redrive};
 use crate::shops;
 use crate::store::OrderStatus as StoreStatus;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/forms/{form}", post(submit_form))
         .route("/settings/api/session", get(session_view))
         .route("/settings/api/store", get(store_view))
+        .route("/settings/api/parked-jobs", get(parked_jobs))
         .route("/settings/api/shops", get(shops_view))
         .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
         .route(
@@ -53,10 +54,17 @@ pub(super) async fn render(app: &App, store: &accounts::StoreRecord, csrf: &str)
         Ok::<_, crate::storage::StorageError>((
             accounts::list_shops(table, &store.store_hash).await?,
             orders::all_records(table, &store.store_hash).await?,
+            redrive::parked_jobs(table, &store.store_hash).await?,
         ))
     };
     match loaded.await {
-        Ok((shops, order_records)) => pages::settings(store, &shops, &order_records, csrf).into_response(),
+        Ok((shops, orders, parked)) => {
+            let work = pages::Work {
+                orders: &orders,
+                parked: &parked,
+            };
+            pages::settings(store, &shops, &work, csrf).into_response()
+        }
         Err(error) => Failure::from(error).page(),
     }
 }
@@ -133,6 +141,13 @@ async fn submit_form(
                 let owned = |name: &str| field(name).map(str::to_string);
                 order_settings(&mut store.settings, &owned)?;
             }
+            "retry-job" => {
+                let job_id = field("job_id").unwrap_or_default();
+                if !redrive::retry_parked(&app, &store.store_hash, job_id).await? {
+                    return Err(Failure::NotFound(format!("No parked job {job_id} for this store.")));
+                }
+                return Ok(());
+            }
             "retry" => {
                 let order_id = field("order_id").unwrap_or_default();
                 if !orders::retry_now(&app, &store.store_hash, order_id).await? {
@@ -159,6 +174,11 @@ async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> R
                 "csrf_token": session.csrf_token(&app.secrets.token_cipher)}),
     )
     .into_response()
+}
+
+/// Jobs set aside after every retry failed, with their reasons.
+async fn parked_jobs(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    Ok(Json(redrive::parked_jobs(app.table.as_ref(), &context.store.store_hash).await?).into_response())
 }
 
 async fn store_view(context: SessionContext) -> Response {

@@ -61,11 +61,7 @@ where
 }
 
 async fn enqueue(app: &App, job: Job) -> Result<(), Failure> {
-    let queue = match job.kind {
-        JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => &app.order_queue,
-        _ => &app.product_queue,
-    };
-    queue.send(&[job], Duration::ZERO).await.map_err(|e| {
+    app.queue_for(job.kind).send(&[job], Duration::ZERO).await.map_err(|e| {
         tracing::error!(%e, "enqueue failed");
         Failure::Internal("The event could not be queued; it will be delivered again.".into())
     })

@@ -149,6 +149,10 @@ impl InProcessQueue {
 
 #[async_trait]
 impl JobQueue for InProcessQueue {
+    fn is_fifo(&self) -> bool {
+        self.settings.fifo
+    }
+
     async fn send(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
         if self.settings.fifo && !delay.is_zero() {
             return Err(QueueError::InvalidRequest(

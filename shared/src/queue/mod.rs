@@ -196,6 +196,8 @@ impl Default for QueueSettings {
 /// A job queue.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
+    /// FIFO (ordered per group, no per-message delay) rather than standard.
+    fn is_fifo(&self) -> bool;
     /// Sends jobs (in batches of [`MAX_BATCH`]), visible after `delay`.
     async fn send(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError>;
     /// Receives up to `max` messages, waiting up to `wait` for the first.

@@ -46,6 +46,16 @@ impl SqsQueue {
         })
     }
 
+    /// A queue by URL, without a call (dead-letter queues: only the sweeper may touch
+    /// them, so no other function could look them up by name).
+    pub fn at_url(client: Client, url: &str) -> Self {
+        Self {
+            client,
+            url: url.to_string(),
+            fifo: url.ends_with(".fifo"),
+        }
+    }
+
     /// Creates the queue and its dead-letter queue (`<name>-dlq`) with a real
     /// `RedrivePolicy`; for tests and local runs (production queues come from SAM).
     /// Returns the queue and its dead-letter queue.
@@ -136,6 +146,10 @@ impl SqsQueue {
 
 #[async_trait]
 impl JobQueue for SqsQueue {
+    fn is_fifo(&self) -> bool {
+        self.fifo
+    }
+
     async fn send(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
         if self.fifo && !delay.is_zero() {
             return Err(QueueError::InvalidRequest(
