@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use connector::catalog::records::{self, ListingStatus};
 use connector::orders::{self, SyncState};
+use connector::queue::{Job, JobKind};
+use connector::redrive;
 use connector::schedules::{self, Schedule};
 use connector::store::StorePlatform;
 use connector_e2e::local_stack;
@@ -17,8 +19,13 @@ const STORE: &str = "sbx1store";
 /// The stack with the demo catalogue live; returns the US shop and two live SKUs
 /// as (TikTok SKU id, seller SKU, store variant id).
 async fn ready() -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
+    ready_on(false).await
+}
+
+/// [`ready`], on DynamoDB and SQS (moto) when `aws`.
+async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
     let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
+    let running = local_stack(data_dir.path(), aws, true).await;
     onboard_sandbox(&running).await.unwrap();
     let table = running.app.table.as_ref();
     let shop = connector::accounts::list_shops(table, STORE)
@@ -651,4 +658,328 @@ async fn with_the_setting_on_a_tiktok_cancellation_archives_the_store_order() {
     let platform = connector::http::store_platform(&running.app, &store).unwrap();
     let listed = platform.find_order_by_external_id(archived).await.unwrap();
     assert!(listed.is_none(), "the store's order list no longer shows it");
+}
+
+/// A merchant's browser session on the settings page, with its CSRF token.
+async fn merchant(running: &Running) -> (connector_local::Browser, String, String) {
+    let mut browser = connector_local::Browser::new().unwrap();
+    browser
+        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let session: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    (browser, base, csrf)
+}
+
+#[tokio::test]
+async fn order_settings_choose_store_statuses_cancellations_and_the_reason_tiktok_is_given() {
+    let (_dir, running, shop, skus) = ready().await;
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("status:awaiting_shipment", "awaiting_shipment"),
+        ("status:awaiting_collection", ""),
+        ("status:in_transit", "shipped"),
+        ("status:delivered", "completed"),
+        ("status:completed", "completed"),
+        ("store_cancel_reason", "seller_cancel_reason_wrong_price"),
+        ("cancel_store_orders", "on"),
+    ];
+    let saved = browser
+        .post_form(&format!("{base}/settings/forms/orders"), &form)
+        .await
+        .unwrap();
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let mut refused = form;
+    refused[1] = ("status:awaiting_shipment", "cancelled");
+    let answer = browser
+        .post_form(&format!("{base}/settings/forms/orders"), &refused)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400, "cancelled is not a status a TikTok status maps to");
+    let mut forged = form;
+    forged[0] = ("csrf", "forged");
+    let answer = browser
+        .post_form(&format!("{base}/settings/forms/orders"), &forged)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 401, "a form without the session's token changes nothing");
+
+    let (moving, cancelled_in_store, cancelled_on_tiktok) =
+        ("576461413038785015", "576461413038785016", "576461413038785017");
+    place_synced(
+        &running,
+        &shop,
+        &skus[0],
+        &[moving, cancelled_in_store, cancelled_on_tiktok],
+    )
+    .await;
+    assert_eq!(
+        store_orders(&running, moving).await[0]["status_id"],
+        9,
+        "created as Awaiting Shipment"
+    );
+    tiktok_admin(
+        &running,
+        &format!("/sandbox/orders/{moving}/status"),
+        &json!({"status": "IN_TRANSIT"}),
+    )
+    .await;
+    assert!(
+        eventually(10, async || store_orders(&running, moving).await[0]["status_id"] == 2).await,
+        "IN_TRANSIT moves the store order to Shipped"
+    );
+    tiktok_admin(
+        &running,
+        &format!("/sandbox/orders/{moving}/status"),
+        &json!({"status": "DELIVERED"}),
+    )
+    .await;
+    assert!(
+        eventually(10, async || store_orders(&running, moving).await[0]["status_id"] == 10).await,
+        "DELIVERED completes it"
+    );
+
+    let store_order = store_orders(&running, cancelled_in_store).await[0]["id"].clone();
+    reqwest::Client::new()
+        .post(format!("{}/sandbox/orders/{store_order}/cancel", bigcommerce(&running)))
+        .send()
+        .await
+        .unwrap();
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let reason = async || {
+        let state = sandbox.lock();
+        state
+            .cancellations
+            .values()
+            .find(|c| c["order_id"] == cancelled_in_store)
+            .map(|c| c["cancel_reason"].clone())
+    };
+    assert!(eventually(10, async || reason().await.is_some()).await);
+    assert_eq!(reason().await.unwrap(), "seller_cancel_reason_wrong_price");
+
+    // With "cancel the store order" off, TikTok's cancellation is recorded and the store order left alone.
+    let table = running.app.table.as_ref();
+    let mut store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
+    assert!(store.settings.cancel_store_orders, "the form turned it on");
+    assert_eq!(
+        store.settings.status_mapping.in_transit,
+        Some(connector::store::OrderStatus::Shipped)
+    );
+    store.settings.cancel_store_orders = false;
+    connector::accounts::save_store(table, &store).await.unwrap();
+    tiktok_admin(
+        &running,
+        &format!("/sandbox/orders/{cancelled_on_tiktok}/status"),
+        &json!({"status": "CANCELLED"}),
+    )
+    .await;
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, cancelled_on_tiktok)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.tiktok_status == "CANCELLED"))
+        .await
+    );
+    assert_eq!(store_orders(&running, cancelled_on_tiktok).await[0]["status_id"], 9);
+}
+
+/// Ships `items` ((order product id, quantity); all when empty) of a store order; returns the shipment.
+async fn ship_in_store(running: &Running, store_order: &Value, tracking: &str, items: &[(u64, u64)]) -> Value {
+    let mut body = json!({"tracking_number": tracking, "shipping_provider": "ups"});
+    if !items.is_empty() {
+        body["items"] = json!(
+            items
+                .iter()
+                .map(|(id, quantity)| json!({"order_product_id": id, "quantity": quantity}))
+                .collect::<Vec<_>>()
+        );
+    }
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/orders/{store_order}/shipments",
+            bigcommerce(running)
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    answer.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_corrected_tracking_number_reaches_tiktok_once_per_package() {
+    let (_dir, running, shop, skus) = ready().await;
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let (whole, split) = ("576461413038785018", "576461413038785019");
+    place_synced(&running, &shop, &skus[0], &[whole]).await;
+    let body = order_body(&shop, split, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
+    assert!(eventually(10, async || store_orders(&running, split).await.len() == 1).await);
+
+    let order = store_orders(&running, whole).await[0].clone();
+    let shipment = ship_in_store(&running, &order["id"], "1Z999AA10123456784", &[]).await;
+    assert!(
+        eventually(10, async || sandbox.lock().orders[whole]["tracking_number"]
+            == "1Z999AA10123456784")
+        .await
+    );
+    let corrected = reqwest::Client::new()
+        .put(format!(
+            "{}/sandbox/orders/{}/shipments/{}",
+            bigcommerce(&running),
+            order["id"],
+            shipment["id"]
+        ))
+        .json(&json!({"tracking_number": "1Z999AA10123456785"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), 200);
+    assert!(
+        eventually(10, async || sandbox.lock().orders[whole]["tracking_number"]
+            == "1Z999AA10123456785")
+        .await,
+        "the store's correction reaches TikTok"
+    );
+    let packages = sandbox
+        .lock()
+        .packages
+        .values()
+        .filter(|p| p["order_id"] == whole)
+        .count();
+    assert_eq!(packages, 1, "a correction makes no second package");
+
+    // Shipped in two packages: a correction of the second changes only that package.
+    let order = store_orders(&running, split).await[0].clone();
+    let lines: Vec<u64> = order["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_u64().unwrap())
+        .collect();
+    ship_in_store(&running, &order["id"], "1Z999AA10123456786", &[(lines[0], 1)]).await;
+    let second = ship_in_store(&running, &order["id"], "1Z999AA10123456787", &[(lines[1], 1)]).await;
+    let package_tracking = async || {
+        let state = sandbox.lock();
+        let mut tracking: Vec<String> = state
+            .packages
+            .values()
+            .filter(|p| p["order_id"] == split)
+            .map(|p| p["tracking_number"].as_str().unwrap_or_default().to_string())
+            .collect();
+        tracking.sort();
+        tracking
+    };
+    assert!(
+        eventually(10, async || package_tracking().await.len() == 2).await,
+        "two packages on TikTok"
+    );
+    reqwest::Client::new()
+        .put(format!(
+            "{}/sandbox/orders/{}/shipments/{}",
+            bigcommerce(&running),
+            order["id"],
+            second["id"]
+        ))
+        .json(&json!({"tracking_number": "1Z999AA10123456788"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(10, async || package_tracking().await
+            == ["1Z999AA10123456786", "1Z999AA10123456788"])
+        .await,
+        "only the corrected package changes: {:?}",
+        package_tracking().await
+    );
+}
+
+#[tokio::test]
+async fn dead_lettered_jobs_come_back_and_hopeless_ones_are_parked_for_the_merchant() {
+    // On SQS and DynamoDB (moto): the dead-letter queues are real SQS queues.
+    let (_dir, running, shop, skus) = ready_on(true).await;
+    let app = &running.app;
+    let (comes_back, hopeless) = ("576461413038785020", "576461413038785021");
+    place_silently(&running, &shop, &skus[0], comes_back, "577086512123755020");
+    let dead_order = |order_id: &str, attempt: u32| {
+        let payload = json!({"order_id": order_id, "topic": "webhook"});
+        let mut job = Job::new(JobKind::SyncOrder, STORE, format!("order-{order_id}"), payload).for_shop(&shop);
+        job.attempt = attempt;
+        job
+    };
+    let mut dead_stock = Job::new(JobKind::SyncStock, STORE, "stock-1", json!({"product_id": "112"}));
+    dead_stock.attempt = redrive::MAX_REDRIVES;
+    let dead = [dead_order(comes_back, 0), dead_order(hopeless, redrive::MAX_REDRIVES)];
+    app.order_dead_letters.send(&dead, Duration::ZERO).await.unwrap();
+    app.product_dead_letters
+        .send(std::slice::from_ref(&dead_stock), Duration::ZERO)
+        .await
+        .unwrap();
+
+    let drained = redrive::drain(app).await.unwrap();
+    assert_eq!((drained.redriven, drained.parked), (1, 2));
+    assert!(
+        eventually(20, async || store_orders(&running, comes_back).await.len() == 1).await,
+        "the redriven job creates the order"
+    );
+    for queue in [&app.order_dead_letters, &app.product_dead_letters] {
+        assert!(
+            queue.receive(10, Duration::from_secs(1)).await.unwrap().is_empty(),
+            "the dead-letter queues are drained"
+        );
+    }
+    let table = app.table.as_ref();
+    let parked = orders::get_record(table, STORE, hopeless).await.unwrap().unwrap();
+    assert_eq!(parked.state, SyncState::Parked);
+    assert!(
+        parked.reason.unwrap().contains("failed every retry"),
+        "a reason the merchant can read"
+    );
+
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let listed: Value = serde_json::from_str(
+        &browser
+            .get(&format!("{base}/settings/api/parked-jobs"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["job"]["id"], dead_stock.id.as_str());
+    assert!(
+        listed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stock sync job failed every retry")
+    );
+    let retried = browser
+        .post_form(
+            &format!("{base}/settings/forms/retry-job"),
+            &[("csrf", &csrf), ("job_id", &dead_stock.id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.status, 303);
+    assert!(
+        redrive::parked_jobs(table, STORE).await.unwrap().is_empty(),
+        "Retry sends it back"
+    );
+
+    // Once the order exists on TikTok, the merchant's Retry brings the parked order in.
+    place_silently(&running, &shop, &skus[1], hopeless, "577086512123755021");
+    let retried = browser
+        .post_form(
+            &format!("{base}/settings/forms/retry"),
+            &[("csrf", &csrf), ("order_id", hopeless)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.status, 303);
+    assert!(eventually(20, async || store_orders(&running, hopeless).await.len() == 1).await);
 }

@@ -721,7 +721,10 @@ pub async fn pushed_shipment(
     shipment_id: &str,
 ) -> Result<Option<PushedShipment>, StorageError> {
     let item = table
-        .get(&accounts::store_pk(store_hash), &shipment_sk(store_order_id, shipment_id))
+        .get(
+            &accounts::store_pk(store_hash),
+            &shipment_sk(store_order_id, shipment_id),
+        )
         .await?;
     Ok(item.and_then(|i| serde_json::from_value(i.data).ok()))
 }
@@ -796,7 +799,10 @@ async fn push_shipment(
             let sk = shipment_sk(store_order_id, shipment_id);
             let data = serde_json::to_value(&pushed).expect("shipments serialize");
             table
-                .put(Item::new(accounts::store_pk(&store.store_hash), sk, data), Condition::None)
+                .put(
+                    Item::new(accounts::store_pk(&store.store_hash), sk, data),
+                    Condition::None,
+                )
                 .await?;
             Ok(())
         }

@@ -91,7 +91,12 @@ async fn redrive(work: &dyn JobQueue, mut job: Job) -> Result<(), JobError> {
     job.attempt += 1;
     // A fresh deduplication id: a FIFO queue would drop a resend of the same key
     // within its 5-minute window.
-    let base = job.idempotency_key.split("#redrive").next().unwrap_or_default().to_string();
+    let base = job
+        .idempotency_key
+        .split("#redrive")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     job.idempotency_key = format!("{base}#redrive{}", job.attempt);
     let delay = if work.is_fifo() {
         Duration::ZERO
@@ -188,7 +193,9 @@ pub async fn retry_parked(app: &App, store_hash: &str, job_id: &str) -> Result<b
     let mut job = parked.job;
     job.attempt = 0;
     job.idempotency_key = format!("{}#manual{}", job.idempotency_key, uuid::Uuid::new_v4().simple());
-    app.queue_for(job.kind).send(std::slice::from_ref(&job), Duration::ZERO).await?;
+    app.queue_for(job.kind)
+        .send(std::slice::from_ref(&job), Duration::ZERO)
+        .await?;
     table.delete(&pk, &sk, Condition::None).await?;
     Ok(true)
 }

@@ -165,33 +165,41 @@ async fn build_app(
     secrets: AppSecrets,
 ) -> anyhow::Result<Arc<App>> {
     type Queues = [Arc<dyn JobQueue>; 4];
-    let (table, [product_queue, order_queue, product_dead_letters, order_dead_letters]): (Arc<dyn Table>, Queues) = if args.aws {
-        let sdk = aws_config().await;
-        let table = DynamoTable::create(aws_sdk_dynamodb::Client::new(&sdk), &args.table).await?;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let (products, product_dlq) = SqsQueue::create(
-            sqs.clone(),
-            &format!("{}-products", args.table),
-            &product_queue_settings(),
-        )
-        .await?;
-        let (orders, order_dlq) = SqsQueue::create(sqs, &format!("{}-orders", args.table), &order_queue_settings()).await?;
-        (
-            Arc::new(table),
-            [Arc::new(products), Arc::new(orders), Arc::new(product_dlq), Arc::new(order_dlq)],
-        )
-    } else {
-        let table = EmbeddedTable::open(&args.data_dir)
-            .with_context(|| format!("opening the embedded store in {}", args.data_dir.display()))?;
-        let products = InProcessQueue::new(product_queue_settings());
-        let orders = InProcessQueue::new(order_queue_settings());
-        let dead_letters = |queue: &InProcessQueue| Arc::new(queue.dead_letter().expect("work queues have one").clone());
-        let (product_dlq, order_dlq) = (dead_letters(&products), dead_letters(&orders));
-        (
-            Arc::new(table),
-            [Arc::new(products), Arc::new(orders), product_dlq, order_dlq],
-        )
-    };
+    let (table, [product_queue, order_queue, product_dead_letters, order_dead_letters]): (Arc<dyn Table>, Queues) =
+        if args.aws {
+            let sdk = aws_config().await;
+            let table = DynamoTable::create(aws_sdk_dynamodb::Client::new(&sdk), &args.table).await?;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let (products, product_dlq) = SqsQueue::create(
+                sqs.clone(),
+                &format!("{}-products", args.table),
+                &product_queue_settings(),
+            )
+            .await?;
+            let (orders, order_dlq) =
+                SqsQueue::create(sqs, &format!("{}-orders", args.table), &order_queue_settings()).await?;
+            (
+                Arc::new(table),
+                [
+                    Arc::new(products),
+                    Arc::new(orders),
+                    Arc::new(product_dlq),
+                    Arc::new(order_dlq),
+                ],
+            )
+        } else {
+            let table = EmbeddedTable::open(&args.data_dir)
+                .with_context(|| format!("opening the embedded store in {}", args.data_dir.display()))?;
+            let products = InProcessQueue::new(product_queue_settings());
+            let orders = InProcessQueue::new(order_queue_settings());
+            let dead_letters =
+                |queue: &InProcessQueue| Arc::new(queue.dead_letter().expect("work queues have one").clone());
+            let (product_dlq, order_dlq) = (dead_letters(&products), dead_letters(&orders));
+            (
+                Arc::new(table),
+                [Arc::new(products), Arc::new(orders), product_dlq, order_dlq],
+            )
+        };
     Ok(App::assemble(Parts {
         table,
         product_queue,

@@ -1202,7 +1202,11 @@ async fn update_package_shipping_info(
     Path(package_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let order_id = sandbox.lock().packages.get(&package_id).map(|p| p["order_id"].as_str().unwrap_or_default().to_string());
+    let order_id = sandbox
+        .lock()
+        .packages
+        .get(&package_id)
+        .map(|p| p["order_id"].as_str().unwrap_or_default().to_string());
     match order_id {
         Some(order_id) => correct_tracking(&sandbox, &caller, &order_id, Some(&package_id), &body),
         None => business_error(21008111, "The package does not exist or does not belong to the seller"),
@@ -1211,7 +1215,13 @@ async fn update_package_shipping_info(
 
 /// Update Shipping Info: the order's packages (or one package) take a new tracking
 /// number and provider, unless the order was delivered or never shipped.
-fn correct_tracking(sandbox: &Sandbox, caller: &Caller, order_id: &str, package_id: Option<&str>, body: &Bytes) -> Response {
+fn correct_tracking(
+    sandbox: &Sandbox,
+    caller: &Caller,
+    order_id: &str,
+    package_id: Option<&str>,
+    body: &Bytes,
+) -> Response {
     let body = match parse_body(body) {
         Ok(body) => body,
         Err(response) => return response,

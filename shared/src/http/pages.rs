@@ -119,7 +119,11 @@ fn state_label(state: SyncState) -> (&'static str, &'static str) {
 /// order or the reason they are not in the store, and Retry where it helps.
 fn order_table(records: &[OrderRecord], csrf: &str) -> String {
     let mut newest: Vec<&OrderRecord> = records.iter().collect();
-    newest.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.tiktok_order_id.cmp(&a.tiktok_order_id)));
+    newest.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then(b.tiktok_order_id.cmp(&a.tiktok_order_id))
+    });
     let failing = records
         .iter()
         .filter(|r| matches!(r.state, SyncState::Error | SyncState::Parked))
@@ -176,7 +180,11 @@ fn select(name: &str, label: &str, options: &[(String, &str)], chosen: &str) -> 
         .iter()
         .map(|(value, text)| {
             let selected = if value == chosen { " selected" } else { "" };
-            format!("<option value=\"{}\"{selected}>{}</option>", escape(value), escape(text))
+            format!(
+                "<option value=\"{}\"{selected}>{}</option>",
+                escape(value),
+                escape(text)
+            )
         })
         .collect();
     format!("<label>{label} <select name=\"{name}\">{options}</select></label>")
@@ -193,7 +201,10 @@ fn check(name: &str, label: &str, on: bool) -> String {
 fn order_settings_form(settings: &Settings, csrf: &str) -> String {
     let mapping = &settings.status_mapping;
     let statuses = |keep: bool| {
-        let mut options: Vec<(String, &str)> = STORE_STATUSES.iter().map(|(s, label)| (status_key(s), *label)).collect();
+        let mut options: Vec<(String, &str)> = STORE_STATUSES
+            .iter()
+            .map(|(s, label)| (status_key(s), *label))
+            .collect();
         if keep {
             options.insert(0, (String::new(), "Leave as it is"));
         }
@@ -206,16 +217,58 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
         .collect();
     let fields = [
         "<h3>Store order status for each TikTok status</h3>".to_string(),
-        select("status:awaiting_shipment", "Awaiting shipment (new orders)", &statuses(false), &status_key(&mapping.awaiting_shipment)),
-        select("status:awaiting_collection", "Awaiting collection", &statuses(true), &optional(&mapping.awaiting_collection)),
-        select("status:in_transit", "In transit", &statuses(true), &optional(&mapping.in_transit)),
-        select("status:delivered", "Delivered", &statuses(true), &optional(&mapping.delivered)),
-        select("status:completed", "Completed", &statuses(true), &optional(&mapping.completed)),
+        select(
+            "status:awaiting_shipment",
+            "Awaiting shipment (new orders)",
+            &statuses(false),
+            &status_key(&mapping.awaiting_shipment),
+        ),
+        select(
+            "status:awaiting_collection",
+            "Awaiting collection",
+            &statuses(true),
+            &optional(&mapping.awaiting_collection),
+        ),
+        select(
+            "status:in_transit",
+            "In transit",
+            &statuses(true),
+            &optional(&mapping.in_transit),
+        ),
+        select(
+            "status:delivered",
+            "Delivered",
+            &statuses(true),
+            &optional(&mapping.delivered),
+        ),
+        select(
+            "status:completed",
+            "Completed",
+            &statuses(true),
+            &optional(&mapping.completed),
+        ),
         "<h3>Cancellations and imports</h3>".to_string(),
-        check("cancel_store_orders", "Cancel the store order when TikTok cancels it", settings.cancel_store_orders),
-        check("archive_cancelled", "Archive store orders that TikTok cancels", settings.archive_cancelled),
-        select("store_cancel_reason", "Reason sent to TikTok when you cancel in the store", &reasons, settings.store_cancel_reason.key()),
-        check("import_awaiting_collection", "Import orders awaiting collection", settings.import_awaiting_collection),
+        check(
+            "cancel_store_orders",
+            "Cancel the store order when TikTok cancels it",
+            settings.cancel_store_orders,
+        ),
+        check(
+            "archive_cancelled",
+            "Archive store orders that TikTok cancels",
+            settings.archive_cancelled,
+        ),
+        select(
+            "store_cancel_reason",
+            "Reason sent to TikTok when you cancel in the store",
+            &reasons,
+            settings.store_cancel_reason.key(),
+        ),
+        check(
+            "import_awaiting_collection",
+            "Import orders awaiting collection",
+            settings.import_awaiting_collection,
+        ),
     ]
     .concat();
     format!(
@@ -223,7 +276,6 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
         form("/settings/forms/orders", csrf, &fields, "Save order settings")
     )
 }
-
 
 /// The work the dashboard shows.
 pub struct Work<'a> {
@@ -242,8 +294,16 @@ fn parked_list(parked: &[ParkedJob], csrf: &str) -> String {
         .iter()
         .map(|p| {
             let id = escape(&p.job.id);
-            let retry = form("/settings/forms/retry-job", csrf, &format!("<input type=\"hidden\" name=\"job_id\" value=\"{id}\">"), "Retry");
-            format!("<tr data-job=\"{id}\"><td>{}</td><td>{retry}</td></tr>", escape(&p.reason))
+            let retry = form(
+                "/settings/forms/retry-job",
+                csrf,
+                &format!("<input type=\"hidden\" name=\"job_id\" value=\"{id}\">"),
+                "Retry",
+            );
+            format!(
+                "<tr data-job=\"{id}\"><td>{}</td><td>{retry}</td></tr>",
+                escape(&p.reason)
+            )
         })
         .collect();
     format!("<div class=\"card error\" id=\"parked\"><h2>Set aside</h2><table><tbody>{rows}</tbody></table></div>")

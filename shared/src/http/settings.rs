@@ -17,9 +17,9 @@ use serde_json::json;
 use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
-use crate::{orders, redrive};
 use crate::shops;
 use crate::store::OrderStatus as StoreStatus;
+use crate::{orders, redrive};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()

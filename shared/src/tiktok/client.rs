@@ -818,14 +818,8 @@ impl Client {
         provider_id: &Id,
     ) -> Result<(), TikTokError> {
         let path = format!("/fulfillment/202309/packages/{package_id}/shipping_info/update");
-        self.write_shipping_info(
-            shop,
-            "update_package_shipping_info",
-            path,
-            tracking_number,
-            provider_id,
-        )
-        .await
+        self.write_shipping_info(shop, "update_package_shipping_info", path, tracking_number, provider_id)
+            .await
     }
 
     async fn write_shipping_info(
