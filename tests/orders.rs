@@ -10,6 +10,7 @@ use connector::queue::{Job, JobKind};
 use connector::redrive;
 use connector::schedules::{self, Schedule};
 use connector::store::StorePlatform;
+use connector_e2e::chromium::Chromium;
 use connector_e2e::local_stack;
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
@@ -982,4 +983,102 @@ async fn dead_lettered_jobs_come_back_and_hopeless_ones_are_parked_for_the_merch
         .unwrap();
     assert_eq!(retried.status, 303);
     assert!(eventually(20, async || store_orders(&running, hopeless).await.len() == 1).await);
+}
+
+#[tokio::test]
+async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_and_maps_a_status() {
+    let (_dir, running, shop, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let (good, unlinked) = ("576461413038785022", "576461413038785023");
+    place_synced(&running, &shop, &skus[0], &[good]).await;
+    let body = order_body(&shop, unlinked, &[("1729592969712277777", "NOT-LINKED-SKU")]);
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
+    let failed = eventually(10, async || {
+        orders::get_record(table, STORE, unlinked)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == SyncState::Error)
+    })
+    .await;
+    assert!(failed);
+    schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
+    let retried_once = eventually(10, async || {
+        orders::get_record(table, STORE, unlinked)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == SyncState::Error && r.attempts == 1)
+    })
+    .await;
+    assert!(retried_once, "the sweeper retried the failing order once");
+
+    let chromium = Chromium::start().await.unwrap();
+    chromium
+        .goto(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        chromium
+            .text(".card h2")
+            .await
+            .unwrap()
+            .contains("Choose the warehouse")
+    );
+    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    assert_eq!(chromium.text(".card h2").await.unwrap(), "Default profile");
+    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    chromium.click("input[name=archive_cancelled]").await.unwrap();
+    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    assert_eq!(chromium.text(".card h2").await.unwrap(), "Dashboard");
+    let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
+    assert!(store.settings.archive_cancelled, "the ticked box is saved");
+
+    let store_order = store_orders(&running, good).await[0]["id"].to_string();
+    let cell = |order: &str, column: usize| format!("tr[data-order=\"{order}\"] td:nth-child({column})");
+    assert_eq!(chromium.text(&cell(good, 2)).await.unwrap(), store_order);
+    assert_eq!(chromium.text(&cell(good, 3)).await.unwrap(), "In the store");
+    assert_eq!(chromium.text(&cell(unlinked, 3)).await.unwrap(), "Error");
+    assert!(
+        chromium
+            .text(&cell(unlinked, 5))
+            .await
+            .unwrap()
+            .contains("SKU NOT-LINKED-SKU (1729592969712277777) is not linked")
+    );
+    assert_eq!(
+        chromium.text("#orders p").await.unwrap(),
+        "2 order(s) · 1 need attention"
+    );
+
+    chromium
+        .click_to_next_page(&format!("tr[data-order=\"{unlinked}\"] button"))
+        .await
+        .unwrap();
+    assert!(chromium.current_url().await.unwrap().ends_with("/settings"));
+    let restarted = eventually(10, async || {
+        orders::get_record(table, STORE, unlinked)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.attempts == 0)
+    })
+    .await;
+    assert!(restarted, "Retry starts the order's retries over");
+
+    let shipped = "select[name=\"status:in_transit\"] option[value=shipped]";
+    assert!(!chromium.is_selected(shipped).await.unwrap());
+    chromium.click(shipped).await.unwrap();
+    chromium.click_to_next_page("#order-settings button").await.unwrap();
+    let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
+    assert_eq!(
+        store.settings.status_mapping.in_transit,
+        Some(connector::store::OrderStatus::Shipped)
+    );
+    assert!(
+        store.settings.archive_cancelled,
+        "saving order settings keeps the other choices"
+    );
+    assert!(
+        chromium.is_selected(shipped).await.unwrap(),
+        "the page shows the saved choice"
+    );
+    chromium.quit().await;
 }

@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: start a local stack on a free port.
 
+pub mod chromium;
+
 use connector_local::{Args, Running, start};
 
 /// Starts the whole connector in this process with a fresh embedded store (or
