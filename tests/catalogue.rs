@@ -378,3 +378,313 @@ async fn bulk_actions_linking_and_the_category_helper() {
         "900010"
     );
 }
+
+/// A merchant's session on the settings API: (browser, base URL, CSRF token).
+async fn merchant(running: &Running) -> (connector_local::Browser, String, String) {
+    let mut browser = connector_local::Browser::new().unwrap();
+    browser
+        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let session: Value =
+        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    (browser, base, session["csrf_token"].as_str().unwrap().to_string())
+}
+
+/// The TikTok sandbox's copy of a listed product.
+async fn tiktok_product(running: &Running, listing: &records::Listing) -> Value {
+    let id = listing.tiktok_product_id.as_deref().unwrap();
+    tiktok_products(running)
+        .await
+        .into_iter()
+        .find(|p| p["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_store_price_change_updates_the_tiktok_price_without_a_new_review_and_a_promotion_lock_is_a_reason() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let single: Vec<_> = listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .take(2)
+        .collect();
+    let (repriced, locked) = (single[0], single[1]);
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    http.post(format!("{bigcommerce}/sandbox/products/{}", repriced.product_id))
+        .json(&json!({"price": 23.45}))
+        .send()
+        .await
+        .unwrap();
+    let price = async |listing: &records::Listing| {
+        tiktok_product(&running, listing).await["skus"][0]["price"]["sale_price"].clone()
+    };
+    assert!(
+        eventually(15, async || price(repriced).await == "23.45").await,
+        "the new price reaches TikTok: {}",
+        price(repriced).await
+    );
+    assert_eq!(
+        tiktok_product(&running, repriced).await["status"],
+        "ACTIVATE",
+        "a price change is no edit: the product stays live, not back in review"
+    );
+
+    // A promotion locks the other product's price on TikTok.
+    let sku = &locked.skus[0].1;
+    let tiktok = tiktok_base(&running);
+    http.post(format!("{tiktok}/sandbox/promotions"))
+        .json(&json!({"sku_id": sku}))
+        .send()
+        .await
+        .unwrap();
+    let before = price(locked).await;
+    http.post(format!("{bigcommerce}/sandbox/products/{}", locked.product_id))
+        .json(&json!({"price": 99.5}))
+        .send()
+        .await
+        .unwrap();
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let reason = async || {
+        records::get_listing(table, STORE, &shop, &locked.product_id)
+            .await
+            .unwrap()
+            .reasons
+            .into_iter()
+            .find(|r| r.contains("promotion"))
+    };
+    assert!(
+        eventually(15, async || reason().await.is_some()).await,
+        "the lock ends as a reason"
+    );
+    assert!(
+        reason().await.unwrap().starts_with("Price not changed"),
+        "{:?}",
+        reason().await
+    );
+    assert_eq!(price(locked).await, before, "TikTok keeps the promotion price");
+
+    // A global price sync (manual) re-sends every live price; the lock's reason stays current.
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let last_change = records::get_listing(table, STORE, &shop, &locked.product_id)
+        .await
+        .unwrap()
+        .updated_at;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let answer = browser
+        .post_json(&format!("{base}/settings/api/price-sync"), &json!({"all": true}), &csrf)
+        .await
+        .unwrap();
+    let queued = serde_json::from_str::<Value>(&answer.body).unwrap()["queued"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(queued, 60, "one job per store product");
+    let synced_again = eventually(15, async || {
+        records::get_listing(table, STORE, &shop, &locked.product_id)
+            .await
+            .unwrap()
+            .updated_at
+            > last_change
+    })
+    .await;
+    assert!(synced_again, "the global sync reaches the locked product too");
+    let reasons = records::get_listing(table, STORE, &shop, &locked.product_id)
+        .await
+        .unwrap()
+        .reasons;
+    assert_eq!(
+        reasons.iter().filter(|r| r.contains("promotion")).count(),
+        1,
+        "replaced, not piled up: {reasons:?}"
+    );
+
+    // Status sync: TikTok deactivated a product without a webhook reaching us.
+    let hidden = listings
+        .iter()
+        .find(|l| {
+            l.status == ListingStatus::Live && l.product_id != repriced.product_id && l.product_id != locked.product_id
+        })
+        .unwrap();
+    {
+        let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+        let mut state = sandbox.lock();
+        state
+            .products
+            .get_mut(hidden.tiktok_product_id.as_deref().unwrap())
+            .unwrap()["status"] = json!("PLATFORM_DEACTIVATED");
+    }
+    let body = json!({"shop_id": shop, "action": "sync_status", "product_ids": [hidden.product_id]});
+    let answer = browser
+        .post_json(&format!("{base}/settings/api/products/actions"), &body, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&answer.body).unwrap()["accepted"], 1);
+    assert!(
+        eventually(10, async || records::get_listing(
+            table,
+            STORE,
+            &shop,
+            &hidden.product_id
+        )
+        .await
+        .unwrap()
+        .status
+            == ListingStatus::Inactive)
+        .await,
+        "the status sync finds it inactive"
+    );
+}
+
+#[tokio::test]
+async fn uploads_held_by_the_daily_listing_limit_are_scheduled_and_sent_the_next_day() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let table = running.app.table.as_ref();
+    let mut gb = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "GB")
+        .unwrap();
+    gb.conversion_rate = Some("0.8".parse().unwrap());
+    connector::accounts::save_shop(table, &gb).await.unwrap();
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let limit = sandbox.config.daily_listing_limit;
+    let today = connector::storage::unix_now() / 86_400;
+    sandbox.lock().listings.insert((gb.shop_id.clone(), today), limit);
+
+    let product = &listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live)
+        .unwrap()
+        .product_id;
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let body = json!({"shop_id": gb.shop_id, "product_ids": [product]});
+    let answer = browser
+        .post_json(&format!("{base}/settings/api/uploads"), &body, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let scheduled = eventually(15, async || {
+        records::get_listing(table, STORE, &gb.shop_id, product)
+            .await
+            .unwrap()
+            .status
+            == ListingStatus::Scheduled
+    })
+    .await;
+    assert!(scheduled, "12052093 schedules the upload");
+    let held = records::get_listing(table, STORE, &gb.shop_id, product).await.unwrap();
+    let eta = held.eta.unwrap();
+    assert_eq!(
+        eta,
+        (today + 1) * 86_400,
+        "the ETA the merchant sees: next midnight UTC"
+    );
+    assert!(held.reasons[0].contains("daily listing limit"), "{:?}", held.reasons);
+
+    assert_eq!(
+        connector::catalog::sync::release_scheduled(&running.app, eta - 1)
+            .await
+            .unwrap(),
+        0,
+        "not before its time"
+    );
+    // The next day: TikTok's count starts over and the sweeper sends the upload.
+    sandbox.lock().listings.clear();
+    assert_eq!(
+        connector::catalog::sync::release_scheduled(&running.app, eta)
+            .await
+            .unwrap(),
+        1
+    );
+    let sent = eventually(15, async || {
+        let listing = records::get_listing(table, STORE, &gb.shop_id, product).await.unwrap();
+        listing.tiktok_product_id.is_some()
+            && matches!(listing.status, ListingStatus::PendingReview | ListingStatus::Live)
+    })
+    .await;
+    assert!(
+        sent,
+        "{:?}",
+        records::get_listing(table, STORE, &gb.shop_id, product).await.unwrap()
+    );
+    assert_eq!(
+        connector::catalog::sync::release_scheduled(&running.app, eta + 86_400)
+            .await
+            .unwrap(),
+        0,
+        "sent once"
+    );
+}
+
+#[tokio::test]
+async fn the_merchant_unlinks_and_links_products_by_hand() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let mut live = listings.iter().filter(|l| l.status == ListingStatus::Live);
+    let (linked, other) = (live.next().unwrap(), live.next().unwrap());
+    let tiktok_id = linked.tiktok_product_id.clone().unwrap();
+    let (variant, sku) = linked.skus[0].clone();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let post = async |browser: &mut connector_local::Browser, route: &str, body: Value| {
+        browser
+            .post_json(&format!("{base}/settings/api/linking/{route}"), &body, &csrf)
+            .await
+            .unwrap()
+    };
+
+    let answer = post(
+        &mut browser,
+        "unlink",
+        json!({"shop_id": shop, "product_id": linked.product_id}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let unlinked = records::get_listing(table, STORE, &shop, &linked.product_id)
+        .await
+        .unwrap();
+    assert_eq!(unlinked.status, ListingStatus::NotUploaded);
+    assert!(unlinked.tiktok_product_id.is_none());
+    assert!(
+        records::variant_of_sku(table, &shop, &sku).await.unwrap().is_none(),
+        "orders of its SKUs no longer map"
+    );
+
+    let wrong_sku = json!({"shop_id": shop, "product_id": linked.product_id, "tiktok_product_id": tiktok_id,
+                           "skus": [[variant, "1729592969712299999"]]});
+    let answer = post(&mut browser, "manual", wrong_sku).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("is not a SKU of that TikTok product"),
+        "{}",
+        answer.body
+    );
+
+    let by_seller_sku = json!({"shop_id": shop, "product_id": linked.product_id, "tiktok_product_id": tiktok_id});
+    let answer = post(&mut browser, "manual", by_seller_sku).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let relinked = records::get_listing(table, STORE, &shop, &linked.product_id)
+        .await
+        .unwrap();
+    assert_eq!(relinked.status, ListingStatus::Live);
+    assert_eq!(relinked.skus, linked.skus, "variants matched by seller SKU");
+    assert_eq!(
+        records::variant_of_sku(table, &shop, &sku)
+            .await
+            .unwrap()
+            .map(|(_, v, _)| v),
+        Some(variant)
+    );
+
+    let taken = json!({"shop_id": shop, "product_id": other.product_id, "tiktok_product_id": tiktok_id});
+    let answer = post(&mut browser, "manual", taken).await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.body.contains("already linked"), "{}", answer.body);
+}

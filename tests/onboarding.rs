@@ -94,7 +94,11 @@ async fn install_load_and_connect_store_the_shops_with_sealed_tokens_and_webhook
             .all(|address| address == &format!("{}/webhooks/tiktok", base(&running)))
     );
     let hooks = sandboxes.bigcommerce_sandbox.lock().stores[STORE].hooks.clone();
-    assert_eq!(hooks.len(), 8);
+    assert_eq!(
+        hooks.len(),
+        connector::store::CONNECTOR_TOPICS.len(),
+        "one hook per topic"
+    );
     let secret = store.webhook_secret(cipher).unwrap();
     assert!(
         hooks

@@ -20,9 +20,11 @@ pub struct Dispatcher {
 impl JobHandler for Dispatcher {
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
         match job.kind {
-            JobKind::ImportProducts | JobKind::UploadProduct | JobKind::SyncStock | JobKind::ProductStatus => {
-                crate::catalog::sync::handle(&self.app, job).await
-            }
+            JobKind::ImportProducts
+            | JobKind::UploadProduct
+            | JobKind::SyncStock
+            | JobKind::SyncPrice
+            | JobKind::ProductStatus => crate::catalog::sync::handle(&self.app, job).await,
             JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => {
                 crate::orders::handle(&self.app, job).await
             }

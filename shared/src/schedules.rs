@@ -58,8 +58,10 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
         Schedule::SweepRetries => {
             let retried = crate::orders::sweep(app).await?;
             let drained = crate::redrive::drain(app).await?;
+            let released = crate::catalog::sync::release_scheduled(app, crate::storage::unix_now()).await?;
             tracing::info!(
                 retried,
+                released,
                 redriven = drained.redriven,
                 parked = drained.parked,
                 "retry sweep done"

@@ -186,10 +186,72 @@ fn listing_item(store_hash: &str, listing: &Listing) -> Item {
         listing_sk(&listing.shop_id, &listing.product_id),
         encode(listing),
     );
-    match &listing.tiktok_product_id {
-        Some(id) => item.with_index(format!("TTPRODUCT#{}#{id}", listing.shop_id), store_pk(store_hash)),
-        None => item,
+    match (&listing.tiktok_product_id, listing.status, listing.eta) {
+        (Some(id), _, _) => item.with_index(format!("TTPRODUCT#{}#{id}", listing.shop_id), store_pk(store_hash)),
+        // A sparse index of held uploads, ordered by ETA, for the sweeper.
+        (None, ListingStatus::Scheduled, Some(eta)) => item.with_index(
+            SCHEDULED,
+            format!("{eta:012}#{store_hash}#{}#{}", listing.shop_id, listing.product_id),
+        ),
+        (None, _, _) => item,
     }
+}
+
+const SCHEDULED: &str = "SCHEDULED";
+
+/// A held upload whose time has come: (store hash, shop id, product id).
+pub type DueUpload = (String, String, String);
+
+/// Uploads the daily listing limit held back whose ETA is at or before `now`, oldest first.
+pub async fn due_uploads(table: &dyn Table, now: i64) -> Result<Vec<DueUpload>, StorageError> {
+    let mut due = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::index(SCHEDULED, "").limit(500).after(cursor))
+            .await?;
+        for item in &page.items {
+            let Some(key) = item.gsi1.as_ref().map(|k| k.sk.as_str()) else {
+                continue;
+            };
+            let mut parts = key.splitn(4, '#');
+            let eta: i64 = parts.next().and_then(|e| e.parse().ok()).unwrap_or(i64::MAX);
+            if eta > now {
+                return Ok(due);
+            }
+            if let (Some(store), Some(shop), Some(product)) = (parts.next(), parts.next(), parts.next()) {
+                due.push((store.to_string(), shop.to_string(), product.to_string()));
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(due),
+        }
+    }
+}
+
+/// Unlinks a listing from its TikTok product: back to *Not uploaded*, its SKU
+/// mappings removed, in one transaction (orders of those SKUs then need linking again).
+pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Listing) -> Result<(), StorageError> {
+    let mut ops: Vec<WriteOp> = listing
+        .skus
+        .iter()
+        .map(|(variant_id, _)| WriteOp::Delete {
+            pk: store_pk(store_hash),
+            sk: format!("SKU#{}#{variant_id}", listing.shop_id),
+            condition: Condition::None,
+        })
+        .collect();
+    listing.tiktok_product_id = None;
+    listing.skus.clear();
+    listing.status = ListingStatus::NotUploaded;
+    listing.reasons.clear();
+    listing.updated_at = unix_now();
+    ops.push(WriteOp::Put {
+        item: listing_item(store_hash, &listing),
+        condition: Condition::None,
+    });
+    table.transact(ops).await
 }
 
 /// Saves a listing; with SKUs, also their mappings (TikTok SKU → store variant), in one transaction.

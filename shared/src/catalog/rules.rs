@@ -385,6 +385,29 @@ fn dimensions_in(units: &Units, [width, height, depth]: [Decimal; 3]) -> Option<
     })
 }
 
+/// The TikTok price of each mapped SKU ((store variant id, TikTok SKU id)) under the
+/// profile's price rule and the shop's conversion `rate`.
+pub fn sku_prices(
+    product: &Product,
+    profile: &Profile,
+    skus: &[(String, String)],
+    currency: &str,
+    rate: Decimal,
+) -> Vec<crate::tiktok::model::SkuPrice> {
+    skus.iter()
+        .filter_map(|(variant_id, sku_id)| {
+            let variant = product.variants.iter().find(|v| &v.id == variant_id)?;
+            Some(crate::tiktok::model::SkuPrice {
+                id: Id::from(sku_id.as_str()),
+                price: Price {
+                    amount: Amount(profile.price_rule.apply(variant_price(product, variant), rate)),
+                    currency: currency.to_string(),
+                },
+            })
+        })
+        .collect()
+}
+
 fn variant_price(product: &Product, variant: &Variant) -> Decimal {
     variant.price.unwrap_or(product.sale_price.unwrap_or(product.price))
 }

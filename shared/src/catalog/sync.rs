@@ -86,6 +86,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 .map(drop)
         }
         JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
+        JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
         JobKind::ProductStatus => {
             product_status(app, &store, job.shop.as_deref().unwrap_or_default(), &job.payload).await
         }
@@ -195,20 +196,131 @@ async fn import_one(
         }
         return Ok(());
     };
+    let before = records::get_product(table, &store.store_hash, product_id).await?;
     records::save_product(table, &store.store_hash, &product).await?;
+    // Only prices (or stock) changed: Update Price, not an edit that sends a live
+    // product back to TikTok's review. Stock has its own webhook.
+    let change = before.map(|before| ProductChange::between(&before, &product));
     let mut uploads = Vec::new();
     for shop in &shops {
         let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
         let listed = listing.tiktok_product_id.is_some();
-        if (listed && store.settings.auto_update) || (!listed && store.settings.auto_create) {
+        let wanted = (listed && store.settings.auto_update) || (!listed && store.settings.auto_create);
+        if wanted && !(listed && matches!(change, Some(ProductChange::Price | ProductChange::None))) {
             uploads.push(shop.shop_id.clone());
         }
     }
     for shop_id in uploads {
         enqueue_uploads(app, &store.store_hash, &shop_id, std::slice::from_ref(&product.id)).await?;
     }
+    if change == Some(ProductChange::Price) && store.settings.auto_update {
+        enqueue_price_syncs(app, &store.store_hash, std::slice::from_ref(&product.id)).await?;
+    }
     Ok(())
 }
+
+/// What a store product update changed, as far as TikTok is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProductChange {
+    /// Nothing TikTok shows (or only stock, which syncs on its own).
+    None,
+    /// Prices only.
+    Price,
+    /// Anything else: the listing is edited.
+    Listing,
+}
+
+impl ProductChange {
+    fn between(before: &crate::store::Product, after: &crate::store::Product) -> Self {
+        let without_stock = |product: &crate::store::Product| {
+            let mut product = product.clone();
+            product.inventory_level = 0;
+            product.date_modified.clear();
+            for variant in &mut product.variants {
+                variant.inventory_level = None;
+            }
+            product
+        };
+        let without_prices = |mut product: crate::store::Product| {
+            product.price = Decimal::ZERO;
+            product.sale_price = None;
+            for variant in &mut product.variants {
+                variant.price = None;
+            }
+            product
+        };
+        let (before, after) = (without_stock(before), without_stock(after));
+        if before == after {
+            ProductChange::None
+        } else if without_prices(before) == without_prices(after) {
+            ProductChange::Price
+        } else {
+            ProductChange::Listing
+        }
+    }
+}
+
+/// Queues a price sync of each product (manual single, bulk or global sync, or a
+/// store price change); returns how many.
+pub async fn enqueue_price_syncs(app: &App, store_hash: &str, product_ids: &[String]) -> Result<usize, JobError> {
+    let jobs: Vec<Job> = product_ids
+        .iter()
+        .map(|product_id| {
+            let key = format!("price-{product_id}-{}", uuid::Uuid::new_v4().simple());
+            let payload = serde_json::json!({ "product_id": product_id });
+            Job::new(JobKind::SyncPrice, store_hash, key, payload)
+        })
+        .collect();
+    app.product_queue.send(&jobs, Duration::ZERO).await?;
+    Ok(jobs.len())
+}
+
+/// Publishes a product's prices (price rule, conversion rate) to every shop where it
+/// is live, with Update Price. A SKU whose price a TikTok promotion locks keeps its
+/// price, and the listing says why; nothing is retried that cannot succeed.
+async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
+    let table = app.table.as_ref();
+    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let Some(product) = platform.product(product_id).await.map_err(store_failure)? else {
+        return Ok(());
+    };
+    records::save_product(table, &store.store_hash, &product).await?;
+    let profiles = records::all_profiles(table, &store.store_hash).await?;
+    let Some(profile) = profile_for(&profiles, &product) else {
+        return Ok(());
+    };
+    for shop in active_shops(app, &store.store_hash).await? {
+        let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        let (Some(tiktok_id), ListingStatus::Live) = (listing.tiktok_product_id.clone(), listing.status) else {
+            continue;
+        };
+        let rate = shop.conversion_rate.unwrap_or(Decimal::ONE);
+        let prices = super::rules::sku_prices(&product, profile, &listing.skus, &shop.currency, rate);
+        if prices.is_empty() {
+            continue;
+        }
+        let tiktok = &app.tiktok;
+        let (tiktok_id, prices) = (Id::from(tiktok_id.as_str()), &prices);
+        let outcome = tiktok_call(app, &shop, |auth| async move {
+            tiktok.update_prices(&auth, &tiktok_id, prices).await
+        })
+        .await?;
+        listing.reasons.retain(|r| !r.starts_with(PRICE_REASON));
+        match outcome {
+            Ok(()) => {}
+            Err(error) if error.is_retryable() => return Err(retry(error)),
+            Err(TikTokError::InvalidRequest { code: 12052038, message, .. }) => listing.reasons.push(format!(
+                "{PRICE_REASON} not changed: {message}. TikTok keeps the promotion price; sync the price again after the promotion ends."
+            )),
+            Err(error) => listing.reasons.push(format!("{PRICE_REASON} refused by TikTok: {error}")),
+        }
+        records::save_listing(table, &store.store_hash, listing).await?;
+    }
+    Ok(())
+}
+
+/// How reasons about prices start (a new sync replaces them).
+const PRICE_REASON: &str = "Price";
 
 async fn active_shops(app: &App, store_hash: &str) -> Result<Vec<ShopRecord>, JobError> {
     Ok(accounts::list_shops(app.table.as_ref(), store_hash)
@@ -229,6 +341,7 @@ pub async fn enqueue_uploads(
     for product_id in product_ids {
         let mut listing = records::get_listing(app.table.as_ref(), store_hash, shop_id, product_id).await?;
         listing.status = ListingStatus::Queued;
+        listing.eta = None;
         records::save_listing(app.table.as_ref(), store_hash, listing).await?;
         let payload = UploadPayload {
             shop_id: shop_id.to_string(),
@@ -247,6 +360,17 @@ pub async fn enqueue_uploads(
     }
     app.product_queue.send(&jobs, Duration::ZERO).await?;
     Ok(jobs.len())
+}
+
+/// Queues again the uploads TikTok's daily listing limit held back, once their ETA
+/// (the next day) has come; returns how many. A refusal on the new day schedules the
+/// upload for the day after, so no upload is ever dropped.
+pub async fn release_scheduled(app: &App, now: i64) -> Result<usize, JobError> {
+    let due = records::due_uploads(app.table.as_ref(), now).await?;
+    for (store_hash, shop_id, product_id) in &due {
+        enqueue_uploads(app, store_hash, shop_id, std::slice::from_ref(product_id)).await?;
+    }
+    Ok(due.len())
 }
 
 /// Runs a TikTok call for a shop; the outer error is ours (retry), the inner TikTok's.
@@ -628,6 +752,121 @@ async fn product_status(
     Ok(())
 }
 
+/// Queues a status read of each listed product (the same job a product webhook makes).
+async fn enqueue_status_syncs(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    listings: &[Listing],
+) -> Result<usize, JobError> {
+    let jobs: Vec<Job> = listings
+        .iter()
+        .filter_map(|l| l.tiktok_product_id.as_deref())
+        .map(|tiktok_id| {
+            let payload = serde_json::json!({"type": "status_sync", "data": {"product_id": tiktok_id}});
+            let key = format!("status-{shop_id}-{tiktok_id}-{}", uuid::Uuid::new_v4().simple());
+            Job::new(JobKind::ProductStatus, store_hash, key, payload).for_shop(shop_id)
+        })
+        .collect();
+    app.product_queue.send(&jobs, Duration::ZERO).await?;
+    Ok(jobs.len())
+}
+
+/// Why a manual link cannot be made, in words for the merchant.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// TikTok does not know the product in this shop.
+    #[error("TikTok product {0} does not exist in this shop.")]
+    UnknownTikTokProduct(String),
+    /// The store product is not imported.
+    #[error("Store product {0} is not imported.")]
+    UnknownStoreProduct(String),
+    /// Another store product is linked to it already.
+    #[error("TikTok product {tiktok} is already linked to store product {linked}; unlink it first.")]
+    AlreadyLinked { tiktok: String, linked: String },
+    /// No variant matches a TikTok SKU.
+    #[error("No TikTok SKU matches the seller SKU of store variant {0}; give the pairs by hand.")]
+    UnmatchedVariant(String),
+    /// A given SKU is not one of the TikTok product's.
+    #[error("SKU {0} is not a SKU of that TikTok product.")]
+    UnknownSku(String),
+    /// The job-level failure underneath.
+    #[error(transparent)]
+    Job(#[from] JobError),
+}
+
+/// Links a store product to an existing TikTok product by hand. Without `pairs`
+/// ((store variant id, TikTok SKU id)), variants are matched by seller SKU, and every
+/// variant must match.
+pub async fn link_manually(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    product_id: &str,
+    tiktok_product_id: &str,
+    pairs: Option<Vec<(String, String)>>,
+) -> Result<Listing, LinkError> {
+    let table = app.table.as_ref();
+    let product = records::get_product(table, &store.store_hash, product_id)
+        .await
+        .map_err(JobError::from)?
+        .ok_or_else(|| LinkError::UnknownStoreProduct(product_id.to_string()))?;
+    let linked_elsewhere = records::listing_by_tiktok_product(table, &shop.shop_id, tiktok_product_id)
+        .await
+        .map_err(JobError::from)?
+        .map(|(_, listing)| listing.product_id)
+        .filter(|linked| linked != product_id);
+    if let Some(linked) = linked_elsewhere {
+        return Err(LinkError::AlreadyLinked {
+            tiktok: tiktok_product_id.to_string(),
+            linked,
+        });
+    }
+    let tiktok = &app.tiktok;
+    let id = Id::from(tiktok_product_id);
+    let tiktok_product =
+        match tiktok_call(app, shop, |auth| async move { tiktok.get_product(&auth, &id).await }).await? {
+            Ok(found) => found,
+            Err(error) if error.is_retryable() => return Err(retry(error).into()),
+            Err(_) => return Err(LinkError::UnknownTikTokProduct(tiktok_product_id.to_string())),
+        };
+    let skus = match pairs {
+        Some(pairs) => {
+            if let Some((_, unknown)) = pairs
+                .iter()
+                .find(|(_, sku)| !tiktok_product.skus.iter().any(|s| s.id.as_str() == sku))
+            {
+                return Err(LinkError::UnknownSku(unknown.clone()));
+            }
+            pairs
+        }
+        None => product
+            .variants
+            .iter()
+            .map(|variant| {
+                let seller_sku = super::rules::seller_sku(&product, variant);
+                tiktok_product
+                    .skus
+                    .iter()
+                    .find(|s| s.seller_sku == seller_sku)
+                    .map(|s| (variant.id.clone(), s.id.to_string()))
+                    .ok_or_else(|| LinkError::UnmatchedVariant(variant.id.clone()))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id)
+        .await
+        .map_err(JobError::from)?;
+    listing.tiktok_product_id = Some(tiktok_product_id.to_string());
+    listing.skus = skus;
+    listing.status = status_of(&tiktok_product.status);
+    listing.reasons.clear();
+    records::save_listing(table, &store.store_hash, listing.clone())
+        .await
+        .map_err(JobError::from)?;
+    Ok(listing)
+}
+
 /// What auto-linking found.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LinkReport {
@@ -718,6 +957,8 @@ pub enum BulkAction {
     Delete,
     /// Recover deleted products (as inactive).
     Recover,
+    /// Re-read the products' status and audit reasons from TikTok.
+    SyncStatus,
 }
 
 /// Applies `action` to the listed products of a shop (20 per TikTok call); returns
@@ -738,6 +979,7 @@ pub async fn bulk_action(
         }
     }
     let (tiktok_action, status) = match action {
+        BulkAction::SyncStatus => return enqueue_status_syncs(app, &store.store_hash, &shop.shop_id, &listings).await,
         BulkAction::Activate => (ProductAction::Activate, ListingStatus::PendingReview),
         BulkAction::Deactivate => (ProductAction::Deactivate, ListingStatus::Inactive),
         BulkAction::Delete => (ProductAction::Delete, ListingStatus::Deleted),

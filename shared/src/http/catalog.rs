@@ -33,8 +33,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/api/products", get(products))
         .route("/settings/api/uploads", post(upload))
         .route("/settings/api/stock-sync", post(stock_sync))
+        .route("/settings/api/price-sync", post(price_sync))
         .route("/settings/api/products/actions", post(bulk_action))
         .route("/settings/api/linking/auto", post(auto_link))
+        .route("/settings/api/linking/manual", post(manual_link))
+        .route("/settings/api/linking/unlink", post(unlink))
         .route("/settings/api/categories/recommend", post(recommend_category))
 }
 
@@ -246,20 +249,49 @@ async fn upload(
     Ok(Json(json!({"queued": queued})).into_response())
 }
 
+/// Which products a manual sync covers: a selection, or the whole catalogue.
 #[derive(Deserialize)]
-struct StockBody {
+struct SyncBody {
+    #[serde(default)]
     product_ids: Vec<String>,
+    #[serde(default)]
+    all: bool,
 }
 
+impl SyncBody {
+    async fn products(self, app: &App, store_hash: &str) -> Result<Vec<String>, Failure> {
+        if !self.all {
+            return Ok(self.product_ids);
+        }
+        let products = records::all_products(app.table.as_ref(), store_hash).await?;
+        Ok(products.into_iter().map(|p| p.id).collect())
+    }
+}
+
+/// Manual price sync (single, bulk or global): Update Price for every live SKU.
+async fn price_sync(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<SyncBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let store_hash = &context.store.store_hash;
+    let products = body.products(&app, store_hash).await?;
+    let queued = sync::enqueue_price_syncs(&app, store_hash, &products).await?;
+    Ok(Json(json!({"queued": queued})).into_response())
+}
+
+/// Manual stock sync (single, bulk or global), coalesced like store stock webhooks.
 async fn stock_sync(
     State(app): State<Arc<App>>,
     context: SessionContext,
     headers: HeaderMap,
-    Json(body): Json<StockBody>,
+    Json(body): Json<SyncBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
     let mut requested = 0;
-    for product_id in &body.product_ids {
+    for product_id in &body.products(&app, &context.store.store_hash).await? {
         if sync::request_stock_sync(&app, &context.store.store_hash, product_id).await? {
             requested += 1;
         }
@@ -301,6 +333,67 @@ async fn auto_link(
     context.check_csrf(&app, csrf_header(&headers))?;
     let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
     Ok(Json(sync::auto_link(&app, &context.store, &shop).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    shop_id: String,
+    product_id: String,
+    tiktok_product_id: String,
+    /// (store variant id, TikTok SKU id); matched by seller SKU when absent.
+    skus: Option<Vec<(String, String)>>,
+}
+
+/// Links a store product to an existing TikTok product by hand (the *linking required* list).
+async fn manual_link(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<LinkBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let linked = sync::link_manually(
+        &app,
+        &context.store,
+        &shop,
+        &body.product_id,
+        &body.tiktok_product_id,
+        body.skus,
+    )
+    .await;
+    match linked {
+        Ok(listing) => Ok(Json(listing).into_response()),
+        Err(sync::LinkError::Job(error)) => Err(error.into()),
+        Err(refused) => Err(Failure::BadRequest(refused.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+struct UnlinkBody {
+    shop_id: String,
+    product_id: String,
+}
+
+/// Unlinks a store product from its TikTok product (TikTok's product is left as it is).
+async fn unlink(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(body): Json<UnlinkBody>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let store_hash = &context.store.store_hash;
+    let shop = own_shop(&app, store_hash, &body.shop_id).await?;
+    let listing = records::get_listing(app.table.as_ref(), store_hash, &shop.shop_id, &body.product_id).await?;
+    if listing.tiktok_product_id.is_none() {
+        return Err(Failure::BadRequest(format!(
+            "Store product {} is not linked on this shop.",
+            body.product_id
+        )));
+    }
+    records::unlink_listing(app.table.as_ref(), store_hash, listing).await?;
+    Ok(Json(json!({"unlinked": body.product_id})).into_response())
 }
 
 #[derive(Deserialize)]
