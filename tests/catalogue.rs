@@ -688,3 +688,283 @@ async fn the_merchant_unlinks_and_links_products_by_hand() {
     assert_eq!(answer.status, 400);
     assert!(answer.body.contains("already linked"), "{}", answer.body);
 }
+
+/// Listings of a shop by status.
+async fn status_counts(running: &Running, shop: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for listing in records::shop_listings(running.app.table.as_ref(), STORE, shop)
+        .await
+        .unwrap()
+    {
+        *counts.entry(format!("{:?}", listing.status)).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_products_import_and_upload_without_a_single_429() {
+    const PRODUCTS: usize = 10_000;
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = connector_e2e::local_stack_with(data_dir.path(), false, true, PRODUCTS).await;
+    let started = std::time::Instant::now();
+    onboard_sandbox(&running).await.unwrap();
+    let imported = records::all_products(running.app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(imported, PRODUCTS, "the whole catalogue is imported");
+    let imported_after = started.elapsed();
+    let shop = us_shop(&running).await;
+    let mut counts = status_counts(&running, &shop).await;
+    for _ in 0..360 {
+        let settled = counts.values().sum::<usize>() == PRODUCTS
+            && ["Queued", "Uploading", "PendingReview"]
+                .iter()
+                .all(|s| !counts.contains_key(*s));
+        if settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        counts = status_counts(&running, &shop).await;
+    }
+    eprintln!(
+        "10k catalogue: imported in {:.0?}, settled in {:.0?}: {counts:?}",
+        imported_after,
+        started.elapsed()
+    );
+    let live = counts.get("Live").copied().unwrap_or(0);
+    let not_ready = counts.get("NotReady").copied().unwrap_or(0);
+    assert_eq!(
+        live + not_ready,
+        PRODUCTS,
+        "every product is live or has its reasons: {counts:?}"
+    );
+    assert!(live >= PRODUCTS * 8 / 10, "most of the catalogue is valid: {counts:?}");
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    let tiktok: Value = reqwest::get(format!("{}/sandbox/stats", sandboxes.tiktok))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tiktok["throttled"], 0,
+        "TikTok never answered 429: {}",
+        tiktok["throttled_by_key"]
+    );
+    let store: Value = reqwest::get(format!("{}/sandbox/stats", sandboxes.bigcommerce))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["throttled"], 0, "BigCommerce never answered 429");
+    assert_eq!(
+        tiktok_products(&running).await.len(),
+        live,
+        "one TikTok product per live listing, no duplicates"
+    );
+}
+
+/// A tiny PNG, as the sandbox checks image signatures.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+#[tokio::test]
+async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let listing = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
+    let product = &listing.product_id;
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let overrides_url = format!("{base}/settings/api/products/{product}/overrides");
+    let put = async |browser: &mut connector_local::Browser, body: Value| {
+        let cookie = browser.cookie.clone().unwrap();
+        let answer = reqwest::Client::new()
+            .put(&overrides_url)
+            .header("cookie", cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    };
+
+    let (status, body) = put(&mut browser, json!({"title": "Summer linen dress, hand finished"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["queued"],
+        1,
+        "re-listed where it is listed"
+    );
+    let retitled = eventually(15, async || {
+        tiktok_product(&running, listing).await["title"] == "Summer linen dress, hand finished"
+    })
+    .await;
+    assert!(retitled, "the override title reaches TikTok");
+    assert_eq!(
+        records::get_product(table, STORE, product).await.unwrap().unwrap().name,
+        listings_name(&running, product).await,
+        "the store product keeps its own name"
+    );
+    let (status, _) = put(&mut browser, json!({"title": ""})).await;
+    assert_eq!(status, 400, "an empty title is refused");
+
+    // Dresses need a material and a size chart: the override adds the material; the size chart is missing.
+    let dress = json!({"title": "Summer linen dress, hand finished", "category_id": "600010",
+                       "attributes": [{"attribute_id": "100392", "source": {"kind": "fixed", "value": "Cotton"}}]});
+    put(&mut browser, dress).await;
+    let reasons = async || {
+        records::get_listing(table, STORE, &shop, product)
+            .await
+            .unwrap()
+            .reasons
+    };
+    assert!(
+        eventually(15, async || reasons()
+            .await
+            .iter()
+            .any(|r| r.contains("needs a size chart")))
+        .await,
+        "{:?}",
+        reasons().await
+    );
+    assert_eq!(
+        reasons().await.len(),
+        1,
+        "the material comes from the override: {:?}",
+        reasons().await
+    );
+
+    let profiles: Value = serde_json::from_str(
+        &browser
+            .get(&format!("{base}/settings/api/profiles"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let profile_id = profiles[0]["id"].as_str().unwrap().to_string();
+    let answer = reqwest::Client::new()
+        .put(format!("{base}/settings/api/profiles/{profile_id}/size-chart"))
+        .header("cookie", browser.cookie.clone().unwrap())
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let profile: Value = answer.json().await.unwrap();
+    let uri = profile["size_chart_uri"].as_str().unwrap().to_string();
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    assert!(sandbox.lock().images.contains(&uri), "uploaded to TikTok as an image");
+
+    let upload = json!({"shop_id": shop, "product_ids": [product]});
+    browser
+        .post_json(&format!("{base}/settings/api/uploads"), &upload, &csrf)
+        .await
+        .unwrap();
+    let tiktok_id = listing.tiktok_product_id.clone().unwrap();
+    let stored = || sandbox.lock().products[&tiktok_id].clone();
+    let listed = eventually(15, async || {
+        let product = stored();
+        product["category_id"] == "600010" && product["size_chart"]["image"]["uri"] == uri.as_str()
+    })
+    .await;
+    assert!(listed, "{}", stored());
+    assert_eq!(
+        stored()["product_attributes"][0]["id"],
+        "100392",
+        "with the override's material"
+    );
+}
+
+/// The store's own name of a product.
+async fn listings_name(running: &Running, product_id: &str) -> String {
+    let products: Value = reqwest::get(format!(
+        "{}/sandbox/products",
+        running.sandboxes.as_ref().unwrap().bigcommerce
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"].to_string() == product_id)
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn sync_rules_keep_the_fields_the_merchant_excludes() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let listing = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap();
+    let before = tiktok_product(&running, listing).await;
+    let (browser, base, csrf) = merchant(&running).await;
+    let rules = json!({"sync_fields": {"title": false, "description": true, "images": true, "weight": true,
+                                       "price": true, "barcode": true, "stock": false}});
+    let cookie = browser.cookie.clone().unwrap();
+    let answer = reqwest::Client::new()
+        .put(format!("{base}/settings/api/settings"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let refused = reqwest::Client::new()
+        .put(format!("{base}/settings/api/settings"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"no_such_setting": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    // Renamed and repriced in the store: the price may change on TikTok, the title may not.
+    http.post(format!("{bigcommerce}/sandbox/products/{}", listing.product_id))
+        .json(&json!({"name": "Renamed in the store", "price": 31.0}))
+        .send()
+        .await
+        .unwrap();
+    let repriced = eventually(15, async || {
+        let price = tiktok_product(&running, listing).await["skus"][0]["price"]["sale_price"].clone();
+        price.as_str().and_then(|p| p.parse::<f64>().ok()) == Some(31.0)
+    })
+    .await;
+    assert!(repriced, "{}", tiktok_product(&running, listing).await);
+    assert_eq!(
+        tiktok_product(&running, listing).await["title"],
+        before["title"],
+        "the title is kept"
+    );
+
+    http.post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
+        .json(&json!({"inventory_level": 3}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        tiktok_product(&running, listing).await["skus"][0]["inventory"],
+        before["skus"][0]["inventory"],
+        "stock is excluded: TikTok keeps its own"
+    );
+}

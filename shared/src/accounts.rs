@@ -79,6 +79,9 @@ pub struct Settings {
     /// The reason TikTok is given when the merchant cancels in the store.
     #[serde(default)]
     pub store_cancel_reason: crate::orders::CancelReason,
+    /// What a store change may change on TikTok.
+    #[serde(default)]
+    pub sync_fields: crate::catalog::rules::SyncFields,
     /// How stock is published to TikTok.
     #[serde(default)]
     pub inventory: crate::catalog::rules::InventoryPolicy,
@@ -99,6 +102,7 @@ impl Default for Settings {
             cancel_store_orders: true,
             status_mapping: crate::orders::StatusMapping::default(),
             store_cancel_reason: crate::orders::CancelReason::default(),
+            sync_fields: crate::catalog::rules::SyncFields::default(),
             inventory: crate::catalog::rules::InventoryPolicy::default(),
         }
     }

@@ -50,6 +50,12 @@ pub struct Args {
     /// Standard plan allows 150).
     #[arg(long, default_value_t = 150)]
     pub sandbox_store_quota: u32,
+    /// Products seeded in each BigCommerce sandbox store.
+    #[arg(long, default_value_t = 60)]
+    pub sandbox_products: usize,
+    /// Products each TikTok sandbox shop may list per day (TikTok's limit varies by shop).
+    #[arg(long, default_value_t = 1000)]
+    pub sandbox_listing_limit: u32,
 }
 
 /// Product queue: standard, so jobs can be delayed (coalescing, listing-limit ETAs).
@@ -116,7 +122,7 @@ pub struct Sandboxes {
 
 /// Starts both sandboxes on free ports, configured as this app's TikTok app and
 /// BigCommerce app (credentials from `secrets`, callbacks on `public_url`).
-async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, store_quota: u32) -> anyhow::Result<Sandboxes> {
+async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) -> anyhow::Result<Sandboxes> {
     let free: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let tiktok_sandbox = tiktok_sandbox::Sandbox::new(tiktok_sandbox::SandboxConfig {
         app_key: secrets.tiktok_app_key.clone(),
@@ -124,6 +130,7 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, store_quota: u3
         service_id: secrets.tiktok_service_id.clone(),
         redirect_url: Some(format!("{public_url}/tiktok/callback")),
         default_webhook_url: Some(format!("{public_url}/webhooks/tiktok")),
+        daily_listing_limit: args.sandbox_listing_limit,
         ..tiktok_sandbox::SandboxConfig::default()
     });
     let bigcommerce_sandbox = bigcommerce_sandbox::Sandbox::new(bigcommerce_sandbox::SandboxConfig {
@@ -133,7 +140,8 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, store_quota: u3
         load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
         uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
         stores: vec!["sbx1store".into(), "sbx2store".into()],
-        quota: store_quota,
+        quota: args.sandbox_store_quota,
+        products: args.sandbox_products,
         ..bigcommerce_sandbox::SandboxConfig::default()
     });
     let tiktok = tiktok_sandbox.clone().serve(free).await?;
@@ -232,6 +240,9 @@ impl Drop for Running {
     }
 }
 
+/// Consumers per queue in the local runner.
+const CONSUMERS_PER_QUEUE: usize = 4;
+
 /// Builds the connector from `args`, binds the HTTP server and starts every worker
 /// and schedule in the background; in `--sandbox` mode also the sandboxes.
 pub async fn start(args: &Args) -> anyhow::Result<Running> {
@@ -247,7 +258,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
     }
     let secrets = local_secrets(&args.data_dir)?;
     let sandboxes = if args.sandbox {
-        Some(start_sandboxes(&secrets, &public_url, args.sandbox_store_quota).await?)
+        Some(start_sandboxes(&secrets, &public_url, &args).await?)
     } else {
         None
     };
@@ -258,8 +269,12 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
     let app = build_app(&args, &public_url, endpoints, secrets).await?;
     let mut tasks = Vec::new();
     let dispatcher = Arc::new(Dispatcher { app: app.clone() });
+    // Several consumers per queue, as Lambda runs several instances: they share the
+    // TikTok budget through the table, and FIFO groups still run one job at a time.
     for queue in [app.product_queue.clone(), app.order_queue.clone()] {
-        tasks.push(tokio::spawn(worker::run(queue, dispatcher.clone())));
+        for _ in 0..CONSUMERS_PER_QUEUE {
+            tasks.push(tokio::spawn(worker::run(queue.clone(), dispatcher.clone())));
+        }
     }
     for (schedule, period) in Schedule::ALL {
         let app = app.clone();
@@ -422,8 +437,9 @@ async fn load_demo_catalogue(running: &Running, browser: &mut Browser) -> anyhow
     anyhow::ensure!(started.status == 200, "the import was refused: {}", started.body);
     let activity: serde_json::Value = serde_json::from_str(&started.body)?;
     let activity_id = activity["id"].as_str().context("no activity")?.to_string();
+    // About 30 s per 10,000 products; up to 10 minutes.
     let mut done = false;
-    for _ in 0..600 {
+    for _ in 0..12_000 {
         let progress: serde_json::Value = serde_json::from_str(
             &browser
                 .get(&format!("{base}/settings/api/activities/{activity_id}"))

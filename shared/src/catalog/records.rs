@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::Profile;
+use super::rules::{Overrides, Profile};
 use crate::accounts::store_pk;
 use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
 use crate::store::Product;
@@ -252,6 +252,31 @@ pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Li
         condition: Condition::None,
     });
     table.transact(ops).await
+}
+
+fn overrides_sk(product_id: &str) -> String {
+    format!("OVERRIDE#{product_id}")
+}
+
+/// The merchant's overrides of one product (none when never set).
+pub async fn get_overrides(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<Overrides, StorageError> {
+    table
+        .get(&store_pk(store_hash), &overrides_sk(product_id))
+        .await?
+        .map(|i| decode(&i))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// Saves the merchant's overrides of one product.
+pub async fn save_overrides(
+    table: &dyn Table,
+    store_hash: &str,
+    product_id: &str,
+    overrides: &Overrides,
+) -> Result<(), StorageError> {
+    let item = Item::new(store_pk(store_hash), overrides_sk(product_id), encode(overrides));
+    table.put(item, Condition::None).await
 }
 
 /// Saves a listing; with SKUs, also their mappings (TikTok SKU → store variant), in one transaction.

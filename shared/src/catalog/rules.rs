@@ -74,6 +74,132 @@ pub enum Match {
     All,
 }
 
+/// What a store change may change on TikTok (the per-field sync rules). Manual
+/// uploads and syncs always send everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncFields {
+    /// Title.
+    pub title: bool,
+    /// Description.
+    pub description: bool,
+    /// Images.
+    pub images: bool,
+    /// Package weight and dimensions.
+    pub weight: bool,
+    /// Prices.
+    pub price: bool,
+    /// Barcodes (UPC/EAN).
+    pub barcode: bool,
+    /// Stock.
+    pub stock: bool,
+}
+
+impl Default for SyncFields {
+    fn default() -> Self {
+        Self {
+            title: true,
+            description: true,
+            images: true,
+            weight: true,
+            price: true,
+            barcode: true,
+            stock: true,
+        }
+    }
+}
+
+impl SyncFields {
+    /// Whether a store change may change everything.
+    pub fn all(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The edit a store change may send (for Partial Edit Product, which keeps what
+    /// is left out). SKUs carry price, barcode and stock together, so they are sent
+    /// only when all three may change.
+    pub fn restrict(&self, mut request: ProductRequest) -> ProductRequest {
+        if !self.title {
+            request.title = None;
+        }
+        if !self.description {
+            request.description = None;
+        }
+        if !self.images {
+            request.main_images = None;
+        }
+        if !self.weight {
+            request.package_weight = None;
+            request.package_dimensions = None;
+        }
+        if !self.sends_skus() {
+            request.skus = None;
+        }
+        request
+    }
+
+    /// Whether a store change's edit carries SKUs (and with them prices).
+    pub fn sends_skus(&self) -> bool {
+        self.price && self.barcode && self.stock
+    }
+}
+
+/// What the merchant changed for one product only, over its store data and profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Overrides {
+    /// Title on TikTok.
+    pub title: Option<String>,
+    /// Description (HTML) on TikTok.
+    pub description: Option<String>,
+    /// TikTok brand.
+    pub brand_id: Option<String>,
+    /// TikTok leaf category.
+    pub category_id: Option<String>,
+    /// Attribute values; they replace the profile's for the same attribute.
+    pub attributes: Vec<AttributeMapping>,
+}
+
+impl Overrides {
+    /// The product and profile as this product lists: the overrides laid over them.
+    pub fn apply(&self, product: &Product, profile: &Profile) -> (Product, Profile) {
+        let (mut product, mut profile) = (product.clone(), profile.clone());
+        if let Some(title) = &self.title {
+            product.name = title.clone();
+        }
+        if let Some(description) = &self.description {
+            product.description = description.clone();
+        }
+        if let Some(brand_id) = &self.brand_id {
+            profile.brand_id = Some(brand_id.clone());
+        }
+        if let Some(category_id) = &self.category_id {
+            profile.category_id = category_id.clone();
+        }
+        for mapping in &self.attributes {
+            profile.attributes.retain(|m| m.attribute_id != mapping.attribute_id);
+            profile.attributes.push(mapping.clone());
+        }
+        (product, profile)
+    }
+}
+
+/// A further group of rules of a profile, with its own any/all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleGroup {
+    /// Any or all rules of the group.
+    pub matching: Match,
+    /// The rules.
+    pub rules: Vec<Rule>,
+}
+
+fn selects(matching: Match, rules: &[Rule], product: &Product) -> bool {
+    match matching {
+        Match::Any => rules.iter().any(|r| r.holds(product)),
+        Match::All => rules.iter().all(|r| r.holds(product)),
+    }
+}
+
 /// Where a TikTok attribute's value comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
@@ -174,6 +300,10 @@ pub struct Profile {
     pub matching: Match,
     /// The rules.
     pub rules: Vec<Rule>,
+    /// Further rule groups: the profile covers a product when its rules or any group
+    /// selects it (e.g. "brand is Acme and price > 20" or "title contains sample").
+    #[serde(default)]
+    pub groups: Vec<RuleGroup>,
     /// TikTok leaf category.
     pub category_id: String,
     /// Attribute values.
@@ -255,13 +385,14 @@ impl Rule {
 impl Profile {
     /// Whether the profile's rules select `product` (the default profile selects all).
     pub fn matches(&self, product: &Product) -> bool {
-        if self.rules.is_empty() {
+        let mut groups = std::iter::once((self.matching, self.rules.as_slice()))
+            .chain(self.groups.iter().map(|g| (g.matching, g.rules.as_slice())))
+            .filter(|(_, rules)| !rules.is_empty())
+            .peekable();
+        if groups.peek().is_none() {
             return self.is_default;
         }
-        match self.matching {
-            Match::Any => self.rules.iter().any(|r| r.holds(product)),
-            Match::All => self.rules.iter().all(|r| r.holds(product)),
-        }
+        groups.any(|(matching, rules)| selects(matching, rules, product))
     }
 }
 
@@ -685,6 +816,7 @@ mod tests {
             is_default: rules.is_empty(),
             matching,
             rules,
+            groups: vec![],
             category_id: "600010".into(),
             attributes: vec![AttributeMapping {
                 attribute_id: "100392".into(),
@@ -724,6 +856,35 @@ mod tests {
             !rule(Field::Price, Operator::Greater, "abc").holds(&p),
             "a non-number never matches"
         );
+    }
+
+    #[test]
+    fn a_profile_with_rule_groups_covers_what_any_group_selects() {
+        let p = product();
+        let mut grouped = profile(
+            "grouped",
+            1,
+            vec![
+                rule(Field::Title, Operator::Contains, "dress"),
+                rule(Field::Price, Operator::Greater, "100"),
+            ],
+            Match::All,
+        );
+        assert!(!grouped.matches(&p), "the first group needs both rules");
+        grouped.groups.push(RuleGroup {
+            matching: Match::Any,
+            rules: vec![
+                rule(Field::Brand, Operator::Equals, "9"),
+                rule(Field::CustomField("material".into()), Operator::Equals, "cotton"),
+            ],
+        });
+        assert!(grouped.matches(&p), "the second group selects it");
+        let mut only_groups = profile("only-groups", 1, vec![], Match::All);
+        only_groups.is_default = false;
+        only_groups.groups = grouped.groups.clone();
+        assert!(only_groups.matches(&p), "groups alone select too");
+        only_groups.groups[0].matching = Match::All;
+        assert!(!only_groups.matches(&p), "all of the group's rules must hold");
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct UploadPayload {
     pub shop_id: String,
     /// Store product.
     pub product_id: String,
+    /// Sent by a store change (the per-field sync rules apply), not by the merchant.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// Payload of [`JobKind::SyncStock`].
@@ -81,9 +84,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
         JobKind::ImportProducts => import(app, &store, payload(&job)?).await,
         JobKind::UploadProduct => {
             let request: UploadPayload = payload(&job)?;
-            upload(app, &store, &request.shop_id, &request.product_id)
-                .await
-                .map(drop)
+            upload(app, &store, &request, request.automatic).await.map(drop)
         }
         JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
         JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
@@ -201,33 +202,43 @@ async fn import_one(
     // Only prices (or stock) changed: Update Price, not an edit that sends a live
     // product back to TikTok's review. Stock has its own webhook.
     let change = before.map(|before| ProductChange::between(&before, &product));
+    let fields = store.settings.sync_fields;
     let mut uploads = Vec::new();
     for shop in &shops {
         let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
         let listed = listing.tiktok_product_id.is_some();
-        let wanted = (listed && store.settings.auto_update) || (!listed && store.settings.auto_create);
-        if wanted && !(listed && matches!(change, Some(ProductChange::Price | ProductChange::None))) {
+        let content_changed = change.is_none_or(|c| c.listing);
+        if (listed && store.settings.auto_update && content_changed) || (!listed && store.settings.auto_create) {
             uploads.push(shop.shop_id.clone());
         }
     }
     for shop_id in uploads {
-        enqueue_uploads(app, &store.store_hash, &shop_id, std::slice::from_ref(&product.id)).await?;
+        queue_uploads(
+            app,
+            &store.store_hash,
+            &shop_id,
+            std::slice::from_ref(&product.id),
+            true,
+        )
+        .await?;
     }
-    if change == Some(ProductChange::Price) && store.settings.auto_update {
+    // New prices go out through Update Price unless an edit carries them (a full edit,
+    // or a partial one with SKUs).
+    let edit_carries_prices = change.is_some_and(|c| c.listing) && (fields.all() || fields.sends_skus());
+    if change.is_some_and(|c| c.price) && store.settings.auto_update && fields.price && !edit_carries_prices {
         enqueue_price_syncs(app, &store.store_hash, std::slice::from_ref(&product.id)).await?;
     }
     Ok(())
 }
 
-/// What a store product update changed, as far as TikTok is concerned.
+/// What a store product update changed, as far as TikTok is concerned (stock syncs on
+/// its own webhook).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProductChange {
-    /// Nothing TikTok shows (or only stock, which syncs on its own).
-    None,
-    /// Prices only.
-    Price,
-    /// Anything else: the listing is edited.
-    Listing,
+struct ProductChange {
+    /// Anything but prices and stock: the listing is edited.
+    listing: bool,
+    /// Prices.
+    price: bool,
 }
 
 impl ProductChange {
@@ -250,14 +261,17 @@ impl ProductChange {
             product
         };
         let (before, after) = (without_stock(before), without_stock(after));
-        if before == after {
-            ProductChange::None
-        } else if without_prices(before) == without_prices(after) {
-            ProductChange::Price
-        } else {
-            ProductChange::Listing
+        Self {
+            price: prices(&before) != prices(&after),
+            listing: without_prices(before) != without_prices(after),
         }
     }
+}
+
+/// A product's prices (product, sale, per variant), to compare.
+fn prices(product: &crate::store::Product) -> (Decimal, Option<Decimal>, Vec<Option<Decimal>>) {
+    let variants = product.variants.iter().map(|v| v.price).collect();
+    (product.price, product.sale_price, variants)
 }
 
 /// Queues a price sync of each product (manual single, bulk or global sync, or a
@@ -337,6 +351,16 @@ pub async fn enqueue_uploads(
     shop_id: &str,
     product_ids: &[String],
 ) -> Result<usize, JobError> {
+    queue_uploads(app, store_hash, shop_id, product_ids, false).await
+}
+
+async fn queue_uploads(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    product_ids: &[String],
+    automatic: bool,
+) -> Result<usize, JobError> {
     let mut jobs = Vec::new();
     for product_id in product_ids {
         let mut listing = records::get_listing(app.table.as_ref(), store_hash, shop_id, product_id).await?;
@@ -346,6 +370,7 @@ pub async fn enqueue_uploads(
         let payload = UploadPayload {
             shop_id: shop_id.to_string(),
             product_id: product_id.clone(),
+            automatic,
         };
         let key = format!("upload-{shop_id}-{product_id}-{}", uuid::Uuid::new_v4().simple());
         jobs.push(
@@ -448,9 +473,10 @@ fn refusal(listing: &mut Listing, error: TikTokError) -> Result<(), JobError> {
 pub async fn upload(
     app: &App,
     store: &StoreRecord,
-    shop_id: &str,
-    product_id: &str,
+    request: &UploadPayload,
+    automatic: bool,
 ) -> Result<ListingStatus, JobError> {
+    let (shop_id, product_id) = (request.shop_id.as_str(), request.product_id.as_str());
     let table = app.table.as_ref();
     let store_hash = &store.store_hash;
     let mut listing = records::get_listing(table, store_hash, shop_id, product_id).await?;
@@ -477,6 +503,9 @@ pub async fn upload(
         )
         .await;
     };
+    let overrides = records::get_overrides(table, store_hash, product_id).await?;
+    let (product, profile) = overrides.apply(&product, profile);
+    let profile = &profile;
     listing.status = ListingStatus::Uploading;
     records::save_listing(table, store_hash, listing.clone()).await?;
 
@@ -520,11 +549,21 @@ pub async fn upload(
     };
     let tiktok = &app.tiktok;
     let existing = listing.tiktok_product_id.clone().map(|id| Id::from(id.as_str()));
+    let fields = store.settings.sync_fields;
+    // A store change may only touch the fields the merchant lets it: a partial edit.
+    let partial = automatic && existing.is_some() && !fields.all();
+    if partial {
+        request = fields.restrict(request);
+    }
     let written = match existing {
         // An edit goes back to review only when content changed: read where it stands.
         Some(tiktok_id) => {
             tiktok_call(app, &shop, |auth| async move {
-                let written = tiktok.edit_product(&auth, &tiktok_id, &request).await?;
+                let written = if partial {
+                    tiktok.partial_edit_product(&auth, &tiktok_id, &request).await?
+                } else {
+                    tiktok.edit_product(&auth, &tiktok_id, &request).await?
+                };
                 let status = tiktok.get_product(&auth, &tiktok_id).await?.status;
                 Ok((written, status_of(&status)))
             })
@@ -580,18 +619,32 @@ async fn upload_image(
             )));
         }
     };
-    let name = url.rsplit('/').next().unwrap_or("image.jpg").to_string();
-    let tiktok = &app.tiktok;
-    let grant_auth = |auth: crate::tiktok::ShopAuth| async move {
-        tiktok.upload_image(&auth.grant, bytes, &name, "MAIN_IMAGE").await
-    };
-    match tiktok_call(app, shop, grant_auth).await? {
-        Ok(image) => {
-            records::cache_image(app.table.as_ref(), store_hash, url, &image.uri).await?;
-            Ok(Ok(image.uri))
+    let name = url.rsplit('/').next().unwrap_or("image.jpg");
+    match upload_image_bytes(app, shop, bytes, name, "MAIN_IMAGE").await? {
+        Ok(uri) => {
+            records::cache_image(app.table.as_ref(), store_hash, url, &uri).await?;
+            Ok(Ok(uri))
         }
-        Err(error) if error.is_retryable() => Err(retry(error)),
         Err(error) => Ok(Err(format!("TikTok refused the image {url}: {error}"))),
+    }
+}
+
+/// Uploads image bytes to TikTok for `use_case` (`MAIN_IMAGE`, `SIZE_CHART_IMAGE`,
+/// `CERTIFICATION_IMAGE`, …); the inner error is TikTok's refusal.
+pub async fn upload_image_bytes(
+    app: &App,
+    shop: &ShopRecord,
+    bytes: Vec<u8>,
+    name: &str,
+    use_case: &str,
+) -> Result<Result<String, TikTokError>, JobError> {
+    let tiktok = &app.tiktok;
+    let grant_auth =
+        |auth: crate::tiktok::ShopAuth| async move { tiktok.upload_image(&auth.grant, bytes, name, use_case).await };
+    match tiktok_call(app, shop, grant_auth).await? {
+        Ok(image) => Ok(Ok(image.uri)),
+        Err(error) if error.is_retryable() => Err(retry(error)),
+        Err(error) => Ok(Err(error)),
     }
 }
 

@@ -16,7 +16,7 @@ use super::{Failure, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
-use crate::catalog::rules::{Profile, profile_for};
+use crate::catalog::rules::{Overrides, Profile, limits, profile_for};
 use crate::catalog::sync;
 use crate::queue::JobError;
 
@@ -30,7 +30,16 @@ pub fn routes() -> Router<Arc<App>> {
             "/settings/api/profiles/{id}",
             put(update_profile).delete(delete_profile),
         )
+        .route("/settings/api/profiles/{id}/size-chart", put(put_size_chart))
+        .route(
+            "/settings/api/profiles/{id}/certifications/{certification_id}",
+            put(put_certification),
+        )
         .route("/settings/api/products", get(products))
+        .route(
+            "/settings/api/products/{id}/overrides",
+            get(get_overrides).put(put_overrides),
+        )
         .route("/settings/api/uploads", post(upload))
         .route("/settings/api/stock-sync", post(stock_sync))
         .route("/settings/api/price-sync", post(price_sync))
@@ -333,6 +342,120 @@ async fn auto_link(
     context.check_csrf(&app, csrf_header(&headers))?;
     let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
     Ok(Json(sync::auto_link(&app, &context.store, &shop).await?).into_response())
+}
+
+/// Which profile file an upload is.
+enum ProfileFile {
+    SizeChart,
+    Certification(String),
+}
+
+/// Uploads a profile's size chart or certification image (the request body, an
+/// image) to TikTok and keeps its uri on the profile.
+async fn upload_profile_file(
+    app: &App,
+    context: &SessionContext,
+    headers: &HeaderMap,
+    profile_id: &str,
+    file: ProfileFile,
+    bytes: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    context.check_csrf(app, csrf_header(headers))?;
+    let store_hash = &context.store.store_hash;
+    let table = app.table.as_ref();
+    let mut profile = records::all_profiles(table, store_hash)
+        .await?
+        .into_iter()
+        .find(|p| p.id == profile_id)
+        .ok_or_else(|| Failure::NotFound(format!("No profile {profile_id}.")))?;
+    if bytes.is_empty() {
+        return Err(Failure::BadRequest("Send the image as the request body.".into()));
+    }
+    // Media belong to the seller: any connected shop of the store can upload them.
+    let shop = accounts::list_shops(table, store_hash)
+        .await?
+        .into_iter()
+        .find(|s| s.status == accounts::ShopStatus::Active)
+        .ok_or_else(|| Failure::BadRequest("Connect a TikTok shop first.".into()))?;
+    let (use_case, name) = match &file {
+        ProfileFile::SizeChart => ("SIZE_CHART_IMAGE", "size-chart"),
+        ProfileFile::Certification(_) => ("CERTIFICATION_IMAGE", "certification"),
+    };
+    let uri = sync::upload_image_bytes(app, &shop, bytes.to_vec(), name, use_case)
+        .await?
+        .map_err(|e| Failure::BadRequest(format!("TikTok refused the image: {e}")))?;
+    match file {
+        ProfileFile::SizeChart => profile.size_chart_uri = Some(uri),
+        ProfileFile::Certification(id) => match profile.certifications.iter_mut().find(|(c, _)| *c == id) {
+            Some((_, uris)) => uris.push(uri),
+            None => profile.certifications.push((id, vec![uri])),
+        },
+    }
+    records::save_profile(table, store_hash, &profile).await?;
+    Ok(Json(profile).into_response())
+}
+
+async fn put_size_chart(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    upload_profile_file(&app, &context, &headers, &id, ProfileFile::SizeChart, bytes).await
+}
+
+async fn put_certification(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path((id, certification_id)): Path<(String, String)>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let file = ProfileFile::Certification(certification_id);
+    upload_profile_file(&app, &context, &headers, &id, file, bytes).await
+}
+
+async fn get_overrides(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let overrides = records::get_overrides(app.table.as_ref(), &context.store.store_hash, &id).await?;
+    Ok(Json(overrides).into_response())
+}
+
+/// Saves one product's overrides and re-lists it on every shop it is listed on.
+async fn put_overrides(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(overrides): Json<Overrides>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    if records::get_product(table, store_hash, &id).await?.is_none() {
+        return Err(Failure::NotFound(format!("No store product {id}.")));
+    }
+    if let Some(title) = &overrides.title
+        && (title.trim().is_empty() || title.chars().count() > limits::TITLE)
+    {
+        return Err(Failure::BadRequest(format!(
+            "The title must have 1 to {} characters.",
+            limits::TITLE
+        )));
+    }
+    records::save_overrides(table, store_hash, &id, &overrides).await?;
+    let mut queued = 0;
+    for shop in accounts::list_shops(table, store_hash).await? {
+        let listing = records::get_listing(table, store_hash, &shop.shop_id, &id).await?;
+        if listing.tiktok_product_id.is_some() {
+            queued += sync::enqueue_uploads(&app, store_hash, &shop.shop_id, std::slice::from_ref(&id)).await?;
+        }
+    }
+    Ok(Json(json!({"overrides": overrides, "queued": queued})).into_response())
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Form, Json, Router};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/api/session", get(session_view))
         .route("/settings/api/store", get(store_view))
         .route("/settings/api/parked-jobs", get(parked_jobs))
+        .route("/settings/api/settings", put(update_settings))
         .route("/settings/api/shops", get(shops_view))
         .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
         .route(
@@ -174,6 +175,33 @@ async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> R
                 "csrf_token": session.csrf_token(&app.secrets.token_cipher)}),
     )
     .into_response()
+}
+
+/// Changes settings: each given field replaces the current one, and the result is
+/// checked as a whole before it is saved.
+async fn update_settings(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    headers: HeaderMap,
+    Json(changes): Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Response, Failure> {
+    context.check_csrf(&app, csrf_header(&headers))?;
+    let mut store = context.store.clone();
+    let mut merged = serde_json::to_value(&store.settings).expect("settings serialize");
+    for (name, value) in changes {
+        if merged.get(&name).is_none() {
+            return Err(Failure::BadRequest(format!("There is no setting {name:?}.")));
+        }
+        merged[name] = value;
+    }
+    let settings: accounts::Settings =
+        serde_json::from_value(merged).map_err(|e| Failure::BadRequest(format!("The settings are not valid: {e}")))?;
+    if let Some(problem) = settings.status_mapping.problem() {
+        return Err(Failure::BadRequest(problem));
+    }
+    store.settings = settings;
+    accounts::save_store(app.table.as_ref(), &store).await?;
+    Ok(Json(&store.settings).into_response())
 }
 
 /// Jobs set aside after every retry failed, with their reasons.

@@ -172,6 +172,10 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
                     serde_json::to_value(request).expect("payload serializes"),
                 )
             }
+            StoreEvent::Inventory { .. } if !store.settings.sync_fields.stock => {
+                tracing::info!(store = %store_hash, "stock change not synced: the merchant's sync rules exclude stock");
+                return Ok(());
+            }
             StoreEvent::Inventory { product_id, .. } => {
                 // Coalesced: a burst of stock changes becomes one TikTok call.
                 return catalog::sync::request_stock_sync(&app, &store_hash, product_id)
