@@ -968,3 +968,81 @@ async fn sync_rules_keep_the_fields_the_merchant_excludes() {
         "stock is excluded: TikTok keeps its own"
     );
 }
+
+#[tokio::test]
+async fn stock_at_the_threshold_deactivates_and_returning_stock_activates_and_excluded_products_keep_theirs() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let mut single = listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Live && l.skus.len() == 1);
+    let (thin, excluded) = (single.next().unwrap(), single.next().unwrap());
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let (browser, base, csrf) = merchant(&running).await;
+    let cookie = browser.cookie.clone().unwrap();
+    let put = async |url: String, body: Value| {
+        let answer = reqwest::Client::new()
+            .put(url)
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    };
+    let policy =
+        json!({"inventory": {"threshold": 2, "reserve": 0, "untracked_quantity": 99, "deactivate_at_threshold": true}});
+    put(format!("{base}/settings/api/settings"), policy).await;
+    let exclude = json!({"exclude_from_stock_sync": true});
+    put(
+        format!("{base}/settings/api/products/{}/overrides", excluded.product_id),
+        exclude,
+    )
+    .await;
+
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let set_stock = async |listing: &records::Listing, level: i64| {
+        reqwest::Client::new()
+            .post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
+            .json(&json!({"inventory_level": level}))
+            .send()
+            .await
+            .unwrap();
+    };
+    let excluded_before = tiktok_product(&running, excluded).await["skus"][0]["inventory"].clone();
+    set_stock(thin, 1).await;
+    set_stock(excluded, 77).await;
+    let status = async |listing: &records::Listing| tiktok_product(&running, listing).await["status"].clone();
+    assert!(
+        eventually(15, async || status(thin).await == "SELLER_DEACTIVATED").await,
+        "at the threshold the product is deactivated on TikTok"
+    );
+    let held = records::get_listing(table, STORE, &shop, &thin.product_id)
+        .await
+        .unwrap();
+    assert_eq!(held.status, ListingStatus::Inactive);
+    assert!(held.reasons[0].contains("threshold (2)"), "{:?}", held.reasons);
+
+    set_stock(thin, 10).await;
+    let back = eventually(20, async || {
+        status(thin).await == "ACTIVATE"
+            && records::get_listing(table, STORE, &shop, &thin.product_id)
+                .await
+                .unwrap()
+                .status
+                == ListingStatus::Live
+    })
+    .await;
+    assert!(back, "stock returns: activated again, through review");
+    assert_eq!(
+        tiktok_product(&running, thin).await["skus"][0]["inventory"][0]["quantity"],
+        10
+    );
+    assert_eq!(
+        tiktok_product(&running, excluded).await["skus"][0]["inventory"],
+        excluded_before,
+        "an excluded product keeps TikTok's stock"
+    );
+}

@@ -158,6 +158,8 @@ pub struct Overrides {
     pub category_id: Option<String>,
     /// Attribute values; they replace the profile's for the same attribute.
     pub attributes: Vec<AttributeMapping>,
+    /// Keep this product's stock on TikTok as it is (no stock sync).
+    pub exclude_from_stock_sync: bool,
 }
 
 impl Overrides {
@@ -172,6 +174,7 @@ impl Overrides {
         }
         if let Some(brand_id) = &self.brand_id {
             profile.brand_id = Some(brand_id.clone());
+            profile.brand_map.clear();
         }
         if let Some(category_id) = &self.category_id {
             profile.category_id = category_id.clone();
@@ -212,6 +215,33 @@ pub enum Source {
     Option(String),
     /// The brand name.
     Brand,
+    /// A standard field of the store product.
+    StoreField(StoreField),
+}
+
+/// Standard store product fields an attribute can take its value from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreField {
+    /// Product name.
+    Name,
+    /// Product SKU.
+    Sku,
+    /// Barcode (UPC/EAN).
+    Upc,
+    /// Weight, in the store's unit.
+    Weight,
+}
+
+impl StoreField {
+    fn value(self, product: &Product) -> Option<String> {
+        match self {
+            StoreField::Name => Some(product.name.clone()),
+            StoreField::Sku => Some(product.sku.clone()).filter(|s| !s.is_empty()),
+            StoreField::Upc => product.upc.clone().filter(|u| !u.is_empty()),
+            StoreField::Weight => product.weight.map(|w| w.normalize().to_string()),
+        }
+    }
 }
 
 /// An attribute mapping of a profile.
@@ -308,8 +338,12 @@ pub struct Profile {
     pub category_id: String,
     /// Attribute values.
     pub attributes: Vec<AttributeMapping>,
-    /// TikTok brand for every product of the profile.
+    /// TikTok brand for every product of the profile (unless the brand map has the
+    /// product's store brand).
     pub brand_id: Option<String>,
+    /// Store brand id → TikTok brand id.
+    #[serde(default)]
+    pub brand_map: Vec<(String, String)>,
     /// Price rule.
     pub price_rule: PriceRule,
     /// Size chart image uri (categories that require one).
@@ -383,6 +417,15 @@ impl Rule {
 }
 
 impl Profile {
+    /// The TikTok brand of a product: its store brand's mapping, else the profile's.
+    pub fn tiktok_brand<'a>(&'a self, product: &Product) -> Option<&'a str> {
+        self.brand_map
+            .iter()
+            .find(|(store_brand, _)| product.brand_id.as_deref() == Some(store_brand.as_str()))
+            .map(|(_, tiktok_brand)| tiktok_brand.as_str())
+            .or(self.brand_id.as_deref())
+    }
+
     /// Whether the profile's rules select `product` (the default profile selects all).
     pub fn matches(&self, product: &Product) -> bool {
         let mut groups = std::iter::once((self.matching, self.rules.as_slice()))
@@ -414,6 +457,10 @@ pub struct InventoryPolicy {
     pub reserve: i64,
     /// Published for untracked stock.
     pub untracked_quantity: i64,
+    /// At or below the threshold, deactivate the product on TikTok (and activate it
+    /// again when stock returns) instead of publishing 0.
+    #[serde(default)]
+    pub deactivate_at_threshold: bool,
 }
 
 impl Default for InventoryPolicy {
@@ -422,7 +469,17 @@ impl Default for InventoryPolicy {
             threshold: 0,
             reserve: 0,
             untracked_quantity: 99,
+            deactivate_at_threshold: false,
         }
+    }
+}
+
+/// Store units of a variant (`None` when the store does not track its stock).
+pub fn available_units(product: &Product, variant: &Variant) -> Option<i64> {
+    match product.inventory_tracking {
+        InventoryTracking::None => None,
+        InventoryTracking::Product => Some(product.inventory_level),
+        InventoryTracking::Variant => Some(variant.inventory_level.unwrap_or(0)),
     }
 }
 
@@ -430,6 +487,14 @@ impl Default for InventoryPolicy {
 pub const MAX_STOCK: i64 = 99_999;
 
 impl InventoryPolicy {
+    /// Whether a product with these per-SKU `available` units (`None` = untracked)
+    /// is to be deactivated on TikTok: the policy says so and none is above the threshold.
+    pub fn deactivates(&self, available: &[Option<i64>]) -> bool {
+        self.deactivate_at_threshold
+            && !available.is_empty()
+            && available.iter().all(|a| a.is_some_and(|units| units <= self.threshold))
+    }
+
     /// Units to publish for `available` store units (`None` = untracked).
     pub fn publish(&self, available: Option<i64>) -> u32 {
         let units = match available {
@@ -648,11 +713,7 @@ pub fn build_listing(
                 "The price of \"{sku}\" is not above zero after the price rule."
             ));
         }
-        let available = match product.inventory_tracking {
-            InventoryTracking::None => None,
-            InventoryTracking::Product => Some(product.inventory_level),
-            InventoryTracking::Variant => Some(variant.inventory_level.unwrap_or(0)),
-        };
+        let available = available_units(product, variant);
         skus.push(SkuRequest {
             id: context
                 .known_skus
@@ -695,6 +756,7 @@ pub fn build_listing(
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone()),
             Source::Brand => product.brand_id.clone(),
+            Source::StoreField(field) => field.value(product),
             Source::Option(_) => None,
         });
         match value {
@@ -738,7 +800,7 @@ pub fn build_listing(
         description: Some(description),
         category_id: Some(Id::from(profile.category_id.as_str())),
         category_version: Some(spec.category_version.to_string()),
-        brand_id: profile.brand_id.as_deref().map(Id::from),
+        brand_id: profile.tiktok_brand(product).map(Id::from),
         main_images: Some(images),
         skus: Some(skus),
         package_weight: weight,
@@ -823,6 +885,7 @@ mod tests {
                 source: Source::CustomField("material".into()),
             }],
             brand_id: None,
+            brand_map: vec![],
             price_rule: PriceRule::default(),
             size_chart_uri: Some("tos-chart".into()),
             certifications: vec![],
@@ -951,12 +1014,21 @@ mod tests {
             threshold: 2,
             reserve: 1,
             untracked_quantity: 50,
+            deactivate_at_threshold: false,
         };
         assert_eq!(policy.publish(Some(2)), 0, "at the threshold: out of stock");
         assert_eq!(policy.publish(Some(10)), 9, "buffer held back");
         assert_eq!(policy.publish(Some(-3)), 0);
         assert_eq!(policy.publish(None), 50);
         assert_eq!(policy.publish(Some(1_000_000)), 99_999);
+        assert!(!policy.deactivates(&[Some(0)]), "only when the merchant asks for it");
+        let deactivating = InventoryPolicy {
+            deactivate_at_threshold: true,
+            ..policy
+        };
+        assert!(deactivating.deactivates(&[Some(2), Some(0)]));
+        assert!(!deactivating.deactivates(&[Some(2), Some(3)]), "one SKU still sells");
+        assert!(!deactivating.deactivates(&[None]), "untracked stock never runs out");
     }
 
     fn spec_parts() -> (Vec<Attribute>, CategoryRules) {
@@ -1037,6 +1109,71 @@ mod tests {
                 .as_str(),
             "1001533",
             "mapped to TikTok's value id"
+        );
+    }
+
+    #[test]
+    fn brands_map_per_store_brand_and_attributes_read_store_fields() {
+        let (attributes, rules) = spec_parts();
+        let spec = CategorySpec {
+            attributes: &attributes,
+            rules: &rules,
+            category_version: "v2",
+        };
+        let units = Units {
+            weight: "Ounces".into(),
+            dimension: "Inches".into(),
+        };
+        let uris = vec!["tos-1".to_string()];
+        let context = ListingContext {
+            currency: "USD",
+            rate: Decimal::ONE,
+            warehouse_id: "w1",
+            units: &units,
+            inventory: InventoryPolicy::default(),
+            image_uris: &uris,
+            known_skus: &[],
+        };
+        let mut product = product();
+        product.brand_id = Some("7".into());
+        product.upc = Some("0123456789012".into());
+        let mut mapped = profile("default", 0, vec![], Match::All);
+        mapped.brand_id = Some("tt-house-brand".into());
+        mapped.brand_map = vec![("7".into(), "tt-acme".into())];
+        mapped.attributes = vec![AttributeMapping {
+            attribute_id: "100392".into(),
+            source: Source::StoreField(StoreField::Upc),
+        }];
+        let listing = build_listing(&product, &mapped, &spec, &context).unwrap();
+        assert_eq!(
+            listing.brand_id.unwrap().as_str(),
+            "tt-acme",
+            "the store brand's mapping"
+        );
+        let value = &listing.product_attributes.unwrap()[0].values[0];
+        assert_eq!(
+            value.name.as_deref(),
+            Some("0123456789012"),
+            "a custom value from the UPC"
+        );
+        product.brand_id = Some("8".into());
+        let listing = build_listing(&product, &mapped, &spec, &context).unwrap();
+        assert_eq!(
+            listing.brand_id.unwrap().as_str(),
+            "tt-house-brand",
+            "unmapped brands take the profile's"
+        );
+        let overridden = Overrides {
+            brand_id: Some("tt-special".into()),
+            ..Overrides::default()
+        };
+        product.brand_id = Some("7".into());
+        let (product, profile) = overridden.apply(&product, &mapped);
+        let listing = build_listing(&product, &profile, &spec, &context).unwrap();
+        assert_eq!(
+            listing.brand_id.unwrap().as_str(),
+            "tt-special",
+            "a product override wins"
         );
     }
 

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, Activity, Listing, ListingStatus};
-use super::rules::{CategorySpec, ListingContext, build_listing, profile_for};
+use super::rules::{CategorySpec, ListingContext, available_units, build_listing, profile_for};
 use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord};
 use crate::app::App;
 use crate::queue::{Job, JobError, JobKind};
@@ -688,23 +688,49 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
         return Ok(());
     };
     records::save_product(table, &store.store_hash, &product).await?;
+    if records::get_overrides(table, &store.store_hash, product_id)
+        .await?
+        .exclude_from_stock_sync
+    {
+        tracing::info!(
+            product = product_id,
+            "stock not synced: the merchant excluded this product"
+        );
+        return Ok(());
+    }
+    let policy = store.settings.inventory;
     for shop in active_shops(app, &store.store_hash).await? {
         let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
-        let (Some(tiktok_id), ListingStatus::Live) = (listing.tiktok_product_id.clone(), listing.status) else {
+        let Some(tiktok_id) = listing.tiktok_product_id.clone() else {
             continue;
         };
+        let available: Vec<Option<i64>> = listing
+            .skus
+            .iter()
+            .filter_map(|(variant_id, _)| product.variants.iter().find(|v| &v.id == variant_id))
+            .map(|variant| available_units(&product, variant))
+            .collect();
+        let deactivates = policy.deactivates(&available);
+        let held = listing.reasons.iter().any(|r| r.starts_with(THRESHOLD_REASON));
+        match listing.status {
+            ListingStatus::Live if deactivates => {
+                threshold_action(app, store, &shop, listing, true, policy.threshold).await?;
+                continue;
+            }
+            ListingStatus::Inactive if held && !deactivates => {
+                threshold_action(app, store, &shop, listing, false, policy.threshold).await?;
+                continue;
+            }
+            ListingStatus::Live => {}
+            _ => continue,
+        }
         let warehouse = shop.default_warehouse_id.clone().unwrap_or_default();
-        let policy = store.settings.inventory;
         let skus: Vec<SkuInventory> = listing
             .skus
             .iter()
             .filter_map(|(variant_id, sku_id)| {
                 let variant = product.variants.iter().find(|v| &v.id == variant_id)?;
-                let available = match product.inventory_tracking {
-                    crate::store::InventoryTracking::None => None,
-                    crate::store::InventoryTracking::Product => Some(product.inventory_level),
-                    crate::store::InventoryTracking::Variant => Some(variant.inventory_level.unwrap_or(0)),
-                };
+                let available = available_units(&product, variant);
                 Some(SkuInventory {
                     id: Id::from(sku_id.as_str()),
                     inventory: vec![WarehouseStock {
@@ -746,6 +772,54 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             }
         }
     }
+    Ok(())
+}
+
+/// How the reason of a threshold deactivation starts (to know it when stock returns).
+const THRESHOLD_REASON: &str = "Deactivated on TikTok: stock is at or below";
+
+/// Deactivates a live product whose stock fell to the threshold, or activates again
+/// one the threshold deactivated (it goes through TikTok's review again).
+async fn threshold_action(
+    app: &App,
+    store: &StoreRecord,
+    shop: &ShopRecord,
+    mut listing: Listing,
+    deactivate: bool,
+    threshold: i64,
+) -> Result<(), JobError> {
+    let tiktok = &app.tiktok;
+    let ids = [Id::from(listing.tiktok_product_id.as_deref().unwrap_or_default())];
+    let action = if deactivate {
+        ProductAction::Deactivate
+    } else {
+        ProductAction::Activate
+    };
+    let ids = &ids;
+    let errors = tiktok_call(app, shop, |auth| async move {
+        tiktok.product_action(&auth, action, ids).await
+    })
+    .await?
+    .map_err(retry)?;
+    match errors.first() {
+        Some(error) => listing.reasons.push(format!(
+            "TikTok refused to {} the product: {} (code {}).",
+            if deactivate { "deactivate" } else { "activate" },
+            error.message,
+            error.code
+        )),
+        None if deactivate => {
+            listing.status = ListingStatus::Inactive;
+            listing.reasons = vec![format!(
+                "{THRESHOLD_REASON} the threshold ({threshold}); it is activated again when stock returns."
+            )];
+        }
+        None => {
+            listing.status = ListingStatus::PendingReview;
+            listing.reasons.clear();
+        }
+    }
+    records::save_listing(app.table.as_ref(), &store.store_hash, listing).await?;
     Ok(())
 }
 
