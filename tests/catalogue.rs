@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use connector::catalog::records::{self, ListingStatus};
-use connector_e2e::local_stack;
+use connector_e2e::{eventually, local_stack, merchant};
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
 
@@ -24,17 +24,6 @@ async fn us_shop(running: &Running) -> String {
         .find(|s| s.region == "US")
         .unwrap()
         .shop_id
-}
-
-/// Waits until `check` holds, up to `seconds`.
-async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> bool {
-    for _ in 0..seconds * 10 {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 #[tokio::test]
@@ -204,15 +193,8 @@ async fn re_uploading_edits_the_same_product_and_images_upload_once() {
     assert_eq!(images_before, distinct_images.len(), "one upload per image");
     let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
     let shop = us_shop(&running).await;
-    let mut browser = connector_local::Browser::new().unwrap();
-    browser
-        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let session: Value =
-        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let csrf = csrf.as_str();
     let body = json!({"shop_id": shop, "product_ids": [live.product_id]});
     assert_eq!(
         browser
@@ -301,15 +283,7 @@ async fn bulk_actions_linking_and_the_category_helper() {
         .filter(|l| l.status == ListingStatus::Live)
         .take(3)
         .collect();
-    let mut browser = connector_local::Browser::new().unwrap();
-    browser
-        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let session: Value =
-        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let (mut browser, base, csrf) = merchant(&running).await;
     let act = async |browser: &mut connector_local::Browser, action: &str, ids: Vec<&str>| {
         let body = json!({"shop_id": shop, "action": action, "product_ids": ids});
         let answer = browser
@@ -377,19 +351,6 @@ async fn bulk_actions_linking_and_the_category_helper() {
         serde_json::from_str::<Value>(&recommended.body).unwrap()["leaf_category_id"],
         "900010"
     );
-}
-
-/// A merchant's session on the settings API: (browser, base URL, CSRF token).
-async fn merchant(running: &Running) -> (connector_local::Browser, String, String) {
-    let mut browser = connector_local::Browser::new().unwrap();
-    browser
-        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let session: Value =
-        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
-    (browser, base, session["csrf_token"].as_str().unwrap().to_string())
 }
 
 /// The TikTok sandbox's copy of a listed product.

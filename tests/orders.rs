@@ -11,7 +11,7 @@ use connector::redrive;
 use connector::schedules::{self, Schedule};
 use connector::store::StorePlatform;
 use connector_e2e::chromium::Chromium;
-use connector_e2e::local_stack;
+use connector_e2e::{eventually, local_stack, merchant};
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
 
@@ -81,6 +81,13 @@ async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::R
         .unwrap()
 }
 
+/// Moves a TikTok order to `status` (TikTok notifies the connector).
+async fn set_tiktok_status(running: &Running, order_id: &str, status: &str) {
+    let path = format!("/sandbox/orders/{order_id}/status");
+    let answer = tiktok_admin(running, &path, &json!({ "status": status })).await;
+    assert_eq!(answer.status(), 200);
+}
+
 /// Places one-unit orders of `sku` in TikTok (notified) and waits until each is in the store.
 async fn place_synced(running: &Running, shop: &str, sku: &(String, String, String), ids: &[&str]) {
     for id in ids {
@@ -137,16 +144,6 @@ async fn store_orders(running: &Running, external_id: &str) -> Vec<Value> {
         .filter(|o| o["external_order_id"] == external_id)
         .cloned()
         .collect()
-}
-
-async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> bool {
-    for _ in 0..seconds * 10 {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 #[tokio::test]
@@ -317,12 +314,7 @@ async fn cancellations_and_shipments_travel_back() {
     let (cancelled, shipped) = ("576461413038785005", "576461413038785006");
     place_synced(&running, &shop, &skus[0], &[cancelled, shipped]).await;
 
-    tiktok_admin(
-        &running,
-        &format!("/sandbox/orders/{cancelled}/status"),
-        &json!({"status": "CANCELLED"}),
-    )
-    .await;
+    set_tiktok_status(&running, cancelled, "CANCELLED").await;
     assert!(
         eventually(10, async || store_orders(&running, cancelled).await[0]["status_id"]
             == 5)
@@ -426,14 +418,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
         "the reason stays readable"
     );
 
-    let mut browser = connector_local::Browser::new().unwrap();
-    browser
-        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let session: Value =
-        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
     let listed: Value =
         serde_json::from_str(&browser.get(&format!("{base}/settings/api/orders")).await.unwrap().body).unwrap();
     assert!(
@@ -444,11 +429,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
             .any(|o| o["tiktok_order_id"] == id && o["state"] == "parked")
     );
     let retried = browser
-        .post_json(
-            &format!("{base}/settings/api/orders/{id}/retry"),
-            &json!({}),
-            session["csrf_token"].as_str().unwrap(),
-        )
+        .post_json(&format!("{base}/settings/api/orders/{id}/retry"), &json!({}), &csrf)
         .await
         .unwrap();
     assert_eq!(retried.status, 200);
@@ -551,12 +532,7 @@ async fn a_late_notification_of_an_earlier_status_changes_nothing() {
     let http = reqwest::Client::new();
     let id = "576461413038785011";
     place_synced(&running, &shop, &skus[0], &[id]).await;
-    tiktok_admin(
-        &running,
-        &format!("/sandbox/orders/{id}/status"),
-        &json!({"status": "CANCELLED"}),
-    )
-    .await;
+    set_tiktok_status(&running, id, "CANCELLED").await;
     assert!(eventually(10, async || store_orders(&running, id).await[0]["status_id"] == 5).await);
 
     // The AWAITING_SHIPMENT event arrives after the cancellation it preceded.
@@ -642,8 +618,7 @@ async fn with_the_setting_on_a_tiktok_cancellation_archives_the_store_order() {
     connector::accounts::save_store(table, &store).await.unwrap();
     let (kept, archived) = ("576461413038785013", "576461413038785014");
     place_synced(&running, &shop, &skus[0], &[kept, archived]).await;
-    let status = json!({"status": "CANCELLED"});
-    tiktok_admin(&running, &format!("/sandbox/orders/{archived}/status"), &status).await;
+    set_tiktok_status(&running, archived, "CANCELLED").await;
     let gone = eventually(10, async || {
         store_orders(&running, archived).await[0]["is_deleted"] == true
     })
@@ -659,20 +634,6 @@ async fn with_the_setting_on_a_tiktok_cancellation_archives_the_store_order() {
     let platform = connector::http::store_platform(&running.app, &store).unwrap();
     let listed = platform.find_order_by_external_id(archived).await.unwrap();
     assert!(listed.is_none(), "the store's order list no longer shows it");
-}
-
-/// A merchant's browser session on the settings page, with its CSRF token.
-async fn merchant(running: &Running) -> (connector_local::Browser, String, String) {
-    let mut browser = connector_local::Browser::new().unwrap();
-    browser
-        .visit(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let session: Value =
-        serde_json::from_str(&browser.get(&format!("{base}/settings/api/session")).await.unwrap().body).unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap().to_string();
-    (browser, base, csrf)
 }
 
 #[tokio::test]
@@ -723,22 +684,12 @@ async fn order_settings_choose_store_statuses_cancellations_and_the_reason_tikto
         9,
         "created as Awaiting Shipment"
     );
-    tiktok_admin(
-        &running,
-        &format!("/sandbox/orders/{moving}/status"),
-        &json!({"status": "IN_TRANSIT"}),
-    )
-    .await;
+    set_tiktok_status(&running, moving, "IN_TRANSIT").await;
     assert!(
         eventually(10, async || store_orders(&running, moving).await[0]["status_id"] == 2).await,
         "IN_TRANSIT moves the store order to Shipped"
     );
-    tiktok_admin(
-        &running,
-        &format!("/sandbox/orders/{moving}/status"),
-        &json!({"status": "DELIVERED"}),
-    )
-    .await;
+    set_tiktok_status(&running, moving, "DELIVERED").await;
     assert!(
         eventually(10, async || store_orders(&running, moving).await[0]["status_id"] == 10).await,
         "DELIVERED completes it"
@@ -772,12 +723,7 @@ async fn order_settings_choose_store_statuses_cancellations_and_the_reason_tikto
     );
     store.settings.cancel_store_orders = false;
     connector::accounts::save_store(table, &store).await.unwrap();
-    tiktok_admin(
-        &running,
-        &format!("/sandbox/orders/{cancelled_on_tiktok}/status"),
-        &json!({"status": "CANCELLED"}),
-    )
-    .await;
+    set_tiktok_status(&running, cancelled_on_tiktok, "CANCELLED").await;
     assert!(
         eventually(10, async || orders::get_record(table, STORE, cancelled_on_tiktok)
             .await

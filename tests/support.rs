@@ -1,8 +1,11 @@
-//! Helpers for the end-to-end tests: start a local stack on a free port.
+//! Helpers for the end-to-end tests: start a local stack on a free port, open a
+//! merchant's session, wait for what happens in the background.
 
 pub mod chromium;
 
-use connector_local::{Args, Running, start};
+use std::time::Duration;
+
+use connector_local::{Args, Browser, Running, start};
 
 /// Starts the whole connector in this process with a fresh embedded store (or
 /// DynamoDB/SQS when `aws` is true); with `sandbox` also both sandboxes.
@@ -25,4 +28,37 @@ pub async fn local_stack_with(data_dir: &std::path::Path, aws: bool, sandbox: bo
         sandbox_listing_limit: 1000.max(products as u32 * 2),
     };
     start(&args).await.expect("local stack starts")
+}
+
+/// Waits until `check` holds, up to `seconds`; whether it did.
+pub async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> bool {
+    for _ in 0..seconds * 10 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A merchant's browser session on the settings page, opened through the store's
+/// signed load link: (browser, base URL, CSRF token).
+pub async fn merchant(running: &Running) -> (Browser, String, String) {
+    let mut browser = Browser::new().expect("a client");
+    let load_url = running
+        .sandboxes
+        .as_ref()
+        .expect("sandbox mode")
+        .load_url()
+        .await
+        .expect("a load link");
+    browser.visit(&load_url).await.expect("the settings page opens");
+    let base = format!("http://{}", running.addr);
+    let session = browser
+        .get(&format!("{base}/settings/api/session"))
+        .await
+        .expect("the session");
+    let session: serde_json::Value = serde_json::from_str(&session.body).expect("JSON");
+    let csrf = session["csrf_token"].as_str().expect("a CSRF token").to_string();
+    (browser, base, csrf)
 }

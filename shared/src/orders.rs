@@ -21,6 +21,7 @@ use crate::shops::{ShopError, with_shop};
 use crate::storage::idempotency::{self, Claim};
 use crate::storage::{Condition, Item, Query, StorageError, Table, unix_now};
 use crate::store::{Address, NewOrder, NewOrderLine, OrderStatus as StoreStatus, StoreEvent, StorePlatform};
+use crate::tiktok::client::Shipped;
 use crate::tiktok::model::{MarkShipped, Order, OrderSearch};
 use crate::tiktok::types::{Id, OrderStatus};
 
@@ -877,16 +878,15 @@ async fn correct_tracking(
         .any(|p| p.as_str() != pushed.package_id);
     let package_id = Id::from(pushed.package_id.as_str());
     let (order_id, package_id) = (&order.id, &package_id);
+    let shipped = if split {
+        Shipped::Package(package_id)
+    } else {
+        Shipped::Order(order_id)
+    };
     with_shop(app, shop, |auth| async move {
-        if split {
-            tiktok
-                .update_package_shipping_info(&auth, package_id, tracking_number, provider_id)
-                .await
-        } else {
-            tiktok
-                .update_shipping_info(&auth, order_id, tracking_number, provider_id)
-                .await
-        }
+        tiktok
+            .update_shipping_info(&auth, shipped, tracking_number, provider_id)
+            .await
     })
     .await?;
     tracing::info!(order = %order.id, package = %pushed.package_id, "tracking corrected on TikTok");

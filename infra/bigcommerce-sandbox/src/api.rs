@@ -1180,6 +1180,24 @@ const PROVIDERS: [&str; 10] = [
     "shipperhq",
 ];
 
+/// The tracking fields of a shipment body, as BigCommerce checks them.
+fn check_tracking(body: &Value) -> Result<(), Response> {
+    if body["tracking_number"].as_str().is_some_and(|t| t.len() > 50) {
+        return Err(v2_error(
+            StatusCode::BAD_REQUEST,
+            "The field 'tracking_number' is too long.",
+        ));
+    }
+    let provider = body["shipping_provider"].as_str().unwrap_or_default();
+    if !PROVIDERS.contains(&provider) && !provider.starts_with("carrier_") {
+        return Err(v2_error(
+            StatusCode::BAD_REQUEST,
+            format!("The shipping provider '{provider}' is not valid."),
+        ));
+    }
+    Ok(())
+}
+
 impl Sandbox {
     /// Changes a shipment's tracking (number, provider, carrier, comments; never its
     /// items) and fires `store/shipment/updated`.
@@ -1196,20 +1214,8 @@ impl Sandbox {
                 "The items of a shipment cannot be changed.",
             ));
         }
+        check_tracking(body)?;
         let tracking = body["tracking_number"].as_str();
-        if tracking.is_some_and(|t| t.len() > 50) {
-            return Err(v2_error(
-                StatusCode::BAD_REQUEST,
-                "The field 'tracking_number' is too long.",
-            ));
-        }
-        let provider = body["shipping_provider"].as_str();
-        if provider.is_some_and(|p| !PROVIDERS.contains(&p) && !p.starts_with("carrier_")) {
-            return Err(v2_error(
-                StatusCode::BAD_REQUEST,
-                format!("The shipping provider '{}' is not valid.", provider.unwrap_or_default()),
-            ));
-        }
         let shipment = {
             let mut state = self.lock();
             let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
@@ -1244,20 +1250,9 @@ impl Sandbox {
             let shipment_id = state.new_id();
             let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
             let mut order = store.orders.get(&id).cloned().ok_or_else(not_found)?;
+            check_tracking(body)?;
             let tracking = body["tracking_number"].as_str().unwrap_or_default();
-            if tracking.len() > 50 {
-                return Err(v2_error(
-                    StatusCode::BAD_REQUEST,
-                    "The field 'tracking_number' is too long.",
-                ));
-            }
             let provider = body["shipping_provider"].as_str().unwrap_or_default();
-            if !PROVIDERS.contains(&provider) && !provider.starts_with("carrier_") {
-                return Err(v2_error(
-                    StatusCode::BAD_REQUEST,
-                    format!("The shipping provider '{provider}' is not valid."),
-                ));
-            }
             let address_id = body["order_address_id"]
                 .as_u64()
                 .or_else(|| order["shipping_addresses"][0]["id"].as_u64());

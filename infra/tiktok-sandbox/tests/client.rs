@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use connector::secrets::SecretString;
+use connector::tiktok::client::Shipped;
 use connector::tiktok::model::*;
 use connector::tiktok::types::{Amount, Id, OrderStatus, Price};
 use connector::tiktok::{Client, ClientConfig, Grant, ShopAuth, TikTokError, Tokens};
@@ -314,7 +315,7 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
     let package = client.package_detail(us, &shipped.package_id).await.unwrap();
     assert_eq!(package.tracking_number, "1Z999AA10123456784");
     client
-        .update_shipping_info(us, &order.id, "1Z999AA10123456785", &usps.id)
+        .update_shipping_info(us, Shipped::Order(&order.id), "1Z999AA10123456785", &usps.id)
         .await
         .unwrap();
     client

@@ -1056,8 +1056,12 @@ mod tests {
         (vec![material], rules)
     }
 
-    #[test]
-    fn a_valid_product_becomes_a_listing_with_converted_units_and_mapped_values() {
+    /// Runs `build` with the test category (material, size chart, dimensions) and a
+    /// US context in ounces and inches.
+    fn with_listing_context<R>(
+        known: &[(String, String)],
+        build: impl FnOnce(&CategorySpec, &ListingContext) -> R,
+    ) -> R {
         let (attributes, rules) = spec_parts();
         let spec = CategorySpec {
             attributes: &attributes,
@@ -1069,7 +1073,6 @@ mod tests {
             dimension: "Inches".into(),
         };
         let uris = vec!["tos-1".to_string()];
-        let known = vec![("1001".to_string(), "1729592969712207012".to_string())];
         let context = ListingContext {
             currency: "USD",
             rate: Decimal::ONE,
@@ -1077,9 +1080,19 @@ mod tests {
             units: &units,
             inventory: InventoryPolicy::default(),
             image_uris: &uris,
-            known_skus: &known,
+            known_skus: known,
         };
-        let listing = build_listing(&product(), &profile("default", 0, vec![], Match::All), &spec, &context).unwrap();
+        build(&spec, &context)
+    }
+
+    #[test]
+    fn a_valid_product_becomes_a_listing_with_converted_units_and_mapped_values() {
+        let known = vec![("1001".to_string(), "1729592969712207012".to_string())];
+        let profile = profile("default", 0, vec![], Match::All);
+        let listing = with_listing_context(&known, |spec, context| {
+            build_listing(&product(), &profile, spec, context)
+        })
+        .unwrap();
         assert_eq!(
             listing.package_weight.unwrap(),
             Weight {
@@ -1114,25 +1127,8 @@ mod tests {
 
     #[test]
     fn brands_map_per_store_brand_and_attributes_read_store_fields() {
-        let (attributes, rules) = spec_parts();
-        let spec = CategorySpec {
-            attributes: &attributes,
-            rules: &rules,
-            category_version: "v2",
-        };
-        let units = Units {
-            weight: "Ounces".into(),
-            dimension: "Inches".into(),
-        };
-        let uris = vec!["tos-1".to_string()];
-        let context = ListingContext {
-            currency: "USD",
-            rate: Decimal::ONE,
-            warehouse_id: "w1",
-            units: &units,
-            inventory: InventoryPolicy::default(),
-            image_uris: &uris,
-            known_skus: &[],
+        let build = |product: &Product, profile: &Profile| {
+            with_listing_context(&[], |spec, context| build_listing(product, profile, spec, context)).unwrap()
         };
         let mut product = product();
         product.brand_id = Some("7".into());
@@ -1144,7 +1140,7 @@ mod tests {
             attribute_id: "100392".into(),
             source: Source::StoreField(StoreField::Upc),
         }];
-        let listing = build_listing(&product, &mapped, &spec, &context).unwrap();
+        let listing = build(&product, &mapped);
         assert_eq!(
             listing.brand_id.unwrap().as_str(),
             "tt-acme",
@@ -1157,7 +1153,7 @@ mod tests {
             "a custom value from the UPC"
         );
         product.brand_id = Some("8".into());
-        let listing = build_listing(&product, &mapped, &spec, &context).unwrap();
+        let listing = build(&product, &mapped);
         assert_eq!(
             listing.brand_id.unwrap().as_str(),
             "tt-house-brand",
@@ -1169,7 +1165,7 @@ mod tests {
         };
         product.brand_id = Some("7".into());
         let (product, profile) = overridden.apply(&product, &mapped);
-        let listing = build_listing(&product, &profile, &spec, &context).unwrap();
+        let listing = build(&product, &profile);
         assert_eq!(
             listing.brand_id.unwrap().as_str(),
             "tt-special",

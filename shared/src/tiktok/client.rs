@@ -796,40 +796,24 @@ impl Client {
             .map(drop)
     }
 
-    /// Corrects the tracking of a shipped (unsplit) order.
+    /// Corrects the tracking of a shipped order (unsplit) or of one package of a split order.
     pub async fn update_shipping_info(
         &self,
         shop: &ShopAuth,
-        order_id: &Id,
+        shipped: Shipped<'_>,
         tracking_number: &str,
         provider_id: &Id,
     ) -> Result<(), TikTokError> {
-        let path = format!("/fulfillment/202309/orders/{order_id}/shipping_info/update");
-        self.write_shipping_info(shop, "update_shipping_info", path, tracking_number, provider_id)
-            .await
-    }
-
-    /// Corrects the tracking of one package of a split order.
-    pub async fn update_package_shipping_info(
-        &self,
-        shop: &ShopAuth,
-        package_id: &Id,
-        tracking_number: &str,
-        provider_id: &Id,
-    ) -> Result<(), TikTokError> {
-        let path = format!("/fulfillment/202309/packages/{package_id}/shipping_info/update");
-        self.write_shipping_info(shop, "update_package_shipping_info", path, tracking_number, provider_id)
-            .await
-    }
-
-    async fn write_shipping_info(
-        &self,
-        shop: &ShopAuth,
-        endpoint: &'static str,
-        path: String,
-        tracking_number: &str,
-        provider_id: &Id,
-    ) -> Result<(), TikTokError> {
+        let (endpoint, path) = match shipped {
+            Shipped::Order(id) => (
+                "update_shipping_info",
+                format!("/fulfillment/202309/orders/{id}/shipping_info/update"),
+            ),
+            Shipped::Package(id) => (
+                "update_package_shipping_info",
+                format!("/fulfillment/202309/packages/{id}/shipping_info/update"),
+            ),
+        };
         let body = serde_json::json!({ "tracking_number": tracking_number, "shipping_provider_id": provider_id });
         self.write(Target::Shop(shop), Method::POST, endpoint, path, vec![], &body)
             .await
@@ -998,4 +982,13 @@ impl Client {
         .await
         .map(drop)
     }
+}
+
+/// What Update Shipping Info corrects.
+#[derive(Debug, Clone, Copy)]
+pub enum Shipped<'a> {
+    /// A whole order shipped in one package.
+    Order(&'a Id),
+    /// One package of an order shipped in several.
+    Package(&'a Id),
 }
