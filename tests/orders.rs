@@ -399,7 +399,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
             .is_some_and(|r| r.state == SyncState::Error))
         .await
     );
-    for attempt in 1..=orders::MAX_RETRIES {
+    for attempt in 1..=orders::DEFAULT_RETRIES {
         schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
         assert!(
             eventually(10, async || orders::get_record(table, STORE, id)
@@ -1027,4 +1027,96 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
         "the page shows the saved choice"
     );
     chromium.quit().await;
+}
+
+#[tokio::test]
+async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
+    let (_dir, running, shop, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let (browser, base, csrf) = merchant(&running).await;
+    let settings = json!({"import_sample_orders": true, "item_price": "seller_price", "order_retries": 1,
+                          "default_provider": "USPS", "carrier_map": [["royalmail", "FedEx"]]});
+    let answer = reqwest::Client::new()
+        .put(format!("{base}/settings/api/settings"))
+        .header("cookie", browser.cookie.clone().unwrap())
+        .header("x-csrf-token", &csrf)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+
+    let (fbt, sample, plain, unlinked) = (
+        "576461413038785024",
+        "576461413038785025",
+        "576461413038785026",
+        "576461413038785027",
+    );
+    let mut by_tiktok = order_body(&shop, fbt, &[(&skus[0].0, &skus[0].1)]);
+    by_tiktok["fulfillment_type"] = json!("FULFILLMENT_BY_TIKTOK");
+    tiktok_admin(&running, "/sandbox/orders", &by_tiktok).await;
+    let mut free = order_body(&shop, sample, &[(&skus[0].0, &skus[0].1)]);
+    free["is_sample_order"] = json!(true);
+    free["line_items"][0]["platform_discount"] = json!("0.50");
+    tiktok_admin(&running, "/sandbox/orders", &free).await;
+    assert!(
+        eventually(10, async || store_orders(&running, sample).await.len() == 1).await,
+        "sample orders are imported when the merchant asks"
+    );
+    let line = &store_orders(&running, sample).await[0]["products"][0];
+    assert_eq!(
+        line["price_ex_tax"], "9.0000",
+        "the seller price: 8.50 paid + 0.50 TikTok discount"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        store_orders(&running, fbt).await.is_empty(),
+        "FBT orders stay with TikTok"
+    );
+
+    // Carriers: the map first, then TikTok's own names, then the default provider.
+    place_synced(&running, &shop, &skus[1], &[plain]).await;
+    let ship = async |order_id: &str, provider: &str| {
+        let store_order = store_orders(&running, order_id).await[0]["id"].clone();
+        reqwest::Client::new()
+            .post(format!(
+                "{}/sandbox/orders/{store_order}/shipments",
+                bigcommerce(&running)
+            ))
+            .json(&json!({"tracking_number": "1Z999AA10123456790", "shipping_provider": provider}))
+            .send()
+            .await
+            .unwrap();
+    };
+    ship(sample, "royalmail").await;
+    ship(plain, "endicia").await;
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let provider = |order_id: &str| sandbox.lock().orders[order_id]["shipping_provider_id"].clone();
+    assert!(
+        eventually(10, async || provider(sample) == "7117858858072016688").await,
+        "royalmail maps to FedEx"
+    );
+    assert!(
+        eventually(10, async || provider(plain) == "7117858858072016686").await,
+        "endicia takes the default USPS"
+    );
+
+    // One automatic retry, then parked.
+    let body = order_body(&shop, unlinked, &[("1729592969712266666", "NOT-LINKED-EITHER")]);
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
+    let state = async || {
+        orders::get_record(table, STORE, unlinked)
+            .await
+            .unwrap()
+            .map(|r| (r.state, r.attempts))
+    };
+    assert!(eventually(10, async || state().await == Some((SyncState::Error, 0))).await);
+    schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
+    assert!(
+        eventually(10, async || state().await == Some((SyncState::Parked, 1))).await,
+        "the one retry failed too: parked, {:?}",
+        state().await
+    );
+    let parked = orders::get_record(table, STORE, unlinked).await.unwrap().unwrap();
+    assert!(parked.reason.unwrap().contains("NOT-LINKED-EITHER"), "with its reason");
 }

@@ -67,6 +67,24 @@ pub struct Settings {
     pub auto_delete: bool,
     /// Import orders awaiting collection too.
     pub import_awaiting_collection: bool,
+    /// Import sample orders (free samples TikTok sends to creators).
+    #[serde(default)]
+    pub import_sample_orders: bool,
+    /// Import orders TikTok fulfils from its own warehouses (FBT).
+    #[serde(default)]
+    pub import_fbt_orders: bool,
+    /// Which unit price store order lines carry.
+    #[serde(default)]
+    pub item_price: crate::orders::ItemPrice,
+    /// Automatic retries of a failed order before it is parked.
+    #[serde(default = "default_order_retries")]
+    pub order_retries: u32,
+    /// Store carrier name → TikTok shipping provider name.
+    #[serde(default)]
+    pub carrier_map: Vec<(String, String)>,
+    /// TikTok shipping provider for carriers neither the map nor TikTok's names match.
+    #[serde(default)]
+    pub default_provider: Option<String>,
     /// Archive the store order when TikTok cancels it.
     #[serde(default)]
     pub archive_cancelled: bool,
@@ -91,6 +109,10 @@ fn enabled() -> bool {
     true
 }
 
+fn default_order_retries() -> u32 {
+    crate::orders::DEFAULT_RETRIES
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -98,6 +120,12 @@ impl Default for Settings {
             auto_update: true,
             auto_delete: false,
             import_awaiting_collection: false,
+            import_sample_orders: false,
+            import_fbt_orders: false,
+            item_price: crate::orders::ItemPrice::default(),
+            order_retries: crate::orders::DEFAULT_RETRIES,
+            carrier_map: Vec::new(),
+            default_provider: None,
             archive_cancelled: false,
             cancel_store_orders: true,
             status_mapping: crate::orders::StatusMapping::default(),

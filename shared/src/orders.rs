@@ -7,7 +7,7 @@
 //! runs out, finds the order, and saves the mapping. Orders that cannot be created
 //! (an SKU not linked) are parked as *Error* with the reason, never half-created.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -41,8 +41,21 @@ pub enum SyncState {
     Parked,
 }
 
-/// Automatic retries of an order in *Error* before it is parked.
-pub const MAX_RETRIES: u32 = 3;
+/// Automatic retries of an order in *Error* before it is parked, unless the merchant
+/// sets another number.
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// The unit price store order lines carry (TikTok: `sale_price = original_price −
+/// seller_discount − platform_discount`; platform discounts are TikTok-funded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemPrice {
+    /// What the buyer paid (after every discount).
+    #[default]
+    BuyerPaid,
+    /// The seller's price: what the buyer paid plus TikTok's platform discount.
+    SellerPrice,
+}
 
 /// The store status an order takes at each TikTok status (`None`: the store order is
 /// left as it is, e.g. because the store itself moves it when the merchant ships).
@@ -399,7 +412,10 @@ fn importable(store: &StoreRecord, status: &OrderStatus, order: &Order) -> bool 
         OrderStatus::AwaitingCollection => store.settings.import_awaiting_collection,
         _ => false,
     };
-    paid && !order.is_sample_order && order.fulfillment_type != "FULFILLMENT_BY_TIKTOK"
+    let settings = &store.settings;
+    let sample_ok = !order.is_sample_order || settings.import_sample_orders;
+    let fbt_ok = order.fulfillment_type != "FULFILLMENT_BY_TIKTOK" || settings.import_fbt_orders;
+    paid && sample_ok && fbt_ok
 }
 
 /// How long one worker may hold an order create before another may take over.
@@ -450,7 +466,7 @@ async fn create_once(
             let record = OrderRecord {
                 tiktok_order_id: order.id.to_string(),
                 shop_id: shop.shop_id.clone(),
-                state: if attempts >= MAX_RETRIES {
+                state: if attempts >= store.settings.order_retries {
                     SyncState::Parked
                 } else {
                     SyncState::Error
@@ -516,9 +532,13 @@ async fn map_lines(
     let table = app.table.as_ref();
     let mut grouped: BTreeMap<String, (u32, Decimal, String)> = BTreeMap::new();
     for item in &order.line_items {
+        let unit_price = match store.settings.item_price {
+            ItemPrice::BuyerPaid => item.sale_price.0,
+            ItemPrice::SellerPrice => item.sale_price.0 + item.platform_discount.0,
+        };
         let entry = grouped
             .entry(item.sku_id.to_string())
-            .or_insert((0, item.sale_price.0, item.seller_sku.clone()));
+            .or_insert((0, unit_price, item.seller_sku.clone()));
         entry.0 += 1;
     }
     let mut lines = Vec::new();
@@ -710,6 +730,25 @@ pub struct PushedShipment {
     pub shipping_provider_id: String,
 }
 
+/// The TikTok shipping provider of a store carrier: the merchant's map, else TikTok's
+/// provider of the same name, else the merchant's default provider.
+fn choose_provider<'a>(
+    settings: &accounts::Settings,
+    carrier: &str,
+    providers: &'a [crate::tiktok::model::ShippingProvider],
+) -> Option<&'a crate::tiktok::model::ShippingProvider> {
+    let named = |name: &str| providers.iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()));
+    let mapped = settings
+        .carrier_map
+        .iter()
+        .find(|(store_carrier, _)| store_carrier.trim().eq_ignore_ascii_case(carrier.trim()))
+        .map(|(_, tiktok)| tiktok.as_str());
+    mapped
+        .and_then(named)
+        .or_else(|| named(carrier))
+        .or_else(|| settings.default_provider.as_deref().and_then(named))
+}
+
 fn shipment_sk(store_order_id: &str, shipment_id: &str) -> String {
     format!("SHIPMENT#{store_order_id}#{shipment_id}")
 }
@@ -770,19 +809,12 @@ async fn push_shipment(
     })
     .await
     .map_err(shop_failure)?;
-    let carrier = shipment.carrier.to_lowercase();
-    let Some(provider) = providers
-        .iter()
-        .find(|p| p.name.to_lowercase() == carrier)
-        .or(providers.first())
-    else {
-        return save_shipment_error(
-            table,
-            store,
-            record,
-            "TikTok offers no shipping provider for this order.",
-        )
-        .await;
+    let Some(provider) = choose_provider(&store.settings, &shipment.carrier, &providers) else {
+        let reason = format!(
+            "No TikTok shipping provider matches the carrier \"{}\"; map it (or choose a default provider) in the order settings.",
+            shipment.carrier
+        );
+        return save_shipment_error(table, store, record, &reason).await;
     };
     let pushed = pushed_shipment(table, &store.store_hash, store_order_id, shipment_id).await?;
     let sent = match pushed {
@@ -965,12 +997,14 @@ pub async fn enqueue_sync(
     Ok(())
 }
 
-/// Retries every order in *Error* (up to [`MAX_RETRIES`] times; then it is parked with
-/// its reason until the merchant retries it). Returns how many were retried.
+/// Retries every order in *Error* (as many times as the store's settings say, 3 by
+/// default; then it is parked with its reason until the merchant retries it). Returns
+/// how many were retried.
 pub async fn sweep(app: &App) -> Result<usize, JobError> {
     let table = app.table.as_ref();
     let mut retried = 0;
     let mut cursor = None;
+    let mut allowed_retries: HashMap<String, u32> = HashMap::new();
     loop {
         let page = table
             .query(Query::index("ORDERERRORS", "").limit(100).after(cursor))
@@ -980,11 +1014,19 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
             let Ok(mut record) = serde_json::from_value::<OrderRecord>(item.data.clone()) else {
                 continue;
             };
-            if record.attempts >= MAX_RETRIES {
+            let limit = match allowed_retries.get(&store_hash) {
+                Some(limit) => *limit,
+                None => {
+                    let store = accounts::get_store(table, &store_hash).await?;
+                    let limit = store.map_or(DEFAULT_RETRIES, |s| s.settings.order_retries);
+                    *allowed_retries.entry(store_hash.clone()).or_insert(limit)
+                }
+            };
+            if record.attempts >= limit {
                 record.state = SyncState::Parked;
                 record.reason = record
                     .reason
-                    .map(|r| format!("{r} Parked after {MAX_RETRIES} retries: fix it and press Retry."));
+                    .map(|r| format!("{r} Parked after {limit} retries: fix it and press Retry."));
                 save_record(table, &store_hash, record).await?;
                 continue;
             }
@@ -1028,7 +1070,7 @@ pub async fn park(
             reason: Some(reason.to_string()),
             tiktok_status: String::new(),
             updated_at: unix_now(),
-            attempts: MAX_RETRIES,
+            attempts: 0,
             address_fingerprint: None,
         },
     };

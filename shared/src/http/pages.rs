@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::accounts::{OnboardingStep, Settings, ShopRecord, ShopStatus, StoreRecord};
-use crate::orders::{CancelReason, OrderRecord, SyncState};
+use crate::orders::{CancelReason, ItemPrice, OrderRecord, SyncState};
 use crate::redrive::ParkedJob;
 use crate::store::OrderStatus as StoreStatus;
 
@@ -211,6 +211,22 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
         options
     };
     let optional = |status: &Option<StoreStatus>| status.as_ref().map(status_key).unwrap_or_default();
+    let prices = [
+        ("buyer_paid".to_string(), "What the buyer paid"),
+        (
+            "seller_price".to_string(),
+            "Seller price (before TikTok's platform discounts)",
+        ),
+    ];
+    let item_price = match settings.item_price {
+        ItemPrice::BuyerPaid => "buyer_paid",
+        ItemPrice::SellerPrice => "seller_price",
+    };
+    let carrier_lines: String = settings
+        .carrier_map
+        .iter()
+        .map(|(store, tiktok)| format!("{store} = {tiktok}\n"))
+        .collect();
     let reasons: Vec<(String, &str)> = CancelReason::ALL
         .iter()
         .map(|(reason, label)| (reason.key().to_string(), *label))
@@ -268,6 +284,22 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
             "import_awaiting_collection",
             "Import orders awaiting collection",
             settings.import_awaiting_collection,
+        ),
+        check("import_sample_orders", "Import sample orders", settings.import_sample_orders),
+        check("import_fbt_orders", "Import orders fulfilled by TikTok (FBT)", settings.import_fbt_orders),
+        select("item_price", "Item prices on store orders", &prices, item_price),
+        format!(
+            "<label>Automatic retries of a failed order <input type=\"number\" name=\"order_retries\" min=\"0\" max=\"10\" value=\"{}\"></label>",
+            settings.order_retries
+        ),
+        "<h3>Carriers</h3>".to_string(),
+        format!(
+            "<label>Store carrier = TikTok shipping provider, one per line <textarea name=\"carrier_map\" rows=\"3\">{}</textarea></label>",
+            escape(&carrier_lines)
+        ),
+        format!(
+            "<label>Default TikTok shipping provider <input name=\"default_provider\" value=\"{}\"></label>",
+            escape(settings.default_provider.as_deref().unwrap_or(""))
         ),
     ]
     .concat();

@@ -98,10 +98,46 @@ fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Opt
     }
     settings.status_mapping = mapping;
     settings.store_cancel_reason = choice(field("store_cancel_reason").as_deref(), "cancel reason")?;
+    if let Some(price) = field("item_price") {
+        settings.item_price = choice(Some(&price), "item price")?;
+    }
+    if let Some(retries) = field("order_retries") {
+        settings.order_retries = retries
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r| *r <= 10)
+            .ok_or_else(|| Failure::BadRequest("Automatic retries must be a number from 0 to 10.".into()))?;
+    }
+    if let Some(provider) = field("default_provider") {
+        settings.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
+    }
+    if let Some(lines) = field("carrier_map") {
+        settings.carrier_map = carrier_map(&lines)?;
+    }
+    settings.import_sample_orders = on("import_sample_orders");
+    settings.import_fbt_orders = on("import_fbt_orders");
     settings.import_awaiting_collection = on("import_awaiting_collection");
     settings.cancel_store_orders = on("cancel_store_orders");
     settings.archive_cancelled = on("archive_cancelled");
     Ok(())
+}
+
+/// The carrier map from its text form: one `store carrier = TikTok provider` per line.
+fn carrier_map(lines: &str) -> Result<Vec<(String, String)>, Failure> {
+    lines
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| match line.split_once('=') {
+            Some((store, tiktok)) if !store.trim().is_empty() && !tiktok.trim().is_empty() => {
+                Ok((store.trim().to_string(), tiktok.trim().to_string()))
+            }
+            _ => Err(Failure::BadRequest(format!(
+                "\"{line}\" is not \"store carrier = TikTok provider\"."
+            ))),
+        })
+        .collect()
 }
 
 /// A settings-page form (a wizard step, the dashboard's order settings, an order's
