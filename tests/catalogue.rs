@@ -741,16 +741,8 @@ async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
     let (mut browser, base, csrf) = merchant(&running).await;
     let overrides_url = format!("{base}/settings/api/products/{product}/overrides");
     let put = async |browser: &mut connector_local::Browser, body: Value| {
-        let cookie = browser.cookie.clone().unwrap();
-        let answer = reqwest::Client::new()
-            .put(&overrides_url)
-            .header("cookie", cookie)
-            .header("x-csrf-token", &csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (answer.status().as_u16(), answer.text().await.unwrap())
+        let answer = browser.put_json(&overrides_url, &body, &csrf).await.unwrap();
+        (answer.status, answer.body)
     };
 
     let (status, body) = put(&mut browser, json!({"title": "Summer linen dress, hand finished"})).await;
@@ -874,28 +866,17 @@ async fn sync_rules_keep_the_fields_the_merchant_excludes() {
         .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
         .unwrap();
     let before = tiktok_product(&running, listing).await;
-    let (browser, base, csrf) = merchant(&running).await;
+    let (mut browser, base, csrf) = merchant(&running).await;
     let rules = json!({"sync_fields": {"title": false, "description": true, "images": true, "weight": true,
                                        "price": true, "barcode": true, "stock": false}});
-    let cookie = browser.cookie.clone().unwrap();
-    let answer = reqwest::Client::new()
-        .put(format!("{base}/settings/api/settings"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&rules)
-        .send()
+    let settings_url = format!("{base}/settings/api/settings");
+    let answer = browser.put_json(&settings_url, &rules, &csrf).await.unwrap();
+    assert_eq!(answer.status, 200);
+    let refused = browser
+        .put_json(&settings_url, &json!({"no_such_setting": true}), &csrf)
         .await
         .unwrap();
-    assert_eq!(answer.status(), 200);
-    let refused = reqwest::Client::new()
-        .put(format!("{base}/settings/api/settings"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"no_such_setting": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.status, 400);
 
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     let http = reqwest::Client::new();
@@ -940,18 +921,10 @@ async fn stock_at_the_threshold_deactivates_and_returning_stock_activates_and_ex
     let (thin, excluded) = (single.next().unwrap(), single.next().unwrap());
     let shop = us_shop(&running).await;
     let table = running.app.table.as_ref();
-    let (browser, base, csrf) = merchant(&running).await;
-    let cookie = browser.cookie.clone().unwrap();
-    let put = async |url: String, body: Value| {
-        let answer = reqwest::Client::new()
-            .put(url)
-            .header("cookie", &cookie)
-            .header("x-csrf-token", &csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let mut put = async |url: String, body: Value| {
+        let answer = browser.put_json(&url, &body, &csrf).await.unwrap();
+        assert_eq!(answer.status, 200);
     };
     let policy =
         json!({"inventory": {"threshold": 2, "reserve": 0, "untracked_quantity": 99, "deactivate_at_threshold": true}});

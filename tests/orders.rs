@@ -1033,18 +1033,14 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
 async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     let (_dir, running, shop, skus) = ready().await;
     let table = running.app.table.as_ref();
-    let (browser, base, csrf) = merchant(&running).await;
+    let (mut browser, base, csrf) = merchant(&running).await;
     let settings = json!({"import_sample_orders": true, "item_price": "seller_price", "order_retries": 1,
                           "default_provider": "USPS", "carrier_map": [["royalmail", "FedEx"]]});
-    let answer = reqwest::Client::new()
-        .put(format!("{base}/settings/api/settings"))
-        .header("cookie", browser.cookie.clone().unwrap())
-        .header("x-csrf-token", &csrf)
-        .json(&settings)
-        .send()
+    let answer = browser
+        .put_json(&format!("{base}/settings/api/settings"), &settings, &csrf)
         .await
         .unwrap();
-    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.status, 200);
 
     let (fbt, sample, plain, unlinked) = (
         "576461413038785024",

@@ -372,6 +372,12 @@ impl Browser {
         self.send(request).await
     }
 
+    /// A JSON PUT with the CSRF header.
+    pub async fn put_json(&mut self, url: &str, body: &serde_json::Value, csrf: &str) -> anyhow::Result<Answer> {
+        let request = self.http.put(url).header("x-csrf-token", csrf).json(body);
+        self.send(request).await
+    }
+
     /// A form POST.
     pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> anyhow::Result<Answer> {
         let request = self.http.post(url).form(fields);
