@@ -1054,6 +1054,8 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     let mut free = order_body(&shop, sample, &[(&skus[0].0, &skus[0].1)]);
     free["is_sample_order"] = json!(true);
     free["line_items"][0]["platform_discount"] = json!("0.50");
+    free["payment"] =
+        json!({"currency": "USD", "sub_total": "8.50", "shipping_fee": "0", "tax": "0.85", "total_amount": "9.35"});
     tiktok_admin(&running, "/sandbox/orders", &free).await;
     assert!(
         eventually(10, async || store_orders(&running, sample).await.len() == 1).await,
@@ -1063,6 +1065,10 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     assert_eq!(
         line["price_ex_tax"], "9.0000",
         "the seller price: 8.50 paid + 0.50 TikTok discount"
+    );
+    assert_eq!(
+        line["price_inc_tax"], "9.8500",
+        "plus TikTok's tax on what the buyer paid"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(

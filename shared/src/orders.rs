@@ -530,22 +530,34 @@ async fn map_lines(
     order: &Order,
 ) -> Result<Vec<NewOrderLine>, Parked> {
     let table = app.table.as_ref();
-    let mut grouped: BTreeMap<String, (u32, Decimal, String)> = BTreeMap::new();
+    // TikTok's order tax (US amounts are pre-tax) is spread over the units in proportion
+    // to what the buyer paid, so the store order's total matches TikTok's.
+    let payment = &order.payment;
+    let tax_rate = if payment.sub_total.0 > Decimal::ZERO {
+        payment.tax.0 / payment.sub_total.0
+    } else {
+        Decimal::ZERO
+    };
+    let mut grouped: BTreeMap<String, (u32, Decimal, Decimal, String)> = BTreeMap::new();
     for item in &order.line_items {
         let unit_price = match store.settings.item_price {
             ItemPrice::BuyerPaid => item.sale_price.0,
             ItemPrice::SellerPrice => item.sale_price.0 + item.platform_discount.0,
         };
-        let entry = grouped
-            .entry(item.sku_id.to_string())
-            .or_insert((0, unit_price, item.seller_sku.clone()));
+        let unit_tax = (item.sale_price.0 * tax_rate).round_dp(2);
+        let entry = grouped.entry(item.sku_id.to_string()).or_insert((
+            0,
+            unit_price,
+            unit_price + unit_tax,
+            item.seller_sku.clone(),
+        ));
         entry.0 += 1;
     }
     let mut lines = Vec::new();
     let products = records::all_products(table, &store.store_hash)
         .await
         .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
-    for (sku_id, (quantity, unit_price, seller_sku)) in grouped {
+    for (sku_id, (quantity, price_ex_tax, price_inc_tax, seller_sku)) in grouped {
         let mapped = records::variant_of_sku(table, &shop.shop_id, &sku_id)
             .await
             .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
@@ -570,8 +582,8 @@ async fn map_lines(
             product_id,
             variant_id,
             quantity,
-            price_ex_tax: unit_price,
-            price_inc_tax: unit_price,
+            price_ex_tax,
+            price_inc_tax,
         });
     }
     Ok(lines)
