@@ -1034,7 +1034,7 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     let (_dir, running, shop, skus) = ready().await;
     let table = running.app.table.as_ref();
     let (mut browser, base, csrf) = merchant(&running).await;
-    let settings = json!({"import_sample_orders": true, "item_price": "seller_price", "order_retries": 1,
+    let settings = json!({"import_sample_orders": true, "item_price": "seller_price", "order_retries": 1, "order_prefix": "TT-",
                           "default_provider": "USPS", "carrier_map": [["royalmail", "FedEx"]]});
     let answer = browser
         .put_json(&format!("{base}/settings/api/settings"), &settings, &csrf)
@@ -1069,6 +1069,12 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     assert_eq!(
         line["price_inc_tax"], "9.8500",
         "plus TikTok's tax on what the buyer paid"
+    );
+    let note = store_orders(&running, sample).await[0]["staff_notes"].clone();
+    assert_eq!(
+        note,
+        format!("TikTok order TT-{sample}"),
+        "the prefix shows in the note"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(

@@ -73,6 +73,11 @@ pub struct Settings {
     /// Import orders TikTok fulfils from its own warehouses (FBT).
     #[serde(default)]
     pub import_fbt_orders: bool,
+    /// Put before the TikTok order id in the store order's staff note (e.g. `TT-`), so
+    /// the merchant tells TikTok orders apart at a glance. The external order id stays
+    /// TikTok's own: the exactly-once look-up depends on it.
+    #[serde(default)]
+    pub order_prefix: String,
     /// Which unit price store order lines carry.
     #[serde(default)]
     pub item_price: crate::orders::ItemPrice,
@@ -122,6 +127,7 @@ impl Default for Settings {
             import_awaiting_collection: false,
             import_sample_orders: false,
             import_fbt_orders: false,
+            order_prefix: String::new(),
             item_price: crate::orders::ItemPrice::default(),
             order_retries: crate::orders::DEFAULT_RETRIES,
             carrier_map: Vec::new(),

@@ -514,8 +514,7 @@ async fn create(
         Err(error) => return Err(Parked(format!("The store could not be searched: {error}"))),
     }
     let lines = map_lines(app, store, shop, order).await?;
-    let status = store.settings.status_mapping.creation_status(&order.status);
-    let new_order = new_order(order, lines, status);
+    let new_order = new_order(order, lines, &store.settings);
     match platform.create_order(&new_order).await {
         Ok(created) => Ok(record(created.id)),
         Err(error) => Err(Parked(format!("The store refused the order: {error}"))),
@@ -635,14 +634,14 @@ fn shipping_address(order: &Order) -> Address {
     }
 }
 
-fn new_order(order: &Order, lines: Vec<NewOrderLine>, status: StoreStatus) -> NewOrder {
+fn new_order(order: &Order, lines: Vec<NewOrderLine>, settings: &accounts::Settings) -> NewOrder {
     let shipping = shipping_address(order);
     let shipping_fee = order.payment.shipping_fee.0;
     NewOrder {
         external_order_id: order.id.to_string(),
         external_source: "TikTok Shop".into(),
         channel_id: None,
-        status,
+        status: settings.status_mapping.creation_status(&order.status),
         billing_address: shipping.clone(),
         shipping_address: shipping,
         shipping_method: "TikTok Shop shipping".into(),
@@ -650,7 +649,7 @@ fn new_order(order: &Order, lines: Vec<NewOrderLine>, status: StoreStatus) -> Ne
         shipping_cost: (shipping_fee, shipping_fee),
         payment_method: "TikTok Shop".into(),
         customer_message: order.buyer_message.clone(),
-        staff_notes: format!("TikTok order {}", order.id),
+        staff_notes: format!("TikTok order {}{}", settings.order_prefix, order.id),
     }
 }
 

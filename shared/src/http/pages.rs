@@ -289,6 +289,10 @@ fn order_settings_form(settings: &Settings, csrf: &str) -> String {
         check("import_fbt_orders", "Import orders fulfilled by TikTok (FBT)", settings.import_fbt_orders),
         select("item_price", "Item prices on store orders", &prices, item_price),
         format!(
+            "<label>Order id prefix in the store order's note <input name=\"order_prefix\" maxlength=\"10\" value=\"{}\"></label>",
+            escape(&settings.order_prefix)
+        ),
+        format!(
             "<label>Automatic retries of a failed order <input type=\"number\" name=\"order_retries\" min=\"0\" max=\"10\" value=\"{}\"></label>",
             settings.order_retries
         ),

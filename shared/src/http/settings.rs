@@ -109,6 +109,9 @@ fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Opt
             .filter(|r| *r <= 10)
             .ok_or_else(|| Failure::BadRequest("Automatic retries must be a number from 0 to 10.".into()))?;
     }
+    if let Some(prefix) = field("order_prefix") {
+        settings.order_prefix = order_prefix(&prefix)?;
+    }
     if let Some(provider) = field("default_provider") {
         settings.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
     }
@@ -121,6 +124,19 @@ fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Opt
     settings.cancel_store_orders = on("cancel_store_orders");
     settings.archive_cancelled = on("archive_cancelled");
     Ok(())
+}
+
+/// An order id prefix: up to 10 letters, digits, `-` or `_`.
+fn order_prefix(prefix: &str) -> Result<String, Failure> {
+    let prefix = prefix.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if prefix.len() <= 10 && prefix.chars().all(allowed) {
+        Ok(prefix.to_string())
+    } else {
+        Err(Failure::BadRequest(
+            "The order id prefix takes up to 10 letters, digits, - or _.".into(),
+        ))
+    }
 }
 
 /// The carrier map from its text form: one `store carrier = TikTok provider` per line.
@@ -235,6 +251,7 @@ async fn update_settings(
     if let Some(problem) = settings.status_mapping.problem() {
         return Err(Failure::BadRequest(problem));
     }
+    order_prefix(&settings.order_prefix)?;
     store.settings = settings;
     accounts::save_store(app.table.as_ref(), &store).await?;
     Ok(Json(&store.settings).into_response())
