@@ -727,6 +727,38 @@ async fn ten_thousand_products_import_and_upload_without_a_single_429() {
     );
 }
 
+/// PUTs a file to a route of the store's first profile (`size-chart`,
+/// `certifications/<id>`), as the settings page would.
+async fn put_profile_file(
+    browser: &mut connector_local::Browser,
+    base: &str,
+    csrf: &str,
+    route: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let profiles = browser.get(&format!("{base}/settings/api/profiles")).await.unwrap();
+    let profiles: Value = serde_json::from_str(&profiles.body).unwrap();
+    let profile_id = profiles[0]["id"].as_str().unwrap();
+    reqwest::Client::new()
+        .put(format!("{base}/settings/api/profiles/{profile_id}/{route}"))
+        .header("cookie", browser.cookie.clone().unwrap())
+        .header("x-csrf-token", csrf)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The merchant uploads one product to a shop by hand.
+async fn upload_by_hand(browser: &mut connector_local::Browser, base: &str, csrf: &str, shop: &str, product: &str) {
+    let body = json!({"shop_id": shop, "product_ids": [product]});
+    let answer = browser
+        .post_json(&format!("{base}/settings/api/uploads"), &body, csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
 /// A tiny PNG, as the sandbox checks image signatures.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
@@ -791,35 +823,14 @@ async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
         reasons().await
     );
 
-    let profiles: Value = serde_json::from_str(
-        &browser
-            .get(&format!("{base}/settings/api/profiles"))
-            .await
-            .unwrap()
-            .body,
-    )
-    .unwrap();
-    let profile_id = profiles[0]["id"].as_str().unwrap().to_string();
-    let answer = reqwest::Client::new()
-        .put(format!("{base}/settings/api/profiles/{profile_id}/size-chart"))
-        .header("cookie", browser.cookie.clone().unwrap())
-        .header("x-csrf-token", &csrf)
-        .header("content-type", "image/png")
-        .body(PNG.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let answer = put_profile_file(&mut browser, &base, &csrf, "size-chart", PNG).await;
     assert_eq!(answer.status(), 200);
     let profile: Value = answer.json().await.unwrap();
     let uri = profile["size_chart_uri"].as_str().unwrap().to_string();
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     assert!(sandbox.lock().images.contains(&uri), "uploaded to TikTok as an image");
 
-    let upload = json!({"shop_id": shop, "product_ids": [product]});
-    browser
-        .post_json(&format!("{base}/settings/api/uploads"), &upload, &csrf)
-        .await
-        .unwrap();
+    upload_by_hand(&mut browser, &base, &csrf, &shop, product).await;
     let tiktok_id = listing.tiktok_product_id.clone().unwrap();
     let stored = || sandbox.lock().products[&tiktok_id].clone();
     let listed = eventually(15, async || {
@@ -979,4 +990,54 @@ async fn stock_at_the_threshold_deactivates_and_returning_stock_activates_and_ex
         excluded_before,
         "an excluded product keeps TikTok's stock"
     );
+}
+
+#[tokio::test]
+async fn a_category_that_needs_a_certification_takes_a_pdf_uploaded_to_the_profile() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let listing = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
+    let product = &listing.product_id;
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let skincare = json!({"category_id": "800010"});
+    let overrides_url = format!("{base}/settings/api/products/{product}/overrides");
+    browser.put_json(&overrides_url, &skincare, &csrf).await.unwrap();
+    let reasons = async || {
+        records::get_listing(table, STORE, &shop, product)
+            .await
+            .unwrap()
+            .reasons
+    };
+    let needs = eventually(15, async || {
+        reasons()
+            .await
+            .iter()
+            .any(|r| r.contains("needs the certification \"Cosmetic safety report\""))
+    })
+    .await;
+    assert!(needs, "{:?}", reasons().await);
+
+    let mut upload =
+        async |bytes: &[u8]| put_profile_file(&mut browser, &base, &csrf, "certifications/602362", bytes).await;
+    let refused = upload(b"not a document").await;
+    assert_eq!(refused.status(), 400, "neither a PDF nor an image");
+    let answer = upload(b"%PDF-1.4\n%sandbox safety report\n").await;
+    assert_eq!(answer.status(), 200);
+    let profile: Value = answer.json().await.unwrap();
+    let file_id = profile["certification_files"][0]["id"].as_str().unwrap().to_string();
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    assert!(sandbox.lock().files.contains(&file_id), "uploaded to TikTok as a file");
+
+    upload_by_hand(&mut browser, &base, &csrf, &shop, product).await;
+    let tiktok_id = listing.tiktok_product_id.clone().unwrap();
+    let stored = || sandbox.lock().products[&tiktok_id].clone();
+    let certified = eventually(15, async || {
+        let product = stored();
+        product["category_id"] == "800010" && product["certifications"][0]["files"][0]["id"] == file_id.as_str()
+    })
+    .await;
+    assert!(certified, "{}", stored());
+    assert_eq!(stored()["certifications"][0]["files"][0]["format"], "PDF");
 }

@@ -32,6 +32,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/product/202309/categories/{id}/rules", get(category_rules))
         .route("/product/202309/brands", get(brands))
         .route("/product/202309/images/upload", post(upload_image))
+        .route("/product/202309/files/upload", post(upload_file))
         .route("/product/202309/products", post(create_product).delete(delete_products))
         .route("/product/202309/products/search", post(search_products))
         .route("/product/202309/products/activate", post(activate_products))
@@ -352,6 +353,37 @@ async fn upload_image(State(sandbox): State<Sandbox>, mut form: Multipart) -> Re
     )
 }
 
+/// Upload File: PDF documents (certifications) up to 10 MB, named with an extension,
+/// no spaces and no extra dots.
+async fn upload_file(State(sandbox): State<Sandbox>, mut form: Multipart) -> Response {
+    let (mut data, mut name) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("data") => data = field.bytes().await.ok(),
+            Some("name") => name = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    let Some(data) = data.filter(|d| !d.is_empty()) else {
+        return business_error(12038002, "Invalid file: the data field is required");
+    };
+    let name = name.unwrap_or_default();
+    let well_named = name.matches('.').count() == 1 && !name.contains(' ') && !name.starts_with('.');
+    if !well_named {
+        return business_error(12038002, format!("Invalid file name {name:?}"));
+    }
+    if data.len() > 10 * 1024 * 1024 {
+        return business_error(12038005, "File is larger than 10 MB");
+    }
+    if !data.starts_with(b"%PDF") || !name.to_ascii_lowercase().ends_with(".pdf") {
+        return business_error(12038004, "Unsupported file format");
+    }
+    let mut state = sandbox.lock();
+    let id = state.new_id();
+    state.files.insert(id.clone());
+    ok(json!({"id": id, "url": format!("https://p16-sandbox.invalid/files/{id}"), "name": name, "format": "PDF"}))
+}
+
 /// Every problem of a product body against the listing rules, the first one's code.
 fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: bool) -> Result<(), Response> {
     let mut problems: Vec<(i64, String)> = Vec::new();
@@ -412,9 +444,21 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
             problem(12052910, "a size chart is required in this category".into());
         }
         for certification in rules["product_certifications"].as_array().into_iter().flatten() {
+            // A certification counts with at least one uploaded document or image.
+            let uploaded = |c: &Value| {
+                let files = c["files"].as_array().into_iter().flatten();
+                let images = c["images"].as_array().into_iter().flatten();
+                files.clone().count() + images.clone().count() > 0
+                    && files
+                        .into_iter()
+                        .all(|f| f["id"].as_str().is_some_and(|id| state.files.contains(id)))
+                    && images
+                        .into_iter()
+                        .all(|i| i["uri"].as_str().is_some_and(|uri| state.images.contains(uri)))
+            };
             let given = body["certifications"]
                 .as_array()
-                .is_some_and(|list| list.iter().any(|c| c["id"] == certification["id"]));
+                .is_some_and(|list| list.iter().any(|c| c["id"] == certification["id"] && uploaded(c)));
             if certification["is_required"] == true && !given {
                 problem(12052910, format!("certification {} is required", certification["id"]));
             }

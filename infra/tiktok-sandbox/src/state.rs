@@ -98,6 +98,8 @@ pub struct State {
     pub product_keys: HashMap<(String, String), String>,
     /// Uploaded image uris.
     pub images: std::collections::HashSet<String>,
+    /// Uploaded file ids (certification documents).
+    pub files: std::collections::HashSet<String>,
     /// SKUs whose price is locked by a promotion.
     pub promotion_locked_skus: Vec<String>,
     /// Orders by id (each carries `shop_id`).

@@ -350,6 +350,58 @@ pub struct Profile {
     pub size_chart_uri: Option<String>,
     /// Certification id and uploaded image uris.
     pub certifications: Vec<(String, Vec<String>)>,
+    /// Certification documents (PDF) uploaded to TikTok.
+    #[serde(default)]
+    pub certification_files: Vec<CertificationFile>,
+}
+
+/// A certification document uploaded to TikTok (Upload File).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificationFile {
+    /// Certification id from the category rules.
+    pub certification_id: String,
+    /// TikTok file id.
+    pub id: String,
+    /// File name.
+    pub name: String,
+}
+
+impl Profile {
+    /// The certifications a listing carries: every id with its images and documents.
+    fn certifications_payload(&self) -> Vec<serde_json::Value> {
+        let mut ids: Vec<&str> = self.certifications.iter().map(|(id, _)| id.as_str()).collect();
+        ids.extend(self.certification_files.iter().map(|f| f.certification_id.as_str()));
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| {
+                let images: Vec<serde_json::Value> = self
+                    .certifications
+                    .iter()
+                    .filter(|(c, _)| c == id)
+                    .flat_map(|(_, uris)| uris.iter().map(|uri| serde_json::json!({ "uri": uri })))
+                    .collect();
+                let files: Vec<serde_json::Value> = self
+                    .certification_files
+                    .iter()
+                    .filter(|f| f.certification_id == id)
+                    .map(|f| serde_json::json!({"id": f.id, "name": f.name, "format": "PDF"}))
+                    .collect();
+                serde_json::json!({"id": id, "images": images, "files": files})
+            })
+            .collect()
+    }
+
+    /// Whether the profile holds an image or a document for a certification.
+    fn has_certification(&self, certification_id: &str) -> bool {
+        self.certifications
+            .iter()
+            .any(|(id, uris)| id == certification_id && !uris.is_empty())
+            || self
+                .certification_files
+                .iter()
+                .any(|f| f.certification_id == certification_id)
+    }
 }
 
 fn text_of<'a>(product: &'a Product, field: &Field) -> Vec<&'a str> {
@@ -659,11 +711,7 @@ pub fn build_listing(
         reasons.push("This TikTok category needs a size chart; add one to the profile.".into());
     }
     for certification in spec.rules.product_certifications.iter().filter(|c| c.is_required) {
-        if !profile
-            .certifications
-            .iter()
-            .any(|(id, files)| id == certification.id.as_str() && !files.is_empty())
-        {
+        if !profile.has_certification(certification.id.as_str()) {
             reasons.push(format!(
                 "This TikTok category needs the certification \"{}\"; add it to the profile.",
                 certification.name
@@ -806,14 +854,11 @@ pub fn build_listing(
         package_weight: weight,
         package_dimensions: dimensions,
         product_attributes: Some(attributes),
-        size_chart: profile.size_chart_uri.as_ref().map(|uri| serde_json::json!({"image": {"uri": uri}})),
-        certifications: (!profile.certifications.is_empty()).then(|| {
-            profile
-                .certifications
-                .iter()
-                .map(|(id, uris)| serde_json::json!({"id": id, "images": uris.iter().map(|u| serde_json::json!({"uri": u})).collect::<Vec<_>>()}))
-                .collect()
-        }),
+        size_chart: profile
+            .size_chart_uri
+            .as_ref()
+            .map(|uri| serde_json::json!({"image": {"uri": uri}})),
+        certifications: Some(profile.certifications_payload()).filter(|c| !c.is_empty()),
         external_product_id: Some(product.id.clone()),
         idempotency_key: None,
     })
@@ -889,6 +934,7 @@ mod tests {
             price_rule: PriceRule::default(),
             size_chart_uri: Some("tos-chart".into()),
             certifications: vec![],
+            certification_files: vec![],
         }
     }
 

@@ -629,6 +629,21 @@ async fn upload_image(
     }
 }
 
+/// Uploads a document (a certification PDF) to TikTok; the inner error is TikTok's refusal.
+pub async fn upload_document(
+    app: &App,
+    shop: &ShopRecord,
+    bytes: Vec<u8>,
+    name: &str,
+) -> Result<Result<crate::tiktok::model::UploadedFile, TikTokError>, JobError> {
+    let tiktok = &app.tiktok;
+    let grant_auth = |auth: crate::tiktok::ShopAuth| async move { tiktok.upload_file(&auth.grant, bytes, name).await };
+    match tiktok_call(app, shop, grant_auth).await? {
+        Err(error) if error.is_retryable() => Err(retry(error)),
+        outcome => Ok(outcome),
+    }
+}
+
 /// Uploads image bytes to TikTok for `use_case` (`MAIN_IMAGE`, `SIZE_CHART_IMAGE`,
 /// `CERTIFICATION_IMAGE`, …); the inner error is TikTok's refusal.
 pub async fn upload_image_bytes(

@@ -16,7 +16,7 @@ use super::{Failure, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
-use crate::catalog::rules::{Overrides, Profile, limits, profile_for};
+use crate::catalog::rules::{CertificationFile, Overrides, Profile, limits, profile_for};
 use crate::catalog::sync;
 use crate::queue::JobError;
 
@@ -377,19 +377,35 @@ async fn upload_profile_file(
         .into_iter()
         .find(|s| s.status == accounts::ShopStatus::Active)
         .ok_or_else(|| Failure::BadRequest("Connect a TikTok shop first.".into()))?;
-    let (use_case, name) = match &file {
-        ProfileFile::SizeChart => ("SIZE_CHART_IMAGE", "size-chart"),
-        ProfileFile::Certification(_) => ("CERTIFICATION_IMAGE", "certification"),
-    };
-    let uri = sync::upload_image_bytes(app, &shop, bytes.to_vec(), name, use_case)
-        .await?
-        .map_err(|e| Failure::BadRequest(format!("TikTok refused the image: {e}")))?;
+    let refused = |e: crate::tiktok::TikTokError| Failure::BadRequest(format!("TikTok refused the file: {e}"));
     match file {
-        ProfileFile::SizeChart => profile.size_chart_uri = Some(uri),
-        ProfileFile::Certification(id) => match profile.certifications.iter_mut().find(|(c, _)| *c == id) {
-            Some((_, uris)) => uris.push(uri),
-            None => profile.certifications.push((id, vec![uri])),
-        },
+        // Certification documents are PDFs (Upload File); everything else is an image.
+        ProfileFile::Certification(certification_id) if bytes.starts_with(b"%PDF") => {
+            let name = format!("certification-{certification_id}.pdf");
+            let uploaded = sync::upload_document(app, &shop, bytes.to_vec(), &name)
+                .await?
+                .map_err(refused)?;
+            profile.certification_files.push(CertificationFile {
+                certification_id,
+                id: uploaded.id.to_string(),
+                name,
+            });
+        }
+        ProfileFile::Certification(certification_id) => {
+            let uri = sync::upload_image_bytes(app, &shop, bytes.to_vec(), "certification", "CERTIFICATION_IMAGE")
+                .await?
+                .map_err(refused)?;
+            match profile.certifications.iter_mut().find(|(c, _)| *c == certification_id) {
+                Some((_, uris)) => uris.push(uri),
+                None => profile.certifications.push((certification_id, vec![uri])),
+            }
+        }
+        ProfileFile::SizeChart => {
+            let uri = sync::upload_image_bytes(app, &shop, bytes.to_vec(), "size-chart", "SIZE_CHART_IMAGE")
+                .await?
+                .map_err(refused)?;
+            profile.size_chart_uri = Some(uri);
+        }
     }
     records::save_profile(table, store_hash, &profile).await?;
     Ok(Json(profile).into_response())

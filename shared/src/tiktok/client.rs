@@ -168,10 +168,11 @@ impl Target<'_> {
 enum Body {
     None,
     Json(Vec<u8>),
-    Image {
+    /// A file upload: the file as `data`, plus text fields.
+    Multipart {
         bytes: Vec<u8>,
         file_name: String,
-        use_case: String,
+        fields: Vec<(&'static str, String)>,
     },
 }
 
@@ -296,7 +297,7 @@ impl Client {
         params.extend(call.query.iter().cloned());
         let signed_body = match &call.body {
             Body::Json(bytes) => Some(bytes.as_slice()),
-            Body::None | Body::Image { .. } => None,
+            Body::None | Body::Multipart { .. } => None,
         };
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let signature = sign(self.config.app_secret.expose(), &call.path, &pairs, signed_body);
@@ -310,15 +311,16 @@ impl Client {
         let request = match &call.body {
             Body::None => request.header(CONTENT_TYPE, "application/json"),
             Body::Json(bytes) => request.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
-            Body::Image {
+            Body::Multipart {
                 bytes,
                 file_name,
-                use_case,
+                fields,
             } => {
                 let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.clone());
-                let form = reqwest::multipart::Form::new()
-                    .part("data", part)
-                    .text("use_case", use_case.clone());
+                let form = fields.iter().fold(
+                    reqwest::multipart::Form::new().part("data", part),
+                    |form, (name, value)| form.text(*name, value.clone()),
+                );
                 request.multipart(form)
             }
         };
@@ -584,12 +586,30 @@ impl Client {
         file_name: &str,
         use_case: &str,
     ) -> Result<UploadedImage, TikTokError> {
-        let path = "/product/202309/images/upload";
-        let body = Body::Image {
+        let body = Body::Multipart {
             bytes,
             file_name: file_name.into(),
-            use_case: use_case.into(),
+            fields: vec![("use_case", use_case.into())],
         };
+        self.upload(grant, "/product/202309/images/upload", body).await
+    }
+
+    /// Uploads a document (PDF for certifications; multipart, no `shop_cipher`).
+    pub async fn upload_file(&self, grant: &Grant, bytes: Vec<u8>, name: &str) -> Result<UploadedFile, TikTokError> {
+        let body = Body::Multipart {
+            bytes,
+            file_name: name.into(),
+            fields: vec![("name", name.into())],
+        };
+        self.upload(grant, "/product/202309/files/upload", body).await
+    }
+
+    async fn upload<T: serde::de::DeserializeOwned>(
+        &self,
+        grant: &Grant,
+        path: &'static str,
+        body: Body,
+    ) -> Result<T, TikTokError> {
         from_data(
             self.run(Call {
                 target: Target::Grant(grant),

@@ -260,6 +260,22 @@ pub struct UploadedImage {
     pub url: String,
 }
 
+/// Answer of Upload File.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct UploadedFile {
+    /// What product payloads reference (`certifications[].files[].id`).
+    pub id: Id,
+    /// A TikTok-hosted URL.
+    #[serde(default)]
+    pub url: String,
+    /// File name.
+    #[serde(default)]
+    pub name: String,
+    /// `PDF`, `MP4`, ….
+    #[serde(default)]
+    pub format: String,
+}
+
 /// `{uri}` image reference.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ImageRef {
