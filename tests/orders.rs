@@ -212,6 +212,28 @@ async fn the_poller_finds_an_order_whose_webhook_was_lost() {
 }
 
 #[tokio::test]
+async fn the_webhook_and_the_poller_at_once_make_one_store_order() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785003";
+    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
+    // The notification and a poll race for the same order.
+    let (placed, polled) = tokio::join!(tiktok_admin(&running, "/sandbox/orders", &body), async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        schedules::run(&running.app, Schedule::PollOrders).await
+    });
+    assert_eq!(placed.status(), 201);
+    polled.unwrap();
+    schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        store_orders(&running, id).await.len(),
+        1,
+        "one store order, whoever came first"
+    );
+}
+
+#[tokio::test]
 async fn a_crash_between_creating_and_recording_makes_no_second_order() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785003";
