@@ -214,7 +214,7 @@ async fn the_poller_finds_an_order_whose_webhook_was_lost() {
 #[tokio::test]
 async fn the_webhook_and_the_poller_at_once_make_one_store_order() {
     let (_dir, running, shop, skus) = ready().await;
-    let id = "576461413038785003";
+    let id = "576461413038785028";
     let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
     // The notification and a poll race for the same order.
     let (placed, polled) = tokio::join!(tiktok_admin(&running, "/sandbox/orders", &body), async {
