@@ -120,10 +120,16 @@ fn bigcommerce(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().bigcommerce.clone()
 }
 
+/// A paid order of one unit per entry of `units` ((TikTok SKU id, seller SKU)), each
+/// 10.00 less a 1.50 seller discount, plus 5.00 shipping.
 fn order_body(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
-    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "currency": "USD"})).collect();
+    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "seller_discount": "1.50", "currency": "USD"})).collect();
+    let count = rust_decimal::Decimal::from(units.len());
+    let sub_total = rust_decimal::Decimal::new(850, 2) * count;
     json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT", "buyer_message": "Gift wrap please",
-           "payment": {"currency": "USD", "sub_total": "25.50", "shipping_fee": "5.00", "tax": "0", "total_amount": "30.50"},
+           "payment": {"currency": "USD", "original_total_product_price": (rust_decimal::Decimal::TEN * count).to_string(),
+                       "seller_discount": (rust_decimal::Decimal::new(150, 2) * count).to_string(), "sub_total": sub_total.to_string(),
+                       "shipping_fee": "5.00", "tax": "0", "total_amount": (sub_total + rust_decimal::Decimal::new(500, 2)).to_string()},
            "recipient_address": {"name": "David Kong", "address_line1": "1 Market St", "postal_code": "95110", "region_code": "US",
                "district_info": [{"address_level": "L0", "address_level_name": "Country", "address_name": "United States"},
                                  {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
@@ -271,6 +277,8 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
             price_inc_tax: "8.50".parse().unwrap(),
         }],
         shipping_cost: (Default::default(), Default::default()),
+        handling_cost: (Default::default(), Default::default()),
+        discount_amount: Default::default(),
         payment_method: "TikTok Shop".into(),
         customer_message: String::new(),
         staff_notes: String::new(),
@@ -365,10 +373,140 @@ async fn cancellations_and_shipments_travel_back() {
     .await;
     assert!(arrived, "the tracking number reaches TikTok");
     let order = sandbox.lock().orders[shipped].clone();
-    assert_eq!(order["status"], "IN_TRANSIT");
+    assert_eq!(
+        order["status"], "AWAITING_COLLECTION",
+        "marked shipped, it waits for the carrier's scan"
+    );
     assert_eq!(
         order["shipping_provider_id"], "7117858858072016687",
         "the store's ups maps to TikTok's UPS"
+    );
+}
+
+/// The store order's money as the store shows it: (subtotal without tax, total tax,
+/// shipping, total with tax), BigCommerce's 4-decimal strings.
+fn store_money(order: &Value) -> [String; 4] {
+    ["subtotal_ex_tax", "total_tax", "shipping_cost_ex_tax", "total_inc_tax"]
+        .map(|f| order[f].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn store_order_totals_equal_what_the_buyer_paid_on_tiktok() {
+    let (_dir, running, shop, skus) = ready().await;
+    let a = &skus[0];
+    // Two units of one SKU at different prices (a second unit at a lower price).
+    let (mixed, taxed) = ("576461413038785040", "576461413038785041");
+    let mut body = order_body(&shop, mixed, &[(&a.0, &a.1), (&a.0, &a.1)]);
+    body["line_items"][0]["sale_price"] = json!("20.00");
+    body["line_items"][1]["sale_price"] = json!("10.00");
+    for line in body["line_items"].as_array_mut().unwrap() {
+        line["original_price"] = line["sale_price"].clone();
+        line["seller_discount"] = json!("0");
+    }
+    body["payment"] =
+        json!({"currency": "USD", "sub_total": "30.00", "shipping_fee": "0", "tax": "0", "total_amount": "30.00"});
+    assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
+    // Tax spread over three units of 3.33 must not round up per unit.
+    let mut body = order_body(&shop, taxed, &[(&a.0, &a.1), (&a.0, &a.1), (&a.0, &a.1)]);
+    for line in body["line_items"].as_array_mut().unwrap() {
+        line["sale_price"] = json!("3.33");
+        line["original_price"] = json!("3.33");
+        line["seller_discount"] = json!("0");
+    }
+    body["payment"] =
+        json!({"currency": "USD", "sub_total": "9.99", "shipping_fee": "4.00", "tax": "0.80", "total_amount": "14.79"});
+    assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
+    assert!(
+        eventually(10, async || store_orders(&running, mixed).await.len() == 1
+            && store_orders(&running, taxed).await.len() == 1)
+        .await
+    );
+    let order = &store_orders(&running, mixed).await[0];
+    assert_eq!(
+        store_money(order),
+        ["30.0000", "0.0000", "0.0000", "30.0000"],
+        "not 2 × 20.00"
+    );
+    let quantities: u64 = order["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["quantity"].as_u64().unwrap())
+        .sum();
+    assert_eq!(quantities, 2);
+    let order = &store_orders(&running, taxed).await[0];
+    assert_eq!(
+        store_money(order),
+        ["9.9900", "0.8000", "4.0000", "14.7900"],
+        "TikTok's tax to the cent: 3 × 3.60 would be 0.81"
+    );
+
+    // The sandbox holds TikTok's identities: a block that does not add up is refused.
+    let mut wrong = order_body(&shop, "576461413038785042", &[(&a.0, &a.1)]);
+    wrong["payment"]["total_amount"] = json!("99.00");
+    assert_eq!(tiktok_admin(&running, "/sandbox/orders", &wrong).await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
+    let (_dir, running, shop, skus) = ready().await;
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let id = "576461413038785043";
+    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    let package_status = || {
+        let state = sandbox.lock();
+        let mut statuses: Vec<(String, String)> = state.orders[id]["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["sku_id"].as_str().unwrap().to_string(),
+                    l["package_status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        statuses.sort();
+        (state.orders[id]["status"].as_str().unwrap().to_string(), statuses)
+    };
+    let (status, lines) = package_status();
+    assert_eq!(status, "AWAITING_SHIPMENT");
+    assert!(
+        lines.iter().all(|(_, s)| s == "TO_FULFILL"),
+        "packages exist from payment: {lines:?}"
+    );
+
+    let order = store_orders(&running, id).await[0].clone();
+    let first = order["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["variant_id"].to_string() == skus[0].2)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    ship_in_store(&running, &order["id"], "1Z999AA10123456790", &[(first, 1)]).await;
+    assert!(
+        eventually(10, async || package_status().0 != "AWAITING_SHIPMENT").await,
+        "the shipment reaches TikTok"
+    );
+    let (status, lines) = package_status();
+    assert_eq!(status, "PARTIALLY_SHIPPING", "one of two units shipped: {lines:?}");
+    let of = |sku: &str| lines.iter().find(|(s, _)| s == sku).unwrap().1.clone();
+    assert_eq!(of(&skus[0].0), "FULFILLING");
+    assert_eq!(
+        of(&skus[1].0),
+        "TO_FULFILL",
+        "the unit still in the store stays unshipped"
+    );
+
+    ship_in_store(&running, &order["id"], "1Z999AA10123456791", &[]).await;
+    assert!(
+        eventually(10, async || package_status().0 == "AWAITING_COLLECTION").await,
+        "the rest ships: {:?}",
+        package_status()
     );
 }
 
@@ -1075,9 +1213,10 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     tiktok_admin(&running, "/sandbox/orders", &by_tiktok).await;
     let mut free = order_body(&shop, sample, &[(&skus[0].0, &skus[0].1)]);
     free["is_sample_order"] = json!(true);
+    free["line_items"][0]["seller_discount"] = json!("1.00");
     free["line_items"][0]["platform_discount"] = json!("0.50");
-    free["payment"] =
-        json!({"currency": "USD", "sub_total": "8.50", "shipping_fee": "0", "tax": "0.85", "total_amount": "9.35"});
+    free["payment"] = json!({"currency": "USD", "seller_discount": "1.00", "platform_discount": "0.50", "sub_total": "8.50",
+                             "shipping_fee": "0", "tax": "0.85", "total_amount": "9.35"});
     tiktok_admin(&running, "/sandbox/orders", &free).await;
     assert!(
         eventually(10, async || store_orders(&running, sample).await.len() == 1).await,

@@ -7,10 +7,11 @@
 //! runs out, finds the order, and saves the mapping. Orders that cannot be created
 //! (an SKU not linked) are parked as *Error* with the reason, never half-created.
 
-use std::collections::{BTreeMap, HashMap};
+pub mod money;
+
+use std::collections::HashMap;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, ShopRecord, StoreRecord};
@@ -513,51 +514,31 @@ async fn create(
         Ok(None) => {}
         Err(error) => return Err(Parked(format!("The store could not be searched: {error}"))),
     }
-    let lines = map_lines(app, store, shop, order).await?;
-    let new_order = new_order(order, lines, &store.settings);
+    let (lines, priced) = map_lines(app, store, shop, order).await?;
+    let new_order = new_order(order, lines, &priced, &store.settings);
     match platform.create_order(&new_order).await {
         Ok(created) => Ok(record(created.id)),
         Err(error) => Err(Parked(format!("The store refused the order: {error}"))),
     }
 }
 
-/// One store line per TikTok SKU (TikTok sends one line item per unit).
+/// The store order's lines (each TikTok SKU mapped to its store variant) and charges,
+/// adding up to TikTok's payment block ([`money::store_money`]).
 async fn map_lines(
     app: &App,
     store: &StoreRecord,
     shop: &ShopRecord,
     order: &Order,
-) -> Result<Vec<NewOrderLine>, Parked> {
+) -> Result<(Vec<NewOrderLine>, money::StoreMoney), Parked> {
     let table = app.table.as_ref();
-    // TikTok's order tax (US amounts are pre-tax) is spread over the units in proportion
-    // to what the buyer paid, so the store order's total matches TikTok's.
-    let payment = &order.payment;
-    let tax_rate = if payment.sub_total.0 > Decimal::ZERO {
-        payment.tax.0 / payment.sub_total.0
-    } else {
-        Decimal::ZERO
-    };
-    let mut grouped: BTreeMap<String, (u32, Decimal, Decimal, String)> = BTreeMap::new();
-    for item in &order.line_items {
-        let unit_price = match store.settings.item_price {
-            ItemPrice::BuyerPaid => item.sale_price.0,
-            ItemPrice::SellerPrice => item.sale_price.0 + item.platform_discount.0,
-        };
-        let unit_tax = (item.sale_price.0 * tax_rate).round_dp(2);
-        let entry = grouped.entry(item.sku_id.to_string()).or_insert((
-            0,
-            unit_price,
-            unit_price + unit_tax,
-            item.seller_sku.clone(),
-        ));
-        entry.0 += 1;
-    }
+    let priced = money::store_money(order, store.settings.item_price).map_err(|e| Parked(e.to_string()))?;
     let mut lines = Vec::new();
     let products = records::all_products(table, &store.store_hash)
         .await
         .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
-    for (sku_id, (quantity, price_ex_tax, price_inc_tax, seller_sku)) in grouped {
-        let mapped = records::variant_of_sku(table, &shop.shop_id, &sku_id)
+    for line in &priced.lines {
+        let (sku_id, seller_sku) = (&line.sku_id, &line.seller_sku);
+        let mapped = records::variant_of_sku(table, &shop.shop_id, sku_id)
             .await
             .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
         let (variant_id, product_id) = match mapped {
@@ -566,7 +547,7 @@ async fn map_lines(
             None => match products.iter().find_map(|p| {
                 p.variants
                     .iter()
-                    .find(|v| !seller_sku.is_empty() && v.sku == seller_sku)
+                    .find(|v| !seller_sku.is_empty() && v.sku == *seller_sku)
                     .map(|v| (v.id.clone(), p.id.clone()))
             }) {
                 Some(found) => found,
@@ -580,12 +561,12 @@ async fn map_lines(
         lines.push(NewOrderLine {
             product_id,
             variant_id,
-            quantity,
-            price_ex_tax,
-            price_inc_tax,
+            quantity: line.quantity,
+            price_ex_tax: line.price_ex_tax,
+            price_inc_tax: line.price_inc_tax,
         });
     }
-    Ok(lines)
+    Ok((lines, priced))
 }
 
 fn district(order: &Order, level_name: &str) -> String {
@@ -634,9 +615,13 @@ fn shipping_address(order: &Order) -> Address {
     }
 }
 
-fn new_order(order: &Order, lines: Vec<NewOrderLine>, settings: &accounts::Settings) -> NewOrder {
+fn new_order(
+    order: &Order,
+    lines: Vec<NewOrderLine>,
+    priced: &money::StoreMoney,
+    settings: &accounts::Settings,
+) -> NewOrder {
     let shipping = shipping_address(order);
-    let shipping_fee = order.payment.shipping_fee.0;
     NewOrder {
         external_order_id: order.id.to_string(),
         external_source: "TikTok Shop".into(),
@@ -646,7 +631,9 @@ fn new_order(order: &Order, lines: Vec<NewOrderLine>, settings: &accounts::Setti
         shipping_address: shipping,
         shipping_method: "TikTok Shop shipping".into(),
         lines,
-        shipping_cost: (shipping_fee, shipping_fee),
+        shipping_cost: priced.shipping_cost,
+        handling_cost: priced.handling_cost,
+        discount_amount: priced.discount_amount,
         payment_method: "TikTok Shop".into(),
         customer_message: order.buyer_message.clone(),
         staff_notes: format!("TikTok order {}{}", settings.order_prefix, order.id),
@@ -836,7 +823,16 @@ async fn push_shipment(
             return Ok(());
         }
         Some(pushed) => correct_tracking(app, &shop, &order, pushed, &shipment.tracking_number, &provider.id).await,
-        None => mark_shipped(app, &shop, &order, &shipment, &provider.id).await,
+        None => {
+            let units = shipped_units(table, &shop, &order, &shipment).await?;
+            if units.is_empty() {
+                let reason = format!(
+                    "Shipment {shipment_id} ships no item that waits for shipment on TikTok (already shipped, cancelled, or not linked); nothing was sent."
+                );
+                return save_shipment_error(table, store, record, &reason).await;
+            }
+            mark_shipped(app, &shop, &order, &shipment.tracking_number, units, &provider.id).await
+        }
     };
     match sent {
         Ok(pushed) => {
@@ -858,18 +854,18 @@ async fn push_shipment(
     }
 }
 
-/// Marks the shipped units' line items shipped on TikTok (TikTok line items are single
-/// units: as many of each SKU as the store shipped).
-async fn mark_shipped(
-    app: &App,
+/// The TikTok line items a store shipment ships: as many units of each variant as the
+/// store shipped, among the units TikTok still holds as waiting
+/// ([`LineItem::awaits_shipment`](crate::tiktok::model::LineItem::awaits_shipment): a
+/// package id alone does not mean shipped, packages exist from payment).
+async fn shipped_units(
+    table: &dyn Table,
     shop: &ShopRecord,
     order: &Order,
     shipment: &crate::store::Shipment,
-    provider_id: &Id,
-) -> Result<PushedShipment, ShopError> {
-    let table = app.table.as_ref();
+) -> Result<Vec<Id>, StorageError> {
     let mut unshipped = Vec::new();
-    for line in order.line_items.iter().filter(|l| l.package_id.is_none()) {
+    for line in order.line_items.iter().filter(|l| l.awaits_shipment()) {
         let variant = records::variant_of_sku(table, &shop.shop_id, line.sku_id.as_str())
             .await?
             .map(|(_, variant, _)| variant);
@@ -883,8 +879,21 @@ async fn mark_shipped(
             .take(*quantity as usize);
         line_ids.extend(matching.map(|(id, _)| id.clone()).collect::<Vec<_>>());
     }
+    Ok(line_ids)
+}
+
+/// Marks `line_ids` shipped on TikTok in one package. Never called with no units: Mark
+/// Package As Shipped without `order_line_item_ids` ships the whole order.
+async fn mark_shipped(
+    app: &App,
+    shop: &ShopRecord,
+    order: &Order,
+    tracking_number: &str,
+    line_ids: Vec<Id>,
+    provider_id: &Id,
+) -> Result<PushedShipment, ShopError> {
     let shipped = MarkShipped {
-        tracking_number: shipment.tracking_number.clone(),
+        tracking_number: tracking_number.to_string(),
         shipping_provider_id: provider_id.clone(),
         order_line_item_ids: line_ids,
     };
@@ -918,7 +927,7 @@ async fn correct_tracking(
         .line_items
         .iter()
         .filter_map(|l| l.package_id.as_ref())
-        .any(|p| p.as_str() != pushed.package_id);
+        .any(|p| !p.as_str().is_empty() && p.as_str() != pushed.package_id);
     let package_id = Id::from(pushed.package_id.as_str());
     let (order_id, package_id) = (&order.id, &package_id);
     let shipped = if split {

@@ -9,6 +9,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::state::{Hook, ProductRecord, Store};
@@ -694,20 +695,37 @@ pub(crate) const STATUSES: [&str; 15] = [
     "Partially Refunded",
 ];
 
-fn decimal(value: &Value) -> Option<f64> {
+/// A money field as BigCommerce takes it: a number or a float-as-string.
+fn decimal(value: &Value) -> Option<Decimal> {
     match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
-fn money(value: f64) -> String {
-    format!("{value:.4}")
+/// A money field as BigCommerce returns it: a string with 4 decimals (`"9.0000"`).
+fn money(value: Decimal) -> String {
+    format!("{:.4}", value.round_dp(4))
+}
+
+/// A `*_ex_tax` / `*_inc_tax` pair of the order body: both or neither (zero), never
+/// below zero, and never less with tax than without.
+fn cost_pair(body: &Value, field: &str) -> Result<(Decimal, Decimal), String> {
+    let ex = decimal(&body[format!("{field}_ex_tax")]);
+    let inc = decimal(&body[format!("{field}_inc_tax")]);
+    match (ex, inc) {
+        (None, None) => Ok((Decimal::ZERO, Decimal::ZERO)),
+        (Some(ex), Some(inc)) if ex >= Decimal::ZERO && inc >= ex => Ok((ex, inc)),
+        (Some(_), Some(_)) => Err(format!(
+            "The fields '{field}_ex_tax' and '{field}_inc_tax' are invalid."
+        )),
+        _ => Err(format!("Send both '{field}_ex_tax' and '{field}_inc_tax', or neither.")),
+    }
 }
 
 /// Resolves a catalog line to (product, variant id, unit price ex, unit price inc).
-fn resolve_line(store: &Store, line: &Value) -> Result<(u64, u64, u32, f64, f64, String, String), String> {
+fn resolve_line(store: &Store, line: &Value) -> Result<(u64, u64, u32, Decimal, Decimal, String, String), String> {
     let product_id = line["product_id"].as_u64().ok_or("products[].product_id is required")?;
     let product = store
         .products
@@ -747,7 +765,7 @@ fn resolve_line(store: &Store, line: &Value) -> Result<(u64, u64, u32, f64, f64,
             }
         },
     };
-    let catalog_price = variant.price_cents.unwrap_or(product.price_cents) as f64 / 100.0;
+    let catalog_price = Decimal::new(variant.price_cents.unwrap_or(product.price_cents), 2);
     let (ex, inc) = match (decimal(&line["price_ex_tax"]), decimal(&line["price_inc_tax"])) {
         (Some(ex), Some(inc)) => (ex, inc),
         (None, None) => (catalog_price, catalog_price),
@@ -812,10 +830,18 @@ async fn create_order(State(sandbox): State<Sandbox>, Extension(caller): Extensi
     if status_id as usize >= STATUSES.len() {
         return v2_error(StatusCode::BAD_REQUEST, "The field 'status_id' is invalid.");
     }
-    let (shipping_ex, shipping_inc) = (
-        decimal(&body["shipping_cost_ex_tax"]).unwrap_or(0.0),
-        decimal(&body["shipping_cost_inc_tax"]).unwrap_or(0.0),
-    );
+    let charges = cost_pair(&body, "shipping_cost").and_then(|shipping| {
+        let handling = cost_pair(&body, "handling_cost")?;
+        match body.get("discount_amount").filter(|d| !d.is_null()).map(decimal) {
+            None => Ok((shipping, handling, Decimal::ZERO)),
+            Some(Some(discount)) if discount >= Decimal::ZERO => Ok((shipping, handling, discount)),
+            Some(_) => Err("The field 'discount_amount' is invalid.".to_string()),
+        }
+    });
+    let ((shipping_ex, shipping_inc), (handling_ex, handling_inc), discount) = match charges {
+        Ok(charges) => charges,
+        Err(message) => return v2_error(StatusCode::BAD_REQUEST, message),
+    };
     let mut state = sandbox.lock();
     let order_id = state.new_id();
     let mut next_line_id = order_id * 100;
@@ -828,17 +854,17 @@ async fn create_order(State(sandbox): State<Sandbox>, Extension(caller): Extensi
         return v2_error(StatusCode::BAD_REQUEST, format!("Channel {channel_id} does not exist."));
     }
     let mut order_lines = Vec::new();
-    let (mut subtotal_ex, mut subtotal_inc) = (0.0, 0.0);
+    let (mut subtotal_ex, mut subtotal_inc) = (Decimal::ZERO, Decimal::ZERO);
     for line in &lines {
         match resolve_line(store, line) {
             Ok((product_id, variant_id, quantity, ex, inc, name, sku)) => {
                 next_line_id += 1;
-                subtotal_ex += ex * f64::from(quantity);
-                subtotal_inc += inc * f64::from(quantity);
+                subtotal_ex += ex * Decimal::from(quantity);
+                subtotal_inc += inc * Decimal::from(quantity);
                 order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
                     "order_address_id": order_id * 10 + 1, "name": name, "sku": sku, "type": "physical", "quantity": quantity,
                     "quantity_shipped": 0, "base_price": money(ex), "price_ex_tax": money(ex), "price_inc_tax": money(inc),
-                    "total_ex_tax": money(ex * f64::from(quantity)), "total_inc_tax": money(inc * f64::from(quantity))}));
+                    "total_ex_tax": money(ex * Decimal::from(quantity)), "total_inc_tax": money(inc * Decimal::from(quantity))}));
             }
             Err(message) => return v2_error(StatusCode::BAD_REQUEST, message),
         }
@@ -854,13 +880,19 @@ async fn create_order(State(sandbox): State<Sandbox>, Extension(caller): Extensi
         })
         .collect();
     adjust_stock(store, &order_lines, -1);
+    // BigCommerce's order arithmetic: the discount comes off both totals.
+    let total_ex = subtotal_ex + shipping_ex + handling_ex - discount;
+    let total_inc = subtotal_inc + shipping_inc + handling_inc - discount;
     let order = json!({
         "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
         "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
         "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
         "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
         "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
-        "total_ex_tax": money(subtotal_ex + shipping_ex), "total_inc_tax": money(subtotal_inc + shipping_inc),
+        "handling_cost_ex_tax": money(handling_ex), "handling_cost_inc_tax": money(handling_inc), "discount_amount": money(discount),
+        "subtotal_tax": money(subtotal_inc - subtotal_ex), "shipping_cost_tax": money(shipping_inc - shipping_ex),
+        "handling_cost_tax": money(handling_inc - handling_ex), "total_tax": money(total_inc - total_ex),
+        "total_ex_tax": money(total_ex), "total_inc_tax": money(total_inc),
         "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
         "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
         "billing_address": body["billing_address"], "currency_code": "USD",

@@ -90,6 +90,8 @@ fn order(external_id: &str, product_id: &str, variant_id: &str) -> NewOrder {
             price_inc_tax: "8.50".parse().unwrap(),
         }],
         shipping_cost: ("5.00".parse().unwrap(), "5.00".parse().unwrap()),
+        handling_cost: (Default::default(), Default::default()),
+        discount_amount: Default::default(),
         payment_method: "TikTok Shop".into(),
         customer_message: "Please ship fast".into(),
         staff_notes: format!("TikTok order {external_id}"),

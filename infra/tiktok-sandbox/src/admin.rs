@@ -136,11 +136,29 @@ async fn place_order(State(sandbox): State<Sandbox>, Json(mut order): Json<Value
             line["id"] = json!(next_line_id());
         }
     }
+    if let Err(message) = crate::orders::settle_payment(&mut order) {
+        return bad_request(message);
+    }
+    let package_id = sandbox.lock().new_id();
+    crate::orders::package_at_payment(&mut order, package_id.clone());
     order["_shop"] = json!(shop_id);
     if let Some(map) = order.as_object_mut() {
         map.remove("shop_id");
     }
-    sandbox.lock().orders.insert(order_id.clone(), order);
+    let mut state = sandbox.lock();
+    if order["packages"].is_array() {
+        let units: Vec<Value> = order["line_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| l["id"].clone())
+            .collect();
+        let package = json!({"package_id": package_id, "_shop": shop_id, "order_id": order_id, "package_status": "PROCESSING",
+                             "order_line_item_ids": units, "create_time": now(), "update_time": now()});
+        state.packages.insert(package_id, package);
+    }
+    state.orders.insert(order_id.clone(), order);
+    drop(state);
     sandbox.notify_order(&shop_id, &order_id, &status);
     (StatusCode::CREATED, Json(json!({"order_id": order_id}))).into_response()
 }

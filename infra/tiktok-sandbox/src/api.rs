@@ -1148,12 +1148,22 @@ async fn mark_package_shipped(
                 "No logistics service or provider matches this tracking number",
             );
         }
-        let unshipped: Vec<String> = order["line_items"]
+        // Units wait for shipment while they have no package or one still TO_FULFILL.
+        let waiting = |line: &Value| {
+            line["display_status"] != "CANCELLED"
+                && (line["package_id"].as_str().is_none_or(str::is_empty) || line["package_status"] == "TO_FULFILL")
+        };
+        let unshipped: Vec<(String, String)> = order["line_items"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|l| l["package_id"].as_str().is_none_or(str::is_empty))
-            .filter_map(|l| l["id"].as_str().map(str::to_string))
+            .filter(|l| waiting(l))
+            .filter_map(|l| {
+                Some((
+                    l["id"].as_str()?.to_string(),
+                    l["package_id"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
             .collect();
         let requested: Vec<String> = body["order_line_item_ids"]
             .as_array()
@@ -1162,23 +1172,43 @@ async fn mark_package_shipped(
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
         let line_ids = if requested.is_empty() {
-            unshipped.clone()
+            unshipped.iter().map(|(id, _)| id.clone()).collect()
         } else {
             requested
         };
-        if line_ids.iter().any(|id| !unshipped.contains(id)) {
+        if line_ids.iter().any(|id| !unshipped.iter().any(|(u, _)| u == id)) {
             return business_error(11006021, "A line item is unknown or has already been shipped");
         }
+        // Shipping every waiting unit of the package made at payment ships that package;
+        // a subset is split off into a new one.
+        let whole_package = unshipped
+            .iter()
+            .find(|(id, _)| line_ids.contains(id))
+            .map(|(_, package)| package.clone())
+            .filter(|package| {
+                !package.is_empty()
+                    && unshipped
+                        .iter()
+                        .filter(|(_, p)| p == package)
+                        .all(|(id, _)| line_ids.contains(id))
+                    && line_ids
+                        .iter()
+                        .all(|id| unshipped.iter().any(|(u, p)| u == id && p == package))
+            });
+        let package_id = whole_package.unwrap_or(package_id);
         for line in order["line_items"].as_array_mut().into_iter().flatten() {
             if line["id"].as_str().is_some_and(|id| line_ids.iter().any(|l| l == id)) {
                 line["package_id"] = json!(package_id);
+                line["package_status"] = json!("FULFILLING");
+                line["display_status"] = json!("AWAITING_COLLECTION");
                 line["tracking_number"] = json!(tracking);
                 line["shipping_provider_id"] = json!(provider);
             }
         }
         let all_shipped = line_ids.len() == unshipped.len();
+        // Marked shipped, the parcel waits for the carrier's pick-up scan.
         let new_status = if all_shipped {
-            "IN_TRANSIT"
+            "AWAITING_COLLECTION"
         } else {
             "PARTIALLY_SHIPPING"
         };
@@ -1186,7 +1216,22 @@ async fn mark_package_shipped(
         order["update_time"] = json!(now());
         order["tracking_number"] = json!(tracking);
         order["shipping_provider_id"] = json!(provider);
-        let package = json!({"package_id": package_id, "_shop": shop.id, "order_id": order_id, "package_status": "PROCESSING",
+        let mut packages: Vec<Value> = order["packages"].as_array().cloned().unwrap_or_default();
+        if !packages.iter().any(|p| p["id"] == package_id.as_str()) {
+            packages.push(json!({"id": package_id}));
+        }
+        order["packages"] = json!(packages);
+        // A split leaves the other units in the package made at payment.
+        for package in state
+            .packages
+            .values_mut()
+            .filter(|p| p["order_id"] == order_id.as_str())
+        {
+            if let Some(units) = package["order_line_item_ids"].as_array_mut() {
+                units.retain(|u| !u.as_str().is_some_and(|u| line_ids.iter().any(|l| l == u)));
+            }
+        }
+        let package = json!({"package_id": package_id, "_shop": shop.id, "order_id": order_id, "package_status": "FULFILLING",
                              "tracking_number": tracking, "shipping_provider_id": provider, "order_line_item_ids": line_ids,
                              "create_time": now(), "update_time": now()});
         state.packages.insert(package_id.clone(), package);
@@ -1292,13 +1337,14 @@ fn correct_tracking(
         order["shipping_provider_id"] = json!(provider);
     }
     for line in order["line_items"].as_array_mut().into_iter().flatten() {
-        if in_scope(line["package_id"].as_str().unwrap_or_default()) {
+        let shipped = line["package_status"] != "TO_FULFILL";
+        if shipped && in_scope(line["package_id"].as_str().unwrap_or_default()) {
             line["tracking_number"] = json!(tracking);
             line["shipping_provider_id"] = json!(provider);
         }
     }
     for (id, package) in state.packages.iter_mut().filter(|(_, p)| p["order_id"] == order_id) {
-        if in_scope(id) {
+        if package["package_status"] != "PROCESSING" && in_scope(id) {
             package["tracking_number"] = json!(tracking);
             package["shipping_provider_id"] = json!(provider);
         }
@@ -1459,8 +1505,14 @@ async fn seller_cancel_order(
             Ok(order) => order,
             Err(_) => return business_error(25007006, "The order does not exist"),
         };
+        // A unit marked shipped (its package FULFILLING or further) cannot be cancelled.
+        let shipped = order["line_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| ["FULFILLING", "COMPLETED"].contains(&l["package_status"].as_str().unwrap_or_default()));
         match order["status"].as_str().unwrap_or_default() {
-            "UNPAID" | "ON_HOLD" | "AWAITING_SHIPMENT" | "AWAITING_COLLECTION" => {}
+            "UNPAID" | "ON_HOLD" | "AWAITING_SHIPMENT" | "AWAITING_COLLECTION" if !shipped => {}
             "CANCELLED" | "CANCEL" | "COMPLETED" => {
                 return business_error(25001051, "The order is completed or cancelled");
             }

@@ -9,6 +9,7 @@ mod admin;
 mod api;
 mod auth;
 mod delivery;
+mod orders;
 pub mod state;
 
 use std::net::SocketAddr;

@@ -601,7 +601,11 @@ async fn shipping_and_seller_cancellation_follow_the_order_status_rules() {
         .code(),
         0
     );
-    assert_eq!(h.sandbox.lock().orders[&order_id]["status"], "IN_TRANSIT");
+    assert_eq!(
+        h.sandbox.lock().orders[&order_id]["status"],
+        "AWAITING_COLLECTION",
+        "marked shipped, the order waits for the carrier (not yet IN_TRANSIT)"
+    );
     let cancel = json!({"order_id": order_id, "cancel_reason": "seller_cancel_reason_out_of_stock"});
     assert_eq!(
         h.call(

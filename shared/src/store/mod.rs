@@ -286,6 +286,10 @@ pub struct NewOrder {
     pub lines: Vec<NewOrderLine>,
     /// Shipping charged, without and with tax.
     pub shipping_cost: (Decimal, Decimal),
+    /// Other charges (marketplace buyer fees), without and with tax.
+    pub handling_cost: (Decimal, Decimal),
+    /// Order-level discount taken off the total.
+    pub discount_amount: Decimal,
     /// Payment method label.
     pub payment_method: String,
     /// Buyer message.

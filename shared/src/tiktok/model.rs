@@ -612,9 +612,29 @@ pub struct LineItem {
     /// Currency.
     #[serde(default)]
     pub currency: String,
-    /// Package, once assigned.
+    /// Package the unit belongs to. Real orders carry one from payment on (with
+    /// `package_status` `TO_FULFILL`), and it may be an empty string: a package id alone
+    /// does not say the unit shipped (see [`LineItem::awaits_shipment`]).
     #[serde(default)]
     pub package_id: Option<Id>,
+    /// `TO_FULFILL`, `PROCESSING`, `FULFILLING`, `COMPLETED` or `CANCELLED`; empty when
+    /// the unit has no package yet.
+    #[serde(default)]
+    pub package_status: String,
+    /// The unit's own status (`AWAITING_SHIPMENT`, …, `CANCELLED`).
+    #[serde(default)]
+    pub display_status: String,
+}
+
+impl LineItem {
+    /// Whether the unit still waits to be shipped: no package (or an empty id), or a
+    /// package TikTok still holds as `TO_FULFILL`; never a cancelled unit (Get Order
+    /// Detail §8.3, `package_status`).
+    pub fn awaits_shipment(&self) -> bool {
+        let packaged = self.package_id.as_ref().is_some_and(|p| !p.as_str().is_empty());
+        let cancelled = self.display_status == "CANCELLED" || self.package_status == "CANCELLED";
+        !cancelled && (!packaged || self.package_status.is_empty() || self.package_status == "TO_FULFILL")
+    }
 }
 
 /// Money of an order.
@@ -635,13 +655,20 @@ pub struct Payment {
     /// Items after discounts.
     #[serde(default)]
     pub sub_total: Amount,
-    /// Shipping charged.
+    /// Shipping charged (after shipping discounts).
     #[serde(default)]
     pub shipping_fee: Amount,
-    /// Taxes.
+    /// Taxes: `product_tax` + `shipping_fee_tax` (+ other taxes TikTok adds).
     #[serde(default)]
     pub tax: Amount,
-    /// Total paid.
+    /// The part of `tax` charged on the products.
+    #[serde(default)]
+    pub product_tax: Amount,
+    /// The part of `tax` charged on shipping.
+    #[serde(default)]
+    pub shipping_fee_tax: Amount,
+    /// Total paid: `sub_total + shipping_fee + tax` plus buyer fees (retail delivery
+    /// fee, small order fee, …).
     #[serde(default)]
     pub total_amount: Amount,
 }

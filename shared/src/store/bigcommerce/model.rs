@@ -350,6 +350,12 @@ pub struct BcOrderPost {
     pub shipping_cost_ex_tax: Decimal,
     /// Shipping with tax.
     pub shipping_cost_inc_tax: Decimal,
+    /// Handling without tax (a pair with `handling_cost_inc_tax`).
+    pub handling_cost_ex_tax: Decimal,
+    /// Handling with tax.
+    pub handling_cost_inc_tax: Decimal,
+    /// Order discount, taken off the total.
+    pub discount_amount: Decimal,
     /// Payment method label.
     pub payment_method: String,
     /// Buyer message.
