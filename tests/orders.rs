@@ -511,6 +511,72 @@ async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
 }
 
 #[tokio::test]
+async fn a_uk_store_carrier_reaches_tiktok_by_any_name_bigcommerce_gives_it() {
+    let (_dir, running, _, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let gb = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "GB")
+        .unwrap()
+        .shop_id;
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    // BigCommerce's own provider value, and the AfterShip slug in tracking_carrier.
+    let shipments = [
+        ("576461413038785044", json!({"shipping_provider": "royalmail"})),
+        (
+            "576461413038785045",
+            json!({"shipping_provider": "", "tracking_carrier": "royal-mail"}),
+        ),
+        (
+            "576461413038785046",
+            json!({"shipping_provider": "", "tracking_carrier": "hermes-uk"}),
+        ),
+    ];
+    for (id, _) in &shipments {
+        // Listed on the UK shop outside the connector: linked by seller SKU.
+        let mut body = order_body(&gb, id, &[("1729592969712200001", &skus[0].1)]);
+        body["payment"]["currency"] = json!("GBP");
+        tiktok_admin(&running, "/sandbox/orders", &body).await;
+    }
+    for (id, carrier) in &shipments {
+        assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+        let store_order = store_orders(&running, id).await[0]["id"].clone();
+        let mut body = carrier.clone();
+        body["tracking_number"] = json!(format!("RM{}GB", &id[12..]));
+        let answer = reqwest::Client::new()
+            .post(format!(
+                "{}/sandbox/orders/{store_order}/shipments",
+                bigcommerce(&running)
+            ))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+    }
+    let provider_of = |id: &str| {
+        sandbox.lock().orders[id]["shipping_provider_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for (id, carrier, provider) in [
+        (shipments[0].0, "royalmail", "7117858858072016689"),
+        (shipments[1].0, "royal-mail", "7117858858072016689"),
+        (shipments[2].0, "hermes-uk (Evri)", "7117858858072016694"),
+    ] {
+        let reason = async || orders::get_record(table, STORE, id).await.unwrap().unwrap().reason;
+        assert!(
+            eventually(10, async || provider_of(id) == provider).await,
+            "{carrier} reaches TikTok's UK provider; the order says {:?}",
+            reason().await
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_store_cancellation_cancels_the_tiktok_order() {
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();

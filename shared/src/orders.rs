@@ -7,6 +7,7 @@
 //! runs out, finds the order, and saves the mapping. Orders that cannot be created
 //! (an SKU not linked) are parked as *Error* with the reason, never half-created.
 
+mod carriers;
 pub mod money;
 
 use std::collections::HashMap;
@@ -538,25 +539,13 @@ async fn map_lines(
         .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
     for line in &priced.lines {
         let (sku_id, seller_sku) = (&line.sku_id, &line.seller_sku);
-        let mapped = records::variant_of_sku(table, &shop.shop_id, sku_id)
+        let found = store_variant(table, &shop.shop_id, sku_id, seller_sku, &products)
             .await
             .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
-        let (variant_id, product_id) = match mapped {
-            Some((_, variant_id, product_id)) => (variant_id, product_id),
-            // Auto-link by seller SKU when the SKU was listed outside the connector.
-            None => match products.iter().find_map(|p| {
-                p.variants
-                    .iter()
-                    .find(|v| !seller_sku.is_empty() && v.sku == *seller_sku)
-                    .map(|v| (v.id.clone(), p.id.clone()))
-            }) {
-                Some(found) => found,
-                None => {
-                    return Err(Parked(format!(
-                        "SKU {seller_sku} ({sku_id}) is not linked to a store product."
-                    )));
-                }
-            },
+        let Some((variant_id, product_id)) = found else {
+            return Err(Parked(format!(
+                "SKU {seller_sku} ({sku_id}) is not linked to a store product."
+            )));
         };
         lines.push(NewOrderLine {
             product_id,
@@ -567,6 +556,26 @@ async fn map_lines(
         });
     }
     Ok((lines, priced))
+}
+
+/// The store (variant id, product id) of a TikTok SKU: its link, else, for SKUs listed
+/// outside the connector, the store variant with the same seller SKU among `products`.
+async fn store_variant(
+    table: &dyn Table,
+    shop_id: &str,
+    sku_id: &str,
+    seller_sku: &str,
+    products: &[crate::store::Product],
+) -> Result<Option<(String, String)>, StorageError> {
+    if let Some((_, variant_id, product_id)) = records::variant_of_sku(table, shop_id, sku_id).await? {
+        return Ok(Some((variant_id, product_id)));
+    }
+    Ok(products.iter().find_map(|p| {
+        p.variants
+            .iter()
+            .find(|v| !seller_sku.is_empty() && v.sku == seller_sku)
+            .map(|v| (v.id.clone(), p.id.clone()))
+    }))
 }
 
 fn district(order: &Order, level_name: &str) -> String {
@@ -728,23 +737,29 @@ pub struct PushedShipment {
     pub shipping_provider_id: String,
 }
 
-/// The TikTok shipping provider of a store carrier: the merchant's map, else TikTok's
-/// provider of the same name, else the merchant's default provider.
+/// The TikTok shipping provider of a store carrier: the merchant's map first, else the
+/// same carrier among TikTok's providers ([`carriers::provider_for`]: BigCommerce's
+/// provider values, AfterShip slugs and display names), else the merchant's default
+/// provider.
 fn choose_provider<'a>(
     settings: &accounts::Settings,
     carrier: &str,
     providers: &'a [crate::tiktok::model::ShippingProvider],
 ) -> Option<&'a crate::tiktok::model::ShippingProvider> {
-    let named = |name: &str| providers.iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()));
     let mapped = settings
         .carrier_map
         .iter()
         .find(|(store_carrier, _)| store_carrier.trim().eq_ignore_ascii_case(carrier.trim()))
         .map(|(_, tiktok)| tiktok.as_str());
     mapped
-        .and_then(named)
-        .or_else(|| named(carrier))
-        .or_else(|| settings.default_provider.as_deref().and_then(named))
+        .and_then(|name| carriers::provider_for(name, providers))
+        .or_else(|| carriers::provider_for(carrier, providers))
+        .or_else(|| {
+            settings
+                .default_provider
+                .as_deref()
+                .and_then(|name| carriers::provider_for(name, providers))
+        })
 }
 
 fn shipment_sk(store_order_id: &str, shipment_id: &str) -> String {
@@ -824,7 +839,7 @@ async fn push_shipment(
         }
         Some(pushed) => correct_tracking(app, &shop, &order, pushed, &shipment.tracking_number, &provider.id).await,
         None => {
-            let units = shipped_units(table, &shop, &order, &shipment).await?;
+            let units = shipped_units(table, &store.store_hash, &shop, &order, &shipment).await?;
             if units.is_empty() {
                 let reason = format!(
                     "Shipment {shipment_id} ships no item that waits for shipment on TikTok (already shipped, cancelled, or not linked); nothing was sent."
@@ -860,15 +875,17 @@ async fn push_shipment(
 /// package id alone does not mean shipped, packages exist from payment).
 async fn shipped_units(
     table: &dyn Table,
+    store_hash: &str,
     shop: &ShopRecord,
     order: &Order,
     shipment: &crate::store::Shipment,
 ) -> Result<Vec<Id>, StorageError> {
+    let products = records::all_products(table, store_hash).await?;
     let mut unshipped = Vec::new();
     for line in order.line_items.iter().filter(|l| l.awaits_shipment()) {
-        let variant = records::variant_of_sku(table, &shop.shop_id, line.sku_id.as_str())
+        let variant = store_variant(table, &shop.shop_id, line.sku_id.as_str(), &line.seller_sku, &products)
             .await?
-            .map(|(_, variant, _)| variant);
+            .map(|(variant, _)| variant);
         unshipped.push((line.id.clone(), variant));
     }
     let mut line_ids = Vec::new();

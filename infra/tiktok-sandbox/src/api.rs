@@ -243,8 +243,8 @@ async fn warehouses(Extension(caller): Extension<Caller>) -> Response {
     ok(json!({"warehouses": shop(&caller).warehouses}))
 }
 
-async fn shipping_providers(Path(_delivery_option): Path<String>) -> Response {
-    ok(json!({"shipping_providers": crate::State::shipping_providers()}))
+async fn shipping_providers(Extension(caller): Extension<Caller>, Path(_delivery_option): Path<String>) -> Response {
+    ok(json!({"shipping_providers": crate::State::shipping_providers(&shop(&caller).region)}))
 }
 
 async fn categories(Extension(caller): Extension<Caller>, Query(params): Params) -> Response {
@@ -1106,8 +1106,11 @@ fn valid_tracking(tracking: &str) -> bool {
     !tracking.is_empty() && tracking.len() <= 64 && tracking.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-fn valid_provider(provider: &str) -> bool {
-    crate::State::shipping_providers().iter().any(|p| p["id"] == provider)
+/// Whether `provider` is one of the shop's region's providers.
+fn valid_provider(shop: &Shop, provider: &str) -> bool {
+    crate::State::shipping_providers(&shop.region)
+        .iter()
+        .any(|p| p["id"] == provider)
 }
 
 async fn mark_package_shipped(
@@ -1142,7 +1145,7 @@ async fn mark_package_shipped(
         if !valid_tracking(&tracking) {
             return business_error(21004012, "The tracking number contains special characters");
         }
-        if !valid_provider(&provider) {
+        if !valid_provider(&shop, &provider) {
             return business_error(
                 21004016,
                 "No logistics service or provider matches this tracking number",
@@ -1258,7 +1261,7 @@ async fn ship_package(
     if !valid_tracking(tracking) {
         return business_error(21004012, "The tracking number contains special characters");
     }
-    if !valid_provider(provider) {
+    if !valid_provider(shop(&caller), provider) {
         return business_error(
             21004016,
             "No logistics service or provider matches this tracking number",
@@ -1317,7 +1320,7 @@ fn correct_tracking(
     };
     let tracking = body["tracking_number"].as_str().unwrap_or_default().to_string();
     let provider = body["shipping_provider_id"].as_str().unwrap_or_default().to_string();
-    if !valid_tracking(&tracking) || !valid_provider(&provider) {
+    if !valid_tracking(&tracking) || !valid_provider(shop(caller), &provider) {
         return business_error(21011022, "Invalid tracking number or shipping provider");
     }
     let shop = shop(caller).clone();
@@ -1422,7 +1425,9 @@ async fn search_returns(
 }
 
 /// Decides a pending cancellation; approval cancels the order.
-fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, approve: bool) -> Response {
+/// Approves or rejects a pending buyer cancellation; the answer's `data`, or the
+/// business error.
+fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, approve: bool) -> Result<Value, Response> {
     let shop = shop(caller).clone();
     let (order_id, status) = {
         let mut state = sandbox.lock();
@@ -1431,10 +1436,13 @@ fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, appr
             .get_mut(cancel_id)
             .filter(|c| c["_shop"] == shop.id.as_str())
         else {
-            return business_error(25007006, "The cancellation does not exist");
+            return Err(business_error(25007006, "The cancellation does not exist"));
         };
         if cancellation["cancel_status"] != "CANCELLATION_REQUEST_PENDING" {
-            return business_error(25011012, "The cancellation status does not allow this decision");
+            return Err(business_error(
+                25011012,
+                "The cancellation status does not allow this decision",
+            ));
         }
         let status = if approve {
             "CANCELLATION_REQUEST_SUCCESS"
@@ -1460,15 +1468,40 @@ fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, appr
     if approve {
         sandbox.notify_order(&shop.id, &order_id, "CANCELLED");
     }
-    ok(json!({}))
+    Ok(json!({}))
 }
 
+/// Approve Cancellation: no body (§10.1); an optional `idempotency_key` query makes a
+/// retry answer as the first call did (§10, write endpoints).
 async fn approve_cancellation(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(params): Params,
+    body: Bytes,
 ) -> Response {
-    decide_cancellation(&sandbox, &caller, &id, true)
+    if !body.is_empty() {
+        return business_error(36009004, "Approve Cancellation takes no request body");
+    }
+    let key = match params.get("idempotency_key") {
+        Some(key) if key.is_empty() || key.len() > 255 => {
+            return business_error(36009004, "idempotency_key must be 1 to 255 characters");
+        }
+        Some(key) => Some((shop(&caller).id.clone(), key.clone())),
+        None => None,
+    };
+    if let Some(answer) = key.as_ref().and_then(|k| sandbox.lock().decision_keys.get(k).cloned()) {
+        return ok(answer);
+    }
+    match decide_cancellation(&sandbox, &caller, &id, true) {
+        Ok(answer) => {
+            if let Some(key) = key {
+                sandbox.lock().decision_keys.insert(key, answer.clone());
+            }
+            ok(answer)
+        }
+        Err(response) => response,
+    }
 }
 
 async fn reject_cancellation(
@@ -1479,7 +1512,7 @@ async fn reject_cancellation(
 ) -> Response {
     match parse_body(&body) {
         Ok(body) if body["reject_reason"].as_str().is_some_and(|r| !r.is_empty()) => {
-            decide_cancellation(&sandbox, &caller, &id, false)
+            decide_cancellation(&sandbox, &caller, &id, false).map_or_else(|error| error, ok)
         }
         Ok(_) => business_error(25020003, "reject_reason is required"),
         Err(response) => response,

@@ -108,6 +108,9 @@ pub struct State {
     pub packages: BTreeMap<String, Value>,
     /// Cancellations by id.
     pub cancellations: BTreeMap<String, Value>,
+    /// Answers of after-sale decisions by (shop id, `idempotency_key`): a repeated key
+    /// gets the first answer and changes nothing.
+    pub decision_keys: HashMap<(String, String), Value>,
     /// Returns by id.
     pub returns: BTreeMap<String, Value>,
     /// Webhook addresses by (shop id, event type).
@@ -260,14 +263,36 @@ impl State {
         }
     }
 
-    /// Shipping providers of a delivery option.
-    pub fn shipping_providers() -> Vec<Value> {
-        vec![
-            json!({"id": "7117858858072016686", "name": "USPS"}),
-            json!({"id": "7117858858072016687", "name": "UPS"}),
-            json!({"id": "7117858858072016688", "name": "FedEx"}),
-            json!({"id": "7117858858072016689", "name": "Royal Mail"}),
-        ]
+    /// The shipping providers of a seller-shipping delivery option in `region`, as Get
+    /// Shipping Providers names them (ids stable across regions for shared carriers).
+    pub fn shipping_providers(region: &str) -> Vec<Value> {
+        let provider = |id: &str, name: &str| json!({"id": id, "name": name});
+        let (usps, ups, fedex) = (
+            provider("7117858858072016686", "USPS"),
+            provider("7117858858072016687", "UPS"),
+            provider("7117858858072016688", "FedEx"),
+        );
+        match region {
+            "US" => vec![
+                usps,
+                ups,
+                fedex,
+                provider("7117858858072016690", "DHL eCommerce"),
+                provider("7117858858072016691", "OnTrac"),
+                provider("7117858858072016692", "LaserShip"),
+                provider("7117858858072016693", "Amazon Logistics"),
+            ],
+            _ => vec![
+                provider("7117858858072016689", "Royal Mail"),
+                provider("7117858858072016694", "Evri"),
+                provider("7117858858072016695", "DPD"),
+                provider("7117858858072016696", "Parcelforce"),
+                provider("7117858858072016697", "Yodel"),
+                provider("7117858858072016698", "DHL"),
+                ups,
+                fedex,
+            ],
+        }
     }
 
     /// Brands (reference shape, with TikTok's `UNAUTHORIEZD`).

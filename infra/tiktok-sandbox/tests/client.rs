@@ -366,7 +366,11 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
         .unwrap();
     assert!(
         client
-            .approve_cancellation(us, &Id::from(cancel_id.as_str()))
+            .approve_cancellation(
+                us,
+                &Id::from(cancel_id.as_str()),
+                "8a3c4b8e-0b7e-4c1e-9a57-2f6f0c1d7e21"
+            )
             .await
             .is_err(),
         "a decided request cannot be decided again"

@@ -620,3 +620,46 @@ async fn shipping_and_seller_cancellation_follow_the_order_status_rules() {
         25001045
     );
 }
+
+#[tokio::test]
+async fn approving_a_cancellation_takes_no_body_and_a_repeated_idempotency_key_changes_nothing() {
+    let (h, token, shops) = harness_with_token().await;
+    let order = json!({"shop_id": shops[0]["id"], "status": "AWAITING_SHIPMENT",
+                       "line_items": [{"id": "2001", "sku_id": "1", "sale_price": "5.00"}]});
+    let order_id = h.admin(Method::POST, "/sandbox/orders", order).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancel_id = h
+        .admin(
+            Method::POST,
+            "/sandbox/cancellations",
+            json!({"order_id": order_id, "cancel_reason_text": "Changed my mind"}),
+        )
+        .await["cancel_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/return_refund/202309/cancellations/{cancel_id}/approve");
+    let key = ("idempotency_key", "3f1c2a7e-5b6d-4e8f-9a0b-1c2d3e4f5a6b".to_string());
+    let approve = async |extra: &[(&str, String)], body: Option<Value>| {
+        h.call(Method::POST, &path, &token, extra, body).await.code()
+    };
+    assert_eq!(
+        approve(&[cipher(&shops[0]), key.clone()], Some(json!({}))).await,
+        36009004,
+        "Approve Cancellation takes no body"
+    );
+    assert_eq!(approve(&[cipher(&shops[0]), key.clone()], None).await, 0);
+    assert_eq!(h.sandbox.lock().orders[&order_id]["status"], "CANCELLED");
+    assert_eq!(
+        approve(&[cipher(&shops[0]), key.clone()], None).await,
+        0,
+        "a retry with the same key gets the first answer"
+    );
+    assert_eq!(
+        approve(&[cipher(&shops[0])], None).await,
+        25011012,
+        "a second decision without the key is refused"
+    );
+}

@@ -859,17 +859,24 @@ impl Client {
             .await
     }
 
-    /// Approves a buyer's cancellation request.
-    pub async fn approve_cancellation(&self, shop: &ShopAuth, cancel_id: &Id) -> Result<(), TikTokError> {
+    /// Approves a buyer's cancellation request (§10.1: no body). `idempotency_key` (a
+    /// UUID, ≤255 characters) makes a retry after a lost answer harmless: TikTok answers
+    /// it as it answered the first call.
+    pub async fn approve_cancellation(
+        &self,
+        shop: &ShopAuth,
+        cancel_id: &Id,
+        idempotency_key: &str,
+    ) -> Result<(), TikTokError> {
         let path = format!("/return_refund/202309/cancellations/{cancel_id}/approve");
-        self.write(
-            Target::Shop(shop),
-            Method::POST,
-            "approve_cancellation",
+        self.run(Call {
+            target: Target::Shop(shop),
+            method: Method::POST,
+            endpoint: "approve_cancellation",
             path,
-            vec![],
-            &serde_json::json!({}),
-        )
+            query: vec![("idempotency_key", idempotency_key.to_string())],
+            body: Body::None,
+        })
         .await
         .map(drop)
     }
