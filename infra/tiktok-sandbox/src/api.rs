@@ -197,7 +197,7 @@ fn check_app(sandbox: &Sandbox, params: &HashMap<String, String>, grant_type: &s
     let matches = |key: &str, expected: &str| {
         params
             .get(key)
-            .is_some_and(|v| connector::crypto::constant_time_eq(v.as_bytes(), expected.as_bytes()))
+            .is_some_and(|v| crate::signing::same_secret(v, expected))
     };
     if !matches("app_key", &sandbox.config.app_key) || !matches("app_secret", &sandbox.config.app_secret) {
         return Err(business_error(36004002, "Invalid app_key or app_secret"));

@@ -107,8 +107,7 @@ pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next
     };
     let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let signed_body = (!multipart && !bytes.is_empty()).then_some(&bytes[..]);
-    let expected = connector::tiktok::signing::sign(&sandbox.config.app_secret, &path, &pairs, signed_body);
-    if !connector::crypto::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+    if !crate::signing::request_signed(&sandbox.config.app_secret, &path, &pairs, signed_body, signature) {
         return fail(
             StatusCode::UNAUTHORIZED,
             106001,

@@ -43,7 +43,7 @@ impl Sandbox {
                           "timestamp": now(), "data": data})
         .to_string();
         let signature =
-            connector::tiktok::webhook::signature(&self.config.app_key, &self.config.app_secret, body.as_bytes());
+            crate::signing::webhook_signature(&self.config.app_key, &self.config.app_secret, body.as_bytes());
         let sandbox = self.clone();
         let notification_id = notification_id.to_string();
         tokio::spawn(async move {

@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod delivery;
 mod orders;
+mod signing;
 pub mod state;
 
 use std::net::SocketAddr;
