@@ -1041,3 +1041,139 @@ async fn a_category_that_needs_a_certification_takes_a_pdf_uploaded_to_the_profi
     assert!(certified, "{}", stored());
     assert_eq!(stored()["certifications"][0]["files"][0]["format"], "PDF");
 }
+
+#[tokio::test]
+async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashboard() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let mut single = listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Live && l.skus.len() == 1);
+    let (edited_on_tiktok, sold_elsewhere, untouched) =
+        (single.next().unwrap(), single.next().unwrap(), single.next().unwrap());
+    let quantity = async |listing: &records::Listing| {
+        tiktok_product(&running, listing).await["skus"][0]["inventory"][0]["quantity"].clone()
+    };
+    let untouched_before = quantity(untouched).await;
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    // Drift on TikTok's side: stock edited in Seller Center.
+    {
+        let mut tiktok = sandboxes.tiktok_sandbox.lock();
+        let product = tiktok
+            .products
+            .get_mut(edited_on_tiktok.tiktok_product_id.as_deref().unwrap())
+            .unwrap();
+        product["skus"][0]["inventory"][0]["quantity"] = json!(999);
+    }
+    // Drift on the store's side: stock sold whose webhook never came.
+    let store_level = {
+        let mut bigcommerce = sandboxes.bigcommerce_sandbox.lock();
+        let store = bigcommerce.stores.get_mut(STORE).unwrap();
+        let product = store
+            .products
+            .get_mut(&sold_elsewhere.product_id.parse::<u64>().unwrap())
+            .unwrap();
+        product.inventory -= 2;
+        for variant in &mut product.variants {
+            variant.inventory -= 2;
+        }
+        product.inventory_level()
+    };
+    let expected_sold_elsewhere = u32::try_from(store_level).unwrap();
+
+    connector::schedules::run(&running.app, connector::schedules::Schedule::ReconcileStock)
+        .await
+        .unwrap();
+    let store_stock = |listing: &records::Listing| {
+        let bigcommerce = sandboxes.bigcommerce_sandbox.lock();
+        bigcommerce.stores[STORE].products[&listing.product_id.parse::<u64>().unwrap()].inventory_level()
+    };
+    let repaired = eventually(15, async || {
+        quantity(edited_on_tiktok).await == json!(store_stock(edited_on_tiktok))
+            && quantity(sold_elsewhere).await == json!(expected_sold_elsewhere)
+    })
+    .await;
+    assert!(
+        repaired,
+        "both drifts are set back to the store's stock: {} and {}",
+        quantity(edited_on_tiktok).await,
+        quantity(sold_elsewhere).await
+    );
+    assert_eq!(
+        quantity(untouched).await,
+        untouched_before,
+        "stock that agreed is left alone"
+    );
+
+    let (mut browser, base, _) = merchant(&running).await;
+    let report: Value = serde_json::from_str(
+        &browser
+            .get(&format!("{base}/settings/api/reconciliation"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let shop = us_shop(&running).await;
+    let us = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["shop_id"] == shop.as_str())
+        .unwrap()
+        .clone();
+    let mut repairs: Vec<(String, u64)> = us["repaired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["product_id"].as_str().unwrap().to_string(),
+                d["tiktok_units"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    repairs.sort();
+    let mut expected = vec![
+        (edited_on_tiktok.product_id.clone(), 999),
+        (
+            sold_elsewhere.product_id.clone(),
+            u64::from(expected_sold_elsewhere) + 2,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(
+        repairs, expected,
+        "the report names each drifted SKU with what TikTok showed"
+    );
+    assert!(
+        us["checked"].as_u64().unwrap() >= 54,
+        "every live SKU was compared: {us}"
+    );
+    let page = browser.get(&format!("{base}/settings")).await.unwrap().body;
+    assert!(
+        page.contains("Stock check") && page.contains("2 repaired"),
+        "the dashboard shows the check: {page}"
+    );
+
+    // A second run finds nothing left to repair.
+    connector::schedules::run(&running.app, connector::schedules::Schedule::ReconcileStock)
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_str(
+        &browser
+            .get(&format!("{base}/settings/api/reconciliation"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert!(
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["repaired"].as_array().unwrap().is_empty()),
+        "{report}"
+    );
+}

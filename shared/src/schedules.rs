@@ -16,15 +16,18 @@ pub enum Schedule {
     RefreshTokens,
     /// Re-drive failed jobs and orders with back-off; park the hopeless.
     SweepRetries,
+    /// Compare TikTok's stock of every live SKU with the store's and repair drift.
+    ReconcileStock,
 }
 
 impl Schedule {
     /// Every schedule with its period in seconds, as the local runner runs them.
-    pub const ALL: [(Schedule, u64); 4] = [
+    pub const ALL: [(Schedule, u64); 5] = [
         (Schedule::PollOrders, 60),
         (Schedule::PollReturns, 300),
         (Schedule::RefreshTokens, 3600),
         (Schedule::SweepRetries, 600),
+        (Schedule::ReconcileStock, 3600),
     ];
 }
 
@@ -66,6 +69,11 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
                 parked = drained.parked,
                 "retry sweep done"
             );
+            Ok(())
+        }
+        Schedule::ReconcileStock => {
+            let repaired = crate::catalog::reconcile::reconcile_all(app).await?;
+            tracing::info!(repaired, "stock reconciliation done");
             Ok(())
         }
         other => Err(ScheduleError::NotImplemented(other)),

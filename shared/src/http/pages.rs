@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::accounts::{OnboardingStep, Settings, ShopRecord, ShopStatus, StoreRecord};
+use crate::catalog::reconcile::Reconciliation;
 use crate::orders::{CancelReason, ItemPrice, OrderRecord, SyncState};
 use crate::redrive::ParkedJob;
 use crate::store::OrderStatus as StoreStatus;
@@ -319,6 +320,66 @@ pub struct Work<'a> {
     pub orders: &'a [OrderRecord],
     /// Jobs set aside after every retry failed.
     pub parked: &'a [ParkedJob],
+    /// The latest stock reconciliation of each shop.
+    pub reconciliations: &'a [Reconciliation],
+}
+
+/// How many repaired SKUs the stock card lists per shop.
+const REPAIRS_SHOWN: usize = 20;
+
+/// The stock card: per shop, when stock was last compared with TikTok, how many SKUs,
+/// and each SKU whose TikTok stock had drifted, with what TikTok showed and what it
+/// was set back to (nothing before the first run).
+fn reconciliation_card(shops: &[ShopRecord], reports: &[Reconciliation]) -> String {
+    if reports.is_empty() {
+        return String::new();
+    }
+    let now = crate::storage::unix_now();
+    let sections: String = reports
+        .iter()
+        .map(|report| {
+            let shop = shops
+                .iter()
+                .find(|s| s.shop_id == report.shop_id)
+                .map_or(report.shop_id.as_str(), |s| s.name.as_str());
+            let minutes = (now - report.ran_at).max(0) / 60;
+            let summary = format!(
+                "<p><strong>{}</strong>: checked {} minute(s) ago · {} SKU(s) compared · {} repaired</p>",
+                escape(shop),
+                minutes,
+                report.checked,
+                report.repaired.len()
+            );
+            let error = report
+                .error
+                .as_deref()
+                .map(|e| format!("<p class=\"state-error\">{}</p>", escape(e)))
+                .unwrap_or_default();
+            let rows: String = report
+                .repaired
+                .iter()
+                .take(REPAIRS_SHOWN)
+                .map(|d| {
+                    format!(
+                        "<tr data-sku=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        escape(&d.sku_id),
+                        escape(&d.seller_sku),
+                        d.tiktok_units,
+                        d.expected_units
+                    )
+                })
+                .collect();
+            let table = if rows.is_empty() {
+                String::new()
+            } else {
+                format!("<table><thead><tr><th>SKU</th><th>TikTok showed</th><th>Set to</th></tr></thead><tbody>{rows}</tbody></table>")
+            };
+            format!("{summary}{error}{table}")
+        })
+        .collect();
+    format!(
+        "<div class=\"card\" id=\"stock-reconciliation\"><h2>Stock check</h2><p>Every hour the connector compares TikTok's stock of every live SKU with your store and corrects any difference.</p>{sections}</div>"
+    )
 }
 
 /// Jobs set aside, each with its reason and a Retry (nothing when there are none).
@@ -395,11 +456,13 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], work: &Work, csrf: &s
             order_settings_form(&store.settings, csrf)
         ),
     };
+    // Products can be live before the wizard ends: the stock check shows from its first run.
     let body = format!(
-        "<h1>TikTok Shop Connector</h1><p>Store <code>{}</code></p>{}{}{content}",
+        "<h1>TikTok Shop Connector</h1><p>Store <code>{}</code></p>{}{}{content}{}",
         escape(&store.store_hash),
         step_list(step),
-        shop_cards(store, shops)
+        shop_cards(store, shops),
+        reconciliation_card(shops, work.reconciliations)
     );
     page("Settings", &body)
 }

@@ -17,6 +17,7 @@ use serde_json::json;
 use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
+use crate::catalog::reconcile;
 use crate::shops;
 use crate::store::OrderStatus as StoreStatus;
 use crate::{orders, redrive};
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/settings/api/session", get(session_view))
         .route("/settings/api/store", get(store_view))
         .route("/settings/api/parked-jobs", get(parked_jobs))
+        .route("/settings/api/reconciliation", get(reconciliation))
         .route("/settings/api/settings", put(update_settings))
         .route("/settings/api/shops", get(shops_view))
         .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
@@ -56,13 +58,15 @@ pub(super) async fn render(app: &App, store: &accounts::StoreRecord, csrf: &str)
             accounts::list_shops(table, &store.store_hash).await?,
             orders::all_records(table, &store.store_hash).await?,
             redrive::parked_jobs(table, &store.store_hash).await?,
+            reconcile::latest(table, &store.store_hash).await?,
         ))
     };
     match loaded.await {
-        Ok((shops, orders, parked)) => {
+        Ok((shops, orders, parked, reconciliations)) => {
             let work = pages::Work {
                 orders: &orders,
                 parked: &parked,
+                reconciliations: &reconciliations,
             };
             pages::settings(store, &shops, &work, csrf).into_response()
         }
@@ -260,6 +264,11 @@ async fn update_settings(
 /// Jobs set aside after every retry failed, with their reasons.
 async fn parked_jobs(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
     Ok(Json(redrive::parked_jobs(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+}
+
+/// The latest stock reconciliation of each of the session store's shops.
+async fn reconciliation(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+    Ok(Json(reconcile::latest(app.table.as_ref(), &context.store.store_hash).await?).into_response())
 }
 
 async fn store_view(context: SessionContext) -> Response {
