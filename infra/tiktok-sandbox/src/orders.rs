@@ -34,6 +34,24 @@ fn amount(value: &Value) -> Result<Option<Decimal>, String> {
 /// product_tax + shipping_fee_tax` (when both are given), `total_amount = sub_total +
 /// shipping_fee + tax + fees`. Amounts are decimal strings, never negative.
 pub fn settle_payment(order: &mut Value) -> Result<(), String> {
+    // Per unit: a difference between the original and the sale price that names no
+    // discount is the seller's discount; named discounts must account for it exactly.
+    for unit in order["line_items"].as_array_mut().into_iter().flatten() {
+        let field = |name: &str| amount(&unit[name]).map_err(|e| format!("line_items[].{name}: {e}"));
+        let (original, sale) = (field("original_price")?, field("sale_price")?);
+        let (seller, platform) = (field("seller_discount")?, field("platform_discount")?);
+        let (Some(original), Some(sale)) = (original, sale) else {
+            continue;
+        };
+        if seller.is_none() && platform.is_none() && original >= sale {
+            unit["seller_discount"] = json!((original - sale).to_string());
+        } else if original - seller.unwrap_or_default() - platform.unwrap_or_default() != sale {
+            return Err(format!(
+                "line item {}: sale_price {sale} is not original_price {original} − seller_discount − platform_discount",
+                unit["id"]
+            ));
+        }
+    }
     let currency = order["payment"]["currency"].as_str().unwrap_or("USD").to_string();
     let units = order["line_items"].as_array().cloned().unwrap_or_default();
     let sum_of = |field: &str| -> Result<Decimal, String> {
@@ -51,22 +69,6 @@ pub fn settle_payment(order: &mut Value) -> Result<(), String> {
         Some(sub_total) => sub_total,
         None => sum_of("sale_price")?,
     };
-    for unit in &units {
-        let field = |name: &str| amount(&unit[name]).map_err(|e| format!("line_items[].{name}: {e}"));
-        let (sale, seller, platform) = (
-            field("sale_price")?,
-            field("seller_discount")?,
-            field("platform_discount")?,
-        );
-        if let (Some(original), Some(sale)) = (field("original_price")?, sale)
-            && original - seller.unwrap_or_default() - platform.unwrap_or_default() != sale
-        {
-            return Err(format!(
-                "line item {}: sale_price {sale} is not original_price {original} − seller_discount − platform_discount",
-                unit["id"]
-            ));
-        }
-    }
     let seller_discount = match given("seller_discount")? {
         Some(discount) => discount,
         None => sum_of("seller_discount")?,

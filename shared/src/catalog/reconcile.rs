@@ -155,14 +155,16 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
     };
     let policy = store.settings.inventory;
     let mut drifted_products = Vec::new();
+    let mut excluded: HashMap<&str, bool> = HashMap::new();
     for (sku_id, (seller_sku, units)) in &tiktok_units {
         let Some((product_id, variant_id)) = linked.get(sku_id) else {
             continue;
         };
-        if records::get_overrides(table, &store.store_hash, product_id)
-            .await?
-            .exclude_from_stock_sync
-        {
+        if !excluded.contains_key(product_id.as_str()) {
+            let overrides = records::get_overrides(table, &store.store_hash, product_id).await?;
+            excluded.insert(product_id, overrides.exclude_from_stock_sync);
+        }
+        if excluded[product_id.as_str()] {
             continue;
         }
         let Some(product) = products.get(product_id) else {
