@@ -304,7 +304,7 @@ async fn a_refused_refresh_flags_the_shop_for_re_authorization() {
 
 #[tokio::test]
 async fn forged_expired_and_replayed_jwts_are_refused_and_write_nothing() {
-    use connector::store::bigcommerce::sign_jwt;
+    use bigcommerce_sandbox::signing::sign_jwt;
     let (_dir, running, _) = onboarded().await;
     let app = &running.app;
     let version_before = accounts::get_store(app.table.as_ref(), STORE)

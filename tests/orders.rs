@@ -251,7 +251,6 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
         .unwrap();
     let mut order = connector::store::NewOrder {
         external_order_id: id.into(),
-        external_source: "TikTok Shop".into(),
         channel_id: None,
         status: connector::store::OrderStatus::AwaitingFulfillment,
         billing_address: connector::store::Address {

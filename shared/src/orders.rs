@@ -639,7 +639,6 @@ fn new_order(order: &Order, lines: Vec<NewOrderLine>, settings: &accounts::Setti
     let shipping_fee = order.payment.shipping_fee.0;
     NewOrder {
         external_order_id: order.id.to_string(),
-        external_source: "TikTok Shop".into(),
         channel_id: None,
         status: settings.status_mapping.creation_status(&order.status),
         billing_address: shipping.clone(),

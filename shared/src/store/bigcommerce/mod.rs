@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use auth::{AuthError, LEEWAY_SECONDS, LoadClaims, sign_jwt, verify_signed_payload, verify_signed_payload_jwt};
+pub use auth::{AuthError, LEEWAY_SECONDS, LoadClaims, verify_signed_payload, verify_signed_payload_jwt};
 pub use client::{Client, ClientConfig};
 use model::*;
 
@@ -102,6 +102,8 @@ pub fn scope_of(topic: Topic) -> &'static str {
         Topic::ProductDeleted => "store/product/deleted",
         Topic::ProductInventoryUpdated => "store/product/inventory/updated",
         Topic::VariantInventoryUpdated => "store/sku/inventory/updated",
+        Topic::ProductInventoryOrderUpdated => "store/product/inventory/order/updated",
+        Topic::VariantInventoryOrderUpdated => "store/sku/inventory/order/updated",
         Topic::OrderStatusUpdated => "store/order/statusUpdated",
         Topic::ShipmentCreated => "store/shipment/created",
         Topic::ShipmentUpdated => "store/shipment/updated",
@@ -243,8 +245,11 @@ fn address_to(address: &Address, shipping_method: Option<&str>) -> BcAddress {
     }
 }
 
-/// Standard Webhooks check (reference §1.8.1): `webhook-signature` holds `v1,<base64>`
-/// entries of HMAC-SHA256(key, `id.timestamp.body`); within 5 minutes of `now`.
+/// Standard Webhooks check (reference §1.8.1): `webhook-signature` holds space-separated
+/// `v1,<base64>` entries of HMAC-SHA256(`key`, `{id}.{timestamp}.{body}`); true when any
+/// matches (compared in constant time) and `timestamp` (Unix seconds) is within 5
+/// minutes of `now`. For BigCommerce `key` is the raw bytes of the client secret of the
+/// account that created the hook.
 pub fn verify_standard_webhook(key: &[u8], id: &str, timestamp: &str, body: &[u8], signatures: &str, now: i64) -> bool {
     use base64::Engine as _;
     use hmac::{Hmac, KeyInit, Mac};
@@ -293,14 +298,25 @@ fn id_text(value: &serde_json::Value) -> Option<String> {
 /// One installed (or API-account) BigCommerce store.
 pub struct BigCommerce {
     client: Client,
-    /// The app's client secret, for Standard Webhooks signatures when present.
-    client_secret: Option<SecretString>,
+    /// Client secret of the account that created the store's webhooks, which keys
+    /// their Standard Webhooks signatures; `None` when the connector does not hold it.
+    webhook_key: Option<SecretString>,
+    /// The app's id, written to `external_source` of created orders.
+    app_id: String,
 }
 
 impl BigCommerce {
-    /// A store reached through `client`.
-    pub fn new(client: Client, client_secret: Option<SecretString>) -> Self {
-        Self { client, client_secret }
+    /// A store reached through `client`. `webhook_key` is the client secret of the
+    /// account whose token `client` carries (the app's for app installs, the
+    /// store-level API account's own when the merchant gave it; §1.8: webhooks are
+    /// signed with the creating account's secret); `app_id` is the app's BigCommerce
+    /// app id (§1.11 `external_source`).
+    pub fn new(client: Client, webhook_key: Option<SecretString>, app_id: String) -> Self {
+        Self {
+            client,
+            webhook_key,
+            app_id,
+        }
     }
 
     /// Checks pasted store-level API account credentials with a live call; returns
@@ -427,7 +443,7 @@ impl StorePlatform for BigCommerce {
                 .as_deref()
                 .map(|c| numeric(c, "channel id"))
                 .transpose()?,
-            external_source: order.external_source.clone(),
+            external_source: self.app_id.clone(),
             external_order_id: order.external_order_id.clone(),
             billing_address: address_to(&order.billing_address, None),
             shipping_addresses: vec![address_to(&order.shipping_address, Some(&order.shipping_method))],
@@ -561,6 +577,13 @@ impl StorePlatform for BigCommerce {
         Ok(())
     }
 
+    /// Checks, in order: the per-store secret header (always; constant time), then the
+    /// Standard Webhooks signature when the delivery carries one, with the key of the
+    /// account that created the hook. A store connected by a store-level API account
+    /// whose client secret the merchant did not give has no key: its signatures cannot
+    /// be checked, and refusing them would refuse every delivery (BigCommerce then
+    /// retries for 48 hours and deactivates the hooks), so such deliveries rest on the
+    /// per-store secret header alone, which only BigCommerce and the connector know.
     fn parse_webhook(
         &self,
         headers: &[(String, String)],
@@ -582,7 +605,7 @@ impl StorePlatform for BigCommerce {
             header("webhook-id"),
             header("webhook-timestamp"),
             header("webhook-signature"),
-            &self.client_secret,
+            &self.webhook_key,
         ) && !verify_standard_webhook(
             key.expose().as_bytes(),
             id,
@@ -610,11 +633,11 @@ impl StorePlatform for BigCommerce {
                     product_id: id.ok_or_else(missing)?,
                 }
             }
-            Some(Topic::ProductInventoryUpdated) => StoreEvent::Inventory {
+            Some(Topic::ProductInventoryUpdated | Topic::ProductInventoryOrderUpdated) => StoreEvent::Inventory {
                 product_id: id.ok_or_else(missing)?,
                 variant_id: None,
             },
-            Some(Topic::VariantInventoryUpdated) => StoreEvent::Inventory {
+            Some(Topic::VariantInventoryUpdated | Topic::VariantInventoryOrderUpdated) => StoreEvent::Inventory {
                 product_id: id_text(&delivery.data["inventory"]["product_id"]).ok_or_else(missing)?,
                 variant_id: id_text(&delivery.data["inventory"]["variant_id"]),
             },
@@ -631,11 +654,14 @@ impl StorePlatform for BigCommerce {
                 scope: delivery.scope.clone(),
             },
         };
-        let dedupe_key = delivery.hash.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| {
-            crate::crypto::sha256_hex(
+        // `hash` may be the SHA-1 of `data` alone (§1.8), equal for two edits of one
+        // product: with `created_at` it names one event, stable across its re-deliveries.
+        let dedupe_key = match delivery.hash.as_deref().filter(|h| !h.is_empty()) {
+            Some(hash) => format!("{hash}:{}", delivery.created_at),
+            None => crate::crypto::sha256_hex(
                 format!("{}|{}|{}", delivery.scope, delivery.data, delivery.created_at).as_bytes(),
-            )
-        });
+            ),
+        };
         Ok(WebhookDelivery {
             store: store.to_string(),
             event,
