@@ -677,6 +677,8 @@ mod tests {
 
     use super::*;
 
+    /// The published Standard Webhooks vectors (reference §1.8.1; the spec repository's
+    /// library tests), the same the BigCommerce sandbox's signer is checked against.
     #[test]
     fn standard_webhooks_reference_vector() {
         let key = base64::engine::general_purpose::STANDARD
@@ -702,6 +704,15 @@ mod tests {
             1_614_265_330
         ));
         assert!(!verify_standard_webhook(&key, id, ts, body, "v1a,abc", 1_614_265_330));
+        // The vector of the Standard Webhooks Rust library's own tests.
+        let key = base64::engine::general_purpose::STANDARD
+            .decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+            .unwrap();
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let (id, ts) = ("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", "1649367553");
+        let signature = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+        assert!(verify_standard_webhook(&key, id, ts, body, signature, 1_649_367_553));
+        assert!(!verify_standard_webhook(b"another key", id, ts, body, signature, 1_649_367_553));
     }
 
     #[test]
