@@ -1044,7 +1044,12 @@ async fn a_category_that_needs_a_certification_takes_a_pdf_uploaded_to_the_profi
 
 /// TikTok's stock of the SKU of `listing` that stands for the store variant `variant_id`.
 async fn tiktok_stock(running: &Running, listing: &records::Listing, variant_id: &str) -> Value {
-    let sku = &listing.skus.iter().find(|(variant, _)| variant == variant_id).unwrap().1;
+    let sku = &listing
+        .skus
+        .iter()
+        .find(|(variant, _)| variant == variant_id)
+        .unwrap()
+        .1;
     tiktok_product(running, listing).await["skus"]
         .as_array()
         .unwrap()
@@ -1076,8 +1081,7 @@ async fn a_storefront_order_lowers_tiktok_stock_within_seconds_and_its_cancellat
     );
     // TikTok shows store stock less 3 held back.
     let (mut browser, base, csrf) = merchant(&running).await;
-    let policy =
-        json!({"inventory": {"threshold": 0, "reserve": 3, "untracked_quantity": 99, "deactivate_at_threshold": false}});
+    let policy = json!({"inventory": {"threshold": 0, "reserve": 3, "untracked_quantity": 99, "deactivate_at_threshold": false}});
     let answer = browser
         .put_json(&format!("{base}/settings/api/settings"), &policy, &csrf)
         .await
@@ -1104,7 +1108,10 @@ async fn a_storefront_order_lowers_tiktok_stock_within_seconds_and_its_cancellat
         tiktok_stock(&running, simple, &simple_variant).await == simple_units
             && tiktok_stock(&running, with_variants, &variant).await == variant_units
     };
-    assert!(eventually(10, async || shows(14, 6).await).await, "17 and 9 in the store");
+    assert!(
+        eventually(10, async || shows(14, 6).await).await,
+        "17 and 9 in the store"
+    );
 
     // A shopper buys 2 + 1 units in the storefront: 15 and 8 left in the store.
     let order: Value = http

@@ -733,7 +733,13 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     let (_dir, running, _) = onboarded().await;
     let table = running.app.table.as_ref();
     let cipher = &running.app.secrets.token_cipher;
-    let app_secret = running.app.secrets.bigcommerce_client_secret.expose().as_bytes().to_vec();
+    let app_secret = running
+        .app
+        .secrets
+        .bigcommerce_client_secret
+        .expose()
+        .as_bytes()
+        .to_vec();
     let header_secret = |hash: &'static str| async move {
         accounts::get_store(table, hash)
             .await
@@ -748,7 +754,11 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     // An app install: the app's client secret signs.
     let installed = header_secret(STORE).await;
     let now = unix_now();
-    assert_eq!(deliver(&running, STORE, &installed, &app_secret, now).await, 200, "valid");
+    assert_eq!(
+        deliver(&running, STORE, &installed, &app_secret, now).await,
+        200,
+        "valid"
+    );
     assert_eq!(
         deliver(&running, STORE, &installed, b"another-secret", now).await,
         401,
@@ -787,7 +797,10 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     );
     // And BigCommerce's own deliveries for that store are accepted.
     reqwest::Client::new()
-        .post(format!("{}/sandbox/products/2?store_hash=sbx2store", sandboxes.bigcommerce))
+        .post(format!(
+            "{}/sandbox/products/2?store_hash=sbx2store",
+            sandboxes.bigcommerce
+        ))
         .json(&json!({"price": 42.0}))
         .send()
         .await
@@ -801,11 +814,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
             .any(|d| d.store_hash == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
     })
     .await;
-    assert!(
-        accepted,
-        "{:?}",
-        sandboxes.bigcommerce_sandbox.lock().deliveries
-    );
+    assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox.lock().deliveries);
 
     // Connected without the client secret: the signature cannot be checked, the
     // per-store header secret still is.
@@ -816,7 +825,14 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
         200
     );
     assert_eq!(
-        deliver(&running, "sbx2store", "not-the-header-secret", account_secret, unix_now()).await,
+        deliver(
+            &running,
+            "sbx2store",
+            "not-the-header-secret",
+            account_secret,
+            unix_now()
+        )
+        .await,
         401
     );
 }

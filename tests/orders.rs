@@ -1163,7 +1163,12 @@ fn tiktok_stock_and_updates(running: &Running, shop: &str, sku_id: &str) -> (Val
         .iter()
         .find(|(_, p)| p["skus"].as_array().unwrap().iter().any(|s| s["id"] == sku_id))
         .unwrap();
-    let sku = product["skus"].as_array().unwrap().iter().find(|s| s["id"] == sku_id).unwrap();
+    let sku = product["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sku_id)
+        .unwrap();
     let key = format!("{shop}|/product/202309/products/{product_id}/inventory/update");
     let calls = state.requests.get(&key).copied().unwrap_or(0);
     (sku["inventory"][0]["quantity"].clone(), calls)
@@ -1191,7 +1196,11 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
         level["variant_id"] = json!(variant);
     }
     let answer = reqwest::Client::new()
-        .post(format!("{}/sandbox/products/{}/stock", bigcommerce(&running), product["id"]))
+        .post(format!(
+            "{}/sandbox/products/{}/stock",
+            bigcommerce(&running),
+            product["id"]
+        ))
         .json(&level)
         .send()
         .await
@@ -1239,7 +1248,14 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
     };
     assert!(eventually(10, async || store_level().await == 18).await);
     let synced = eventually(10, async || {
-        let deliveries = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox.lock().deliveries.clone();
+        let deliveries = running
+            .sandboxes
+            .as_ref()
+            .unwrap()
+            .bigcommerce_sandbox
+            .lock()
+            .deliveries
+            .clone();
         deliveries
             .iter()
             .any(|d| d.scope.ends_with("inventory/order/updated") && d.status == 200)

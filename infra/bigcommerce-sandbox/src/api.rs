@@ -22,7 +22,10 @@ type PathParams = Path<HashMap<String, String>>;
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v2/store", get(store_info))
-        .route("/v3/settings/inventory", get(inventory_settings).put(update_inventory_settings))
+        .route(
+            "/v3/settings/inventory",
+            get(inventory_settings).put(update_inventory_settings),
+        )
         .route("/v3/catalog/products", get(list_products))
         .route("/v3/catalog/products/{id}", get(get_product))
         .route("/v3/catalog/variants", get(list_variants))
@@ -780,86 +783,95 @@ impl Sandbox {
     /// (an app through the API, or a shopper through the admin route), then fires
     /// `store/order/created` and moves stock per the store's inventory settings.
     pub(crate) fn place_order(&self, store_hash: &str, body: &Value) -> Result<Value, Response> {
-    if body["billing_address"]["zip"]
-        .as_str()
-        .is_none_or(|z| z.trim().len() < 2)
-    {
-        return Err(v2_error(StatusCode::BAD_REQUEST, "The field 'billing_address.zip' is invalid."));
-    }
-    let lines = body["products"].as_array().cloned().unwrap_or_default();
-    if lines.is_empty() {
-        return Err(v2_error(StatusCode::BAD_REQUEST, "The field 'products' cannot be empty."));
-    }
-    let addresses = body["shipping_addresses"].as_array().cloned().unwrap_or_default();
-    if addresses.is_empty() {
-        return Err(v2_error(
-            StatusCode::BAD_REQUEST,
-            "The field 'shipping_addresses' cannot be empty when products are sent.",
-        ));
-    }
-    let status_id = body["status_id"].as_u64().unwrap_or(1);
-    if status_id as usize >= STATUSES.len() {
-        return Err(v2_error(StatusCode::BAD_REQUEST, "The field 'status_id' is invalid."));
-    }
-    let (shipping_ex, shipping_inc) = (
-        decimal(&body["shipping_cost_ex_tax"]).unwrap_or(0.0),
-        decimal(&body["shipping_cost_inc_tax"]).unwrap_or(0.0),
-    );
-    let mut state = self.lock();
-    let order_id = state.new_id();
-    let mut next_line_id = order_id * 100;
-    let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
-    let channel_id = body["channel_id"].as_u64().unwrap_or(1);
-    if !store.channels.iter().any(|c| c["id"] == channel_id) {
-        return Err(v2_error(StatusCode::BAD_REQUEST, format!("Channel {channel_id} does not exist.")));
-    }
-    let mut order_lines = Vec::new();
-    let (mut subtotal_ex, mut subtotal_inc) = (0.0, 0.0);
-    for line in &lines {
-        match resolve_line(store, line) {
-            Ok((product_id, variant_id, quantity, ex, inc, name, sku)) => {
-                next_line_id += 1;
-                subtotal_ex += ex * f64::from(quantity);
-                subtotal_inc += inc * f64::from(quantity);
-                order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
+        if body["billing_address"]["zip"]
+            .as_str()
+            .is_none_or(|z| z.trim().len() < 2)
+        {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'billing_address.zip' is invalid.",
+            ));
+        }
+        let lines = body["products"].as_array().cloned().unwrap_or_default();
+        if lines.is_empty() {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'products' cannot be empty.",
+            ));
+        }
+        let addresses = body["shipping_addresses"].as_array().cloned().unwrap_or_default();
+        if addresses.is_empty() {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'shipping_addresses' cannot be empty when products are sent.",
+            ));
+        }
+        let status_id = body["status_id"].as_u64().unwrap_or(1);
+        if status_id as usize >= STATUSES.len() {
+            return Err(v2_error(StatusCode::BAD_REQUEST, "The field 'status_id' is invalid."));
+        }
+        let (shipping_ex, shipping_inc) = (
+            decimal(&body["shipping_cost_ex_tax"]).unwrap_or(0.0),
+            decimal(&body["shipping_cost_inc_tax"]).unwrap_or(0.0),
+        );
+        let mut state = self.lock();
+        let order_id = state.new_id();
+        let mut next_line_id = order_id * 100;
+        let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
+        let channel_id = body["channel_id"].as_u64().unwrap_or(1);
+        if !store.channels.iter().any(|c| c["id"] == channel_id) {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                format!("Channel {channel_id} does not exist."),
+            ));
+        }
+        let mut order_lines = Vec::new();
+        let (mut subtotal_ex, mut subtotal_inc) = (0.0, 0.0);
+        for line in &lines {
+            match resolve_line(store, line) {
+                Ok((product_id, variant_id, quantity, ex, inc, name, sku)) => {
+                    next_line_id += 1;
+                    subtotal_ex += ex * f64::from(quantity);
+                    subtotal_inc += inc * f64::from(quantity);
+                    order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
                     "order_address_id": order_id * 10 + 1, "name": name, "sku": sku, "type": "physical", "quantity": quantity,
                     "quantity_shipped": 0, "base_price": money(ex), "price_ex_tax": money(ex), "price_inc_tax": money(inc),
                     "total_ex_tax": money(ex * f64::from(quantity)), "total_inc_tax": money(inc * f64::from(quantity))}));
+                }
+                Err(message) => return Err(v2_error(StatusCode::BAD_REQUEST, message)),
             }
-            Err(message) => return Err(v2_error(StatusCode::BAD_REQUEST, message)),
         }
-    }
-    let shipping_addresses: Vec<Value> = addresses
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let mut address = a.clone();
-            address["id"] = json!(order_id * 10 + 1 + i as u64);
-            address["order_id"] = json!(order_id);
-            address
-        })
-        .collect();
-    let order = json!({
-        "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
-        "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
-        "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
-        "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
-        "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
-        "total_ex_tax": money(subtotal_ex + shipping_ex), "total_inc_tax": money(subtotal_inc + shipping_inc),
-        "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
-        "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
-        "billing_address": body["billing_address"], "currency_code": "USD",
-        "products": order_lines, "shipping_addresses": shipping_addresses,
-    });
-    store.orders.insert(order_id, order.clone());
-    drop(state);
-    self.fire(
-        store_hash,
-        "store/order/created",
-        json!({"type": "order", "id": order_id}),
-    );
-    self.move_order_stock(store_hash, order_id, None, status_id);
-    Ok(order)
+        let shipping_addresses: Vec<Value> = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut address = a.clone();
+                address["id"] = json!(order_id * 10 + 1 + i as u64);
+                address["order_id"] = json!(order_id);
+                address
+            })
+            .collect();
+        let order = json!({
+            "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
+            "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
+            "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
+            "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
+            "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
+            "total_ex_tax": money(subtotal_ex + shipping_ex), "total_inc_tax": money(subtotal_inc + shipping_inc),
+            "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
+            "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
+            "billing_address": body["billing_address"], "currency_code": "USD",
+            "products": order_lines, "shipping_addresses": shipping_addresses,
+        });
+        store.orders.insert(order_id, order.clone());
+        drop(state);
+        self.fire(
+            store_hash,
+            "store/order/created",
+            json!({"type": "order", "id": order_id}),
+        );
+        self.move_order_stock(store_hash, order_id, None, status_id);
+        Ok(order)
     }
 }
 

@@ -198,7 +198,10 @@ async fn orders_are_created_once_found_moved_cancelled_and_shipments_read_back()
     assert_eq!(all.as_array().unwrap().len(), 1);
     assert_eq!(all[0]["products"][0]["quantity"], 2);
     assert_eq!(all[0]["staff_notes"], "TikTok order 576461413000000001");
-    assert_eq!(all[0]["external_source"], APP_ID, "the app id, as BigCommerce asks of apps");
+    assert_eq!(
+        all[0]["external_source"], APP_ID,
+        "the app id, as BigCommerce asks of apps"
+    );
     assert_eq!(created.status, OrderStatus::AwaitingFulfillment);
     assert_eq!(
         store

@@ -660,7 +660,10 @@ async fn storefront_order(h: &Harness, line: Value) -> u64 {
         .unwrap();
     assert_eq!(answer.status(), 201);
     let order: Value = answer.json().await.unwrap();
-    assert_eq!((order["status_id"].as_u64(), order["channel_id"].as_u64()), (Some(11), Some(1)));
+    assert_eq!(
+        (order["status_id"].as_u64(), order["channel_id"].as_u64()),
+        (Some(11), Some(1))
+    );
     order["id"].as_u64().unwrap()
 }
 
@@ -669,7 +672,10 @@ async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventor
     let h = start(config()).await;
     let token = h.install("storea").await;
     let (url, received) = receiver(vec![]).await;
-    for scope in ["store/product/inventory/order/updated", "store/sku/inventory/order/updated"] {
+    for scope in [
+        "store/product/inventory/order/updated",
+        "store/sku/inventory/order/updated",
+    ] {
         let hook = json!({"scope": scope, "destination": url, "is_active": true});
         assert_eq!(
             h.api(reqwest::Method::POST, "storea", "/v3/hooks", &token, Some(hook))
@@ -719,23 +725,45 @@ async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventor
     // Stock taken on shipment, and kept on refund.
     let change = json!({"update_stock_behavior": "order_completed_or_shipped", "refund_order_stock_adjustment": false});
     let (status, _, _) = h
-        .api(reqwest::Method::PUT, "storea", "/v3/settings/inventory", &token, Some(change))
+        .api(
+            reqwest::Method::PUT,
+            "storea",
+            "/v3/settings/inventory",
+            &token,
+            Some(change),
+        )
         .await;
     assert_eq!(status, 200);
     let unknown = json!({"stock_level_display": "show"});
     assert_eq!(
-        h.api(reqwest::Method::PUT, "storea", "/v3/settings/inventory", &token, Some(unknown))
-            .await
-            .0,
+        h.api(
+            reqwest::Method::PUT,
+            "storea",
+            "/v3/settings/inventory",
+            &token,
+            Some(unknown)
+        )
+        .await
+        .0,
         422
     );
     let (_, _, product) = h
-        .api(reqwest::Method::GET, "storea", "/v3/catalog/products/3?include=variants", &token, None)
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products/3?include=variants",
+            &token,
+            None,
+        )
         .await;
     let variant = product["data"]["variants"][1]["id"].as_u64().unwrap();
     let before = stock(&h, &token, 3, Some(variant)).await;
     let order = storefront_order(&h, json!({"product_id": 3, "variant_id": variant, "quantity": 1})).await;
-    assert_eq!(stock(&h, &token, 3, Some(variant)).await, before, "not taken when placed");
+    assert_eq!(
+        stock(&h, &token, 3, Some(variant)).await,
+        before,
+        "not taken when placed"
+    );
     let shipped = h
         .http
         .post(format!("{}/sandbox/orders/{order}/shipments", h.base))
@@ -744,7 +772,11 @@ async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventor
         .await
         .unwrap();
     assert_eq!(shipped.status(), 201);
-    assert_eq!(stock(&h, &token, 3, Some(variant)).await, before - 1, "taken when shipped");
+    assert_eq!(
+        stock(&h, &token, 3, Some(variant)).await,
+        before - 1,
+        "taken when shipped"
+    );
     assert!(eventually(|| received.lock().unwrap().len() == 3).await);
     let (_, taken) = received.lock().unwrap()[2].clone();
     assert_eq!(taken["scope"], "store/sku/inventory/order/updated");
@@ -755,7 +787,9 @@ async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventor
     let path = format!("/v2/orders/{order}");
     let refund = json!({"status_id": 4});
     assert_eq!(
-        h.api(reqwest::Method::PUT, "storea", &path, &token, Some(refund)).await.0,
+        h.api(reqwest::Method::PUT, "storea", &path, &token, Some(refund))
+            .await
+            .0,
         200
     );
     assert_eq!(
@@ -784,7 +818,10 @@ async fn deliveries_are_signed_with_the_secret_of_the_account_that_created_the_h
     let account_secret = account["client_secret"].as_str().unwrap().to_string();
     assert!(!account_secret.is_empty() && account_secret != "csecret");
     let (url, received) = receiver(vec![]).await;
-    for (token, marker) in [(app_token.as_str(), "app"), (account["access_token"].as_str().unwrap(), "account")] {
+    for (token, marker) in [
+        (app_token.as_str(), "app"),
+        (account["access_token"].as_str().unwrap(), "account"),
+    ] {
         let hook = json!({"scope": "store/product/updated", "destination": format!("{url}?by={marker}"), "headers": {"X-By": marker}});
         assert_eq!(
             h.api(reqwest::Method::POST, "storea", "/v3/hooks", token, Some(hook))
@@ -801,7 +838,11 @@ async fn deliveries_are_signed_with_the_secret_of_the_account_that_created_the_h
         .unwrap();
     assert!(eventually(|| received.lock().unwrap().len() == 2).await);
     for (headers, body) in received.lock().unwrap().clone() {
-        let key = if headers["x-by"] == "app" { "csecret" } else { account_secret.as_str() };
+        let key = if headers["x-by"] == "app" {
+            "csecret"
+        } else {
+            account_secret.as_str()
+        };
         // Computed here with HMAC-SHA256 by hand: Standard Webhooks over the body (the
         // sandbox sends compact JSON with sorted keys, so re-encoding gives its exact bytes).
         let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();

@@ -193,7 +193,11 @@ pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Fai
         ConnectionMode::App => Some(app.secrets.bigcommerce_client_secret.clone()),
         ConnectionMode::ApiAccount => store.account_client_secret(&app.secrets.token_cipher),
     };
-    Ok(BigCommerce::new(client, webhook_key, app.secrets.bigcommerce_app_id.clone()))
+    Ok(BigCommerce::new(
+        client,
+        webhook_key,
+        app.secrets.bigcommerce_app_id.clone(),
+    ))
 }
 
 /// BigCommerce app callbacks, manual connection, and the TikTok authorization flow.

@@ -47,18 +47,12 @@ where
         Err(error) => return Failure::from(error).into_response(),
     }
     match work().await {
-        Ok(()) => match idempotency::complete(
-            app.table.as_ref(),
-            scope,
-            key,
-            serde_json::json!({"done": true}),
-            ttl,
-        )
-        .await
-        {
-            Ok(()) => StatusCode::OK.into_response(),
-            Err(error) => Failure::from(error).into_response(),
-        },
+        Ok(()) => {
+            match idempotency::complete(app.table.as_ref(), scope, key, serde_json::json!({"done": true}), ttl).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(error) => Failure::from(error).into_response(),
+            }
+        }
         Err(failure) => {
             if let Err(error) = idempotency::release(app.table.as_ref(), scope, key).await {
                 tracing::error!(scope, key, %error, "could not release a failed delivery");

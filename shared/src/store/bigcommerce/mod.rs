@@ -712,7 +712,14 @@ mod tests {
         let (id, ts) = ("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", "1649367553");
         let signature = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
         assert!(verify_standard_webhook(&key, id, ts, body, signature, 1_649_367_553));
-        assert!(!verify_standard_webhook(b"another key", id, ts, body, signature, 1_649_367_553));
+        assert!(!verify_standard_webhook(
+            b"another key",
+            id,
+            ts,
+            body,
+            signature,
+            1_649_367_553
+        ));
     }
 
     #[test]
