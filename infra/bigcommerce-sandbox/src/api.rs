@@ -1029,7 +1029,7 @@ impl Sandbox {
     /// (§1.11; Settings API `InventorySettings`): an order takes its units when it is
     /// created (`order_placed`, the default) or when it first reaches Shipped or
     /// Completed (`order_completed_or_shipped`), and gives them back when it is
-    /// cancelled or refunded (`refund_order_stock_adjustment`, default on). Every unit
+    /// cancelled or refunded (`refund_order_stock_adjustment`, default on). Each line
     /// moved fires `store/product/inventory/order/updated` (tracked by product) or
     /// `store/sku/inventory/order/updated` (tracked by variant) with the relative change.
     /// `previous` is `None` at creation.

@@ -722,6 +722,108 @@ mod tests {
         ));
     }
 
+    fn store(webhook_key: Option<&str>) -> BigCommerce {
+        let config = ClientConfig::new("abc123", SecretString::new("token".into()));
+        BigCommerce::new(
+            Client::new(config).unwrap(),
+            webhook_key.map(|k| SecretString::new(k.into())),
+            "4242".into(),
+        )
+    }
+
+    /// A delivery whose `hash` depends on `data` alone (the stricter reading of §1.8).
+    fn delivery(scope: &str, data: serde_json::Value, created_at: i64) -> Vec<u8> {
+        let hash = crate::crypto::sha256_hex(data.to_string().as_bytes())[..40].to_string();
+        serde_json::json!({"scope": scope, "store_id": "1", "data": data, "hash": hash, "created_at": created_at,
+                           "producer": "stores/abc123"})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn two_events_with_one_hash_are_told_apart_by_created_at_and_order_stock_is_inventory() {
+        let store = store(None);
+        let headers = vec![(SECRET_HEADER.to_lowercase(), "s".to_string())];
+        let data = serde_json::json!({"type": "product", "id": 7});
+        let parse = |body: Vec<u8>| store.parse_webhook(&headers, &body, "s").unwrap();
+        let first = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
+        let again = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
+        let later = parse(delivery("store/product/updated", data, 1_700_003_600));
+        assert_eq!(first.dedupe_key, again.dedupe_key, "a re-delivery is a duplicate");
+        assert_ne!(first.dedupe_key, later.dedupe_key, "a later edit is not");
+
+        let product = parse(delivery(
+            "store/product/inventory/order/updated",
+            serde_json::json!({"type": "product", "id": 7, "inventory": {"product_id": 7, "method": "relative", "value": -2}}),
+            1,
+        ));
+        assert_eq!(
+            product.event,
+            StoreEvent::Inventory {
+                product_id: "7".into(),
+                variant_id: None
+            }
+        );
+        let sku = parse(delivery(
+            "store/sku/inventory/order/updated",
+            serde_json::json!({"type": "sku", "id": 461, "inventory": {"product_id": 7, "variant_id": 509, "method": "relative", "value": -1}}),
+            1,
+        ));
+        assert_eq!(
+            sku.event,
+            StoreEvent::Inventory {
+                product_id: "7".into(),
+                variant_id: Some("509".into())
+            }
+        );
+    }
+
+    #[test]
+    fn signatures_are_checked_with_the_creating_accounts_key_when_the_connector_holds_it() {
+        use base64::engine::general_purpose::STANDARD;
+        use hmac::{Hmac, KeyInit, Mac};
+        let body = delivery(
+            "store/product/updated",
+            serde_json::json!({"type": "product", "id": 7}),
+            1,
+        );
+        let now = crate::storage::unix_now();
+        let signed = |key: &[u8], sent_at: i64| {
+            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+            mac.update(format!("msg_1.{sent_at}.").as_bytes());
+            mac.update(&body);
+            vec![
+                (SECRET_HEADER.to_lowercase(), "s".to_string()),
+                ("webhook-id".to_string(), "msg_1".to_string()),
+                ("webhook-timestamp".to_string(), sent_at.to_string()),
+                (
+                    "webhook-signature".to_string(),
+                    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())),
+                ),
+            ]
+        };
+        let keyed = store(Some("account-secret"));
+        assert!(keyed.parse_webhook(&signed(b"account-secret", now), &body, "s").is_ok());
+        for (headers, case) in [
+            (signed(b"app-secret", now), "another account's key"),
+            (signed(b"account-secret", now - 301), "stale"),
+        ] {
+            assert!(
+                matches!(
+                    keyed.parse_webhook(&headers, &body, "s"),
+                    Err(StoreError::WebhookRejected(_))
+                ),
+                "{case}"
+            );
+        }
+        let keyless = store(None);
+        assert!(
+            keyless.parse_webhook(&signed(b"unknown", now), &body, "s").is_ok(),
+            "no key: the header secret alone"
+        );
+        assert!(keyless.parse_webhook(&signed(b"unknown", now), &body, "other").is_err());
+    }
+
     #[test]
     fn status_ids_round_trip() {
         for status in [
