@@ -22,9 +22,9 @@ use crate::tiktok::webhook::{WebhookError, parse};
 /// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is
 /// unique per notification, so a long window drops nothing real).
 const TIKTOK_DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long a BigCommerce delivery stays de-duplicated: one hour. Its key (`hash` and
-/// `created_at`) may still collide for two real events in one second, so the window is
-/// kept short: it covers duplicate copies and the first five retries of a delivery whose
+/// How long a BigCommerce delivery stays de-duplicated: one hour. Without a
+/// `webhook-id` its key (scope, `hash`, `created_at`) may still collide for two real
+/// events in one second, so the window is kept short: it covers duplicate copies and the first five retries of a delivery whose
 /// 200 was lost (1, 4, 9, 19 and 34 minutes after it, reference §1.8), and a later
 /// re-delivery is processed again harmlessly, because every job re-reads the store's
 /// current state instead of trusting the event.

@@ -415,8 +415,9 @@ pub struct WebhookDelivery {
     /// What happened.
     pub event: StoreEvent,
     /// Identifies one event, stable across its re-deliveries, distinct for two events
-    /// about the same resource: the de-duplication key (BigCommerce: `hash` and
-    /// `created_at`, since `hash` may be the SHA-1 of `data` alone).
+    /// about the same resource: the de-duplication key (BigCommerce: scope, `hash` and
+    /// `created_at`, since `hash` may be the SHA-1 of `data` alone, and `webhook-id`
+    /// when present).
     pub dedupe_key: String,
     /// Event time (Unix seconds).
     pub created_at: i64,

@@ -654,14 +654,25 @@ impl StorePlatform for BigCommerce {
                 scope: delivery.scope.clone(),
             },
         };
-        // `hash` may be the SHA-1 of `data` alone (§1.8), equal for two edits of one
-        // product: with `created_at` it names one event, stable across its re-deliveries.
-        let dedupe_key = match delivery.hash.as_deref().filter(|h| !h.is_empty()) {
-            Some(hash) => format!("{hash}:{}", delivery.created_at),
-            None => crate::crypto::sha256_hex(
-                format!("{}|{}|{}", delivery.scope, delivery.data, delivery.created_at).as_bytes(),
-            ),
-        };
+        // One event, the same across its re-deliveries. `hash` may be the SHA-1 of `data`
+        // alone (§1.8): equal for two edits of one product, and for the created and
+        // updated events of one shipment. So the scope and `created_at` go with it, and
+        // the Standard Webhooks `webhook-id` (stable across retries) when the delivery
+        // carries one, which also parts two events of one product in one second.
+        let event_hash = delivery
+            .hash
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| delivery.data.to_string());
+        let dedupe_key = crate::crypto::sha256_hex(
+            format!(
+                "{}|{event_hash}|{}|{}",
+                delivery.scope,
+                delivery.created_at,
+                header("webhook-id").unwrap_or_default()
+            )
+            .as_bytes(),
+        );
         Ok(WebhookDelivery {
             store: store.to_string(),
             event,
@@ -741,16 +752,32 @@ mod tests {
     }
 
     #[test]
-    fn two_events_with_one_hash_are_told_apart_by_created_at_and_order_stock_is_inventory() {
+    fn two_events_with_one_hash_are_told_apart_by_scope_and_created_at_and_order_stock_is_inventory() {
         let store = store(None);
         let headers = vec![(SECRET_HEADER.to_lowercase(), "s".to_string())];
         let data = serde_json::json!({"type": "product", "id": 7});
         let parse = |body: Vec<u8>| store.parse_webhook(&headers, &body, "s").unwrap();
         let first = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
         let again = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
-        let later = parse(delivery("store/product/updated", data, 1_700_003_600));
+        let later = parse(delivery("store/product/updated", data.clone(), 1_700_003_600));
+        let created = parse(delivery("store/product/created", data, 1_700_000_000));
         assert_eq!(first.dedupe_key, again.dedupe_key, "a re-delivery is a duplicate");
         assert_ne!(first.dedupe_key, later.dedupe_key, "a later edit is not");
+        assert_ne!(first.dedupe_key, created.dedupe_key, "nor another event of that second");
+        let with_id = |id: &str| {
+            let headers = vec![
+                (SECRET_HEADER.to_lowercase(), "s".to_string()),
+                ("webhook-id".to_string(), id.to_string()),
+            ];
+            let body = delivery(
+                "store/product/updated",
+                serde_json::json!({"type": "product", "id": 7}),
+                1,
+            );
+            store.parse_webhook(&headers, &body, "s").unwrap().dedupe_key
+        };
+        assert_eq!(with_id("msg_a"), with_id("msg_a"), "retries keep their webhook-id");
+        assert_ne!(with_id("msg_a"), with_id("msg_b"), "two events of one second");
 
         let product = parse(delivery(
             "store/product/inventory/order/updated",
