@@ -1177,3 +1177,149 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
         "{report}"
     );
 }
+
+/// TikTok's stock of the SKU of `listing` that stands for the store variant `variant_id`.
+async fn tiktok_stock(running: &Running, listing: &records::Listing, variant_id: &str) -> Value {
+    let sku = &listing
+        .skus
+        .iter()
+        .find(|(variant, _)| variant == variant_id)
+        .unwrap()
+        .1;
+    tiktok_product(running, listing).await["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sku.as_str())
+        .unwrap()["inventory"][0]["quantity"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_storefront_order_lowers_tiktok_stock_within_seconds_and_its_cancellation_restores_it() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let products = records::all_products(running.app.table.as_ref(), STORE).await.unwrap();
+    let live = |sku_count: usize| {
+        listings
+            .iter()
+            .find(|l| l.status == ListingStatus::Live && l.skus.len() == sku_count)
+            .unwrap()
+    };
+    // One product tracked by product (product-level hook), one by variant (SKU-level hook).
+    let (simple, with_variants) = (live(1), live(4));
+    let simple_variant = simple.skus[0].0.clone();
+    let variant = with_variants.skus[1].0.clone();
+    assert!(
+        products
+            .iter()
+            .any(|p| p.id == with_variants.product_id && p.variants.len() == 4)
+    );
+    // TikTok shows store stock less 3 held back.
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let policy = json!({"inventory": {"threshold": 0, "reserve": 3, "untracked_quantity": 99, "deactivate_at_threshold": false}});
+    let answer = browser
+        .put_json(&format!("{base}/settings/api/settings"), &policy, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    let set_stock = async |product_id: &str, body: Value| {
+        let answer = http
+            .post(format!("{bigcommerce}/sandbox/products/{product_id}/stock"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    };
+    set_stock(&simple.product_id, json!({"inventory_level": 17})).await;
+    set_stock(
+        &with_variants.product_id,
+        json!({"variant_id": variant.parse::<u64>().unwrap(), "inventory_level": 9}),
+    )
+    .await;
+    let shows = async |simple_units: i64, variant_units: i64| {
+        tiktok_stock(&running, simple, &simple_variant).await == simple_units
+            && tiktok_stock(&running, with_variants, &variant).await == variant_units
+    };
+    assert!(
+        eventually(10, async || shows(14, 6).await).await,
+        "17 and 9 in the store"
+    );
+
+    // A shopper buys 2 + 1 units in the storefront: 15 and 8 left in the store.
+    let order: Value = http
+        .post(format!("{bigcommerce}/sandbox/orders"))
+        .json(&json!({"products": [
+            {"product_id": simple.product_id.parse::<u64>().unwrap(), "quantity": 2},
+            {"product_id": with_variants.product_id.parse::<u64>().unwrap(), "variant_id": variant.parse::<u64>().unwrap(), "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        eventually(10, async || shows(12, 5).await).await,
+        "TikTok sells no more than the store has: {} and {}",
+        tiktok_stock(&running, simple, &simple_variant).await,
+        tiktok_stock(&running, with_variants, &variant).await
+    );
+
+    // The merchant cancels it: the store takes the units back, and so does TikTok.
+    http.post(format!("{bigcommerce}/sandbox/orders/{}/cancel", order["id"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(10, async || shows(14, 6).await).await, "the stock returns");
+}
+
+#[tokio::test]
+async fn two_edits_of_one_product_whose_webhooks_share_a_hash_both_reach_tiktok() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let listing = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    let price = async || {
+        tiktok_product(&running, listing).await["skus"][0]["price"]["sale_price"]
+            .as_str()
+            .and_then(|p| p.parse::<f64>().ok())
+    };
+    for new_price in [23.45, 31.5] {
+        // Each edit is its own event (its own `created_at`), about the same product (same `data`).
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        http.post(format!("{bigcommerce}/sandbox/products/{}", listing.product_id))
+            .json(&json!({"price": new_price}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            eventually(15, async || price().await == Some(new_price)).await,
+            "the price {new_price} reaches TikTok: {:?}",
+            price().await
+        );
+    }
+    let deliveries: Value = reqwest::get(format!("{bigcommerce}/sandbox/deliveries"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hashes: Vec<&Value> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["scope"] == "store/product/updated")
+        .map(|d| &d["hash"])
+        .collect();
+    assert!(
+        hashes.len() == 2 && hashes[0] == hashes[1],
+        "the two deliveries carry one hash: {hashes:?}"
+    );
+}

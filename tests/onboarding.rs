@@ -304,7 +304,7 @@ async fn a_refused_refresh_flags_the_shop_for_re_authorization() {
 
 #[tokio::test]
 async fn forged_expired_and_replayed_jwts_are_refused_and_write_nothing() {
-    use connector::store::bigcommerce::sign_jwt;
+    use bigcommerce_sandbox::signing::sign_jwt;
     let (_dir, running, _) = onboarded().await;
     let app = &running.app;
     let version_before = accounts::get_store(app.table.as_ref(), STORE)
@@ -689,4 +689,150 @@ async fn workers_refreshing_one_authorization_at_once_refresh_it_once() {
         "both shops of the authorization keep the new tokens"
     );
     assert!(sandboxes.tiktok_sandbox.lock().grants.contains_key(&saved[0]));
+}
+
+/// POSTs a `store/product/updated` delivery for `store_hash` to the connector as
+/// BigCommerce would, with the per-store header secret and a Standard Webhooks
+/// signature made with `key` at `sent_at`; the connector's status.
+async fn deliver(running: &Running, store_hash: &str, header_secret: &str, key: &[u8], sent_at: i64) -> u16 {
+    let event = uuid::Uuid::new_v4().simple().to_string();
+    let body = json!({"scope": "store/product/updated", "store_id": "1025647", "data": {"type": "product", "id": 1},
+                      "hash": event, "created_at": unix_now(), "producer": format!("stores/{store_hash}")})
+    .to_string();
+    let webhook_id = format!("msg_{event}");
+    let signature = bigcommerce_sandbox::signing::sign_webhook(key, &webhook_id, sent_at, &body);
+    reqwest::Client::new()
+        .post(format!("{}/webhooks/bigcommerce", base(running)))
+        .header("content-type", "application/json")
+        .header("X-Connector-Token", header_secret)
+        .header("webhook-id", webhook_id)
+        .header("webhook-timestamp", sent_at.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Connects `store_hash` by pasting a store-level API account into the connect form.
+async fn connect_api_account(running: &Running, store_hash: &str, token: &str, client_secret: Option<&str>) {
+    let mut fields = vec![("store_hash", store_hash), ("access_token", token)];
+    fields.extend(client_secret.map(|secret| ("client_secret", secret)));
+    let answer = Browser::new()
+        .unwrap()
+        .post_form(&format!("{}/connect", base(running)), &fields)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 303, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_created_the_hooks() {
+    let (_dir, running, _) = onboarded().await;
+    let table = running.app.table.as_ref();
+    let cipher = &running.app.secrets.token_cipher;
+    let app_secret = running
+        .app
+        .secrets
+        .bigcommerce_client_secret
+        .expose()
+        .as_bytes()
+        .to_vec();
+    let header_secret = |hash: &'static str| async move {
+        accounts::get_store(table, hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .webhook_secret(cipher)
+            .unwrap()
+            .expose()
+            .to_string()
+    };
+
+    // An app install: the app's client secret signs.
+    let installed = header_secret(STORE).await;
+    let now = unix_now();
+    assert_eq!(
+        deliver(&running, STORE, &installed, &app_secret, now).await,
+        200,
+        "valid"
+    );
+    assert_eq!(
+        deliver(&running, STORE, &installed, b"another-secret", now).await,
+        401,
+        "wrong key"
+    );
+    assert_eq!(
+        deliver(&running, STORE, &installed, &app_secret, now - 6 * 60).await,
+        401,
+        "older than 5 minutes"
+    );
+
+    // A store-level API account: its own client secret signs the hooks it created.
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    let account: Value = reqwest::Client::new()
+        .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
+        .json(&json!({"store_hash": "sbx2store"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = account["access_token"].as_str().unwrap();
+    let client_secret = account["client_secret"].as_str().unwrap();
+    connect_api_account(&running, "sbx2store", token, Some(client_secret)).await;
+    let by_account = header_secret("sbx2store").await;
+    let account_secret = account["client_secret"].as_str().unwrap().as_bytes();
+    assert_eq!(
+        deliver(&running, "sbx2store", &by_account, account_secret, unix_now()).await,
+        200
+    );
+    assert_eq!(
+        deliver(&running, "sbx2store", &by_account, &app_secret, unix_now()).await,
+        401,
+        "the app's secret does not sign this account's hooks"
+    );
+    // And BigCommerce's own deliveries for that store are accepted.
+    reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/products/2?store_hash=sbx2store",
+            sandboxes.bigcommerce
+        ))
+        .json(&json!({"price": 42.0}))
+        .send()
+        .await
+        .unwrap();
+    let accepted = connector_e2e::eventually(10, async || {
+        sandboxes
+            .bigcommerce_sandbox
+            .lock()
+            .deliveries
+            .iter()
+            .any(|d| d.store_hash == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
+    })
+    .await;
+    assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox.lock().deliveries);
+
+    // Connected without the client secret: the signature cannot be checked, the
+    // per-store header secret still is.
+    connect_api_account(&running, "sbx2store", token, None).await;
+    let without_key = header_secret("sbx2store").await;
+    assert_eq!(
+        deliver(&running, "sbx2store", &without_key, b"unknown-key", unix_now()).await,
+        200
+    );
+    assert_eq!(
+        deliver(
+            &running,
+            "sbx2store",
+            "not-the-header-secret",
+            account_secret,
+            unix_now()
+        )
+        .await,
+        401
+    );
 }

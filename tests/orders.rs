@@ -176,6 +176,10 @@ async fn a_paid_tiktok_order_becomes_exactly_one_store_order_even_when_notified_
     let order = &orders[0];
     assert_eq!(order["status_id"], 11, "Awaiting Fulfillment");
     assert_eq!(order["staff_notes"], format!("TikTok order {id}"));
+    assert_eq!(
+        order["external_source"], "local-app-id",
+        "the configured BigCommerce app id (the local runner's default), as BigCommerce asks of apps"
+    );
     assert_eq!(order["customer_message"], "Gift wrap please");
     let lines = order["products"].as_array().unwrap();
     let quantity_of = |variant: &str| {
@@ -257,7 +261,6 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
         .unwrap();
     let mut order = connector::store::NewOrder {
         external_order_id: id.into(),
-        external_source: "TikTok Shop".into(),
         channel_id: None,
         status: connector::store::OrderStatus::AwaitingFulfillment,
         billing_address: connector::store::Address {
@@ -1354,4 +1357,125 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     );
     let parked = orders::get_record(table, STORE, unlinked).await.unwrap().unwrap();
     assert!(parked.reason.unwrap().contains("NOT-LINKED-EITHER"), "with its reason");
+}
+
+/// TikTok's stock of a SKU, and TikTok's count of Update Inventory calls for its product.
+fn tiktok_stock_and_updates(running: &Running, shop: &str, sku_id: &str) -> (Value, u64) {
+    let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+    let state = sandbox.lock();
+    let (product_id, product) = state
+        .products
+        .iter()
+        .find(|(_, p)| p["skus"].as_array().unwrap().iter().any(|s| s["id"] == sku_id))
+        .unwrap();
+    let sku = product["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sku_id)
+        .unwrap();
+    let key = format!("{shop}|/product/202309/products/{product_id}/inventory/update");
+    let calls = state.requests.get(&key).copied().unwrap_or(0);
+    (sku["inventory"][0]["quantity"].clone(), calls)
+}
+
+#[tokio::test]
+async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settles_on_the_store_stock() {
+    let (_dir, running, shop, skus) = ready().await;
+    let sku = &skus[0];
+    let variant: u64 = sku.2.parse().unwrap();
+    let products: Value = reqwest::get(format!("{}/sandbox/products", bigcommerce(&running)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["variants"].as_array().unwrap().iter().any(|v| v["id"] == variant))
+        .unwrap();
+    let mut level = json!({"inventory_level": 20});
+    if product["inventory_tracking"] == "variant" {
+        level["variant_id"] = json!(variant);
+    }
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/products/{}/stock",
+            bigcommerce(&running),
+            product["id"]
+        ))
+        .json(&level)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        eventually(10, async || tiktok_stock_and_updates(&running, &shop, &sku.0).0 == 20).await,
+        "20 in the store, 20 on TikTok"
+    );
+
+    // A buyer takes 2 units on TikTok, which takes them off its own stock at once.
+    let id = "576461413038785900";
+    let body = order_body(&shop, id, &[(&sku.0, &sku.1), (&sku.0, &sku.1)]);
+    {
+        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+        let mut state = sandbox.lock();
+        for product in state.products.values_mut() {
+            for tiktok_sku in product["skus"].as_array_mut().unwrap() {
+                if tiktok_sku["id"] == sku.0.as_str() {
+                    tiktok_sku["inventory"][0]["quantity"] = json!(18);
+                }
+            }
+        }
+    }
+    assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+
+    // The store order takes the 2 units in the store; its stock webhook syncs TikTok
+    // to the store's absolute 18, not 18 - 2, and nothing keeps going round.
+    let store_level = async || {
+        let products: Value = reqwest::get(format!("{}/sandbox/products", bigcommerce(&running)))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        products
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["variants"].as_array().unwrap().clone())
+            .find(|v| v["id"] == variant)
+            .unwrap()["inventory_level"]
+            .clone()
+    };
+    assert!(eventually(10, async || store_level().await == 18).await);
+    let synced = eventually(10, async || {
+        let deliveries = running
+            .sandboxes
+            .as_ref()
+            .unwrap()
+            .bigcommerce_sandbox
+            .lock()
+            .deliveries
+            .clone();
+        deliveries
+            .iter()
+            .any(|d| d.scope.ends_with("inventory/order/updated") && d.status == 200)
+    })
+    .await;
+    assert!(synced, "the store order's stock change reached the connector");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (quantity, calls) = tiktok_stock_and_updates(&running, &shop, &sku.0);
+    assert_eq!(quantity, 18, "one sale, taken off once");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        tiktok_stock_and_updates(&running, &shop, &sku.0),
+        (json!(18), calls),
+        "no more stock updates: nothing loops"
+    );
+    assert_eq!(store_level().await, 18);
+    assert_eq!(store_orders(&running, id).await.len(), 1);
 }

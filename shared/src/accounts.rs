@@ -155,6 +155,11 @@ pub struct StoreRecord {
     pub access_token: Option<String>,
     /// Sealed per-store webhook secret.
     pub webhook_secret: Option<String>,
+    /// Sealed client secret of the store-level API account the store is connected
+    /// with, when the merchant gave it: the key of that account's webhook signatures
+    /// (purged on uninstall). `None` for app installs, whose key is the app's secret.
+    #[serde(default)]
+    pub account_client_secret: Option<String>,
     /// Granted scopes.
     pub scope: String,
     /// Owner's user id.
@@ -191,6 +196,10 @@ impl StoreRecord {
         format!("{}/webhook_secret", store_pk(&self.store_hash))
     }
 
+    fn account_secret_context(&self) -> String {
+        format!("{}/account_client_secret", store_pk(&self.store_hash))
+    }
+
     /// Seals and sets the access token.
     pub fn set_access_token(&mut self, cipher: &TokenCipher, token: &SecretString) {
         self.access_token = Some(cipher.seal(token.expose(), &self.token_context()));
@@ -213,6 +222,18 @@ impl StoreRecord {
         self.webhook_secret
             .as_ref()
             .and_then(|sealed| cipher.open(sealed, &self.secret_context()).ok())
+    }
+
+    /// Seals and sets (or, with `None`, clears) the API account's client secret.
+    pub fn set_account_client_secret(&mut self, cipher: &TokenCipher, secret: Option<&SecretString>) {
+        self.account_client_secret = secret.map(|s| cipher.seal(s.expose(), &self.account_secret_context()));
+    }
+
+    /// The API account's client secret, when the merchant gave it.
+    pub fn account_client_secret(&self, cipher: &TokenCipher) -> Option<SecretString> {
+        self.account_client_secret
+            .as_ref()
+            .and_then(|sealed| cipher.open(sealed, &self.account_secret_context()).ok())
     }
 }
 
@@ -469,6 +490,7 @@ pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), Stor
     store.status = StoreStatus::Uninstalled;
     store.access_token = None;
     store.webhook_secret = None;
+    store.account_client_secret = None;
     store.owner_email = None;
     store.user_ids.clear();
     store.uninstalled_at = Some(unix_now());

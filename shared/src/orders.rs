@@ -633,7 +633,6 @@ fn new_order(
     let shipping = shipping_address(order);
     NewOrder {
         external_order_id: order.id.to_string(),
-        external_source: "TikTok Shop".into(),
         channel_id: None,
         status: settings.status_mapping.creation_status(&order.status),
         billing_address: shipping.clone(),

@@ -39,12 +39,13 @@ impl<'de> serde::Deserialize<'de> for SecretString {
 pub const SECRET_ID_VAR: &str = "APP_SECRET_ID";
 
 /// The names of the secret values, as JSON keys of the secret and as environment variables.
-pub const SECRET_NAMES: [&str; 6] = [
+pub const SECRET_NAMES: [&str; 7] = [
     "TIKTOK_APP_KEY",
     "TIKTOK_APP_SECRET",
     "TIKTOK_SERVICE_ID",
     "BIGCOMMERCE_CLIENT_ID",
     "BIGCOMMERCE_CLIENT_SECRET",
+    "BIGCOMMERCE_APP_ID",
     "TOKEN_KEYS",
 ];
 
@@ -59,8 +60,13 @@ pub struct AppSecrets {
     pub tiktok_service_id: String,
     /// BigCommerce app client id (JWT audience).
     pub bigcommerce_client_id: String,
-    /// BigCommerce app client secret (JWT key, token exchange).
+    /// BigCommerce app client secret (JWT key, token exchange, webhook signatures of
+    /// app-installed stores).
     pub bigcommerce_client_secret: SecretString,
+    /// BigCommerce app id (Developer Portal), written to `external_source` of every
+    /// store order the connector creates, as BigCommerce asks of marketplace apps
+    /// (Orders v2 `external_source`, `store-platforms-api.md` §1.11). Not secret.
+    pub bigcommerce_app_id: String,
     /// Keyring sealing stored tokens (`TOKEN_KEYS` = `id:base64key,...`, first current).
     pub token_cipher: TokenCipher,
 }
@@ -79,6 +85,7 @@ impl AppSecrets {
             tiktok_service_id: get("TIKTOK_SERVICE_ID")?,
             bigcommerce_client_id: get("BIGCOMMERCE_CLIENT_ID")?,
             bigcommerce_client_secret: SecretString::new(get("BIGCOMMERCE_CLIENT_SECRET")?),
+            bigcommerce_app_id: get("BIGCOMMERCE_APP_ID")?,
             token_cipher,
         })
     }

@@ -37,6 +37,7 @@ fn secrets_tokens_and_keys_never_appear_in_logs() {
         ("TIKTOK_SERVICE_ID", "service-1".to_string()),
         ("BIGCOMMERCE_CLIENT_ID", "bc-client".to_string()),
         ("BIGCOMMERCE_CLIENT_SECRET", "bc-secret-77d1e0".to_string()),
+        ("BIGCOMMERCE_APP_ID", "12345".to_string()),
         ("TOKEN_KEYS", key_spec),
     ];
     let secrets = AppSecrets::from_lookup("test", |name| {

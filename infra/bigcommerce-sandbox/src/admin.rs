@@ -1,5 +1,6 @@
 //! The admin API under `/sandbox/`: the merchant's clicks (install, open, uninstall),
-//! stock and shipment changes that fire webhooks, and read-backs for tests.
+//! shoppers' orders (storefront, POS), stock and shipment changes that fire webhooks,
+//! and read-backs for tests.
 
 use std::collections::HashMap;
 
@@ -27,7 +28,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/load-url", get(load_url))
         .route("/sandbox/uninstall", post(uninstall))
         .route("/sandbox/api-accounts", post(api_account))
-        .route("/sandbox/orders", get(orders))
+        .route("/sandbox/orders", get(orders).post(storefront_order))
         .route("/sandbox/orders/{id}/shipments", post(ship_order))
         .route("/sandbox/orders/{id}/shipments/{shipment_id}", put(correct_shipment))
         .route("/sandbox/orders/{id}/cancel", post(cancel_order))
@@ -67,7 +68,7 @@ impl Sandbox {
             "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
             "user": {"id": 12345, "email": "owner@example.com", "locale": "en-US"},
             "owner": {"id": 12345, "email": "owner@example.com"}, "url": "/", "channel_id": null});
-        connector::store::bigcommerce::sign_jwt(&claims, &self.config.client_secret)
+        crate::signing::sign_jwt(&claims, &self.config.client_secret)
     }
 }
 
@@ -154,7 +155,9 @@ async fn uninstall(State(sandbox): State<Sandbox>, Query(params): Params) -> Res
     Json(json!({"store_hash": store_hash, "uninstall_callback_status": callback_status})).into_response()
 }
 
-/// A store-level API account (the merchant pastes its token into the connector).
+/// A store-level API account, as the merchant creates it under Settings → Store-level
+/// API accounts: client id, client secret (the key of the webhooks it creates) and
+/// access token (the merchant pastes them into the connector).
 async fn api_account(State(sandbox): State<Sandbox>, body: Option<Json<Value>>) -> Response {
     let params: HashMap<String, String> = body
         .and_then(|Json(b)| {
@@ -168,15 +171,43 @@ async fn api_account(State(sandbox): State<Sandbox>, body: Option<Json<Value>>) 
     };
     let token = format!("bcaccount{:032x}", rand::random::<u128>());
     let client_id = format!("store-account-{:08x}", rand::random::<u32>());
-    sandbox
-        .lock()
-        .tokens
-        .insert(token.clone(), (store_hash.clone(), client_id.clone()));
+    let client_secret = format!("{:064x}", rand::random::<u128>());
+    {
+        let mut state = sandbox.lock();
+        state
+            .tokens
+            .insert(token.clone(), (store_hash.clone(), client_id.clone()));
+        state.account_secrets.insert(client_id.clone(), client_secret.clone());
+    }
     Json(
-        json!({"store_hash": store_hash, "access_token": token, "client_id": client_id,
+        json!({"store_hash": store_hash, "access_token": token, "client_id": client_id, "client_secret": client_secret,
                 "api_path": format!("https://api.bigcommerce.com/stores/{store_hash}/v3/")}),
     )
     .into_response()
+}
+
+/// A shopper's order through the storefront or a POS (not through an app): body
+/// `{"products": [{"product_id", "variant_id"?, "quantity"}], "channel_id"?, "status_id"?}`
+/// (`?store_hash=`, else the first store). Created paid (Awaiting Fulfillment, 11) on
+/// the storefront channel with a guest address, like `POST /v2/orders`: it fires
+/// `store/order/created` and, per the store's inventory settings, the order-driven
+/// inventory webhooks. Answers 201 with the order in v2 shape.
+async fn storefront_order(State(sandbox): State<Sandbox>, Query(params): Params, Json(body): Json<Value>) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let address = json!({"first_name": "Sam", "last_name": "Shopper", "street_1": "1 Market Street", "city": "Austin",
+                         "state": "Texas", "zip": "78701", "country": "United States", "country_iso2": "US",
+                         "email": "shopper@example.com"});
+    let mut shipping = address.clone();
+    shipping["shipping_method"] = json!("Flat Rate");
+    let order = json!({"customer_id": 0, "status_id": body["status_id"].as_u64().unwrap_or(11),
+                       "channel_id": body["channel_id"].as_u64().unwrap_or(1), "billing_address": address,
+                       "shipping_addresses": [shipping], "products": body["products"], "payment_method": "Credit Card"});
+    match sandbox.place_order(&store_hash, &order) {
+        Ok(order) => (StatusCode::CREATED, Json(crate::api::api_order(&order))).into_response(),
+        Err(response) => response,
+    }
 }
 
 /// Every order the connector created, in v2 shape with `products` and `shipping_addresses`.

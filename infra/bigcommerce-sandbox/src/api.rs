@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::state::{Hook, ProductRecord, Store};
+use crate::state::{Hook, ProductRecord, Store, UpdateStockBehavior};
 use crate::time::{iso, parse_iso};
 use crate::{Caller, Sandbox, v2_error, v3_error};
 
@@ -23,6 +23,10 @@ type PathParams = Path<HashMap<String, String>>;
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v2/store", get(store_info))
+        .route(
+            "/v3/settings/inventory",
+            get(inventory_settings).put(update_inventory_settings),
+        )
         .route("/v3/catalog/products", get(list_products))
         .route("/v3/catalog/products/{id}", get(get_product))
         .route("/v3/catalog/variants", get(list_variants))
@@ -782,130 +786,123 @@ fn resolve_line(store: &Store, line: &Value) -> Result<(u64, u64, u32, Decimal, 
     ))
 }
 
-/// Adjusts stock by `delta` per unit of each order line (order creation and cancellation).
-fn adjust_stock(store: &mut Store, lines: &[Value], sign: i64) {
-    for line in lines {
-        let (Some(product_id), Some(variant_id), Some(quantity)) = (
-            line["product_id"].as_u64(),
-            line["variant_id"].as_u64(),
-            line["quantity"].as_i64(),
-        ) else {
-            continue;
-        };
-        let Some(product) = store.products.get_mut(&product_id) else {
-            continue;
-        };
-        if product.tracking == "variant" {
-            if let Some(variant) = product.variants.iter_mut().find(|v| v.id == variant_id) {
-                variant.inventory = (variant.inventory + sign * quantity).max(0);
-            }
-        } else {
-            product.inventory = (product.inventory + sign * quantity).max(0);
-        }
-    }
-}
-
 async fn create_order(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
     };
-    if body["billing_address"]["zip"]
-        .as_str()
-        .is_none_or(|z| z.trim().len() < 2)
-    {
-        return v2_error(StatusCode::BAD_REQUEST, "The field 'billing_address.zip' is invalid.");
+    match sandbox.place_order(&caller.store_hash, &body) {
+        Ok(order) => json_response(StatusCode::CREATED, api_order(&order)),
+        Err(response) => response,
     }
-    let lines = body["products"].as_array().cloned().unwrap_or_default();
-    if lines.is_empty() {
-        return v2_error(StatusCode::BAD_REQUEST, "The field 'products' cannot be empty.");
-    }
-    let addresses = body["shipping_addresses"].as_array().cloned().unwrap_or_default();
-    if addresses.is_empty() {
-        return v2_error(
-            StatusCode::BAD_REQUEST,
-            "The field 'shipping_addresses' cannot be empty when products are sent.",
-        );
-    }
-    let status_id = body["status_id"].as_u64().unwrap_or(1);
-    if status_id as usize >= STATUSES.len() {
-        return v2_error(StatusCode::BAD_REQUEST, "The field 'status_id' is invalid.");
-    }
-    let charges = cost_pair(&body, "shipping_cost").and_then(|shipping| {
-        let handling = cost_pair(&body, "handling_cost")?;
-        match body.get("discount_amount").filter(|d| !d.is_null()).map(decimal) {
-            None => Ok((shipping, handling, Decimal::ZERO)),
-            Some(Some(discount)) if discount >= Decimal::ZERO => Ok((shipping, handling, discount)),
-            Some(_) => Err("The field 'discount_amount' is invalid.".to_string()),
+}
+
+impl Sandbox {
+    /// Validates and creates a v2 order (`POST /v2/orders`, §1.11), whoever places it
+    /// (an app through the API, or a shopper through the admin route), then fires
+    /// `store/order/created` and moves stock per the store's inventory settings.
+    pub(crate) fn place_order(&self, store_hash: &str, body: &Value) -> Result<Value, Response> {
+        if body["billing_address"]["zip"]
+            .as_str()
+            .is_none_or(|z| z.trim().len() < 2)
+        {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'billing_address.zip' is invalid.",
+            ));
         }
-    });
-    let ((shipping_ex, shipping_inc), (handling_ex, handling_inc), discount) = match charges {
-        Ok(charges) => charges,
-        Err(message) => return v2_error(StatusCode::BAD_REQUEST, message),
-    };
-    let mut state = sandbox.lock();
-    let order_id = state.new_id();
-    let mut next_line_id = order_id * 100;
-    let store = state
-        .stores
-        .get_mut(&caller.store_hash)
-        .expect("the gate checked the store");
-    let channel_id = body["channel_id"].as_u64().unwrap_or(1);
-    if !store.channels.iter().any(|c| c["id"] == channel_id) {
-        return v2_error(StatusCode::BAD_REQUEST, format!("Channel {channel_id} does not exist."));
-    }
-    let mut order_lines = Vec::new();
-    let (mut subtotal_ex, mut subtotal_inc) = (Decimal::ZERO, Decimal::ZERO);
-    for line in &lines {
-        match resolve_line(store, line) {
-            Ok((product_id, variant_id, quantity, ex, inc, name, sku)) => {
-                next_line_id += 1;
-                subtotal_ex += ex * Decimal::from(quantity);
-                subtotal_inc += inc * Decimal::from(quantity);
-                order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
+        let lines = body["products"].as_array().cloned().unwrap_or_default();
+        if lines.is_empty() {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'products' cannot be empty.",
+            ));
+        }
+        let addresses = body["shipping_addresses"].as_array().cloned().unwrap_or_default();
+        if addresses.is_empty() {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                "The field 'shipping_addresses' cannot be empty when products are sent.",
+            ));
+        }
+        let status_id = body["status_id"].as_u64().unwrap_or(1);
+        if status_id as usize >= STATUSES.len() {
+            return Err(v2_error(StatusCode::BAD_REQUEST, "The field 'status_id' is invalid."));
+        }
+        let charges = cost_pair(body, "shipping_cost").and_then(|shipping| {
+            let handling = cost_pair(body, "handling_cost")?;
+            match body.get("discount_amount").filter(|d| !d.is_null()).map(decimal) {
+                None => Ok((shipping, handling, Decimal::ZERO)),
+                Some(Some(discount)) if discount >= Decimal::ZERO => Ok((shipping, handling, discount)),
+                Some(_) => Err("The field 'discount_amount' is invalid.".to_string()),
+            }
+        });
+        let ((shipping_ex, shipping_inc), (handling_ex, handling_inc), discount) =
+            charges.map_err(|message| v2_error(StatusCode::BAD_REQUEST, message))?;
+        let mut state = self.lock();
+        let order_id = state.new_id();
+        let mut next_line_id = order_id * 100;
+        let store = state.stores.get_mut(store_hash).ok_or_else(not_found)?;
+        let channel_id = body["channel_id"].as_u64().unwrap_or(1);
+        if !store.channels.iter().any(|c| c["id"] == channel_id) {
+            return Err(v2_error(
+                StatusCode::BAD_REQUEST,
+                format!("Channel {channel_id} does not exist."),
+            ));
+        }
+        let mut order_lines = Vec::new();
+        let (mut subtotal_ex, mut subtotal_inc) = (Decimal::ZERO, Decimal::ZERO);
+        for line in &lines {
+            match resolve_line(store, line) {
+                Ok((product_id, variant_id, quantity, ex, inc, name, sku)) => {
+                    next_line_id += 1;
+                    subtotal_ex += ex * Decimal::from(quantity);
+                    subtotal_inc += inc * Decimal::from(quantity);
+                    order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
                     "order_address_id": order_id * 10 + 1, "name": name, "sku": sku, "type": "physical", "quantity": quantity,
                     "quantity_shipped": 0, "base_price": money(ex), "price_ex_tax": money(ex), "price_inc_tax": money(inc),
                     "total_ex_tax": money(ex * Decimal::from(quantity)), "total_inc_tax": money(inc * Decimal::from(quantity))}));
+                }
+                Err(message) => return Err(v2_error(StatusCode::BAD_REQUEST, message)),
             }
-            Err(message) => return v2_error(StatusCode::BAD_REQUEST, message),
         }
+        let shipping_addresses: Vec<Value> = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut address = a.clone();
+                address["id"] = json!(order_id * 10 + 1 + i as u64);
+                address["order_id"] = json!(order_id);
+                address
+            })
+            .collect();
+        // BigCommerce's order arithmetic: the discount comes off both totals.
+        let total_ex = subtotal_ex + shipping_ex + handling_ex - discount;
+        let total_inc = subtotal_inc + shipping_inc + handling_inc - discount;
+        let order = json!({
+            "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
+            "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
+            "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
+            "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
+            "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
+            "handling_cost_ex_tax": money(handling_ex), "handling_cost_inc_tax": money(handling_inc), "discount_amount": money(discount),
+            "subtotal_tax": money(subtotal_inc - subtotal_ex), "shipping_cost_tax": money(shipping_inc - shipping_ex),
+            "handling_cost_tax": money(handling_inc - handling_ex), "total_tax": money(total_inc - total_ex),
+            "total_ex_tax": money(total_ex), "total_inc_tax": money(total_inc),
+            "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
+            "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
+            "billing_address": body["billing_address"], "currency_code": "USD",
+            "products": order_lines, "shipping_addresses": shipping_addresses,
+        });
+        store.orders.insert(order_id, order.clone());
+        drop(state);
+        self.fire(
+            store_hash,
+            "store/order/created",
+            json!({"type": "order", "id": order_id}),
+        );
+        self.move_order_stock(store_hash, order_id, None, status_id);
+        Ok(order)
     }
-    let shipping_addresses: Vec<Value> = addresses
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let mut address = a.clone();
-            address["id"] = json!(order_id * 10 + 1 + i as u64);
-            address["order_id"] = json!(order_id);
-            address
-        })
-        .collect();
-    adjust_stock(store, &order_lines, -1);
-    // BigCommerce's order arithmetic: the discount comes off both totals.
-    let total_ex = subtotal_ex + shipping_ex + handling_ex - discount;
-    let total_inc = subtotal_inc + shipping_inc + handling_inc - discount;
-    let order = json!({
-        "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
-        "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
-        "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
-        "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
-        "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
-        "handling_cost_ex_tax": money(handling_ex), "handling_cost_inc_tax": money(handling_inc), "discount_amount": money(discount),
-        "subtotal_tax": money(subtotal_inc - subtotal_ex), "shipping_cost_tax": money(shipping_inc - shipping_ex),
-        "handling_cost_tax": money(handling_inc - handling_ex), "total_tax": money(total_inc - total_ex),
-        "total_ex_tax": money(total_ex), "total_inc_tax": money(total_inc),
-        "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
-        "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
-        "billing_address": body["billing_address"], "currency_code": "USD",
-        "products": order_lines, "shipping_addresses": shipping_addresses,
-    });
-    store.orders.insert(order_id, order.clone());
-    drop(state);
-    sandbox.fire(
-        &caller.store_hash,
-        "store/order/created",
-        json!({"type": "order", "id": order_id}),
-    );
-    json_response(StatusCode::CREATED, api_order(&order))
 }
 
 /// The v2 order as the API returns it: sub-resources as links.
@@ -1026,7 +1023,7 @@ async fn update_order(
 
 impl Sandbox {
     /// Applies writable fields to an order; a status change fires
-    /// `store/order/statusUpdated`, and cancelling restores stock.
+    /// `store/order/statusUpdated` and moves stock per the store's inventory settings.
     pub(crate) fn change_order(&self, store_hash: &str, id: u64, body: &Value) -> Option<Value> {
         let (order, previous) = {
             let mut state = self.lock();
@@ -1041,10 +1038,6 @@ impl Sandbox {
             let next = order["status_id"].as_u64().unwrap_or(previous);
             order["status"] = json!(STATUSES[next as usize]);
             order["date_modified"] = json!(iso(connector::storage::unix_now()));
-            if next == 5 && previous != 5 {
-                let lines = order["products"].as_array().cloned().unwrap_or_default();
-                adjust_stock(store, &lines, 1);
-            }
             store.orders.insert(id, order.clone());
             (order, previous)
         };
@@ -1057,9 +1050,127 @@ impl Sandbox {
                 json!({"type": "order", "id": id,
                 "status": {"previous_status_id": previous, "new_status_id": next}}),
             );
+            self.move_order_stock(store_hash, id, Some(previous), next);
         }
         Some(order)
     }
+
+    /// Moves an order's stock as BigCommerce does for the store's inventory settings
+    /// (§1.11; Settings API `InventorySettings`): an order takes its units when it is
+    /// created (`order_placed`, the default) or when it first reaches Shipped or
+    /// Completed (`order_completed_or_shipped`), and gives them back when it is
+    /// cancelled or refunded (`refund_order_stock_adjustment`, default on). Each line
+    /// moved fires `store/product/inventory/order/updated` (tracked by product) or
+    /// `store/sku/inventory/order/updated` (tracked by variant) with the relative change.
+    /// `previous` is `None` at creation.
+    pub(crate) fn move_order_stock(&self, store_hash: &str, id: u64, previous: Option<u64>, next: u64) {
+        let events = {
+            let mut state = self.lock();
+            let Some(store) = state.stores.get_mut(store_hash) else {
+                return;
+            };
+            let settings = store.inventory_settings;
+            let held = store.stock_held.contains(&id);
+            let takes = match settings.update_stock_behavior {
+                UpdateStockBehavior::OrderPlaced => previous.is_none() && !matches!(next, 0 | 4 | 5),
+                UpdateStockBehavior::OrderCompletedOrShipped => matches!(next, 2 | 10),
+            };
+            let gives = settings.refund_order_stock_adjustment && matches!(next, 4 | 5);
+            let sign = match (held, takes, gives) {
+                (false, true, _) => -1,
+                (true, _, true) => 1,
+                _ => return,
+            };
+            if sign < 0 {
+                store.stock_held.insert(id);
+            } else {
+                store.stock_held.remove(&id);
+            }
+            let lines = store
+                .orders
+                .get(&id)
+                .and_then(|o| o["products"].as_array().cloned())
+                .unwrap_or_default();
+            let mut events = Vec::new();
+            let now = connector::storage::unix_now();
+            for line in lines {
+                let (Some(product_id), Some(variant_id), Some(quantity)) = (
+                    line["product_id"].as_u64(),
+                    line["variant_id"].as_u64(),
+                    line["quantity"].as_i64(),
+                ) else {
+                    continue;
+                };
+                let Some(product) = store.products.get_mut(&product_id) else {
+                    continue;
+                };
+                let change = sign * quantity;
+                product.date_modified = now;
+                if product.tracking == "variant" {
+                    if let Some(variant) = product.variants.iter_mut().find(|v| v.id == variant_id) {
+                        variant.inventory = (variant.inventory + change).max(0);
+                        events.push((
+                            "store/sku/inventory/order/updated",
+                            json!({"type": "sku", "id": variant_id, "inventory": {"product_id": product_id,
+                                   "variant_id": variant_id, "method": "relative", "value": change}}),
+                        ));
+                    }
+                } else {
+                    product.inventory = (product.inventory + change).max(0);
+                    events.push((
+                        "store/product/inventory/order/updated",
+                        json!({"type": "product", "id": product_id,
+                               "inventory": {"product_id": product_id, "method": "relative", "value": change}}),
+                    ));
+                }
+            }
+            events
+        };
+        for (scope, data) in events {
+            self.fire(store_hash, scope, data);
+        }
+    }
+}
+
+async fn inventory_settings(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+    let settings = with_store(&sandbox, &caller, |store| store.inventory_settings);
+    ok(json!({"data": settings, "meta": {}}))
+}
+
+/// `PUT /v3/settings/inventory`: any of the modelled fields; others are refused with 422.
+async fn update_inventory_settings(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let mut settings = with_store(&sandbox, &caller, |store| store.inventory_settings);
+    let mut merged = serde_json::to_value(settings).expect("settings serialize");
+    for (field, value) in body.as_object().into_iter().flatten() {
+        if merged.get(field).is_none() {
+            return v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "JSON data is missing or invalid",
+                json!({field.clone(): "not a modelled inventory setting"}),
+            );
+        }
+        merged[field] = value.clone();
+    }
+    settings = match serde_json::from_value(merged) {
+        Ok(settings) => settings,
+        Err(error) => {
+            return v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "JSON data is missing or invalid",
+                json!({"settings": error.to_string()}),
+            );
+        }
+    };
+    with_store(&sandbox, &caller, |store| store.inventory_settings = settings);
+    ok(json!({"data": settings, "meta": {}}))
 }
 
 async fn order_products(
@@ -1398,8 +1509,8 @@ async fn exchange_token(State(sandbox): State<Sandbox>, headers: HeaderMap, body
     };
     let field = |key: &str| fields.get(key).map(String::as_str).unwrap_or_default();
     let config = &sandbox.config;
-    let secret_ok =
-        connector::crypto::constant_time_eq(field("client_secret").as_bytes(), config.client_secret.as_bytes());
+    let secret_ok: bool =
+        subtle::ConstantTimeEq::ct_eq(field("client_secret").as_bytes(), config.client_secret.as_bytes()).into();
     if field("client_id") != config.client_id || !secret_ok {
         return json_response(
             StatusCode::UNAUTHORIZED,

@@ -1,14 +1,23 @@
 //! Webhook delivery as BigCommerce does it: a thin JSON payload POSTed to every active
-//! hook of the scope with the hook's custom headers; any 2xx is success; failures are
-//! retried 60 s, 180 s, 300 s, … 24 h later (scaled by `webhook_time_scale`) and the
-//! hook is deactivated after the last. Deliveries may come twice or late (configured),
-//! so receivers must de-duplicate and re-read state.
+//! hook of the scope with the hook's custom headers and a Standard Webhooks signature
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature`, keyed by the client secret
+//! of the API account that created the hook); any 2xx is success; failures are retried
+//! 60 s, 180 s, 300 s, … 24 h later (scaled by `webhook_time_scale`) with the same
+//! `webhook-id` and a fresh timestamp and signature, and the hook is deactivated after
+//! the last. Deliveries may come twice or late (configured), so receivers must
+//! de-duplicate and re-read state.
+//!
+//! The payload's `hash` follows the stricter reading of BigCommerce's docs (§1.8): the
+//! SHA-1 of the JSON-encoded `data`, so two events about the same resource carry the
+//! same hash and only `created_at` tells them apart.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sha1::Digest as _;
 
 use crate::Sandbox;
+use crate::signing::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, sign_webhook};
 use crate::state::{Delivery, Hook};
 
 /// Seconds between attempts after a failure.
@@ -35,12 +44,20 @@ impl Sandbox {
         if hooks.is_empty() {
             return;
         }
-        let mut payload = json!({"scope": scope, "store_id": store_id.to_string(), "data": data,
-                                 "created_at": connector::storage::unix_now(), "producer": format!("stores/{store_hash}")});
-        // BigCommerce's `hash` is opaque and equal across re-deliveries of one event.
-        payload["hash"] = json!(connector::crypto::sha256_hex(payload.to_string().as_bytes())[..40].to_string());
+        let hash = hex::encode(sha1::Sha1::digest(data.to_string()));
+        let payload = json!({"scope": scope, "store_id": store_id.to_string(), "data": data, "hash": hash,
+                             "created_at": connector::storage::unix_now(), "producer": format!("stores/{store_hash}")});
         let body = payload.to_string();
+        let event_id = format!("{:032x}", rand::random::<u128>());
         for hook in hooks {
+            // One message per (event, hook): its id stays the same across retries and copies.
+            let message = Message {
+                webhook_id: format!("msg_{event_id}_{}", hook.id),
+                body: body.clone(),
+                store_hash: store_hash.to_string(),
+                scope: scope.to_string(),
+                hash: hash.clone(),
+            };
             let copies = if rand::random::<f64>() < self.config.duplicate_share {
                 2
             } else {
@@ -48,33 +65,46 @@ impl Sandbox {
             };
             for _ in 0..copies {
                 let sandbox = self.clone();
-                let (hook, body, store_hash, scope) =
-                    (hook.clone(), body.clone(), store_hash.to_string(), scope.to_string());
-                let hash = payload["hash"].as_str().unwrap_or_default().to_string();
-                tokio::spawn(async move { sandbox.deliver(hook, body, store_hash, scope, hash).await });
+                let (hook, message) = (hook.clone(), message.clone());
+                tokio::spawn(async move { sandbox.deliver(hook, message).await });
             }
         }
     }
 
-    async fn deliver(&self, hook: Hook, body: String, store_hash: String, scope: String, hash: String) {
+    async fn deliver(&self, hook: Hook, message: Message) {
+        // Keyed by the secret of the account that created the hook (app or store-level API account).
+        let key = self
+            .lock()
+            .account_secrets
+            .get(&hook.client_id)
+            .cloned()
+            .unwrap_or_default();
         let max_delay = self.config.max_delivery_delay.as_millis() as u64;
         if max_delay > 0 {
             tokio::time::sleep(Duration::from_millis(rand::random_range(0..=max_delay))).await;
         }
         for attempt in 1..=(RETRY_SCHEDULE.len() as u32 + 1) {
+            let timestamp = connector::storage::unix_now();
             let mut request = self
                 .http
                 .post(&hook.destination)
                 .header("content-type", "application/json")
-                .body(body.clone());
+                .header(WEBHOOK_ID, &message.webhook_id)
+                .header(WEBHOOK_TIMESTAMP, timestamp.to_string())
+                .header(
+                    WEBHOOK_SIGNATURE,
+                    sign_webhook(key.as_bytes(), &message.webhook_id, timestamp, &message.body),
+                )
+                .body(message.body.clone());
             for (name, value) in &hook.headers {
                 request = request.header(name, value);
             }
             let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
             self.lock().deliveries.push(Delivery {
-                scope: scope.clone(),
-                store_hash: store_hash.clone(),
-                hash: hash.clone(),
+                scope: message.scope.clone(),
+                store_hash: message.store_hash.clone(),
+                hash: message.hash.clone(),
+                webhook_id: message.webhook_id.clone(),
                 attempt,
                 status,
             });
@@ -87,10 +117,23 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_secs_f64(*delay as f64 * self.config.webhook_time_scale)).await;
         }
         // Retries exhausted: BigCommerce deactivates the hook.
-        if let Some(store) = self.lock().stores.get_mut(&store_hash)
+        if let Some(store) = self.lock().stores.get_mut(&message.store_hash)
             && let Some(stored) = store.hooks.iter_mut().find(|h| h.id == hook.id)
         {
             stored.is_active = false;
         }
     }
+}
+
+/// One event for one hook: what every attempt sends.
+#[derive(Clone)]
+struct Message {
+    /// `webhook-id`: stable across retries and duplicate copies.
+    webhook_id: String,
+    /// The exact JSON body.
+    body: String,
+    store_hash: String,
+    scope: String,
+    /// The payload's `hash` (SHA-1 of `data`).
+    hash: String,
 }

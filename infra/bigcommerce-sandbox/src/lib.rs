@@ -1,13 +1,17 @@
 //! A BigCommerce sandbox that enforces the contract of `store-platforms-api.md` §1:
 //! the app install flow (authorize → auth callback → token exchange), signed JWTs for
 //! load and uninstall, catalog v3 with filters and pagination, the inventory API,
-//! orders v2 with the real status table and shipments, webhooks v3 delivered at least
-//! once with their custom headers (sometimes twice, sometimes late, retried on
-//! failure), per-store rate-limit headers with 429s, and fault injection.
+//! orders v2 with the real status table and shipments (stock moved by orders per the
+//! store's inventory settings, with the order-driven inventory webhooks), webhooks v3
+//! delivered at least once with their custom headers and a Standard Webhooks signature
+//! (sometimes twice, sometimes late, retried on failure), per-store rate-limit headers
+//! with 429s, and fault injection. Signatures and JWTs come from the sandbox's own
+//! [`signing`], never from the connector's code.
 
 mod admin;
 mod api;
 mod delivery;
+pub mod signing;
 pub mod state;
 pub mod time;
 
@@ -118,6 +122,9 @@ impl Sandbox {
             );
         }
         state.next_id = 10_000;
+        state
+            .account_secrets
+            .insert(config.client_id.clone(), config.client_secret.clone());
         Self {
             config: Arc::new(config),
             state: Arc::new(Mutex::new(state)),

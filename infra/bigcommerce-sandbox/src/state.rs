@@ -2,7 +2,7 @@
 //! rendered to the v3 shape on request, so 100k products stay cheap), orders,
 //! shipments, webhooks, tokens and the per-store rate-limit window.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -197,6 +197,10 @@ pub struct Store {
     pub hooks: Vec<Hook>,
     /// Whether the app is installed.
     pub installed: bool,
+    /// When orders move stock (Settings API v3 `/v3/settings/inventory`).
+    pub inventory_settings: InventorySettings,
+    /// Orders whose lines currently hold stock (taken by the order, not yet given back).
+    pub stock_held: BTreeSet<u64>,
     /// Start of the rate-limit window and requests in it.
     pub window: Option<(Instant, u32)>,
 }
@@ -288,7 +292,42 @@ impl Store {
             shipments: BTreeMap::new(),
             hooks: Vec::new(),
             installed: false,
+            inventory_settings: InventorySettings::default(),
+            stock_held: BTreeSet::new(),
             window: None,
+        }
+    }
+}
+
+/// When an order takes stock (`update_stock_behavior` of the Settings API's
+/// `InventorySettings`, `store-platforms-api.md` §1.11: "inventory is decremented
+/// automatically on order creation according to the store/channel inventory settings").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStockBehavior {
+    /// When the order is created (BigCommerce's default).
+    OrderPlaced,
+    /// When the order first reaches Shipped (2) or Completed (10).
+    OrderCompletedOrShipped,
+}
+
+/// The store's inventory settings that decide how orders move stock, in the shape of
+/// the Settings API v3 `InventorySettings` (the fields the sandbox models).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InventorySettings {
+    /// When an order takes stock; default `order_placed`.
+    pub update_stock_behavior: UpdateStockBehavior,
+    /// Whether cancelling (5) or refunding (4) an order gives its stock back; default `true`.
+    pub refund_order_stock_adjustment: bool,
+}
+
+impl Default for InventorySettings {
+    /// BigCommerce's defaults: stock is taken when the order is placed and given back
+    /// when it is cancelled or refunded.
+    fn default() -> Self {
+        Self {
+            update_stock_behavior: UpdateStockBehavior::OrderPlaced,
+            refund_order_stock_adjustment: true,
         }
     }
 }
@@ -309,8 +348,10 @@ pub struct Delivery {
     pub scope: String,
     /// Store hash.
     pub store_hash: String,
-    /// Payload `hash` (stable across re-deliveries).
+    /// Payload `hash` (SHA-1 of `data`: equal for events with equal data).
     pub hash: String,
+    /// `webhook-id` (stable across re-deliveries of one event to one hook).
+    pub webhook_id: String,
     /// Attempt number.
     pub attempt: u32,
     /// HTTP status (0 = connection failed).
@@ -326,6 +367,9 @@ pub struct State {
     pub codes: HashMap<String, Grant>,
     /// Access tokens → (store hash, client id).
     pub tokens: HashMap<String, (String, String)>,
+    /// Client secrets of API accounts (the app's and store-level ones) by client id:
+    /// the key of the webhooks each account creates.
+    pub account_secrets: HashMap<String, String>,
     /// JWT ids already minted (for inspection).
     pub next_id: u64,
     /// Webhook attempts.

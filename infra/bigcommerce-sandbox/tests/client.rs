@@ -17,6 +17,8 @@ use connector::store::{
 use serde_json::{Value, json};
 
 const CALLBACK: &str = "https://app.example.com/bigcommerce/auth";
+/// The app id the connector is configured with.
+const APP_ID: &str = "4242";
 
 fn config() -> SandboxConfig {
     SandboxConfig {
@@ -57,7 +59,11 @@ impl Harness {
         let mut config = ClientConfig::new(store, token);
         config.api_base = self.base.clone();
         tune(&mut config);
-        BigCommerce::new(Client::new(config).unwrap(), Some(SecretString::new("csecret".into())))
+        BigCommerce::new(
+            Client::new(config).unwrap(),
+            Some(SecretString::new("csecret".into())),
+            APP_ID.into(),
+        )
     }
 }
 
@@ -76,7 +82,6 @@ fn order(external_id: &str, product_id: &str, variant_id: &str) -> NewOrder {
     };
     NewOrder {
         external_order_id: external_id.into(),
-        external_source: "TikTok Shop".into(),
         channel_id: None,
         status: OrderStatus::AwaitingFulfillment,
         billing_address: address.clone(),
@@ -195,6 +200,10 @@ async fn orders_are_created_once_found_moved_cancelled_and_shipments_read_back()
     assert_eq!(all.as_array().unwrap().len(), 1);
     assert_eq!(all[0]["products"][0]["quantity"], 2);
     assert_eq!(all[0]["staff_notes"], "TikTok order 576461413000000001");
+    assert_eq!(
+        all[0]["external_source"], APP_ID,
+        "the app id, as BigCommerce asks of apps"
+    );
     assert_eq!(created.status, OrderStatus::AwaitingFulfillment);
     assert_eq!(
         store
@@ -344,11 +353,39 @@ async fn webhooks_subscribe_idempotently_and_deliveries_verify_against_the_store
     assert!(store.parse_webhook(&no_header, &body, "store-a-secret").is_err());
     assert!(store.parse_webhook(&headers, b"{not json", "store-a-secret").is_err());
 
-    let shipment = serde_json::to_vec(&json!({"scope": "store/shipment/created", "store_id": "1", "data": {"type": "shipment", "id": 7, "orderId": 250},
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "webhook-signature" && v.starts_with("v1,")),
+        "deliveries carry a Standard Webhooks signature"
+    );
+
+    let shipment = serde_json::to_string(&json!({"scope": "store/shipment/created", "store_id": "1", "data": {"type": "shipment", "id": 7, "orderId": 250},
                                               "hash": "abc", "created_at": 1, "producer": "stores/storea"})).unwrap();
+    assert!(
+        matches!(
+            store.parse_webhook(&headers, shipment.as_bytes(), "store-a-secret"),
+            Err(StoreError::WebhookRejected(_))
+        ),
+        "the signature covers the body"
+    );
+    let now = connector::storage::unix_now();
+    let mut signed: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| !k.starts_with("webhook-"))
+        .cloned()
+        .collect();
+    signed.extend([
+        ("webhook-id".to_string(), "msg_1".to_string()),
+        ("webhook-timestamp".to_string(), now.to_string()),
+        (
+            "webhook-signature".to_string(),
+            bigcommerce_sandbox::signing::sign_webhook(b"csecret", "msg_1", now, &shipment),
+        ),
+    ]);
     assert_eq!(
         store
-            .parse_webhook(&headers, &shipment, "store-a-secret")
+            .parse_webhook(&signed, shipment.as_bytes(), "store-a-secret")
             .unwrap()
             .event,
         StoreEvent::Shipment {

@@ -630,3 +630,235 @@ async fn the_load_url_carries_a_jwt_signed_with_the_client_secret() {
         86_400
     );
 }
+
+/// The catalog stock of a product (tracked by product) or of one of its variants.
+async fn stock(h: &Harness, token: &str, product_id: u64, variant_id: Option<u64>) -> i64 {
+    let path = format!("/v3/catalog/products/{product_id}?include=variants");
+    let (_, _, product) = h.api(reqwest::Method::GET, "storea", &path, token, None).await;
+    let product = &product["data"];
+    match variant_id {
+        None => product["inventory_level"].as_i64().unwrap(),
+        Some(id) => product["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap()["inventory_level"]
+            .as_i64()
+            .unwrap(),
+    }
+}
+
+/// A shopper's order through the admin route; its id.
+async fn storefront_order(h: &Harness, line: Value) -> u64 {
+    let answer = h
+        .http
+        .post(format!("{}/sandbox/orders?store_hash=storea", h.base))
+        .json(&json!({"products": [line]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let order: Value = answer.json().await.unwrap();
+    assert_eq!(
+        (order["status_id"].as_u64(), order["channel_id"].as_u64()),
+        (Some(11), Some(1))
+    );
+    order["id"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventory_hooks() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let (url, received) = receiver(vec![]).await;
+    for scope in [
+        "store/product/inventory/order/updated",
+        "store/sku/inventory/order/updated",
+    ] {
+        let hook = json!({"scope": scope, "destination": url, "is_active": true});
+        assert_eq!(
+            h.api(reqwest::Method::POST, "storea", "/v3/hooks", &token, Some(hook))
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, _, settings) = h
+        .api(reqwest::Method::GET, "storea", "/v3/settings/inventory", &token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            &settings["data"]["update_stock_behavior"],
+            &settings["data"]["refund_order_stock_adjustment"]
+        ),
+        (&json!("order_placed"), &json!(true)),
+        "BigCommerce's defaults"
+    );
+
+    // Default settings: placing takes the units, cancelling gives them back.
+    h.http
+        .post(format!("{}/sandbox/products/1/stock?store_hash=storea", h.base))
+        .json(&json!({"inventory_level": 17}))
+        .send()
+        .await
+        .unwrap();
+    let order = storefront_order(&h, json!({"product_id": 1, "quantity": 2})).await;
+    assert_eq!(stock(&h, &token, 1, None).await, 15);
+    assert!(eventually(|| received.lock().unwrap().len() == 1).await);
+    let (_, taken) = received.lock().unwrap()[0].clone();
+    assert_eq!(taken["scope"], "store/product/inventory/order/updated");
+    assert_eq!(
+        taken["data"],
+        json!({"type": "product", "id": 1, "inventory": {"product_id": 1, "method": "relative", "value": -2}})
+    );
+    h.http
+        .post(format!("{}/sandbox/orders/{order}/cancel", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stock(&h, &token, 1, None).await, 17, "cancelling restores the stock");
+    assert!(eventually(|| received.lock().unwrap().len() == 2).await);
+    assert_eq!(received.lock().unwrap()[1].1["data"]["inventory"]["value"], 2);
+
+    // Stock taken on shipment, and kept on refund.
+    let change = json!({"update_stock_behavior": "order_completed_or_shipped", "refund_order_stock_adjustment": false});
+    let (status, _, _) = h
+        .api(
+            reqwest::Method::PUT,
+            "storea",
+            "/v3/settings/inventory",
+            &token,
+            Some(change),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let unknown = json!({"stock_level_display": "show"});
+    assert_eq!(
+        h.api(
+            reqwest::Method::PUT,
+            "storea",
+            "/v3/settings/inventory",
+            &token,
+            Some(unknown)
+        )
+        .await
+        .0,
+        422
+    );
+    let (_, _, product) = h
+        .api(
+            reqwest::Method::GET,
+            "storea",
+            "/v3/catalog/products/3?include=variants",
+            &token,
+            None,
+        )
+        .await;
+    let variant = product["data"]["variants"][1]["id"].as_u64().unwrap();
+    let before = stock(&h, &token, 3, Some(variant)).await;
+    let order = storefront_order(&h, json!({"product_id": 3, "variant_id": variant, "quantity": 1})).await;
+    assert_eq!(
+        stock(&h, &token, 3, Some(variant)).await,
+        before,
+        "not taken when placed"
+    );
+    let shipped = h
+        .http
+        .post(format!("{}/sandbox/orders/{order}/shipments", h.base))
+        .json(&json!({"tracking_number": "1Z1", "shipping_provider": "ups"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shipped.status(), 201);
+    assert_eq!(
+        stock(&h, &token, 3, Some(variant)).await,
+        before - 1,
+        "taken when shipped"
+    );
+    assert!(eventually(|| received.lock().unwrap().len() == 3).await);
+    let (_, taken) = received.lock().unwrap()[2].clone();
+    assert_eq!(taken["scope"], "store/sku/inventory/order/updated");
+    assert_eq!(
+        taken["data"]["inventory"],
+        json!({"product_id": 3, "variant_id": variant, "method": "relative", "value": -1})
+    );
+    let path = format!("/v2/orders/{order}");
+    let refund = json!({"status_id": 4});
+    assert_eq!(
+        h.api(reqwest::Method::PUT, "storea", &path, &token, Some(refund))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stock(&h, &token, 3, Some(variant)).await,
+        before - 1,
+        "refunds keep the stock when the setting is off"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_are_signed_with_the_secret_of_the_account_that_created_the_hook() {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let h = start(config()).await;
+    let app_token = h.install("storea").await;
+    let account: Value = h
+        .http
+        .post(format!("{}/sandbox/api-accounts", h.base))
+        .json(&json!({"store_hash": "storea"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account_secret = account["client_secret"].as_str().unwrap().to_string();
+    assert!(!account_secret.is_empty() && account_secret != "csecret");
+    let (url, received) = receiver(vec![]).await;
+    for (token, marker) in [
+        (app_token.as_str(), "app"),
+        (account["access_token"].as_str().unwrap(), "account"),
+    ] {
+        let hook = json!({"scope": "store/product/updated", "destination": format!("{url}?by={marker}"), "headers": {"X-By": marker}});
+        assert_eq!(
+            h.api(reqwest::Method::POST, "storea", "/v3/hooks", token, Some(hook))
+                .await
+                .0,
+            200
+        );
+    }
+    h.http
+        .post(format!("{}/sandbox/products/2?store_hash=storea", h.base))
+        .json(&json!({"price": 12.0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(|| received.lock().unwrap().len() == 2).await);
+    for (headers, body) in received.lock().unwrap().clone() {
+        let key = if headers["x-by"] == "app" {
+            "csecret"
+        } else {
+            account_secret.as_str()
+        };
+        // Computed here with HMAC-SHA256 by hand: Standard Webhooks over the body (the
+        // sandbox sends compact JSON with sorted keys, so re-encoding gives its exact bytes).
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(format!("{}.{}.{}", headers["webhook-id"], headers["webhook-timestamp"], body).as_bytes());
+        let expected = format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        );
+        assert_eq!(headers["webhook-signature"], expected, "signed by {}", headers["x-by"]);
+        let sent_at: i64 = headers["webhook-timestamp"].parse().unwrap();
+        assert!((connector::storage::unix_now() - sent_at).abs() < 60);
+        use sha1::Digest as _;
+        assert_eq!(
+            body["hash"].as_str().unwrap(),
+            hex::encode(sha1::Sha1::digest(body["data"].to_string())),
+            "hash is the SHA-1 of data"
+        );
+    }
+}

@@ -95,6 +95,7 @@ fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
             "TIKTOK_APP_SECRET" => "local-app-secret",
             "TIKTOK_SERVICE_ID" => "local-service-id",
             "BIGCOMMERCE_CLIENT_ID" => "local-client-id",
+            "BIGCOMMERCE_APP_ID" => "local-app-id",
             _ => "local-client-secret",
         };
         Some(

@@ -37,6 +37,9 @@ pub struct SignedQuery {
 pub struct ConnectForm {
     store_hash: String,
     access_token: String,
+    /// The API account's client secret (optional): the key of its webhook signatures.
+    #[serde(default)]
+    client_secret: String,
 }
 
 fn with_session(app: &App, session: &Session, response: Response) -> Response {
@@ -52,11 +55,15 @@ fn redirect_to_settings() -> Response {
 }
 
 /// Connects (or reconnects) a store: reads its settings with a live call, subscribes
-/// the webhooks with a fresh per-store secret, then saves the record.
+/// the webhooks with a fresh per-store secret, then saves the record. `account_secret`
+/// is the store-level API account's client secret when the merchant gave it (`None`
+/// for app installs).
+#[allow(clippy::too_many_arguments)]
 async fn connect_store(
     app: &App,
     store_hash: &str,
     token: SecretString,
+    account_secret: Option<SecretString>,
     mode: ConnectionMode,
     owner: (u64, String),
     user_id: u64,
@@ -70,6 +77,7 @@ async fn connect_store(
         status: StoreStatus::Installed,
         access_token: None,
         webhook_secret: None,
+        account_client_secret: None,
         scope: String::new(),
         owner_id: owner.0,
         owner_email: None,
@@ -84,6 +92,8 @@ async fn connect_store(
         version: 0,
     });
     record.set_access_token(cipher, &token);
+    record.set_account_client_secret(cipher, account_secret.as_ref());
+    record.mode = mode;
     let platform = store_platform(app, &record)?;
     let info = platform.verify_account().await?;
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
@@ -95,7 +105,6 @@ async fn connect_store(
         )
         .await?;
     record.set_webhook_secret(cipher, &secret);
-    record.mode = mode;
     record.status = StoreStatus::Installed;
     record.scope = scope.to_string();
     record.owner_id = owner.0;
@@ -147,6 +156,7 @@ pub async fn auth(State(app): State<Arc<App>>, Query(query): Query<AuthQuery>) -
         &app,
         &store_hash,
         grant.access_token,
+        None,
         ConnectionMode::App,
         owner,
         grant.user.id,
@@ -274,10 +284,14 @@ pub async fn connect_account(State(app): State<Arc<App>>, Form(form): Form<Conne
             .into_response();
     }
     let token = SecretString::new(form.access_token.trim().to_string());
+    let account_secret = Some(form.client_secret.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::new(s.to_string()));
     match connect_store(
         &app,
         &store_hash,
         token,
+        account_secret,
         ConnectionMode::ApiAccount,
         (0, String::new()),
         0,

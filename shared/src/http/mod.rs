@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tracing::Instrument as _;
 
-use crate::accounts::{self, StoreRecord, StoreStatus};
+use crate::accounts::{self, ConnectionMode, StoreRecord, StoreStatus};
 use crate::app::App;
 use crate::shops::ShopError;
 use crate::storage::StorageError;
@@ -186,9 +186,17 @@ pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Fai
     let mut config = ClientConfig::new(&store.store_hash, token);
     config.api_base = app.endpoints.bigcommerce_api.clone();
     let client = Client::new(config)?;
+    // Webhooks are signed with the secret of the account that created them: the app's
+    // for app installs, the store-level API account's own (when the merchant gave it)
+    // for stores connected by hand.
+    let webhook_key = match store.mode {
+        ConnectionMode::App => Some(app.secrets.bigcommerce_client_secret.clone()),
+        ConnectionMode::ApiAccount => store.account_client_secret(&app.secrets.token_cipher),
+    };
     Ok(BigCommerce::new(
         client,
-        Some(app.secrets.bigcommerce_client_secret.clone()),
+        webhook_key,
+        app.secrets.bigcommerce_app_id.clone(),
     ))
 }
 

@@ -478,6 +478,7 @@ pub fn connect_form(message: Option<&str>) -> Html<String> {
             "<h1>Connect your BigCommerce store</h1>{notice}<div class=\"card\"><p>Create a store-level API account in BigCommerce \
 (Settings → Store-level API accounts) and paste its details.</p><form method=\"post\" action=\"/connect\">\
 <label>Store hash <input name=\"store_hash\" required></label><label>Access token <input name=\"access_token\" type=\"password\" required></label>\
+<label>Client secret (lets the connector check BigCommerce's webhook signatures) <input name=\"client_secret\" type=\"password\"></label>\
 <p><button type=\"submit\">Connect</button></p></form></div>"
         ),
     )

@@ -19,18 +19,26 @@ use crate::storage::idempotency::{self, Claim};
 use crate::store::{StoreEvent, StorePlatform};
 use crate::tiktok::webhook::{WebhookError, parse};
 
-/// How long a delivery stays de-duplicated.
-const DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is
+/// unique per notification, so a long window drops nothing real).
+const TIKTOK_DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a BigCommerce delivery stays de-duplicated: one hour. Without a
+/// `webhook-id` its key (scope, `hash`, `created_at`) may still collide for two real
+/// events in one second, so the window is kept short: it covers duplicate copies and the first five retries of a delivery whose
+/// 200 was lost (1, 4, 9, 19 and 34 minutes after it, reference §1.8), and a later
+/// re-delivery is processed again harmlessly, because every job re-reads the store's
+/// current state instead of trusting the event.
+const BIGCOMMERCE_DEDUP_TTL: Duration = Duration::from_secs(3600);
 /// How long one intake may hold a delivery before another may take it over.
 const LEASE: Duration = Duration::from_secs(30);
 
-/// Runs `work` once per delivery key: duplicates are acknowledged without effect.
-async fn once<F, Fut>(app: &App, scope: &str, key: &str, work: F) -> Response
+/// Runs `work` once per delivery key within `ttl`: duplicates are acknowledged without effect.
+async fn once<F, Fut>(app: &App, scope: &str, key: &str, ttl: Duration, work: F) -> Response
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
-    match idempotency::claim(app.table.as_ref(), scope, key, LEASE, DEDUP_TTL).await {
+    match idempotency::claim(app.table.as_ref(), scope, key, LEASE, ttl).await {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(_)) | Ok(Claim::InProgress) => {
             tracing::info!(scope, key, "duplicate delivery acknowledged");
@@ -39,18 +47,12 @@ where
         Err(error) => return Failure::from(error).into_response(),
     }
     match work().await {
-        Ok(()) => match idempotency::complete(
-            app.table.as_ref(),
-            scope,
-            key,
-            serde_json::json!({"done": true}),
-            DEDUP_TTL,
-        )
-        .await
-        {
-            Ok(()) => StatusCode::OK.into_response(),
-            Err(error) => Failure::from(error).into_response(),
-        },
+        Ok(()) => {
+            match idempotency::complete(app.table.as_ref(), scope, key, serde_json::json!({"done": true}), ttl).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(error) => Failure::from(error).into_response(),
+            }
+        }
         Err(failure) => {
             if let Err(error) = idempotency::release(app.table.as_ref(), scope, key).await {
                 tracing::error!(scope, key, %error, "could not release a failed delivery");
@@ -88,7 +90,7 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         .as_ref()
         .map_or_else(|| crate::crypto::sha256_hex(&body), |id| id.to_string());
     let shop_id = notification.shop_id.to_string();
-    once(&app, "tiktok-webhook", &key, || async {
+    once(&app, "tiktok-webhook", &key, TIKTOK_DEDUP_TTL, || async {
         let Some(store_hash) = accounts::store_of_shop(app.table.as_ref(), &shop_id).await? else {
             tracing::warn!(shop = %shop_id, topic = notification.topic, "webhook for a shop no store has connected; ignored");
             return Ok(());
@@ -158,7 +160,7 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         }
     };
     let key = delivery.dedupe_key.clone();
-    once(&app, "bigcommerce-webhook", &key, || async {
+    once(&app, "bigcommerce-webhook", &key, BIGCOMMERCE_DEDUP_TTL, || async {
         let (kind, payload) = match &delivery.event {
             StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_hash).await,
             StoreEvent::Product { topic, product_id } => {

@@ -270,8 +270,6 @@ pub struct NewOrderLine {
 pub struct NewOrder {
     /// The marketplace's order id (idempotency key in the store).
     pub external_order_id: String,
-    /// The source system's name or app id.
-    pub external_source: String,
     /// Store sales channel, when the store has one for the marketplace.
     pub channel_id: Option<String>,
     /// State to create it in.
@@ -337,10 +335,16 @@ pub enum Topic {
     ProductUpdated,
     /// A product was deleted.
     ProductDeleted,
-    /// Product-level stock changed.
+    /// Product-level stock changed by hand or through the API.
     ProductInventoryUpdated,
-    /// Variant-level stock changed.
+    /// Variant-level stock changed by hand or through the API.
     VariantInventoryUpdated,
+    /// Product-level stock moved by an order (storefront, POS, another marketplace, or
+    /// the connector's own store orders): placed, shipped, cancelled or refunded, as the
+    /// store's inventory settings say.
+    ProductInventoryOrderUpdated,
+    /// Variant-level stock moved by an order (as [`Topic::ProductInventoryOrderUpdated`]).
+    VariantInventoryOrderUpdated,
     /// An order changed status.
     OrderStatusUpdated,
     /// A shipment was created.
@@ -352,12 +356,14 @@ pub enum Topic {
 }
 
 /// The topics the connector subscribes on install.
-pub const CONNECTOR_TOPICS: [Topic; 9] = [
+pub const CONNECTOR_TOPICS: [Topic; 11] = [
     Topic::ProductCreated,
     Topic::ProductUpdated,
     Topic::ProductDeleted,
     Topic::ProductInventoryUpdated,
     Topic::VariantInventoryUpdated,
+    Topic::ProductInventoryOrderUpdated,
+    Topic::VariantInventoryOrderUpdated,
     Topic::OrderStatusUpdated,
     Topic::ShipmentCreated,
     Topic::ShipmentUpdated,
@@ -382,7 +388,12 @@ pub struct Subscription {
 pub enum StoreEvent {
     /// Product created, updated or deleted (re-read it).
     Product { topic: Topic, product_id: String },
-    /// Stock changed (re-read it).
+    /// Stock changed, by hand or by an order (re-read it). Orders the connector itself
+    /// creates from TikTok orders move store stock too and so arrive here: the stock
+    /// sync then publishes the store's absolute level (through the inventory policy),
+    /// never a delta, so TikTok (which already took its own sale off) converges on the
+    /// store's number instead of losing the units twice, and setting TikTok's stock
+    /// fires no store event, so nothing loops.
     Inventory {
         product_id: String,
         variant_id: Option<String>,
@@ -407,7 +418,10 @@ pub struct WebhookDelivery {
     pub store: String,
     /// What happened.
     pub event: StoreEvent,
-    /// Stable across re-deliveries of one event: the de-duplication key.
+    /// Identifies one event, stable across its re-deliveries, distinct for two events
+    /// about the same resource: the de-duplication key (BigCommerce: scope, `hash` and
+    /// `created_at`, since `hash` may be the SHA-1 of `data` alone, and `webhook-id`
+    /// when present).
     pub dedupe_key: String,
     /// Event time (Unix seconds).
     pub created_at: i64,

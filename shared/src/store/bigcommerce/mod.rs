@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use auth::{AuthError, LEEWAY_SECONDS, LoadClaims, sign_jwt, verify_signed_payload, verify_signed_payload_jwt};
+pub use auth::{AuthError, LEEWAY_SECONDS, LoadClaims, verify_signed_payload, verify_signed_payload_jwt};
 pub use client::{Client, ClientConfig};
 use model::*;
 
@@ -102,6 +102,8 @@ pub fn scope_of(topic: Topic) -> &'static str {
         Topic::ProductDeleted => "store/product/deleted",
         Topic::ProductInventoryUpdated => "store/product/inventory/updated",
         Topic::VariantInventoryUpdated => "store/sku/inventory/updated",
+        Topic::ProductInventoryOrderUpdated => "store/product/inventory/order/updated",
+        Topic::VariantInventoryOrderUpdated => "store/sku/inventory/order/updated",
         Topic::OrderStatusUpdated => "store/order/statusUpdated",
         Topic::ShipmentCreated => "store/shipment/created",
         Topic::ShipmentUpdated => "store/shipment/updated",
@@ -243,8 +245,11 @@ fn address_to(address: &Address, shipping_method: Option<&str>) -> BcAddress {
     }
 }
 
-/// Standard Webhooks check (reference §1.8.1): `webhook-signature` holds `v1,<base64>`
-/// entries of HMAC-SHA256(key, `id.timestamp.body`); within 5 minutes of `now`.
+/// Standard Webhooks check (reference §1.8.1): `webhook-signature` holds space-separated
+/// `v1,<base64>` entries of HMAC-SHA256(`key`, `{id}.{timestamp}.{body}`); true when any
+/// matches (compared in constant time) and `timestamp` (Unix seconds) is within 5
+/// minutes of `now`. For BigCommerce `key` is the raw bytes of the client secret of the
+/// account that created the hook.
 pub fn verify_standard_webhook(key: &[u8], id: &str, timestamp: &str, body: &[u8], signatures: &str, now: i64) -> bool {
     use base64::Engine as _;
     use hmac::{Hmac, KeyInit, Mac};
@@ -293,14 +298,25 @@ fn id_text(value: &serde_json::Value) -> Option<String> {
 /// One installed (or API-account) BigCommerce store.
 pub struct BigCommerce {
     client: Client,
-    /// The app's client secret, for Standard Webhooks signatures when present.
-    client_secret: Option<SecretString>,
+    /// Client secret of the account that created the store's webhooks, which keys
+    /// their Standard Webhooks signatures; `None` when the connector does not hold it.
+    webhook_key: Option<SecretString>,
+    /// The app's id, written to `external_source` of created orders.
+    app_id: String,
 }
 
 impl BigCommerce {
-    /// A store reached through `client`.
-    pub fn new(client: Client, client_secret: Option<SecretString>) -> Self {
-        Self { client, client_secret }
+    /// A store reached through `client`. `webhook_key` is the client secret of the
+    /// account whose token `client` carries (the app's for app installs, the
+    /// store-level API account's own when the merchant gave it; §1.8: webhooks are
+    /// signed with the creating account's secret); `app_id` is the app's BigCommerce
+    /// app id (§1.11 `external_source`).
+    pub fn new(client: Client, webhook_key: Option<SecretString>, app_id: String) -> Self {
+        Self {
+            client,
+            webhook_key,
+            app_id,
+        }
     }
 
     /// Checks pasted store-level API account credentials with a live call; returns
@@ -427,7 +443,7 @@ impl StorePlatform for BigCommerce {
                 .as_deref()
                 .map(|c| numeric(c, "channel id"))
                 .transpose()?,
-            external_source: order.external_source.clone(),
+            external_source: self.app_id.clone(),
             external_order_id: order.external_order_id.clone(),
             billing_address: address_to(&order.billing_address, None),
             shipping_addresses: vec![address_to(&order.shipping_address, Some(&order.shipping_method))],
@@ -564,6 +580,13 @@ impl StorePlatform for BigCommerce {
         Ok(())
     }
 
+    /// Checks, in order: the per-store secret header (always; constant time), then the
+    /// Standard Webhooks signature when the delivery carries one, with the key of the
+    /// account that created the hook. A store connected by a store-level API account
+    /// whose client secret the merchant did not give has no key: its signatures cannot
+    /// be checked, and refusing them would refuse every delivery (BigCommerce then
+    /// retries for 48 hours and deactivates the hooks), so such deliveries rest on the
+    /// per-store secret header alone, which only BigCommerce and the connector know.
     fn parse_webhook(
         &self,
         headers: &[(String, String)],
@@ -585,7 +608,7 @@ impl StorePlatform for BigCommerce {
             header("webhook-id"),
             header("webhook-timestamp"),
             header("webhook-signature"),
-            &self.client_secret,
+            &self.webhook_key,
         ) && !verify_standard_webhook(
             key.expose().as_bytes(),
             id,
@@ -613,11 +636,11 @@ impl StorePlatform for BigCommerce {
                     product_id: id.ok_or_else(missing)?,
                 }
             }
-            Some(Topic::ProductInventoryUpdated) => StoreEvent::Inventory {
+            Some(Topic::ProductInventoryUpdated | Topic::ProductInventoryOrderUpdated) => StoreEvent::Inventory {
                 product_id: id.ok_or_else(missing)?,
                 variant_id: None,
             },
-            Some(Topic::VariantInventoryUpdated) => StoreEvent::Inventory {
+            Some(Topic::VariantInventoryUpdated | Topic::VariantInventoryOrderUpdated) => StoreEvent::Inventory {
                 product_id: id_text(&delivery.data["inventory"]["product_id"]).ok_or_else(missing)?,
                 variant_id: id_text(&delivery.data["inventory"]["variant_id"]),
             },
@@ -634,11 +657,25 @@ impl StorePlatform for BigCommerce {
                 scope: delivery.scope.clone(),
             },
         };
-        let dedupe_key = delivery.hash.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| {
-            crate::crypto::sha256_hex(
-                format!("{}|{}|{}", delivery.scope, delivery.data, delivery.created_at).as_bytes(),
+        // One event, the same across its re-deliveries. `hash` may be the SHA-1 of `data`
+        // alone (§1.8): equal for two edits of one product, and for the created and
+        // updated events of one shipment. So the scope and `created_at` go with it, and
+        // the Standard Webhooks `webhook-id` (stable across retries) when the delivery
+        // carries one, which also parts two events of one product in one second.
+        let event_hash = delivery
+            .hash
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| delivery.data.to_string());
+        let dedupe_key = crate::crypto::sha256_hex(
+            format!(
+                "{}|{event_hash}|{}|{}",
+                delivery.scope,
+                delivery.created_at,
+                header("webhook-id").unwrap_or_default()
             )
-        });
+            .as_bytes(),
+        );
         Ok(WebhookDelivery {
             store: store.to_string(),
             event,
@@ -654,6 +691,8 @@ mod tests {
 
     use super::*;
 
+    /// The published Standard Webhooks vectors (reference §1.8.1; the spec repository's
+    /// library tests), the same the BigCommerce sandbox's signer is checked against.
     #[test]
     fn standard_webhooks_reference_vector() {
         let key = base64::engine::general_purpose::STANDARD
@@ -679,6 +718,140 @@ mod tests {
             1_614_265_330
         ));
         assert!(!verify_standard_webhook(&key, id, ts, body, "v1a,abc", 1_614_265_330));
+        // The vector of the Standard Webhooks Rust library's own tests.
+        let key = base64::engine::general_purpose::STANDARD
+            .decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+            .unwrap();
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let (id, ts) = ("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", "1649367553");
+        let signature = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+        assert!(verify_standard_webhook(&key, id, ts, body, signature, 1_649_367_553));
+        assert!(!verify_standard_webhook(
+            b"another key",
+            id,
+            ts,
+            body,
+            signature,
+            1_649_367_553
+        ));
+    }
+
+    fn store(webhook_key: Option<&str>) -> BigCommerce {
+        let config = ClientConfig::new("abc123", SecretString::new("token".into()));
+        BigCommerce::new(
+            Client::new(config).unwrap(),
+            webhook_key.map(|k| SecretString::new(k.into())),
+            "4242".into(),
+        )
+    }
+
+    /// A delivery whose `hash` depends on `data` alone (the stricter reading of §1.8).
+    fn delivery(scope: &str, data: serde_json::Value, created_at: i64) -> Vec<u8> {
+        let hash = crate::crypto::sha256_hex(data.to_string().as_bytes())[..40].to_string();
+        serde_json::json!({"scope": scope, "store_id": "1", "data": data, "hash": hash, "created_at": created_at,
+                           "producer": "stores/abc123"})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn two_events_with_one_hash_are_told_apart_by_scope_and_created_at_and_order_stock_is_inventory() {
+        let store = store(None);
+        let headers = vec![(SECRET_HEADER.to_lowercase(), "s".to_string())];
+        let data = serde_json::json!({"type": "product", "id": 7});
+        let parse = |body: Vec<u8>| store.parse_webhook(&headers, &body, "s").unwrap();
+        let first = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
+        let again = parse(delivery("store/product/updated", data.clone(), 1_700_000_000));
+        let later = parse(delivery("store/product/updated", data.clone(), 1_700_003_600));
+        let created = parse(delivery("store/product/created", data, 1_700_000_000));
+        assert_eq!(first.dedupe_key, again.dedupe_key, "a re-delivery is a duplicate");
+        assert_ne!(first.dedupe_key, later.dedupe_key, "a later edit is not");
+        assert_ne!(first.dedupe_key, created.dedupe_key, "nor another event of that second");
+        let with_id = |id: &str| {
+            let headers = vec![
+                (SECRET_HEADER.to_lowercase(), "s".to_string()),
+                ("webhook-id".to_string(), id.to_string()),
+            ];
+            let body = delivery(
+                "store/product/updated",
+                serde_json::json!({"type": "product", "id": 7}),
+                1,
+            );
+            store.parse_webhook(&headers, &body, "s").unwrap().dedupe_key
+        };
+        assert_eq!(with_id("msg_a"), with_id("msg_a"), "retries keep their webhook-id");
+        assert_ne!(with_id("msg_a"), with_id("msg_b"), "two events of one second");
+
+        let product = parse(delivery(
+            "store/product/inventory/order/updated",
+            serde_json::json!({"type": "product", "id": 7, "inventory": {"product_id": 7, "method": "relative", "value": -2}}),
+            1,
+        ));
+        assert_eq!(
+            product.event,
+            StoreEvent::Inventory {
+                product_id: "7".into(),
+                variant_id: None
+            }
+        );
+        let sku = parse(delivery(
+            "store/sku/inventory/order/updated",
+            serde_json::json!({"type": "sku", "id": 461, "inventory": {"product_id": 7, "variant_id": 509, "method": "relative", "value": -1}}),
+            1,
+        ));
+        assert_eq!(
+            sku.event,
+            StoreEvent::Inventory {
+                product_id: "7".into(),
+                variant_id: Some("509".into())
+            }
+        );
+    }
+
+    #[test]
+    fn signatures_are_checked_with_the_creating_accounts_key_when_the_connector_holds_it() {
+        use base64::engine::general_purpose::STANDARD;
+        use hmac::{Hmac, KeyInit, Mac};
+        let body = delivery(
+            "store/product/updated",
+            serde_json::json!({"type": "product", "id": 7}),
+            1,
+        );
+        let now = crate::storage::unix_now();
+        let signed = |key: &[u8], sent_at: i64| {
+            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+            mac.update(format!("msg_1.{sent_at}.").as_bytes());
+            mac.update(&body);
+            vec![
+                (SECRET_HEADER.to_lowercase(), "s".to_string()),
+                ("webhook-id".to_string(), "msg_1".to_string()),
+                ("webhook-timestamp".to_string(), sent_at.to_string()),
+                (
+                    "webhook-signature".to_string(),
+                    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())),
+                ),
+            ]
+        };
+        let keyed = store(Some("account-secret"));
+        assert!(keyed.parse_webhook(&signed(b"account-secret", now), &body, "s").is_ok());
+        for (headers, case) in [
+            (signed(b"app-secret", now), "another account's key"),
+            (signed(b"account-secret", now - 301), "stale"),
+        ] {
+            assert!(
+                matches!(
+                    keyed.parse_webhook(&headers, &body, "s"),
+                    Err(StoreError::WebhookRejected(_))
+                ),
+                "{case}"
+            );
+        }
+        let keyless = store(None);
+        assert!(
+            keyless.parse_webhook(&signed(b"unknown", now), &body, "s").is_ok(),
+            "no key: the header secret alone"
+        );
+        assert!(keyless.parse_webhook(&signed(b"unknown", now), &body, "other").is_err());
     }
 
     #[test]

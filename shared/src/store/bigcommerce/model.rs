@@ -336,7 +336,7 @@ pub struct BcOrderPost {
     /// Sales channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<u64>,
-    /// Source system.
+    /// Source system: the app id of the app that created the order (§1.11).
     pub external_source: String,
     /// Marketplace order id.
     pub external_order_id: String,
