@@ -206,7 +206,8 @@ const SIZES: [(u64, &str); 2] = [(201, "S"), (202, "M")];
 
 impl Store {
     /// A store with `count` products: every third has Color × Size variants (tracked by
-    /// variant), every tenth has no image, the rest one or two images.
+    /// variant), every tenth has no image, the rest one or two 800×800 images, except
+    /// product 11, whose only image is 80×80.
     pub fn seeded(id: u64, hash: &str, count: usize, now: i64) -> Self {
         let mut products = BTreeMap::new();
         let mut next_variant = 1_000u64;
@@ -240,6 +241,8 @@ impl Store {
             };
             let images = match index % 10 {
                 7 => vec![],
+                // One image too small for a TikTok main image (300×300 at least).
+                _ if index == 11 => vec![(format!("p{index}-1-80x80.png"), true)],
                 0 => vec![(format!("p{index}-1.png"), true), (format!("p{index}-2.png"), false)],
                 _ => vec![(format!("p{index}-1.png"), true)],
             };
