@@ -1323,6 +1323,101 @@ mod tests {
     }
 
     #[test]
+    fn package_units_follow_the_shop_region_in_one_measurement_system() {
+        let package = |weight: &str, dimension: &str, region: &str| {
+            let units = Units {
+                weight: weight.into(),
+                dimension: dimension.into(),
+            };
+            let weight = weight_in(&units, region, Decimal::from(16)).unwrap();
+            let dimensions = dimensions_in(&units, region, [Decimal::from(10), Decimal::ONE, Decimal::new(25, 1)]).unwrap();
+            (weight.value, weight.unit, dimensions.width, dimensions.height, dimensions.length, dimensions.unit)
+        };
+        let text = |values: [&str; 6]| values.map(String::from).into();
+        assert_eq!(
+            package("Ounces", "Inches", "GB"),
+            text(["0.454", "KILOGRAM", "26", "3", "7", "CENTIMETER"]),
+            "16 oz = 0.45359 kg, rounded up; 10 in = 25.4 cm, 1 in = 2.54 cm, 2.5 in = 6.35 cm, all rounded up"
+        );
+        assert_eq!(
+            package("Ounces", "Centimeters", "US"),
+            text(["1", "POUND", "4", "1", "1", "INCH"]),
+            "a US store weighing in ounces declares pounds and inches: 10 cm = 3.94 in"
+        );
+        assert_eq!(
+            package("Grams", "Inches", "US"),
+            text(["0.016", "KILOGRAM", "26", "3", "7", "CENTIMETER"]),
+            "a US store weighing in grams declares kilograms and centimetres"
+        );
+        assert_eq!(
+            package("KGS", "Centimeters", "JP"),
+            text(["16", "KILOGRAM", "10", "1", "3", "CENTIMETER"])
+        );
+    }
+
+    #[test]
+    fn stock_spreads_over_every_warehouse_without_exceeding_the_policy() {
+        let stock = |id: &str, quantity: u32| WarehouseStock {
+            warehouse_id: Id::from(id),
+            quantity,
+        };
+        let chosen = Id::from("w1");
+        assert_eq!(spread_stock(15, &[], &chosen), [stock("w1", 15)], "a SKU in one warehouse");
+        let held = [stock("w1", 3), stock("w2", 4), stock("w3", 6)];
+        assert_eq!(
+            spread_stock(15, &held, &chosen),
+            [stock("w1", 5), stock("w2", 4), stock("w3", 6)],
+            "the others keep what they hold; the chosen one gets the rest"
+        );
+        assert_eq!(
+            spread_stock(7, &held, &chosen),
+            [stock("w1", 0), stock("w2", 4), stock("w3", 3)],
+            "the others are lowered so the total stays at 7"
+        );
+        assert_eq!(
+            spread_stock(9, &[stock("w2", 4), stock("w3", 1)], &chosen),
+            [stock("w2", 8), stock("w3", 1)],
+            "a SKU not in the chosen warehouse gets its stock in its first one"
+        );
+    }
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![0; (width * height) as usize]).unwrap();
+        writer.finish().unwrap();
+        bytes
+    }
+
+    #[test]
+    fn main_images_are_checked_from_their_header() {
+        assert_eq!(check_main_image(&png(800, 300)), Ok((800, 300)));
+        let small = check_main_image(&png(80, 80)).unwrap_err();
+        assert_eq!(
+            small.to_string(),
+            "Main image is 80×80 px; TikTok needs at least 300×300."
+        );
+        assert_eq!(
+            check_main_image(&png(4001, 300)),
+            Err(ImageProblem::TooLarge {
+                width: 4001,
+                height: 300
+            })
+        );
+        assert_eq!(check_main_image(b"<html>not found</html>"), Err(ImageProblem::Unreadable));
+        let mut heavy = png(800, 800);
+        heavy.resize(limits::IMAGE_BYTES + 1, 0);
+        assert_eq!(
+            check_main_image(&heavy),
+            Err(ImageProblem::TooHeavy {
+                bytes: limits::IMAGE_BYTES + 1
+            })
+        );
+    }
+
+    #[test]
     fn brands_map_per_store_brand_and_attributes_read_store_fields() {
         let build = |product: &Product, profile: &Profile| {
             with_listing_context(&[], |spec, context| build_listing(product, profile, spec, context)).unwrap()
