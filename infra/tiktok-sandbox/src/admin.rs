@@ -32,6 +32,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/shops", get(shops))
         .route("/sandbox/products", get(products))
         .route("/sandbox/products/{id}/inventory", post(stock_warehouses))
+        .route("/sandbox/reviews", post(hold_reviews))
         .route("/sandbox/orders", post(place_order))
         .route("/sandbox/orders/{id}", get(order))
         .route("/sandbox/orders/{id}/status", post(move_order))
@@ -118,6 +119,16 @@ async fn stock_warehouses(State(sandbox): State<Sandbox>, Path(id): Path<String>
         }
         None => not_found("SKU"),
     }
+}
+
+/// Holds reviews (`{"hold": true}`) until released (`{"hold": false}`): products and
+/// edits stay in review meanwhile, as long reviews do on TikTok.
+async fn hold_reviews(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    let Some(hold) = body["hold"].as_bool() else {
+        return bad_request("hold must be true or false");
+    };
+    sandbox.lock().reviews_held = hold;
+    Json(json!({"hold": hold})).into_response()
 }
 
 /// Stores an order given in the shape of Get Order Detail (plus `shop_id`) and sends

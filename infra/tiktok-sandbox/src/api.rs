@@ -534,7 +534,10 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
                     format!("SKU {seller_sku} repeats another SKU's sales attributes"),
                 );
             }
-            if sku.get("id").is_none() || creating {
+            // A new SKU needs a price and stock; a listed one keeps what it leaves out
+            // (Edit Product, reference §6.5).
+            let new_sku = sku.get("id").is_none();
+            if new_sku || sku.get("price").is_some() {
                 let amount = sku["price"]["amount"].as_str().and_then(|a| a.parse::<f64>().ok());
                 if !amount.is_some_and(|a| a > 0.0) {
                     problem(
@@ -548,26 +551,26 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
                         format!("SKU {seller_sku}: currency must be {}", shop.currency),
                     );
                 }
-                for stock in sku["inventory"].as_array().into_iter().flatten() {
-                    if !stock["warehouse_id"]
-                        .as_str()
-                        .is_some_and(|w| warehouses.iter().any(|x| x == w))
-                    {
-                        problem(
-                            12052097,
-                            format!("SKU {seller_sku}: warehouse {} does not exist", stock["warehouse_id"]),
-                        );
-                    }
-                    if !stock["quantity"].as_u64().is_some_and(|q| q <= 99_999) {
-                        problem(12052055, format!("SKU {seller_sku}: quantity must be 0 to 99999"));
-                    }
-                }
-                if sku["inventory"].as_array().is_none_or(|i| i.is_empty()) {
+            }
+            for stock in sku["inventory"].as_array().into_iter().flatten() {
+                if !stock["warehouse_id"]
+                    .as_str()
+                    .is_some_and(|w| warehouses.iter().any(|x| x == w))
+                {
                     problem(
-                        12019022,
-                        format!("SKU {seller_sku} needs inventory in a valid warehouse"),
+                        12052097,
+                        format!("SKU {seller_sku}: warehouse {} does not exist", stock["warehouse_id"]),
                     );
                 }
+                if !stock["quantity"].as_u64().is_some_and(|q| q <= 99_999) {
+                    problem(12052055, format!("SKU {seller_sku}: quantity must be 0 to 99999"));
+                }
+            }
+            if new_sku && sku["inventory"].as_array().is_none_or(|i| i.is_empty()) {
+                problem(
+                    12019022,
+                    format!("SKU {seller_sku} needs inventory in a valid warehouse"),
+                );
             }
         }
     }
@@ -755,6 +758,9 @@ impl Sandbox {
         let product_id = product_id.to_string();
         tokio::spawn(async move {
             tokio::time::sleep(sandbox.config.review_delay).await;
+            while sandbox.lock().reviews_held {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             let reviewed = {
                 let mut state = sandbox.lock();
                 let Some(product) = state.products.get_mut(&product_id) else {
