@@ -263,12 +263,15 @@ async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
             .unwrap()
     };
     let in_review = eventually(15, async || {
-        listing().await.reasons
-            == ["An edit is in TikTok's review; the previous version stays live until it passes."]
+        listing().await.reasons == ["An edit is in TikTok's review; the previous version stays live until it passes."]
     })
     .await;
     assert!(in_review, "{:?}", listing().await.reasons);
-    assert_eq!(listing().await.status, ListingStatus::Live, "live while the edit is reviewed");
+    assert_eq!(
+        listing().await.status,
+        ListingStatus::Live,
+        "live while the edit is reviewed"
+    );
     hold_reviews(&running, false).await;
     let rejected = async || {
         records::get_listing(table, STORE, &shop, &live.product_id)
@@ -873,7 +876,14 @@ async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
     );
 
     // TikTok wants the shorter side of a size chart at 1024 px or more.
-    let answer = put_profile_file(&mut browser, &base, &csrf, "size-chart", &connector_e2e::png(1024, 1400)).await;
+    let answer = put_profile_file(
+        &mut browser,
+        &base,
+        &csrf,
+        "size-chart",
+        &connector_e2e::png(1024, 1400),
+    )
+    .await;
     assert_eq!(answer.status(), 200);
     let profile: Value = answer.json().await.unwrap();
     let uri = profile["size_chart_uri"].as_str().unwrap().to_string();
@@ -1179,10 +1189,7 @@ async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
     let live = listings
         .iter()
         .find(|l| {
-            l.status == ListingStatus::Live
-                && products
-                    .iter()
-                    .any(|p| p.id == l.product_id && p.variants.len() == 1)
+            l.status == ListingStatus::Live && products.iter().any(|p| p.id == l.product_id && p.variants.len() == 1)
         })
         .unwrap();
     let table = running.app.table.as_ref();
@@ -1198,7 +1205,10 @@ async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
     let stocked = json!({"sku_id": live.skus[0].1, "inventory": [{"warehouse_id": chosen, "quantity": 6},
                                                                  {"warehouse_id": other, "quantity": 4}]});
     let answer = http
-        .post(format!("{}/sandbox/products/{tiktok_id}/inventory", tiktok_base(&running)))
+        .post(format!(
+            "{}/sandbox/products/{tiktok_id}/inventory",
+            tiktok_base(&running)
+        ))
         .json(&stocked)
         .send()
         .await
@@ -1210,7 +1220,12 @@ async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|w| (w["warehouse_id"].as_str().unwrap().to_string(), w["quantity"].as_u64().unwrap()))
+            .map(|w| {
+                (
+                    w["warehouse_id"].as_str().unwrap().to_string(),
+                    w["quantity"].as_u64().unwrap(),
+                )
+            })
             .collect();
         stock.sort();
         stock

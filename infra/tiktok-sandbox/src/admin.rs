@@ -102,9 +102,17 @@ async fn stock_warehouses(State(sandbox): State<Sandbox>, Path(id): Path<String>
         return not_found("product");
     };
     let shop_id = product["_shop"].as_str().unwrap_or_default();
-    let warehouses = state.shops.get(shop_id).map(|s| s.sales_warehouse_ids()).unwrap_or_default();
+    let warehouses = state
+        .shops
+        .get(shop_id)
+        .map(|s| s.sales_warehouse_ids())
+        .unwrap_or_default();
     let inventory = body["inventory"].as_array().cloned().unwrap_or_default();
-    let known = |w: &Value| w["warehouse_id"].as_str().is_some_and(|id| warehouses.iter().any(|x| x == id));
+    let known = |w: &Value| {
+        w["warehouse_id"]
+            .as_str()
+            .is_some_and(|id| warehouses.iter().any(|x| x == id))
+    };
     if inventory.is_empty() || !inventory.iter().all(|w| known(w) && w["quantity"].is_u64()) {
         return bad_request("inventory must list the shop's sales warehouses with whole quantities");
     }

@@ -627,12 +627,16 @@ fn package_problems(region: &str, weight: &Value, dimensions: &Value) -> Vec<(i6
     if !dimension_units.contains(&dimension_unit) {
         problems.push((
             12019012,
-            format!("package_dimensions.unit {dimension_unit:?} is not allowed in {region}; use one of {dimension_units:?}"),
+            format!(
+                "package_dimensions.unit {dimension_unit:?} is not allowed in {region}; use one of {dimension_units:?}"
+            ),
         ));
     } else if (unit == "POUND") != (dimension_unit == "INCH") {
         problems.push((
             12019012,
-            format!("package_weight ({unit}) and package_dimensions ({dimension_unit}) must use the same measurement system"),
+            format!(
+                "package_weight ({unit}) and package_dimensions ({dimension_unit}) must use the same measurement system"
+            ),
         ));
     }
     for side in ["length", "width", "height"] {
@@ -774,8 +778,7 @@ impl Sandbox {
             let numeric_id: u64 = product_id.parse().unwrap_or_default();
             match notification {
                 Reviewed::Product(status) => {
-                    let data =
-                        json!({"product_id": numeric_id, "status": status, "suspended_reason": "", "update_time": now()});
+                    let data = json!({"product_id": numeric_id, "status": status, "suspended_reason": "", "update_time": now()});
                     sandbox.notify(&shop_id, 5, "PRODUCT_STATUS_CHANGE", data);
                 }
                 Reviewed::Edit(audit) => {
@@ -813,7 +816,11 @@ fn review(product: &mut Value, rejection_share: f64) -> Option<(String, Reviewed
         Some(_) if rejected => Reviewed::Edit(audit),
         Some(mut approved) => {
             for sku in approved["skus"].as_array_mut().into_iter().flatten() {
-                let live = product["skus"].as_array().into_iter().flatten().find(|s| s["id"] == sku["id"]);
+                let live = product["skus"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["id"] == sku["id"]);
                 if let Some(live) = live {
                     sku["inventory"] = live["inventory"].clone();
                 }
@@ -1061,7 +1068,9 @@ async fn update_inventory(
 /// in, each once (reference §6.6: don't omit or add); a SKU without any takes any.
 fn lists_every_warehouse(held: &Value, requested: &[Value]) -> bool {
     let ids = |list: &mut dyn Iterator<Item = &Value>| {
-        let mut ids: Vec<String> = list.map(|s| s["warehouse_id"].as_str().unwrap_or_default().to_string()).collect();
+        let mut ids: Vec<String> = list
+            .map(|s| s["warehouse_id"].as_str().unwrap_or_default().to_string())
+            .collect();
         ids.sort();
         ids
     };

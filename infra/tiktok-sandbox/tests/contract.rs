@@ -627,7 +627,11 @@ async fn images_are_decoded_and_held_to_tiktok_sizes_per_use_case() {
     let uploaded = async |bytes: Vec<u8>, use_case: &str| {
         let answer = upload_bytes(&h, &token, bytes, use_case).await;
         let data = &answer["data"];
-        (answer["code"].as_i64().unwrap(), data["width"].clone(), data["height"].clone())
+        (
+            answer["code"].as_i64().unwrap(),
+            data["width"].clone(),
+            data["height"].clone(),
+        )
     };
     assert_eq!(
         uploaded(png(800, 600), "MAIN_IMAGE").await,
@@ -652,7 +656,10 @@ async fn images_are_decoded_and_held_to_tiktok_sizes_per_use_case() {
     assert_eq!(uploaded(png(1024, 1400), "SIZE_CHART_IMAGE").await.0, 0);
     let truncated = png(800, 800)[..20].to_vec();
     assert_eq!(uploaded(truncated, "MAIN_IMAGE").await.0, 12038002);
-    assert_eq!(uploaded(b"GIF89a-not-accepted".to_vec(), "MAIN_IMAGE").await.0, 12038004);
+    assert_eq!(
+        uploaded(b"GIF89a-not-accepted".to_vec(), "MAIN_IMAGE").await.0,
+        12038004
+    );
 }
 
 #[tokio::test]
@@ -666,9 +673,18 @@ async fn package_units_follow_the_shop_region_and_one_measurement_system() {
         body["package_weight"] = weight;
         body["package_dimensions"] = dimensions;
         let answer = h
-            .call(Method::POST, "/product/202309/products", &token, &[cipher(shop)], Some(body))
+            .call(
+                Method::POST,
+                "/product/202309/products",
+                &token,
+                &[cipher(shop)],
+                Some(body),
+            )
             .await;
-        (answer.code(), answer.body["message"].as_str().unwrap_or_default().to_string())
+        (
+            answer.code(),
+            answer.body["message"].as_str().unwrap_or_default().to_string(),
+        )
     };
     let kg = json!({"value": "0.454", "unit": "KILOGRAM"});
     let lb = json!({"value": "1.25", "unit": "POUND"});
@@ -680,9 +696,15 @@ async fn package_units_follow_the_shop_region_and_one_measurement_system() {
     assert!(message.contains("POUND") && message.contains("GB"), "{message}");
     assert_eq!(create(gb, "GB-2", kg.clone(), inches.clone()).await.0, 12019012);
     let fractional = json!({"length": "25.4", "width": "13", "height": "6", "unit": "CENTIMETER"});
-    assert_eq!(create(gb, "GB-3", kg.clone(), fractional).await.0, 12019012, "whole numbers");
     assert_eq!(
-        create(gb, "GB-4", json!({"value": "0.4536", "unit": "KILOGRAM"}), cm.clone()).await.0,
+        create(gb, "GB-3", kg.clone(), fractional).await.0,
+        12019012,
+        "whole numbers"
+    );
+    assert_eq!(
+        create(gb, "GB-4", json!({"value": "0.4536", "unit": "KILOGRAM"}), cm.clone())
+            .await
+            .0,
         12019011,
         "at most 3 decimals in KILOGRAM"
     );
@@ -693,7 +715,9 @@ async fn package_units_follow_the_shop_region_and_one_measurement_system() {
     assert!(message.contains("same measurement system"), "{message}");
     assert_eq!(create(us, "US-2", kg.clone(), inches.clone()).await.0, 12019012);
     assert_eq!(
-        create(us, "US-3", json!({"value": "1", "unit": "GRAM"}), cm.clone()).await.0,
+        create(us, "US-3", json!({"value": "1", "unit": "GRAM"}), cm.clone())
+            .await
+            .0,
         12019011,
         "no GRAM in the US"
     );
@@ -798,13 +822,21 @@ async fn an_edit_of_a_live_product_is_reviewed_while_the_old_version_stays_live(
             .map(|n| n["data"]["audit"]["status"].clone())
             .collect::<Vec<_>>()
     };
-    assert!(eventually(|| audit_notices() == [json!("FAILED")]).await, "{:?}", audit_notices());
+    assert!(
+        eventually(|| audit_notices() == [json!("FAILED")]).await,
+        "{:?}",
+        audit_notices()
+    );
 
     edit("Cotton summer dress").await;
     assert!(eventually(|| sandbox.lock().products[&product_id]["audit"]["status"] == "APPROVED").await);
     let approved = get(false).await;
     assert_eq!(
-        (&approved["status"], &approved["title"], &approved["audit_failed_reasons"]),
+        (
+            &approved["status"],
+            &approved["title"],
+            &approved["audit_failed_reasons"]
+        ),
         (&json!("ACTIVATE"), &json!("Cotton summer dress"), &json!([]))
     );
     assert_eq!(
@@ -829,17 +861,25 @@ async fn an_inventory_update_must_list_every_warehouse_of_the_sku() {
     assert_eq!(sales.len(), 2, "the US shop has two sales warehouses");
     let stocked = json!({"sku_id": sku_id, "inventory": [{"warehouse_id": sales[0], "quantity": 5},
                                                          {"warehouse_id": sales[1], "quantity": 4}]});
-    h.admin(Method::POST, &format!("/sandbox/products/{product_id}/inventory"), stocked)
-        .await;
+    h.admin(
+        Method::POST,
+        &format!("/sandbox/products/{product_id}/inventory"),
+        stocked,
+    )
+    .await;
     let update = async |inventory: Value| {
         let body = json!({"skus": [{"id": sku_id, "inventory": inventory}]});
         let path = format!("/product/202309/products/{product_id}/inventory/update");
-        h.call(Method::POST, &path, &token, &[cipher(shop)], Some(body)).await.body["data"]["errors"].clone()
+        h.call(Method::POST, &path, &token, &[cipher(shop)], Some(body))
+            .await
+            .body["data"]["errors"]
+            .clone()
     };
     let errors = update(json!([{"warehouse_id": sales[0], "quantity": 9}])).await;
     assert_eq!(errors[0]["code"], 12019028, "{errors}");
     assert_eq!(errors[0]["detail"]["sku_id"], sku_id.as_str());
-    let twice = update(json!([{"warehouse_id": sales[0], "quantity": 9}, {"warehouse_id": sales[0], "quantity": 1}])).await;
+    let twice =
+        update(json!([{"warehouse_id": sales[0], "quantity": 9}, {"warehouse_id": sales[0], "quantity": 1}])).await;
     assert_eq!(twice[0]["code"], 12019028, "each warehouse once");
     let stock = |h: &Harness| h.sandbox.lock().products[&product_id]["skus"][0]["inventory"].clone();
     assert_eq!(
@@ -847,7 +887,8 @@ async fn an_inventory_update_must_list_every_warehouse_of_the_sku() {
         json!([{"warehouse_id": sales[0], "quantity": 5}, {"warehouse_id": sales[1], "quantity": 4}]),
         "a refused update changes nothing"
     );
-    let errors = update(json!([{"warehouse_id": sales[1], "quantity": 2}, {"warehouse_id": sales[0], "quantity": 9}])).await;
+    let errors =
+        update(json!([{"warehouse_id": sales[1], "quantity": 2}, {"warehouse_id": sales[0], "quantity": 9}])).await;
     assert_eq!(errors, json!([]));
     assert_eq!(
         stock(&h),

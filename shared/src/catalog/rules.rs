@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use rust_decimal::{Decimal, RoundingStrategy};
 use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{InventoryTracking, Product, Units, Variant};
@@ -726,7 +726,11 @@ const CENTIMETERS_PER_INCH: Decimal = Decimal::from_parts(254, 0, 0, false, 2);
 /// Every other package is in kilograms and centimetres, which all regions accept, so
 /// weight and dimensions always share one measurement system.
 fn imperial_package(region: &str, units: &Units) -> bool {
-    region == "US" && matches!(units.weight.to_lowercase().as_str(), "ounces" | "oz" | "pounds" | "lbs" | "lb")
+    region == "US"
+        && matches!(
+            units.weight.to_lowercase().as_str(),
+            "ounces" | "oz" | "pounds" | "lbs" | "lb"
+        )
 }
 
 /// The package weight TikTok takes for a store weight in the shop's `region`:
@@ -735,9 +739,15 @@ fn imperial_package(region: &str, units: &Units) -> bool {
 fn weight_in(units: &Units, region: &str, value: Decimal) -> Option<Weight> {
     let kilograms = value * kilograms_per(&units.weight)?;
     let (unit, converted) = if imperial_package(region, units) {
-        ("POUND", (kilograms / KILOGRAMS_PER_POUND).round_dp_with_strategy(2, RoundingStrategy::AwayFromZero))
+        (
+            "POUND",
+            (kilograms / KILOGRAMS_PER_POUND).round_dp_with_strategy(2, RoundingStrategy::AwayFromZero),
+        )
     } else {
-        ("KILOGRAM", kilograms.round_dp_with_strategy(3, RoundingStrategy::AwayFromZero))
+        (
+            "KILOGRAM",
+            kilograms.round_dp_with_strategy(3, RoundingStrategy::AwayFromZero),
+        )
     };
     (converted > Decimal::ZERO).then(|| Weight {
         value: converted.normalize().to_string(),
@@ -1330,8 +1340,16 @@ mod tests {
                 dimension: dimension.into(),
             };
             let weight = weight_in(&units, region, Decimal::from(16)).unwrap();
-            let dimensions = dimensions_in(&units, region, [Decimal::from(10), Decimal::ONE, Decimal::new(25, 1)]).unwrap();
-            (weight.value, weight.unit, dimensions.width, dimensions.height, dimensions.length, dimensions.unit)
+            let dimensions =
+                dimensions_in(&units, region, [Decimal::from(10), Decimal::ONE, Decimal::new(25, 1)]).unwrap();
+            (
+                weight.value,
+                weight.unit,
+                dimensions.width,
+                dimensions.height,
+                dimensions.length,
+                dimensions.unit,
+            )
         };
         let text = |values: [&str; 6]| values.map(String::from).into();
         assert_eq!(
@@ -1362,7 +1380,11 @@ mod tests {
             quantity,
         };
         let chosen = Id::from("w1");
-        assert_eq!(spread_stock(15, &[], &chosen), [stock("w1", 15)], "a SKU in one warehouse");
+        assert_eq!(
+            spread_stock(15, &[], &chosen),
+            [stock("w1", 15)],
+            "a SKU in one warehouse"
+        );
         let held = [stock("w1", 3), stock("w2", 4), stock("w3", 6)];
         assert_eq!(
             spread_stock(15, &held, &chosen),
@@ -1406,7 +1428,10 @@ mod tests {
                 height: 300
             })
         );
-        assert_eq!(check_main_image(b"<html>not found</html>"), Err(ImageProblem::Unreadable));
+        assert_eq!(
+            check_main_image(b"<html>not found</html>"),
+            Err(ImageProblem::Unreadable)
+        );
         let mut heavy = png(800, 800);
         heavy.resize(limits::IMAGE_BYTES + 1, 0);
         assert_eq!(

@@ -593,7 +593,9 @@ pub async fn upload(
                 .collect();
             listing.status = status;
             listing.reasons = state_reasons;
-            listing.reasons.extend(result.warnings.iter().map(|w| w.message.clone()));
+            listing
+                .reasons
+                .extend(result.warnings.iter().map(|w| w.message.clone()));
             listing.eta = None;
         }
         Err(error) => refusal(&mut listing, error)?,
@@ -819,7 +821,12 @@ async fn warehouses_of_skus(
         return Ok(Ok(HashMap::new()));
     }
     let tiktok = &app.tiktok;
-    let product = tiktok_call(app, shop, |auth| async move { tiktok.get_product(&auth, tiktok_id).await }).await?;
+    let product = tiktok_call(
+        app,
+        shop,
+        |auth| async move { tiktok.get_product(&auth, tiktok_id).await },
+    )
+    .await?;
     Ok(product.map(|product| {
         product
             .skus
@@ -963,7 +970,11 @@ fn listing_state(product: &crate::tiktok::model::Product) -> (ListingStatus, Vec
     let reasons = match (status, product.audit.status.as_str()) {
         (ListingStatus::Live, "AUDITING") => vec![EDIT_IN_REVIEW.to_string()],
         (ListingStatus::Live, "FAILED") => {
-            vec![format!("{EDIT_REJECTED} {}", audit_reasons.join("; ")).trim_end().to_string()]
+            vec![
+                format!("{EDIT_REJECTED} {}", audit_reasons.join("; "))
+                    .trim_end()
+                    .to_string(),
+            ]
         }
         _ => audit_reasons,
     };
