@@ -951,10 +951,10 @@ async fn publish_offer(app: &App, store: &StoreRecord, product_id: &str) -> Resu
     Ok(())
 }
 
-/// How the reason of an edit in TikTok's review starts.
+/// The reason of a live listing whose edit is in TikTok's review.
 const EDIT_IN_REVIEW: &str = "An edit is in TikTok's review; the previous version stays live until it passes.";
 
-/// How the reason of a rejected edit starts.
+/// How the reason of a live listing whose last edit TikTok rejected starts.
 const EDIT_REJECTED: &str = "TikTok rejected the last edit; the previous version stays live.";
 
 /// The listing status and reasons of a product as Get Product shows it. A live
