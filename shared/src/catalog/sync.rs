@@ -88,7 +88,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
             let request: UploadPayload = payload(&job)?;
             upload(app, &store, &request, request.automatic).await.map(drop)
         }
-        JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
+        JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id, None).await,
         JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
         JobKind::ProductStatus => {
             product_status(app, &store, job.shop.as_deref().unwrap_or_default(), &job.payload).await
@@ -604,7 +604,7 @@ pub async fn upload(
     records::save_listing(table, store_hash, listing).await?;
     // Stock and price syncs skip a listing while it is queued and uploading.
     if status == ListingStatus::Live {
-        publish_offer(app, store, product_id).await?;
+        publish_offer(app, store, product_id, None).await?;
     }
     Ok(status)
 }
@@ -706,8 +706,15 @@ pub async fn request_stock_sync(app: &App, store_hash: &str, product_id: &str) -
     Ok(true)
 }
 
-/// Publishes a product's current store stock to every shop where it is live.
-async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
+/// Publishes a product's current store stock to every shop where it is live, to
+/// every warehouse of each SKU. `read` is the TikTok product when Get Product was just
+/// called for it (its SKUs' warehouses are not read again).
+async fn sync_stock(
+    app: &App,
+    store: &StoreRecord,
+    product_id: &str,
+    read: Option<&crate::tiktok::model::Product>,
+) -> Result<(), JobError> {
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
@@ -754,7 +761,7 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
         }
         let tiktok = &app.tiktok;
         let tiktok_id = Id::from(tiktok_id.as_str());
-        let stocked = match warehouses_of_skus(app, &shop, &tiktok_id).await? {
+        let stocked = match warehouses_of_skus(app, &shop, &tiktok_id, read).await? {
             Ok(stocked) => stocked,
             Err(error) => return Err(retry(error)),
         };
@@ -810,15 +817,27 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
 const STOCK_REASON: &str = "Stock";
 
 /// Every warehouse each SKU of a TikTok product is stocked in, with the quantities
-/// TikTok holds (Get Product's `skus[].inventory`), by SKU id. A shop with one sales
-/// warehouse needs no read: its SKUs can only be there (empty map).
+/// TikTok holds (Get Product's `skus[].inventory`), by SKU id: from `read` when it is
+/// that product, else read. A shop with one sales warehouse needs no read: its SKUs
+/// can only be there (empty map).
 async fn warehouses_of_skus(
     app: &App,
     shop: &ShopRecord,
     tiktok_id: &Id,
+    read: Option<&crate::tiktok::model::Product>,
 ) -> Result<Result<HashMap<String, Vec<WarehouseStock>>, TikTokError>, JobError> {
+    let by_sku = |product: &crate::tiktok::model::Product| {
+        product
+            .skus
+            .iter()
+            .map(|sku| (sku.id.to_string(), sku.inventory.clone()))
+            .collect()
+    };
     if shop.warehouses.len() <= 1 {
         return Ok(Ok(HashMap::new()));
+    }
+    if let Some(product) = read.filter(|p| p.id == *tiktok_id) {
+        return Ok(Ok(by_sku(product)));
     }
     let tiktok = &app.tiktok;
     let product = tiktok_call(
@@ -827,13 +846,7 @@ async fn warehouses_of_skus(
         |auth| async move { tiktok.get_product(&auth, tiktok_id).await },
     )
     .await?;
-    Ok(product.map(|product| {
-        product
-            .skus
-            .into_iter()
-            .map(|sku| (sku.id.to_string(), sku.inventory))
-            .collect()
-    }))
+    Ok(product.map(|product| by_sku(&product)))
 }
 
 /// How the reason of a threshold deactivation starts (to know it when stock returns).
@@ -932,7 +945,7 @@ async fn product_status(
     let product_id = listing.product_id.clone();
     records::save_listing(table, &store.store_hash, listing).await?;
     if now_live && (!was_live || review_ended) {
-        publish_offer(app, store, &product_id).await?;
+        publish_offer(app, store, &product_id, Some(&product)).await?;
     }
     Ok(())
 }
@@ -942,9 +955,14 @@ async fn product_status(
 /// every shop where it is live. Called when a listing becomes live or an edit's
 /// review ends: changes made meanwhile were not sent (TikTok takes neither before
 /// the product is live, the connector none while it uploads) or were overwritten by
-/// the approved version.
-async fn publish_offer(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
-    sync_stock(app, store, product_id).await?;
+/// the approved version. `read` is the TikTok product when Get Product was just called.
+async fn publish_offer(
+    app: &App,
+    store: &StoreRecord,
+    product_id: &str,
+    read: Option<&crate::tiktok::model::Product>,
+) -> Result<(), JobError> {
+    sync_stock(app, store, product_id, read).await?;
     if store.settings.sync_fields.price {
         sync_price(app, store, product_id).await?;
     }
