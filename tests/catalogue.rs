@@ -61,14 +61,16 @@ async fn the_demo_catalogue_is_imported_validated_uploaded_and_goes_live() {
         .collect();
     assert_eq!(
         not_ready.len(),
-        6,
-        "the products without images: {:?}",
+        7,
+        "the products without images and the one with an 80×80 image: {:?}",
         not_ready.iter().take(3).map(|l| &l.reasons).collect::<Vec<_>>()
     );
-    assert!(
+    assert_eq!(
         not_ready
             .iter()
-            .all(|l| l.reasons.iter().any(|r| r.contains("no image")))
+            .filter(|l| l.reasons.iter().any(|r| r.contains("no image")))
+            .count(),
+        6
     );
     let tiktok: Value = reqwest::get(format!(
         "{}/sandbox/products",
@@ -85,7 +87,7 @@ async fn the_demo_catalogue_is_imported_validated_uploaded_and_goes_live() {
         .iter()
         .filter(|p| p["status"] == "ACTIVATE")
         .collect();
-    assert_eq!(live.len(), 54);
+    assert_eq!(live.len(), 53);
     let with_variants = live.iter().find(|p| p["skus"].as_array().unwrap().len() == 4).unwrap();
     assert!(
         with_variants["skus"][0]["seller_sku"]
@@ -190,7 +192,11 @@ async fn re_uploading_edits_the_same_product_and_images_upload_once() {
         .iter()
         .flat_map(|p| p.images.iter().map(|i| i.url.as_str()))
         .collect();
-    assert_eq!(images_before, distinct_images.len(), "one upload per image");
+    assert_eq!(
+        images_before,
+        distinct_images.len() - 1,
+        "one upload per image, none of the 80×80 one"
+    );
     let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
     let shop = us_shop(&running).await;
     let (mut browser, base, csrf) = merchant(&running).await;
@@ -239,8 +245,10 @@ async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
     let (_dir, running) = onboarded().await;
     let listings = settled(&running).await;
     let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
+    let live_title = tiktok_product(&running, live).await["title"].clone();
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     // Renamed in the store: the product webhook re-imports it and (auto update) edits it on TikTok.
+    hold_reviews(&running, true).await;
     reqwest::Client::new()
         .post(format!("{bigcommerce}/sandbox/products/{}", live.product_id))
         .json(&json!({"name": "Miracle phone case [reject]"}))
@@ -249,28 +257,75 @@ async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
         .unwrap();
     let shop = us_shop(&running).await;
     let table = running.app.table.as_ref();
-    assert!(
-        eventually(15, async || records::get_listing(table, STORE, &shop, &live.product_id)
+    let listing = async || {
+        records::get_listing(table, STORE, &shop, &live.product_id)
             .await
             .unwrap()
-            .status
-            == ListingStatus::Failed)
-        .await
+    };
+    let in_review = eventually(15, async || {
+        listing().await.reasons == ["An edit is in TikTok's review; the previous version stays live until it passes."]
+    })
+    .await;
+    assert!(in_review, "{:?}", listing().await.reasons);
+    assert_eq!(
+        listing().await.status,
+        ListingStatus::Live,
+        "live while the edit is reviewed"
     );
-    let failed = records::get_listing(table, STORE, &shop, &live.product_id)
+    hold_reviews(&running, false).await;
+    let rejected = async || {
+        records::get_listing(table, STORE, &shop, &live.product_id)
+            .await
+            .unwrap()
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("TikTok rejected the last edit"))
+    };
+    assert!(eventually(15, rejected).await, "the rejected edit ends as a reason");
+    let listing = records::get_listing(table, STORE, &shop, &live.product_id)
         .await
         .unwrap();
+    assert_eq!(
+        listing.status,
+        ListingStatus::Live,
+        "the previous version stays live: {:?}",
+        listing.reasons
+    );
     assert!(
-        failed.reasons.iter().any(|r| r.contains("prohibited")),
+        listing.reasons.iter().any(|r| r.contains("prohibited")),
         "TikTok's audit reason is kept: {:?}",
-        failed.reasons
+        listing.reasons
     );
-    let tiktok = tiktok_products(&running).await;
-    let product = tiktok
+    let product = tiktok_product(&running, &listing).await;
+    assert_eq!(
+        (&product["status"], &product["audit"]["status"]),
+        (&json!("ACTIVATE"), &json!("FAILED"))
+    );
+    assert_eq!(product["title"], live_title, "buyers still see the previous title");
+    // The merchant sees it on the products page's data.
+    let (mut browser, base, _) = merchant(&running).await;
+    let rows = browser.get(&format!("{base}/settings/api/products")).await.unwrap();
+    let rows: Value = serde_json::from_str(&rows.body).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|p| p["id"] == failed.tiktok_product_id.as_deref().unwrap())
+        .find(|r| r["id"] == live.product_id.as_str())
         .unwrap();
-    assert_eq!(product["title"], "Miracle phone case [reject]");
+    let shown = row["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["shop_id"] == shop.as_str())
+        .unwrap();
+    assert_eq!(shown["status"], "live");
+    assert!(
+        shown["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("TikTok rejected the last edit; the previous version stays live."),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -329,7 +384,7 @@ async fn bulk_actions_linking_and_the_category_helper() {
         .await
         .unwrap();
     let report: Value = serde_json::from_str(&report.body).unwrap();
-    assert_eq!(report["linked"], 54, "every TikTok product matches a store SKU");
+    assert_eq!(report["linked"], 53, "every TikTok product matches a store SKU");
     assert_eq!(report["linking_required"], json!([]));
     let relinked = records::get_listing(table, STORE, &shop, &forgotten.product_id)
         .await
@@ -759,9 +814,6 @@ async fn upload_by_hand(browser: &mut connector_local::Browser, base: &str, csrf
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
-/// A tiny PNG, as the sandbox checks image signatures.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
 #[tokio::test]
 async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
     let (_dir, running) = onboarded().await;
@@ -823,7 +875,15 @@ async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
         reasons().await
     );
 
-    let answer = put_profile_file(&mut browser, &base, &csrf, "size-chart", PNG).await;
+    // TikTok wants the shorter side of a size chart at 1024 px or more.
+    let answer = put_profile_file(
+        &mut browser,
+        &base,
+        &csrf,
+        "size-chart",
+        &connector_e2e::png(1024, 1400),
+    )
+    .await;
     assert_eq!(answer.status(), 200);
     let profile: Value = answer.json().await.unwrap();
     let uri = profile["size_chart_uri"].as_str().unwrap().to_string();
@@ -1040,6 +1100,232 @@ async fn a_category_that_needs_a_certification_takes_a_pdf_uploaded_to_the_profi
     .await;
     assert!(certified, "{}", stored());
     assert_eq!(stored()["certifications"][0]["files"][0]["format"], "PDF");
+}
+
+/// Holds (or releases) TikTok's reviews in the sandbox.
+async fn hold_reviews(running: &Running, hold: bool) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/sandbox/reviews", tiktok_base(running)))
+        .json(&json!({ "hold": hold }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+}
+
+#[tokio::test]
+async fn a_price_change_while_an_edit_is_in_review_reaches_tiktok_when_the_review_passes() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let live = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let listing = async || {
+        records::get_listing(table, STORE, &shop, &live.product_id)
+            .await
+            .unwrap()
+    };
+
+    hold_reviews(&running, true).await;
+    http.post(format!("{bigcommerce}/sandbox/products/{}", live.product_id))
+        .json(&json!({"name": "Sandbox product, new cut"}))
+        .send()
+        .await
+        .unwrap();
+    let in_review = eventually(15, async || {
+        tiktok_product(&running, live).await["audit"]["status"] == "AUDITING"
+    })
+    .await;
+    assert!(in_review, "the rename is an edit in TikTok's review");
+    // Two store events about one product within one second carry the same `hash` and
+    // the connector keeps only the first: let the second change be a second later.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // The store price changes while TikTok reviews the edit.
+    http.post(format!("{bigcommerce}/sandbox/products/{}", live.product_id))
+        .json(&json!({"price": 31.45}))
+        .send()
+        .await
+        .unwrap();
+    let price = async || tiktok_product(&running, live).await["skus"][0]["price"]["sale_price"].clone();
+    assert!(
+        eventually(15, async || price().await == "31.45").await,
+        "the live version takes the new price: {}",
+        price().await
+    );
+
+    hold_reviews(&running, false).await;
+    let passed = eventually(15, async || {
+        let product = tiktok_product(&running, live).await;
+        product["audit"]["status"] == "APPROVED"
+            && product["title"] == "Sandbox product, new cut"
+            && product["skus"][0]["price"]["sale_price"] == "31.45"
+    })
+    .await;
+    assert!(
+        passed,
+        "the approved edit is live at the store's current price: {}",
+        tiktok_product(&running, live).await
+    );
+    let settled_listing = listing().await;
+    assert_eq!(settled_listing.status, ListingStatus::Live);
+    assert!(
+        settled_listing.reasons.is_empty(),
+        "no reason once the review passed: {:?}",
+        settled_listing.reasons
+    );
+}
+
+#[tokio::test]
+async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let products = records::all_products(running.app.table.as_ref(), STORE).await.unwrap();
+    let live = listings
+        .iter()
+        .find(|l| {
+            l.status == ListingStatus::Live && products.iter().any(|p| p.id == l.product_id && p.variants.len() == 1)
+        })
+        .unwrap();
+    let table = running.app.table.as_ref();
+    let shop = connector::accounts::get_shop(table, STORE, &us_shop(&running).await)
+        .await
+        .unwrap()
+        .unwrap();
+    let chosen = shop.default_warehouse_id.clone().unwrap();
+    let other = shop.warehouses.iter().find(|w| w.id != chosen).unwrap().id.clone();
+    let http = reqwest::Client::new();
+    // The seller also stocks the SKU in the second warehouse, in Seller Center.
+    let tiktok_id = live.tiktok_product_id.as_deref().unwrap();
+    let stocked = json!({"sku_id": live.skus[0].1, "inventory": [{"warehouse_id": chosen, "quantity": 6},
+                                                                 {"warehouse_id": other, "quantity": 4}]});
+    let answer = http
+        .post(format!(
+            "{}/sandbox/products/{tiktok_id}/inventory",
+            tiktok_base(&running)
+        ))
+        .json(&stocked)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    let stock = async || {
+        let product = tiktok_product(&running, live).await;
+        let mut stock: Vec<(String, u64)> = product["skus"][0]["inventory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["warehouse_id"].as_str().unwrap().to_string(),
+                    w["quantity"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        stock.sort();
+        stock
+    };
+    let expected = |in_chosen: u64, in_other: u64| {
+        let mut stock = vec![(chosen.clone(), in_chosen), (other.clone(), in_other)];
+        stock.sort();
+        stock
+    };
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let set_store_stock = async |level: i64| {
+        http.post(format!("{bigcommerce}/sandbox/products/{}/stock", live.product_id))
+            .json(&json!({ "inventory_level": level }))
+            .send()
+            .await
+            .unwrap();
+    };
+
+    set_store_stock(15).await;
+    assert!(
+        eventually(10, async || stock().await == expected(11, 4)).await,
+        "15 in the store: the other warehouse keeps its 4, the chosen one gets 11: {:?}",
+        stock().await
+    );
+    set_store_stock(2).await;
+    assert!(
+        eventually(10, async || stock().await == expected(0, 2)).await,
+        "2 in the store: TikTok offers 2 in all, not 2 + 4: {:?}",
+        stock().await
+    );
+    let reasons = records::get_listing(table, STORE, &shop.shop_id, &live.product_id)
+        .await
+        .unwrap()
+        .reasons;
+    assert!(reasons.is_empty(), "no refusal: {reasons:?}");
+}
+
+#[tokio::test]
+async fn packages_are_declared_in_the_units_of_each_shop_region() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    // Product 1 weighs 1.5 oz in a 10 × 5 × 2 in box (the store's units: ounces, inches).
+    let us_listing = listings.iter().find(|l| l.product_id == "1").unwrap();
+    let package = |product: &Value| (product["package_weight"].clone(), product["package_dimensions"].clone());
+    assert_eq!(
+        package(&tiktok_product(&running, us_listing).await),
+        (
+            json!({"value": "0.1", "unit": "POUND"}),
+            json!({"length": "2", "width": "10", "height": "5", "unit": "INCH"})
+        ),
+        "a US shop takes pounds and inches: 1.5 oz = 0.094 lb, rounded up"
+    );
+
+    let table = running.app.table.as_ref();
+    let mut gb = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "GB")
+        .unwrap();
+    gb.conversion_rate = Some("0.8".parse().unwrap());
+    connector::accounts::save_shop(table, &gb).await.unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    upload_by_hand(&mut browser, &base, &csrf, &gb.shop_id, "1").await;
+    let gb_listing = async || records::get_listing(table, STORE, &gb.shop_id, "1").await.unwrap();
+    let created = eventually(15, async || gb_listing().await.tiktok_product_id.is_some()).await;
+    assert!(created, "{:?}", gb_listing().await.reasons);
+    assert_eq!(
+        package(&tiktok_product(&running, &gb_listing().await).await),
+        (
+            json!({"value": "0.043", "unit": "KILOGRAM"}),
+            json!({"length": "6", "width": "26", "height": "13", "unit": "CENTIMETER"})
+        ),
+        "a GB shop takes kilograms and whole centimetres: 1.5 oz = 0.0425 kg, 2 in = 5.08 cm, all rounded up"
+    );
+}
+
+#[tokio::test]
+async fn a_main_image_too_small_for_tiktok_leaves_the_product_not_ready_with_its_size() {
+    let (_dir, running) = onboarded().await;
+    settled(&running).await;
+    let shop = us_shop(&running).await;
+    // Product 11's only image is 80×80 px.
+    let (mut browser, base, _) = merchant(&running).await;
+    let rows = browser.get(&format!("{base}/settings/api/products")).await.unwrap();
+    let rows: Value = serde_json::from_str(&rows.body).unwrap();
+    let row = rows.as_array().unwrap().iter().find(|r| r["id"] == "11").unwrap();
+    let shown = row["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["shop_id"] == shop.as_str())
+        .unwrap();
+    assert_eq!(shown["status"], "not_ready", "{shown}");
+    assert_eq!(shown["tiktok_product_id"], Value::Null, "nothing reached TikTok");
+    let reason = shown["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with("Main image is 80×80 px; TikTok needs at least 300×300."),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -1321,5 +1607,29 @@ async fn two_edits_of_one_product_whose_webhooks_share_a_hash_both_reach_tiktok(
     assert!(
         hashes.len() == 2 && hashes[0] == hashes[1],
         "the two deliveries carry one hash: {hashes:?}"
+    );
+}
+
+#[tokio::test]
+async fn stock_the_store_holds_back_as_safety_stock_is_never_offered_on_tiktok() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let listing = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let answer = reqwest::Client::new()
+        .post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
+        .json(&json!({"inventory_level": 10, "safety_stock": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    let quantity = async || tiktok_product(&running, listing).await["skus"][0]["inventory"][0]["quantity"].clone();
+    assert!(
+        eventually(10, async || quantity().await == 7).await,
+        "10 on hand less 3 of safety stock: TikTok offers 7, not {}",
+        quantity().await
     );
 }

@@ -87,7 +87,7 @@ async fn install_load_and_connect_store_the_shops_with_sealed_tokens_and_webhook
         );
     }
     let subscriptions = sandboxes.tiktok_sandbox.lock().webhooks.clone();
-    assert_eq!(subscriptions.len(), 16, "8 topics for each of 2 shops");
+    assert_eq!(subscriptions.len(), 18, "9 topics for each of 2 shops");
     assert!(
         subscriptions
             .values()

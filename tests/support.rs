@@ -62,3 +62,16 @@ pub async fn merchant(running: &Running) -> (Browser, String, String) {
     let csrf = session["csrf_token"].as_str().expect("a CSRF token").to_string();
     (browser, base, csrf)
 }
+
+/// A real grey PNG of `width`×`height` pixels (what TikTok decodes and measures).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    let mut writer = encoder.write_header().expect("PNG header");
+    writer
+        .write_image_data(&vec![0x80; (width * height) as usize])
+        .expect("PNG data");
+    writer.finish().expect("PNG end");
+    bytes
+}

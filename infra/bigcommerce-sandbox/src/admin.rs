@@ -41,14 +41,44 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/images/{name}", get(image))
 }
 
-/// A small PNG for every product image, as a CDN would serve it.
+/// A real PNG for every product image, as a CDN would serve it: `NAME-WxH.png` is
+/// W×H pixels (1 to 5000 a side), any other `NAME.png` 800×800.
 async fn image(Path(name): Path<String>) -> Response {
-    if !name.ends_with(".png") {
+    let Some(stem) = name.strip_suffix(".png") else {
         return (StatusCode::NOT_FOUND, "no such image").into_response();
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(name.as_bytes());
-    ([("content-type", "image/png")], png).into_response()
+    };
+    let size = stem
+        .rsplit_once('-')
+        .and_then(|(_, size)| size.split_once('x'))
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)));
+    let (width, height) = match size {
+        None => (800, 800),
+        Some((w, h)) if (1..=5000).contains(&w) && (1..=5000).contains(&h) => (w, h),
+        Some(_) => return (StatusCode::NOT_FOUND, "no such image").into_response(),
+    };
+    ([("content-type", "image/png")], flat_png(width, height)).into_response()
+}
+
+/// A grey `width`×`height` PNG, encoded once per size.
+fn flat_png(width: u32, height: u32) -> Vec<u8> {
+    static ENCODED: std::sync::LazyLock<std::sync::Mutex<HashMap<(u32, u32), Vec<u8>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut encoded = ENCODED.lock().expect("image cache");
+    encoded
+        .entry((width, height))
+        .or_insert_with(|| {
+            let mut bytes = Vec::new();
+            let mut encoder = png::Encoder::new(&mut bytes, width, height);
+            encoder.set_color(png::ColorType::Grayscale);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().expect("PNG header encodes");
+            writer
+                .write_image_data(&vec![0xc8; (width * height) as usize])
+                .expect("PNG data encodes");
+            writer.finish().expect("PNG ends");
+            bytes
+        })
+        .clone()
 }
 
 impl Sandbox {
@@ -359,6 +389,13 @@ async fn set_stock(
     let Some(level) = body["inventory_level"].as_i64().filter(|l| *l >= 0) else {
         return bad_request("inventory_level must be a whole number ≥ 0");
     };
+    let safety_stock = match &body["safety_stock"] {
+        Value::Null => None,
+        value => match value.as_i64().filter(|s| *s >= 0) {
+            Some(units) => Some(units),
+            None => return bad_request("safety_stock must be a whole number ≥ 0"),
+        },
+    };
     let variant_id = body["variant_id"].as_u64();
     let known = {
         let state = sandbox.lock();
@@ -376,6 +413,15 @@ async fn set_stock(
             bad_request("this product tracks stock per variant: send variant_id")
         }
         Some(_) => {
+            if let Some(units) = safety_stock
+                && let Some(product) = sandbox
+                    .lock()
+                    .stores
+                    .get_mut(&store_hash)
+                    .and_then(|s| s.products.get_mut(&id))
+            {
+                product.safety_stock = units;
+            }
             sandbox.set_stock(&store_hash, id, variant_id, level);
             Json(json!({"product_id": id, "variant_id": variant_id, "inventory_level": level})).into_response()
         }

@@ -303,9 +303,11 @@ async fn inventory_items(
             .filter(|(_, v)| variants.as_ref().is_none_or(|ids| ids.contains(&v.id)))
             .map(|(p, v)| {
                 let on_hand = variant_stock(p, v.id);
+                let available = (on_hand - p.safety_stock).max(0);
                 json!({"identity": {"sku": v.sku, "variant_id": v.id, "product_id": p.id},
-                       "locations": [{"location_id": 1, "location_code": "default", "available_to_sell": on_hand,
-                                      "total_inventory_onhand": on_hand, "settings": {"safety_stock": 0, "is_in_stock": on_hand > 0}}]})
+                       "locations": [{"location_id": 1, "location_code": "default", "available_to_sell": available,
+                                      "total_inventory_onhand": on_hand,
+                                      "settings": {"safety_stock": p.safety_stock, "is_in_stock": available > 0}}]})
             })
             .collect::<Vec<_>>()
     });

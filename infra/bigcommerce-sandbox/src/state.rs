@@ -52,6 +52,9 @@ pub struct ProductRecord {
     pub tracking: &'static str,
     /// Product-level stock.
     pub inventory: i64,
+    /// Units held back from sale at the default location (inventory settings'
+    /// `safety_stock`): the inventory API's `available_to_sell` is on hand less this.
+    pub safety_stock: i64,
     /// Images: (file name under `/sandbox/images/`, is thumbnail).
     pub images: Vec<(String, bool)>,
     /// Custom fields.
@@ -210,7 +213,8 @@ const SIZES: [(u64, &str); 2] = [(201, "S"), (202, "M")];
 
 impl Store {
     /// A store with `count` products: every third has Color × Size variants (tracked by
-    /// variant), every tenth has no image, the rest one or two images.
+    /// variant), every tenth has no image, the rest one or two 800×800 images, except
+    /// product 11, whose only image is 80×80.
     pub fn seeded(id: u64, hash: &str, count: usize, now: i64) -> Self {
         let mut products = BTreeMap::new();
         let mut next_variant = 1_000u64;
@@ -244,6 +248,8 @@ impl Store {
             };
             let images = match index % 10 {
                 7 => vec![],
+                // One image too small for a TikTok main image (300×300 at least).
+                _ if index == 11 => vec![(format!("p{index}-1-80x80.png"), true)],
                 0 => vec![(format!("p{index}-1.png"), true), (format!("p{index}-2.png"), false)],
                 _ => vec![(format!("p{index}-1.png"), true)],
             };
@@ -261,6 +267,7 @@ impl Store {
                     dimensions: [10.0, 5.0, 2.0],
                     tracking: if with_options { "variant" } else { "product" },
                     inventory: if with_options { 0 } else { 3 + (index as i64 % 20) },
+                    safety_stock: 0,
                     images,
                     custom_fields: if index % 2 == 0 {
                         vec![("Material".into(), "Cotton".into())]

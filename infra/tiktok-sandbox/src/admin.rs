@@ -31,6 +31,8 @@ pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/sandbox/shops", get(shops))
         .route("/sandbox/products", get(products))
+        .route("/sandbox/products/{id}/inventory", post(stock_warehouses))
+        .route("/sandbox/reviews", post(hold_reviews))
         .route("/sandbox/orders", post(place_order))
         .route("/sandbox/orders/{id}", get(order))
         .route("/sandbox/orders/{id}/status", post(move_order))
@@ -82,11 +84,59 @@ async fn products(State(sandbox): State<Sandbox>) -> Response {
                 .flatten()
                 .map(|s| json!({"id": s["id"], "seller_sku": s["seller_sku"], "inventory": s["inventory"], "price": s["price"]}))
                 .collect();
-            json!({"id": p["id"], "shop_id": p["_shop"], "title": p["title"], "status": p["status"],
-                   "audit_failed_reasons": p["audit_failed_reasons"], "skus": skus})
+            json!({"id": p["id"], "shop_id": p["_shop"], "title": p["title"], "status": p["status"], "audit": p["audit"],
+                   "audit_failed_reasons": p["audit_failed_reasons"], "skus": skus,
+                   "package_weight": p["package_weight"], "package_dimensions": p["package_dimensions"]})
         })
         .collect();
     Json(products).into_response()
+}
+
+/// Sets a SKU's stock per warehouse, as a seller does in Seller Center (e.g. stock
+/// in a second warehouse the connector does not manage). Body `{"sku_id": "…",
+/// "inventory": [{"warehouse_id": "…", "quantity": 4}]}`; every warehouse must be one
+/// of the shop's enabled sales warehouses (400 otherwise; 404 for an unknown product).
+async fn stock_warehouses(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    let mut state = sandbox.lock();
+    let Some(product) = state.products.get(&id) else {
+        return not_found("product");
+    };
+    let shop_id = product["_shop"].as_str().unwrap_or_default();
+    let warehouses = state
+        .shops
+        .get(shop_id)
+        .map(|s| s.sales_warehouse_ids())
+        .unwrap_or_default();
+    let inventory = body["inventory"].as_array().cloned().unwrap_or_default();
+    let known = |w: &Value| {
+        w["warehouse_id"]
+            .as_str()
+            .is_some_and(|id| warehouses.iter().any(|x| x == id))
+    };
+    if inventory.is_empty() || !inventory.iter().all(|w| known(w) && w["quantity"].is_u64()) {
+        return bad_request("inventory must list the shop's sales warehouses with whole quantities");
+    }
+    let product = state.products.get_mut(&id).expect("found above");
+    let sku = product["skus"]
+        .as_array_mut()
+        .and_then(|skus| skus.iter_mut().find(|s| s["id"] == body["sku_id"]));
+    match sku {
+        Some(sku) => {
+            sku["inventory"] = json!(inventory);
+            Json(json!({"inventory": inventory})).into_response()
+        }
+        None => not_found("SKU"),
+    }
+}
+
+/// Holds reviews (`{"hold": true}`) until released (`{"hold": false}`): products and
+/// edits stay in review meanwhile, as long reviews do on TikTok.
+async fn hold_reviews(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    let Some(hold) = body["hold"].as_bool() else {
+        return bad_request("hold must be true or false");
+    };
+    sandbox.lock().reviews_held = hold;
+    Json(json!({"hold": hold})).into_response()
 }
 
 /// Stores an order given in the shape of Get Order Detail (plus `shop_id`) and sends

@@ -327,12 +327,6 @@ async fn upload_image(State(sandbox): State<Sandbox>, mut form: Multipart) -> Re
     if data.len() > 10 * 1024 * 1024 {
         return business_error(12038005, "Image is larger than 10 MB");
     }
-    let is_image = data.starts_with(b"\x89PNG")
-        || data.starts_with(b"\xff\xd8\xff")
-        || data.windows(4).take(16).any(|w| w == b"WEBP");
-    if !is_image {
-        return business_error(12038004, "Unsupported image format");
-    }
     let use_case = use_case.unwrap_or_else(|| "MAIN_IMAGE".into());
     if ![
         "MAIN_IMAGE",
@@ -345,12 +339,55 @@ async fn upload_image(State(sandbox): State<Sandbox>, mut form: Multipart) -> Re
     {
         return business_error(12038002, format!("Invalid use_case {use_case}"));
     }
+    let (width, height) = match image_dimensions(&data, &use_case) {
+        Ok(dimensions) => dimensions,
+        Err(response) => return response,
+    };
     let mut state = sandbox.lock();
     let uri = format!("tos-maliva-i-sandbox{}", state.new_id());
     state.images.insert(uri.clone());
     ok(
-        json!({"uri": uri, "url": format!("https://p16-sandbox.invalid/{uri}"), "width": 800, "height": 800, "use_case": use_case}),
+        json!({"uri": uri, "url": format!("https://p16-sandbox.invalid/{uri}"), "width": width, "height": height, "use_case": use_case}),
     )
+}
+
+/// The stored (width, height) of an uploaded image, decoded from its header, or
+/// TikTok's refusal (reference §6.3): JPG/PNG/WEBP/HEIC/BMP only (`12038004`), an
+/// undecodable file (`12038002`), sides outside 100–20000 px, a `MAIN_IMAGE` outside
+/// 300–4000 px or a `SIZE_CHART_IMAGE` whose shorter side is under 1024 px
+/// (`12038014`). Main and attribute images outside 3:4–4:3 are padded to 1:1.
+fn image_dimensions(data: &[u8], use_case: &str) -> Result<(usize, usize), Response> {
+    use imagesize::ImageType;
+    let supported = matches!(
+        imagesize::image_type(data),
+        Ok(ImageType::Jpeg | ImageType::Png | ImageType::Webp | ImageType::Bmp | ImageType::Heif(_))
+    );
+    if !supported {
+        return Err(business_error(12038004, "Unsupported image format"));
+    }
+    let Ok(size) = imagesize::blob_size(data) else {
+        return Err(business_error(12038002, "Invalid file: the image cannot be decoded"));
+    };
+    let (width, height) = (size.width, size.height);
+    let (shorter, longer) = (width.min(height), width.max(height));
+    let refusal = if shorter < 100 || longer > 20_000 {
+        Some("images must be 100x100 to 20000x20000 px")
+    } else if use_case == "MAIN_IMAGE" && (shorter < 300 || longer > 4000) {
+        Some("MAIN_IMAGE must be 300x300 to 4000x4000 px")
+    } else if use_case == "SIZE_CHART_IMAGE" && shorter < 1024 {
+        Some("the shorter side of a SIZE_CHART_IMAGE must be at least 1024 px")
+    } else {
+        None
+    };
+    if let Some(rule) = refusal {
+        return Err(business_error(
+            12038014,
+            format!("Invalid image dimensions {width}x{height}: {rule}"),
+        ));
+    }
+    // 3:4 to 4:3 is kept; anything narrower or wider becomes a square.
+    let squared = ["MAIN_IMAGE", "ATTRIBUTE_IMAGE"].contains(&use_case) && longer * 3 > shorter * 4;
+    Ok(if squared { (longer, longer) } else { (width, height) })
 }
 
 /// Upload File: PDF documents (certifications) up to 10 MB, named with an extension,
@@ -424,15 +461,8 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
         }
     }
     if present("package_weight") {
-        let weight = body["package_weight"]["value"]
-            .as_str()
-            .and_then(|v| v.parse::<f64>().ok());
-        let unit = body["package_weight"]["unit"].as_str().unwrap_or_default();
-        if !weight.is_some_and(|w| w > 0.0) || !["KILOGRAM", "POUND", "GRAM"].contains(&unit) {
-            problem(
-                12019011,
-                "package_weight with a positive value and a unit is required".into(),
-            );
+        for (code, message) in package_problems(&shop.region, &body["package_weight"], &body["package_dimensions"]) {
+            problem(code, message);
         }
     }
     if crate::State::is_leaf(category) {
@@ -504,7 +534,10 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
                     format!("SKU {seller_sku} repeats another SKU's sales attributes"),
                 );
             }
-            if sku.get("id").is_none() || creating {
+            // A new SKU needs a price and stock; a listed one keeps what it leaves out
+            // (Edit Product, reference §6.5).
+            let new_sku = sku.get("id").is_none();
+            if new_sku || sku.get("price").is_some() {
                 let amount = sku["price"]["amount"].as_str().and_then(|a| a.parse::<f64>().ok());
                 if !amount.is_some_and(|a| a > 0.0) {
                     problem(
@@ -518,26 +551,26 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
                         format!("SKU {seller_sku}: currency must be {}", shop.currency),
                     );
                 }
-                for stock in sku["inventory"].as_array().into_iter().flatten() {
-                    if !stock["warehouse_id"]
-                        .as_str()
-                        .is_some_and(|w| warehouses.iter().any(|x| x == w))
-                    {
-                        problem(
-                            12052097,
-                            format!("SKU {seller_sku}: warehouse {} does not exist", stock["warehouse_id"]),
-                        );
-                    }
-                    if !stock["quantity"].as_u64().is_some_and(|q| q <= 99_999) {
-                        problem(12052055, format!("SKU {seller_sku}: quantity must be 0 to 99999"));
-                    }
-                }
-                if sku["inventory"].as_array().is_none_or(|i| i.is_empty()) {
+            }
+            for stock in sku["inventory"].as_array().into_iter().flatten() {
+                if !stock["warehouse_id"]
+                    .as_str()
+                    .is_some_and(|w| warehouses.iter().any(|x| x == w))
+                {
                     problem(
-                        12019022,
-                        format!("SKU {seller_sku} needs inventory in a valid warehouse"),
+                        12052097,
+                        format!("SKU {seller_sku}: warehouse {} does not exist", stock["warehouse_id"]),
                     );
                 }
+                if !stock["quantity"].as_u64().is_some_and(|q| q <= 99_999) {
+                    problem(12052055, format!("SKU {seller_sku}: quantity must be 0 to 99999"));
+                }
+            }
+            if new_sku && sku["inventory"].as_array().is_none_or(|i| i.is_empty()) {
+                problem(
+                    12019022,
+                    format!("SKU {seller_sku} needs inventory in a valid warehouse"),
+                );
             }
         }
     }
@@ -548,6 +581,74 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
             Err(business_error(*code, message))
         }
     }
+}
+
+/// The package rules of reference §6.4, by shop region: the weight unit (US
+/// `KILOGRAM`|`POUND`; BR, JP, MX `KILOGRAM`|`GRAM`; elsewhere `KILOGRAM`) with at most
+/// 0 (`GRAM`), 3 (`KILOGRAM`) or 2 (`POUND`) decimals, positive (`12019011`); the
+/// dimension unit (US `CENTIMETER`|`INCH`, elsewhere `CENTIMETER`), positive whole
+/// numbers, in the weight's measurement system (`12019012`).
+fn package_problems(region: &str, weight: &Value, dimensions: &Value) -> Vec<(i64, String)> {
+    let mut problems = Vec::new();
+    let weight_units: &[&str] = match region {
+        "US" => &["KILOGRAM", "POUND"],
+        "BR" | "JP" | "MX" => &["KILOGRAM", "GRAM"],
+        _ => &["KILOGRAM"],
+    };
+    let unit = weight["unit"].as_str().unwrap_or_default();
+    let value = weight["value"].as_str().unwrap_or_default();
+    let decimals = value.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    let most_decimals = match unit {
+        "GRAM" => 0,
+        "POUND" => 2,
+        _ => 3,
+    };
+    if !weight_units.contains(&unit) {
+        problems.push((
+            12019011,
+            format!("package_weight.unit {unit:?} is not allowed in {region}; use one of {weight_units:?}"),
+        ));
+    }
+    if !value.parse::<f64>().is_ok_and(|v| v > 0.0) || decimals > most_decimals {
+        problems.push((
+            12019011,
+            format!("package_weight.value {value:?} must be positive with at most {most_decimals} decimals in {unit}"),
+        ));
+    }
+    if dimensions.is_null() {
+        return problems;
+    }
+    let dimension_units: &[&str] = if region == "US" {
+        &["CENTIMETER", "INCH"]
+    } else {
+        &["CENTIMETER"]
+    };
+    let dimension_unit = dimensions["unit"].as_str().unwrap_or_default();
+    if !dimension_units.contains(&dimension_unit) {
+        problems.push((
+            12019012,
+            format!(
+                "package_dimensions.unit {dimension_unit:?} is not allowed in {region}; use one of {dimension_units:?}"
+            ),
+        ));
+    } else if (unit == "POUND") != (dimension_unit == "INCH") {
+        problems.push((
+            12019012,
+            format!(
+                "package_weight ({unit}) and package_dimensions ({dimension_unit}) must use the same measurement system"
+            ),
+        ));
+    }
+    for side in ["length", "width", "height"] {
+        let given = dimensions[side].as_str().unwrap_or_default();
+        if !given.parse::<u64>().is_ok_and(|v| v > 0) {
+            problems.push((
+                12019012,
+                format!("package_dimensions.{side} {given:?} must be a positive whole number"),
+            ));
+        }
+    }
+    problems
 }
 
 /// Builds stored SKUs from request SKUs, keeping ids, prices and stock of existing ones.
@@ -632,7 +733,7 @@ async fn create_product(State(sandbox): State<Sandbox>, Extension(caller): Exten
         &[],
         &shop.currency,
     );
-    let mut product = json!({"id": id, "_shop": shop.id, "status": "PENDING", "skus": skus, "audit_failed_reasons": [],
+    let mut product = json!({"id": id, "_shop": shop.id, "status": "PENDING", "audit": {"status": "AUDITING"}, "skus": skus, "audit_failed_reasons": [],
                              "create_time": now(), "update_time": now(), "category_chains": [{"id": body["category_id"], "is_leaf": true}]});
     for field in CONTENT_FIELDS {
         if let Some(value) = body.get(field) {
@@ -649,44 +750,98 @@ async fn create_product(State(sandbox): State<Sandbox>, Extension(caller): Exten
 }
 
 impl Sandbox {
-    /// Moves a PENDING product to ACTIVATE or FAILED after the review delay and sends
-    /// PRODUCT_STATUS_CHANGE (type 5) with `product_id` as a JSON number, as TikTok does.
+    /// Ends a review after the review delay. A new product (PENDING) becomes ACTIVATE
+    /// or FAILED, with PRODUCT_STATUS_CHANGE (type 5). An edit of a live product
+    /// (the version under review in `_pending`) is approved, and replaces the live
+    /// version with the prices it carried but the stock the live SKUs hold now, or
+    /// rejected, and the live version stays; either way the product stays ACTIVATE,
+    /// `audit.status` tells the outcome and PRODUCT_AUDIT_STATUS_CHANGE (type 37) is
+    /// sent. Both webhooks carry `product_id` as a JSON number, as TikTok's do.
     fn schedule_review(&self, product_id: &str) {
         let sandbox = self.clone();
         let product_id = product_id.to_string();
         tokio::spawn(async move {
             tokio::time::sleep(sandbox.config.review_delay).await;
-            let (shop_id, status) = {
+            while sandbox.lock().reviews_held {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let reviewed = {
                 let mut state = sandbox.lock();
                 let Some(product) = state.products.get_mut(&product_id) else {
                     return;
                 };
-                if product["status"] != "PENDING" {
-                    return;
-                }
-                let forced = product["title"].as_str().is_some_and(|t| t.contains("[reject]"));
-                let rejected = forced || rand::random::<f64>() < sandbox.config.rejection_share;
-                product["status"] = json!(if rejected { "FAILED" } else { "ACTIVATE" });
-                if rejected {
-                    product["audit_failed_reasons"] = json!([{"position": "title", "reasons": ["The title contains prohibited or misleading words"],
-                        "suggestions": ["Describe the product plainly and resubmit"], "listing_platform": "TIKTOK_SHOP"}]);
-                }
-                product["update_time"] = json!(now());
-                (
-                    product["_shop"].as_str().unwrap_or_default().to_string(),
-                    if rejected {
-                        "PRODUCT_AUDIT_FAILURE"
-                    } else {
-                        "PRODUCT_FIRST_PASS_REVIEW"
-                    },
-                )
+                review(product, sandbox.config.rejection_share)
+            };
+            let Some((shop_id, notification)) = reviewed else {
+                return;
             };
             let numeric_id: u64 = product_id.parse().unwrap_or_default();
-            let data =
-                json!({"product_id": numeric_id, "status": status, "suspended_reason": "", "update_time": now()});
-            sandbox.notify(&shop_id, 5, "PRODUCT_STATUS_CHANGE", data);
+            match notification {
+                Reviewed::Product(status) => {
+                    let data = json!({"product_id": numeric_id, "status": status, "suspended_reason": "", "update_time": now()});
+                    sandbox.notify(&shop_id, 5, "PRODUCT_STATUS_CHANGE", data);
+                }
+                Reviewed::Edit(audit) => {
+                    let data = json!({"product_id": numeric_id, "audit": {"status": audit, "pre_approved_reasons": []},
+                                      "update_time": now()});
+                    sandbox.notify(&shop_id, 37, "PRODUCT_AUDIT_STATUS_CHANGE", data);
+                }
+            }
         });
     }
+}
+
+/// What a finished review notifies.
+enum Reviewed {
+    /// A new product's review: the type 5 `status`.
+    Product(&'static str),
+    /// An edit's review: the type 37 `audit.status`.
+    Edit(&'static str),
+}
+
+/// Decides the review of `product` (rejected when its title under review holds
+/// `[reject]`, or by chance); `None` when nothing is in review.
+fn review(product: &mut Value, rejection_share: f64) -> Option<(String, Reviewed)> {
+    let shop_id = product["_shop"].as_str().unwrap_or_default().to_string();
+    let in_review = product.get("_pending").cloned().unwrap_or_else(|| product.clone());
+    if product.get("_pending").is_none() && product["status"] != "PENDING" {
+        return None;
+    }
+    let forced = in_review["title"].as_str().is_some_and(|t| t.contains("[reject]"));
+    let rejected = forced || rand::random::<f64>() < rejection_share;
+    let failed_reasons = json!([{"position": "title", "reasons": ["The title contains prohibited or misleading words"],
+        "suggestions": ["Describe the product plainly and resubmit"], "listing_platform": "TIKTOK_SHOP"}]);
+    let audit = if rejected { "FAILED" } else { "APPROVED" };
+    let notification = match product.as_object_mut().and_then(|map| map.remove("_pending")) {
+        Some(_) if rejected => Reviewed::Edit(audit),
+        Some(mut approved) => {
+            for sku in approved["skus"].as_array_mut().into_iter().flatten() {
+                let live = product["skus"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["id"] == sku["id"]);
+                if let Some(live) = live {
+                    sku["inventory"] = live["inventory"].clone();
+                }
+            }
+            approved["status"] = product["status"].clone();
+            *product = approved;
+            Reviewed::Edit(audit)
+        }
+        None => {
+            product["status"] = json!(if rejected { "FAILED" } else { "ACTIVATE" });
+            Reviewed::Product(if rejected {
+                "PRODUCT_AUDIT_FAILURE"
+            } else {
+                "PRODUCT_FIRST_PASS_REVIEW"
+            })
+        }
+    };
+    product["audit"] = json!({"status": audit});
+    product["audit_failed_reasons"] = if rejected { failed_reasons } else { json!([]) };
+    product["update_time"] = json!(now());
+    Some((shop_id, notification))
 }
 
 /// The product of this shop, or the TikTok error for a foreign or missing one.
@@ -698,6 +853,11 @@ fn owned_product<'a>(state: &'a mut crate::State, shop: &Shop, id: &str) -> Resu
     }
 }
 
+/// Edit and Partial Edit Product (reference §6.5). A content edit of a live product
+/// is a new version under review (`audit.status` `AUDITING`) while the live version
+/// stays ACTIVATE and keeps taking stock and prices; an edit of a product with a
+/// version under review replaces that version. Price/stock-only edits publish at
+/// once; content edits of a non-live product send it back to review (PENDING).
 async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: bool) -> Response {
     let body = match parse_body(&body) {
         Ok(body) => body,
@@ -715,12 +875,14 @@ async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: 
         Ok(product) => product.clone(),
         Err(response) => return response,
     };
-    let mut product = existing.clone();
+    let pending = existing.get("_pending").cloned();
+    let latest = pending.clone().unwrap_or_else(|| existing.clone());
+    let mut version = latest.clone();
     if let Some(skus) = body["skus"].as_array() {
-        product["skus"] = json!(build_skus(
+        version["skus"] = json!(build_skus(
             &mut state,
             skus,
-            existing["skus"].as_array().map_or(&[][..], |v| v),
+            latest["skus"].as_array().map_or(&[][..], |v| v),
             &shop.currency
         ));
     }
@@ -728,28 +890,40 @@ async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: 
     for field in CONTENT_FIELDS {
         match body.get(field) {
             Some(value) => {
-                content_changed |= product.get(field) != Some(value);
-                product[field] = value.clone();
+                content_changed |= version.get(field) != Some(value);
+                version[field] = value.clone();
             }
             None if whole => {
-                if let Some(map) = product.as_object_mut() {
+                if let Some(map) = version.as_object_mut() {
                     content_changed |= map.remove(field).is_some();
                 }
             }
             None => {}
         }
     }
-    // Content edits go back to review; price/stock-only edits publish at once.
-    if content_changed && product["status"] != "SELLER_DEACTIVATED" {
-        product["status"] = json!("PENDING");
-    }
-    product["update_time"] = json!(now());
+    version["update_time"] = json!(now());
+    let live = existing["status"] == "ACTIVATE";
+    let reviewed_edit = live && (content_changed || pending.is_some());
+    let product = if reviewed_edit {
+        let mut product = existing;
+        product["_pending"] = version.clone();
+        product["audit"] = json!({"status": "AUDITING"});
+        product
+    } else {
+        if content_changed && !live && version["status"] != "SELLER_DEACTIVATED" {
+            version["status"] = json!("PENDING");
+            version["audit"] = json!({"status": "AUDITING"});
+        }
+        version.clone()
+    };
     state.products.insert(id.clone(), product.clone());
     drop(state);
-    if product["status"] == "PENDING" {
+    if reviewed_edit || product["status"] == "PENDING" {
         sandbox.schedule_review(&id);
     }
-    ok(write_result(&product))
+    let mut result = write_result(&version);
+    result["audit"] = product["audit"].clone();
+    ok(result)
 }
 
 async fn edit_product(
@@ -770,17 +944,30 @@ async fn partial_edit_product(
     edit(sandbox, caller, id, body, false).await
 }
 
+/// Get Product: the live version, or with `return_under_review_version=true` the
+/// version under review when an edit is in review.
 async fn get_product(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(params): Params,
 ) -> Response {
     let mut state = sandbox.lock();
     match owned_product(&mut state, shop(&caller), &id) {
         Ok(product) if ["FREEZE", "DELETED"].contains(&product["status"].as_str().unwrap_or_default()) => {
             business_error(12052901, "The product status does not allow this operation")
         }
-        Ok(product) => ok(public(product)),
+        Ok(product) => {
+            let under_review = params.get("return_under_review_version").is_some_and(|v| v == "true");
+            match product.get("_pending").filter(|_| under_review) {
+                Some(version) => {
+                    let mut version = public(version);
+                    version["audit"] = product["audit"].clone();
+                    ok(version)
+                }
+                None => ok(public(product)),
+            }
+        }
         Err(response) => response,
     }
 }
@@ -864,12 +1051,34 @@ async fn update_inventory(
             errors.push(item_error(12052055, "The quantity is out of the allowed range"));
         } else if stock.is_empty() {
             errors.push(item_error(12019022, "The SKU needs a valid warehouse"));
+        } else if !lists_every_warehouse(&sku["inventory"], &stock) {
+            errors.push(item_error(
+                12019028,
+                "The SKU is stocked in multiple warehouses: include every warehouse id of the SKU, and only those",
+            ));
         } else {
             sku["inventory"] = json!(stock);
         }
     }
     product["update_time"] = json!(now());
     ok(json!({"errors": errors}))
+}
+
+/// Whether an Update Inventory list names exactly the warehouses the SKU is stocked
+/// in, each once (reference §6.6: don't omit or add); a SKU without any takes any.
+fn lists_every_warehouse(held: &Value, requested: &[Value]) -> bool {
+    let ids = |list: &mut dyn Iterator<Item = &Value>| {
+        let mut ids: Vec<String> = list
+            .map(|s| s["warehouse_id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let held = ids(&mut held.as_array().into_iter().flatten());
+    let mut requested = ids(&mut requested.iter());
+    let count = requested.len();
+    requested.dedup();
+    held.is_empty() || (requested.len() == count && requested == held)
 }
 
 async fn update_prices(

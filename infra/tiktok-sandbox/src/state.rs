@@ -127,6 +127,9 @@ pub struct State {
     pub token_refreshes: u64,
     /// Every webhook attempt.
     pub deliveries: Vec<Delivery>,
+    /// Reviews wait while this is set (`POST /sandbox/reviews`), so a test can act
+    /// while a product or an edit is in review.
+    pub reviews_held: bool,
     /// The last ORDER_STATUS_CHANGE notification per order: (notification id, data).
     pub order_notifications: HashMap<String, (String, Value)>,
     next_id: u64,

@@ -142,7 +142,7 @@ async fn catalogue_calls_work_end_to_end() {
     );
 
     let image = client
-        .upload_image(&grant, b"\x89PNG\r\n\x1a\nimage".to_vec(), "a.png", "MAIN_IMAGE")
+        .upload_image(&grant, png(800, 800), "a.png", "MAIN_IMAGE")
         .await
         .unwrap();
     let created = client

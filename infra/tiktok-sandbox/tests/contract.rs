@@ -288,18 +288,17 @@ async fn orders_page_with_opaque_tokens_and_details_take_at_most_50_ids() {
     );
 }
 
-async fn upload(h: &Harness, token: &str) -> String {
+/// Uploads `bytes` as Upload Product Image does (multipart, unsigned body); the answer.
+async fn upload_bytes(h: &Harness, token: &str, bytes: Vec<u8>, use_case: &str) -> Value {
     let path = "/product/202309/images/upload";
     let mut query = vec![("app_key", APP_KEY.to_string()), ("timestamp", now().to_string())];
     let sign = reference_sign(path, &query, "");
     query.push(("sign", sign));
     let url = reqwest::Url::parse_with_params(&format!("{}{path}", h.base), &query).unwrap();
-    let png = b"\x89PNG\r\n\x1a\nsandbox-image".to_vec();
     let form = reqwest::multipart::Form::new()
-        .part("data", reqwest::multipart::Part::bytes(png).file_name("a.png"))
-        .text("use_case", "MAIN_IMAGE");
-    let answer: Value = h
-        .http
+        .part("data", reqwest::multipart::Part::bytes(bytes).file_name("a.png"))
+        .text("use_case", use_case.to_string());
+    h.http
         .post(url)
         .header("x-tts-access-token", token)
         .multipart(form)
@@ -308,7 +307,12 @@ async fn upload(h: &Harness, token: &str) -> String {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Uploads an 800×800 main image; its uri.
+async fn upload(h: &Harness, token: &str) -> String {
+    let answer = upload_bytes(h, token, png(800, 800), "MAIN_IMAGE").await;
     assert_eq!(answer["code"], 0, "{answer}");
     answer["data"]["uri"].as_str().unwrap().to_string()
 }
@@ -661,5 +665,280 @@ async fn approving_a_cancellation_takes_no_body_and_a_repeated_idempotency_key_c
         approve(&[cipher(&shops[0])], None).await,
         25011012,
         "a second decision without the key is refused"
+    );
+}
+
+#[tokio::test]
+async fn images_are_decoded_and_held_to_tiktok_sizes_per_use_case() {
+    let (h, token, _) = harness_with_token().await;
+    let uploaded = async |bytes: Vec<u8>, use_case: &str| {
+        let answer = upload_bytes(&h, &token, bytes, use_case).await;
+        let data = &answer["data"];
+        (
+            answer["code"].as_i64().unwrap(),
+            data["width"].clone(),
+            data["height"].clone(),
+        )
+    };
+    assert_eq!(
+        uploaded(png(800, 600), "MAIN_IMAGE").await,
+        (0, json!(800), json!(600)),
+        "the real size, 4:3 kept"
+    );
+    assert_eq!(
+        uploaded(png(400, 1000), "MAIN_IMAGE").await,
+        (0, json!(1000), json!(1000)),
+        "narrower than 3:4 becomes 1:1"
+    );
+    assert_eq!(uploaded(png(80, 80), "MAIN_IMAGE").await.0, 12038014);
+    assert_eq!(uploaded(png(299, 800), "MAIN_IMAGE").await.0, 12038014);
+    assert_eq!(uploaded(png(4001, 3500), "MAIN_IMAGE").await.0, 12038014);
+    assert_eq!(
+        uploaded(png(120, 100), "DESCRIPTION_IMAGE").await,
+        (0, json!(120), json!(100)),
+        "100 px is enough outside main images"
+    );
+    assert_eq!(uploaded(png(99, 400), "DESCRIPTION_IMAGE").await.0, 12038014);
+    assert_eq!(uploaded(png(1000, 1400), "SIZE_CHART_IMAGE").await.0, 12038014);
+    assert_eq!(uploaded(png(1024, 1400), "SIZE_CHART_IMAGE").await.0, 0);
+    let truncated = png(800, 800)[..20].to_vec();
+    assert_eq!(uploaded(truncated, "MAIN_IMAGE").await.0, 12038002);
+    assert_eq!(
+        uploaded(b"GIF89a-not-accepted".to_vec(), "MAIN_IMAGE").await.0,
+        12038004
+    );
+}
+
+#[tokio::test]
+async fn package_units_follow_the_shop_region_and_one_measurement_system() {
+    let (h, token, shops) = harness_with_token().await;
+    let uri = upload(&h, &token).await;
+    let (us, gb) = (&shops[0], &shops[1]);
+    assert_eq!((us["region"].as_str(), gb["region"].as_str()), (Some("US"), Some("GB")));
+    let create = async |shop: &Value, sku: &str, weight: Value, dimensions: Value| {
+        let mut body = product_body(shop, "Cotton dress", &uri, sku);
+        body["package_weight"] = weight;
+        body["package_dimensions"] = dimensions;
+        let answer = h
+            .call(
+                Method::POST,
+                "/product/202309/products",
+                &token,
+                &[cipher(shop)],
+                Some(body),
+            )
+            .await;
+        (
+            answer.code(),
+            answer.body["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let kg = json!({"value": "0.454", "unit": "KILOGRAM"});
+    let lb = json!({"value": "1.25", "unit": "POUND"});
+    let cm = json!({"length": "26", "width": "13", "height": "6", "unit": "CENTIMETER"});
+    let inches = json!({"length": "10", "width": "5", "height": "2", "unit": "INCH"});
+
+    let (code, message) = create(gb, "GB-1", lb.clone(), cm.clone()).await;
+    assert_eq!(code, 12019011, "only KILOGRAM outside US, BR, JP and MX");
+    assert!(message.contains("POUND") && message.contains("GB"), "{message}");
+    assert_eq!(create(gb, "GB-2", kg.clone(), inches.clone()).await.0, 12019012);
+    let fractional = json!({"length": "25.4", "width": "13", "height": "6", "unit": "CENTIMETER"});
+    assert_eq!(
+        create(gb, "GB-3", kg.clone(), fractional).await.0,
+        12019012,
+        "whole numbers"
+    );
+    assert_eq!(
+        create(gb, "GB-4", json!({"value": "0.4536", "unit": "KILOGRAM"}), cm.clone())
+            .await
+            .0,
+        12019011,
+        "at most 3 decimals in KILOGRAM"
+    );
+    assert_eq!(create(gb, "GB-5", kg.clone(), cm.clone()).await.0, 0);
+
+    let (code, message) = create(us, "US-1", lb.clone(), cm.clone()).await;
+    assert_eq!(code, 12019012, "POUND with CENTIMETER mixes two systems");
+    assert!(message.contains("same measurement system"), "{message}");
+    assert_eq!(create(us, "US-2", kg.clone(), inches.clone()).await.0, 12019012);
+    assert_eq!(
+        create(us, "US-3", json!({"value": "1", "unit": "GRAM"}), cm.clone())
+            .await
+            .0,
+        12019011,
+        "no GRAM in the US"
+    );
+    assert_eq!(create(us, "US-4", lb, inches).await.0, 0);
+    assert_eq!(create(us, "US-5", kg, cm).await.0, 0);
+}
+
+/// Creates the dress in `shop` and waits for its review to pass; (product id, SKU id).
+async fn live_dress(h: &Harness, token: &str, shop: &Value, title: &str, sku: &str) -> (String, String) {
+    let uri = upload(h, token).await;
+    let created = h
+        .call(
+            Method::POST,
+            "/product/202309/products",
+            token,
+            &[cipher(shop)],
+            Some(product_body(shop, title, &uri, sku)),
+        )
+        .await;
+    assert_eq!(created.code(), 0, "{}", created.body);
+    let product_id = created.body["data"]["product_id"].as_str().unwrap().to_string();
+    let sku_id = created.body["data"]["skus"][0]["id"].as_str().unwrap().to_string();
+    let sandbox = h.sandbox.clone();
+    assert!(eventually(|| sandbox.lock().products[&product_id]["status"] == "ACTIVATE").await);
+    (product_id, sku_id)
+}
+
+#[tokio::test]
+async fn an_edit_of_a_live_product_is_reviewed_while_the_old_version_stays_live() {
+    let receiver = receiver(vec![]).await;
+    let mut config = config();
+    config.default_webhook_url = Some(receiver.url.clone());
+    let h = start(config).await;
+    let token = h.token().await;
+    let shops = h.shops().await;
+    let shop = &shops[0];
+    let (product_id, sku_id) = live_dress(&h, &token, shop, "Cotton dress", "EDIT-1").await;
+    let path = format!("/product/202309/products/{product_id}");
+    let get = async |under_review: bool| {
+        let mut query = vec![cipher(shop)];
+        if under_review {
+            query.push(("return_under_review_version", "true".to_string()));
+        }
+        h.call(Method::GET, &path, &token, &query, None).await.body["data"].clone()
+    };
+    let edit = async |title: &str| {
+        let body = json!({"title": title});
+        let answer = h
+            .call(
+                Method::POST,
+                &format!("{path}/partial_edit"),
+                &token,
+                &[cipher(shop)],
+                Some(body),
+            )
+            .await;
+        assert_eq!(answer.code(), 0, "{}", answer.body);
+        answer.body["data"]["audit"]["status"].clone()
+    };
+
+    assert_eq!(edit("Miracle dress [reject]").await, "AUDITING");
+    let live = get(false).await;
+    assert_eq!(
+        (&live["status"], &live["audit"]["status"], &live["title"]),
+        (&json!("ACTIVATE"), &json!("AUDITING"), &json!("Cotton dress")),
+        "the live version stays on sale while the edit is reviewed"
+    );
+    assert_eq!(get(true).await["title"], "Miracle dress [reject]");
+    let warehouse = shop["warehouses"][0]["id"].clone();
+    let stock = json!({"skus": [{"id": sku_id, "inventory": [{"warehouse_id": warehouse, "quantity": 4}]}]});
+    let answer = h
+        .call(
+            Method::POST,
+            &format!("{path}/inventory/update"),
+            &token,
+            &[cipher(shop)],
+            Some(stock),
+        )
+        .await;
+    assert_eq!(
+        (answer.code(), &answer.body["data"]["errors"]),
+        (0, &json!([])),
+        "stock is taken during the review"
+    );
+    let sandbox = h.sandbox.clone();
+    assert!(eventually(|| sandbox.lock().products[&product_id]["audit"]["status"] == "FAILED").await);
+    let rejected = get(false).await;
+    assert_eq!(
+        (&rejected["status"], &rejected["title"]),
+        (&json!("ACTIVATE"), &json!("Cotton dress")),
+        "a rejected edit leaves the old version live"
+    );
+    assert!(rejected["audit_failed_reasons"][0]["reasons"][0].is_string());
+    let audit_notices = || {
+        receiver
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| serde_json::from_str::<Value>(body).unwrap())
+            .filter(|n| n["type"] == 37)
+            .map(|n| n["data"]["audit"]["status"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(|| audit_notices() == [json!("FAILED")]).await,
+        "{:?}",
+        audit_notices()
+    );
+
+    edit("Cotton summer dress").await;
+    assert!(eventually(|| sandbox.lock().products[&product_id]["audit"]["status"] == "APPROVED").await);
+    let approved = get(false).await;
+    assert_eq!(
+        (
+            &approved["status"],
+            &approved["title"],
+            &approved["audit_failed_reasons"]
+        ),
+        (&json!("ACTIVATE"), &json!("Cotton summer dress"), &json!([]))
+    );
+    assert_eq!(
+        approved["skus"][0]["inventory"][0]["quantity"], 4,
+        "the approved version keeps the live stock"
+    );
+    assert!(eventually(|| audit_notices().len() == 2).await);
+}
+
+#[tokio::test]
+async fn an_inventory_update_must_list_every_warehouse_of_the_sku() {
+    let (h, token, shops) = harness_with_token().await;
+    let shop = &shops[0];
+    let (product_id, sku_id) = live_dress(&h, &token, shop, "Cotton dress", "WH-1").await;
+    let sales: Vec<Value> = shop["warehouses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "SALES_WAREHOUSE")
+        .map(|w| w["id"].clone())
+        .collect();
+    assert_eq!(sales.len(), 2, "the US shop has two sales warehouses");
+    let stocked = json!({"sku_id": sku_id, "inventory": [{"warehouse_id": sales[0], "quantity": 5},
+                                                         {"warehouse_id": sales[1], "quantity": 4}]});
+    h.admin(
+        Method::POST,
+        &format!("/sandbox/products/{product_id}/inventory"),
+        stocked,
+    )
+    .await;
+    let update = async |inventory: Value| {
+        let body = json!({"skus": [{"id": sku_id, "inventory": inventory}]});
+        let path = format!("/product/202309/products/{product_id}/inventory/update");
+        h.call(Method::POST, &path, &token, &[cipher(shop)], Some(body))
+            .await
+            .body["data"]["errors"]
+            .clone()
+    };
+    let errors = update(json!([{"warehouse_id": sales[0], "quantity": 9}])).await;
+    assert_eq!(errors[0]["code"], 12019028, "{errors}");
+    assert_eq!(errors[0]["detail"]["sku_id"], sku_id.as_str());
+    let twice =
+        update(json!([{"warehouse_id": sales[0], "quantity": 9}, {"warehouse_id": sales[0], "quantity": 1}])).await;
+    assert_eq!(twice[0]["code"], 12019028, "each warehouse once");
+    let stock = |h: &Harness| h.sandbox.lock().products[&product_id]["skus"][0]["inventory"].clone();
+    assert_eq!(
+        stock(&h),
+        json!([{"warehouse_id": sales[0], "quantity": 5}, {"warehouse_id": sales[1], "quantity": 4}]),
+        "a refused update changes nothing"
+    );
+    let errors =
+        update(json!([{"warehouse_id": sales[1], "quantity": 2}, {"warehouse_id": sales[0], "quantity": 9}])).await;
+    assert_eq!(errors, json!([]));
+    assert_eq!(
+        stock(&h),
+        json!([{"warehouse_id": sales[1], "quantity": 2}, {"warehouse_id": sales[0], "quantity": 9}])
     );
 }

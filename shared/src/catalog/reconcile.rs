@@ -15,11 +15,12 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, ListingStatus};
+use super::rules::sellable_units;
 use crate::accounts::{self, ShopStatus, StoreRecord, store_pk};
 use crate::app::App;
 use crate::queue::JobError;
 use crate::storage::{Condition, Item, StorageError, Table, unix_now};
-use crate::store::{InventoryTracking, StorePlatform};
+use crate::store::StorePlatform;
 use crate::tiktok::model::ProductSearch;
 
 /// A SKU whose TikTok stock differed from what the store and the inventory policy give.
@@ -167,15 +168,13 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
         if excluded[product_id.as_str()] {
             continue;
         }
-        let Some(product) = products.get(product_id) else {
+        let Some((product, variant)) = products
+            .get(product_id)
+            .and_then(|p| Some((p, p.variants.iter().find(|v| &v.id == variant_id)?)))
+        else {
             continue;
         };
-        let available = match product.inventory_tracking {
-            InventoryTracking::None => None,
-            InventoryTracking::Product | InventoryTracking::Variant => {
-                Some(store_units.get(variant_id).copied().unwrap_or_default())
-            }
-        };
+        let available = sellable_units(product, variant, &store_units);
         report.checked += 1;
         let expected = policy.publish(available);
         if expected != *units {

@@ -2,10 +2,10 @@
 //! gets on TikTok, and what listing request it becomes, with every reason it cannot
 //! be listed. No I/O.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{InventoryTracking, Product, Units, Variant};
@@ -535,6 +535,14 @@ pub fn available_units(product: &Product, variant: &Variant) -> Option<i64> {
     }
 }
 
+/// Units a variant may sell (`None` when the store does not track its stock): what the
+/// store's inventory API reports available to sell (`sellable`, by variant id: on hand
+/// less safety stock, store-platforms §1.10), else its catalogue level. Stock sync and
+/// the stock check both publish this, so they never disagree.
+pub fn sellable_units(product: &Product, variant: &Variant, sellable: &HashMap<String, i64>) -> Option<i64> {
+    available_units(product, variant).map(|catalogue| sellable.get(&variant.id).copied().unwrap_or(catalogue))
+}
+
 /// TikTok's highest stock value.
 pub const MAX_STOCK: i64 = 99_999;
 
@@ -558,6 +566,96 @@ impl InventoryPolicy {
     }
 }
 
+/// The stock of one SKU in every warehouse it is stocked in, as Update Inventory
+/// must list them all (reference §6.6, `12019028` otherwise). `total` (what the
+/// inventory policy publishes) is the most the SKU may offer: the warehouses other
+/// than `target` (the shop's chosen warehouse, else the SKU's first) keep the
+/// quantities TikTok holds in them (`held`, the SKU's `inventory[]` from Get Product)
+/// while they fit in `total`, else they are lowered in order until they do; `target`
+/// gets the rest. Empty `held` means the SKU is only in `target`.
+pub fn spread_stock(total: u32, held: &[WarehouseStock], target: &Id) -> Vec<WarehouseStock> {
+    let target = match held.first() {
+        Some(first) if !held.iter().any(|w| &w.warehouse_id == target) => first.warehouse_id.clone(),
+        _ => target.clone(),
+    };
+    let mut left = total;
+    let others: Vec<WarehouseStock> = held
+        .iter()
+        .filter(|w| w.warehouse_id != target)
+        .map(|w| {
+            let kept = w.quantity.min(left);
+            left -= kept;
+            WarehouseStock {
+                warehouse_id: w.warehouse_id.clone(),
+                quantity: kept,
+            }
+        })
+        .collect();
+    std::iter::once(WarehouseStock {
+        warehouse_id: target,
+        quantity: left,
+    })
+    .chain(others)
+    .collect()
+}
+
+/// Why a store image cannot be a TikTok main image (reference §6.3), in words the
+/// merchant reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageProblem {
+    /// Not a JPEG, PNG, WEBP, HEIC or BMP file whose header gives its size.
+    #[error("The image is not a JPEG, PNG, WEBP, HEIC or BMP file TikTok can read.")]
+    Unreadable,
+    /// Over TikTok's file size limit.
+    #[error("The image is {bytes} bytes; TikTok takes at most 10 MB.")]
+    TooHeavy {
+        /// File size in bytes.
+        bytes: usize,
+    },
+    /// A side under the main image minimum.
+    #[error("Main image is {width}×{height} px; TikTok needs at least 300×300.")]
+    TooSmall {
+        /// Width in pixels.
+        width: usize,
+        /// Height in pixels.
+        height: usize,
+    },
+    /// A side over the main image maximum.
+    #[error("Main image is {width}×{height} px; TikTok takes at most 4000×4000.")]
+    TooLarge {
+        /// Width in pixels.
+        width: usize,
+        /// Height in pixels.
+        height: usize,
+    },
+}
+
+/// Checks downloaded image bytes against TikTok's main image rules (reference §6.3:
+/// at most 10 MB, 300×300 to 4000×4000 px) from the file's header; `Ok` with
+/// (width, height) in pixels.
+pub fn check_main_image(bytes: &[u8]) -> Result<(usize, usize), ImageProblem> {
+    use imagesize::ImageType;
+    if bytes.len() > limits::IMAGE_BYTES {
+        return Err(ImageProblem::TooHeavy { bytes: bytes.len() });
+    }
+    let readable = matches!(
+        imagesize::image_type(bytes),
+        Ok(ImageType::Jpeg | ImageType::Png | ImageType::Webp | ImageType::Bmp | ImageType::Heif(_))
+    );
+    let size = imagesize::blob_size(bytes)
+        .ok()
+        .filter(|_| readable)
+        .ok_or(ImageProblem::Unreadable)?;
+    let (width, height) = (size.width, size.height);
+    if width.min(height) < limits::MAIN_IMAGE_SIDES.0 {
+        return Err(ImageProblem::TooSmall { width, height });
+    }
+    if width.max(height) > limits::MAIN_IMAGE_SIDES.1 {
+        return Err(ImageProblem::TooLarge { width, height });
+    }
+    Ok((width, height))
+}
+
 /// What a listing needs from TikTok's side of a category.
 pub struct CategorySpec<'a> {
     /// Attributes of the category.
@@ -578,6 +676,8 @@ pub struct ListingContext<'a> {
     pub warehouse_id: &'a str,
     /// The store's units.
     pub units: &'a Units,
+    /// The shop's region (`US`, `GB`, …): which package units TikTok accepts.
+    pub region: &'a str,
     /// Stock policy.
     pub inventory: InventoryPolicy,
     /// Uploaded image uris, in product image order.
@@ -600,31 +700,86 @@ pub mod limits {
     pub const SALES_ATTRIBUTES: usize = 3;
     /// Longest seller SKU.
     pub const SELLER_SKU: usize = 50;
+    /// Largest image file, in bytes (10 MB, §6.3).
+    pub const IMAGE_BYTES: usize = 10 * 1024 * 1024;
+    /// Shortest and longest side of a main image, in pixels (§6.3).
+    pub const MAIN_IMAGE_SIDES: (usize, usize) = (300, 4000);
 }
 
-fn weight_in(units: &Units, value: Decimal) -> Option<Weight> {
-    let (unit, factor) = match units.weight.to_lowercase().as_str() {
-        "ounces" | "oz" => ("POUND", Decimal::new(625, 4)),
-        "pounds" | "lbs" | "lb" => ("POUND", Decimal::ONE),
-        "grams" | "g" => ("KILOGRAM", Decimal::new(1, 3)),
-        "kgs" | "kilograms" | "kg" => ("KILOGRAM", Decimal::ONE),
-        _ => return None,
+/// Kilograms in one store weight unit (BigCommerce `weight_units`).
+fn kilograms_per(unit: &str) -> Option<Decimal> {
+    match unit.to_lowercase().as_str() {
+        "ounces" | "oz" => Some(Decimal::new(28_349_523_125, 12)),
+        "pounds" | "lbs" | "lb" => Some(KILOGRAMS_PER_POUND),
+        "grams" | "g" => Some(Decimal::new(1, 3)),
+        "kgs" | "kilograms" | "kg" => Some(Decimal::ONE),
+        _ => None,
+    }
+}
+
+/// Centimetres in one store dimension unit (BigCommerce `dimension_units`).
+fn centimeters_per(unit: &str) -> Option<Decimal> {
+    match unit.to_lowercase().as_str() {
+        "inches" | "in" => Some(CENTIMETERS_PER_INCH),
+        "centimeters" | "cm" => Some(Decimal::ONE),
+        _ => None,
+    }
+}
+
+const KILOGRAMS_PER_POUND: Decimal = Decimal::from_parts(45_359_237, 0, 0, false, 8);
+const CENTIMETERS_PER_INCH: Decimal = Decimal::from_parts(254, 0, 0, false, 2);
+
+/// Whether a package is declared in pounds and inches: only US shops accept them
+/// (reference §6.4), and only a store that weighs in ounces or pounds uses them there.
+/// Every other package is in kilograms and centimetres, which all regions accept, so
+/// weight and dimensions always share one measurement system.
+fn imperial_package(region: &str, units: &Units) -> bool {
+    region == "US"
+        && matches!(
+            units.weight.to_lowercase().as_str(),
+            "ounces" | "oz" | "pounds" | "lbs" | "lb"
+        )
+}
+
+/// The package weight TikTok takes for a store weight in the shop's `region`:
+/// `POUND` with at most 2 decimals or `KILOGRAM` with at most 3, rounded up so a
+/// package is never declared lighter than it is; `None` without a positive weight.
+fn weight_in(units: &Units, region: &str, value: Decimal) -> Option<Weight> {
+    let kilograms = value * kilograms_per(&units.weight)?;
+    let (unit, converted) = if imperial_package(region, units) {
+        (
+            "POUND",
+            (kilograms / KILOGRAMS_PER_POUND).round_dp_with_strategy(2, RoundingStrategy::AwayFromZero),
+        )
+    } else {
+        (
+            "KILOGRAM",
+            kilograms.round_dp_with_strategy(3, RoundingStrategy::AwayFromZero),
+        )
     };
-    let places = if unit == "POUND" { 2 } else { 3 };
-    let converted = (value * factor).round_dp(places);
     (converted > Decimal::ZERO).then(|| Weight {
-        value: converted.to_string(),
+        value: converted.normalize().to_string(),
         unit: unit.into(),
     })
 }
 
-fn dimensions_in(units: &Units, [width, height, depth]: [Decimal; 3]) -> Option<Dimensions> {
-    let unit = match units.dimension.to_lowercase().as_str() {
-        "inches" | "in" => "INCH",
-        "centimeters" | "cm" => "CENTIMETER",
-        _ => return None,
+/// The package dimensions TikTok takes for store width, height and depth in the
+/// shop's `region`: whole `INCH` or `CENTIMETER` (the weight's system), rounded up, at least 1.
+fn dimensions_in(units: &Units, region: &str, [width, height, depth]: [Decimal; 3]) -> Option<Dimensions> {
+    let centimeters = centimeters_per(&units.dimension)?;
+    let (unit, per_unit) = if imperial_package(region, units) {
+        ("INCH", CENTIMETERS_PER_INCH)
+    } else {
+        ("CENTIMETER", Decimal::ONE)
     };
-    let whole = |d: Decimal| d.ceil().max(Decimal::ONE).to_u64().unwrap_or(1).to_string();
+    let whole = |d: Decimal| {
+        (d * centimeters / per_unit)
+            .ceil()
+            .max(Decimal::ONE)
+            .to_u64()
+            .unwrap_or(1)
+            .to_string()
+    };
     Some(Dimensions {
         length: whole(depth),
         width: whole(width),
@@ -699,11 +854,13 @@ pub fn build_listing(
     if product.images.is_empty() {
         reasons.push("The product has no image; TikTok needs at least one.".into());
     }
-    let weight = product.weight.and_then(|w| weight_in(context.units, w));
+    let weight = product.weight.and_then(|w| weight_in(context.units, context.region, w));
     if weight.is_none() {
         reasons.push("The product has no weight; TikTok needs the package weight.".into());
     }
-    let dimensions = product.dimensions.and_then(|d| dimensions_in(context.units, d));
+    let dimensions = product
+        .dimensions
+        .and_then(|d| dimensions_in(context.units, context.region, d));
     if spec.rules.package_dimension.is_required && dimensions.is_none() {
         reasons.push("This TikTok category needs package dimensions (width, height, depth).".into());
     }
@@ -762,12 +919,22 @@ pub fn build_listing(
             ));
         }
         let available = available_units(product, variant);
+        let known_sku = context
+            .known_skus
+            .iter()
+            .find(|(v, _)| *v == variant.id)
+            .map(|(_, sku)| Id::from(sku.as_str()));
+        // A listed SKU keeps its stock out of the edit (TikTok leaves it unchanged):
+        // Update Inventory sets it, with every warehouse the SKU is stocked in.
+        let inventory = match known_sku {
+            Some(_) => Vec::new(),
+            None => vec![WarehouseStock {
+                warehouse_id: Id::from(context.warehouse_id),
+                quantity: context.inventory.publish(available),
+            }],
+        };
         skus.push(SkuRequest {
-            id: context
-                .known_skus
-                .iter()
-                .find(|(v, _)| *v == variant.id)
-                .map(|(_, sku)| Id::from(sku.as_str())),
+            id: known_sku,
             seller_sku: sku,
             external_sku_id: Some(variant.id.clone()),
             sales_attributes: variant
@@ -784,10 +951,7 @@ pub fn build_listing(
                 amount: Amount(price),
                 currency: context.currency.to_string(),
             },
-            inventory: vec![WarehouseStock {
-                warehouse_id: Id::from(context.warehouse_id),
-                quantity: context.inventory.publish(available),
-            }],
+            inventory,
         });
     }
     let mut attributes = Vec::new();
@@ -1124,6 +1288,7 @@ mod tests {
             rate: Decimal::ONE,
             warehouse_id: "w1",
             units: &units,
+            region: "US",
             inventory: InventoryPolicy::default(),
             image_uris: &uris,
             known_skus: known,
@@ -1142,7 +1307,7 @@ mod tests {
         assert_eq!(
             listing.package_weight.unwrap(),
             Weight {
-                value: "1.00".into(),
+                value: "1".into(),
                 unit: "POUND".into()
             },
             "16 oz = 1 lb"
@@ -1159,7 +1324,11 @@ mod tests {
             "known SKUs keep their TikTok id"
         );
         assert!(skus[1].id.is_none());
-        assert_eq!(skus[0].inventory[0].quantity, 7);
+        assert!(
+            skus[0].inventory.is_empty(),
+            "a listed SKU's stock goes through Update Inventory"
+        );
+        assert_eq!(skus[1].inventory[0].quantity, 7);
         assert_eq!(
             listing.product_attributes.unwrap()[0].values[0]
                 .id
@@ -1168,6 +1337,116 @@ mod tests {
                 .as_str(),
             "1001533",
             "mapped to TikTok's value id"
+        );
+    }
+
+    #[test]
+    fn package_units_follow_the_shop_region_in_one_measurement_system() {
+        let package = |weight: &str, dimension: &str, region: &str| {
+            let units = Units {
+                weight: weight.into(),
+                dimension: dimension.into(),
+            };
+            let weight = weight_in(&units, region, Decimal::from(16)).unwrap();
+            let dimensions =
+                dimensions_in(&units, region, [Decimal::from(10), Decimal::ONE, Decimal::new(25, 1)]).unwrap();
+            (
+                weight.value,
+                weight.unit,
+                dimensions.width,
+                dimensions.height,
+                dimensions.length,
+                dimensions.unit,
+            )
+        };
+        let text = |values: [&str; 6]| values.map(String::from).into();
+        assert_eq!(
+            package("Ounces", "Inches", "GB"),
+            text(["0.454", "KILOGRAM", "26", "3", "7", "CENTIMETER"]),
+            "16 oz = 0.45359 kg, rounded up; 10 in = 25.4 cm, 1 in = 2.54 cm, 2.5 in = 6.35 cm, all rounded up"
+        );
+        assert_eq!(
+            package("Ounces", "Centimeters", "US"),
+            text(["1", "POUND", "4", "1", "1", "INCH"]),
+            "a US store weighing in ounces declares pounds and inches: 10 cm = 3.94 in"
+        );
+        assert_eq!(
+            package("Grams", "Inches", "US"),
+            text(["0.016", "KILOGRAM", "26", "3", "7", "CENTIMETER"]),
+            "a US store weighing in grams declares kilograms and centimetres"
+        );
+        assert_eq!(
+            package("KGS", "Centimeters", "JP"),
+            text(["16", "KILOGRAM", "10", "1", "3", "CENTIMETER"])
+        );
+    }
+
+    #[test]
+    fn stock_spreads_over_every_warehouse_without_exceeding_the_policy() {
+        let stock = |id: &str, quantity: u32| WarehouseStock {
+            warehouse_id: Id::from(id),
+            quantity,
+        };
+        let chosen = Id::from("w1");
+        assert_eq!(
+            spread_stock(15, &[], &chosen),
+            [stock("w1", 15)],
+            "a SKU in one warehouse"
+        );
+        let held = [stock("w1", 3), stock("w2", 4), stock("w3", 6)];
+        assert_eq!(
+            spread_stock(15, &held, &chosen),
+            [stock("w1", 5), stock("w2", 4), stock("w3", 6)],
+            "the others keep what they hold; the chosen one gets the rest"
+        );
+        assert_eq!(
+            spread_stock(7, &held, &chosen),
+            [stock("w1", 0), stock("w2", 4), stock("w3", 3)],
+            "the others are lowered so the total stays at 7"
+        );
+        assert_eq!(
+            spread_stock(9, &[stock("w2", 4), stock("w3", 1)], &chosen),
+            [stock("w2", 8), stock("w3", 1)],
+            "a SKU not in the chosen warehouse gets its stock in its first one"
+        );
+    }
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![0; (width * height) as usize]).unwrap();
+        writer.finish().unwrap();
+        bytes
+    }
+
+    #[test]
+    fn main_images_are_checked_from_their_header() {
+        assert_eq!(check_main_image(&png(800, 300)), Ok((800, 300)));
+        let small = check_main_image(&png(80, 80)).unwrap_err();
+        assert_eq!(
+            small.to_string(),
+            "Main image is 80×80 px; TikTok needs at least 300×300."
+        );
+        assert_eq!(
+            check_main_image(&png(4001, 300)),
+            Err(ImageProblem::TooLarge {
+                width: 4001,
+                height: 300
+            })
+        );
+        assert_eq!(
+            check_main_image(b"<html>not found</html>"),
+            Err(ImageProblem::Unreadable)
+        );
+        let mut heavy = png(800, 800);
+        heavy.resize(limits::IMAGE_BYTES + 1, 0);
+        assert_eq!(
+            check_main_image(&heavy),
+            Err(ImageProblem::TooHeavy {
+                bytes: limits::IMAGE_BYTES + 1
+            })
         );
     }
 
@@ -1245,6 +1524,7 @@ mod tests {
             rate: Decimal::ONE,
             warehouse_id: "w1",
             units: &units,
+            region: "US",
             inventory: InventoryPolicy::default(),
             image_uris: &[],
             known_skus: &[],

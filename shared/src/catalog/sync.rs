@@ -12,7 +12,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, Activity, Listing, ListingStatus};
-use super::rules::{CategorySpec, ListingContext, available_units, build_listing, profile_for};
+use super::rules::{
+    CategorySpec, ListingContext, build_listing, check_main_image, profile_for, sellable_units, spread_stock,
+};
 use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord};
 use crate::app::App;
 use crate::queue::{Job, JobError, JobKind};
@@ -86,7 +88,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
             let request: UploadPayload = payload(&job)?;
             upload(app, &store, &request, request.automatic).await.map(drop)
         }
-        JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
+        JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id, None).await,
         JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
         JobKind::ProductStatus => {
             product_status(app, &store, job.shop.as_deref().unwrap_or_default(), &job.payload).await
@@ -539,6 +541,7 @@ pub async fn upload(
         rate: shop.conversion_rate.unwrap_or(Decimal::ONE),
         warehouse_id: &warehouse,
         units: &units,
+        region: &shop.region,
         inventory: store.settings.inventory,
         image_uris: &uris,
         known_skus: &listing.skus,
@@ -564,8 +567,8 @@ pub async fn upload(
                 } else {
                     tiktok.edit_product(&auth, &tiktok_id, &request).await?
                 };
-                let status = tiktok.get_product(&auth, &tiktok_id).await?.status;
-                Ok((written, status_of(&status)))
+                let product = tiktok.get_product(&auth, &tiktok_id).await?;
+                Ok((written, listing_state(&product)))
             })
             .await?
         }
@@ -576,11 +579,11 @@ pub async fn upload(
                 tiktok.create_product(&auth, &request).await
             })
             .await?;
-            created.map(|written| (written, ListingStatus::PendingReview))
+            created.map(|written| (written, (ListingStatus::PendingReview, Vec::new())))
         }
     };
     match written {
-        Ok((result, status)) => {
+        Ok((result, (status, state_reasons))) => {
             listing.tiktok_product_id = Some(result.product_id.to_string());
             listing.skus = result
                 .skus
@@ -589,13 +592,20 @@ pub async fn upload(
                 .map(|s| (s.external_sku_id.clone(), s.id.to_string()))
                 .collect();
             listing.status = status;
-            listing.reasons = result.warnings.iter().map(|w| w.message.clone()).collect();
+            listing.reasons = state_reasons;
+            listing
+                .reasons
+                .extend(result.warnings.iter().map(|w| w.message.clone()));
             listing.eta = None;
         }
         Err(error) => refusal(&mut listing, error)?,
     }
     let status = listing.status;
     records::save_listing(table, store_hash, listing).await?;
+    // Stock and price syncs skip a listing while it is queued and uploading.
+    if status == ListingStatus::Live {
+        publish_offer(app, store, product_id, None).await?;
+    }
     Ok(status)
 }
 
@@ -619,6 +629,9 @@ async fn upload_image(
             )));
         }
     };
+    if let Err(problem) = check_main_image(&bytes) {
+        return Ok(Err(format!("{problem} Image: {url}")));
+    }
     let name = url.rsplit('/').next().unwrap_or("image.jpg");
     match upload_image_bytes(app, shop, bytes, name, "MAIN_IMAGE").await? {
         Ok(uri) => {
@@ -693,8 +706,15 @@ pub async fn request_stock_sync(app: &App, store_hash: &str, product_id: &str) -
     Ok(true)
 }
 
-/// Publishes a product's current store stock to every shop where it is live.
-async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
+/// Publishes a product's current store stock to every shop where it is live, to
+/// every warehouse of each SKU. `read` is the TikTok product when Get Product was just
+/// called for it (its SKUs' warehouses are not read again).
+async fn sync_stock(
+    app: &App,
+    store: &StoreRecord,
+    product_id: &str,
+    read: Option<&crate::tiktok::model::Product>,
+) -> Result<(), JobError> {
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
@@ -713,6 +733,14 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
         );
         return Ok(());
     }
+    let variant_ids: Vec<String> = product.variants.iter().map(|v| v.id.clone()).collect();
+    let sellable: HashMap<String, i64> = platform
+        .variant_stock(&variant_ids)
+        .await
+        .map_err(store_failure)?
+        .into_iter()
+        .map(|s| (s.variant_id, s.available))
+        .collect();
     let policy = store.settings.inventory;
     for shop in active_shops(app, &store.store_hash).await? {
         let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
@@ -723,7 +751,7 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             .skus
             .iter()
             .filter_map(|(variant_id, _)| product.variants.iter().find(|v| &v.id == variant_id))
-            .map(|variant| available_units(&product, variant))
+            .map(|variant| sellable_units(&product, variant, &sellable))
             .collect();
         let deactivates = policy.deactivates(&available);
         let held = listing.reasons.iter().any(|r| r.starts_with(THRESHOLD_REASON));
@@ -739,55 +767,94 @@ async fn sync_stock(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             ListingStatus::Live => {}
             _ => continue,
         }
-        let warehouse = shop.default_warehouse_id.clone().unwrap_or_default();
+        let tiktok = &app.tiktok;
+        let tiktok_id = Id::from(tiktok_id.as_str());
+        let stocked = match warehouses_of_skus(app, &shop, &tiktok_id, read).await? {
+            Ok(stocked) => stocked,
+            Err(error) => return Err(retry(error)),
+        };
+        let target = Id::from(shop.default_warehouse_id.as_deref().unwrap_or_default());
         let skus: Vec<SkuInventory> = listing
             .skus
             .iter()
             .filter_map(|(variant_id, sku_id)| {
                 let variant = product.variants.iter().find(|v| &v.id == variant_id)?;
-                let available = available_units(&product, variant);
+                let total = policy.publish(sellable_units(&product, variant, &sellable));
+                let held = stocked.get(sku_id).map_or(&[][..], Vec::as_slice);
                 Some(SkuInventory {
                     id: Id::from(sku_id.as_str()),
-                    inventory: vec![WarehouseStock {
-                        warehouse_id: Id::from(warehouse.as_str()),
-                        quantity: policy.publish(available),
-                    }],
+                    inventory: spread_stock(total, held, &target),
                 })
             })
             .collect();
         if skus.is_empty() {
             continue;
         }
-        let tiktok = &app.tiktok;
-        let tiktok_id = Id::from(tiktok_id.as_str());
-        match tiktok_call(app, &shop, |auth| async move {
-            tiktok.update_inventory(&auth, &tiktok_id, &skus).await
+        let tiktok_id = &tiktok_id;
+        let refusals: Vec<String> = match tiktok_call(app, &shop, |auth| async move {
+            tiktok.update_inventory(&auth, tiktok_id, &skus).await
         })
         .await?
         {
-            Ok(errors) if errors.is_empty() => {}
-            Ok(errors) => {
-                listing.reasons = errors
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "Stock of SKU {} was refused: {} (code {}).",
-                            e.detail["sku_id"].as_str().unwrap_or("?"),
-                            e.message,
-                            e.code
-                        )
-                    })
-                    .collect();
-                records::save_listing(table, &store.store_hash, listing).await?;
-            }
+            Ok(errors) => errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{STOCK_REASON} of SKU {} was refused: {} (code {}).",
+                        e.detail["sku_id"].as_str().unwrap_or("?"),
+                        e.message,
+                        e.code
+                    )
+                })
+                .collect(),
             Err(error) if error.is_retryable() => return Err(retry(error)),
-            Err(error) => {
-                listing.reasons = vec![format!("TikTok refused the stock update: {error}")];
-                records::save_listing(table, &store.store_hash, listing).await?;
-            }
+            Err(error) => vec![format!("{STOCK_REASON} update refused by TikTok: {error}")],
+        };
+        // A new sync replaces the stock reasons and keeps the others (an edit's review, prices).
+        let before = listing.reasons.clone();
+        listing.reasons.retain(|r| !r.starts_with(STOCK_REASON));
+        listing.reasons.extend(refusals);
+        if listing.reasons != before {
+            records::save_listing(table, &store.store_hash, listing).await?;
         }
     }
     Ok(())
+}
+
+/// How reasons about stock start (a new sync replaces them).
+const STOCK_REASON: &str = "Stock";
+
+/// Every warehouse each SKU of a TikTok product is stocked in, with the quantities
+/// TikTok holds (Get Product's `skus[].inventory`), by SKU id: from `read` when it is
+/// that product, else read. A shop with one sales warehouse needs no read: its SKUs
+/// can only be there (empty map).
+async fn warehouses_of_skus(
+    app: &App,
+    shop: &ShopRecord,
+    tiktok_id: &Id,
+    read: Option<&crate::tiktok::model::Product>,
+) -> Result<Result<HashMap<String, Vec<WarehouseStock>>, TikTokError>, JobError> {
+    let by_sku = |product: &crate::tiktok::model::Product| {
+        product
+            .skus
+            .iter()
+            .map(|sku| (sku.id.to_string(), sku.inventory.clone()))
+            .collect()
+    };
+    if shop.warehouses.len() <= 1 {
+        return Ok(Ok(HashMap::new()));
+    }
+    if let Some(product) = read.filter(|p| p.id == *tiktok_id) {
+        return Ok(Ok(by_sku(product)));
+    }
+    let tiktok = &app.tiktok;
+    let product = tiktok_call(
+        app,
+        shop,
+        |auth| async move { tiktok.get_product(&auth, tiktok_id).await },
+    )
+    .await?;
+    Ok(product.map(|product| by_sku(&product)))
 }
 
 /// How the reason of a threshold deactivation starts (to know it when stock returns).
@@ -879,19 +946,65 @@ async fn product_status(
         Err(error) => return Err(JobError::Retryable(format!("product status read failed: {error}"))),
     };
     let was_live = listing.status == ListingStatus::Live;
-    listing.status = status_of(&product.status);
-    listing.reasons = product
+    (listing.status, listing.reasons) = listing_state(&product);
+    let now_live = listing.status == ListingStatus::Live;
+    // PRODUCT_AUDIT_STATUS_CHANGE (type 37) with the review over: an edit's review ended.
+    let review_ended = payload["topic"] == 37 && product.audit.status != "AUDITING";
+    let product_id = listing.product_id.clone();
+    records::save_listing(table, &store.store_hash, listing).await?;
+    if now_live && (!was_live || review_ended) {
+        publish_offer(app, store, &product_id, Some(&product)).await?;
+    }
+    Ok(())
+}
+
+/// Sends a product's stock, and its price unless the merchant keeps store prices off
+/// TikTok (sync rules), as the store holds them now (inventory policy, price rule) to
+/// every shop where it is live. Called when a listing becomes live or an edit's
+/// review ends: changes made meanwhile were not sent (TikTok takes neither before
+/// the product is live, the connector none while it uploads) or were overwritten by
+/// the approved version. `read` is the TikTok product when Get Product was just called.
+async fn publish_offer(
+    app: &App,
+    store: &StoreRecord,
+    product_id: &str,
+    read: Option<&crate::tiktok::model::Product>,
+) -> Result<(), JobError> {
+    sync_stock(app, store, product_id, read).await?;
+    if store.settings.sync_fields.price {
+        sync_price(app, store, product_id).await?;
+    }
+    Ok(())
+}
+
+/// The reason of a live listing whose edit is in TikTok's review.
+const EDIT_IN_REVIEW: &str = "An edit is in TikTok's review; the previous version stays live until it passes.";
+
+/// How the reason of a live listing whose last edit TikTok rejected starts.
+const EDIT_REJECTED: &str = "TikTok rejected the last edit; the previous version stays live.";
+
+/// The listing status and reasons of a product as Get Product shows it. A live
+/// product whose edit is in review, or whose edit TikTok rejected, stays live
+/// (buyers see the previous version); the reason says so, with TikTok's audit reasons.
+fn listing_state(product: &crate::tiktok::model::Product) -> (ListingStatus, Vec<String>) {
+    let status = status_of(&product.status);
+    let audit_reasons: Vec<String> = product
         .audit_failed_reasons
         .iter()
         .flat_map(|r| r.reasons.iter().map(move |reason| format!("{}: {reason}", r.position)))
         .collect();
-    let now_live = listing.status == ListingStatus::Live;
-    let product_id = listing.product_id.clone();
-    records::save_listing(table, &store.store_hash, listing).await?;
-    if now_live && !was_live {
-        sync_stock(app, store, &product_id).await?;
-    }
-    Ok(())
+    let reasons = match (status, product.audit.status.as_str()) {
+        (ListingStatus::Live, "AUDITING") => vec![EDIT_IN_REVIEW.to_string()],
+        (ListingStatus::Live, "FAILED") => {
+            vec![
+                format!("{EDIT_REJECTED} {}", audit_reasons.join("; "))
+                    .trim_end()
+                    .to_string(),
+            ]
+        }
+        _ => audit_reasons,
+    };
+    (status, reasons)
 }
 
 /// Queues a status read of each listed product (the same job a product webhook makes).

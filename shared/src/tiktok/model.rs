@@ -258,6 +258,12 @@ pub struct UploadedImage {
     /// A TikTok-hosted URL (for description HTML).
     #[serde(default)]
     pub url: String,
+    /// Width TikTok stored, in pixels (images outside 3:4–4:3 are padded to 1:1).
+    #[serde(default)]
+    pub width: u32,
+    /// Height TikTok stored, in pixels.
+    #[serde(default)]
+    pub height: u32,
 }
 
 /// Answer of Upload File.
@@ -325,7 +331,9 @@ pub struct SkuRequest {
     pub sales_attributes: Vec<SalesAttribute>,
     /// Price.
     pub price: Price,
-    /// Stock per warehouse.
+    /// Stock per warehouse; left out (empty) for an existing SKU in an edit, which
+    /// keeps its stock (reference §6.5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inventory: Vec<WarehouseStock>,
 }
 
@@ -485,6 +493,16 @@ pub struct AuditFailure {
     pub suggestions: Vec<String>,
 }
 
+/// `audit` of Get Product. A live product (`ACTIVATE`) whose edit is reviewed stays
+/// live with `AUDITING`; a rejected edit leaves the previous version live with
+/// `FAILED` and `audit_failed_reasons` (reference §6.5, §6.10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Audit {
+    /// `NONE`, `AUDITING`, `FAILED`, `PRE_APPROVED` or `APPROVED` (kept as text).
+    #[serde(default)]
+    pub status: String,
+}
+
 /// A product as Get Product returns it (the fields the connector reads).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Product {
@@ -496,6 +514,9 @@ pub struct Product {
     /// `PENDING`, `ACTIVATE`, `FAILED`, `SELLER_DEACTIVATED`, … (kept as text).
     #[serde(default)]
     pub status: String,
+    /// The review of the product or of its latest edit (reference §6.10).
+    #[serde(default)]
+    pub audit: Audit,
     /// Why the audit failed.
     #[serde(default)]
     pub audit_failed_reasons: Vec<AuditFailure>,
@@ -911,11 +932,12 @@ pub struct WebhookSubscription {
 }
 
 /// The topics the connector subscribes for every shop (reference §4.5).
-pub const WEBHOOK_TOPICS: [&str; 8] = [
+pub const WEBHOOK_TOPICS: [&str; 9] = [
     "ORDER_STATUS_CHANGE",
     "CANCELLATION_STATUS_CHANGE",
     "RETURN_STATUS_CHANGE",
     "PRODUCT_STATUS_CHANGE",
+    "PRODUCT_AUDIT_STATUS_CHANGE",
     "PACKAGE_UPDATE",
     "RECIPIENT_ADDRESS_UPDATE",
     "SELLER_DEAUTHORIZATION",

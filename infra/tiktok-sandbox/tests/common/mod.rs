@@ -40,6 +40,17 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// A real grey PNG of `width`×`height` pixels.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&vec![0x80; (width * height) as usize]).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
 /// A started sandbox and what a test needs to call it.
 pub struct Harness {
     pub sandbox: Sandbox,
