@@ -1419,18 +1419,12 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
     // A buyer takes 2 units on TikTok, which takes them off its own stock at once.
     let id = "576461413038785900";
     let body = order_body(&shop, id, &[(&sku.0, &sku.1), (&sku.0, &sku.1)]);
-    {
-        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
-        let mut state = sandbox.lock();
-        for product in state.products.values_mut() {
-            for tiktok_sku in product["skus"].as_array_mut().unwrap() {
-                if tiktok_sku["id"] == sku.0.as_str() {
-                    tiktok_sku["inventory"][0]["quantity"] = json!(18);
-                }
-            }
-        }
-    }
     assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
+    assert_eq!(
+        tiktok_stock_and_updates(&running, &shop, &sku.0).0,
+        18,
+        "TikTok takes its sale off its own stock"
+    );
     assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
 
     // The store order takes the 2 units in the store; its stock webhook syncs TikTok

@@ -207,6 +207,7 @@ async fn place_order(State(sandbox): State<Sandbox>, Json(mut order): Json<Value
                              "order_line_item_ids": units, "create_time": now(), "update_time": now()});
         state.packages.insert(package_id, package);
     }
+    crate::orders::take_stock(&mut state.products, &shop_id, &order);
     state.orders.insert(order_id.clone(), order);
     drop(state);
     sandbox.notify_order(&shop_id, &order_id, &status);

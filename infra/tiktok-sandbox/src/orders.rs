@@ -145,3 +145,27 @@ pub fn package_at_payment(order: &mut Value, package_id: String) {
     }
     order["packages"] = json!([{"id": package_id}]);
 }
+
+/// Takes each unit of a new order off its SKU's stock on `shop_id`'s products, as TikTok
+/// does when a buyer orders (from the first warehouse that has it; never below zero).
+/// Units of SKUs the sandbox does not list are left alone.
+pub fn take_stock(products: &mut std::collections::BTreeMap<String, Value>, shop_id: &str, order: &Value) {
+    for unit in order["line_items"].as_array().into_iter().flatten() {
+        let Some(sku_id) = unit["sku_id"].as_str() else {
+            continue;
+        };
+        let stock = products
+            .values_mut()
+            .filter(|p| p["_shop"] == shop_id)
+            .flat_map(|p| p["skus"].as_array_mut().into_iter().flatten())
+            .find(|s| s["id"] == sku_id)
+            .and_then(|s| s["inventory"].as_array_mut());
+        if let Some(warehouse) = stock
+            .into_iter()
+            .flatten()
+            .find(|w| w["quantity"].as_u64().is_some_and(|q| q > 0))
+        {
+            warehouse["quantity"] = json!(warehouse["quantity"].as_u64().unwrap_or(1) - 1);
+        }
+    }
+}
