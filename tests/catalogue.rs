@@ -1335,13 +1335,34 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
     let mut single = listings
         .iter()
         .filter(|l| l.status == ListingStatus::Live && l.skus.len() == 1);
-    let (edited_on_tiktok, sold_elsewhere, untouched) =
-        (single.next().unwrap(), single.next().unwrap(), single.next().unwrap());
+    let (edited_on_tiktok, sold_elsewhere, untouched, ordered) = (
+        single.next().unwrap(),
+        single.next().unwrap(),
+        single.next().unwrap(),
+        single.next().unwrap(),
+    );
     let quantity = async |listing: &records::Listing| {
         tiktok_product(&running, listing).await["skus"][0]["inventory"][0]["quantity"].clone()
     };
     let untouched_before = quantity(untouched).await;
     let sandboxes = running.sandboxes.as_ref().unwrap();
+    // Not drift: a TikTok order not yet paid holds a unit TikTok took at once and the
+    // store will take when its order exists; raising TikTok back would sell it twice.
+    let ordered_before = quantity(ordered).await.as_u64().unwrap();
+    let unpaid = json!({"shop_id": us_shop(&running).await, "status": "UNPAID",
+        "line_items": [{"sku_id": ordered.skus[0].1, "sale_price": "9.00"}]});
+    let placed = reqwest::Client::new()
+        .post(format!("{}/sandbox/orders", tiktok_base(&running)))
+        .json(&unpaid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 201);
+    assert_eq!(
+        quantity(ordered).await,
+        ordered_before - 1,
+        "TikTok takes the unit at once"
+    );
     // Drift on TikTok's side: stock edited in Seller Center.
     {
         let mut tiktok = sandboxes.tiktok_sandbox.lock();
@@ -1390,6 +1411,11 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
         untouched_before,
         "stock that agreed is left alone"
     );
+    assert_eq!(
+        quantity(ordered).await,
+        ordered_before - 1,
+        "a unit held by an open TikTok order is not put back"
+    );
 
     let (mut browser, base, _) = merchant(&running).await;
     let report: Value = serde_json::from_str(
@@ -1431,6 +1457,10 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
     assert_eq!(
         repairs, expected,
         "the report names each drifted SKU with what TikTok showed"
+    );
+    assert_eq!(
+        us["held"][0]["sku_id"], ordered.skus[0].1,
+        "the held SKU is named, not repaired: {us}"
     );
     assert!(
         us["checked"].as_u64().unwrap() >= 54,

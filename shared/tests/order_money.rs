@@ -132,6 +132,33 @@ fn a_negative_amount_is_refused_with_its_name() {
     assert!(error.to_string().contains("sale_price"), "{error}");
 }
 
+#[test]
+fn an_amount_finer_than_the_currency_or_beyond_any_order_is_refused_not_rounded() {
+    let fine = order(
+        "USD",
+        &[("A", json!({"sale_price": "10.00"}))],
+        json!({"sub_total": "10.00", "shipping_fee": "0.0000000000000000000000000001", "total_amount": "10.00"}),
+    );
+    let error = store_money(&fine, ItemPrice::BuyerPaid).unwrap_err();
+    assert!(error.to_string().contains("shipping_fee"), "{error}");
+    let yen = order(
+        "JPY",
+        &[("A", json!({"sale_price": "1000.5"}))],
+        json!({"sub_total": "1000.5", "total_amount": "1000.5"}),
+    );
+    assert!(
+        store_money(&yen, ItemPrice::BuyerPaid).is_err(),
+        "yen have no minor units"
+    );
+    let huge = "79228162514264337593543950335";
+    let beyond = order(
+        "USD",
+        &[("A", json!({"sale_price": huge})), ("A", json!({"sale_price": huge}))],
+        json!({"sub_total": huge, "total_amount": huge}),
+    );
+    assert!(store_money(&beyond, ItemPrice::BuyerPaid).is_err());
+}
+
 const CURRENCIES: [&str; 12] = [
     "USD", "GBP", "EUR", "MXN", "BRL", "MYR", "SGD", "JPY", "VND", "IDR", "KWD", "THB",
 ];

@@ -1139,7 +1139,7 @@ async fn inventory_settings(State(sandbox): State<Sandbox>, Extension(caller): E
     ok(json!({"data": settings, "meta": {}}))
 }
 
-/// `PUT /v3/settings/inventory`: any of the modelled fields; others are refused with 422.
+/// `PUT /v3/settings/inventory`: the modelled fields change; the others are accepted and ignored.
 async fn update_inventory_settings(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
@@ -1151,15 +1151,12 @@ async fn update_inventory_settings(
     };
     let mut settings = with_store(&sandbox, &caller, |store| store.inventory_settings);
     let mut merged = serde_json::to_value(settings).expect("settings serialize");
+    // Settings the sandbox does not model (stock level display, …) are accepted and
+    // have no effect here, as they have none on stock.
     for (field, value) in body.as_object().into_iter().flatten() {
-        if merged.get(field).is_none() {
-            return v3_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "JSON data is missing or invalid",
-                json!({field.clone(): "not a modelled inventory setting"}),
-            );
+        if merged.get(field).is_some() {
+            merged[field] = value.clone();
         }
-        merged[field] = value.clone();
     }
     settings = match serde_json::from_value(merged) {
         Ok(settings) => settings,

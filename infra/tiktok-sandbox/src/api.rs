@@ -1377,12 +1377,14 @@ async fn mark_package_shipped(
                 ))
             })
             .collect();
-        let requested: Vec<String> = body["order_line_item_ids"]
+        let mut requested: Vec<String> = body["order_line_item_ids"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
+        requested.sort();
+        requested.dedup();
         let line_ids = if requested.is_empty() {
             unshipped.iter().map(|(id, _)| id.clone()).collect()
         } else {
@@ -1680,18 +1682,15 @@ fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, appr
     Ok(json!({}))
 }
 
-/// Approve Cancellation: no body (§10.1); an optional `idempotency_key` query makes a
-/// retry answer as the first call did (§10, write endpoints).
+/// Approve Cancellation: documented without a body (§10.1; one sent is signed like any
+/// other and ignored); an optional `idempotency_key` query makes a retry answer as the
+/// first call did (§10, write endpoints).
 async fn approve_cancellation(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(params): Params,
-    body: Bytes,
 ) -> Response {
-    if !body.is_empty() {
-        return business_error(36009004, "Approve Cancellation takes no request body");
-    }
     let key = match params.get("idempotency_key") {
         Some(key) if key.is_empty() || key.len() > 255 => {
             return business_error(36009004, "idempotency_key must be 1 to 255 characters");
@@ -1747,14 +1746,8 @@ async fn seller_cancel_order(
             Ok(order) => order,
             Err(_) => return business_error(25007006, "The order does not exist"),
         };
-        // A unit marked shipped (its package FULFILLING or further) cannot be cancelled.
-        let shipped = order["line_items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|l| ["FULFILLING", "COMPLETED"].contains(&l["package_status"].as_str().unwrap_or_default()));
         match order["status"].as_str().unwrap_or_default() {
-            "UNPAID" | "ON_HOLD" | "AWAITING_SHIPMENT" | "AWAITING_COLLECTION" if !shipped => {}
+            "UNPAID" | "ON_HOLD" | "AWAITING_SHIPMENT" | "AWAITING_COLLECTION" => {}
             "CANCELLED" | "CANCEL" | "COMPLETED" => {
                 return business_error(25001051, "The order is completed or cancelled");
             }

@@ -350,6 +350,14 @@ fn reconciliation_card(shops: &[ShopRecord], reports: &[Reconciliation]) -> Stri
                 report.checked,
                 report.repaired.len()
             );
+            let held = if report.held.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p>{} SKU(s) show fewer on TikTok while TikTok orders of them are open; they are left as they are until those orders reach your store.</p>",
+                    report.held.len()
+                )
+            };
             let error = report
                 .error
                 .as_deref()
@@ -374,7 +382,7 @@ fn reconciliation_card(shops: &[ShopRecord], reports: &[Reconciliation]) -> Stri
             } else {
                 format!("<table><thead><tr><th>SKU</th><th>TikTok showed</th><th>Set to</th></tr></thead><tbody>{rows}</tbody></table>")
             };
-            format!("{summary}{error}{table}")
+            format!("{summary}{held}{error}{table}")
         })
         .collect();
     format!(

@@ -54,8 +54,16 @@ const CARRIERS: &[Carrier] = &[
         tiktok_names: &["yodel"],
     },
     Carrier {
-        store_names: &["dhl", "dhlexpress", "dhlparcel", "dhlparceluk", "dhlde", "deutschepost"],
-        tiktok_names: &["dhl", "dhlexpress", "dhlparcel"],
+        store_names: &["dhl", "dhlexpress"],
+        tiktok_names: &["dhlexpress", "dhl"],
+    },
+    Carrier {
+        store_names: &["dhlparcel", "dhlparceluk", "dhlparcelnl", "dhlde"],
+        tiktok_names: &["dhlparcel", "dhlparceluk"],
+    },
+    Carrier {
+        store_names: &["deutschepost", "deutschepostdhl"],
+        tiktok_names: &["deutschepost"],
     },
     Carrier {
         store_names: &["dhlglobalmail", "dhlecommerce", "dhlecommerceus", "dhlglobalmailasia"],
@@ -107,9 +115,11 @@ pub fn provider_for<'a>(carrier: &str, providers: &'a [ShippingProvider]) -> Opt
     let known = CARRIERS
         .iter()
         .find(|c| c.store_names.contains(&wanted.as_str()) || c.tiktok_names.contains(&wanted.as_str()))?;
-    providers
+    // The table's order decides, not TikTok's list: "DHL Express" before a plain "DHL".
+    known
+        .tiktok_names
         .iter()
-        .find(|p| known.tiktok_names.contains(&normalised(&p.name).as_str()))
+        .find_map(|name| providers.iter().find(|p| normalised(&p.name) == *name))
 }
 
 #[cfg(test)]
@@ -171,6 +181,16 @@ mod tests {
             assert_eq!(found(carrier, &us).as_deref(), Some(expected), "{carrier} in the US");
         }
         assert_eq!(found("royalmail", &us), None, "no Royal Mail in the US");
+        let dhl = providers(&["DHL Parcel", "DHL Express", "Deutsche Post"]);
+        assert_eq!(
+            found("dhl", &dhl).as_deref(),
+            Some("DHL Express"),
+            "AfterShip's dhl is DHL Express"
+        );
+        assert_eq!(found("dhl-parcel-uk", &dhl).as_deref(), Some("DHL Parcel"));
+        assert_eq!(found("deutsch-post", &dhl), None, "an unknown slug matches nothing");
+        assert_eq!(found("deutsche-post", &dhl).as_deref(), Some("Deutsche Post"));
+        assert_eq!(found("dhl", &us), None, "DHL eCommerce is another network");
         assert_eq!(found("", &us), None);
         assert_eq!(found("carrier_42", &us), None, "a third-party id names no carrier");
     }

@@ -69,12 +69,32 @@ pub enum MoneyError {
         /// Its value.
         value: Decimal,
     },
+    /// An amount has more decimals than the currency has minor units, or is beyond any
+    /// order (more than [`LARGEST_AMOUNT`]).
+    #[error("TikTok's {field} ({value}) is not an amount of {currency}; the store order cannot carry it")]
+    NotAnAmount {
+        /// The `payment` or line item field.
+        field: &'static str,
+        /// Its value.
+        value: Decimal,
+        /// The order's currency.
+        currency: String,
+    },
 }
 
-/// The minor units of `currency` (ISO 4217 exponent: 2 for USD and GBP, 0 for JPY and
-/// VND, 3 for KWD), or 2 for a code ISO 4217 does not know.
+/// The largest amount an order may carry (a trillion units of any currency): bounds the
+/// allocation's arithmetic far inside `i128`.
+pub const LARGEST_AMOUNT: i64 = 1_000_000_000_000;
+
+/// The minor units TikTok prices `currency` in: the ISO 4217 exponent (2 for USD and
+/// GBP, 0 for JPY and VND, 3 for KWD) except IDR, which TikTok Shop prices in whole
+/// rupiah; 2 for a code ISO 4217 does not know.
 pub fn minor_units(currency: &str) -> u32 {
-    Currency::from_str(currency.trim())
+    let code = currency.trim();
+    if code.eq_ignore_ascii_case("IDR") {
+        return 0;
+    }
+    Currency::from_str(code)
         .ok()
         .and_then(|c| c.exponent())
         .map_or(2, u32::from)
@@ -82,7 +102,9 @@ pub fn minor_units(currency: &str) -> u32 {
 
 /// The store order's lines and charges for `order`, priced as `item_price` says.
 ///
-/// Errors: [`MoneyError::Negative`] when a payment amount or a unit price is negative.
+/// Errors: [`MoneyError::Negative`] when a payment amount or a unit price is negative,
+/// [`MoneyError::NotAnAmount`] when one has more decimals than the currency (a store
+/// order rounded from it could not add up) or is beyond any order.
 pub fn store_money(order: &Order, item_price: ItemPrice) -> Result<StoreMoney, MoneyError> {
     let payment = &order.payment;
     let mut units: Vec<&LineItem> = order.line_items.iter().collect();
@@ -100,12 +122,15 @@ pub fn store_money(order: &Order, item_price: ItemPrice) -> Result<StoreMoney, M
         .copied()
         .chain(units.iter().map(|u| ("sale_price", u.sale_price.0)))
         .chain(units.iter().map(|u| ("platform_discount", u.platform_discount.0)));
-    let mut scale = minor_units(&payment.currency);
+    let scale = minor_units(&payment.currency);
     for (field, value) in amounts {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(MoneyError::Negative { field, value });
         }
-        scale = scale.max(value.normalize().scale());
+        if value.normalize().scale() > scale || value > Decimal::from(LARGEST_AMOUNT) {
+            let currency = payment.currency.clone();
+            return Err(MoneyError::NotAnAmount { field, value, currency });
+        }
     }
     let minor = |value: Decimal| {
         let mut value = value;

@@ -648,13 +648,21 @@ pub struct LineItem {
 }
 
 impl LineItem {
-    /// Whether the unit still waits to be shipped: no package (or an empty id), or a
-    /// package TikTok still holds as `TO_FULFILL`; never a cancelled unit (Get Order
-    /// Detail §8.3, `package_status`).
+    /// Whether the unit still waits to be shipped: its own status has not moved past
+    /// `AWAITING_SHIPMENT` (nor been cancelled), and it has no package (or an empty id)
+    /// or one TikTok still holds as `TO_FULFILL` (Get Order Detail §8.3,
+    /// `display_status`, `package_status`).
     pub fn awaits_shipment(&self) -> bool {
+        let moved_on = [
+            "AWAITING_COLLECTION",
+            "IN_TRANSIT",
+            "DELIVERED",
+            "COMPLETED",
+            "CANCELLED",
+        ];
         let packaged = self.package_id.as_ref().is_some_and(|p| !p.as_str().is_empty());
-        let cancelled = self.display_status == "CANCELLED" || self.package_status == "CANCELLED";
-        !cancelled && (!packaged || self.package_status.is_empty() || self.package_status == "TO_FULFILL")
+        !moved_on.contains(&self.display_status.as_str())
+            && (!packaged || ["", "TO_FULFILL"].contains(&self.package_status.as_str()))
     }
 }
 
