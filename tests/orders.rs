@@ -514,6 +514,54 @@ async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
 }
 
 #[tokio::test]
+async fn a_second_shipment_never_sends_a_unit_again_even_when_tiktok_reads_behind() {
+    let (_dir, running, shop, skus) = ready().await;
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    let id = "576461413038785047";
+    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[0].0, &skus[0].1)]);
+    tiktok_admin(&running, "/sandbox/orders", &body).await;
+    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    let order = store_orders(&running, id).await[0].clone();
+    let line = order["products"][0]["id"].as_u64().unwrap();
+    let shipped_units = || {
+        let state = sandbox.lock();
+        let mut units: Vec<String> = state
+            .packages
+            .values()
+            .filter(|p| p["order_id"] == id && p["package_status"] != "PROCESSING")
+            .flat_map(|p| p["order_line_item_ids"].as_array().unwrap().clone())
+            .map(|u| u.as_str().unwrap().to_string())
+            .collect();
+        units.sort();
+        units
+    };
+    ship_in_store(&running, &order["id"], "1Z999AA10123456792", &[(line, 1)]).await;
+    assert!(eventually(10, async || shipped_units().len() == 1).await);
+    // TikTok's order read lags: the unit just shipped still shows as waiting.
+    {
+        let mut state = sandbox.lock();
+        for unit in state.orders.get_mut(id).unwrap()["line_items"].as_array_mut().unwrap() {
+            unit["package_status"] = json!("TO_FULFILL");
+            unit["display_status"] = json!("AWAITING_SHIPMENT");
+        }
+    }
+    ship_in_store(&running, &order["id"], "1Z999AA10123456793", &[(line, 1)]).await;
+    let units: Vec<String> = sandbox.lock().orders[id]["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut both = units.clone();
+    both.sort();
+    assert!(
+        eventually(10, async || shipped_units() == both).await,
+        "each unit is sent once, in its own shipment: {:?}",
+        shipped_units()
+    );
+}
+
+#[tokio::test]
 async fn a_uk_store_carrier_reaches_tiktok_by_any_name_bigcommerce_gives_it() {
     let (_dir, running, _, skus) = ready().await;
     let table = running.app.table.as_ref();

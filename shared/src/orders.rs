@@ -734,6 +734,9 @@ pub struct PushedShipment {
     pub tracking_number: String,
     /// Shipping provider TikTok holds.
     pub shipping_provider_id: String,
+    /// The TikTok line items (units) it marked shipped.
+    #[serde(default)]
+    pub order_line_item_ids: Vec<String>,
 }
 
 /// The TikTok shipping provider of a store carrier: the merchant's map first, else the
@@ -869,7 +872,8 @@ async fn push_shipment(
 }
 
 /// The TikTok line items a store shipment ships: as many units of each variant as the
-/// store shipped, among the units TikTok still holds as waiting
+/// store shipped, among the units TikTok still holds as waiting and the connector has
+/// not marked shipped for another shipment of the order
 /// ([`LineItem::awaits_shipment`](crate::tiktok::model::LineItem::awaits_shipment): a
 /// package id alone does not mean shipped, packages exist from payment).
 async fn shipped_units(
@@ -880,8 +884,35 @@ async fn shipped_units(
     shipment: &crate::store::Shipment,
 ) -> Result<Vec<Id>, StorageError> {
     let products = records::all_products(table, store_hash).await?;
+    // Units the connector already marked shipped stay shipped, even when TikTok's read
+    // of the order lags behind (store shipments of one order share `SHIPMENT#<order>#`).
+    let mut sent = std::collections::HashSet::new();
+    let mut cursor = None;
+    loop {
+        let prefix = shipment_sk(&shipment.order_id, "");
+        let page = table
+            .query(
+                Query::table(accounts::store_pk(store_hash), prefix)
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            if let Ok(pushed) = serde_json::from_value::<PushedShipment>(item.data) {
+                sent.extend(pushed.order_line_item_ids);
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
     let mut unshipped = Vec::new();
-    for line in order.line_items.iter().filter(|l| l.awaits_shipment()) {
+    for line in order
+        .line_items
+        .iter()
+        .filter(|l| l.awaits_shipment() && !sent.contains(l.id.as_str()))
+    {
         let variant = store_variant(table, &shop.shop_id, line.sku_id.as_str(), &line.seller_sku, &products)
             .await?
             .map(|(variant, _)| variant);
@@ -925,6 +956,7 @@ async fn mark_shipped(
         package_id: package.package_id.to_string(),
         tracking_number: shipped.tracking_number.clone(),
         shipping_provider_id: provider_id.to_string(),
+        order_line_item_ids: shipped.order_line_item_ids.iter().map(Id::to_string).collect(),
     })
 }
 
