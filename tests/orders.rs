@@ -105,6 +105,17 @@ async fn place_synced(running: &Running, shop: &str, sku: &(String, String, Stri
     assert!(synced, "orders {ids:?} reach the store");
 }
 
+/// Places `body` in TikTok (notified) and returns its store order once it exists.
+async fn place_and_await(running: &Running, body: &Value) -> Value {
+    let id = body["id"].as_str().unwrap();
+    tiktok_admin(running, "/sandbox/orders", body).await;
+    assert!(
+        eventually(10, async || store_orders(running, id).await.len() == 1).await,
+        "order {id} reaches the store"
+    );
+    store_orders(running, id).await.remove(0)
+}
+
 /// Puts a one-unit order of `sku` straight into TikTok's world, without a notification.
 fn place_silently(running: &Running, shop: &str, sku: &(String, String, String), id: &str, line_id: &str) {
     let mut order = order_body(shop, id, &[(&sku.0, &sku.1)]);
@@ -456,8 +467,7 @@ async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     let id = "576461413038785043";
     let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
-    tiktok_admin(&running, "/sandbox/orders", &body).await;
-    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
+    let order = place_and_await(&running, &body).await;
     let package_status = || {
         let state = sandbox.lock();
         let mut statuses: Vec<(String, String)> = state.orders[id]["line_items"]
@@ -481,7 +491,6 @@ async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
         "packages exist from payment: {lines:?}"
     );
 
-    let order = store_orders(&running, id).await[0].clone();
     let first = order["products"]
         .as_array()
         .unwrap()
@@ -519,9 +528,7 @@ async fn a_second_shipment_never_sends_a_unit_again_even_when_tiktok_reads_behin
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     let id = "576461413038785047";
     let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[0].0, &skus[0].1)]);
-    tiktok_admin(&running, "/sandbox/orders", &body).await;
-    assert!(eventually(10, async || store_orders(&running, id).await.len() == 1).await);
-    let order = store_orders(&running, id).await[0].clone();
+    let order = place_and_await(&running, &body).await;
     let line = order["products"][0]["id"].as_u64().unwrap();
     let shipped_units = || {
         let state = sandbox.lock();
