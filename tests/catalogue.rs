@@ -794,9 +794,10 @@ async fn put_profile_file(
     let profiles = browser.get(&format!("{base}/settings/api/profiles")).await.unwrap();
     let profiles: Value = serde_json::from_str(&profiles.body).unwrap();
     let profile_id = profiles[0]["id"].as_str().unwrap();
+    let url = format!("{base}/settings/api/profiles/{profile_id}/{route}");
     reqwest::Client::new()
-        .put(format!("{base}/settings/api/profiles/{profile_id}/{route}"))
-        .header("cookie", browser.cookie.clone().unwrap())
+        .put(&url)
+        .header("cookie", browser.cookie_header(&url).unwrap())
         .header("x-csrf-token", csrf)
         .body(bytes.to_vec())
         .send()

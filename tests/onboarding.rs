@@ -448,7 +448,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     // Store B connects by pasting a store-level API account; a bad token writes nothing.
     let mut store_b = Browser::new().unwrap();
     let refused = store_b
-        .post_form(
+        .fill_in(
             &format!("{}/connect", base(&running)),
             &[("store_hash", "sbx2store"), ("access_token", "wrong")],
         )
@@ -472,7 +472,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
         .await
         .unwrap();
     let connected = store_b
-        .post_form(
+        .fill_in(
             &format!("{}/connect", base(&running)),
             &[
                 ("store_hash", "sbx2store"),
@@ -516,10 +516,8 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     );
     assert_eq!(store_a.post_json(&url, &warehouse, &csrf_a).await.unwrap().status, 200);
     let mut tampered = Browser::new().unwrap();
-    tampered.cookie = store_b
-        .cookie
-        .clone()
-        .map(|c| c.replace("connector_session=", "connector_session=x"));
+    let genuine = store_b.cookie_value("connector_session").unwrap();
+    tampered.set_cookie("connector_session", &format!("x{genuine}"));
     assert_eq!(
         tampered
             .get(&format!("{}/settings/api/shops", base(&running)))
@@ -635,7 +633,7 @@ async fn tiktok_authorization_webhooks_update_the_shop_and_bad_ones_change_nothi
         .unwrap();
     assert_eq!(warned.authorization_expires_at, Some(1_627_587_506));
     assert!(warned.attention.unwrap().contains("expires"));
-    let stranger = json!({"type": 1, "shop_id": "1", "timestamp": 1, "data": {}}).to_string();
+    let stranger = json!({"type": 1, "shop_id": "1", "timestamp": unix_now(), "data": {}}).to_string();
     assert_eq!(
         send(stranger, true).await.unwrap().status(),
         200,
@@ -722,7 +720,7 @@ async fn connect_api_account(running: &Running, store_hash: &str, token: &str, c
     fields.extend(client_secret.map(|secret| ("client_secret", secret)));
     let answer = Browser::new()
         .unwrap()
-        .post_form(&format!("{}/connect", base(running)), &fields)
+        .fill_in(&format!("{}/connect", base(running)), &fields)
         .await
         .unwrap();
     assert_eq!(answer.status, 303, "{}", answer.body);

@@ -180,6 +180,10 @@ pub struct StoreRecord {
     pub settings: Settings,
     /// Installed (Unix seconds).
     pub installed_at: i64,
+    /// Id of the current installation, new at every install after an uninstall: the
+    /// sessions opened under an earlier one are refused.
+    #[serde(default)]
+    pub installation: String,
     /// Uninstalled (Unix seconds).
     pub uninstalled_at: Option<i64>,
     /// Optimistic version (not stored in `data`).

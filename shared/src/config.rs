@@ -46,7 +46,15 @@ pub struct Endpoints {
     pub bigcommerce_api: String,
     /// BigCommerce OAuth host (`BIGCOMMERCE_LOGIN_URL`).
     pub bigcommerce_login: String,
+    /// The store control panels allowed to frame the app's pages, as CSP
+    /// `frame-ancestors` sources separated by spaces (`CONTROL_PANEL_ORIGINS`; default
+    /// [`BIGCOMMERCE_CONTROL_PANELS`]).
+    pub control_panels: String,
 }
+
+/// Where BigCommerce's control panel frames apps (`store-<hash>.mybigcommerce.com` and
+/// the login hosts).
+pub const BIGCOMMERCE_CONTROL_PANELS: &str = "https://*.bigcommerce.com https://*.mybigcommerce.com";
 
 impl Endpoints {
     /// Production hosts, each overridable through `lookup`.
@@ -62,6 +70,7 @@ impl Endpoints {
             tiktok_authorize: get("TIKTOK_AUTHORIZE_URL", "https://services.tiktokshop.com/open/authorize"),
             bigcommerce_api: get("BIGCOMMERCE_API_URL", crate::store::bigcommerce::client::PRODUCTION_API),
             bigcommerce_login: get("BIGCOMMERCE_LOGIN_URL", crate::store::bigcommerce::PRODUCTION_LOGIN),
+            control_panels: get("CONTROL_PANEL_ORIGINS", BIGCOMMERCE_CONTROL_PANELS),
         }
     }
 }

@@ -148,6 +148,16 @@ impl TokenCipher {
         hmac_sha256(&self.signing_key, message)
     }
 
+    /// 64 bytes of key material for the browser cookies (the `cookie` crate's private
+    /// jar: AES-256-GCM, so a cookie is both secret and tamper-proof), derived from the
+    /// current key under its own label.
+    pub fn cookie_key_material(&self) -> [u8; 64] {
+        let mut material = [0u8; 64];
+        material[..32].copy_from_slice(&hmac_sha256(&self.signing_key, b"connector-cookies-v1/0"));
+        material[32..].copy_from_slice(&hmac_sha256(&self.signing_key, b"connector-cookies-v1/1"));
+        material
+    }
+
     /// Whether `signature` is [`TokenCipher::sign`] of `message`; constant-time.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         constant_time_eq(&self.sign(message), signature)

@@ -539,7 +539,7 @@ async fn map_lines(
         .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
     for line in &priced.lines {
         let (sku_id, seller_sku) = (&line.sku_id, &line.seller_sku);
-        let found = store_variant(table, &shop.shop_id, sku_id, seller_sku, &products)
+        let found = store_variant(table, shop, sku_id, seller_sku, &products)
             .await
             .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
         let Some((variant_id, product_id)) = found else {
@@ -562,13 +562,13 @@ async fn map_lines(
 /// outside the connector, the store variant with the same seller SKU among `products`.
 async fn store_variant(
     table: &dyn Table,
-    shop_id: &str,
+    shop: &ShopRecord,
     sku_id: &str,
     seller_sku: &str,
     products: &[crate::store::Product],
 ) -> Result<Option<(String, String)>, StorageError> {
-    if let Some((_, variant_id, product_id)) = records::variant_of_sku(table, shop_id, sku_id).await? {
-        return Ok(Some((variant_id, product_id)));
+    if let Some(link) = records::variant_of_sku(table, &shop.store_hash, &shop.shop_id, sku_id).await? {
+        return Ok(Some(link));
     }
     Ok(products.iter().find_map(|p| {
         p.variants
@@ -913,7 +913,7 @@ async fn shipped_units(
         .iter()
         .filter(|l| l.awaits_shipment() && !sent.contains(l.id.as_str()))
     {
-        let variant = store_variant(table, &shop.shop_id, line.sku_id.as_str(), &line.seller_sku, &products)
+        let variant = store_variant(table, shop, line.sku_id.as_str(), &line.seller_sku, &products)
             .await?
             .map(|(variant, _)| variant);
         unshipped.push((line.id.clone(), variant));

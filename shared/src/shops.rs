@@ -38,16 +38,53 @@ pub fn webhook_address(app: &App) -> String {
     format!("{}/webhooks/tiktok", app.public_url)
 }
 
+/// What an authorization did: the shops stored for the store, and the shops it
+/// refused because another store owns them.
+#[derive(Debug, Default)]
+pub struct Connection {
+    /// Shops now connected to the store (new or re-authorized).
+    pub connected: Vec<ShopRecord>,
+    /// Shops left with the store that owns them, as (shop name, reason for the merchant).
+    pub refused: Vec<(String, String)>,
+}
+
+/// The store other than `store_hash` that still owns `shop_id`: installed, with the
+/// shop not disconnected. A shop whose owner disconnected it or uninstalled the app
+/// may move.
+pub async fn other_owner(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<String>, StorageError> {
+    let Some(owner) = accounts::store_of_shop(table, shop_id).await?.filter(|owner| owner != store_hash) else {
+        return Ok(None);
+    };
+    let installed = accounts::get_store(table, &owner)
+        .await?
+        .is_some_and(|store| store.status == accounts::StoreStatus::Installed);
+    let shop_kept = accounts::get_shop(table, &owner, shop_id)
+        .await?
+        .is_some_and(|shop| shop.status != ShopStatus::Disconnected);
+    Ok((installed && shop_kept).then_some(owner))
+}
+
 /// Exchanges `code`, stores every authorized shop of the grant under `store_hash`
-/// (new or re-authorized), with warehouses and webhook subscriptions.
-pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Vec<ShopRecord>, ShopError> {
+/// (new or re-authorized), with warehouses and webhook subscriptions. A shop that
+/// another store owns ([`other_owner`]) is refused and left untouched: an
+/// authorization link approved by a seller can never move their shop to a store they
+/// did not choose.
+pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Connection, ShopError> {
     let granted = app.tiktok.get_token(code).await?;
     tracing::info!(store = store_hash, grant = ?granted, "TikTok authorization granted");
     let tokens = Tokens::from(&granted);
     let grant = Grant::new(tokens.clone());
     let cipher = &app.secrets.token_cipher;
-    let mut connected = Vec::new();
+    let mut connection = Connection::default();
     for shop in app.tiktok.authorized_shops(&grant).await? {
+        if let Some(owner) = other_owner(app.table.as_ref(), store_hash, shop.id.as_str()).await? {
+            tracing::warn!(store = store_hash, owner = %owner, shop = %shop.id, "authorization for a shop another store owns refused");
+            connection.refused.push((
+                shop.name.clone(),
+                "it is connected to another store. Disconnect it there (or uninstall the app from that store) first, then connect it here.".into(),
+            ));
+            continue;
+        }
         let auth = ShopAuth {
             shop_id: shop.id.to_string(),
             cipher: shop.cipher.clone(),
@@ -109,9 +146,9 @@ pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Vec<Shop
         record.warehouses = warehouses;
         record.webhooks_subscribed = subscribed;
         accounts::save_shop(app.table.as_ref(), &record).await?;
-        connected.push(record);
+        connection.connected.push(record);
     }
-    Ok(connected)
+    Ok(connection)
 }
 
 /// The currency a TikTok shop of `region` sells in (reference §6.4).

@@ -21,12 +21,21 @@ fn bad_request(message: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
 }
 
+/// The user id of every sandbox store's owner.
+pub const OWNER_ID: u64 = 12345;
+
+/// The user of a request (`user_id`, the owner by default).
+fn user_of(params: &HashMap<String, String>) -> u64 {
+    params.get("user_id").and_then(|id| id.parse().ok()).unwrap_or(OWNER_ID)
+}
+
 /// The admin routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/sandbox/install", get(install))
         .route("/sandbox/load-url", get(load_url))
         .route("/sandbox/uninstall", post(uninstall))
+        .route("/sandbox/remove-user", post(remove_user))
         .route("/sandbox/api-accounts", post(api_account))
         .route("/sandbox/orders", get(orders).post(storefront_order))
         .route("/sandbox/orders/{id}/shipments", post(ship_order))
@@ -91,12 +100,14 @@ impl Sandbox {
         }
     }
 
-    /// A fresh `signed_payload_jwt` for the store's owner, as BigCommerce sends it.
-    pub fn signed_payload_jwt(&self, store_hash: &str) -> String {
+    /// A fresh `signed_payload_jwt` for user `user_id` of the store (the owner is
+    /// [`OWNER_ID`]), as BigCommerce sends it.
+    pub fn signed_payload_jwt(&self, store_hash: &str, user_id: u64) -> String {
         let now = connector::storage::unix_now();
+        let email = if user_id == OWNER_ID { "owner@example.com".to_string() } else { format!("user{user_id}@example.com") };
         let claims = json!({"aud": self.config.client_id, "iss": "bc", "iat": now, "nbf": now, "exp": now + 86_400,
             "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
-            "user": {"id": 12345, "email": "owner@example.com", "locale": "en-US"},
+            "user": {"id": user_id, "email": email, "locale": "en-US"},
             "owner": {"id": 12345, "email": "owner@example.com"}, "url": "/", "channel_id": null});
         crate::signing::sign_jwt(&claims, &self.config.client_secret)
     }
@@ -143,7 +154,7 @@ async fn load_url(State(sandbox): State<Sandbox>, Query(params): Params) -> Resp
     let Some(store_hash) = sandbox.store_hash(&params) else {
         return bad_request("unknown store_hash");
     };
-    let jwt = sandbox.signed_payload_jwt(&store_hash);
+    let jwt = sandbox.signed_payload_jwt(&store_hash, user_of(&params));
     let Ok(mut url) = url::Url::parse(&load) else {
         return bad_request("load_callback_url is not a URL");
     };
@@ -164,7 +175,7 @@ async fn uninstall(State(sandbox): State<Sandbox>, Query(params): Params) -> Res
     );
     let mut callback_status = None;
     if let Some(uninstall) = sandbox.config.uninstall_callback_url.clone() {
-        let jwt = sandbox.signed_payload_jwt(&store_hash);
+        let jwt = sandbox.signed_payload_jwt(&store_hash, OWNER_ID);
         let sent = sandbox
             .http
             .get(&uninstall)
@@ -183,6 +194,21 @@ async fn uninstall(State(sandbox): State<Sandbox>, Query(params): Params) -> Res
         store.installed = false;
     }
     Json(json!({"store_hash": store_hash, "uninstall_callback_status": callback_status})).into_response()
+}
+
+/// The store owner removes a user's access to the app: BigCommerce calls the app's
+/// remove-user callback with a payload naming that user.
+async fn remove_user(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
+    let Some(store_hash) = sandbox.store_hash(&params) else {
+        return bad_request("unknown store_hash");
+    };
+    let Some(callback) = sandbox.config.remove_user_callback_url.clone() else {
+        return bad_request("the sandbox has no remove_user_callback_url configured");
+    };
+    let jwt = sandbox.signed_payload_jwt(&store_hash, user_of(&params));
+    let sent = sandbox.http.get(&callback).query(&[("signed_payload_jwt", jwt)]).send().await;
+    Json(json!({"store_hash": store_hash, "remove_user_callback_status": sent.map(|r| r.status().as_u16()).unwrap_or(0)}))
+        .into_response()
 }
 
 /// A store-level API account, as the merchant creates it under Settings → Store-level

@@ -46,6 +46,8 @@ pub struct SandboxConfig {
     pub load_callback_url: Option<String>,
     /// The app's uninstall callback URL.
     pub uninstall_callback_url: Option<String>,
+    /// The app's remove-user callback URL (multi-user apps).
+    pub remove_user_callback_url: Option<String>,
     /// Requests per window per store.
     pub quota: u32,
     /// Window length.
@@ -68,6 +70,7 @@ impl Default for SandboxConfig {
             auth_callback_url: None,
             load_callback_url: None,
             uninstall_callback_url: None,
+            remove_user_callback_url: None,
             quota: 150,
             window: Duration::from_secs(30),
             duplicate_share: 0.0,

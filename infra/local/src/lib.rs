@@ -3,7 +3,9 @@
 //! embedded store under `--data-dir`, or to DynamoDB/SQS when `AWS_ENDPOINT_URL` is
 //! set (or `--aws` is given).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,10 +83,21 @@ fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
     let key_file = data_dir.join("token-keys");
     let token_keys = match std::env::var("TOKEN_KEYS") {
         Ok(keys) if !keys.is_empty() => keys,
-        _ if key_file.exists() => std::fs::read_to_string(&key_file).context("reading the token keyring")?,
+        _ if key_file.exists() => {
+            // Readable by its owner only, also when an older runner wrote it.
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .context("restricting the token keyring to its owner")?;
+            std::fs::read_to_string(&key_file).context("reading the token keyring")?
+        }
         _ => {
             let spec = TokenCipher::generate_spec("local1");
-            std::fs::write(&key_file, &spec).context("writing the token keyring")?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&key_file)
+                .and_then(|mut file| file.write_all(spec.as_bytes()))
+                .context("writing the token keyring")?;
             spec
         }
     };
@@ -140,6 +153,7 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) ->
         auth_callback_url: Some(format!("{public_url}/bigcommerce/auth")),
         load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
         uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
+        remove_user_callback_url: Some(format!("{public_url}/bigcommerce/remove_user")),
         stores: vec!["sbx1store".into(), "sbx2store".into()],
         quota: args.sandbox_store_quota,
         products: args.sandbox_products,
@@ -163,6 +177,7 @@ impl Sandboxes {
             tiktok_authorize: format!("{}/open/authorize", self.tiktok),
             bigcommerce_api: self.bigcommerce.clone(),
             bigcommerce_login: self.bigcommerce.clone(),
+            control_panels: format!("{} {}", connector::config::BIGCOMMERCE_CONTROL_PANELS, self.bigcommerce),
         }
     }
 }
@@ -290,11 +305,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
         }));
     }
     let router = http::serve(app.clone(), http::all_routes());
-    tasks.push(tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "HTTP server stopped");
-        }
-    }));
+    tasks.push(tokio::spawn(serve_http(listener, router)));
     Ok(Running {
         addr,
         app,
@@ -303,12 +314,51 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
     })
 }
 
-/// A browser stand-in: keeps the session cookie and follows redirects when asked.
-/// Used by `--sandbox` onboarding and by the end-to-end tests.
+/// How long a client may take to send a request's head, also while a kept-alive
+/// connection waits for its next request.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a connection is kept; then it is closed after its current request.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Serves `router` as a public server must (API Gateway does this in Lambda): a slow
+/// or idle client is cut after [`HEADER_TIMEOUT`], a request after
+/// [`http::REQUEST_TIMEOUT`], a connection after [`CONNECTION_LIFETIME`], so slow
+/// connections cannot hold the server.
+async fn serve_http(listener: tokio::net::TcpListener, router: axum::Router) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = tokio::time::sleep(CONNECTION_LIFETIME) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(http::REQUEST_TIMEOUT, connection).await;
+                }
+            }
+        });
+    }
+}
+
+/// A browser stand-in: keeps the cookies it is given (by name and path, with removals),
+/// sends them back on matching paths, and follows redirects when asked. Used by
+/// `--sandbox` onboarding and by the end-to-end tests.
 pub struct Browser {
     http: reqwest::Client,
-    /// The session cookie (`name=value`), once a response set it.
-    pub cookie: Option<String>,
+    cookies: cookie::CookieJar,
 }
 
 /// One HTTP answer as a browser sees it.
@@ -330,23 +380,51 @@ impl Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
-            cookie: None,
+            cookies: cookie::CookieJar::new(),
         })
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
-        let request = match &self.cookie {
+    /// The `Cookie` header this browser sends to `url` (cookies whose path covers it).
+    pub fn cookie_header(&self, url: &str) -> Option<String> {
+        let path = reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
+        let sent: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|c| path.starts_with(c.path().unwrap_or("/")))
+            .map(|c| c.stripped().encoded().to_string())
+            .collect();
+        (!sent.is_empty()).then(|| sent.join("; "))
+    }
+
+    /// The value of cookie `name`, if set.
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        self.cookies.get(name).map(|c| c.value().to_string())
+    }
+
+    /// Sets cookie `name` for every path, as a script or an attacker in the browser would.
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies
+            .add(cookie::Cookie::build((name.to_string(), value.to_string())).path("/"));
+    }
+
+    async fn send(&mut self, url: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
+        let request = match self.cookie_header(url) {
             Some(cookie) => request.header("cookie", cookie),
             None => request,
         };
         let response = request.send().await?;
-        let set_cookie = match response.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-            Some(set) => {
-                self.cookie = set.split(';').next().map(str::to_string);
-                true
+        let mut set_cookie = false;
+        for value in response.headers().get_all("set-cookie") {
+            let Ok(parsed) = cookie::Cookie::parse_encoded(value.to_str()?.to_string()) else {
+                continue;
+            };
+            set_cookie = true;
+            if parsed.max_age().is_some_and(|age| age.is_zero()) {
+                self.cookies.remove(parsed);
+            } else {
+                self.cookies.add(parsed);
             }
-            None => false,
-        };
+        }
         let status = response.status().as_u16();
         let location = response
             .headers()
@@ -364,25 +442,36 @@ impl Browser {
     /// One GET, no redirect followed.
     pub async fn get(&mut self, url: &str) -> anyhow::Result<Answer> {
         let request = self.http.get(url);
-        self.send(request).await
+        self.send(url, request).await
     }
 
     /// A JSON POST with the CSRF header.
     pub async fn post_json(&mut self, url: &str, body: &serde_json::Value, csrf: &str) -> anyhow::Result<Answer> {
         let request = self.http.post(url).header("x-csrf-token", csrf).json(body);
-        self.send(request).await
+        self.send(url, request).await
     }
 
     /// A JSON PUT with the CSRF header.
     pub async fn put_json(&mut self, url: &str, body: &serde_json::Value, csrf: &str) -> anyhow::Result<Answer> {
         let request = self.http.put(url).header("x-csrf-token", csrf).json(body);
-        self.send(request).await
+        self.send(url, request).await
     }
 
     /// A form POST.
     pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> anyhow::Result<Answer> {
         let request = self.http.post(url).form(fields);
-        self.send(request).await
+        self.send(url, request).await
+    }
+
+    /// Fills in the form of the page at `url` as a person would: loads the page, keeps
+    /// its hidden fields (CSRF and form tokens), adds `fields` and posts it back to
+    /// `url`.
+    pub async fn fill_in(&mut self, url: &str, fields: &[(&str, &str)]) -> anyhow::Result<Answer> {
+        let page = self.get(url).await?;
+        let hidden = hidden_fields(&page.body);
+        let mut all: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.extend_from_slice(fields);
+        self.post_form(url, &all).await
     }
 
     /// GETs `url` and follows redirects; returns the final URL and answer.
@@ -399,6 +488,21 @@ impl Browser {
         }
         bail!("too many redirects from {url}")
     }
+}
+
+/// The `(name, value)` of every `<input type="hidden" name=… value=…>` of a page
+/// (values without HTML entities, as the connector's tokens are).
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[start..].split('"').next()?.to_string())
+    };
+    html.split("<input")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
+        .collect()
 }
 
 /// Installs the app on the BigCommerce sandbox store, opens it, and connects the

@@ -306,38 +306,39 @@ pub async fn save_listing(table: &dyn Table, store_hash: &str, mut listing: List
     Ok(())
 }
 
-/// The listing of a TikTok product (for TikTok's product webhooks).
-pub async fn listing_by_tiktok_product(
-    table: &dyn Table,
-    shop_id: &str,
-    tiktok_product_id: &str,
-) -> Result<Option<(String, Listing)>, StorageError> {
-    let page = table
-        .query(Query::index(format!("TTPRODUCT#{shop_id}#{tiktok_product_id}"), "").limit(1))
-        .await?;
-    let Some(item) = page.items.first() else {
-        return Ok(None);
-    };
-    let store_hash = item.pk.trim_start_matches("STORE#").to_string();
-    Ok(Some((store_hash, decode(item)?)))
+/// The items of a TikTok-side index entry (`TTPRODUCT#…`, `TTSKU#…`) that belong to
+/// `store_hash`. A shop may have belonged to another store before (disconnected
+/// there, connected here), so the owning store is always checked.
+async fn owned_index_item(table: &dyn Table, store_hash: &str, index_key: String) -> Result<Option<Item>, StorageError> {
+    let page = table.query(Query::index(index_key, "").limit(25)).await?;
+    let owner = store_pk(store_hash);
+    Ok(page.items.into_iter().find(|item| item.pk == owner))
 }
 
-/// The store variant a TikTok SKU is mapped to: (store hash, variant id, product id).
+/// This store's listing of a TikTok product (for TikTok's product webhooks).
+pub async fn listing_by_tiktok_product(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+    tiktok_product_id: &str,
+) -> Result<Option<Listing>, StorageError> {
+    owned_index_item(table, store_hash, format!("TTPRODUCT#{shop_id}#{tiktok_product_id}"))
+        .await?
+        .map(|item| decode(&item))
+        .transpose()
+}
+
+/// The variant of this store a TikTok SKU is mapped to: (variant id, product id).
 pub async fn variant_of_sku(
     table: &dyn Table,
+    store_hash: &str,
     shop_id: &str,
     sku_id: &str,
-) -> Result<Option<(String, String, String)>, StorageError> {
-    let page = table
-        .query(Query::index(format!("TTSKU#{shop_id}#{sku_id}"), "").limit(1))
-        .await?;
-    Ok(page.items.first().map(|item| {
+) -> Result<Option<(String, String)>, StorageError> {
+    let item = owned_index_item(table, store_hash, format!("TTSKU#{shop_id}#{sku_id}")).await?;
+    Ok(item.map(|item| {
         let text = |key: &str| item.data[key].as_str().unwrap_or_default().to_string();
-        (
-            item.pk.trim_start_matches("STORE#").to_string(),
-            text("variant_id"),
-            text("product_id"),
-        )
+        (text("variant_id"), text("product_id"))
     }))
 }
 

@@ -931,7 +931,7 @@ async fn product_status(
         serde_json::Value::String(s) => s.clone(),
         _ => return Err(JobError::Malformed("product status without product_id".into())),
     };
-    let Some((_, mut listing)) = records::listing_by_tiktok_product(table, shop_id, &tiktok_id).await? else {
+    let Some(mut listing) = records::listing_by_tiktok_product(table, &store.store_hash, shop_id, &tiktok_id).await? else {
         tracing::info!(shop = shop_id, product = %tiktok_id, "status of a product the connector did not upload; ignored");
         return Ok(());
     };
@@ -1066,10 +1066,10 @@ pub async fn link_manually(
         .await
         .map_err(JobError::from)?
         .ok_or_else(|| LinkError::UnknownStoreProduct(product_id.to_string()))?;
-    let linked_elsewhere = records::listing_by_tiktok_product(table, &shop.shop_id, tiktok_product_id)
+    let linked_elsewhere = records::listing_by_tiktok_product(table, &store.store_hash, &shop.shop_id, tiktok_product_id)
         .await
         .map_err(JobError::from)?
-        .map(|(_, listing)| listing.product_id)
+        .map(|listing| listing.product_id)
         .filter(|linked| linked != product_id);
     if let Some(linked) = linked_elsewhere {
         return Err(LinkError::AlreadyLinked {

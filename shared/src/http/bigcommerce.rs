@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::session::{Session, first_use_of_jwt};
+use super::session::{Session, check_form_token, first_use_of_jwt, issue_form_token};
 use super::{Failure, pages, store_platform};
 use crate::accounts::{self, ConnectionMode, OnboardingStep, Settings, StoreRecord, StoreStatus};
 use crate::app::App;
@@ -40,6 +40,9 @@ pub struct ConnectForm {
     /// The API account's client secret (optional): the key of its webhook signatures.
     #[serde(default)]
     client_secret: String,
+    /// The browser-bound token of the form ([`issue_form_token`]).
+    #[serde(default)]
+    form_token: String,
 }
 
 fn with_session(app: &App, session: &Session, response: Response) -> Response {
@@ -88,6 +91,7 @@ async fn connect_store(
         onboarding: OnboardingStep::ConnectShop,
         settings: Settings::default(),
         installed_at: unix_now(),
+        installation: String::new(),
         uninstalled_at: None,
         version: 0,
     });
@@ -105,6 +109,10 @@ async fn connect_store(
         )
         .await?;
     record.set_webhook_secret(cipher, &secret);
+    if record.status != StoreStatus::Installed || record.installation.is_empty() {
+        record.installation = uuid::Uuid::new_v4().simple().to_string();
+        record.installed_at = unix_now();
+    }
     record.status = StoreStatus::Installed;
     record.scope = scope.to_string();
     record.owner_id = owner.0;
@@ -165,7 +173,7 @@ pub async fn auth(State(app): State<Arc<App>>, Query(query): Query<AuthQuery>) -
     .await
     {
         Ok(store) => {
-            let session = Session::new(&store.store_hash, grant.user.id);
+            let session = Session::new(&store, grant.user.id);
             let csrf = session.csrf_token(&app.secrets.token_cipher);
             let page = super::settings::render(&app, &store, &csrf).await;
             with_session(&app, &session, page)
@@ -186,7 +194,7 @@ async fn verified_claims(app: &App, token: Option<String>) -> Result<LoadClaims,
     .map_err(|e| Failure::Unauthorized(format!("The signed payload was refused: {e}.")))?;
     if !first_use_of_jwt(app.table.as_ref(), &claims.jti, claims.expires_at).await? {
         return Err(Failure::BadRequest(
-            "This link was already used. Open the app again from your control panel.".into(),
+            "This link was already used (or carries no id). Open the app again from your control panel.".into(),
         ));
     }
     Ok(claims)
@@ -198,7 +206,7 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
         Ok(claims) => claims,
         Err(failure) => return failure.page(),
     };
-    let store = match accounts::get_store(app.table.as_ref(), &claims.store_hash).await {
+    let mut store = match accounts::get_store(app.table.as_ref(), &claims.store_hash).await {
         Ok(Some(store)) if store.status == StoreStatus::Installed => store,
         Ok(_) => {
             return Failure::Unauthorized("The app is not installed on this store. Install it first.".into()).page();
@@ -207,7 +215,6 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
     };
     if claims.user_id != store.owner_id && !store.user_ids.contains(&claims.user_id) {
         // Multi-user apps: a new authorized user of the store.
-        let mut store = store;
         store.user_ids.push(claims.user_id);
         if let Err(error) = accounts::save_store(app.table.as_ref(), &store).await {
             return Failure::from(error).page();
@@ -215,7 +222,7 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
     }
     with_session(
         &app,
-        &Session::new(&claims.store_hash, claims.user_id),
+        &Session::new(&store, claims.user_id),
         redirect_to_settings(),
     )
 }
@@ -266,22 +273,54 @@ pub async fn remove_user(State(app): State<Arc<App>>, Query(query): Query<Signed
     }
 }
 
-/// `GET /connect`: the manual connection form.
-pub async fn connect_form() -> Response {
-    pages::connect_form(None).into_response()
+/// The manual connection form for this browser, with `message` above it and the
+/// store hash kept: a fresh browser-bound token and its cookie.
+fn connect_page(app: &App, status: StatusCode, message: Option<&str>, store_hash: &str) -> Response {
+    let (token, cookie) = issue_form_token(&app.secrets.token_cipher);
+    (status, [(SET_COOKIE, cookie)], pages::connect_form(message, &token, store_hash)).into_response()
 }
 
-/// `POST /connect`: checks the pasted credentials with a live call before saving.
-pub async fn connect_account(State(app): State<Arc<App>>, Form(form): Form<ConnectForm>) -> Response {
+/// Whether a form post came from this app's own pages: a browser-sent `Origin` (or
+/// `Sec-Fetch-Site`) naming another site refuses it.
+fn same_origin(app: &App, headers: &HeaderMap) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "cross-site");
+    let foreign_origin = headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| {
+            let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
+            ours.is_ok_and(|ours| ours != origin)
+        });
+    !cross_site && !foreign_origin
+}
+
+/// `GET /connect`: the manual connection form.
+pub async fn connect_form(State(app): State<Arc<App>>) -> Response {
+    connect_page(&app, StatusCode::OK, None, "")
+}
+
+/// `POST /connect`: checks that the form came from this browser's copy of the page,
+/// then the pasted credentials with a live call, before saving anything.
+pub async fn connect_account(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<ConnectForm>) -> Response {
     let store_hash = form.store_hash.trim().to_lowercase();
+    if !same_origin(&app, &headers) {
+        tracing::warn!("manual connection posted from another site refused");
+        return connect_page(&app, StatusCode::FORBIDDEN, Some("This form was sent from another site. Fill it in on this page."), &store_hash);
+    }
+    if let Err(refused) = check_form_token(&app.secrets.token_cipher, &headers, &form.form_token) {
+        tracing::warn!(%refused, "manual connection form refused");
+        return connect_page(&app, StatusCode::FORBIDDEN, Some("The form expired or was opened in another browser. Check the details and send it again."), &store_hash);
+    }
     if store_hash.is_empty() || store_hash.len() > 32 || !store_hash.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return (
+        return connect_page(
+            &app,
             StatusCode::BAD_REQUEST,
-            pages::connect_form(Some(
-                "The store hash is the short code in your API path, letters and digits only.",
-            )),
-        )
-            .into_response();
+            Some("The store hash is the short code in your API path, letters and digits only."),
+            "",
+        );
     }
     let token = SecretString::new(form.access_token.trim().to_string());
     let account_secret = Some(form.client_secret.trim())
@@ -299,10 +338,10 @@ pub async fn connect_account(State(app): State<Arc<App>>, Form(form): Form<Conne
     )
     .await
     {
-        Ok(store) => with_session(&app, &Session::new(&store.store_hash, 0), redirect_to_settings()),
+        Ok(store) => with_session(&app, &Session::new(&store, 0), redirect_to_settings()),
         Err(failure) => {
             let message = format!("The store did not accept these credentials: {failure}");
-            (StatusCode::BAD_REQUEST, pages::connect_form(Some(&message))).into_response()
+            connect_page(&app, StatusCode::BAD_REQUEST, Some(&message), &store_hash)
         }
     }
 }

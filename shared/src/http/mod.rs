@@ -15,15 +15,22 @@ mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument as _;
 
-use crate::accounts::{self, ConnectionMode, StoreRecord, StoreStatus};
+use crate::accounts::{self, ConnectionMode, StoreRecord};
 use crate::app::App;
 use crate::shops::ShopError;
 use crate::storage::StorageError;
@@ -158,9 +165,9 @@ impl FromRequestParts<Arc<App>> for SessionContext {
             .await
             .map_err(|e| refuse(e.into()))?;
         match store {
-            Some(store) if store.status == StoreStatus::Installed => Ok(Self { session, store }),
+            Some(store) if session.allowed_by(&store) => Ok(Self { session, store }),
             _ => Err(refuse(Failure::Unauthorized(
-                "This store is not connected anymore.".into(),
+                "This session is no longer valid for this store (the app was reinstalled or your access was removed). Open the app from your BigCommerce control panel.".into(),
             ))),
         }
     }
@@ -232,12 +239,84 @@ pub fn all_routes() -> Router<Arc<App>> {
     oauth_routes().merge(webhook_routes()).merge(settings_routes())
 }
 
-/// Binds `routes` to the app and adds the health check and request-id spans.
+/// How long one request may take before it is answered 408 (API Gateway cuts at 30 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// Binds `routes` to the app and adds the health check, the stylesheet, request-id
+/// spans, the request timeout, the refusal of unusable paths and the security headers
+/// (CSP with `frame-ancestors`, `nosniff`, `no-referrer`, and `no-store` on everything
+/// but the stylesheet).
 pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
     routes
         .route("/health", get(|| async { "ok" }))
+        .route(pages::stylesheet_path(), get(pages::stylesheet))
+        .layer(middleware::from_fn(refuse_unusable_paths))
+        .layer(middleware::from_fn_with_state(app.clone(), with_framing_policy))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(middleware::from_fn(with_request_id))
         .with_state(app)
+}
+
+/// Paths whose pages are never shown inside another site: the manual connection form
+/// and the TikTok authorization flow (it opens in its own tab).
+fn never_framed(path: &str) -> bool {
+    path == "/connect" || path.starts_with("/tiktok/")
+}
+
+/// Sets the `Content-Security-Policy`: only this app's own resources, forms posted only
+/// to it, and framing only by the store control panels ([`crate::config::Endpoints::control_panels`]),
+/// or by no one (with `X-Frame-Options: DENY` too) where the page is never framed.
+async fn with_framing_policy(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let framed = !never_framed(request.uri().path());
+    let mut response = next.run(request).await;
+    let ancestors = if framed {
+        format!("'self' {}", app.endpoints.control_panels)
+    } else {
+        "'none'".to_string()
+    };
+    let policy = format!(
+        "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    if !framed {
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+/// Answers 404 for a path that cannot name anything (control characters such as
+/// `%00`, or bytes that are not UTF-8 once decoded) before any handler or storage
+/// call sees it, and 400 for such a query.
+async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
+    let unusable = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map_or(true, |decoded| decoded.chars().any(char::is_control))
+    };
+    let json = request.uri().path().starts_with("/settings/api/") || request.uri().path().starts_with("/webhooks/");
+    let failure = if unusable(request.uri().path()) {
+        Failure::NotFound("Nothing exists at this address.".into())
+    } else if request.uri().query().is_some_and(|query| unusable(&query.replace('+', " "))) {
+        Failure::BadRequest("The address holds characters no id or filter can contain.".into())
+    } else {
+        return next.run(request).await;
+    };
+    if json { failure.into_response() } else { failure.page() }
 }
 
 async fn with_request_id(request: Request, next: Next) -> Response {

@@ -27,12 +27,34 @@ border-radius:.3rem;padding:.5rem 1rem;text-decoration:none;cursor:pointer}label
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid #eee;vertical-align:top}\
 .state-error,.state-parked{color:#b71c1c;font-weight:600}.state-created{color:#1b5e20}td form,td p{margin:0}td button{padding:.2rem .6rem}";
 
+/// Where the stylesheet is served: `/assets/app-<first 12 hex of its SHA-256>.css`, so
+/// it can be cached for a year and a new version gets a new name.
+pub fn stylesheet_path() -> &'static str {
+    static PATH: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("/assets/app-{}.css", &crate::crypto::sha256_hex(STYLE.as_bytes())[..12]));
+    &PATH
+}
+
+/// `GET` [`stylesheet_path`]: the stylesheet, cacheable for a year (its name changes
+/// with its content). A file, not an inline `<style>`, so the pages' CSP is `'self'`.
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
 /// A whole page.
 pub fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · TikTok Shop Connector</title>\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{STYLE}</style></head><body>{body}</body></html>",
-        escape(title)
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"stylesheet\" href=\"{}\"></head><body>{body}</body></html>",
+        escape(title),
+        stylesheet_path()
     ))
 }
 
@@ -476,7 +498,7 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], work: &Work, csrf: &s
 }
 
 /// The manual connection form (store hash + API token).
-pub fn connect_form(message: Option<&str>) -> Html<String> {
+pub fn connect_form(message: Option<&str>, form_token: &str, store_hash: &str) -> Html<String> {
     let notice = message
         .map(|m| format!("<div class=\"card error\"><p>{}</p></div>", escape(m)))
         .unwrap_or_default();
@@ -485,9 +507,12 @@ pub fn connect_form(message: Option<&str>) -> Html<String> {
         &format!(
             "<h1>Connect your BigCommerce store</h1>{notice}<div class=\"card\"><p>Create a store-level API account in BigCommerce \
 (Settings → Store-level API accounts) and paste its details.</p><form method=\"post\" action=\"/connect\">\
-<label>Store hash <input name=\"store_hash\" required></label><label>Access token <input name=\"access_token\" type=\"password\" required></label>\
+<input type=\"hidden\" name=\"form_token\" value=\"{}\">\
+<label>Store hash <input name=\"store_hash\" value=\"{}\" required></label><label>Access token <input name=\"access_token\" type=\"password\" required></label>\
 <label>Client secret (lets the connector check BigCommerce's webhook signatures) <input name=\"client_secret\" type=\"password\"></label>\
-<p><button type=\"submit\">Connect</button></p></form></div>"
+<p><button type=\"submit\">Connect</button></p></form></div>",
+            escape(form_token),
+            escape(store_hash)
         ),
     )
 }

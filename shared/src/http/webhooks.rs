@@ -17,7 +17,8 @@ use crate::catalog::{self, sync::ImportPayload};
 use crate::queue::{Job, JobKind};
 use crate::storage::idempotency::{self, Claim};
 use crate::store::{StoreEvent, StorePlatform};
-use crate::tiktok::webhook::{WebhookError, parse};
+use crate::storage::unix_now;
+use crate::tiktok::webhook::{WebhookError, check_fresh, parse};
 
 /// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is
 /// unique per notification, so a long window drops nothing real).
@@ -83,8 +84,12 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
             tracing::warn!("TikTok webhook with a bad signature refused");
             return StatusCode::UNAUTHORIZED.into_response();
         }
-        Err(error @ WebhookError::Malformed(_)) => return Failure::BadRequest(error.to_string()).into_response(),
+        Err(error) => return Failure::BadRequest(error.to_string()).into_response(),
     };
+    if let Err(stale) = check_fresh(&notification, unix_now()) {
+        tracing::warn!(shop = %notification.shop_id, topic = notification.topic, %stale, "TikTok webhook outside its time window refused");
+        return Failure::BadRequest(stale.to_string()).into_response();
+    }
     let key = notification
         .tts_notification_id
         .as_ref()

@@ -54,6 +54,29 @@ pub enum WebhookError {
     /// The body is not a webhook envelope.
     #[error("malformed webhook body: {0}")]
     Malformed(String),
+    /// Pushed too long ago (or too far ahead) to be a live delivery: a replay.
+    #[error("webhook pushed {age_seconds} s from now is outside the accepted window")]
+    Stale {
+        /// Now minus the notification's `timestamp` (negative: from the future).
+        age_seconds: i64,
+    },
+}
+
+/// The oldest delivery accepted: TikTok retries a failed delivery for a few hours
+/// (reference §4), and a day is well inside the intake's 7-day de-duplication window,
+/// so a replay of a genuine signed body after that window is refused, not processed.
+pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
+/// How far ahead of our clock a `timestamp` may be (clock skew).
+pub const MAX_SKEW_SECONDS: i64 = 300;
+
+/// Refuses a notification pushed outside `[now - MAX_AGE_SECONDS, now + MAX_SKEW_SECONDS]`.
+pub fn check_fresh(notification: &Notification, now_unix: i64) -> Result<(), WebhookError> {
+    let age_seconds = now_unix.saturating_sub(notification.timestamp);
+    if (-MAX_SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age_seconds) {
+        Ok(())
+    } else {
+        Err(WebhookError::Stale { age_seconds })
+    }
 }
 
 /// Verifies and parses one delivery.
@@ -73,6 +96,24 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_recent_deliveries_are_fresh() {
+        let at = |timestamp: i64| Notification {
+            topic: 1,
+            tts_notification_id: None,
+            shop_id: Id::from("1"),
+            timestamp,
+            data: serde_json::Value::Null,
+        };
+        let now = 1_800_000_000;
+        assert!(check_fresh(&at(now), now).is_ok());
+        assert!(check_fresh(&at(now - MAX_AGE_SECONDS), now).is_ok());
+        assert!(check_fresh(&at(now + 60), now).is_ok(), "a little clock skew");
+        assert!(matches!(check_fresh(&at(now - 8 * 24 * 3600), now), Err(WebhookError::Stale { .. })));
+        assert!(check_fresh(&at(now + 3600), now).is_err(), "from the future");
+        assert!(check_fresh(&at(i64::MIN), now).is_err(), "no overflow");
+    }
 
     const BODY: &str = r#"{"type":1,"shop_id":"7494726673780148744","timestamp":1664095733,"data":{"order_id":"576684019603311365","order_status":"AWAITING_SHIPMENT","update_time":1664095610}}"#;
     const VECTOR: &str = "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27";

@@ -661,7 +661,8 @@ impl StorePlatform for BigCommerce {
         // alone (§1.8): equal for two edits of one product, and for the created and
         // updated events of one shipment. So the scope and `created_at` go with it, and
         // the Standard Webhooks `webhook-id` (stable across retries) when the delivery
-        // carries one, which also parts two events of one product in one second.
+        // carries one, which also parts two events of one product in one second. The
+        // store leads the key: one store's deliveries can never claim another's.
         let event_hash = delivery
             .hash
             .clone()
@@ -669,7 +670,7 @@ impl StorePlatform for BigCommerce {
             .unwrap_or_else(|| delivery.data.to_string());
         let dedupe_key = crate::crypto::sha256_hex(
             format!(
-                "{}|{event_hash}|{}|{}",
+                "{store}|{}|{event_hash}|{}|{}",
                 delivery.scope,
                 delivery.created_at,
                 header("webhook-id").unwrap_or_default()
@@ -737,7 +738,11 @@ mod tests {
     }
 
     fn store(webhook_key: Option<&str>) -> BigCommerce {
-        let config = ClientConfig::new("abc123", SecretString::new("token".into()));
+        store_of("abc123", webhook_key)
+    }
+
+    fn store_of(store_hash: &str, webhook_key: Option<&str>) -> BigCommerce {
+        let config = ClientConfig::new(store_hash, SecretString::new("token".into()));
         BigCommerce::new(
             Client::new(config).unwrap(),
             webhook_key.map(|k| SecretString::new(k.into())),
@@ -752,6 +757,28 @@ mod tests {
                            "producer": "stores/abc123"})
         .to_string()
         .into_bytes()
+    }
+
+    #[test]
+    fn one_stores_delivery_never_shares_a_key_with_anothers() {
+        let body = |store_hash: &str| {
+            let mut body: serde_json::Value =
+                serde_json::from_slice(&delivery("store/product/updated", serde_json::json!({"type": "product", "id": 7}), 1))
+                    .unwrap();
+            body["producer"] = format!("stores/{store_hash}").into();
+            body.to_string().into_bytes()
+        };
+        let headers = vec![
+            (SECRET_HEADER.to_lowercase(), "s".to_string()),
+            ("webhook-id".to_string(), "msg_a".to_string()),
+        ];
+        let key = |store_hash: &str| {
+            store_of(store_hash, None)
+                .parse_webhook(&headers, &body(store_hash), "s")
+                .unwrap()
+                .dedupe_key
+        };
+        assert_ne!(key("abc123"), key("xyz789"), "same hash, webhook-id and second, two stores");
     }
 
     #[test]
