@@ -19,7 +19,8 @@ pub struct Dispatcher {
 #[async_trait]
 impl JobHandler for Dispatcher {
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
-        match job.kind {
+        let kept = job.clone();
+        let outcome = match job.kind {
             JobKind::ImportProducts
             | JobKind::UploadProduct
             | JobKind::SyncStock
@@ -29,6 +30,13 @@ impl JobHandler for Dispatcher {
                 crate::orders::handle(&self.app, job).await
             }
             other => Err(JobError::NotImplemented(other)),
+        };
+        match outcome {
+            Err(JobError::Rejected(reason)) => {
+                tracing::warn!(job_id = %kept.id, kind = ?kept.kind, %reason, "job refused by the other side; parked without retrying");
+                crate::redrive::park_with_reason(&self.app, kept, reason).await
+            }
+            other => other,
         }
     }
 }

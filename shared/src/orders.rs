@@ -371,18 +371,15 @@ async fn follow_tiktok(
         // TikTok; the store calls are idempotent, so a retry repeats them safely.
         record.state = SyncState::Cancelled;
         save_record(table, &store.store_hash, record).await?;
-        platform.cancel_order(&store_order_id).await.map_err(retry)?;
+        platform.cancel_order(&store_order_id).await?;
         if settings.archive_cancelled {
-            platform.archive_order(&store_order_id).await.map_err(retry)?;
+            platform.archive_order(&store_order_id).await?;
         }
         return Ok(());
     }
     let mut changed = status_changed;
     if let (true, Some(target)) = (status_changed, settings.status_mapping.target(&order.status)) {
-        platform
-            .update_order_status(&store_order_id, &target)
-            .await
-            .map_err(retry)?;
+        platform.update_order_status(&store_order_id, &target).await?;
         tracing::info!(order = %order.id, store_order = %store_order_id, status = ?target, "store order status follows TikTok");
     }
     if matches!(
@@ -392,10 +389,7 @@ async fn follow_tiktok(
         let address = shipping_address(order);
         let current = fingerprint(&address);
         if record.address_fingerprint.as_deref() != Some(current.as_str()) {
-            platform
-                .update_shipping_address(&store_order_id, &address)
-                .await
-                .map_err(retry)?;
+            platform.update_shipping_address(&store_order_id, &address).await?;
             tracing::info!(order = %order.id, store_order = %store_order_id, "shipping address updated from TikTok");
             record.address_fingerprint = Some(current);
             changed = true;
@@ -808,8 +802,7 @@ async fn push_shipment(
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
     let Some(shipment) = platform
         .shipments(store_order_id)
-        .await
-        .map_err(retry)?
+        .await?
         .into_iter()
         .find(|s| s.id == shipment_id)
     else {

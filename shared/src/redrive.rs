@@ -131,10 +131,17 @@ fn kind_words(kind: JobKind) -> &'static str {
     }
 }
 
-/// Parks a job: an order sync on its order, anything else as a [`ParkedJob`].
+/// Parks a job that failed every retry.
 async fn park(app: &App, job: Job) -> Result<(), JobError> {
-    let reason = parked_reason(&job);
     tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, "job parked after every retry failed");
+    let reason = parked_reason(&job);
+    park_with_reason(app, job, reason).await
+}
+
+/// Parks a job with `reason`: an order sync on its order, anything else as a
+/// [`ParkedJob`]. Also used at once for a job the other side refused
+/// ([`JobError::Rejected`]) instead of retrying it into the dead-letter queue.
+pub async fn park_with_reason(app: &App, job: Job, reason: String) -> Result<(), JobError> {
     let order_id = job.payload["order_id"]
         .as_str()
         .or_else(|| job.payload["data"]["order_id"].as_str());

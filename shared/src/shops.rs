@@ -52,7 +52,10 @@ pub struct Connection {
 /// shop not disconnected. A shop whose owner disconnected it or uninstalled the app
 /// may move.
 pub async fn other_owner(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<String>, StorageError> {
-    let Some(owner) = accounts::store_of_shop(table, shop_id).await?.filter(|owner| owner != store_hash) else {
+    let Some(owner) = accounts::store_of_shop(table, shop_id)
+        .await?
+        .filter(|owner| owner != store_hash)
+    else {
         return Ok(None);
     };
     let installed = accounts::get_store(table, &owner)

@@ -104,7 +104,11 @@ impl Sandbox {
     /// [`OWNER_ID`]), as BigCommerce sends it.
     pub fn signed_payload_jwt(&self, store_hash: &str, user_id: u64) -> String {
         let now = connector::storage::unix_now();
-        let email = if user_id == OWNER_ID { "owner@example.com".to_string() } else { format!("user{user_id}@example.com") };
+        let email = if user_id == OWNER_ID {
+            "owner@example.com".to_string()
+        } else {
+            format!("user{user_id}@example.com")
+        };
         let claims = json!({"aud": self.config.client_id, "iss": "bc", "iat": now, "nbf": now, "exp": now + 86_400,
             "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
             "user": {"id": user_id, "email": email, "locale": "en-US"},
@@ -206,7 +210,12 @@ async fn remove_user(State(sandbox): State<Sandbox>, Query(params): Params) -> R
         return bad_request("the sandbox has no remove_user_callback_url configured");
     };
     let jwt = sandbox.signed_payload_jwt(&store_hash, user_of(&params));
-    let sent = sandbox.http.get(&callback).query(&[("signed_payload_jwt", jwt)]).send().await;
+    let sent = sandbox
+        .http
+        .get(&callback)
+        .query(&[("signed_payload_jwt", jwt)])
+        .send()
+        .await;
     Json(json!({"store_hash": store_hash, "remove_user_callback_status": sent.map(|r| r.status().as_u16()).unwrap_or(0)}))
         .into_response()
 }

@@ -386,7 +386,9 @@ impl Browser {
 
     /// The `Cookie` header this browser sends to `url` (cookies whose path covers it).
     pub fn cookie_header(&self, url: &str) -> Option<String> {
-        let path = reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
+        let path = reqwest::Url::parse(url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
         let sent: Vec<String> = self
             .cookies
             .iter()

@@ -309,7 +309,11 @@ pub async fn save_listing(table: &dyn Table, store_hash: &str, mut listing: List
 /// The items of a TikTok-side index entry (`TTPRODUCT#…`, `TTSKU#…`) that belong to
 /// `store_hash`. A shop may have belonged to another store before (disconnected
 /// there, connected here), so the owning store is always checked.
-async fn owned_index_item(table: &dyn Table, store_hash: &str, index_key: String) -> Result<Option<Item>, StorageError> {
+async fn owned_index_item(
+    table: &dyn Table,
+    store_hash: &str,
+    index_key: String,
+) -> Result<Option<Item>, StorageError> {
     let page = table.query(Query::index(index_key, "").limit(25)).await?;
     let owner = store_pk(store_hash);
     Ok(page.items.into_iter().find(|item| item.pk == owner))

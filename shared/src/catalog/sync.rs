@@ -21,7 +21,7 @@ use crate::queue::{Job, JobError, JobKind};
 use crate::shops::{ShopError, with_shop};
 use crate::storage::idempotency::{self, Claim};
 use crate::storage::unix_now;
-use crate::store::{StoreError, StorePlatform, Topic, Units};
+use crate::store::{StorePlatform, Topic, Units};
 use crate::tiktok::TikTokError;
 use crate::tiktok::model::{Attribute, CategoryRules, ProductAction, SkuInventory, WarehouseStock};
 use crate::tiktok::types::Id;
@@ -62,10 +62,6 @@ pub struct StockPayload {
 
 fn retry(error: impl std::fmt::Display) -> JobError {
     JobError::Retryable(error.to_string())
-}
-
-fn store_failure(error: StoreError) -> JobError {
-    retry(format!("store: {error}"))
 }
 
 fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
@@ -131,8 +127,7 @@ async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Resul
     }
     let page = platform
         .products_changed_since(request.since.as_deref(), request.cursor.as_deref())
-        .await
-        .map_err(store_failure)?;
+        .await?;
     for product in &page.products {
         records::save_product(app.table.as_ref(), &store.store_hash, product).await?;
     }
@@ -178,7 +173,7 @@ async fn import_one(
     let current = if topic == Some(Topic::ProductDeleted) {
         None
     } else {
-        platform.product(product_id).await.map_err(store_failure)?
+        platform.product(product_id).await?
     };
     let Some(product) = current else {
         records::delete_product(table, &store.store_hash, product_id).await?;
@@ -297,7 +292,7 @@ pub async fn enqueue_price_syncs(app: &App, store_hash: &str, product_ids: &[Str
 async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
-    let Some(product) = platform.product(product_id).await.map_err(store_failure)? else {
+    let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
     records::save_product(table, &store.store_hash, &product).await?;
@@ -719,7 +714,7 @@ async fn sync_stock(
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
-    let Some(product) = platform.product(product_id).await.map_err(store_failure)? else {
+    let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
     records::save_product(table, &store.store_hash, &product).await?;
@@ -736,8 +731,7 @@ async fn sync_stock(
     let variant_ids: Vec<String> = product.variants.iter().map(|v| v.id.clone()).collect();
     let sellable: HashMap<String, i64> = platform
         .variant_stock(&variant_ids)
-        .await
-        .map_err(store_failure)?
+        .await?
         .into_iter()
         .map(|s| (s.variant_id, s.available))
         .collect();
@@ -931,7 +925,8 @@ async fn product_status(
         serde_json::Value::String(s) => s.clone(),
         _ => return Err(JobError::Malformed("product status without product_id".into())),
     };
-    let Some(mut listing) = records::listing_by_tiktok_product(table, &store.store_hash, shop_id, &tiktok_id).await? else {
+    let Some(mut listing) = records::listing_by_tiktok_product(table, &store.store_hash, shop_id, &tiktok_id).await?
+    else {
         tracing::info!(shop = shop_id, product = %tiktok_id, "status of a product the connector did not upload; ignored");
         return Ok(());
     };
@@ -1066,11 +1061,12 @@ pub async fn link_manually(
         .await
         .map_err(JobError::from)?
         .ok_or_else(|| LinkError::UnknownStoreProduct(product_id.to_string()))?;
-    let linked_elsewhere = records::listing_by_tiktok_product(table, &store.store_hash, &shop.shop_id, tiktok_product_id)
-        .await
-        .map_err(JobError::from)?
-        .map(|listing| listing.product_id)
-        .filter(|linked| linked != product_id);
+    let linked_elsewhere =
+        records::listing_by_tiktok_product(table, &store.store_hash, &shop.shop_id, tiktok_product_id)
+            .await
+            .map_err(JobError::from)?
+            .map(|listing| listing.product_id)
+            .filter(|linked| linked != product_id);
     if let Some(linked) = linked_elsewhere {
         return Err(LinkError::AlreadyLinked {
             tiktok: tiktok_product_id.to_string(),

@@ -220,11 +220,7 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
             return Failure::from(error).page();
         }
     }
-    with_session(
-        &app,
-        &Session::new(&store, claims.user_id),
-        redirect_to_settings(),
-    )
+    with_session(&app, &Session::new(&store, claims.user_id), redirect_to_settings())
 }
 
 /// Purges a store: webhooks (best effort, BigCommerce drops them too), tokens,
@@ -277,7 +273,12 @@ pub async fn remove_user(State(app): State<Arc<App>>, Query(query): Query<Signed
 /// store hash kept: a fresh browser-bound token and its cookie.
 fn connect_page(app: &App, status: StatusCode, message: Option<&str>, store_hash: &str) -> Response {
     let (token, cookie) = issue_form_token(&app.secrets.token_cipher);
-    (status, [(SET_COOKIE, cookie)], pages::connect_form(message, &token, store_hash)).into_response()
+    (
+        status,
+        [(SET_COOKIE, cookie)],
+        pages::connect_form(message, &token, store_hash),
+    )
+        .into_response()
 }
 
 /// Whether a form post came from this app's own pages: a browser-sent `Origin` (or
@@ -287,13 +288,10 @@ fn same_origin(app: &App, headers: &HeaderMap) -> bool {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|site| site == "cross-site");
-    let foreign_origin = headers
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| {
-            let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
-            ours.is_ok_and(|ours| ours != origin)
-        });
+    let foreign_origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
+        let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
+        ours.is_ok_and(|ours| ours != origin)
+    });
     !cross_site && !foreign_origin
 }
 
@@ -304,15 +302,29 @@ pub async fn connect_form(State(app): State<Arc<App>>) -> Response {
 
 /// `POST /connect`: checks that the form came from this browser's copy of the page,
 /// then the pasted credentials with a live call, before saving anything.
-pub async fn connect_account(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<ConnectForm>) -> Response {
+pub async fn connect_account(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Form<ConnectForm>,
+) -> Response {
     let store_hash = form.store_hash.trim().to_lowercase();
     if !same_origin(&app, &headers) {
         tracing::warn!("manual connection posted from another site refused");
-        return connect_page(&app, StatusCode::FORBIDDEN, Some("This form was sent from another site. Fill it in on this page."), &store_hash);
+        return connect_page(
+            &app,
+            StatusCode::FORBIDDEN,
+            Some("This form was sent from another site. Fill it in on this page."),
+            &store_hash,
+        );
     }
     if let Err(refused) = check_form_token(&app.secrets.token_cipher, &headers, &form.form_token) {
         tracing::warn!(%refused, "manual connection form refused");
-        return connect_page(&app, StatusCode::FORBIDDEN, Some("The form expired or was opened in another browser. Check the details and send it again."), &store_hash);
+        return connect_page(
+            &app,
+            StatusCode::FORBIDDEN,
+            Some("The form expired or was opened in another browser. Check the details and send it again."),
+            &store_hash,
+        );
     }
     if store_hash.is_empty() || store_hash.len() > 32 || !store_hash.chars().all(|c| c.is_ascii_alphanumeric()) {
         return connect_page(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -167,10 +167,47 @@ async fn run_query(
     Ok(Json(json!({"count": count, "of": products.len()})).into_response())
 }
 
-async fn products(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
+/// The most products one call may name (uploads, syncs, bulk actions); a larger
+/// selection is sent in parts or as `all`.
+pub const MAX_SELECTION: usize = 1000;
+/// The most product rows one page of `GET /settings/api/products` holds.
+pub const MAX_PAGE: usize = 250;
+
+/// Refuses a selection longer than [`MAX_SELECTION`] with a readable error.
+fn bounded(product_ids: &[String]) -> Result<(), Failure> {
+    if product_ids.len() > MAX_SELECTION {
+        return Err(Failure::BadRequest(format!(
+            "{} products were chosen; choose at most {MAX_SELECTION} at a time, or all.",
+            product_ids.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `?offset=&limit=` of the product list (limit 1 to [`MAX_PAGE`], default [`MAX_PAGE`]).
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// One page of the catalogue with each product's state per shop; the whole count is
+/// in `X-Total-Count`.
+async fn products(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(page): Query<PageQuery>,
+) -> Result<Response, Failure> {
+    let limit = page.limit.unwrap_or(MAX_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Failure::BadRequest(format!("limit must be between 1 and {MAX_PAGE}.")));
+    }
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
-    let products = records::all_products(table, store_hash).await?;
+    let all = records::all_products(table, store_hash).await?;
+    let total = all.len();
+    let products: Vec<_> = all.into_iter().skip(page.offset).take(limit).collect();
     let profiles = records::all_profiles(table, store_hash).await?;
     let shops = accounts::list_shops(table, store_hash).await?;
     let mut listings = std::collections::HashMap::new();
@@ -195,7 +232,7 @@ async fn products(State(app): State<Arc<App>>, context: SessionContext) -> Resul
                    "profile": profile_for(&profiles, product).map(|p| p.name.clone()), "listings": per_shop})
         })
         .collect();
-    Ok(Json(rows).into_response())
+    Ok(([("x-total-count", total.to_string())], Json(rows)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -219,6 +256,7 @@ async fn upload(
     Json(body): Json<UploadBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
+    bounded(&body.product_ids)?;
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
     if accounts::get_shop(table, store_hash, &body.shop_id).await?.is_none() {
@@ -269,6 +307,7 @@ struct SyncBody {
 
 impl SyncBody {
     async fn products(self, app: &App, store_hash: &str) -> Result<Vec<String>, Failure> {
+        bounded(&self.product_ids)?;
         if !self.all {
             return Ok(self.product_ids);
         }
@@ -322,6 +361,7 @@ async fn bulk_action(
     Json(body): Json<ActionBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
+    bounded(&body.product_ids)?;
     let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
     let accepted = sync::bulk_action(&app, &context.store, &shop, body.action, &body.product_ids).await?;
     Ok(Json(json!({"accepted": accepted})).into_response())

@@ -18,10 +18,10 @@ use axum::Router;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -264,7 +264,10 @@ pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
             REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(middleware::from_fn(with_request_id))
         .with_state(app)
 }
@@ -311,7 +314,11 @@ async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
     let json = request.uri().path().starts_with("/settings/api/") || request.uri().path().starts_with("/webhooks/");
     let failure = if unusable(request.uri().path()) {
         Failure::NotFound("Nothing exists at this address.".into())
-    } else if request.uri().query().is_some_and(|query| unusable(&query.replace('+', " "))) {
+    } else if request
+        .uri()
+        .query()
+        .is_some_and(|query| unusable(&query.replace('+', " ")))
+    {
         Failure::BadRequest("The address holds characters no id or filter can contain.".into())
     } else {
         return next.run(request).await;

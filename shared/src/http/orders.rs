@@ -71,7 +71,13 @@ struct RangeBody {
     to: i64,
 }
 
-/// Syncs every order created in a date range (missed orders).
+/// The longest range one `sync-range` call covers (31 days).
+const MAX_RANGE_SECONDS: i64 = 31 * 86_400;
+/// The most orders one `sync-range` call queues before it asks for shorter ranges.
+const MAX_RANGE_ORDERS: usize = 5_000;
+
+/// Syncs every order created in a date range (missed orders), at most
+/// [`MAX_RANGE_SECONDS`] long and [`MAX_RANGE_ORDERS`] orders per call.
 async fn sync_range(
     State(app): State<Arc<App>>,
     context: SessionContext,
@@ -81,6 +87,11 @@ async fn sync_range(
     context.check_csrf(&app, csrf_header(&headers))?;
     if body.to <= body.from {
         return Err(Failure::BadRequest("The range must end after it starts.".into()));
+    }
+    if body.to - body.from > MAX_RANGE_SECONDS {
+        return Err(Failure::BadRequest(
+            "Sync at most 31 days at a time; split a longer range.".into(),
+        ));
     }
     let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
     let filter = OrderSearch {
@@ -109,7 +120,12 @@ async fn sync_range(
             queued += 1;
         }
         match page.next_page_token {
-            Some(next) => token = Some(next),
+            Some(next) if queued < MAX_RANGE_ORDERS => token = Some(next),
+            Some(_) => {
+                return Err(Failure::BadRequest(format!(
+                    "{queued} orders were queued and the range holds more; sync the rest in shorter ranges."
+                )));
+            }
             None => break,
         }
     }

@@ -54,7 +54,14 @@ fn key(cipher: &TokenCipher) -> Key {
 }
 
 /// `Set-Cookie` value of an encrypted cookie.
-fn private_cookie(cipher: &TokenCipher, name: &'static str, value: String, path: &'static str, lifetime: Duration, same_site: SameSite) -> String {
+fn private_cookie(
+    cipher: &TokenCipher,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    lifetime: Duration,
+    same_site: SameSite,
+) -> String {
     let cookie = Cookie::build((name, value))
         .path(path)
         .max_age(cookie::time::Duration::seconds(lifetime.as_secs() as i64))
@@ -72,7 +79,12 @@ fn private_cookie(cipher: &TokenCipher, name: &'static str, value: String, path:
 
 /// `Set-Cookie` value that removes the cookie `name` at `path`.
 fn removal(name: &'static str, path: &'static str, same_site: SameSite) -> String {
-    let mut cookie = Cookie::build((name, "")).path(path).http_only(true).secure(true).same_site(same_site).build();
+    let mut cookie = Cookie::build((name, ""))
+        .path(path)
+        .http_only(true)
+        .secure(true)
+        .same_site(same_site)
+        .build();
     cookie.make_removal();
     cookie.to_string()
 }
@@ -235,8 +247,17 @@ pub struct IssuedState {
 }
 
 /// A signed, expiring, single-use `state` bound to `store_hash` and to the browser.
-pub async fn issue_state(cipher: &TokenCipher, table: &dyn Table, store_hash: &str) -> Result<IssuedState, StorageError> {
-    let (state, cookie, nonce) = bind(cipher, (OAUTH_COOKIE, "/tiktok"), STATE_LIFETIME, store_hash.to_string());
+pub async fn issue_state(
+    cipher: &TokenCipher,
+    table: &dyn Table,
+    store_hash: &str,
+) -> Result<IssuedState, StorageError> {
+    let (state, cookie, nonce) = bind(
+        cipher,
+        (OAUTH_COOKIE, "/tiktok"),
+        STATE_LIFETIME,
+        store_hash.to_string(),
+    );
     let marker = Item::new(
         format!("OAUTHSTATE#{nonce}"),
         "STATE",

@@ -16,8 +16,8 @@ use crate::app::App;
 use crate::catalog::{self, sync::ImportPayload};
 use crate::queue::{Job, JobKind};
 use crate::storage::idempotency::{self, Claim};
-use crate::store::{StoreEvent, StorePlatform};
 use crate::storage::unix_now;
+use crate::store::{StoreEvent, StorePlatform};
 use crate::tiktok::webhook::{WebhookError, check_fresh, parse};
 
 /// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is

@@ -235,6 +235,11 @@ pub enum JobError {
     /// A temporary failure (rate limit, timeout, 5xx); the job is retried.
     #[error("temporary failure: {0}")]
     Retryable(String),
+    /// The other side refused the request itself (a 4xx other than 408/429, such as
+    /// 422): retrying cannot help, so the job is parked at once with this reason, in
+    /// words the merchant reads, and their Retry brings it back after they fixed it.
+    #[error("{0}")]
+    Rejected(String),
     /// No handler for this kind exists yet in this build.
     #[error("no handler for {0:?} jobs in this build yet")]
     NotImplemented(JobKind),

@@ -50,6 +50,18 @@ impl StoreError {
     }
 }
 
+/// A store failure in a job: retried when waiting can help, else
+/// [`JobError::Rejected`] (parked at once with the store's reason).
+impl From<StoreError> for crate::queue::JobError {
+    fn from(error: StoreError) -> Self {
+        if error.is_retryable() {
+            Self::Retryable(format!("store: {error}"))
+        } else {
+            Self::Rejected(format!("Your store refused the change: {error}"))
+        }
+    }
+}
+
 /// One option value of a variant (e.g. Color = Red).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptionValue {

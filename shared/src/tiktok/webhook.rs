@@ -110,7 +110,10 @@ mod tests {
         assert!(check_fresh(&at(now), now).is_ok());
         assert!(check_fresh(&at(now - MAX_AGE_SECONDS), now).is_ok());
         assert!(check_fresh(&at(now + 60), now).is_ok(), "a little clock skew");
-        assert!(matches!(check_fresh(&at(now - 8 * 24 * 3600), now), Err(WebhookError::Stale { .. })));
+        assert!(matches!(
+            check_fresh(&at(now - 8 * 24 * 3600), now),
+            Err(WebhookError::Stale { .. })
+        ));
         assert!(check_fresh(&at(now + 3600), now).is_err(), "from the future");
         assert!(check_fresh(&at(i64::MIN), now).is_err(), "no overflow");
     }

@@ -762,9 +762,12 @@ mod tests {
     #[test]
     fn one_stores_delivery_never_shares_a_key_with_anothers() {
         let body = |store_hash: &str| {
-            let mut body: serde_json::Value =
-                serde_json::from_slice(&delivery("store/product/updated", serde_json::json!({"type": "product", "id": 7}), 1))
-                    .unwrap();
+            let mut body: serde_json::Value = serde_json::from_slice(&delivery(
+                "store/product/updated",
+                serde_json::json!({"type": "product", "id": 7}),
+                1,
+            ))
+            .unwrap();
             body["producer"] = format!("stores/{store_hash}").into();
             body.to_string().into_bytes()
         };
@@ -778,7 +781,11 @@ mod tests {
                 .unwrap()
                 .dedupe_key
         };
-        assert_ne!(key("abc123"), key("xyz789"), "same hash, webhook-id and second, two stores");
+        assert_ne!(
+            key("abc123"),
+            key("xyz789"),
+            "same hash, webhook-id and second, two stores"
+        );
     }
 
     #[test]
