@@ -44,7 +44,6 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> 
 /// A merchant's browser session on the settings page, opened through the store's
 /// signed load link: (browser, base URL, CSRF token).
 pub async fn merchant(running: &Running) -> (Browser, String, String) {
-    let mut browser = Browser::new().expect("a client");
     let load_url = running
         .sandboxes
         .as_ref()
@@ -52,7 +51,14 @@ pub async fn merchant(running: &Running) -> (Browser, String, String) {
         .load_url()
         .await
         .expect("a load link");
-    browser.visit(&load_url).await.expect("the settings page opens");
+    merchant_at(running, &load_url).await
+}
+
+/// A browser that visited `url` (a load link, or the sandbox's install page) and
+/// landed in the settings with a session: (browser, base URL, CSRF token).
+pub async fn merchant_at(running: &Running, url: &str) -> (Browser, String, String) {
+    let mut browser = Browser::new().expect("a client");
+    browser.visit(url).await.expect("the settings page opens");
     let base = format!("http://{}", running.addr);
     let session = browser
         .get(&format!("{base}/settings/api/session"))

@@ -1,0 +1,465 @@
+//! The connector attacked as a second merchant on the same deployment would attack it,
+//! and as anyone on the Internet would: each hole of the security review with its
+//! input, through the local stack and both sandboxes (two stores, `sbx1store` onboarded
+//! with every TikTok sandbox shop, `sbx2store` installed beside it).
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
+
+use connector::accounts::{self, ShopStatus};
+use connector::storage::unix_now;
+use connector_e2e::{local_stack, merchant, merchant_at};
+use connector_local::{Browser, Running, onboard_sandbox};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const STORE_A: &str = "sbx1store";
+const STORE_B: &str = "sbx2store";
+
+/// Store A onboarded with every sandbox shop; store B installed through the sandbox's
+/// install page: (data dir, stack, A's browser, A's CSRF, B's browser, B's CSRF, base).
+async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, String, String) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (a, base, csrf_a) = merchant(&running).await;
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let (b, _, csrf_b) = merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_B}")).await;
+    (data_dir, running, a, csrf_a, b, csrf_b, base)
+}
+
+/// Who owns each of A's original shops now, per the shop directory.
+async fn owners(running: &Running, shop_ids: &[String]) -> Vec<Option<String>> {
+    let mut owners = Vec::new();
+    for shop_id in shop_ids {
+        owners.push(
+            accounts::store_of_shop(running.app.table.as_ref(), shop_id)
+                .await
+                .unwrap(),
+        );
+    }
+    owners
+}
+
+#[tokio::test]
+async fn a_tiktok_link_started_by_another_store_never_moves_a_shop() {
+    let (_dir, running, mut a, csrf_a, mut b, _, base) = two_stores().await;
+    let table = running.app.table.as_ref();
+    let shops_a = accounts::list_shops(table, STORE_A).await.unwrap();
+    assert!(shops_a.len() >= 2, "the sandbox authorizes several shops");
+    let shop_ids: Vec<String> = shops_a.iter().map(|s| s.shop_id.clone()).collect();
+    let all_a = vec![Some(STORE_A.to_string()); shop_ids.len()];
+
+    // B starts a connection and sends the TikTok link to A's seller, who approves it in
+    // a browser that never saw the connector.
+    let link = b
+        .get(&format!("{base}/tiktok/connect"))
+        .await
+        .unwrap()
+        .location
+        .unwrap();
+    let mut seller = Browser::new().unwrap();
+    let (landed, page) = seller.visit(&link).await.unwrap();
+    assert!(landed.contains("/tiktok/callback"), "{landed}");
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("another browser"), "{}", page.body);
+    assert_eq!(owners(&running, &shop_ids).await, all_a, "no shop moved");
+    assert!(accounts::list_shops(table, STORE_B).await.unwrap().is_empty());
+
+    // Even in B's own browser, shops A owns are refused with the reason.
+    let (_, page) = b.visit(&format!("{base}/tiktok/connect")).await.unwrap();
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains("connected to another store"), "{}", page.body);
+    assert_eq!(owners(&running, &shop_ids).await, all_a);
+    let untouched = accounts::list_shops(table, STORE_A).await.unwrap();
+    assert!(
+        untouched
+            .iter()
+            .all(|s| s.status == ShopStatus::Active && s.tokens(&running.app.secrets.token_cipher).is_some()),
+        "A's shops keep their tokens and status"
+    );
+
+    // Once A disconnects a shop, B may take it; A keeps the others.
+    let freed = &shop_ids[0];
+    let disconnected = a
+        .post_json(
+            &format!("{base}/settings/api/shops/{freed}/disconnect"),
+            &json!({}),
+            &csrf_a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(disconnected.status, 200, "{}", disconnected.body);
+    let (_, page) = b.visit(&format!("{base}/tiktok/connect")).await.unwrap();
+    assert!(page.body.contains("1 shop(s) connected"), "{}", page.body);
+    let now = owners(&running, &shop_ids).await;
+    assert_eq!(now[0].as_deref(), Some(STORE_B));
+    assert!(now[1..].iter().all(|o| o.as_deref() == Some(STORE_A)), "{now:?}");
+}
+
+#[tokio::test]
+async fn a_session_ends_with_its_user_and_with_its_installation() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let (mut owner, base, _) = merchant(&running).await;
+    let load: Value = reqwest::get(format!(
+        "{bigcommerce}/sandbox/load-url?store_hash={STORE_A}&user_id=777"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (mut staff, _, _) = merchant_at(&running, load["url"].as_str().unwrap()).await;
+    let session = format!("{base}/settings/api/session");
+    assert_eq!(
+        staff.get(&session).await.unwrap().status,
+        200,
+        "a second user opens the app"
+    );
+
+    let removed: Value = reqwest::Client::new()
+        .post(format!(
+            "{bigcommerce}/sandbox/remove-user?store_hash={STORE_A}&user_id=777"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(removed["remove_user_callback_status"], 200);
+    let refused = staff.get(&session).await.unwrap();
+    assert_eq!(refused.status, 401, "the removed user's session ends at once");
+    assert!(refused.body.contains("no longer valid"), "{}", refused.body);
+    assert_eq!(owner.get(&session).await.unwrap().status, 200, "the owner's goes on");
+
+    // Uninstall, then install again: the session from before does not come back.
+    reqwest::Client::new()
+        .post(format!("{bigcommerce}/sandbox/uninstall?store_hash={STORE_A}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.get(&session).await.unwrap().status, 401);
+    let (mut reinstalled, _, _) =
+        merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_A}")).await;
+    assert_eq!(
+        reinstalled.get(&session).await.unwrap().status,
+        200,
+        "the new install opens"
+    );
+    assert_eq!(
+        owner.get(&session).await.unwrap().status,
+        401,
+        "the old session stays dead"
+    );
+}
+
+#[tokio::test]
+async fn pages_may_be_framed_only_by_the_store_control_panel_and_session_data_is_never_stored() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (browser, base, _) = merchant(&running).await;
+    let http = reqwest::Client::new();
+    let fetch = |path: &str| {
+        let url = format!("{base}{path}");
+        let cookie = browser.cookie_header(&url).unwrap_or_default();
+        http.get(url).header("cookie", cookie).send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    for path in ["/settings", "/settings/api/session", "/settings/api/orders"] {
+        let response = fetch(path).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let policy = header(&response, "content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'self' https://*.bigcommerce.com https://*.mybigcommerce.com"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("default-src 'self'"), "{path}: {policy}");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&response, "cache-control"), "no-store", "{path}");
+    }
+    let page = fetch("/settings").await.unwrap().text().await.unwrap();
+    assert!(
+        !page.contains("<style") && !page.contains("<script"),
+        "nothing inline for the CSP to forbid"
+    );
+    let stylesheet = page
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let css = fetch(&stylesheet).await.unwrap();
+    assert_eq!(header(&css, "content-type"), "text/css; charset=utf-8");
+    assert!(header(&css, "cache-control").contains("immutable"));
+    for path in ["/connect", "/tiktok/callback?error=denied"] {
+        let response = fetch(path).await.unwrap();
+        assert!(
+            header(&response, "content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(header(&response, "x-frame-options"), "DENY", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn ids_with_control_characters_answer_404_and_filters_400() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    for path in [
+        "/settings/api/activities/%00",
+        "/settings/api/activities/a%0Db",
+        "/settings/api/profiles/%1F",
+        "/settings/api/products/%FF%FE/overrides",
+    ] {
+        let answer = browser.get(&format!("{base}{path}")).await.unwrap();
+        assert_eq!(answer.status, 404, "{path}: {}", answer.body);
+        assert!(answer.body.contains("error"), "{path}: a JSON reason");
+    }
+    for path in ["/settings/api/orders/%00/retry", "/settings/api/shops/%00/warehouse"] {
+        let answer = browser
+            .post_json(&format!("{base}{path}"), &json!({}), &csrf)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 404, "{path}: {}", answer.body);
+    }
+    let answer = browser
+        .get(&format!("{base}/settings/api/orders?shop=%00"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let page = browser.get(&format!("{base}/settings%00")).await.unwrap();
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("<h1>"), "a page for browser paths");
+}
+
+#[tokio::test]
+async fn a_signed_payload_without_jti_opens_no_session() {
+    use bigcommerce_sandbox::signing::sign_jwt;
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let app = &running.app;
+    let claims = json!({"aud": app.secrets.bigcommerce_client_id, "iss": "bc", "iat": unix_now(), "nbf": unix_now(),
+        "exp": unix_now() + 3600, "sub": format!("stores/{STORE_A}"), "user": {"id": 12345, "email": "o@x"},
+        "owner": {"id": 12345, "email": "o@x"}, "url": "/"});
+    let jwt = sign_jwt(&claims, app.secrets.bigcommerce_client_secret.expose());
+    for attempt in ["first", "replay"] {
+        let mut browser = Browser::new().unwrap();
+        let answer = browser
+            .get(&format!(
+                "http://{}/bigcommerce/load?signed_payload_jwt={jwt}",
+                running.addr
+            ))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 400, "{attempt}: {}", answer.body);
+        assert!(!answer.set_cookie, "{attempt}: no session");
+    }
+}
+
+#[tokio::test]
+async fn the_manual_connection_form_refuses_posts_from_other_sites_and_other_browsers() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let account: Value = reqwest::Client::new()
+        .post(format!("{bigcommerce}/sandbox/api-accounts"))
+        .json(&json!({"store_hash": STORE_B}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = account["access_token"].as_str().unwrap();
+    let url = format!("http://{}/connect", running.addr);
+    let fields = [("store_hash", STORE_B), ("access_token", token)];
+    // A page on another site posts the form (no token, or a token from the attacker's
+    // own copy of the page, which this browser has no cookie for).
+    let mut attacker = Browser::new().unwrap();
+    let page = attacker.get(&url).await.unwrap().body;
+    let their_token = page
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut victim = Browser::new().unwrap();
+    for (case, extra) in [("no token", None), ("another browser's token", Some(their_token))] {
+        let mut sent: Vec<(&str, &str)> = fields.to_vec();
+        sent.extend(extra.map(|t| ("form_token", t)));
+        let answer = victim.post_form(&url, &sent).await.unwrap();
+        assert_eq!(answer.status, 403, "{case}: {}", answer.body);
+        assert!(
+            answer.body.contains("another browser") || answer.body.contains("expired"),
+            "{case}"
+        );
+        assert!(
+            answer.body.contains(STORE_B),
+            "{case}: the store hash is kept in the form"
+        );
+    }
+    let cross_site = reqwest::Client::new()
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(
+        accounts::get_store(running.app.table.as_ref(), STORE_B)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was connected"
+    );
+    let answer = victim.fill_in(&url, &fields).await.unwrap();
+    assert_eq!(answer.status, 303, "the merchant's own form connects: {}", answer.body);
+}
+
+#[tokio::test]
+async fn a_genuine_tiktok_webhook_replayed_after_its_window_is_refused() {
+    use connector::tiktok::webhook::signature;
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let app = &running.app;
+    let shop = accounts::list_shops(app.table.as_ref(), STORE_A)
+        .await
+        .unwrap()
+        .remove(0);
+    let send = |timestamp: i64, id: &str| {
+        let body = json!({"type": 6, "tts_notification_id": id, "shop_id": shop.shop_id, "timestamp": timestamp,
+                          "data": {"message": "deauthorized"}})
+        .to_string();
+        let auth = signature(
+            &app.secrets.tiktok_app_key,
+            app.secrets.tiktok_app_secret.expose(),
+            body.as_bytes(),
+        );
+        reqwest::Client::new()
+            .post(format!("http://{}/webhooks/tiktok", running.addr))
+            .header("authorization", auth)
+            .body(body)
+            .send()
+    };
+    let eight_days_ago = unix_now() - 8 * 86_400;
+    let replayed = send(eight_days_ago, "7327112393057371990").await.unwrap();
+    assert_eq!(replayed.status(), 400);
+    assert!(replayed.text().await.unwrap().contains("outside the accepted window"));
+    let from_the_future = send(unix_now() + 3600, "7327112393057371991").await.unwrap();
+    assert_eq!(from_the_future.status(), 400);
+    let kept = accounts::get_shop(app.table.as_ref(), STORE_A, &shop.shop_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.status, ShopStatus::Active, "neither was processed");
+    assert_eq!(send(unix_now(), "7327112393057371992").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn the_local_runner_keeps_its_keyring_private_and_cuts_slow_clients() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, false).await;
+    let mode = std::fs::metadata(data_dir.path().join("token-keys"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the token keyring is readable by its owner only");
+
+    // 200 clients send half a request head and stall.
+    let mut stalled = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        stalled.push(stream);
+    }
+    let health = reqwest::Client::new()
+        .get(format!("http://{}/health", running.addr))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "others are still served");
+    tokio::time::sleep(connector_local::HEADER_TIMEOUT + Duration::from_secs(2)).await;
+    for mut stream in stalled {
+        let mut buffer = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buffer)).await;
+        // Closed (0 bytes or reset) or answered 408 by the server, not held open.
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_)))
+                || matches!(read, Ok(Ok(n)) if buffer[..n].starts_with(b"HTTP/1.1 408")),
+            "a stalled client was cut"
+        );
+    }
+}
+
+#[tokio::test]
+async fn selections_pages_and_ranges_are_bounded_with_a_readable_error() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let too_many: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
+    for route in ["stock-sync", "price-sync"] {
+        let answer = browser
+            .post_json(
+                &format!("{base}/settings/api/{route}"),
+                &json!({"product_ids": too_many}),
+                &csrf,
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 400, "{route}");
+        assert!(answer.body.contains("at most 1000"), "{route}: {}", answer.body);
+    }
+    let page = browser
+        .get(&format!("{base}/settings/api/products?limit=2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&page.body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let answer = browser
+        .get(&format!("{base}/settings/api/products?limit=100000"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let shop = accounts::list_shops(running.app.table.as_ref(), STORE_A)
+        .await
+        .unwrap()
+        .remove(0);
+    let answer = browser
+        .post_json(
+            &format!("{base}/settings/api/orders/sync-range"),
+            &json!({"shop_id": shop.shop_id, "from": 0, "to": unix_now()}),
+            &csrf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400);
+    assert!(answer.body.contains("31 days"), "{}", answer.body);
+}
