@@ -463,3 +463,239 @@ async fn selections_pages_and_ranges_are_bounded_with_a_readable_error() {
     assert_eq!(answer.status, 400);
     assert!(answer.body.contains("31 days"), "{}", answer.body);
 }
+
+/// Store A's records as they are now (everything a route or job could change: the
+/// store, shops, catalogue, listings, orders, parked jobs, activities), by key.
+async fn records_of(running: &Running, store_hash: &str) -> std::collections::BTreeMap<String, (u64, Value)> {
+    use connector::storage::Query;
+    const KEPT: [&str; 10] = [
+        "META",
+        "SHOP#",
+        "PROFILE#",
+        "PRODUCT#",
+        "LISTING#",
+        "OVERRIDE#",
+        "ORDER#",
+        "PARKED#",
+        "ACTIVITY#",
+        "SKU#",
+    ];
+    let table = running.app.table.as_ref();
+    let mut records = std::collections::BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::table(accounts::store_pk(store_hash), "").after(cursor))
+            .await
+            .unwrap();
+        for item in page.items {
+            if KEPT.iter().any(|prefix| item.sk.starts_with(prefix)) {
+                records.insert(item.sk.clone(), (item.version, item.data));
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return records,
+        }
+    }
+}
+
+/// Waits until A's records stop changing (uploads and reviews settle), then returns them.
+async fn settled(running: &Running, store_hash: &str) -> std::collections::BTreeMap<String, (u64, Value)> {
+    let mut last = records_of(running, store_hash).await;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = records_of(running, store_hash).await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("store A's records never settled");
+}
+
+/// The id after the last `prefix` key of A's records (`SHOP#` → a shop id, …).
+fn id_of(records: &std::collections::BTreeMap<String, (u64, Value)>, prefix: &str) -> String {
+    let key = records
+        .keys()
+        .find(|k| k.starts_with(prefix))
+        .unwrap_or_else(|| panic!("store A has no {prefix} record"));
+    key[prefix.len()..].split('#').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job() {
+    let (_dir, running, _, _, mut b, csrf_b, base) = two_stores().await;
+    let app = running.app.clone();
+    let table = app.table.as_ref();
+    let mut shops_a = accounts::list_shops(table, STORE_A).await.unwrap();
+    let shop = shops_a.remove(0);
+    let order_id = "576461413038799001";
+    connector::orders::park(table, STORE_A, &shop.shop_id, order_id, "kept for the isolation walk")
+        .await
+        .unwrap();
+    let parked_job = connector::queue::Job::new(connector::queue::JobKind::SyncStock, STORE_A, "isolation", json!({}));
+    connector::redrive::park_with_reason(&app, parked_job.clone(), "kept".into())
+        .await
+        .unwrap();
+    let before = settled(&running, STORE_A).await;
+    // Store product ids are the store's own (both sandbox stores number theirs from 1):
+    // a product id of A's that B also has names B's product, which B may reach.
+    // B imports its own catalogue first (the walk's own import call would do it midway).
+    let imported = b
+        .post_json(&format!("{base}/settings/api/imports"), &json!({}), &csrf_b)
+        .await
+        .unwrap();
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let products_of_b = settled(&running, STORE_B).await;
+    let product_of_a = before
+        .keys()
+        .filter_map(|k| k.strip_prefix("PRODUCT#"))
+        .find(|id| !products_of_b.contains_key(&format!("PRODUCT#{id}")))
+        .map(str::to_string);
+    let ids: std::collections::HashMap<&str, String> = [
+        ("shops", shop.shop_id.clone()),
+        (
+            "products",
+            product_of_a.clone().unwrap_or_else(|| id_of(&before, "PRODUCT#")),
+        ),
+        ("profiles", id_of(&before, "PROFILE#")),
+        ("activities", id_of(&before, "ACTIVITY#")),
+        ("orders", order_id.to_string()),
+        ("parked-jobs", parked_job.id.clone()),
+        // The profile is A's, so any certification id of it is.
+        ("certifications", "certification-1".to_string()),
+    ]
+    .into();
+    // A's identifiers no answer to B may hold (long enough not to occur by chance).
+    // What of A no answer to B may show: what B never sent (an answer may repeat the
+    // ids B sent, as in "No TikTok shop 123 is connected to this store").
+    let secrets_of_a: Vec<String> = std::iter::once(STORE_A.to_string())
+        .chain(shops_a.iter().flat_map(|s| [s.shop_id.clone(), s.name.clone()]))
+        .chain([shop.name.clone(), shop.cipher.clone()])
+        .collect();
+    let warehouse = shop.warehouses[0].id.clone();
+    let body = json!({"shop_id": shop.shop_id, "product_ids": [ids["products"]], "product_id": ids["products"],
+        "profile_id": ids["profiles"], "order_id": order_id, "warehouse_id": warehouse, "job_id": parked_job.id,
+        "tiktok_product_id": "1729592969712207000", "from": unix_now() - 86_400, "to": unix_now(), "all": true,
+        "action": "deactivate", "rate": "1.5"});
+    let form_fields = [
+        ("csrf", csrf_b.clone()),
+        (format!("warehouse:{}", shop.shop_id).leak() as &str, warehouse.clone()),
+        ("order_id", order_id.to_string()),
+        ("job_id", parked_job.id.clone()),
+    ];
+    let http = reqwest::Client::new();
+    let mut tried = 0;
+    for path in connector::http::settings_paths() {
+        let mut concrete = Vec::new();
+        let mut names_an_id = false;
+        let mut segments = path.split('/').peekable();
+        let mut previous = "";
+        let mut variants: Vec<String> = vec![String::new()];
+        while let Some(segment) = segments.next() {
+            let values: Vec<String> = if segment.starts_with('{') {
+                match segment {
+                    "{step}" | "{form}" => ["warehouse", "retry", "retry-job", "orders", "configuration", "profile"]
+                        .map(String::from)
+                        .to_vec(),
+                    _ => {
+                        names_an_id |= previous != "products" || product_of_a.is_some();
+                        vec![
+                            ids.get(previous)
+                                .unwrap_or_else(|| panic!("{path}: give the walk an id of A for {previous}/{segment}"))
+                                .clone(),
+                        ]
+                    }
+                }
+            } else {
+                vec![segment.to_string()]
+            };
+            variants = variants
+                .iter()
+                .flat_map(|prefix| {
+                    values.iter().map(move |v| {
+                        if prefix.is_empty() && v.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{prefix}/{v}")
+                        }
+                    })
+                })
+                .collect();
+            previous = segment;
+        }
+        concrete.extend(variants.into_iter().map(|p| p.trim_start_matches('/').to_string()));
+        for concrete_path in concrete {
+            let url = format!("{base}/{concrete_path}");
+            for method in [
+                reqwest::Method::GET,
+                reqwest::Method::POST,
+                reqwest::Method::PUT,
+                reqwest::Method::DELETE,
+            ] {
+                for as_form in [false, true] {
+                    let mut request = http
+                        .request(method.clone(), &url)
+                        .header("cookie", b.cookie_header(&url).unwrap())
+                        .header("x-csrf-token", &csrf_b);
+                    request = if as_form {
+                        request.form(&form_fields)
+                    } else {
+                        request.json(&body)
+                    };
+                    let response = request.send().await.unwrap();
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap();
+                    if status == 405 {
+                        continue;
+                    }
+                    tried += 1;
+                    assert!(status < 500, "{method} {concrete_path}: {status} {text}");
+                    if names_an_id {
+                        assert!(
+                            !(200..400).contains(&status),
+                            "{method} {concrete_path} with A's id answered {status}: {text}"
+                        );
+                    }
+                    for secret in &secrets_of_a {
+                        assert!(
+                            !text.contains(secret.as_str()),
+                            "{method} {concrete_path} showed B {secret}: {text}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 40, "the walk reached the routes ({tried} requests)");
+
+    // Every job kind, queued for B but naming A's shop, product, profile and order.
+    let dispatcher = connector::jobs::Dispatcher { app: app.clone() };
+    for kind in connector::queue::JobKind::ALL {
+        let payload = json!({"product_id": ids["products"], "product_ids": [ids["products"]], "profile_id": ids["profiles"],
+            "order_id": order_id, "shop_id": shop.shop_id, "store_order_id": "100", "shipment_id": "1",
+            "data": {"order_id": order_id, "product_id": "1729592969712207000", "order_status": "AWAITING_SHIPMENT"}});
+        let job =
+            connector::queue::Job::new(kind, STORE_B, format!("isolation-{kind:?}"), payload).for_shop(&shop.shop_id);
+        use connector::queue::JobHandler as _;
+        let outcome = dispatcher.handle(job, 1).await;
+        assert!(
+            !matches!(outcome, Err(connector::queue::JobError::NotImplemented(_))),
+            "{kind:?}"
+        );
+    }
+    let after = records_of(&running, STORE_A).await;
+    for (key, record) in &before {
+        assert_eq!(after.get(key), Some(record), "A's {key} was changed by B");
+    }
+    assert_eq!(after.len(), before.len(), "nothing was added to A");
+    // Nothing keyed by A's shop, order or profile in B (product ids may be B's own too).
+    let only_a = [shop.shop_id.as_str(), order_id, &ids["profiles"]];
+    for key in records_of(&running, STORE_B).await.keys() {
+        assert!(
+            only_a.iter().all(|id| !key.contains(id)),
+            "B holds a record of A's: {key}"
+        );
+    }
+}

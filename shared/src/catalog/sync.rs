@@ -484,7 +484,9 @@ pub async fn upload(
         Ok::<_, JobError>(ListingStatus::NotReady)
     };
     let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
-        return not_ready(listing, vec![format!("TikTok shop {shop_id} is not connected.")]).await;
+        // Not a shop of this store (never connected here): nothing is written for it.
+        tracing::warn!(store = %store_hash, shop = shop_id, "upload for a shop this store never connected; dropped");
+        return Ok(ListingStatus::NotReady);
     };
     if let Some(blocker) = shop.sync_blocker(&store.currency) {
         return not_ready(listing, vec![blocker]).await;

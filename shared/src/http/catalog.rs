@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext, csrf_header, own_shop};
+use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
@@ -20,34 +20,35 @@ use crate::catalog::rules::{CertificationFile, Overrides, Profile, limits, profi
 use crate::catalog::sync;
 use crate::queue::JobError;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/settings/api/imports", post(start_import))
-        .route("/settings/api/activities/{id}", get(activity))
-        .route("/settings/api/profiles", get(list_profiles).post(create_profile))
-        .route("/settings/api/profiles/query", post(run_query))
-        .route(
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        ("/settings/api/imports", post(start_import)),
+        ("/settings/api/activities/{id}", get(activity)),
+        ("/settings/api/profiles", get(list_profiles).post(create_profile)),
+        ("/settings/api/profiles/query", post(run_query)),
+        (
             "/settings/api/profiles/{id}",
             put(update_profile).delete(delete_profile),
-        )
-        .route("/settings/api/profiles/{id}/size-chart", put(put_size_chart))
-        .route(
+        ),
+        ("/settings/api/profiles/{id}/size-chart", put(put_size_chart)),
+        (
             "/settings/api/profiles/{id}/certifications/{certification_id}",
             put(put_certification),
-        )
-        .route("/settings/api/products", get(products))
-        .route(
+        ),
+        ("/settings/api/products", get(products)),
+        (
             "/settings/api/products/{id}/overrides",
             get(get_overrides).put(put_overrides),
-        )
-        .route("/settings/api/uploads", post(upload))
-        .route("/settings/api/stock-sync", post(stock_sync))
-        .route("/settings/api/price-sync", post(price_sync))
-        .route("/settings/api/products/actions", post(bulk_action))
-        .route("/settings/api/linking/auto", post(auto_link))
-        .route("/settings/api/linking/manual", post(manual_link))
-        .route("/settings/api/linking/unlink", post(unlink))
-        .route("/settings/api/categories/recommend", post(recommend_category))
+        ),
+        ("/settings/api/uploads", post(upload)),
+        ("/settings/api/stock-sync", post(stock_sync)),
+        ("/settings/api/price-sync", post(price_sync)),
+        ("/settings/api/products/actions", post(bulk_action)),
+        ("/settings/api/linking/auto", post(auto_link)),
+        ("/settings/api/linking/manual", post(manual_link)),
+        ("/settings/api/linking/unlink", post(unlink)),
+        ("/settings/api/categories/recommend", post(recommend_category)),
+    ]
 }
 
 impl From<JobError> for Failure {
@@ -477,8 +478,20 @@ async fn get_overrides(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let overrides = records::get_overrides(app.table.as_ref(), &context.store.store_hash, &id).await?;
-    Ok(Json(overrides).into_response())
+    let (table, store_hash) = (app.table.as_ref(), &context.store.store_hash);
+    own_product(table, store_hash, &id).await?;
+    Ok(Json(records::get_overrides(table, store_hash, &id).await?).into_response())
+}
+
+/// The session store's product, or 404 (also for another store's product).
+async fn own_product(
+    table: &dyn crate::storage::Table,
+    store_hash: &str,
+    id: &str,
+) -> Result<crate::store::Product, Failure> {
+    records::get_product(table, store_hash, id)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No store product {id}.")))
 }
 
 /// Saves one product's overrides and re-lists it on every shop it is listed on.
@@ -492,9 +505,7 @@ async fn put_overrides(
     context.check_csrf(&app, csrf_header(&headers))?;
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
-    if records::get_product(table, store_hash, &id).await?.is_none() {
-        return Err(Failure::NotFound(format!("No store product {id}.")));
-    }
+    own_product(table, store_hash, &id).await?;
     if let Some(title) = &overrides.title
         && (title.trim().is_empty() || title.chars().count() > limits::TITLE)
     {

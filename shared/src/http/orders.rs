@@ -4,26 +4,27 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext, csrf_header, own_shop};
+use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::app::App;
 use crate::orders;
 use crate::shops::with_shop;
 use crate::tiktok::model::OrderSearch;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/settings/api/orders", get(list))
-        .route("/settings/api/orders/{id}/retry", post(retry))
-        .route("/settings/api/orders/fetch", post(fetch))
-        .route("/settings/api/orders/sync-range", post(sync_range))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        ("/settings/api/orders", get(list)),
+        ("/settings/api/orders/{id}/retry", post(retry)),
+        ("/settings/api/orders/fetch", post(fetch)),
+        ("/settings/api/orders/sync-range", post(sync_range)),
+    ]
 }
 
 async fn list(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {

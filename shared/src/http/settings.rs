@@ -9,12 +9,12 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, SessionContext, csrf_header, own_shop, pages};
+use super::{Failure, Route, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
 use crate::catalog::reconcile;
@@ -22,27 +22,28 @@ use crate::shops;
 use crate::store::OrderStatus as StoreStatus;
 use crate::{orders, redrive};
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/settings", get(settings_page))
-        .route("/settings/wizard/{step}", post(submit_form))
-        .route("/settings/forms/{form}", post(submit_form))
-        .route("/settings/api/session", get(session_view))
-        .route("/settings/api/store", get(store_view))
-        .route("/settings/api/parked-jobs", get(parked_jobs))
-        .route("/settings/api/reconciliation", get(reconciliation))
-        .route("/settings/api/settings", put(update_settings))
-        .route("/settings/api/shops", get(shops_view))
-        .route("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse))
-        .route(
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        ("/settings", get(settings_page)),
+        ("/settings/wizard/{step}", post(submit_form)),
+        ("/settings/forms/{form}", post(submit_form)),
+        ("/settings/api/session", get(session_view)),
+        ("/settings/api/store", get(store_view)),
+        ("/settings/api/parked-jobs", get(parked_jobs)),
+        ("/settings/api/reconciliation", get(reconciliation)),
+        ("/settings/api/settings", put(update_settings)),
+        ("/settings/api/shops", get(shops_view)),
+        ("/settings/api/shops/{shop_id}/warehouse", post(choose_warehouse)),
+        (
             "/settings/api/shops/{shop_id}/conversion-rate",
             post(set_conversion_rate),
-        )
-        .route(
+        ),
+        (
             "/settings/api/shops/{shop_id}/warehouses/refresh",
             post(refresh_warehouses),
-        )
-        .route("/settings/api/shops/{shop_id}/disconnect", post(disconnect))
+        ),
+        ("/settings/api/shops/{shop_id}/disconnect", post(disconnect)),
+    ]
 }
 
 async fn settings_page(State(app): State<Arc<App>>, context: SessionContext) -> Response {

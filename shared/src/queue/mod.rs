@@ -70,6 +70,20 @@ pub enum JobKind {
     Unknown,
 }
 
+impl JobKind {
+    /// Every kind this build handles (all but [`JobKind::Unknown`]).
+    pub const ALL: [JobKind; 8] = [
+        JobKind::ImportProducts,
+        JobKind::UploadProduct,
+        JobKind::SyncStock,
+        JobKind::SyncPrice,
+        JobKind::SyncOrder,
+        JobKind::PushShipment,
+        JobKind::ProductStatus,
+        JobKind::StoreOrderStatus,
+    ];
+}
+
 /// The envelope of every queued job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
