@@ -699,3 +699,274 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         );
     }
 }
+
+/// What a refused input must leave as it was: store A's records and the shop directory.
+async fn everything(running: &Running) -> std::collections::BTreeMap<String, (u64, Value)> {
+    use connector::storage::Query;
+    let mut all = settled(running, STORE_A).await;
+    let page = running.app.table.query(Query::table("SHOPDIR", "")).await.unwrap();
+    for item in page.items {
+        all.insert(format!("SHOPDIR/{}", item.sk), (item.version, item.data));
+    }
+    all
+}
+
+#[tokio::test]
+async fn every_entry_point_refuses_forged_tampered_stale_and_replayed_inputs_and_writes_nothing() {
+    use base64::Engine as _;
+    use bigcommerce_sandbox::signing::{sign_jwt, sign_webhook};
+    use connector::tiktok::webhook::signature;
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (mut a, base, csrf) = merchant(&running).await;
+    let app = running.app.clone();
+    let table = app.table.as_ref();
+    let http = reqwest::Client::new();
+    let shop = accounts::list_shops(table, STORE_A).await.unwrap().remove(0);
+    let store = accounts::get_store(table, STORE_A).await.unwrap().unwrap();
+    // A genuine OAuth state of A's, taken before the snapshot (issuing one writes its marker).
+    let genuine_state = {
+        let link = a
+            .get(&format!("{base}/tiktok/connect"))
+            .await
+            .unwrap()
+            .location
+            .unwrap();
+        url::Url::parse(&link)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let before = everything(&running).await;
+
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let secret = app.secrets.bigcommerce_client_secret.expose().to_string();
+    let claims = |exp: i64, sub: &str| {
+        json!({"aud": app.secrets.bigcommerce_client_id, "iss": "bc", "iat": exp - 86_400, "nbf": exp - 86_400, "exp": exp,
+               "jti": uuid::Uuid::new_v4().to_string(), "sub": sub, "user": {"id": 12345, "email": "o@x"},
+               "owner": {"id": 12345, "email": "o@x"}, "url": "/"})
+    };
+    let genuine = sign_jwt(&claims(unix_now() + 3600, &format!("stores/{STORE_A}")), &secret);
+    let tampered_jwt = {
+        let parts: Vec<&str> = genuine.split('.').collect();
+        let mut payload: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        payload["user"]["id"] = json!(999);
+        format!("{}.{}.{}", parts[0], b64.encode(payload.to_string()), parts[2])
+    };
+    let tampered_state = {
+        let (payload, signature) = genuine_state.split_once('.').unwrap();
+        let mut value: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+        value["value"] = json!(STORE_B);
+        format!("{}.{signature}", b64.encode(value.to_string()))
+    };
+    // A JWT of A's used once to open the app, then replayed on the uninstall callback.
+    let used = sign_jwt(&claims(unix_now() + 3600, &format!("stores/{STORE_A}")), &secret);
+    assert_eq!(
+        Browser::new()
+            .unwrap()
+            .get(&format!("{base}/bigcommerce/load?signed_payload_jwt={used}"))
+            .await
+            .unwrap()
+            .status,
+        303
+    );
+    let callbacks: Vec<(&str, String, u16)> = vec![
+        (
+            "load, forged",
+            format!(
+                "/bigcommerce/load?signed_payload_jwt={}",
+                sign_jwt(&claims(unix_now() + 3600, "stores/sbx1store"), "not-the-secret")
+            ),
+            401,
+        ),
+        (
+            "load, tampered",
+            format!("/bigcommerce/load?signed_payload_jwt={tampered_jwt}"),
+            401,
+        ),
+        (
+            "load, stale",
+            format!(
+                "/bigcommerce/load?signed_payload_jwt={}",
+                sign_jwt(&claims(unix_now() - 3600, "stores/sbx1store"), &secret)
+            ),
+            401,
+        ),
+        (
+            "uninstall, forged",
+            format!(
+                "/bigcommerce/uninstall?signed_payload_jwt={}",
+                sign_jwt(&claims(unix_now() + 3600, "stores/sbx1store"), "x")
+            ),
+            401,
+        ),
+        (
+            "uninstall, replayed",
+            format!("/bigcommerce/uninstall?signed_payload_jwt={used}"),
+            400,
+        ),
+        (
+            "remove user, tampered",
+            format!("/bigcommerce/remove_user?signed_payload_jwt={tampered_jwt}"),
+            401,
+        ),
+        (
+            "install, forged code",
+            "/bigcommerce/auth?code=forged&scope=store_v2_orders&context=stores/sbx1store".to_string(),
+            400,
+        ),
+        (
+            "TikTok callback, forged state",
+            "/tiktok/callback?code=abc&state=eyJmYWtlIjoxfQ.AAAA".to_string(),
+            400,
+        ),
+        (
+            "TikTok callback, tampered state",
+            format!("/tiktok/callback?code=abc&state={tampered_state}"),
+            400,
+        ),
+    ];
+    for (case, path, status) in callbacks {
+        let response = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{case}");
+        assert!(response.headers().get("set-cookie").is_none(), "{case}: no session");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("error") || text.contains("<h1>"),
+            "{case}: a clear error: {text}"
+        );
+    }
+
+    // TikTok webhooks: the body says the seller removed the app (it would flag the shop).
+    let notification = |timestamp: i64| {
+        json!({"type": 6, "tts_notification_id": uuid::Uuid::new_v4().as_u128().to_string(), "shop_id": shop.shop_id,
+               "timestamp": timestamp, "data": {"message": "deauthorized"}})
+        .to_string()
+    };
+    let sign = |body: &str| {
+        signature(
+            &app.secrets.tiktok_app_key,
+            app.secrets.tiktok_app_secret.expose(),
+            body.as_bytes(),
+        )
+    };
+    let fresh = notification(unix_now());
+    let stale = notification(unix_now() - 8 * 86_400);
+    let tiktok_cases = [
+        ("forged", fresh.clone(), "0".repeat(64), 401),
+        (
+            "tampered",
+            fresh.replace("deauthorized", "deauthorized!"),
+            sign(&fresh),
+            401,
+        ),
+        ("stale", stale.clone(), sign(&stale), 400),
+    ];
+    for (case, body, auth, status) in tiktok_cases {
+        let response = http
+            .post(format!("{base}/webhooks/tiktok"))
+            .header("authorization", auth)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "TikTok webhook, {case}");
+    }
+
+    // Store webhooks: a product update that would start an import.
+    let header_secret = store
+        .webhook_secret(&app.secrets.token_cipher)
+        .unwrap()
+        .expose()
+        .to_string();
+    let delivery = |sent_at: i64| {
+        json!({"scope": "store/product/updated", "store_id": "1025647", "data": {"type": "product", "id": 1},
+               "hash": uuid::Uuid::new_v4().simple().to_string(), "created_at": sent_at, "producer": format!("stores/{STORE_A}")})
+        .to_string()
+    };
+    let body = delivery(unix_now());
+    let store_cases = [
+        (
+            "forged",
+            body.clone(),
+            sign_webhook(b"not-the-key-of-any-account", "msg_1", unix_now(), &body),
+            header_secret.clone(),
+            unix_now(),
+        ),
+        (
+            "tampered",
+            body.replace("\"id\":1", "\"id\":2"),
+            sign_webhook(secret.as_bytes(), "msg_1", unix_now(), &body),
+            header_secret.clone(),
+            unix_now(),
+        ),
+        (
+            "stale",
+            body.clone(),
+            sign_webhook(secret.as_bytes(), "msg_1", unix_now() - 3600, &body),
+            header_secret.clone(),
+            unix_now() - 3600,
+        ),
+        (
+            "without the store's header secret",
+            body.clone(),
+            sign_webhook(secret.as_bytes(), "msg_1", unix_now(), &body),
+            "guess".into(),
+            unix_now(),
+        ),
+    ];
+    for (case, body, signature, header_secret, sent_at) in store_cases {
+        let response = http
+            .post(format!("{base}/webhooks/bigcommerce"))
+            .header("content-type", "application/json")
+            .header("X-Connector-Token", header_secret)
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", sent_at.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "store webhook, {case}");
+    }
+
+    // The settings API: a forged CSRF token, a tampered session, no session.
+    let settings = format!("{base}/settings/api/settings");
+    let change = json!({"auto_create": false});
+    assert_eq!(
+        a.put_json(&settings, &change, "forged").await.unwrap().status,
+        401,
+        "forged CSRF"
+    );
+    let mut tampered = Browser::new().unwrap();
+    let genuine_session = a.cookie_value("connector_session").unwrap();
+    let mut flipped: Vec<char> = genuine_session.chars().collect();
+    let middle = flipped.len() / 2;
+    flipped[middle] = if flipped[middle] == 'A' { 'B' } else { 'A' };
+    tampered.set_cookie("connector_session", &flipped.into_iter().collect::<String>());
+    assert_eq!(
+        tampered.put_json(&settings, &change, &csrf).await.unwrap().status,
+        401,
+        "tampered session"
+    );
+    assert_eq!(
+        Browser::new()
+            .unwrap()
+            .put_json(&settings, &change, &csrf)
+            .await
+            .unwrap()
+            .status,
+        401,
+        "no session"
+    );
+
+    let after = everything(&running).await;
+    for (key, record) in &before {
+        assert_eq!(after.get(key), Some(record), "{key} was written by a refused input");
+    }
+    assert_eq!(after.len(), before.len(), "nothing was added");
+}
