@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
-use sha2::{Sha256, Sha512};
+use sha2::Sha256;
 
 /// Accepted clock skew for `nbf` and `exp`.
 pub const LEEWAY_SECONDS: i64 = 60;
@@ -52,10 +52,6 @@ struct Person {
 
 #[derive(Debug, Deserialize)]
 struct RawClaims {
-    #[serde(default)]
-    aud: serde_json::Value,
-    #[serde(default)]
-    iss: String,
     nbf: Option<i64>,
     exp: Option<i64>,
     #[serde(default)]
@@ -107,47 +103,53 @@ fn hmac_ok<M: Mac + KeyInit>(secret: &str, message: &[u8], signature: &[u8]) -> 
     mac.verify_slice(signature).is_ok()
 }
 
-/// Verifies a `signed_payload_jwt` (HS256 or HS512 only) at `now_unix`.
+/// Verifies a `signed_payload_jwt` (HS256 or HS512 only) at `now_unix` with
+/// `jsonwebtoken`: signature, `aud` (our client id), `iss` (`bc`), and `nbf`/`exp`
+/// within [`LEEWAY_SECONDS`] of `now_unix` (checked here, so the time is the caller's).
 pub fn verify_signed_payload_jwt(
     token: &str,
     client_id: &str,
     client_secret: &str,
     now_unix: i64,
 ) -> Result<LoadClaims, AuthError> {
-    let parts: Vec<&str> = token.trim().split('.').collect();
-    let [header, payload, signature] = parts.as_slice() else {
+    use jsonwebtoken::errors::ErrorKind;
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let token = token.trim();
+    let [header, _, _] = token.split('.').collect::<Vec<_>>()[..] else {
         return Err(AuthError::Malformed("a JWT has three parts"));
     };
-    let header: serde_json::Value = decode_lenient(header)
+    // The header is read first so `none` and unknown algorithms get their own answer
+    // (jsonwebtoken cannot even parse `none`).
+    let header: serde_json::Value = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(AuthError::Malformed("header is not base64url JSON"))?;
-    let algorithm = header["alg"].as_str().unwrap_or("").to_string();
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature.trim_end_matches('='))
-        .map_err(|_| AuthError::Malformed("signature is not base64url"))?;
-    let signed = &token.trim().as_bytes()[..header_payload_len(token.trim())];
-    let valid = match algorithm.as_str() {
-        "HS256" => hmac_ok::<Hmac<Sha256>>(client_secret, signed, &signature),
-        "HS512" => hmac_ok::<Hmac<Sha512>>(client_secret, signed, &signature),
-        _ => return Err(AuthError::UnsupportedAlgorithm(algorithm)),
+    let algorithm = match header["alg"].as_str().unwrap_or("") {
+        "HS256" => Algorithm::HS256,
+        "HS512" => Algorithm::HS512,
+        other => return Err(AuthError::UnsupportedAlgorithm(other.to_string())),
     };
-    if !valid {
-        return Err(AuthError::BadSignature);
-    }
-    let claims: RawClaims = decode_lenient(payload)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(AuthError::Malformed("payload is not the BigCommerce claim set"))?;
-    let audience_ok = match &claims.aud {
-        serde_json::Value::String(aud) => aud == client_id,
-        serde_json::Value::Array(list) => list.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => false,
+    let mut validation = Validation::new(algorithm);
+    validation.set_audience(&[client_id]);
+    validation.set_issuer(&["bc"]);
+    validation.set_required_spec_claims(&["aud", "iss", "nbf", "exp", "sub"]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    let key = DecodingKey::from_secret(client_secret.as_bytes()).map_err(|_| AuthError::BadSignature)?;
+    let claims: RawClaims = match jsonwebtoken::decode::<RawClaims>(token, &key, &validation) {
+        Ok(data) => data.claims,
+        Err(error) => {
+            return Err(match error.kind() {
+                ErrorKind::InvalidSignature => AuthError::BadSignature,
+                ErrorKind::InvalidAlgorithm => AuthError::UnsupportedAlgorithm(header["alg"].to_string()),
+                ErrorKind::InvalidAudience => AuthError::WrongAudience,
+                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                ErrorKind::MissingRequiredClaim(_) => AuthError::Malformed("aud, iss, nbf, exp and sub are required"),
+                _ => AuthError::Malformed("not the BigCommerce claim set"),
+            });
+        }
     };
-    if !audience_ok {
-        return Err(AuthError::WrongAudience);
-    }
-    if claims.iss != "bc" {
-        return Err(AuthError::WrongIssuer);
-    }
     let not_before = claims.nbf.ok_or(AuthError::Malformed("nbf is required"))?;
     let expires_at = claims.exp.ok_or(AuthError::Malformed("exp is required"))?;
     if now_unix < not_before - LEEWAY_SECONDS {
@@ -175,11 +177,6 @@ pub fn verify_signed_payload_jwt(
     })
 }
 
-/// Length of `header.payload`, the signed part of a JWT.
-fn header_payload_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(0)
-}
-
 /// Verifies the legacy `signed_payload` (`base64(json).base64(hex hmac)`), either
 /// base64 alphabet, padding optional; returns the JSON.
 pub fn verify_signed_payload(signed_payload: &str, client_secret: &str) -> Result<serde_json::Value, AuthError> {
@@ -204,6 +201,7 @@ pub fn verify_signed_payload(signed_payload: &str, client_secret: &str) -> Resul
 mod tests {
     use super::*;
     use serde_json::json;
+    use sha2::Sha512;
 
     const V3: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ0ZXN0LWNsaWVudC1pZCIsImlzcyI6ImJjIiwiaWF0IjoxNzAwMDAwMDAwLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMCwianRpIjoiMDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwIiwic3ViIjoic3RvcmVzL2FiYzEyMyIsInVzZXIiOnsiaWQiOjEsImVtYWlsIjoidXNlckBleGFtcGxlLmNvbSIsImxvY2FsZSI6ImVuLVVTIn0sIm93bmVyIjp7ImlkIjoxLCJlbWFpbCI6InVzZXJAZXhhbXBsZS5jb20ifSwidXJsIjoiLyIsImNoYW5uZWxfaWQiOm51bGx9.PQjpzjkOiN3E5Tui_Fa0yM_qXn9cYrzaohaYYff3rNc";
 
