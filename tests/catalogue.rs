@@ -669,7 +669,7 @@ async fn the_merchant_unlinks_and_links_products_by_hand() {
     assert_eq!(unlinked.status, ListingStatus::NotUploaded);
     assert!(unlinked.tiktok_product_id.is_none());
     assert!(
-        records::variant_of_sku(table, &shop, &sku).await.unwrap().is_none(),
+        records::variant_of_sku(table, STORE, &shop, &sku).await.unwrap().is_none(),
         "orders of its SKUs no longer map"
     );
 
@@ -692,10 +692,10 @@ async fn the_merchant_unlinks_and_links_products_by_hand() {
     assert_eq!(relinked.status, ListingStatus::Live);
     assert_eq!(relinked.skus, linked.skus, "variants matched by seller SKU");
     assert_eq!(
-        records::variant_of_sku(table, &shop, &sku)
+        records::variant_of_sku(table, STORE, &shop, &sku)
             .await
             .unwrap()
-            .map(|(_, v, _)| v),
+            .map(|(v, _)| v),
         Some(variant)
     );
 

@@ -99,7 +99,7 @@ fn shop_cards(store: &StoreRecord, shops: &[ShopRecord]) -> String {
         .map(|shop| {
             let blocker = shop.sync_blocker(&store.currency).map(|b| format!("<p><strong>Syncing paused:</strong> {}</p>", escape(&b))).unwrap_or_default();
             let reauthorize = (shop.status == ShopStatus::NeedsReauthorization)
-                .then(|| "<p><a class=\"button\" href=\"/tiktok/connect\">Re-authorize</a></p>".to_string())
+                .then(|| "<p><a class=\"button\" href=\"/tiktok/connect\" target=\"_blank\" rel=\"noopener\">Re-authorize</a></p>".to_string())
                 .unwrap_or_default();
             let class = if blocker.is_empty() { "card" } else { "card warn" };
             let status = match shop.status {
@@ -442,7 +442,7 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], work: &Work, csrf: &s
     let active: Vec<&ShopRecord> = shops.iter().filter(|s| s.status != ShopStatus::Disconnected).collect();
     let content = match step {
         OnboardingStep::ConnectShop => "<div class=\"card\"><h2>Connect your TikTok Shop</h2><p>You will approve the connection in TikTok Seller Center and come back here.</p>\
-<p><a class=\"button\" href=\"/tiktok/connect\">Connect TikTok Shop</a></p></div>"
+<p><a class=\"button\" href=\"/tiktok/connect\" target=\"_blank\" rel=\"noopener\">Connect TikTok Shop</a></p></div>"
             .to_string(),
         OnboardingStep::ChooseWarehouse => {
             let options: String = active
@@ -479,7 +479,7 @@ pub fn settings(store: &StoreRecord, shops: &[ShopRecord], work: &Work, csrf: &s
             format!("<div class=\"card\"><h2>Default configuration</h2>{}</div>", form("/settings/wizard/configuration", csrf, &fields, "Finish"))
         }
         OnboardingStep::Done => format!(
-            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\">Connect another shop</a></p></div>{}{}{}",
+            "<div class=\"card\"><h2>Dashboard</h2><p>{} TikTok shop(s) connected.</p><p><a class=\"button\" href=\"/tiktok/connect\" target=\"_blank\" rel=\"noopener\">Connect another shop</a></p></div>{}{}{}",
             active.len(),
             parked_list(work.parked, csrf),
             order_table(work.orders, csrf),
