@@ -18,8 +18,11 @@ pub struct Dispatcher {
 
 #[async_trait]
 impl JobHandler for Dispatcher {
+    /// Runs the job with the module that owns its kind; a job that needs the merchant
+    /// ([`JobError::NeedsMerchant`]) is parked with its reason instead of retried.
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
-        match job.kind {
+        let parked = job.clone();
+        let outcome = match job.kind {
             JobKind::ImportProducts
             | JobKind::UploadProduct
             | JobKind::SyncStock
@@ -29,6 +32,10 @@ impl JobHandler for Dispatcher {
                 crate::orders::handle(&self.app, job).await
             }
             other => Err(JobError::NotImplemented(other)),
+        };
+        match outcome {
+            Err(JobError::NeedsMerchant(reason)) => crate::redrive::park(&self.app, parked, reason).await,
+            outcome => outcome,
         }
     }
 }

@@ -75,7 +75,8 @@ async fn drain_queue(
                     drained.redriven += 1;
                 }
                 Ok(job) => {
-                    park(app, job).await?;
+                    let reason = parked_reason(&job);
+                    park(app, job, reason).await?;
                     drained.parked += 1;
                 }
                 Err(error) => park_unreadable(app.table.as_ref(), &delivery, &error.to_string()).await?,
@@ -131,10 +132,10 @@ fn kind_words(kind: JobKind) -> &'static str {
     }
 }
 
-/// Parks a job: an order sync on its order, anything else as a [`ParkedJob`].
-async fn park(app: &App, job: Job) -> Result<(), JobError> {
-    let reason = parked_reason(&job);
-    tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, "job parked after every retry failed");
+/// Parks a job with the `reason` the merchant reads: an order sync on its order,
+/// anything else as a [`ParkedJob`] (with its Retry).
+pub async fn park(app: &App, job: Job, reason: String) -> Result<(), JobError> {
+    tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, %reason, "job parked");
     let order_id = job.payload["order_id"]
         .as_str()
         .or_else(|| job.payload["data"]["order_id"].as_str());

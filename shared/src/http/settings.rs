@@ -18,6 +18,7 @@ use super::{Failure, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
 use crate::catalog::reconcile;
+use crate::catalog::rules::SettingError;
 use crate::shops;
 use crate::store::OrderStatus as StoreStatus;
 use crate::{orders, redrive};
@@ -97,24 +98,21 @@ fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Opt
         delivered: status("delivered")?,
         completed: status("completed")?,
     };
-    if let Some(problem) = mapping.problem() {
-        return Err(Failure::BadRequest(problem));
-    }
     settings.status_mapping = mapping;
     settings.store_cancel_reason = choice(field("store_cancel_reason").as_deref(), "cancel reason")?;
     if let Some(price) = field("item_price") {
         settings.item_price = choice(Some(&price), "item price")?;
     }
     if let Some(retries) = field("order_retries") {
-        settings.order_retries = retries
-            .trim()
-            .parse()
-            .ok()
-            .filter(|r| *r <= 10)
-            .ok_or_else(|| Failure::BadRequest("Automatic retries must be a number from 0 to 10.".into()))?;
+        settings.order_retries = retries.trim().parse().map_err(|_| {
+            Failure::BadRequest(format!(
+                "Automatic retries must be a number from 0 to {}.",
+                accounts::MAX_ORDER_RETRIES
+            ))
+        })?;
     }
     if let Some(prefix) = field("order_prefix") {
-        settings.order_prefix = order_prefix(&prefix)?;
+        settings.order_prefix = prefix.trim().to_string();
     }
     if let Some(provider) = field("default_provider") {
         settings.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
@@ -128,19 +126,6 @@ fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Opt
     settings.cancel_store_orders = on("cancel_store_orders");
     settings.archive_cancelled = on("archive_cancelled");
     Ok(())
-}
-
-/// An order id prefix: up to 10 letters, digits, `-` or `_`.
-fn order_prefix(prefix: &str) -> Result<String, Failure> {
-    let prefix = prefix.trim();
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if prefix.len() <= 10 && prefix.chars().all(allowed) {
-        Ok(prefix.to_string())
-    } else {
-        Err(Failure::BadRequest(
-            "The order id prefix takes up to 10 letters, digits, - or _.".into(),
-        ))
-    }
 }
 
 /// The carrier map from its text form: one `store carrier = TikTok provider` per line.
@@ -214,12 +199,19 @@ async fn submit_form(
             }
             other => return Err(Failure::NotFound(format!("There is no wizard step {other:?}."))),
         }
+        store.settings.validate()?;
         accounts::save_store(app.table.as_ref(), &store).await?;
         Ok::<_, Failure>(())
     };
     match outcome.await {
         Ok(()) => (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response(),
         Err(failure) => failure.page(),
+    }
+}
+
+impl From<SettingError> for Failure {
+    fn from(error: SettingError) -> Self {
+        Failure::BadRequest(error.to_string())
     }
 }
 
@@ -234,7 +226,8 @@ async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> R
 }
 
 /// Changes settings: each given field replaces the current one, and the result is
-/// checked as a whole before it is saved.
+/// checked as a whole ([`accounts::Settings::validate`]) before it is saved; a
+/// setting out of range answers 400 naming it, and nothing is saved.
 async fn update_settings(
     State(app): State<Arc<App>>,
     context: SessionContext,
@@ -252,10 +245,7 @@ async fn update_settings(
     }
     let settings: accounts::Settings =
         serde_json::from_value(merged).map_err(|e| Failure::BadRequest(format!("The settings are not valid: {e}")))?;
-    if let Some(problem) = settings.status_mapping.problem() {
-        return Err(Failure::BadRequest(problem));
-    }
-    order_prefix(&settings.order_prefix)?;
+    settings.validate()?;
     store.settings = settings;
     accounts::save_store(app.table.as_ref(), &store).await?;
     Ok(Json(&store.settings).into_response())

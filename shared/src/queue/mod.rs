@@ -229,7 +229,8 @@ pub(crate) fn dedup_id(job: &Job) -> String {
 }
 
 /// Why a job did not complete. Every variant sends the message back to the queue
-/// (retried with back-off, then dead-lettered), so nothing is dropped.
+/// (retried with back-off, then dead-lettered), so nothing is dropped, except
+/// [`JobError::NeedsMerchant`], which [`crate::jobs::Dispatcher`] parks at once.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// A temporary failure (rate limit, timeout, 5xx); the job is retried.
@@ -247,6 +248,11 @@ pub enum JobError {
     /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The job cannot succeed until the merchant changes something (a stored setting
+    /// out of range): retrying cannot help, so it is parked at once with this reason,
+    /// in words the merchant reads, and the merchant's Retry sends it again.
+    #[error("the merchant must act: {0}")]
+    NeedsMerchant(String),
 }
 
 /// Does the work of one job.
