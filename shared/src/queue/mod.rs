@@ -9,9 +9,11 @@ pub mod memory;
 pub mod sqs;
 pub mod worker;
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::FutureExt as _;
 use serde::{Deserialize, Serialize};
 
 /// SQS's message size limit we hold every job to (256 KiB).
@@ -263,7 +265,10 @@ pub trait JobHandler: Send + Sync {
 }
 
 /// Parses and handles one message inside a span carrying its ids; logs the outcome.
-/// Returns whether the message is done (to delete) or must come back.
+/// Returns whether the message is done (to delete) or must come back. A handler that
+/// panics fails only its own job, with the panic's message logged: the message comes
+/// back like any failed job (back-off, then the dead-letter queue, then parked), and
+/// the consumer goes on with the next one.
 pub(crate) async fn execute<H: JobHandler + ?Sized>(
     handler: &H,
     message_id: &str,
@@ -288,13 +293,27 @@ pub(crate) async fn execute<H: JobHandler + ?Sized>(
         receive_count,
     );
     async move {
-        match handler.handle(job, receive_count).await {
-            Ok(()) => {
+        // Nothing the handler borrows is used after a panic but to log it.
+        let outcome = AssertUnwindSafe(handler.handle(job, receive_count)).catch_unwind();
+        match outcome.await {
+            Ok(Ok(())) => {
                 tracing::info!("job done");
                 true
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "job failed; it will be retried");
+                false
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic without a message");
+                tracing::error!(
+                    panic = message,
+                    "job handler panicked (a bug); the job failed and the consumer goes on"
+                );
                 false
             }
         }
