@@ -70,7 +70,7 @@ fn store_failure(error: StoreError) -> JobError {
 
 /// What a job or a listing says when a stored setting is out of range (one saved
 /// before settings were checked): the setting, its range, and what to do.
-fn setting_reason(error: &super::rules::SettingError) -> String {
+pub(super) fn setting_reason(error: &super::rules::SettingError) -> String {
     format!("The settings cannot be applied: {error}. Correct them, then press Retry.")
 }
 
