@@ -201,6 +201,82 @@ impl Settings {
     }
 }
 
+/// A choice from a form's `<select>` named `field`, by its serialized name.
+fn choice<T: serde::de::DeserializeOwned>(field: &str, value: Option<&str>) -> Result<T, SettingError> {
+    let value = value.unwrap_or_default();
+    serde_json::from_value(serde_json::json!(value)).map_err(|_| SettingError::Invalid {
+        field: field.to_string(),
+        rule: format!("{value:?} is not one of the choices"),
+    })
+}
+
+impl Settings {
+    /// Applies the dashboard's order settings form, whose `field` gives a field's
+    /// value by name (`status:<TikTok status>` selects, `order_retries`, `carrier_map`
+    /// with one `store carrier = TikTok provider` per line, `on` checkboxes, …), then
+    /// checks the result with [`Settings::validate`]. Errors: the first field that
+    /// cannot be read or is out of range; `self` may then be partly changed, so the
+    /// caller saves it only on `Ok`.
+    pub fn apply_order_form<'a>(&mut self, field: &dyn Fn(&str) -> Option<&'a str>) -> Result<(), SettingError> {
+        let on = |name: &str| field(name) == Some("on");
+        let status = |name: &str| -> Result<Option<crate::store::OrderStatus>, SettingError> {
+            let key = format!("status:{name}");
+            match field(&key).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(value) => choice(&key, Some(value)).map(Some),
+            }
+        };
+        self.status_mapping = crate::orders::StatusMapping {
+            awaiting_shipment: status("awaiting_shipment")?.ok_or_else(|| SettingError::Invalid {
+                field: "status:awaiting_shipment".into(),
+                rule: "choose the status new orders are created in".into(),
+            })?,
+            awaiting_collection: status("awaiting_collection")?,
+            in_transit: status("in_transit")?,
+            delivered: status("delivered")?,
+            completed: status("completed")?,
+        };
+        self.store_cancel_reason = choice("store_cancel_reason", field("store_cancel_reason"))?;
+        if let Some(price) = field("item_price") {
+            self.item_price = choice("item_price", Some(price))?;
+        }
+        if let Some(retries) = field("order_retries") {
+            self.order_retries = retries.trim().parse().map_err(|_| SettingError::Invalid {
+                field: "order_retries".into(),
+                rule: format!("must be a number from 0 to {MAX_ORDER_RETRIES}"),
+            })?;
+        }
+        if let Some(prefix) = field("order_prefix") {
+            self.order_prefix = prefix.trim().to_string();
+        }
+        if let Some(provider) = field("default_provider") {
+            self.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
+        }
+        if let Some(lines) = field("carrier_map") {
+            self.carrier_map = lines
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| match line.split_once('=') {
+                    Some((store, tiktok)) if !store.trim().is_empty() && !tiktok.trim().is_empty() => {
+                        Ok((store.trim().to_string(), tiktok.trim().to_string()))
+                    }
+                    _ => Err(SettingError::Invalid {
+                        field: "carrier_map".into(),
+                        rule: format!("\"{line}\" is not \"store carrier = TikTok provider\""),
+                    }),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        self.import_sample_orders = on("import_sample_orders");
+        self.import_fbt_orders = on("import_fbt_orders");
+        self.import_awaiting_collection = on("import_awaiting_collection");
+        self.cancel_store_orders = on("cancel_store_orders");
+        self.archive_cancelled = on("archive_cancelled");
+        self.validate()
+    }
+}
+
 /// A store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRecord {
