@@ -669,7 +669,10 @@ async fn the_merchant_unlinks_and_links_products_by_hand() {
     assert_eq!(unlinked.status, ListingStatus::NotUploaded);
     assert!(unlinked.tiktok_product_id.is_none());
     assert!(
-        records::variant_of_sku(table, STORE, &shop, &sku).await.unwrap().is_none(),
+        records::variant_of_sku(table, STORE, &shop, &sku)
+            .await
+            .unwrap()
+            .is_none(),
         "orders of its SKUs no longer map"
     );
 
@@ -1662,5 +1665,148 @@ async fn stock_the_store_holds_back_as_safety_stock_is_never_offered_on_tiktok()
         eventually(10, async || quantity().await == 7).await,
         "10 on hand less 3 of safety stock: TikTok offers 7, not {}",
         quantity().await
+    );
+}
+
+#[tokio::test]
+async fn a_setting_out_of_range_is_refused_by_name_and_nothing_is_saved() {
+    let (_dir, running) = onboarded().await;
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let before = connector::accounts::get_store(running.app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    let poison = json!({"order_retries": 5, "inventory": {"threshold": 0, "reserve": -9223372036854775808i64,
+                        "untracked_quantity": 99, "deactivate_at_threshold": false}});
+    let answer = browser
+        .put_json(&format!("{base}/settings/api/settings"), &poison, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&answer.body).unwrap(),
+        json!({"error": "inventory.reserve must be between 0 and 100000 units"})
+    );
+    let multiplier = json!({"id": "", "name": "Absurd", "priority": 1, "is_default": false, "matching": "all", "rules": [],
+        "category_id": "900010", "attributes": [], "brand_id": null, "size_chart_uri": null, "certifications": [],
+        "price_rule": {"adjustment": {"kind": "multiply", "value": "10000000000000000000000000000"}, "rounding": "cents"}});
+    let answer = browser
+        .post_json(&format!("{base}/settings/api/profiles"), &multiplier, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(
+        answer
+            .body
+            .contains("price_rule.adjustment must be between 0.01 and 100"),
+        "{}",
+        answer.body
+    );
+    let form = browser
+        .post_form(
+            &format!("{base}/settings/forms/orders"),
+            &[
+                ("csrf", &csrf),
+                ("status:awaiting_shipment", "awaiting_fulfillment"),
+                ("store_cancel_reason", "seller_cancel_reason_out_of_stock"),
+                ("order_retries", "4000000000"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(form.status, 400);
+    assert!(
+        form.body.contains("order_retries must be between 0 and 10 retries"),
+        "{}",
+        form.body
+    );
+    let table = running.app.table.as_ref();
+    let after = connector::accounts::get_store(table, STORE)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(after, before, "nothing is saved, not even the valid order_retries");
+    assert!(
+        !records::all_profiles(table, STORE)
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.name == "Absurd"),
+        "the profile is not saved"
+    );
+}
+
+#[tokio::test]
+async fn a_reserve_stored_out_of_range_parks_the_stock_sync_with_its_reason_and_syncing_goes_on() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let live = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap();
+    let table = running.app.table.as_ref();
+    // A record saved before settings were checked: straight to the table.
+    let mut store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
+    store.settings.inventory.reserve = i64::MIN;
+    connector::accounts::save_store(table, &store).await.unwrap();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let http = reqwest::Client::new();
+    let set_stock = async |level: i64| {
+        let answer = http
+            .post(format!("{bigcommerce}/sandbox/products/{}/stock", live.product_id))
+            .json(&json!({ "inventory_level": level }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    };
+    let before = tiktok_stock(&running, live, &live.skus[0].0).await;
+    set_stock(40).await;
+    let parked = async || {
+        connector::redrive::parked_jobs(table, STORE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.job.kind == connector::queue::JobKind::SyncStock)
+    };
+    assert!(
+        eventually(10, async || parked().await.is_some()).await,
+        "the stock sync is parked"
+    );
+    let parked = parked().await.unwrap();
+    assert!(
+        parked
+            .reason
+            .contains("inventory.reserve must be between 0 and 100000 units"),
+        "{}",
+        parked.reason
+    );
+    assert_eq!(
+        tiktok_stock(&running, live, &live.skus[0].0).await,
+        before,
+        "nothing was published"
+    );
+
+    // The merchant corrects the reserve and presses Retry: the same consumers sync it.
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let policy = json!({"inventory": {"threshold": 0, "reserve": 5, "untracked_quantity": 99, "deactivate_at_threshold": false}});
+    let answer = browser
+        .put_json(&format!("{base}/settings/api/settings"), &policy, &csrf)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let retried = browser
+        .post_form(
+            &format!("{base}/settings/forms/retry-job"),
+            &[("csrf", &csrf), ("job_id", &parked.job.id)],
+        )
+        .await
+        .unwrap();
+    assert!(retried.status < 400, "{}", retried.body);
+    assert!(
+        eventually(10, async || tiktok_stock(&running, live, &live.skus[0].0).await == 35).await,
+        "40 in the store less 5 held back"
     );
 }

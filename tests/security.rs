@@ -535,7 +535,7 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         .await
         .unwrap();
     let parked_job = connector::queue::Job::new(connector::queue::JobKind::SyncStock, STORE_A, "isolation", json!({}));
-    connector::redrive::park_with_reason(&app, parked_job.clone(), "kept".into())
+    connector::redrive::park(&app, parked_job.clone(), "kept".into())
         .await
         .unwrap();
     let before = settled(&running, STORE_A).await;

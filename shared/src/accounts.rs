@@ -7,6 +7,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::rules::{SettingError, within};
 use crate::crypto::TokenCipher;
 use crate::secrets::SecretString;
 use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
@@ -75,19 +76,23 @@ pub struct Settings {
     pub import_fbt_orders: bool,
     /// Put before the TikTok order id in the store order's staff note (e.g. `TT-`), so
     /// the merchant tells TikTok orders apart at a glance. The external order id stays
-    /// TikTok's own: the exactly-once look-up depends on it.
+    /// TikTok's own: the exactly-once look-up depends on it. Up to
+    /// [`MAX_ORDER_PREFIX`] letters, digits, `-` or `_`.
     #[serde(default)]
     pub order_prefix: String,
     /// Which unit price store order lines carry.
     #[serde(default)]
     pub item_price: crate::orders::ItemPrice,
-    /// Automatic retries of a failed order before it is parked.
+    /// Automatic retries of a failed order before it is parked: from 0 to
+    /// [`MAX_ORDER_RETRIES`].
     #[serde(default = "default_order_retries")]
     pub order_retries: u32,
-    /// Store carrier name → TikTok shipping provider name.
+    /// Store carrier name → TikTok shipping provider name: at most [`MAX_CARRIERS`]
+    /// pairs of 1 to [`MAX_CARRIER_NAME`] characters each.
     #[serde(default)]
     pub carrier_map: Vec<(String, String)>,
-    /// TikTok shipping provider for carriers neither the map nor TikTok's names match.
+    /// TikTok shipping provider for carriers neither the map nor TikTok's names match:
+    /// 1 to [`MAX_CARRIER_NAME`] characters.
     #[serde(default)]
     pub default_provider: Option<String>,
     /// Archive the store order when TikTok cancels it.
@@ -96,7 +101,8 @@ pub struct Settings {
     /// Cancel the store order when TikTok cancels the order.
     #[serde(default = "enabled")]
     pub cancel_store_orders: bool,
-    /// The store status an order takes at each TikTok status.
+    /// The store status an order takes at each TikTok status (never cancelled or
+    /// refunded: see [`crate::orders::StatusMapping::problem`]).
     #[serde(default)]
     pub status_mapping: crate::orders::StatusMapping,
     /// The reason TikTok is given when the merchant cancels in the store.
@@ -105,7 +111,7 @@ pub struct Settings {
     /// What a store change may change on TikTok.
     #[serde(default)]
     pub sync_fields: crate::catalog::rules::SyncFields,
-    /// How stock is published to TikTok.
+    /// How stock is published to TikTok (ranges: [`crate::catalog::rules::InventoryPolicy`]).
     #[serde(default)]
     pub inventory: crate::catalog::rules::InventoryPolicy,
 }
@@ -139,6 +145,135 @@ impl Default for Settings {
             sync_fields: crate::catalog::rules::SyncFields::default(),
             inventory: crate::catalog::rules::InventoryPolicy::default(),
         }
+    }
+}
+
+/// Most automatic retries of a failed order ([`Settings::order_retries`]).
+pub const MAX_ORDER_RETRIES: u32 = 10;
+/// Longest order id prefix ([`Settings::order_prefix`]), in characters.
+pub const MAX_ORDER_PREFIX: usize = 10;
+/// Most lines of the carrier map ([`Settings::carrier_map`]).
+pub const MAX_CARRIERS: usize = 100;
+/// Longest carrier or shipping provider name, in characters.
+pub const MAX_CARRIER_NAME: usize = 100;
+
+impl Settings {
+    /// Checks every setting against its range (documented on each field). Errors:
+    /// the first [`SettingError`] found, naming the field by its JSON path
+    /// (`inventory.reserve must be between 0 and 100000 units`).
+    pub fn validate(&self) -> Result<(), SettingError> {
+        let invalid = |field: &str, rule: String| SettingError::Invalid {
+            field: field.to_string(),
+            rule,
+        };
+        within("order_retries", self.order_retries, 0, MAX_ORDER_RETRIES, " retries")?;
+        let prefix_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if self.order_prefix.len() > MAX_ORDER_PREFIX || !self.order_prefix.chars().all(prefix_char) {
+            let rule = format!("takes up to {MAX_ORDER_PREFIX} letters, digits, - or _");
+            return Err(invalid("order_prefix", rule));
+        }
+        within(
+            "carrier_map",
+            self.carrier_map.len() as u64,
+            0,
+            MAX_CARRIERS as u64,
+            " lines",
+        )?;
+        let name = |field: &str, name: &str| {
+            let length = if name.trim().is_empty() {
+                0
+            } else {
+                name.chars().count()
+            };
+            within(field, length as u64, 1, MAX_CARRIER_NAME as u64, " characters")
+        };
+        for (i, (store, tiktok)) in self.carrier_map.iter().enumerate() {
+            name(&format!("carrier_map[{i}].store_carrier"), store)?;
+            name(&format!("carrier_map[{i}].tiktok_provider"), tiktok)?;
+        }
+        if let Some(provider) = &self.default_provider {
+            name("default_provider", provider)?;
+        }
+        if let Some(problem) = self.status_mapping.problem() {
+            return Err(invalid("status_mapping", problem));
+        }
+        self.inventory.validate()
+    }
+}
+
+/// A choice from a form's `<select>` named `field`, by its serialized name.
+fn choice<T: serde::de::DeserializeOwned>(field: &str, value: Option<&str>) -> Result<T, SettingError> {
+    let value = value.unwrap_or_default();
+    serde_json::from_value(serde_json::json!(value)).map_err(|_| SettingError::Invalid {
+        field: field.to_string(),
+        rule: format!("{value:?} is not one of the choices"),
+    })
+}
+
+impl Settings {
+    /// Applies the dashboard's order settings form, whose `field` gives a field's
+    /// value by name (`status:<TikTok status>` selects, `order_retries`, `carrier_map`
+    /// with one `store carrier = TikTok provider` per line, `on` checkboxes, …), then
+    /// checks the result with [`Settings::validate`]. Errors: the first field that
+    /// cannot be read or is out of range; `self` may then be partly changed, so the
+    /// caller saves it only on `Ok`.
+    pub fn apply_order_form<'a>(&mut self, field: &dyn Fn(&str) -> Option<&'a str>) -> Result<(), SettingError> {
+        let on = |name: &str| field(name) == Some("on");
+        let status = |name: &str| -> Result<Option<crate::store::OrderStatus>, SettingError> {
+            let key = format!("status:{name}");
+            match field(&key).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(value) => choice(&key, Some(value)).map(Some),
+            }
+        };
+        self.status_mapping = crate::orders::StatusMapping {
+            awaiting_shipment: status("awaiting_shipment")?.ok_or_else(|| SettingError::Invalid {
+                field: "status:awaiting_shipment".into(),
+                rule: "choose the status new orders are created in".into(),
+            })?,
+            awaiting_collection: status("awaiting_collection")?,
+            in_transit: status("in_transit")?,
+            delivered: status("delivered")?,
+            completed: status("completed")?,
+        };
+        self.store_cancel_reason = choice("store_cancel_reason", field("store_cancel_reason"))?;
+        if let Some(price) = field("item_price") {
+            self.item_price = choice("item_price", Some(price))?;
+        }
+        if let Some(retries) = field("order_retries") {
+            self.order_retries = retries.trim().parse().map_err(|_| SettingError::Invalid {
+                field: "order_retries".into(),
+                rule: format!("must be a number from 0 to {MAX_ORDER_RETRIES}"),
+            })?;
+        }
+        if let Some(prefix) = field("order_prefix") {
+            self.order_prefix = prefix.trim().to_string();
+        }
+        if let Some(provider) = field("default_provider") {
+            self.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
+        }
+        if let Some(lines) = field("carrier_map") {
+            self.carrier_map = lines
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| match line.split_once('=') {
+                    Some((store, tiktok)) if !store.trim().is_empty() && !tiktok.trim().is_empty() => {
+                        Ok((store.trim().to_string(), tiktok.trim().to_string()))
+                    }
+                    _ => Err(SettingError::Invalid {
+                        field: "carrier_map".into(),
+                        rule: format!("\"{line}\" is not \"store carrier = TikTok provider\""),
+                    }),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        self.import_sample_orders = on("import_sample_orders");
+        self.import_fbt_orders = on("import_fbt_orders");
+        self.import_awaiting_collection = on("import_awaiting_collection");
+        self.cancel_store_orders = on("cancel_store_orders");
+        self.archive_cancelled = on("archive_cancelled");
+        self.validate()
     }
 }
 

@@ -18,8 +18,10 @@ pub struct Dispatcher {
 
 #[async_trait]
 impl JobHandler for Dispatcher {
+    /// Runs the job with the module that owns its kind; a job that needs the merchant
+    /// ([`JobError::NeedsMerchant`]) is parked with its reason instead of retried.
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
-        let kept = job.clone();
+        let parked = job.clone();
         let outcome = match job.kind {
             JobKind::ImportProducts
             | JobKind::UploadProduct
@@ -32,11 +34,8 @@ impl JobHandler for Dispatcher {
             other => Err(JobError::NotImplemented(other)),
         };
         match outcome {
-            Err(JobError::Rejected(reason)) => {
-                tracing::warn!(job_id = %kept.id, kind = ?kept.kind, %reason, "job refused by the other side; parked without retrying");
-                crate::redrive::park_with_reason(&self.app, kept, reason).await
-            }
-            other => other,
+            Err(JobError::NeedsMerchant(reason)) => crate::redrive::park(&self.app, parked, reason).await,
+            outcome => outcome,
         }
     }
 }

@@ -75,7 +75,8 @@ async fn drain_queue(
                     drained.redriven += 1;
                 }
                 Ok(job) => {
-                    park(app, job).await?;
+                    let reason = parked_reason(&job);
+                    park(app, job, reason).await?;
                     drained.parked += 1;
                 }
                 Err(error) => park_unreadable(app.table.as_ref(), &delivery, &error.to_string()).await?,
@@ -131,17 +132,10 @@ fn kind_words(kind: JobKind) -> &'static str {
     }
 }
 
-/// Parks a job that failed every retry.
-async fn park(app: &App, job: Job) -> Result<(), JobError> {
-    tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, "job parked after every retry failed");
-    let reason = parked_reason(&job);
-    park_with_reason(app, job, reason).await
-}
-
-/// Parks a job with `reason`: an order sync on its order, anything else as a
-/// [`ParkedJob`]. Also used at once for a job the other side refused
-/// ([`JobError::Rejected`]) instead of retrying it into the dead-letter queue.
-pub async fn park_with_reason(app: &App, job: Job, reason: String) -> Result<(), JobError> {
+/// Parks a job with the `reason` the merchant reads: an order sync on its order,
+/// anything else as a [`ParkedJob`] (with its Retry).
+pub async fn park(app: &App, job: Job, reason: String) -> Result<(), JobError> {
+    tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, %reason, "job parked");
     let order_id = job.payload["order_id"]
         .as_str()
         .or_else(|| job.payload["data"]["order_id"].as_str());

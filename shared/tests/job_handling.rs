@@ -11,7 +11,8 @@ use connector::queue::memory::InProcessQueue;
 use connector::queue::{Job, JobError, JobHandler, JobKind, JobQueue, QueueSettings, worker};
 use serde_json::json;
 
-/// Fails the jobs whose idempotency key starts with "fail"; records what it saw.
+/// Fails the jobs whose idempotency key starts with "fail", panics on those starting
+/// with "panic" (a handler bug); records what it saw.
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<(String, u32)>>,
@@ -24,6 +25,9 @@ impl JobHandler for Recorder {
             .lock()
             .unwrap()
             .push((job.idempotency_key.clone(), receive_count));
+        if job.idempotency_key.starts_with("panic") {
+            panic!("handler bug on {}", job.idempotency_key);
+        }
         if job.idempotency_key.starts_with("fail") {
             return Err(JobError::Retryable(format!("{} failed", job.idempotency_key)));
         }
@@ -158,4 +162,67 @@ async fn worker_backs_off_between_attempts_then_dead_letters_the_job() {
     let dead = queue.dead_letter().unwrap().receive(10, Duration::ZERO).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].job().unwrap().idempotency_key, "fail-always");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_job_fails_alone_and_the_worker_runs_the_next_job() {
+    let queue = InProcessQueue::new(QueueSettings {
+        fifo: false,
+        visibility_timeout: Duration::from_secs(30),
+        max_receives: 2,
+    });
+    let recorder = Recorder::default();
+    queue
+        .send(
+            &[
+                Job::new(JobKind::SyncStock, "store-a", "panic-store-a", json!({})),
+                Job::new(JobKind::SyncStock, "store-b", "ok-store-b", json!({})),
+            ],
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        worker::run_once(&queue, &recorder, Duration::from_secs(1))
+            .await
+            .unwrap(),
+        2,
+        "the worker survives the panic and handles the whole batch"
+    );
+    let seen: Vec<String> = recorder.seen.lock().unwrap().iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(
+        seen,
+        ["panic-store-a", "ok-store-b"],
+        "the job after the panic still runs"
+    );
+    assert_eq!(
+        queue.len(),
+        1,
+        "the panicked job comes back like any failed job; the other is done"
+    );
+    while !queue.is_empty() {
+        worker::run_once(&queue, &recorder, Duration::from_secs(1))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(5)).await;
+    }
+    let dead = queue.dead_letter().unwrap().receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        dead[0].job().unwrap().idempotency_key,
+        "panic-store-a",
+        "not retried forever: it reaches the dead-letter queue, then parking"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_message_of_a_lambda_batch_is_its_only_failure() {
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        message("m-1", body("panic-1"), None, 1),
+        message("m-2", body("ok-2"), None, 1),
+    ];
+    let recorder = Recorder::default();
+    let response = process_batch(event, &recorder).await;
+    assert_eq!(failures(&response), ["m-1"]);
+    assert_eq!(recorder.seen.lock().unwrap().len(), 2);
 }

@@ -153,6 +153,10 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
     if linked.is_empty() {
         return Ok(report);
     }
+    if let Err(error) = store.settings.inventory.validate() {
+        report.error = Some(super::sync::setting_reason(&error));
+        return Ok(report);
+    }
     let read = async { Ok::<_, String>((tiktok_stock(app, &shop).await?, open_order_skus(app, &shop).await?)) };
     let (tiktok_units, on_open_orders) = match read.await {
         Ok(read) => read,

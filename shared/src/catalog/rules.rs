@@ -253,18 +253,89 @@ pub struct AttributeMapping {
     pub source: Source,
 }
 
-/// How prices change on the way to TikTok.
+/// How prices change on the way to TikTok. Every value has at most
+/// [`ADJUSTMENT_DECIMALS`] decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Adjustment {
     /// Unchanged.
     None,
-    /// Plus a percentage (negative lowers).
+    /// Plus a percentage (negative lowers): from -99 to 1000 percent.
     Percent(Decimal),
-    /// Plus an amount (negative lowers).
+    /// Plus an amount in the shop's currency (negative lowers): from -100000 to 100000.
     Fixed(Decimal),
-    /// Times a factor.
+    /// Times a factor: from 0.01 to 100.
     Multiply(Decimal),
+}
+
+/// Most decimals an [`Adjustment`] value may have.
+pub const ADJUSTMENT_DECIMALS: u32 = 4;
+
+/// A setting the merchant chose (or one stored before settings were checked) that is
+/// outside what the connector can apply. `field` is the setting's path in the settings
+/// or profile JSON (`inventory.reserve`, `price_rule.adjustment`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A number outside its range.
+    #[error("{field} must be between {min} and {max}{unit}")]
+    OutOfRange {
+        /// The setting's path.
+        field: String,
+        /// Smallest allowed value.
+        min: Decimal,
+        /// Largest allowed value.
+        max: Decimal,
+        /// What the numbers count, with a leading space (` units`), or empty.
+        unit: &'static str,
+    },
+    /// A value breaking a rule other than a range.
+    #[error("{field}: {rule}")]
+    Invalid {
+        /// The setting's path.
+        field: String,
+        /// What the value must be, in words (`takes up to 10 letters, digits, - or _`).
+        rule: String,
+    },
+}
+
+/// `Ok` when `value` is within `min..=max`, else [`SettingError::OutOfRange`] naming `field`.
+pub fn within(
+    field: &str,
+    value: impl Into<Decimal>,
+    min: impl Into<Decimal>,
+    max: impl Into<Decimal>,
+    unit: &'static str,
+) -> Result<(), SettingError> {
+    let (min, max) = (min.into(), max.into());
+    if (min..=max).contains(&value.into()) {
+        return Ok(());
+    }
+    Err(SettingError::OutOfRange {
+        field: field.to_string(),
+        min,
+        max,
+        unit,
+    })
+}
+
+impl Adjustment {
+    /// Checks the value against its range and [`ADJUSTMENT_DECIMALS`]; errors name `field`.
+    pub fn validate(&self, field: &str) -> Result<(), SettingError> {
+        let (value, min, max, unit) = match *self {
+            Adjustment::None => return Ok(()),
+            Adjustment::Percent(percent) => (percent, Decimal::from(-99), Decimal::from(1000), " percent"),
+            Adjustment::Fixed(amount) => (amount, Decimal::from(-100_000), Decimal::from(100_000), ""),
+            Adjustment::Multiply(factor) => (factor, Decimal::new(1, 2), Decimal::from(100), ""),
+        };
+        within(field, value, min, max, unit)?;
+        if value.normalize().scale() > ADJUSTMENT_DECIMALS {
+            return Err(SettingError::Invalid {
+                field: field.to_string(),
+                rule: format!("takes at most {ADJUSTMENT_DECIMALS} decimals"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// How the result is rounded.
@@ -297,21 +368,45 @@ impl Default for PriceRule {
     }
 }
 
+/// A store price a price rule cannot turn into a TikTok price.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The price rule cannot price {store_price} (at rate {rate}): the result is beyond any price.")]
+pub struct PriceError {
+    /// The store price, in the store's currency.
+    pub store_price: Decimal,
+    /// The store → shop currency rate it was converted at.
+    pub rate: Decimal,
+}
+
 impl PriceRule {
     /// The TikTok price of a store price, after the currency `rate` (1 when equal).
-    pub fn apply(&self, store_price: Decimal, rate: Decimal) -> Decimal {
-        let converted = store_price * rate;
-        let adjusted = match self.adjustment {
-            Adjustment::None => converted,
-            Adjustment::Percent(percent) => converted + converted * percent / Decimal::from(100),
-            Adjustment::Fixed(amount) => converted + amount,
-            Adjustment::Multiply(factor) => converted * factor,
-        };
-        match self.rounding {
-            Rounding::Cents => adjusted.round_dp(2),
-            Rounding::Whole => adjusted.ceil(),
-            Rounding::EndIn99 => adjusted.floor() + Decimal::new(99, 2),
-        }
+    ///
+    /// Errors: [`PriceError`] when a step overflows `Decimal` (an absurd price, rate
+    /// or adjustment, e.g. one stored before profiles were checked).
+    pub fn apply(&self, store_price: Decimal, rate: Decimal) -> Result<Decimal, PriceError> {
+        let adjusted = store_price
+            .checked_mul(rate)
+            .and_then(|converted| match self.adjustment {
+                Adjustment::None => Some(converted),
+                Adjustment::Percent(percent) => converted
+                    .checked_mul(percent)
+                    .and_then(|change| change.checked_div(Decimal::from(100)))
+                    .and_then(|change| converted.checked_add(change)),
+                Adjustment::Fixed(amount) => converted.checked_add(amount),
+                Adjustment::Multiply(factor) => converted.checked_mul(factor),
+            });
+        let rounded = adjusted.and_then(|adjusted| match self.rounding {
+            Rounding::Cents => Some(adjusted.round_dp(2)),
+            Rounding::Whole => Some(adjusted.ceil()),
+            Rounding::EndIn99 => adjusted.floor().checked_add(Decimal::new(99, 2)),
+        });
+        rounded.ok_or(PriceError { store_price, rate })
+    }
+
+    /// Checks the adjustment (see [`Adjustment`] for the ranges); errors name
+    /// `price_rule.adjustment`.
+    pub fn validate(&self) -> Result<(), SettingError> {
+        self.adjustment.validate("price_rule.adjustment")
     }
 }
 
@@ -430,10 +525,15 @@ fn number_of(product: &Product, field: &Field) -> Option<Decimal> {
     }
 }
 
-/// Stock of the whole product (sum of variants when tracked per variant).
+/// Stock of the whole product (sum of variants when tracked per variant, saturating
+/// at the bounds of `i64`).
 pub fn total_stock(product: &Product) -> i64 {
     match product.inventory_tracking {
-        InventoryTracking::Variant => product.variants.iter().filter_map(|v| v.inventory_level).sum(),
+        InventoryTracking::Variant => product
+            .variants
+            .iter()
+            .filter_map(|v| v.inventory_level)
+            .fold(0, i64::saturating_add),
         _ => product.inventory_level,
     }
 }
@@ -478,6 +578,40 @@ impl Profile {
             .or(self.brand_id.as_deref())
     }
 
+    /// Checks what the merchant chose: the price rule (see [`Adjustment`]), at most
+    /// [`MAX_RULES`] rules in each of at most [`MAX_RULES`] groups, each rule value at
+    /// most [`MAX_RULE_VALUE`] characters and a number for price and quantity rules.
+    /// Errors name the field (`groups[1].rules[0].value`).
+    pub fn validate(&self) -> Result<(), SettingError> {
+        self.price_rule.validate()?;
+        within("groups", self.groups.len() as u64, 0, MAX_RULES as u64, " groups")?;
+        let groups = std::iter::once(("rules".to_string(), &self.rules)).chain(
+            self.groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("groups[{i}].rules"), &g.rules)),
+        );
+        for (path, rules) in groups {
+            within(&path, rules.len() as u64, 0, MAX_RULES as u64, " rules")?;
+            for (i, rule) in rules.iter().enumerate() {
+                let field = format!("{path}[{i}].value");
+                within(
+                    &field,
+                    rule.value.chars().count() as u64,
+                    0,
+                    MAX_RULE_VALUE as u64,
+                    " characters",
+                )?;
+                let numeric = matches!(rule.field, Field::Price | Field::Quantity);
+                if numeric && rule.value.trim().parse::<Decimal>().is_err() {
+                    let rule = "must be a number for price and quantity rules".to_string();
+                    return Err(SettingError::Invalid { field, rule });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the profile's rules select `product` (the default profile selects all).
     pub fn matches(&self, product: &Product) -> bool {
         let mut groups = std::iter::once((self.matching, self.rules.as_slice()))
@@ -491,6 +625,12 @@ impl Profile {
     }
 }
 
+/// Most rules in a profile's rule list or in one group, and most groups of a profile.
+pub const MAX_RULES: usize = 50;
+
+/// Longest rule value, in characters.
+pub const MAX_RULE_VALUE: usize = 255;
+
 /// The profile for a product: the highest-priority matching profile, else the default.
 pub fn profile_for<'a>(profiles: &'a [Profile], product: &Product) -> Option<&'a Profile> {
     profiles
@@ -500,14 +640,14 @@ pub fn profile_for<'a>(profiles: &'a [Profile], product: &Product) -> Option<&'a
         .or_else(|| profiles.iter().find(|p| p.is_default))
 }
 
-/// How stock is published.
+/// How stock is published. [`InventoryPolicy::validate`] checks the ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryPolicy {
-    /// At or below this, publish 0.
+    /// At or below this many store units, publish 0: from 0 to [`MAX_POLICY_UNITS`].
     pub threshold: i64,
-    /// Units held back from TikTok.
+    /// Units held back from TikTok: from 0 to [`MAX_POLICY_UNITS`].
     pub reserve: i64,
-    /// Published for untracked stock.
+    /// Units published for untracked stock: from 0 to [`MAX_STOCK`].
     pub untracked_quantity: i64,
     /// At or below the threshold, deactivate the product on TikTok (and activate it
     /// again when stock returns) instead of publishing 0.
@@ -546,7 +686,24 @@ pub fn sellable_units(product: &Product, variant: &Variant, sellable: &HashMap<S
 /// TikTok's highest stock value.
 pub const MAX_STOCK: i64 = 99_999;
 
+/// Largest threshold and reserve of an [`InventoryPolicy`], in units.
+pub const MAX_POLICY_UNITS: i64 = 100_000;
+
 impl InventoryPolicy {
+    /// Checks every field against its range; the error names the first one outside
+    /// (`inventory.reserve must be between 0 and 100000 units`).
+    pub fn validate(&self) -> Result<(), SettingError> {
+        within("inventory.threshold", self.threshold, 0, MAX_POLICY_UNITS, " units")?;
+        within("inventory.reserve", self.reserve, 0, MAX_POLICY_UNITS, " units")?;
+        within(
+            "inventory.untracked_quantity",
+            self.untracked_quantity,
+            0,
+            MAX_STOCK,
+            " units",
+        )
+    }
+
     /// Whether a product with these per-SKU `available` units (`None` = untracked)
     /// is to be deactivated on TikTok: the policy says so and none is above the threshold.
     pub fn deactivates(&self, available: &[Option<i64>]) -> bool {
@@ -555,12 +712,15 @@ impl InventoryPolicy {
             && available.iter().all(|a| a.is_some_and(|units| units <= self.threshold))
     }
 
-    /// Units to publish for `available` store units (`None` = untracked).
+    /// Units to publish for `available` store units (`None` = untracked), from 0 to
+    /// [`MAX_STOCK`]. Total for any policy, even one [`InventoryPolicy::validate`]
+    /// refuses: a negative reserve holds nothing back, so it never offers more than
+    /// the store has.
     pub fn publish(&self, available: Option<i64>) -> u32 {
         let units = match available {
             None => self.untracked_quantity,
             Some(units) if units <= self.threshold => 0,
-            Some(units) => units - self.reserve,
+            Some(units) => units.saturating_sub(self.reserve.max(0)),
         };
         units.clamp(0, MAX_STOCK) as u32
     }
@@ -745,11 +905,13 @@ fn imperial_package(region: &str, units: &Units) -> bool {
 /// `POUND` with at most 2 decimals or `KILOGRAM` with at most 3, rounded up so a
 /// package is never declared lighter than it is; `None` without a positive weight.
 fn weight_in(units: &Units, region: &str, value: Decimal) -> Option<Weight> {
-    let kilograms = value * kilograms_per(&units.weight)?;
+    let kilograms = value.checked_mul(kilograms_per(&units.weight)?)?;
     let (unit, converted) = if imperial_package(region, units) {
         (
             "POUND",
-            (kilograms / KILOGRAMS_PER_POUND).round_dp_with_strategy(2, RoundingStrategy::AwayFromZero),
+            kilograms
+                .checked_div(KILOGRAMS_PER_POUND)?
+                .round_dp_with_strategy(2, RoundingStrategy::AwayFromZero),
         )
     } else {
         (
@@ -764,7 +926,8 @@ fn weight_in(units: &Units, region: &str, value: Decimal) -> Option<Weight> {
 }
 
 /// The package dimensions TikTok takes for store width, height and depth in the
-/// shop's `region`: whole `INCH` or `CENTIMETER` (the weight's system), rounded up, at least 1.
+/// shop's `region`: whole `INCH` or `CENTIMETER` (the weight's system), rounded up, at
+/// least 1; `None` for a side too large to convert.
 fn dimensions_in(units: &Units, region: &str, [width, height, depth]: [Decimal; 3]) -> Option<Dimensions> {
     let centimeters = centimeters_per(&units.dimension)?;
     let (unit, per_unit) = if imperial_package(region, units) {
@@ -773,40 +936,39 @@ fn dimensions_in(units: &Units, region: &str, [width, height, depth]: [Decimal; 
         ("CENTIMETER", Decimal::ONE)
     };
     let whole = |d: Decimal| {
-        (d * centimeters / per_unit)
-            .ceil()
-            .max(Decimal::ONE)
-            .to_u64()
-            .unwrap_or(1)
-            .to_string()
+        let converted = d.checked_mul(centimeters)?.checked_div(per_unit)?;
+        Some(converted.ceil().max(Decimal::ONE).to_u64().unwrap_or(1).to_string())
     };
     Some(Dimensions {
-        length: whole(depth),
-        width: whole(width),
-        height: whole(height),
+        length: whole(depth)?,
+        width: whole(width)?,
+        height: whole(height)?,
         unit: unit.into(),
     })
 }
 
 /// The TikTok price of each mapped SKU ((store variant id, TikTok SKU id)) under the
 /// profile's price rule and the shop's conversion `rate`.
+///
+/// Errors: the first SKU's [`PriceError`] when the rule cannot price it.
 pub fn sku_prices(
     product: &Product,
     profile: &Profile,
     skus: &[(String, String)],
     currency: &str,
     rate: Decimal,
-) -> Vec<crate::tiktok::model::SkuPrice> {
+) -> Result<Vec<crate::tiktok::model::SkuPrice>, PriceError> {
     skus.iter()
         .filter_map(|(variant_id, sku_id)| {
             let variant = product.variants.iter().find(|v| &v.id == variant_id)?;
-            Some(crate::tiktok::model::SkuPrice {
+            let price = profile.price_rule.apply(variant_price(product, variant), rate);
+            Some(price.map(|amount| crate::tiktok::model::SkuPrice {
                 id: Id::from(sku_id.as_str()),
                 price: Price {
-                    amount: Amount(profile.price_rule.apply(variant_price(product, variant), rate)),
+                    amount: Amount(amount),
                     currency: currency.to_string(),
                 },
-            })
+            }))
         })
         .collect()
 }
@@ -912,12 +1074,19 @@ pub fn build_listing(
         if !seen_skus.insert(sku.clone()) {
             reasons.push(format!("The SKU \"{sku}\" is used by two variants."));
         }
-        let price = profile.price_rule.apply(variant_price(product, variant), context.rate);
-        if price <= Decimal::ZERO {
-            reasons.push(format!(
-                "The price of \"{sku}\" is not above zero after the price rule."
-            ));
-        }
+        let price = match profile.price_rule.apply(variant_price(product, variant), context.rate) {
+            Ok(price) if price > Decimal::ZERO => price,
+            Ok(_) => {
+                reasons.push(format!(
+                    "The price of \"{sku}\" is not above zero after the price rule."
+                ));
+                Decimal::ZERO
+            }
+            Err(error) => {
+                reasons.push(format!("The price of \"{sku}\": {error}"));
+                Decimal::ZERO
+            }
+        };
         let available = available_units(product, variant);
         let known_sku = context
             .known_skus
@@ -1202,20 +1371,112 @@ mod tests {
         let rule = |adjustment, rounding| PriceRule { adjustment, rounding };
         assert_eq!(
             rule(Adjustment::Percent(Decimal::from(10)), Rounding::Cents).apply(price, Decimal::ONE),
-            "22.00".parse().unwrap()
+            Ok("22.00".parse().unwrap())
         );
         assert_eq!(
             rule(Adjustment::Fixed("-2.5".parse().unwrap()), Rounding::Cents).apply(price, Decimal::ONE),
-            "17.50".parse().unwrap()
+            Ok("17.50".parse().unwrap())
         );
         assert_eq!(
             rule(Adjustment::Multiply("1.5".parse().unwrap()), Rounding::EndIn99).apply(price, Decimal::ONE),
-            "30.99".parse().unwrap()
+            Ok("30.99".parse().unwrap())
         );
         assert_eq!(
             rule(Adjustment::None, Rounding::Whole).apply(price, "0.79".parse().unwrap()),
-            "16".parse().unwrap()
+            Ok("16".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn a_price_rule_beyond_any_price_is_an_error_not_a_panic() {
+        let price: Decimal = "20.00".parse().unwrap();
+        let rule = |adjustment, rounding| PriceRule { adjustment, rounding };
+        let huge = Decimal::from_scientific("1e28").unwrap();
+        for (adjustment, rounding) in [
+            (Adjustment::Multiply(huge), Rounding::Cents),
+            (Adjustment::Percent(huge), Rounding::Whole),
+            (Adjustment::Fixed(Decimal::MAX), Rounding::EndIn99),
+            (Adjustment::None, Rounding::EndIn99),
+        ] {
+            let rate = if adjustment == Adjustment::None {
+                huge
+            } else {
+                Decimal::ONE
+            };
+            assert_eq!(
+                rule(adjustment, rounding).apply(price, rate),
+                Err(PriceError {
+                    store_price: price,
+                    rate
+                }),
+                "{adjustment:?} {rounding:?}"
+            );
+        }
+        assert_eq!(
+            rule(Adjustment::None, Rounding::EndIn99).apply(Decimal::MAX, Decimal::ONE),
+            Err(PriceError {
+                store_price: Decimal::MAX,
+                rate: Decimal::ONE
+            }),
+            "the .99 cannot be added to the largest price"
+        );
+    }
+
+    #[test]
+    fn price_adjustments_have_ranges_and_few_decimals() {
+        let check = |adjustment: Adjustment| {
+            PriceRule {
+                adjustment,
+                rounding: Rounding::Cents,
+            }
+            .validate()
+            .map_err(|e| e.to_string())
+        };
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        assert_eq!(check(Adjustment::Percent(d("-99"))), Ok(()));
+        assert_eq!(check(Adjustment::Multiply(d("0.01"))), Ok(()));
+        assert_eq!(check(Adjustment::Fixed(d("-2.5"))), Ok(()));
+        assert_eq!(
+            check(Adjustment::Multiply(Decimal::from_scientific("1e28").unwrap())),
+            Err("price_rule.adjustment must be between 0.01 and 100".into())
+        );
+        assert_eq!(
+            check(Adjustment::Multiply(d("-1"))),
+            Err("price_rule.adjustment must be between 0.01 and 100".into())
+        );
+        assert_eq!(
+            check(Adjustment::Percent(d("-150"))),
+            Err("price_rule.adjustment must be between -99 and 1000 percent".into())
+        );
+        assert_eq!(
+            check(Adjustment::Fixed(d("0.0000000000000000000000000001"))),
+            Err("price_rule.adjustment: takes at most 4 decimals".into())
+        );
+    }
+
+    #[test]
+    fn a_profile_names_the_rule_that_is_out_of_range() {
+        let mut checked = profile(
+            "checked",
+            1,
+            vec![rule(Field::Price, Operator::Greater, "ten")],
+            Match::All,
+        );
+        assert_eq!(
+            checked.validate().unwrap_err().to_string(),
+            "rules[0].value: must be a number for price and quantity rules"
+        );
+        checked.rules[0].value = "10".into();
+        checked.groups.push(RuleGroup {
+            matching: Match::Any,
+            rules: vec![rule(Field::Title, Operator::Contains, &"x".repeat(MAX_RULE_VALUE + 1))],
+        });
+        assert_eq!(
+            checked.validate().unwrap_err().to_string(),
+            "groups[0].rules[0].value must be between 0 and 255 characters"
+        );
+        checked.groups.clear();
+        assert_eq!(checked.validate(), Ok(()));
     }
 
     #[test]
@@ -1231,6 +1492,7 @@ mod tests {
         assert_eq!(policy.publish(Some(-3)), 0);
         assert_eq!(policy.publish(None), 50);
         assert_eq!(policy.publish(Some(1_000_000)), 99_999);
+        assert_eq!(policy.validate(), Ok(()));
         assert!(!policy.deactivates(&[Some(0)]), "only when the merchant asks for it");
         let deactivating = InventoryPolicy {
             deactivate_at_threshold: true,
@@ -1239,6 +1501,45 @@ mod tests {
         assert!(deactivating.deactivates(&[Some(2), Some(0)]));
         assert!(!deactivating.deactivates(&[Some(2), Some(3)]), "one SKU still sells");
         assert!(!deactivating.deactivates(&[None]), "untracked stock never runs out");
+    }
+
+    #[test]
+    fn a_policy_out_of_range_is_refused_by_name_and_still_publishes_safely() {
+        let stored = InventoryPolicy {
+            threshold: 0,
+            reserve: i64::MIN,
+            untracked_quantity: 50,
+            deactivate_at_threshold: false,
+        };
+        assert_eq!(
+            stored.validate().unwrap_err().to_string(),
+            "inventory.reserve must be between 0 and 100000 units"
+        );
+        assert_eq!(stored.publish(Some(10)), 10, "a negative reserve holds nothing back");
+        assert_eq!(stored.publish(Some(i64::MAX)), MAX_STOCK as u32);
+        let extreme = InventoryPolicy {
+            threshold: i64::MIN,
+            reserve: i64::MAX,
+            untracked_quantity: i64::MIN,
+            deactivate_at_threshold: true,
+        };
+        assert_eq!(extreme.publish(Some(i64::MIN)), 0);
+        assert_eq!(
+            extreme.publish(Some(i64::MAX)),
+            0,
+            "a reserve above all stock publishes 0"
+        );
+        assert_eq!(extreme.publish(None), 0);
+        assert_eq!(
+            extreme.validate().unwrap_err().to_string(),
+            "inventory.threshold must be between 0 and 100000 units"
+        );
+        let mut product = product();
+        product.inventory_tracking = InventoryTracking::Variant;
+        for variant in &mut product.variants {
+            variant.inventory_level = Some(i64::MAX);
+        }
+        assert_eq!(total_stock(&product), i64::MAX, "the sum saturates");
     }
 
     fn spec_parts() -> (Vec<Attribute>, CategoryRules) {

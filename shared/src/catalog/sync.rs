@@ -64,6 +64,12 @@ fn retry(error: impl std::fmt::Display) -> JobError {
     JobError::Retryable(error.to_string())
 }
 
+/// What a job or a listing says when a stored setting is out of range (one saved
+/// before settings were checked): the setting, its range, and what to do.
+pub(super) fn setting_reason(error: &super::rules::SettingError) -> String {
+    format!("The settings cannot be applied: {error}. Correct them, then press Retry.")
+}
+
 fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))
 }
@@ -306,7 +312,12 @@ async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             continue;
         };
         let rate = shop.conversion_rate.unwrap_or(Decimal::ONE);
-        let prices = super::rules::sku_prices(&product, profile, &listing.skus, &shop.currency, rate);
+        let prices = super::rules::sku_prices(&product, profile, &listing.skus, &shop.currency, rate).map_err(|e| {
+            JobError::NeedsMerchant(format!(
+                "{e} Correct the price rule of the profile \"{}\", then press Retry.",
+                profile.name
+            ))
+        })?;
         if prices.is_empty() {
             continue;
         }
@@ -505,6 +516,9 @@ pub async fn upload(
     let overrides = records::get_overrides(table, store_hash, product_id).await?;
     let (product, profile) = overrides.apply(&product, profile);
     let profile = &profile;
+    if let Err(error) = profile.validate().and(store.settings.inventory.validate()) {
+        return not_ready(listing, vec![setting_reason(&error)]).await;
+    }
     listing.status = ListingStatus::Uploading;
     records::save_listing(table, store_hash, listing.clone()).await?;
 
@@ -715,6 +729,10 @@ async fn sync_stock(
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
+    let policy = store.settings.inventory;
+    policy
+        .validate()
+        .map_err(|e| JobError::NeedsMerchant(setting_reason(&e)))?;
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
@@ -737,7 +755,6 @@ async fn sync_stock(
         .into_iter()
         .map(|s| (s.variant_id, s.available))
         .collect();
-    let policy = store.settings.inventory;
     for shop in active_shops(app, &store.store_hash).await? {
         let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
         let Some(tiktok_id) = listing.tiktok_product_id.clone() else {

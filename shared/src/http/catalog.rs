@@ -97,6 +97,7 @@ async fn save(app: &App, context: &SessionContext, mut profile: Profile) -> Resu
     if profile.category_id.trim().is_empty() {
         return Err(Failure::BadRequest("A profile needs a TikTok category.".into()));
     }
+    profile.validate()?;
     let table = app.table.as_ref();
     if profile.is_default {
         // One default profile per store.

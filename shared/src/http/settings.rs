@@ -18,8 +18,8 @@ use super::{Failure, Route, SessionContext, csrf_header, own_shop, pages};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
 use crate::catalog::reconcile;
+use crate::catalog::rules::SettingError;
 use crate::shops;
-use crate::store::OrderStatus as StoreStatus;
 use crate::{orders, redrive};
 
 pub(super) fn routes() -> Vec<Route> {
@@ -75,92 +75,6 @@ pub(super) async fn render(app: &App, store: &accounts::StoreRecord, csrf: &str)
     }
 }
 
-/// A choice from a form's `<select>`, by its serialized name.
-fn choice<T: serde::de::DeserializeOwned>(value: Option<&str>, what: &str) -> Result<T, Failure> {
-    let value = value.unwrap_or_default();
-    serde_json::from_value(json!(value)).map_err(|_| Failure::BadRequest(format!("{value:?} is not a valid {what}.")))
-}
-
-/// The order settings form of the dashboard.
-fn order_settings(settings: &mut accounts::Settings, field: &dyn Fn(&str) -> Option<String>) -> Result<(), Failure> {
-    let on = |name: &str| field(name).as_deref() == Some("on");
-    let status = |name: &str| -> Result<Option<StoreStatus>, Failure> {
-        match field(&format!("status:{name}")).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(value) => choice(Some(&value), "store order status").map(Some),
-        }
-    };
-    let mapping = orders::StatusMapping {
-        awaiting_shipment: status("awaiting_shipment")?
-            .ok_or_else(|| Failure::BadRequest("Choose the status new orders are created in.".into()))?,
-        awaiting_collection: status("awaiting_collection")?,
-        in_transit: status("in_transit")?,
-        delivered: status("delivered")?,
-        completed: status("completed")?,
-    };
-    if let Some(problem) = mapping.problem() {
-        return Err(Failure::BadRequest(problem));
-    }
-    settings.status_mapping = mapping;
-    settings.store_cancel_reason = choice(field("store_cancel_reason").as_deref(), "cancel reason")?;
-    if let Some(price) = field("item_price") {
-        settings.item_price = choice(Some(&price), "item price")?;
-    }
-    if let Some(retries) = field("order_retries") {
-        settings.order_retries = retries
-            .trim()
-            .parse()
-            .ok()
-            .filter(|r| *r <= 10)
-            .ok_or_else(|| Failure::BadRequest("Automatic retries must be a number from 0 to 10.".into()))?;
-    }
-    if let Some(prefix) = field("order_prefix") {
-        settings.order_prefix = order_prefix(&prefix)?;
-    }
-    if let Some(provider) = field("default_provider") {
-        settings.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
-    }
-    if let Some(lines) = field("carrier_map") {
-        settings.carrier_map = carrier_map(&lines)?;
-    }
-    settings.import_sample_orders = on("import_sample_orders");
-    settings.import_fbt_orders = on("import_fbt_orders");
-    settings.import_awaiting_collection = on("import_awaiting_collection");
-    settings.cancel_store_orders = on("cancel_store_orders");
-    settings.archive_cancelled = on("archive_cancelled");
-    Ok(())
-}
-
-/// An order id prefix: up to 10 letters, digits, `-` or `_`.
-fn order_prefix(prefix: &str) -> Result<String, Failure> {
-    let prefix = prefix.trim();
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if prefix.len() <= 10 && prefix.chars().all(allowed) {
-        Ok(prefix.to_string())
-    } else {
-        Err(Failure::BadRequest(
-            "The order id prefix takes up to 10 letters, digits, - or _.".into(),
-        ))
-    }
-}
-
-/// The carrier map from its text form: one `store carrier = TikTok provider` per line.
-fn carrier_map(lines: &str) -> Result<Vec<(String, String)>, Failure> {
-    lines
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(|line| match line.split_once('=') {
-            Some((store, tiktok)) if !store.trim().is_empty() && !tiktok.trim().is_empty() => {
-                Ok((store.trim().to_string(), tiktok.trim().to_string()))
-            }
-            _ => Err(Failure::BadRequest(format!(
-                "\"{line}\" is not \"store carrier = TikTok provider\"."
-            ))),
-        })
-        .collect()
-}
-
 /// A settings-page form (a wizard step, the dashboard's order settings, an order's
 /// Retry): saves the choices and returns to the page.
 async fn submit_form(
@@ -196,8 +110,7 @@ async fn submit_form(
                 store.onboarding = OnboardingStep::Done;
             }
             "orders" => {
-                let owned = |name: &str| field(name).map(str::to_string);
-                order_settings(&mut store.settings, &owned)?;
+                store.settings.apply_order_form(&field)?;
             }
             "retry-job" => {
                 let job_id = field("job_id").unwrap_or_default();
@@ -215,12 +128,19 @@ async fn submit_form(
             }
             other => return Err(Failure::NotFound(format!("There is no wizard step {other:?}."))),
         }
+        store.settings.validate()?;
         accounts::save_store(app.table.as_ref(), &store).await?;
         Ok::<_, Failure>(())
     };
     match outcome.await {
         Ok(()) => (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response(),
         Err(failure) => failure.page(),
+    }
+}
+
+impl From<SettingError> for Failure {
+    fn from(error: SettingError) -> Self {
+        Failure::BadRequest(error.to_string())
     }
 }
 
@@ -235,7 +155,8 @@ async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> R
 }
 
 /// Changes settings: each given field replaces the current one, and the result is
-/// checked as a whole before it is saved.
+/// checked as a whole ([`accounts::Settings::validate`]) before it is saved; a
+/// setting out of range answers 400 naming it, and nothing is saved.
 async fn update_settings(
     State(app): State<Arc<App>>,
     context: SessionContext,
@@ -253,10 +174,7 @@ async fn update_settings(
     }
     let settings: accounts::Settings =
         serde_json::from_value(merged).map_err(|e| Failure::BadRequest(format!("The settings are not valid: {e}")))?;
-    if let Some(problem) = settings.status_mapping.problem() {
-        return Err(Failure::BadRequest(problem));
-    }
-    order_prefix(&settings.order_prefix)?;
+    settings.validate()?;
     store.settings = settings;
     accounts::save_store(app.table.as_ref(), &store).await?;
     Ok(Json(&store.settings).into_response())

@@ -9,9 +9,11 @@ pub mod memory;
 pub mod sqs;
 pub mod worker;
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::FutureExt as _;
 use serde::{Deserialize, Serialize};
 
 /// SQS's message size limit we hold every job to (256 KiB).
@@ -243,17 +245,13 @@ pub(crate) fn dedup_id(job: &Job) -> String {
 }
 
 /// Why a job did not complete. Every variant sends the message back to the queue
-/// (retried with back-off, then dead-lettered), so nothing is dropped.
+/// (retried with back-off, then dead-lettered), so nothing is dropped, except
+/// [`JobError::NeedsMerchant`], which [`crate::jobs::Dispatcher`] parks at once.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// A temporary failure (rate limit, timeout, 5xx); the job is retried.
     #[error("temporary failure: {0}")]
     Retryable(String),
-    /// The other side refused the request itself (a 4xx other than 408/429, such as
-    /// 422): retrying cannot help, so the job is parked at once with this reason, in
-    /// words the merchant reads, and their Retry brings it back after they fixed it.
-    #[error("{0}")]
-    Rejected(String),
     /// No handler for this kind exists yet in this build.
     #[error("no handler for {0:?} jobs in this build yet")]
     NotImplemented(JobKind),
@@ -266,6 +264,11 @@ pub enum JobError {
     /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The job cannot succeed until the merchant changes something (a stored setting
+    /// out of range, or data the store refused with a 4xx such as 422): retrying cannot help, so it is parked at once with this reason,
+    /// in words the merchant reads, and the merchant's Retry sends it again.
+    #[error("the merchant must act: {0}")]
+    NeedsMerchant(String),
 }
 
 /// Does the work of one job.
@@ -276,7 +279,10 @@ pub trait JobHandler: Send + Sync {
 }
 
 /// Parses and handles one message inside a span carrying its ids; logs the outcome.
-/// Returns whether the message is done (to delete) or must come back.
+/// Returns whether the message is done (to delete) or must come back. A handler that
+/// panics fails only its own job, with the panic's message logged: the message comes
+/// back like any failed job (back-off, then the dead-letter queue, then parked), and
+/// the consumer goes on with the next one.
 pub(crate) async fn execute<H: JobHandler + ?Sized>(
     handler: &H,
     message_id: &str,
@@ -301,13 +307,27 @@ pub(crate) async fn execute<H: JobHandler + ?Sized>(
         receive_count,
     );
     async move {
-        match handler.handle(job, receive_count).await {
-            Ok(()) => {
+        // Nothing the handler borrows is used after a panic but to log it.
+        let outcome = AssertUnwindSafe(handler.handle(job, receive_count)).catch_unwind();
+        match outcome.await {
+            Ok(Ok(())) => {
                 tracing::info!("job done");
                 true
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "job failed; it will be retried");
+                false
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic without a message");
+                tracing::error!(
+                    panic = message,
+                    "job handler panicked (a bug); the job failed and the consumer goes on"
+                );
                 false
             }
         }

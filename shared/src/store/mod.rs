@@ -50,14 +50,15 @@ impl StoreError {
     }
 }
 
-/// A store failure in a job: retried when waiting can help, else
-/// [`JobError::Rejected`] (parked at once with the store's reason).
+/// A store failure in a job: retried when waiting can help, else the store refused the
+/// request itself (a 4xx such as 422) and [`JobError::NeedsMerchant`] parks the job at
+/// once with the store's reason instead of retrying it into the dead-letter queue.
 impl From<StoreError> for crate::queue::JobError {
     fn from(error: StoreError) -> Self {
         if error.is_retryable() {
             Self::Retryable(format!("store: {error}"))
         } else {
-            Self::Rejected(format!("Your store refused the change: {error}"))
+            Self::NeedsMerchant(format!("Your store refused the change: {error}"))
         }
     }
 }

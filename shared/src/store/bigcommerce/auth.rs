@@ -152,10 +152,11 @@ pub fn verify_signed_payload_jwt(
     };
     let not_before = claims.nbf.ok_or(AuthError::Malformed("nbf is required"))?;
     let expires_at = claims.exp.ok_or(AuthError::Malformed("exp is required"))?;
-    if now_unix < not_before - LEEWAY_SECONDS {
+    // Saturating: a claim near the ends of i64 must not overflow (found by fuzzing).
+    if now_unix < not_before.saturating_sub(LEEWAY_SECONDS) {
         return Err(AuthError::NotYetValid);
     }
-    if now_unix >= expires_at + LEEWAY_SECONDS {
+    if now_unix >= expires_at.saturating_add(LEEWAY_SECONDS) {
         return Err(AuthError::Expired);
     }
     let store_hash = claims
@@ -288,6 +289,23 @@ mod tests {
         assert_eq!(
             (ok.store_hash.as_str(), ok.user_id, ok.owner_id, ok.channel_id),
             ("h1", 7, 9, Some(1))
+        );
+    }
+
+    #[test]
+    fn claims_at_the_ends_of_time_are_refused_without_overflow() {
+        // The input `cargo fuzz run bigcommerce_jwt` found: nbf near i64::MIN.
+        let mut ancient = claims();
+        ancient["nbf"] = json!(-9223372036854775803i64);
+        ancient["exp"] = json!(930428695);
+        let valid = verify_signed_payload_jwt(&token(ancient, "s"), "cid", "s", -432345564199013393);
+        assert_eq!(valid.unwrap().expires_at, 930428695, "valid from the beginning of time");
+        let mut endless = claims();
+        endless["exp"] = json!(i64::MAX);
+        assert!(verify_signed_payload_jwt(&token(endless, "s"), "cid", "s", i64::MAX - 1).is_ok());
+        assert_eq!(
+            verify_signed_payload_jwt(&token(claims(), "s"), "cid", "s", i64::MIN),
+            Err(AuthError::NotYetValid)
         );
     }
 

@@ -1,0 +1,39 @@
+//! Settings from the merchant: the settings JSON, a profile's JSON and the order
+//! settings form. Any input is refused or accepted without a panic, and whatever is
+//! accepted passes validation and publishes stock within TikTok's range.
+#![no_main]
+
+use connector::accounts::Settings;
+use connector::catalog::rules::{MAX_STOCK, Profile};
+use libfuzzer_sys::fuzz_target;
+use rust_decimal::Decimal;
+
+fuzz_target!(|input: (u8, &[u8])| {
+    let (kind, data) = input;
+    match kind % 3 {
+        0 => {
+            if let Ok(settings) = serde_json::from_slice::<Settings>(data)
+                && settings.validate().is_ok()
+            {
+                for available in [None, Some(i64::MIN), Some(0), Some(7), Some(i64::MAX)] {
+                    assert!(i64::from(settings.inventory.publish(available)) <= MAX_STOCK);
+                }
+            }
+        }
+        1 => {
+            if let Ok(profile) = serde_json::from_slice::<Profile>(data)
+                && profile.validate().is_ok()
+            {
+                let _ = profile.price_rule.apply(Decimal::new(1999, 2), Decimal::ONE);
+            }
+        }
+        _ => {
+            let fields: Vec<(String, String)> = url::form_urlencoded::parse(data).into_owned().collect();
+            let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            let mut settings = Settings::default();
+            if settings.apply_order_form(&field).is_ok() {
+                assert_eq!(settings.validate(), Ok(()), "an accepted form is valid");
+            }
+        }
+    }
+});
