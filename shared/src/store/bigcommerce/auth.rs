@@ -133,7 +133,9 @@ pub fn verify_signed_payload_jwt(
     let mut validation = Validation::new(algorithm);
     validation.set_audience(&[client_id]);
     validation.set_issuer(&["bc"]);
-    validation.set_required_spec_claims(&["aud", "iss", "nbf", "exp", "sub"]);
+    // `nbf` and `exp` are required and checked below, as signed integers (jsonwebtoken
+    // reads them as unsigned and would call a negative one missing).
+    validation.set_required_spec_claims(&["aud", "iss", "sub"]);
     validation.validate_exp = false;
     validation.validate_nbf = false;
     let key = DecodingKey::from_secret(client_secret.as_bytes()).map_err(|_| AuthError::BadSignature)?;
@@ -145,7 +147,7 @@ pub fn verify_signed_payload_jwt(
                 ErrorKind::InvalidAlgorithm => AuthError::UnsupportedAlgorithm(header["alg"].to_string()),
                 ErrorKind::InvalidAudience => AuthError::WrongAudience,
                 ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
-                ErrorKind::MissingRequiredClaim(_) => AuthError::Malformed("aud, iss, nbf, exp and sub are required"),
+                ErrorKind::MissingRequiredClaim(_) => AuthError::Malformed("aud, iss and sub are required"),
                 _ => AuthError::Malformed("not the BigCommerce claim set"),
             });
         }
