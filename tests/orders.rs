@@ -772,6 +772,36 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
 }
 
 #[tokio::test]
+async fn an_order_that_keeps_failing_never_holds_up_the_shops_other_orders() {
+    let (_dir, running, shop, skus) = ready().await;
+    let (stuck, next) = ("576461413038785020", "576461413038785021");
+    // Another worker holds the stuck order's create: its job fails and backs off.
+    let claimed = connector::storage::idempotency::claim(
+        running.app.table.as_ref(),
+        "order-create",
+        &format!("{shop}/{stuck}"),
+        Duration::from_secs(120),
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed, connector::storage::idempotency::Claim::Acquired);
+    let sku = &skus[0];
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &tiktok_order(&shop, stuck, &[(&sku.0, &sku.1)]),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    place_synced(&running, &shop, sku, &[next]).await;
+    assert!(
+        store_orders(&running, stuck).await.is_empty(),
+        "the stuck order is still waiting"
+    );
+}
+
+#[tokio::test]
 async fn concurrent_workers_on_one_order_create_it_once() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785009";
