@@ -181,8 +181,12 @@ pub struct Report {
     pub settled: bool,
     /// Wall time of the whole run.
     pub wall: Duration,
+    /// Setup: the stack started, the catalogue live on TikTok, the reserve set.
+    pub setup: Duration,
     /// Wall time of the traffic (orders and stock changes sent).
     pub traffic: Duration,
+    /// From the end of the traffic until every order had landed (store order or reason).
+    pub orders_landed: Duration,
 }
 
 impl Report {
@@ -250,7 +254,9 @@ impl fmt::Display for Report {
             writeln!(f, "  {kind}: {count}")?;
         }
         writeln!(f, "settled:              {}", self.settled)?;
+        writeln!(f, "setup time:           {:.0?}", self.setup)?;
         writeln!(f, "traffic time:         {:.0?}", self.traffic)?;
+        writeln!(f, "orders landed after:  {:.0?}", self.orders_landed)?;
         write!(f, "wall time:            {:.0?}", self.wall)
     }
 }
@@ -299,15 +305,20 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     crashing.set_share(plan.crash_share);
     let schedules = tokio::spawn(compressed_schedules(running.app.clone()));
 
+    let setup = started.elapsed();
+    eprintln!("chaos: set up in {setup:.0?}; faults on, traffic starts");
     let traffic_started = Instant::now();
     let ids = traffic(&running, plan, &shop, &skus).await?;
     let traffic = traffic_started.elapsed();
+    eprintln!("chaos: traffic sent in {traffic:.0?}");
     // Under faults until every order has landed or half the time left is spent.
-    let under_faults = Instant::now() + (deadline - Instant::now().min(deadline)) / 2;
+    let traffic_ended = Instant::now();
+    let under_faults = traffic_ended + (deadline - traffic_ended.min(deadline)) / 2;
     orders_done(&running, &ids, under_faults).await;
     set_faults(&running, &json!({})).await?;
     crashing.set_share(0.0);
     let orders_settled = orders_done(&running, &ids, deadline).await;
+    let orders_landed = traffic_ended.elapsed();
     let stock_settled = stock_settles(&running, &skus, policy, deadline).await;
     schedules.abort();
 
@@ -325,7 +336,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     report
         .faults
         .insert("connector crash after write".into(), crashing.crashes());
+    report.setup = setup;
     report.traffic = traffic;
+    report.orders_landed = orders_landed;
     report.wall = started.elapsed();
     Ok(report)
 }
@@ -499,16 +512,12 @@ async fn traffic(running: &Running, plan: &Plan, shop: &str, skus: &[Sku]) -> an
 }
 
 /// The schedules at a faster pace than the local runner's (minutes become seconds): the
-/// order poller every 5 s, the retry sweep every 20 s.
+/// order poller and the retry sweep every 15 s (a failed run is the next one's work).
 async fn compressed_schedules(app: Arc<App>) {
-    let mut tick = 0u64;
     loop {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        tick += 1;
+        tokio::time::sleep(Duration::from_secs(15)).await;
         let _ = schedules::run(&app, Schedule::PollOrders).await;
-        if tick.is_multiple_of(4) {
-            let _ = schedules::run(&app, Schedule::SweepRetries).await;
-        }
+        let _ = schedules::run(&app, Schedule::SweepRetries).await;
     }
 }
 
@@ -537,9 +546,18 @@ fn parked_reason(record: Option<&orders::OrderRecord>) -> Option<String> {
 /// they all did.
 async fn orders_done(running: &Running, ids: &[String], until: Instant) -> bool {
     let table = running.app.table.as_ref();
+    let mut told = Instant::now();
     loop {
         let created = store_orders_by_external_id(running);
         let missing: Vec<&String> = ids.iter().filter(|id| !created.contains_key(*id)).collect();
+        if told.elapsed() > Duration::from_secs(30) {
+            eprintln!(
+                "chaos: {} of {} orders in the store",
+                ids.len() - missing.len(),
+                ids.len()
+            );
+            told = Instant::now();
+        }
         let mut open = missing.len();
         if open <= 200 {
             open = 0;
