@@ -6,7 +6,7 @@ use std::time::Duration;
 use connector_e2e::chaos::{Plan, run};
 
 async fn small_run(aws: bool) {
-    let report = run(&Plan::new(300, 300, Duration::from_secs(150), aws, 7))
+    let report = run(&Plan::new(300, 300, Duration::from_secs(240), aws, 7))
         .await
         .expect("the run is made");
     println!("{report}");
