@@ -11,7 +11,7 @@ use connector::redrive;
 use connector::schedules::{self, Schedule};
 use connector::store::StorePlatform;
 use connector_e2e::chromium::Chromium;
-use connector_e2e::{eventually, local_stack, merchant};
+use connector_e2e::{eventually, local_stack, merchant, tiktok_order};
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
 
@@ -91,7 +91,7 @@ async fn set_tiktok_status(running: &Running, order_id: &str, status: &str) {
 /// Places one-unit orders of `sku` in TikTok (notified) and waits until each is in the store.
 async fn place_synced(running: &Running, shop: &str, sku: &(String, String, String), ids: &[&str]) {
     for id in ids {
-        tiktok_admin(running, "/sandbox/orders", &order_body(shop, id, &[(&sku.0, &sku.1)])).await;
+        tiktok_admin(running, "/sandbox/orders", &tiktok_order(shop, id, &[(&sku.0, &sku.1)])).await;
     }
     let synced = eventually(10, async || {
         for id in ids {
@@ -118,7 +118,7 @@ async fn place_and_await(running: &Running, body: &Value) -> Value {
 
 /// Puts a one-unit order of `sku` straight into TikTok's world, without a notification.
 fn place_silently(running: &Running, shop: &str, sku: &(String, String, String), id: &str, line_id: &str) {
-    let mut order = order_body(shop, id, &[(&sku.0, &sku.1)]);
+    let mut order = tiktok_order(shop, id, &[(&sku.0, &sku.1)]);
     order["_shop"] = json!(shop);
     order["create_time"] = json!(connector::storage::unix_now());
     order["update_time"] = json!(connector::storage::unix_now());
@@ -129,23 +129,6 @@ fn place_silently(running: &Running, shop: &str, sku: &(String, String, String),
 
 fn bigcommerce(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().bigcommerce.clone()
-}
-
-/// A paid order of one unit per entry of `units` ((TikTok SKU id, seller SKU)), each
-/// 10.00 less a 1.50 seller discount, plus 5.00 shipping.
-fn order_body(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
-    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "seller_discount": "1.50", "currency": "USD"})).collect();
-    let count = rust_decimal::Decimal::from(units.len());
-    let sub_total = rust_decimal::Decimal::new(850, 2) * count;
-    json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT", "buyer_message": "Gift wrap please",
-           "payment": {"currency": "USD", "original_total_product_price": (rust_decimal::Decimal::TEN * count).to_string(),
-                       "seller_discount": (rust_decimal::Decimal::new(150, 2) * count).to_string(), "sub_total": sub_total.to_string(),
-                       "shipping_fee": "5.00", "tax": "0", "total_amount": (sub_total + rust_decimal::Decimal::new(500, 2)).to_string()},
-           "recipient_address": {"name": "David Kong", "address_line1": "1 Market St", "postal_code": "95110", "region_code": "US",
-               "district_info": [{"address_level": "L0", "address_level_name": "Country", "address_name": "United States"},
-                                 {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
-                                 {"address_level": "L3", "address_level_name": "City", "address_name": "San Jose"}]},
-           "line_items": lines})
 }
 
 async fn store_orders(running: &Running, external_id: &str) -> Vec<Value> {
@@ -169,7 +152,7 @@ async fn a_paid_tiktok_order_becomes_exactly_one_store_order_even_when_notified_
     let (a, b) = (&skus[0], &skus[1]);
     let http = reqwest::Client::new();
     let id = "576461413038785001";
-    let body = order_body(&shop, id, &[(&a.0, &a.1), (&a.0, &a.1), (&b.0, &b.1)]);
+    let body = tiktok_order(&shop, id, &[(&a.0, &a.1), (&a.0, &a.1), (&b.0, &b.1)]);
     assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
     assert!(
         eventually(10, async || !store_orders(&running, id).await.is_empty()).await,
@@ -236,7 +219,7 @@ async fn the_poller_finds_an_order_whose_webhook_was_lost() {
 async fn the_webhook_and_the_poller_at_once_make_one_store_order() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785028";
-    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]);
+    let body = tiktok_order(&shop, id, &[(&skus[0].0, &skus[0].1)]);
     // The notification and a poll race for the same order.
     let (placed, polled) = tokio::join!(tiktok_admin(&running, "/sandbox/orders", &body), async {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -302,7 +285,7 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
     tiktok_admin(
         &running,
         "/sandbox/orders",
-        &order_body(&shop, id, &[(&skus[0].0, &skus[0].1)]),
+        &tiktok_order(&shop, id, &[(&skus[0].0, &skus[0].1)]),
     )
     .await;
     let table = running.app.table.as_ref();
@@ -326,7 +309,7 @@ async fn a_crash_between_creating_and_recording_makes_no_second_order() {
 async fn an_unlinked_sku_parks_the_order_with_a_reason_and_no_partial_order() {
     let (_dir, running, shop, skus) = ready().await;
     let id = "576461413038785004";
-    let body = order_body(
+    let body = tiktok_order(
         &shop,
         id,
         &[(&skus[0].0, &skus[0].1), ("1729592969712299999", "NOT-IN-STORE")],
@@ -410,7 +393,7 @@ async fn store_order_totals_equal_what_the_buyer_paid_on_tiktok() {
     let a = &skus[0];
     // Two units of one SKU at different prices (a second unit at a lower price).
     let (mixed, taxed) = ("576461413038785040", "576461413038785041");
-    let mut body = order_body(&shop, mixed, &[(&a.0, &a.1), (&a.0, &a.1)]);
+    let mut body = tiktok_order(&shop, mixed, &[(&a.0, &a.1), (&a.0, &a.1)]);
     body["line_items"][0]["sale_price"] = json!("20.00");
     body["line_items"][1]["sale_price"] = json!("10.00");
     for line in body["line_items"].as_array_mut().unwrap() {
@@ -421,7 +404,7 @@ async fn store_order_totals_equal_what_the_buyer_paid_on_tiktok() {
         json!({"currency": "USD", "sub_total": "30.00", "shipping_fee": "0", "tax": "0", "total_amount": "30.00"});
     assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
     // Tax spread over three units of 3.33 must not round up per unit.
-    let mut body = order_body(&shop, taxed, &[(&a.0, &a.1), (&a.0, &a.1), (&a.0, &a.1)]);
+    let mut body = tiktok_order(&shop, taxed, &[(&a.0, &a.1), (&a.0, &a.1), (&a.0, &a.1)]);
     for line in body["line_items"].as_array_mut().unwrap() {
         line["sale_price"] = json!("3.33");
         line["original_price"] = json!("3.33");
@@ -456,7 +439,7 @@ async fn store_order_totals_equal_what_the_buyer_paid_on_tiktok() {
     );
 
     // The sandbox holds TikTok's identities: a block that does not add up is refused.
-    let mut wrong = order_body(&shop, "576461413038785042", &[(&a.0, &a.1)]);
+    let mut wrong = tiktok_order(&shop, "576461413038785042", &[(&a.0, &a.1)]);
     wrong["payment"]["total_amount"] = json!("99.00");
     assert_eq!(tiktok_admin(&running, "/sandbox/orders", &wrong).await.status(), 400);
 }
@@ -466,7 +449,7 @@ async fn a_partial_store_shipment_ships_only_its_units_on_tiktok() {
     let (_dir, running, shop, skus) = ready().await;
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     let id = "576461413038785043";
-    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
+    let body = tiktok_order(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
     let order = place_and_await(&running, &body).await;
     let package_status = || {
         let state = sandbox.lock();
@@ -527,7 +510,7 @@ async fn a_second_shipment_never_sends_a_unit_again_even_when_tiktok_reads_behin
     let (_dir, running, shop, skus) = ready().await;
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     let id = "576461413038785047";
-    let body = order_body(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[0].0, &skus[0].1)]);
+    let body = tiktok_order(&shop, id, &[(&skus[0].0, &skus[0].1), (&skus[0].0, &skus[0].1)]);
     let order = place_and_await(&running, &body).await;
     let line = order["products"][0]["id"].as_u64().unwrap();
     let shipped_units = || {
@@ -594,7 +577,7 @@ async fn a_uk_store_carrier_reaches_tiktok_by_any_name_bigcommerce_gives_it() {
     ];
     for (id, _) in &shipments {
         // Listed on the UK shop outside the connector: linked by seller SKU.
-        let mut body = order_body(&gb, id, &[("1729592969712200001", &skus[0].1)]);
+        let mut body = tiktok_order(&gb, id, &[("1729592969712200001", &skus[0].1)]);
         body["payment"]["currency"] = json!("GBP");
         tiktok_admin(&running, "/sandbox/orders", &body).await;
     }
@@ -673,7 +656,7 @@ async fn a_store_cancellation_cancels_the_tiktok_order() {
 async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
     let (_dir, running, shop, _) = ready().await;
     let id = "576461413038785008";
-    let body = order_body(&shop, id, &[("1729592969712288888", "GHOST-SKU")]);
+    let body = tiktok_order(&shop, id, &[("1729592969712288888", "GHOST-SKU")]);
     tiktok_admin(&running, "/sandbox/orders", &body).await;
     let table = running.app.table.as_ref();
     assert!(
@@ -744,7 +727,7 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
     for (i, id) in ids.iter().enumerate() {
         let sku = &skus[i % 2];
         http.post(format!("{}/sandbox/orders", sandboxes.tiktok))
-            .json(&order_body(&shop, id, &[(&sku.0, &sku.1)]))
+            .json(&tiktok_order(&shop, id, &[(&sku.0, &sku.1)]))
             .send()
             .await
             .unwrap();
@@ -785,6 +768,36 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
         (external.len(), unique.len()),
         (1000, 1000),
         "zero duplicates, zero lost"
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_keeps_failing_never_holds_up_the_shops_other_orders() {
+    let (_dir, running, shop, skus) = ready().await;
+    let (stuck, next) = ("576461413038785020", "576461413038785021");
+    // Another worker holds the stuck order's create: its job fails and backs off.
+    let claimed = connector::storage::idempotency::claim(
+        running.app.table.as_ref(),
+        "order-create",
+        &format!("{shop}/{stuck}"),
+        Duration::from_secs(120),
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed, connector::storage::idempotency::Claim::Acquired);
+    let sku = &skus[0];
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &tiktok_order(&shop, stuck, &[(&sku.0, &sku.1)]),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    place_synced(&running, &shop, sku, &[next]).await;
+    assert!(
+        store_orders(&running, stuck).await.is_empty(),
+        "the stuck order is still waiting"
     );
 }
 
@@ -1048,7 +1061,7 @@ async fn a_corrected_tracking_number_reaches_tiktok_once_per_package() {
     let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
     let (whole, split) = ("576461413038785018", "576461413038785019");
     place_synced(&running, &shop, &skus[0], &[whole]).await;
-    let body = order_body(&shop, split, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
+    let body = tiktok_order(&shop, split, &[(&skus[0].0, &skus[0].1), (&skus[1].0, &skus[1].1)]);
     tiktok_admin(&running, "/sandbox/orders", &body).await;
     assert!(eventually(10, async || store_orders(&running, split).await.len() == 1).await);
 
@@ -1221,7 +1234,7 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
     let table = running.app.table.as_ref();
     let (good, unlinked) = ("576461413038785022", "576461413038785023");
     place_synced(&running, &shop, &skus[0], &[good]).await;
-    let body = order_body(&shop, unlinked, &[("1729592969712277777", "NOT-LINKED-SKU")]);
+    let body = tiktok_order(&shop, unlinked, &[("1729592969712277777", "NOT-LINKED-SKU")]);
     tiktok_admin(&running, "/sandbox/orders", &body).await;
     let failed = eventually(10, async || {
         orders::get_record(table, STORE, unlinked)
@@ -1332,10 +1345,10 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
         "576461413038785026",
         "576461413038785027",
     );
-    let mut by_tiktok = order_body(&shop, fbt, &[(&skus[0].0, &skus[0].1)]);
+    let mut by_tiktok = tiktok_order(&shop, fbt, &[(&skus[0].0, &skus[0].1)]);
     by_tiktok["fulfillment_type"] = json!("FULFILLMENT_BY_TIKTOK");
     tiktok_admin(&running, "/sandbox/orders", &by_tiktok).await;
-    let mut free = order_body(&shop, sample, &[(&skus[0].0, &skus[0].1)]);
+    let mut free = tiktok_order(&shop, sample, &[(&skus[0].0, &skus[0].1)]);
     free["is_sample_order"] = json!(true);
     free["line_items"][0]["seller_discount"] = json!("1.00");
     free["line_items"][0]["platform_discount"] = json!("0.50");
@@ -1395,7 +1408,7 @@ async fn imports_item_prices_retries_and_carriers_follow_the_order_settings() {
     );
 
     // One automatic retry, then parked.
-    let body = order_body(&shop, unlinked, &[("1729592969712266666", "NOT-LINKED-EITHER")]);
+    let body = tiktok_order(&shop, unlinked, &[("1729592969712266666", "NOT-LINKED-EITHER")]);
     tiktok_admin(&running, "/sandbox/orders", &body).await;
     let state = async || {
         orders::get_record(table, STORE, unlinked)
@@ -1473,7 +1486,7 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
 
     // A buyer takes 2 units on TikTok, which takes them off its own stock at once.
     let id = "576461413038785900";
-    let body = order_body(&shop, id, &[(&sku.0, &sku.1), (&sku.0, &sku.1)]);
+    let body = tiktok_order(&shop, id, &[(&sku.0, &sku.1), (&sku.0, &sku.1)]);
     assert_eq!(tiktok_admin(&running, "/sandbox/orders", &body).await.status(), 201);
     assert_eq!(
         tiktok_stock_and_updates(&running, &shop, &sku.0).0,

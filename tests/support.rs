@@ -1,11 +1,14 @@
 //! Helpers for the end-to-end tests: start a local stack on a free port, open a
 //! merchant's session, wait for what happens in the background.
 
+pub mod chaos;
 pub mod chromium;
 
 use std::time::Duration;
 
 use connector_local::{Args, Browser, Running, start};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
 
 /// Starts the whole connector in this process with a fresh embedded store (or
 /// DynamoDB/SQS when `aws` is true); with `sandbox` also both sandboxes.
@@ -16,7 +19,15 @@ pub async fn local_stack(data_dir: &std::path::Path, aws: bool, sandbox: bool) -
 /// [`local_stack`] with `products` seeded in the BigCommerce sandbox store (and a
 /// TikTok daily listing limit above it).
 pub async fn local_stack_with(data_dir: &std::path::Path, aws: bool, sandbox: bool, products: usize) -> Running {
-    let args = Args {
+    start(&stack_args(data_dir, aws, sandbox, products))
+        .await
+        .expect("local stack starts")
+}
+
+/// The local runner's options for a test stack on a free port, with a fresh table name
+/// and `products` seeded in the BigCommerce sandbox store.
+pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products: usize) -> Args {
+    Args {
         addr: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: data_dir.to_path_buf(),
         aws,
@@ -26,8 +37,7 @@ pub async fn local_stack_with(data_dir: &std::path::Path, aws: bool, sandbox: bo
         sandbox_store_quota: 100_000,
         sandbox_products: products,
         sandbox_listing_limit: 1000.max(products as u32 * 2),
-    };
-    start(&args).await.expect("local stack starts")
+    }
 }
 
 /// Waits until `check` holds, up to `seconds`; whether it did.
@@ -80,4 +90,22 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
         .expect("PNG data");
     writer.finish().expect("PNG end");
     bytes
+}
+
+/// A paid TikTok order (Get Order Detail shape plus `shop_id`, for the TikTok
+/// sandbox's `POST /sandbox/orders`) of one unit per entry of `units` ((TikTok SKU id,
+/// seller SKU)), each 10.00 less a 1.50 seller discount, plus 5.00 shipping.
+pub fn tiktok_order(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
+    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "seller_discount": "1.50", "currency": "USD"})).collect();
+    let count = Decimal::from(units.len());
+    let sub_total = Decimal::new(850, 2) * count;
+    json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT", "buyer_message": "Gift wrap please",
+           "payment": {"currency": "USD", "original_total_product_price": (Decimal::TEN * count).to_string(),
+                       "seller_discount": (Decimal::new(150, 2) * count).to_string(), "sub_total": sub_total.to_string(),
+                       "shipping_fee": "5.00", "tax": "0", "total_amount": (sub_total + Decimal::new(500, 2)).to_string()},
+           "recipient_address": {"name": "David Kong", "address_line1": "1 Market St", "postal_code": "95110", "region_code": "US",
+               "district_info": [{"address_level": "L0", "address_level_name": "Country", "address_name": "United States"},
+                                 {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
+                                 {"address_level": "L3", "address_level_name": "City", "address_name": "San Jose"}]},
+           "line_items": lines})
 }

@@ -699,7 +699,12 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
             let payload = serde_json::json!({"order_id": order.id.to_string(), "topic": "poll"});
             // The same order at the same update time is one job, however often it is polled.
             let key = format!("order-{}-{}", order.id, order.update_time);
-            jobs.push(Job::new(JobKind::SyncOrder, store_hash, key, payload).for_shop(shop_id));
+            let group = order_group(shop_id, &order.id.to_string());
+            jobs.push(
+                Job::new(JobKind::SyncOrder, store_hash, key, payload)
+                    .for_shop(shop_id)
+                    .in_group(group),
+            );
         }
         match page.next_page_token {
             Some(next) => page_token = Some(next),
@@ -1039,6 +1044,13 @@ async fn save_shipment_error(
     Ok(())
 }
 
+/// The FIFO group of a TikTok order's jobs: one order's updates apply in order, and an
+/// order whose job keeps failing (backing off between receives) never holds up the
+/// shop's other orders.
+pub fn order_group(shop_id: &str, tiktok_order_id: &str) -> String {
+    format!("{shop_id}/order/{tiktok_order_id}")
+}
+
 /// Enqueues a fresh sync of one order (manual retry, sweeper).
 pub async fn enqueue_sync(
     app: &App,
@@ -1051,7 +1063,9 @@ pub async fn enqueue_sync(
     let key = format!("{reason}-{tiktok_order_id}-{}", uuid::Uuid::new_v4().simple());
     app.order_queue
         .send(
-            &[Job::new(JobKind::SyncOrder, store_hash, key, payload).for_shop(shop_id)],
+            &[Job::new(JobKind::SyncOrder, store_hash, key, payload)
+                .for_shop(shop_id)
+                .in_group(order_group(shop_id, tiktok_order_id))],
             Duration::ZERO,
         )
         .await?;

@@ -464,15 +464,14 @@ async fn set_stock(
 }
 
 async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
-    Json(sandbox.faults.lock().expect("faults lock").clone()).into_response()
+    Json(sandbox.faults.report()).into_response()
 }
 
 async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
-    if !(0.0..=1.0).contains(&faults.error_share) {
-        return bad_request("error_share is between 0 and 1");
+    match sandbox.faults.set(faults) {
+        Ok(()) => Json(sandbox.faults.report()).into_response(),
+        Err(message) => bad_request(message),
     }
-    *sandbox.faults.lock().expect("faults lock") = faults.clone();
-    Json(faults).into_response()
 }
 
 async fn deliveries(State(sandbox): State<Sandbox>) -> Response {

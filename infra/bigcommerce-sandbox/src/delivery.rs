@@ -5,7 +5,8 @@
 //! 60 s, 180 s, 300 s, … 24 h later (scaled by `webhook_time_scale`) with the same
 //! `webhook-id` and a fresh timestamp and signature, and the hook is deactivated after
 //! the last. Deliveries may come twice or late (configured), so receivers must
-//! de-duplicate and re-read state.
+//! de-duplicate and re-read state. Injected faults may also drop a delivery, send it
+//! twice or hold it back so later ones overtake it.
 //!
 //! The payload's `hash` follows the stricter reading of BigCommerce's docs (§1.8): the
 //! SHA-1 of the JSON-encoded `data`, so two events about the same resource carry the
@@ -15,6 +16,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha1::Digest as _;
+
+use sandbox_faults::WebhookFate;
 
 use crate::Sandbox;
 use crate::signing::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, sign_webhook};
@@ -58,15 +61,19 @@ impl Sandbox {
                 scope: scope.to_string(),
                 hash: hash.clone(),
             };
-            let copies = if rand::random::<f64>() < self.config.duplicate_share {
-                2
-            } else {
-                1
+            let WebhookFate::Delivered { mut copies, delay } = self.faults.webhook() else {
+                continue;
             };
+            if copies == 1 && rand::random::<f64>() < self.config.duplicate_share {
+                copies = 2;
+            }
             for _ in 0..copies {
                 let sandbox = self.clone();
                 let (hook, message) = (hook.clone(), message.clone());
-                tokio::spawn(async move { sandbox.deliver(hook, message).await });
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    sandbox.deliver(hook, message).await
+                });
             }
         }
     }

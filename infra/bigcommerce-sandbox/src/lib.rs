@@ -24,6 +24,7 @@ use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sandbox_faults::RequestFault;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -80,16 +81,13 @@ impl Default for SandboxConfig {
     }
 }
 
-/// Injected faults.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct Faults {
-    /// Share of API requests answered 500/503.
-    #[serde(default)]
-    pub error_share: f64,
-    /// Latency added to API requests, in milliseconds.
-    #[serde(default)]
-    pub latency_ms: u64,
-}
+/// Faults injected into store API answers and webhooks (`POST /sandbox/faults`; `GET`
+/// answers them with the count injected of each kind). BigCommerce's answers: 500 or
+/// 503 with a v3 error, 429 with the `X-Rate-Limit-*` headers (none left, the window
+/// turning within a second); `drop_share` and `timeout_share` let the request take
+/// effect first. Webhook faults add to the configured `duplicate_share` and
+/// `max_delivery_delay`.
+pub use sandbox_faults::Faults;
 
 /// A BigCommerce sandbox.
 #[derive(Clone)]
@@ -98,7 +96,7 @@ pub struct Sandbox {
     pub config: Arc<SandboxConfig>,
     /// The world.
     pub state: Arc<Mutex<State>>,
-    faults: Arc<Mutex<Faults>>,
+    faults: Arc<sandbox_faults::Injector>,
     http: reqwest::Client,
     /// `http://ADDR` once serving (image URLs point here).
     base_url: Arc<Mutex<String>>,
@@ -167,7 +165,6 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         *self.base_url.lock().expect("base url lock") = format!("http://{bound}");
-        *self.base_url.lock().expect("base url lock") = format!("http://{bound}");
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, self.router()).await {
                 tracing::error!(%error, "BigCommerce sandbox stopped");
@@ -196,17 +193,36 @@ pub(crate) fn v2_error(status: StatusCode, message: impl Into<String>) -> Respon
 /// Faults, the store, the token and the rate-limit window; adds the
 /// `X-Rate-Limit-*` headers to every answer.
 async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next: Next) -> Response {
-    let faults = sandbox.faults.lock().expect("faults lock").clone();
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    let latency = sandbox.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
-    if faults.error_share > 0.0 && rand::random::<f64>() < faults.error_share {
-        let status = if rand::random::<bool>() {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
-        return v3_error(status, "The service is temporarily unavailable", json!({}));
+    let fault = sandbox.faults.request();
+    match fault {
+        Some(RequestFault::ServerError { server_unavailable }) => {
+            let status = if server_unavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            return v3_error(status, "The service is temporarily unavailable", json!({}));
+        }
+        Some(RequestFault::RateLimited { reset }) => {
+            let window = sandbox.config.window;
+            let quota = sandbox.config.quota;
+            let mut response = v3_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests", json!({}));
+            add_headers(
+                &mut response,
+                &[
+                    ("x-rate-limit-time-window-ms", window.as_millis().to_string()),
+                    ("x-rate-limit-time-reset-ms", reset.as_millis().max(1).to_string()),
+                    ("x-rate-limit-requests-quota", quota.to_string()),
+                    ("x-rate-limit-requests-left", "0".to_string()),
+                ],
+            );
+            return response;
+        }
+        _ => {}
     }
     // Inside the nested router the URI has lost its `/stores/{hash}` prefix.
     let path = request.extensions().get::<axum::extract::OriginalUri>().map_or_else(
@@ -269,7 +285,14 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
     add_headers(&mut response, &window_headers);
-    response
+    match fault {
+        Some(RequestFault::DropAfterEffect) => sandbox_faults::cut_short(response).await,
+        Some(RequestFault::Timeout(hold)) => {
+            tokio::time::sleep(hold).await;
+            response
+        }
+        _ => response,
+    }
 }
 
 fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {

@@ -171,6 +171,59 @@ async fn paging_through_10000_products_returns_each_once() {
 }
 
 #[tokio::test]
+async fn an_order_whose_answer_was_lost_is_found_not_created_again() {
+    use sandbox_faults::{Faults, Injector, RequestFault};
+    let h = start(config()).await;
+    let store = h.platform("storea", h.install("storea").await, |_| {});
+    let product = store.product("3").await.unwrap().unwrap();
+    let variant = product.variants[0].id.clone();
+    // A seed whose dice let the first look-up through and drop the answer of the POST
+    // after the store created the order; every later call goes through.
+    let faults = |seed| Faults {
+        drop_share: 0.5,
+        seed: Some(seed),
+        ..Faults::default()
+    };
+    let seed = (0..1000)
+        .find(|seed| {
+            let dice = Injector::default();
+            dice.set(faults(*seed)).unwrap();
+            let fates: Vec<_> = (0..6).map(|_| dice.request()).collect();
+            fates[0].is_none()
+                && fates[1] == Some(RequestFault::DropAfterEffect)
+                && fates[2..].iter().all(Option::is_none)
+        })
+        .unwrap();
+    let answer = h
+        .http
+        .post(format!("{}/sandbox/faults", h.base))
+        .json(&faults(seed))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let created = store
+        .create_order(&order("576461413000000002", &product.id, &variant))
+        .await
+        .unwrap();
+    let all: Value = h
+        .http
+        .get(format!("{}/sandbox/orders", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&Value> = all.as_array().unwrap().iter().map(|o| &o["id"]).collect();
+    assert_eq!(
+        ids,
+        [&json!(created.id.parse::<u64>().unwrap())],
+        "one order, the one the lost answer created"
+    );
+}
+
+#[tokio::test]
 async fn orders_are_created_once_found_moved_cancelled_and_shipments_read_back() {
     let h = start(config()).await;
     let store = h.platform("storea", h.install("storea").await, |_| {});

@@ -158,6 +158,43 @@ async fn every_answer_carries_rate_limit_headers_and_the_quota_is_enforced() {
 }
 
 #[tokio::test]
+async fn injected_429s_carry_the_rate_limit_headers_and_every_fault_is_counted() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let set = async |faults: Value| {
+        let answer = h
+            .http
+            .post(format!("{}/sandbox/faults", h.base))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        (answer.status().as_u16(), answer.json::<Value>().await.unwrap())
+    };
+    assert_eq!(set(json!({"rate_limit_share": 1.0, "seed": 1})).await.0, 200);
+    let (status, headers, _) = h.api(reqwest::Method::GET, "storea", "/v2/store", &token, None).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["x-rate-limit-requests-left"], "0");
+    let reset: u64 = headers["x-rate-limit-time-reset-ms"].to_str().unwrap().parse().unwrap();
+    assert!((1..=1000).contains(&reset), "the window turns soon: {reset} ms");
+    assert!(headers.contains_key("x-rate-limit-requests-quota") && headers.contains_key("x-rate-limit-time-window-ms"));
+    set(json!({"error_share": 1.0})).await;
+    let (status, _, _) = h.api(reqwest::Method::GET, "storea", "/v2/store", &token, None).await;
+    assert!(status == 500 || status == 503, "{status}");
+    let (status, report) = set(json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&report["injected"]["429"], &report["injected"]["5xx"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        set(json!({"drop_share": 1.5})).await.0,
+        400,
+        "shares are between 0 and 1"
+    );
+}
+
+#[tokio::test]
 async fn catalog_filters_and_pagination_follow_the_v3_envelope() {
     let h = start(config()).await;
     let token = h.install("storea").await;

@@ -182,11 +182,16 @@ impl Sandboxes {
     }
 }
 
+/// Wraps the connector's table before the app is built on it: the chaos run puts a
+/// decorator there that fails writes after they happened, as a crash would.
+pub type TableWrapper = Box<dyn FnOnce(Arc<dyn Table>) -> Arc<dyn Table> + Send>;
+
 async fn build_app(
     args: &Args,
     public_url: &str,
     endpoints: Endpoints,
     secrets: AppSecrets,
+    wrap_table: TableWrapper,
 ) -> anyhow::Result<Arc<App>> {
     type Queues = [Arc<dyn JobQueue>; 4];
     let (table, [product_queue, order_queue, product_dead_letters, order_dead_letters]): (Arc<dyn Table>, Queues) =
@@ -225,7 +230,7 @@ async fn build_app(
             )
         };
     Ok(App::assemble(Parts {
-        table,
+        table: wrap_table(table),
         product_queue,
         order_queue,
         product_dead_letters,
@@ -262,6 +267,11 @@ const CONSUMERS_PER_QUEUE: usize = 4;
 /// Builds the connector from `args`, binds the HTTP server and starts every worker
 /// and schedule in the background; in `--sandbox` mode also the sandboxes.
 pub async fn start(args: &Args) -> anyhow::Result<Running> {
+    start_with(args, Box::new(|table| table)).await
+}
+
+/// [`start`], with the table wrapped by `wrap_table` before anything uses it.
+pub async fn start_with(args: &Args, wrap_table: TableWrapper) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -282,7 +292,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Running> {
         Some(sandboxes) => sandboxes.endpoints(),
         None => Endpoints::from_lookup(|name| std::env::var(name).ok()),
     };
-    let app = build_app(&args, &public_url, endpoints, secrets).await?;
+    let app = build_app(&args, &public_url, endpoints, secrets, wrap_table).await?;
     let mut tasks = Vec::new();
     let dispatcher = Arc::new(Dispatcher { app: app.clone() });
     // Several consumers per queue, as Lambda runs several instances: they share the

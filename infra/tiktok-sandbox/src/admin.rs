@@ -438,15 +438,14 @@ async fn expire_tokens(State(sandbox): State<Sandbox>) -> Response {
 }
 
 async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
-    Json(sandbox.faults.lock().expect("faults lock").clone()).into_response()
+    Json(sandbox.faults.report()).into_response()
 }
 
 async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
-    if !(0.0..=1.0).contains(&faults.error_share) || !(0.0..=1.0).contains(&faults.drop_share) {
-        return bad_request("shares are between 0 and 1");
+    match sandbox.faults.set(faults) {
+        Ok(()) => Json(sandbox.faults.report()).into_response(),
+        Err(message) => bad_request(message),
     }
-    *sandbox.faults.lock().expect("faults lock") = faults.clone();
-    Json(faults).into_response()
 }
 
 async fn lock_price(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {

@@ -1,15 +1,17 @@
-//! The gate in front of every Open API route: fault injection, Content-Type, app key,
-//! timestamp window, signature, access token, `shop_cipher` rules and the per-(shop,
-//! endpoint) rate limit, in the order TikTok's gateway applies them.
+//! The gate in front of every Open API route: fault injection (decided by
+//! [`sandbox_faults`]), Content-Type, app key, timestamp window, signature, access
+//! token, `shop_cipher` rules and the per-(shop, endpoint) rate limit, in the order
+//! TikTok's gateway applies them.
 
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use sandbox_faults::RequestFault;
 use tokio::time::Instant;
 
 use crate::state::Shop;
@@ -52,24 +54,33 @@ fn endpoint_of(path: &str) -> String {
 
 /// Applies the contract; on success the request reaches its handler with a [`Caller`].
 pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
-    let faults = sandbox.faults.lock().expect("faults lock").clone();
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    let latency = sandbox.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
-    if faults.error_share > 0.0 && rand::random::<f64>() < faults.error_share {
-        return if rand::random::<bool>() {
-            fail(
+    let fault = sandbox.faults.request();
+    match fault {
+        Some(RequestFault::ServerError {
+            server_unavailable: false,
+        }) => {
+            return fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 36009003,
                 "Internal error, please try again later",
-            )
-        } else {
+            );
+        }
+        Some(RequestFault::ServerError {
+            server_unavailable: true,
+        }) => {
             let mut response = Response::new(Body::from("Service Unavailable"));
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            response
-        };
+            return response;
+        }
+        Some(RequestFault::RateLimited { .. }) => {
+            return fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests");
+        }
+        _ => {}
     }
-    let drop_connection = faults.drop_share > 0.0 && rand::random::<f64>() < faults.drop_share;
 
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, 25 * 1024 * 1024).await else {
@@ -126,10 +137,14 @@ pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next
     };
     parts.extensions.insert(caller);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    if drop_connection {
-        return truncated(response).await;
+    match fault {
+        Some(RequestFault::DropAfterEffect) => sandbox_faults::cut_short(response).await,
+        Some(RequestFault::Timeout(hold)) => {
+            tokio::time::sleep(hold).await;
+            response
+        }
+        _ => response,
     }
-    response
 }
 
 /// Token, `shop_cipher` and rate-limit checks, under one lock of the world.
@@ -181,23 +196,4 @@ fn admit(
         shop,
         shop_ids: grant.shop_ids,
     })
-}
-
-/// The answer cut short: half the body, then the stream fails, so the server aborts
-/// the connection and the client sees it drop mid-response.
-async fn truncated(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let cut = bytes.slice(..bytes.len() / 2);
-    parts
-        .headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64));
-    let chunks: [Result<axum::body::Bytes, std::io::Error>; 2] = [
-        Ok(cut),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "sandbox dropped the connection",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
 }

@@ -1,11 +1,15 @@
 //! Webhook delivery as TikTok does it: a JSON envelope POSTed to the shop's Event API
 //! address (or the default URL), signed in `Authorization` with
 //! HMAC-SHA256(app_secret, app_key + body); retried 2 min, 30 min, 3 h and 12 h after a
-//! failure (scaled by `webhook_time_scale`); a 200 or a 401 ends the attempts.
+//! failure (scaled by `webhook_time_scale`); a 200 or a 401 ends the attempts. Injected
+//! faults may drop a notification, send it twice or hold it back so later ones
+//! overtake it.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use sandbox_faults::WebhookFate;
 
 use crate::state::Delivery;
 use crate::{Sandbox, now};
@@ -44,38 +48,49 @@ impl Sandbox {
         .to_string();
         let signature =
             crate::signing::webhook_signature(&self.config.app_key, &self.config.app_secret, body.as_bytes());
-        let sandbox = self.clone();
-        let notification_id = notification_id.to_string();
-        tokio::spawn(async move {
-            for attempt in 1..=(RETRY_SCHEDULE.len() as u32 + 1) {
-                let sent = sandbox
-                    .http
-                    .post(&address)
-                    .header("content-type", "application/json")
-                    .header("authorization", &signature)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let status = sent.map(|r| r.status().as_u16()).unwrap_or(0);
-                sandbox.lock().deliveries.push(Delivery {
-                    topic,
-                    notification_id: notification_id.clone(),
-                    address: address.clone(),
-                    attempt,
-                    status,
-                });
-                if status == 200 || status == 401 {
-                    return;
-                }
-                let Some(delay) = RETRY_SCHEDULE.get(attempt as usize - 1) else {
-                    return;
-                };
-                tokio::time::sleep(Duration::from_secs_f64(
-                    *delay as f64 * sandbox.config.webhook_time_scale,
-                ))
-                .await;
-            }
-        });
+        let WebhookFate::Delivered { copies, delay } = self.faults.webhook() else {
+            return true;
+        };
+        for _ in 0..copies {
+            let sandbox = self.clone();
+            let (address, body, signature) = (address.clone(), body.clone(), signature.clone());
+            let notification_id = notification_id.to_string();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                sandbox
+                    .deliver(topic, &notification_id, &address, &body, &signature)
+                    .await
+            });
+        }
         true
+    }
+
+    /// Delivers one copy, retrying on TikTok's schedule.
+    async fn deliver(&self, topic: u32, notification_id: &str, address: &str, body: &str, signature: &str) {
+        for attempt in 1..=(RETRY_SCHEDULE.len() as u32 + 1) {
+            let sent = self
+                .http
+                .post(address)
+                .header("content-type", "application/json")
+                .header("authorization", signature)
+                .body(body.to_string())
+                .send()
+                .await;
+            let status = sent.map(|r| r.status().as_u16()).unwrap_or(0);
+            self.lock().deliveries.push(Delivery {
+                topic,
+                notification_id: notification_id.to_string(),
+                address: address.to_string(),
+                attempt,
+                status,
+            });
+            if status == 200 || status == 401 {
+                return;
+            }
+            let Some(delay) = RETRY_SCHEDULE.get(attempt as usize - 1) else {
+                return;
+            };
+            tokio::time::sleep(Duration::from_secs_f64(*delay as f64 * self.config.webhook_time_scale)).await;
+        }
     }
 }

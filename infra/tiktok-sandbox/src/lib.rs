@@ -69,19 +69,11 @@ impl Default for SandboxConfig {
     }
 }
 
-/// Faults injected into Open API answers (set through `POST /sandbox/faults`).
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct Faults {
-    /// Share of requests answered with 500/503.
-    #[serde(default)]
-    pub error_share: f64,
-    /// Latency added to every request, in milliseconds.
-    #[serde(default)]
-    pub latency_ms: u64,
-    /// Share of requests whose connection is dropped mid-answer.
-    #[serde(default)]
-    pub drop_share: f64,
-}
+/// Faults injected into Open API answers and webhooks (`POST /sandbox/faults`; `GET`
+/// answers them with the count injected of each kind). TikTok's answers: 500 with
+/// `36009003` or a bare 503, 429 with `36009002` (its rate-limit envelope); `drop_share`
+/// and `timeout_share` let the request take effect first.
+pub use sandbox_faults::Faults;
 
 /// A running or embeddable sandbox.
 #[derive(Clone)]
@@ -90,7 +82,7 @@ pub struct Sandbox {
     pub config: Arc<SandboxConfig>,
     /// Its world.
     pub state: Arc<Mutex<State>>,
-    faults: Arc<Mutex<Faults>>,
+    faults: Arc<sandbox_faults::Injector>,
     http: reqwest::Client,
 }
 

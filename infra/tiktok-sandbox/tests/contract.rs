@@ -548,6 +548,72 @@ async fn injected_faults_answer_5xx_and_latency() {
 }
 
 #[tokio::test]
+async fn injected_rate_limits_are_answered_as_tiktok_does_and_counted() {
+    let (h, token, _) = harness_with_token().await;
+    h.admin(Method::POST, "/sandbox/faults", json!({"rate_limit_share": 1.0}))
+        .await;
+    let answer = h
+        .call(Method::GET, "/authorization/202309/shops", &token, &[], None)
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (429, 36009002),
+        "TikTok's rate-limit envelope"
+    );
+    assert!(answer.body["request_id"].is_string());
+
+    let faults = h.admin(Method::GET, "/sandbox/faults", Value::Null).await;
+    assert_eq!(faults["injected"]["429"], 1);
+    assert_eq!(faults["rate_limit_share"], 1.0, "the faults in force");
+    let refused = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", h.base))
+        .json(&json!({"error_share": 0.7, "timeout_share": 0.7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400, "shares adding up past 1 are refused");
+}
+
+#[tokio::test]
+async fn injected_webhook_faults_duplicate_or_drop_notifications_the_same_way_for_the_same_seed() {
+    let receiver = receiver(vec![]).await;
+    let mut config = config();
+    config.default_webhook_url = Some(receiver.url.clone());
+    let h = start(config).await;
+    let shops = h.shops().await;
+    h.admin(
+        Method::POST,
+        "/sandbox/faults",
+        json!({"duplicate_share": 1.0, "reorder_share": 1.0, "reorder_ms": 200, "seed": 3}),
+    )
+    .await;
+    let order = json!({"shop_id": shops[0]["id"], "status": "AWAITING_SHIPMENT", "line_items": [{"sku_id": "1"}]});
+    h.admin(Method::POST, "/sandbox/orders", order.clone()).await;
+    assert!(
+        eventually(|| receiver.received.lock().unwrap().len() == 2).await,
+        "delivered twice"
+    );
+    h.admin(Method::POST, "/sandbox/faults", json!({"drop_webhook_share": 1.0}))
+        .await;
+    h.admin(Method::POST, "/sandbox/orders", order).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.received.lock().unwrap().len(),
+        2,
+        "the dropped one never arrives"
+    );
+    let injected = &h.admin(Method::GET, "/sandbox/faults", Value::Null).await["injected"];
+    assert_eq!(
+        (
+            &injected["duplicate_webhook"],
+            &injected["reordered_webhook"],
+            &injected["dropped_webhook"]
+        ),
+        (&json!(1), &json!(1), &json!(1))
+    );
+}
+
+#[tokio::test]
 async fn shipping_and_seller_cancellation_follow_the_order_status_rules() {
     let (h, token, shops) = harness_with_token().await;
     let order = json!({"shop_id": shops[0]["id"], "status": "AWAITING_SHIPMENT",

@@ -114,7 +114,10 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
                 }
             }
             1 | 3 | 4 | 11 | 12 => {
-                let job = Job::new(JobKind::SyncOrder, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                let mut job = Job::new(JobKind::SyncOrder, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                if let Some(order_id) = data["order_id"].as_str() {
+                    job = job.in_group(crate::orders::order_group(&shop_id, order_id));
+                }
                 enqueue(&app, job).await?;
             }
             5 | 15 | 16 | 37 => {

@@ -178,7 +178,8 @@ fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
     }
 }
 
-fn retry_delay(attempt: u32) -> Duration {
+/// The pause before retry `attempt + 1`: exponential from 250 ms, capped at 8 s, jittered.
+pub(super) fn retry_delay(attempt: u32) -> Duration {
     let ceiling = (250u64 << attempt.saturating_sub(1).min(5)).min(8_000);
     Duration::from_millis(rand::random_range(ceiling / 2..=ceiling))
 }
@@ -202,6 +203,11 @@ impl Client {
         &self.config.store_hash
     }
 
+    /// How many times a call is tried.
+    pub fn max_attempts(&self) -> u32 {
+        self.config.max_attempts
+    }
+
     /// Sends one call (paced, retried) and returns the status and body; 204 gives an empty body.
     async fn send(
         &self,
@@ -209,6 +215,19 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&[u8]>,
+    ) -> Result<(StatusCode, Vec<u8>), StoreError> {
+        self.send_tries(method, path, query, body, self.config.max_attempts)
+            .await
+    }
+
+    /// [`Client::send`], tried at most `max_attempts` times.
+    async fn send_tries(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&[u8]>,
+        max_attempts: u32,
     ) -> Result<(StatusCode, Vec<u8>), StoreError> {
         let base = format!("{}/stores/{}{path}", self.config.api_base, self.config.store_hash);
         let url = Url::parse_with_params(&base, query).map_err(|e| StoreError::Malformed(e.to_string()))?;
@@ -238,7 +257,7 @@ impl Client {
                 Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
             };
             match outcome {
-                (error, _) if !error.is_retryable() || attempt >= self.config.max_attempts => return Err(error),
+                (error, _) if !error.is_retryable() || attempt >= max_attempts => return Err(error),
                 (StoreError::RateLimited, Some(wait)) => {
                     tracing::warn!(store = %self.config.store_hash, path, wait_ms = wait.as_millis() as u64, "rate limited; waiting for the window");
                     tokio::time::sleep(wait).await;
@@ -259,8 +278,23 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, StoreError> {
+        self.call_tries(method, path, query, body, self.config.max_attempts)
+            .await
+    }
+
+    /// [`Client::call`], tried at most `max_attempts` times.
+    async fn call_tries<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        max_attempts: u32,
+    ) -> Result<T, StoreError> {
         let bytes = body.map(|b| serde_json::to_vec(b).expect("request bodies serialize"));
-        let (status, answer) = self.send(method, path, query, bytes.as_deref()).await?;
+        let (status, answer) = self
+            .send_tries(method, path, query, bytes.as_deref(), max_attempts)
+            .await?;
         // v2 collections answer 204 with no body when nothing matches.
         let answer = if status == StatusCode::NO_CONTENT || answer.is_empty() {
             b"null".to_vec()
@@ -356,8 +390,12 @@ impl Client {
     }
 
     /// Creates an order (v2).
+    ///
+    /// Tried once: BigCommerce takes no idempotency key, so an attempt whose answer was
+    /// lost (timeout, dropped connection, 5xx) may have created the order, and only the
+    /// caller can look for it before trying again.
     pub async fn create_order(&self, order: &BcOrderPost) -> Result<BcOrder, StoreError> {
-        self.call(Method::POST, "/v2/orders", &[], Some(order)).await
+        self.call_tries(Method::POST, "/v2/orders", &[], Some(order), 1).await
     }
 
     /// One order (v2).

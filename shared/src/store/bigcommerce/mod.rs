@@ -458,7 +458,22 @@ impl StorePlatform for BigCommerce {
             customer_message: order.customer_message.clone(),
             staff_notes: order.staff_notes.clone(),
         };
-        Ok(order_from(self.client.create_order(&body).await?))
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.client.create_order(&body).await {
+                Ok(created) => return Ok(order_from(created)),
+                Err(error) if error.is_retryable() && attempt < self.client.max_attempts() => {
+                    tracing::warn!(order = %order.external_order_id, attempt, %error, "order create failed; looking for it before retrying");
+                    tokio::time::sleep(client::retry_delay(attempt)).await;
+                    // The lost answer may belong to an order the store did create.
+                    if let Some(existing) = self.find_order_by_external_id(&order.external_order_id).await? {
+                        return Ok(existing);
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     async fn find_order_by_external_id(&self, external_order_id: &str) -> Result<Option<Order>, StoreError> {

@@ -1,0 +1,35 @@
+//! A small chaos run (300 orders and 300 stock changes under every injected fault),
+//! in-process and, when `AWS_ENDPOINT_URL` is set, on DynamoDB and SQS.
+
+use std::time::Duration;
+
+use connector_e2e::chaos::{Plan, run};
+
+async fn small_run(aws: bool) {
+    // It ends as soon as the stack settles: about 150 s in-process, 300 s on moto.
+    let limit = Duration::from_secs(if aws { 420 } else { 240 });
+    let report = run(&Plan::new(300, 300, limit, aws, 7)).await.expect("the run is made");
+    println!("{report}");
+    assert_eq!(report.violations(), Vec::<String>::new(), "{report}");
+    assert_eq!(report.orders, 300);
+    let injected: u64 = report.faults.values().sum();
+    assert!(injected > 0, "faults were injected: {:?}", report.faults);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_chaos_run_in_process_loses_duplicates_and_oversells_nothing() {
+    small_run(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_chaos_run_on_dynamodb_and_sqs_loses_duplicates_and_oversells_nothing() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        assert!(
+            std::env::var_os("CONNECTOR_REQUIRE_AWS").is_none(),
+            "AWS_ENDPOINT_URL missing under scripts/test"
+        );
+        eprintln!("skipping: AWS_ENDPOINT_URL is not set");
+        return;
+    }
+    small_run(true).await;
+}
