@@ -5,8 +5,7 @@
 //! the buyer's personal data; stored tokens are read raw from the table and must be
 //! sealed. One test in its own binary: it owns the process's log subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use connector::accounts;
@@ -17,26 +16,6 @@ use connector_local::onboard_sandbox;
 use serde_json::{Value, json};
 
 const STORE: &str = "sbx1store";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// The buyer's personal data on the TikTok order.
 const BUYER: [&str; 5] = [
@@ -49,11 +28,11 @@ const BUYER: [&str; 5] = [
 
 #[tokio::test]
 async fn no_log_line_of_a_whole_run_holds_a_secret_or_buyer_data_and_tokens_are_stored_sealed() {
-    let capture = Capture::default();
+    let log_file = tempfile::NamedTempFile::new().unwrap();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter("info,connector=debug,connector_local=debug")
-        .with_writer(capture.clone())
+        .with_writer(Arc::new(log_file.reopen().unwrap()))
         .init();
     let data_dir = tempfile::tempdir().unwrap();
     let running = local_stack(data_dir.path(), false, true).await;
@@ -181,7 +160,7 @@ async fn no_log_line_of_a_whole_run_holds_a_secret_or_buyer_data_and_tokens_are_
         ));
     }
     secrets.extend(BUYER.iter().map(|value| ("buyer data".to_string(), value.to_string())));
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = std::fs::read_to_string(log_file.path()).unwrap();
     let lines: Vec<&str> = logs.lines().collect();
     assert!(lines.len() > 100, "the run was logged ({} lines)", lines.len());
     for kind in ["SyncOrder", "PushShipment", "UploadProduct"] {

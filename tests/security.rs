@@ -16,12 +16,18 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 const STORE_A: &str = "sbx1store";
 const STORE_B: &str = "sbx2store";
 
-/// Store A onboarded with every sandbox shop; store B installed through the sandbox's
-/// install page: (data dir, stack, A's browser, A's CSRF, B's browser, B's CSRF, base).
-async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, String, String) {
+/// The stack with store A onboarded with every sandbox shop.
+async fn onboarded() -> (tempfile::TempDir, Running) {
     let data_dir = tempfile::tempdir().unwrap();
     let running = local_stack(data_dir.path(), false, true).await;
     onboard_sandbox(&running).await.unwrap();
+    (data_dir, running)
+}
+
+/// Store A onboarded with every sandbox shop; store B installed through the sandbox's
+/// install page: (data dir, stack, A's browser, A's CSRF, B's browser, B's CSRF, base).
+async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, String, String) {
+    let (data_dir, running) = onboarded().await;
     let (a, base, csrf_a) = merchant(&running).await;
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     let (b, _, csrf_b) = merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_B}")).await;
@@ -99,9 +105,7 @@ async fn a_tiktok_link_started_by_another_store_never_moves_a_shop() {
 
 #[tokio::test]
 async fn a_session_ends_with_its_user_and_with_its_installation() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     let (mut owner, base, _) = merchant(&running).await;
     let load: Value = reqwest::get(format!(
@@ -159,9 +163,7 @@ async fn a_session_ends_with_its_user_and_with_its_installation() {
 
 #[tokio::test]
 async fn pages_may_be_framed_only_by_the_store_control_panel_and_session_data_is_never_stored() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let (browser, base, _) = merchant(&running).await;
     let http = reqwest::Client::new();
     let fetch = |path: &str| {
@@ -217,9 +219,7 @@ async fn pages_may_be_framed_only_by_the_store_control_panel_and_session_data_is
 
 #[tokio::test]
 async fn ids_with_control_characters_answer_404_and_filters_400() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let (mut browser, base, csrf) = merchant(&running).await;
     for path in [
         "/settings/api/activities/%00",
@@ -251,9 +251,7 @@ async fn ids_with_control_characters_answer_404_and_filters_400() {
 #[tokio::test]
 async fn a_signed_payload_without_jti_opens_no_session() {
     use bigcommerce_sandbox::signing::sign_jwt;
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let app = &running.app;
     let claims = json!({"aud": app.secrets.bigcommerce_client_id, "iss": "bc", "iat": unix_now(), "nbf": unix_now(),
         "exp": unix_now() + 3600, "sub": format!("stores/{STORE_A}"), "user": {"id": 12345, "email": "o@x"},
@@ -338,9 +336,7 @@ async fn the_manual_connection_form_refuses_posts_from_other_sites_and_other_bro
 #[tokio::test]
 async fn a_genuine_tiktok_webhook_replayed_after_its_window_is_refused() {
     use connector::tiktok::webhook::signature;
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let app = &running.app;
     let shop = accounts::list_shops(app.table.as_ref(), STORE_A)
         .await
@@ -414,9 +410,7 @@ async fn the_local_runner_keeps_its_keyring_private_and_cuts_slow_clients() {
 
 #[tokio::test]
 async fn selections_pages_and_ranges_are_bounded_with_a_readable_error() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let (mut browser, base, csrf) = merchant(&running).await;
     let too_many: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
     for route in ["stock-sync", "price-sync"] {
@@ -716,9 +710,7 @@ async fn every_entry_point_refuses_forged_tampered_stale_and_replayed_inputs_and
     use base64::Engine as _;
     use bigcommerce_sandbox::signing::{sign_jwt, sign_webhook};
     use connector::tiktok::webhook::signature;
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), false, true).await;
-    onboard_sandbox(&running).await.unwrap();
+    let (_data_dir, running) = onboarded().await;
     let (mut a, base, csrf) = merchant(&running).await;
     let app = running.app.clone();
     let table = app.table.as_ref();

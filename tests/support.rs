@@ -40,6 +40,21 @@ pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products
     }
 }
 
+/// Whether the AWS emulator is given (`AWS_ENDPOINT_URL`); a test on DynamoDB and SQS
+/// skips without it, except under `scripts/test` (`CONNECTOR_REQUIRE_AWS`), where a
+/// missing emulator fails it: a skipped test proves nothing.
+pub fn emulator_given() -> bool {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CONNECTOR_REQUIRE_AWS").is_none(),
+        "AWS_ENDPOINT_URL missing under scripts/test"
+    );
+    eprintln!("skipping: AWS_ENDPOINT_URL is not set");
+    false
+}
+
 /// Waits until `check` holds, up to `seconds`; whether it did.
 pub async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> bool {
     for _ in 0..seconds * 10 {

@@ -285,14 +285,7 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
     add_headers(&mut response, &window_headers);
-    match fault {
-        Some(RequestFault::DropAfterEffect) => sandbox_faults::cut_short(response).await,
-        Some(RequestFault::Timeout(hold)) => {
-            tokio::time::sleep(hold).await;
-            response
-        }
-        _ => response,
-    }
+    sandbox_faults::after_effect(fault, response).await
 }
 
 fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {

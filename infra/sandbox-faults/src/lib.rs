@@ -256,10 +256,22 @@ impl Injector {
     }
 }
 
+/// The answer to a request that took effect, as `fault` wants it: cut short
+/// ([`RequestFault::DropAfterEffect`]), held back ([`RequestFault::Timeout`]), or as is.
+pub async fn after_effect(fault: Option<RequestFault>, response: axum::response::Response) -> axum::response::Response {
+    match fault {
+        Some(RequestFault::DropAfterEffect) => cut_short(response).await,
+        Some(RequestFault::Timeout(hold)) => {
+            tokio::time::sleep(hold).await;
+            response
+        }
+        _ => response,
+    }
+}
+
 /// The answer cut short: half the body, then the stream fails, so the server aborts
-/// the connection and the client sees it drop mid-response (after the request took
-/// effect: [`RequestFault::DropAfterEffect`]).
-pub async fn cut_short(response: axum::response::Response) -> axum::response::Response {
+/// the connection and the client sees it drop mid-response.
+async fn cut_short(response: axum::response::Response) -> axum::response::Response {
     use axum::body::{Body, Bytes};
     use axum::http::HeaderValue;
     use axum::http::header::CONTENT_LENGTH;

@@ -137,14 +137,7 @@ pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next
     };
     parts.extensions.insert(caller);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    match fault {
-        Some(RequestFault::DropAfterEffect) => sandbox_faults::cut_short(response).await,
-        Some(RequestFault::Timeout(hold)) => {
-            tokio::time::sleep(hold).await;
-            response
-        }
-        _ => response,
-    }
+    sandbox_faults::after_effect(fault, response).await
 }
 
 /// Token, `shop_cipher` and rate-limit checks, under one lock of the world.
