@@ -34,6 +34,17 @@ async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, 
     (data_dir, running, a, csrf_a, b, csrf_b, base)
 }
 
+/// The TikTok authorization link `/tiktok/connect` sends this browser to (its `state`
+/// bound to this browser).
+async fn tiktok_link(browser: &mut Browser, base: &str) -> String {
+    browser
+        .get(&format!("{base}/tiktok/connect"))
+        .await
+        .unwrap()
+        .location
+        .unwrap()
+}
+
 /// Who owns each of A's original shops now, per the shop directory.
 async fn owners(running: &Running, shop_ids: &[String]) -> Vec<Option<String>> {
     let mut owners = Vec::new();
@@ -58,12 +69,7 @@ async fn a_tiktok_link_started_by_another_store_never_moves_a_shop() {
 
     // B starts a connection and sends the TikTok link to A's seller, who approves it in
     // a browser that never saw the connector.
-    let link = b
-        .get(&format!("{base}/tiktok/connect"))
-        .await
-        .unwrap()
-        .location
-        .unwrap();
+    let link = tiktok_link(&mut b, &base).await;
     let mut seller = Browser::new().unwrap();
     let (landed, page) = seller.visit(&link).await.unwrap();
     assert!(landed.contains("/tiktok/callback"), "{landed}");
@@ -719,12 +725,7 @@ async fn every_entry_point_refuses_forged_tampered_stale_and_replayed_inputs_and
     let store = accounts::get_store(table, STORE_A).await.unwrap().unwrap();
     // A genuine OAuth state of A's, taken before the snapshot (issuing one writes its marker).
     let genuine_state = {
-        let link = a
-            .get(&format!("{base}/tiktok/connect"))
-            .await
-            .unwrap()
-            .location
-            .unwrap();
+        let link = tiktok_link(&mut a, &base).await;
         url::Url::parse(&link)
             .unwrap()
             .query_pairs()
