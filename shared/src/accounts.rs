@@ -645,3 +645,24 @@ pub async fn flag_shop(table: &dyn Table, store_hash: &str, shop_id: &str, reaso
     shop.attention = Some(reason.to_string());
     save_shop(table, &shop).await
 }
+
+fn webhook_seen_sk(shop_id: &str) -> String {
+    format!("SEEN#WEBHOOK#{shop_id}")
+}
+
+/// Records that a verified TikTok webhook of a shop arrived at `at` (Unix seconds),
+/// for the dashboard's connection health.
+pub async fn note_webhook(table: &dyn Table, store_hash: &str, shop_id: &str, at: i64) -> Result<(), StorageError> {
+    let item = Item::new(
+        store_pk(store_hash),
+        webhook_seen_sk(shop_id),
+        serde_json::json!({"at": at}),
+    );
+    table.put(item, Condition::None).await
+}
+
+/// When the shop's last verified TikTok webhook arrived (Unix seconds), if one did.
+pub async fn last_webhook(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
+    let seen = table.get(&store_pk(store_hash), &webhook_seen_sk(shop_id)).await?;
+    Ok(seen.and_then(|i| i.data["at"].as_i64()))
+}

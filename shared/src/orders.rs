@@ -188,6 +188,32 @@ pub struct OrderRecord {
     /// TikTok address change (webhook or poll) is applied once.
     #[serde(default)]
     pub address_fingerprint: Option<String>,
+    /// What the buyer paid and when the order was placed (records saved before this
+    /// was kept have none).
+    #[serde(default)]
+    pub sale: Option<Sale>,
+}
+
+/// A TikTok order's sale as the dashboard counts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sale {
+    /// When the buyer placed it (Unix seconds, TikTok's `create_time`).
+    pub placed_at: i64,
+    /// `payment.total_amount`, in `currency`.
+    pub total: rust_decimal::Decimal,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl Sale {
+    /// The sale of a TikTok order.
+    pub fn of(order: &Order) -> Self {
+        Self {
+            placed_at: order.create_time,
+            total: order.payment.total_amount.0,
+            currency: order.payment.currency.clone(),
+        }
+    }
 }
 
 fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
@@ -473,6 +499,7 @@ async fn create_once(
                 updated_at: unix_now(),
                 attempts,
                 address_fingerprint: None,
+                sale: Some(Sale::of(order)),
             };
             save_record(table, &store.store_hash, record).await?;
             idempotency::release(table, "order-create", &key).await?;
@@ -501,6 +528,7 @@ async fn create(
         updated_at: unix_now(),
         attempts: 0,
         address_fingerprint: Some(fingerprint(&shipping_address(order))),
+        sale: Some(Sale::of(order)),
     };
     // A crash after the store created the order but before the mapping was saved leaves
     // the order in the store: find it instead of creating a second one.
@@ -642,6 +670,14 @@ fn new_order(
     }
 }
 
+/// When the order poller last read a shop (Unix seconds), if it ever did.
+pub async fn last_poll(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
+    let cursor = table
+        .get(&accounts::store_pk(store_hash), &format!("CURSOR#ORDERS#{shop_id}"))
+        .await?;
+    Ok(cursor.and_then(|i| i.data["polled_at"].as_i64()))
+}
+
 /// Polls every shop's orders changed since its watermark (with a 5-minute overlap)
 /// and enqueues them; the safety net for lost webhooks.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
@@ -714,7 +750,11 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
     app.order_queue.send(&jobs, Duration::ZERO).await?;
     table
         .put(
-            Item::new(pk, sk, serde_json::json!({"update_time": newest})),
+            Item::new(
+                pk,
+                sk,
+                serde_json::json!({"update_time": newest, "polled_at": unix_now()}),
+            ),
             Condition::None,
         )
         .await?;
@@ -1147,6 +1187,7 @@ pub async fn park(
             updated_at: unix_now(),
             attempts: 0,
             address_fingerprint: None,
+            sale: None,
         },
     };
     save_record(table, store_hash, record).await

@@ -367,37 +367,97 @@ pub async fn cache_image(table: &dyn Table, store_hash: &str, url: &str, uri: &s
     table.put(item, Condition::None).await
 }
 
-/// Progress of a background job the merchant started.
+/// Progress of a background job the merchant started: an import, an upload, a bulk
+/// action or a manual sync (`ACTIVITY#<id>`; ids sort newest first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activity {
-    /// Id.
+    /// Id: the start time counted down from [`ID_CLOCK`], then random hex, so a
+    /// query of the partition lists the newest first.
     pub id: String,
-    /// What it does (`import`).
+    /// What it does: `import`, `upload`, `activate`, `deactivate`, `delete`,
+    /// `recover`, `sync_status`, `sync_stock`, `sync_price`, `link`, `unlink`.
     pub kind: String,
     /// `running` or `done`.
     pub status: String,
-    /// Products seen so far.
+    /// Items finished so far (products read for an import).
     pub done: u64,
-    /// Products expected (when known).
+    /// Items that failed, each with its reason in [`Activity::failures`].
+    #[serde(default)]
+    pub failed: u64,
+    /// Items expected (when known).
     pub total: Option<u64>,
     /// Started (Unix seconds).
     pub started_at: i64,
     /// Finished (Unix seconds).
     pub finished_at: Option<i64>,
+    /// The TikTok shop it works on (none for imports and store-side syncs).
+    #[serde(default)]
+    pub shop_id: Option<String>,
+    /// The first [`FAILURES_KEPT`] failures: (store product id, reason).
+    #[serde(default)]
+    pub failures: Vec<(String, String)>,
+}
+
+/// Activity ids count down from here (Unix seconds), so newer ids sort first.
+pub const ID_CLOCK: i64 = 9_999_999_999;
+
+/// How many failures an activity keeps with their reasons (the count goes on).
+pub const FAILURES_KEPT: usize = 200;
+
+impl Activity {
+    /// A running activity of `kind` started now.
+    pub fn start(kind: &str, shop_id: Option<&str>, total: Option<u64>) -> Self {
+        let now = unix_now();
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            id: format!("{:010}{}", ID_CLOCK - now, &random[..12]),
+            kind: kind.into(),
+            status: "running".into(),
+            done: 0,
+            failed: 0,
+            total,
+            started_at: now,
+            finished_at: None,
+            shop_id: shop_id.map(str::to_string),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Counts one item: done, or failed with its reason; finishes the activity when
+    /// every expected item is counted.
+    pub fn count(&mut self, outcome: Result<(), (String, String)>) {
+        match outcome {
+            Ok(()) => self.done += 1,
+            Err(failure) => {
+                self.failed += 1;
+                if self.failures.len() < FAILURES_KEPT {
+                    self.failures.push(failure);
+                }
+            }
+        }
+        if self.total.is_some_and(|total| self.done + self.failed >= total) {
+            self.finish();
+        }
+    }
+
+    /// Marks it done now.
+    pub fn finish(&mut self) {
+        self.status = "done".into();
+        self.finished_at.get_or_insert(unix_now());
+    }
+}
+
+fn activity_item(store_hash: &str, activity: &Activity) -> Item {
+    Item::new(
+        store_pk(store_hash),
+        format!("ACTIVITY#{}", activity.id),
+        encode(activity),
+    )
 }
 
 /// Saves an activity.
 pub async fn save_activity(table: &dyn Table, store_hash: &str, activity: &Activity) -> Result<(), StorageError> {
-    table
-        .put(
-            Item::new(
-                store_pk(store_hash),
-                format!("ACTIVITY#{}", activity.id),
-                encode(activity),
-            ),
-            Condition::None,
-        )
-        .await
+    table.put(activity_item(store_hash, activity), Condition::None).await
 }
 
 /// One activity.
@@ -407,4 +467,46 @@ pub async fn get_activity(table: &dyn Table, store_hash: &str, id: &str) -> Resu
         .await?
         .map(|i| decode(&i))
         .transpose()
+}
+
+/// Counts one item of activity `id` (see [`Activity::count`]) with an optimistic
+/// update, so workers finishing items at once lose no count. Nothing happens for an
+/// activity that does not exist (anymore).
+pub async fn count_in_activity(
+    table: &dyn Table,
+    store_hash: &str,
+    id: &str,
+    outcome: Result<(), (String, String)>,
+) -> Result<(), StorageError> {
+    loop {
+        let Some(item) = table.get(&store_pk(store_hash), &format!("ACTIVITY#{id}")).await? else {
+            return Ok(());
+        };
+        let mut activity: Activity = decode(&item)?;
+        activity.count(outcome.clone());
+        let mut updated = activity_item(store_hash, &activity);
+        updated.version = item.version;
+        match table.put_versioned(updated).await {
+            Err(StorageError::ConditionFailed { .. }) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// One page of the store's activities, newest first, and the cursor of the next.
+pub async fn activities_page(
+    table: &dyn Table,
+    store_hash: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<Activity>, Option<String>), StorageError> {
+    let page = table
+        .query(
+            Query::table(store_pk(store_hash), "ACTIVITY#")
+                .limit(limit)
+                .after(cursor),
+        )
+        .await?;
+    let activities = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+    Ok((activities, page.cursor))
 }

@@ -51,6 +51,9 @@ pub struct UploadPayload {
     /// Sent by a store change (the per-field sync rules apply), not by the merchant.
     #[serde(default)]
     pub automatic: bool,
+    /// The activity that counts this upload (uploads the merchant started).
+    #[serde(default)]
+    pub activity_id: Option<String>,
 }
 
 /// Payload of [`JobKind::SyncStock`].
@@ -88,7 +91,8 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
         JobKind::ImportProducts => import(app, &store, payload(&job)?).await,
         JobKind::UploadProduct => {
             let request: UploadPayload = payload(&job)?;
-            upload(app, &store, &request, request.automatic).await.map(drop)
+            let status = upload(app, &store, &request, request.automatic).await?;
+            count_upload(app, &store.store_hash, &request, status).await
         }
         JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id, None).await,
         JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
@@ -99,17 +103,32 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
     }
 }
 
+/// Counts a finished upload in the activity that started it: failed when the listing
+/// ended *Not ready* or refused (with its first reason), else done.
+async fn count_upload(
+    app: &App,
+    store_hash: &str,
+    request: &UploadPayload,
+    status: ListingStatus,
+) -> Result<(), JobError> {
+    let Some(activity_id) = &request.activity_id else {
+        return Ok(());
+    };
+    let table = app.table.as_ref();
+    let outcome = if matches!(status, ListingStatus::NotReady | ListingStatus::Failed) {
+        let listing = records::get_listing(table, store_hash, &request.shop_id, &request.product_id).await?;
+        let reason = listing.reasons.join(" ");
+        Err((request.product_id.clone(), reason))
+    } else {
+        Ok(())
+    };
+    records::count_in_activity(table, store_hash, activity_id, outcome).await?;
+    Ok(())
+}
+
 /// Starts a full (or since-a-date) import; returns its activity.
 pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) -> Result<Activity, JobError> {
-    let activity = Activity {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        kind: "import".into(),
-        status: "running".into(),
-        done: 0,
-        total: None,
-        started_at: unix_now(),
-        finished_at: None,
-    };
+    let activity = Activity::start("import", None, None);
     records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
     let first = ImportPayload {
         activity_id: Some(activity.id.clone()),
@@ -143,8 +162,7 @@ async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Resul
         activity.done += page.products.len() as u64;
         activity.total = page.total.or(activity.total);
         if page.next.is_none() {
-            activity.status = "done".into();
-            activity.finished_at = Some(unix_now());
+            activity.finish();
         }
         records::save_activity(app.table.as_ref(), &store.store_hash, &activity).await?;
     }
@@ -222,6 +240,7 @@ async fn import_one(
             &shop_id,
             std::slice::from_ref(&product.id),
             true,
+            None,
         )
         .await?;
     }
@@ -352,14 +371,33 @@ async fn active_shops(app: &App, store_hash: &str) -> Result<Vec<ShopRecord>, Jo
         .collect())
 }
 
-/// Marks products Queued on a shop and sends one upload job each.
+/// Marks products Queued on a shop and sends one upload job each (no activity: the
+/// uploads TikTok's daily limit held back).
 pub async fn enqueue_uploads(
     app: &App,
     store_hash: &str,
     shop_id: &str,
     product_ids: &[String],
 ) -> Result<usize, JobError> {
-    queue_uploads(app, store_hash, shop_id, product_ids, false).await
+    queue_uploads(app, store_hash, shop_id, product_ids, false, None).await
+}
+
+/// Starts the merchant's upload of `product_ids` to a shop: an `upload` activity that
+/// counts each product as the workers finish it (failed with its reasons when it
+/// ends *Not ready* or refused), and one queued job per product.
+pub async fn start_upload(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    product_ids: &[String],
+) -> Result<Activity, JobError> {
+    let mut activity = Activity::start("upload", Some(shop_id), Some(product_ids.len() as u64));
+    if product_ids.is_empty() {
+        activity.finish();
+    }
+    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
+    queue_uploads(app, store_hash, shop_id, product_ids, false, Some(&activity.id)).await?;
+    Ok(activity)
 }
 
 async fn queue_uploads(
@@ -368,6 +406,7 @@ async fn queue_uploads(
     shop_id: &str,
     product_ids: &[String],
     automatic: bool,
+    activity_id: Option<&str>,
 ) -> Result<usize, JobError> {
     let mut jobs = Vec::new();
     for product_id in product_ids {
@@ -379,6 +418,7 @@ async fn queue_uploads(
             shop_id: shop_id.to_string(),
             product_id: product_id.clone(),
             automatic,
+            activity_id: activity_id.map(str::to_string),
         };
         let key = format!("upload-{shop_id}-{product_id}-{}", uuid::Uuid::new_v4().simple());
         jobs.push(
@@ -424,7 +464,8 @@ where
 static CATEGORIES: LazyLock<Mutex<HashMap<(String, String), (Vec<Attribute>, CategoryRules)>>> =
     LazyLock::new(Mutex::default);
 
-fn category_version(shop: &ShopRecord) -> &'static str {
+/// The category tree version of a shop: `v2` for US shops, `v1` elsewhere.
+pub fn category_version(shop: &ShopRecord) -> &'static str {
     if shop.region == "US" { "v2" } else { "v1" }
 }
 
@@ -1231,32 +1272,57 @@ pub enum BulkAction {
     SyncStatus,
 }
 
-/// Applies `action` to the listed products of a shop (20 per TikTok call); returns
-/// how many TikTok accepted. Refusals end as reasons on the listings.
+impl BulkAction {
+    /// The activity kind it starts (`activate`, `sync_status`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            BulkAction::Activate => "activate",
+            BulkAction::Deactivate => "deactivate",
+            BulkAction::Delete => "delete",
+            BulkAction::Recover => "recover",
+            BulkAction::SyncStatus => "sync_status",
+        }
+    }
+}
+
+/// Applies `action` to products of a shop (20 per TikTok call) as a finished
+/// activity: each product TikTok accepted counts done; each it refused, or that is
+/// not on TikTok, counts failed with the reason (refusals also end as reasons on the
+/// listings). Status syncs are queued and count done once queued.
 pub async fn bulk_action(
     app: &App,
     store: &StoreRecord,
     shop: &ShopRecord,
     action: BulkAction,
     product_ids: &[String],
-) -> Result<usize, JobError> {
+) -> Result<Activity, JobError> {
     let table = app.table.as_ref();
+    let mut activity = Activity::start(action.key(), Some(&shop.shop_id), Some(product_ids.len() as u64));
     let mut listings = Vec::new();
     for product_id in product_ids {
         let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
         if listing.tiktok_product_id.is_some() {
             listings.push(listing);
+        } else {
+            activity.count(Err((
+                product_id.clone(),
+                "The product is not on TikTok; upload it first.".into(),
+            )));
         }
     }
     let (tiktok_action, status) = match action {
-        BulkAction::SyncStatus => return enqueue_status_syncs(app, &store.store_hash, &shop.shop_id, &listings).await,
+        BulkAction::SyncStatus => {
+            enqueue_status_syncs(app, &store.store_hash, &shop.shop_id, &listings).await?;
+            listings.iter().for_each(|_| activity.count(Ok(())));
+            records::save_activity(table, &store.store_hash, &activity).await?;
+            return Ok(activity);
+        }
         BulkAction::Activate => (ProductAction::Activate, ListingStatus::PendingReview),
         BulkAction::Deactivate => (ProductAction::Deactivate, ListingStatus::Inactive),
         BulkAction::Delete => (ProductAction::Delete, ListingStatus::Deleted),
         BulkAction::Recover => (ProductAction::Recover, ListingStatus::Inactive),
     };
     let tiktok = &app.tiktok;
-    let mut accepted = 0;
     for chunk in listings.chunks(20) {
         let ids: Vec<Id> = chunk
             .iter()
@@ -1274,19 +1340,23 @@ pub async fn bulk_action(
                 .find(|e| e.detail["product_id"].as_str() == listing.tiktok_product_id.as_deref());
             match refused {
                 Some(error) => {
-                    listing.reasons = vec![format!(
+                    let reason = format!(
                         "TikTok refused the {action:?} action: {} (code {}).",
                         error.message, error.code
-                    )]
+                    );
+                    activity.count(Err((listing.product_id.clone(), reason.clone())));
+                    listing.reasons = vec![reason];
                 }
                 None => {
                     listing.status = status;
                     listing.reasons.clear();
-                    accepted += 1;
+                    activity.count(Ok(()));
                 }
             }
             records::save_listing(table, &store.store_hash, listing).await?;
         }
     }
-    Ok(accepted)
+    activity.finish();
+    records::save_activity(table, &store.store_hash, &activity).await?;
+    Ok(activity)
 }

@@ -174,9 +174,12 @@ pub async fn auth(State(app): State<Arc<App>>, Query(query): Query<AuthQuery>) -
     {
         Ok(store) => {
             let session = Session::new(&store, grant.user.id);
-            let csrf = session.csrf_token(&app.secrets.token_cipher);
-            let page = super::settings::render(&app, &store, &csrf).await;
-            with_session(&app, &session, page)
+            let to_settings = (
+                axum::http::StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, "/settings")],
+            )
+                .into_response();
+            with_session(&app, &session, to_settings)
         }
         Err(failure) => failure.page(),
     }

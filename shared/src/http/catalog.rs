@@ -93,26 +93,32 @@ async fn list_profiles(State(app): State<Arc<App>>, context: SessionContext) -> 
     Ok(Json(records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?).into_response())
 }
 
-async fn save(app: &App, context: &SessionContext, mut profile: Profile) -> Result<Response, Failure> {
+/// Checks and saves a profile of the store (one default per store: saving a default
+/// makes the others ordinary; a default keeps no rules).
+pub(super) async fn store_profile(app: &App, store_hash: &str, mut profile: Profile) -> Result<Profile, Failure> {
     if profile.category_id.trim().is_empty() {
         return Err(Failure::BadRequest("A profile needs a TikTok category.".into()));
     }
     profile.validate()?;
     let table = app.table.as_ref();
     if profile.is_default {
-        // One default profile per store.
-        for mut other in records::all_profiles(table, &context.store.store_hash)
+        for mut other in records::all_profiles(table, store_hash)
             .await?
             .into_iter()
             .filter(|p| p.is_default && p.id != profile.id)
         {
             other.is_default = false;
-            records::save_profile(table, &context.store.store_hash, &other).await?;
+            records::save_profile(table, store_hash, &other).await?;
         }
         profile.rules.clear();
+        profile.groups.clear();
     }
-    records::save_profile(table, &context.store.store_hash, &profile).await?;
-    Ok(Json(profile).into_response())
+    records::save_profile(table, store_hash, &profile).await?;
+    Ok(profile)
+}
+
+async fn save(app: &App, context: &SessionContext, profile: Profile) -> Result<Response, Failure> {
+    Ok(Json(store_profile(app, &context.store.store_hash, profile).await?).into_response())
 }
 
 async fn create_profile(
@@ -149,8 +155,14 @@ async fn delete_profile(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    match records::delete_profile(app.table.as_ref(), &context.store.store_hash, &id).await {
-        Ok(()) => Ok(Json(json!({"deleted": id})).into_response()),
+    remove_profile(&app, &context.store.store_hash, &id).await?;
+    Ok(Json(json!({"deleted": id})).into_response())
+}
+
+/// Deletes a profile of the store, or 404.
+pub(super) async fn remove_profile(app: &App, store_hash: &str, id: &str) -> Result<(), Failure> {
+    match records::delete_profile(app.table.as_ref(), store_hash, id).await {
+        Ok(()) => Ok(()),
         Err(crate::storage::StorageError::ConditionFailed { .. }) => {
             Err(Failure::NotFound(format!("No profile {id}.")))
         }
@@ -294,8 +306,8 @@ async fn upload(
     }
     chosen.sort();
     chosen.dedup();
-    let queued = sync::enqueue_uploads(&app, store_hash, &body.shop_id, &chosen).await?;
-    Ok(Json(json!({"queued": queued})).into_response())
+    let activity = sync::start_upload(&app, store_hash, &body.shop_id, &chosen).await?;
+    Ok(Json(json!({"queued": chosen.len(), "activity": activity})).into_response())
 }
 
 /// Which products a manual sync covers: a selection, or the whole catalogue.
@@ -365,8 +377,8 @@ async fn bulk_action(
     context.check_csrf(&app, csrf_header(&headers))?;
     bounded(&body.product_ids)?;
     let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
-    let accepted = sync::bulk_action(&app, &context.store, &shop, body.action, &body.product_ids).await?;
-    Ok(Json(json!({"accepted": accepted})).into_response())
+    let activity = sync::bulk_action(&app, &context.store, &shop, body.action, &body.product_ids).await?;
+    Ok(Json(json!({"accepted": activity.done, "activity": activity})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -485,7 +497,7 @@ async fn get_overrides(
 }
 
 /// The session store's product, or 404 (also for another store's product).
-async fn own_product(
+pub(super) async fn own_product(
     table: &dyn crate::storage::Table,
     store_hash: &str,
     id: &str,
@@ -504,9 +516,20 @@ async fn put_overrides(
     Json(overrides): Json<Overrides>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
+    let queued = apply_overrides(&app, &context.store.store_hash, &id, &overrides).await?;
+    Ok(Json(json!({"overrides": overrides, "queued": queued})).into_response())
+}
+
+/// Checks and saves one product's overrides, then re-lists it on every shop it is
+/// listed on; returns how many uploads were queued. 404 for another store's product.
+pub(super) async fn apply_overrides(
+    app: &App,
+    store_hash: &str,
+    id: &str,
+    overrides: &Overrides,
+) -> Result<usize, Failure> {
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    own_product(table, store_hash, &id).await?;
+    own_product(table, store_hash, id).await?;
     if let Some(title) = &overrides.title
         && (title.trim().is_empty() || title.chars().count() > limits::TITLE)
     {
@@ -515,15 +538,15 @@ async fn put_overrides(
             limits::TITLE
         )));
     }
-    records::save_overrides(table, store_hash, &id, &overrides).await?;
+    records::save_overrides(table, store_hash, id, overrides).await?;
     let mut queued = 0;
     for shop in accounts::list_shops(table, store_hash).await? {
-        let listing = records::get_listing(table, store_hash, &shop.shop_id, &id).await?;
+        let listing = records::get_listing(table, store_hash, &shop.shop_id, id).await?;
         if listing.tiktok_product_id.is_some() {
-            queued += sync::enqueue_uploads(&app, store_hash, &shop.shop_id, std::slice::from_ref(&id)).await?;
+            queued += sync::enqueue_uploads(app, store_hash, &shop.shop_id, &[id.to_string()]).await?;
         }
     }
-    Ok(Json(json!({"overrides": overrides, "queued": queued})).into_response())
+    Ok(queued)
 }
 
 #[derive(Deserialize)]
@@ -543,18 +566,31 @@ async fn manual_link(
     Json(body): Json<LinkBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
-    let linked = sync::link_manually(
+    let listing = link(
         &app,
-        &context.store,
-        &shop,
+        &context,
+        &body.shop_id,
         &body.product_id,
         &body.tiktok_product_id,
         body.skus,
     )
-    .await;
-    match linked {
-        Ok(listing) => Ok(Json(listing).into_response()),
+    .await?;
+    Ok(Json(listing).into_response())
+}
+
+/// Links a store product to a TikTok product of one of the store's shops; refusals
+/// (unknown product, already linked, SKUs that do not match) are 400 with the reason.
+pub(super) async fn link(
+    app: &App,
+    context: &SessionContext,
+    shop_id: &str,
+    product_id: &str,
+    tiktok_product_id: &str,
+    skus: Option<Vec<(String, String)>>,
+) -> Result<records::Listing, Failure> {
+    let shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    match sync::link_manually(app, &context.store, &shop, product_id, tiktok_product_id, skus).await {
+        Ok(listing) => Ok(listing),
         Err(sync::LinkError::Job(error)) => Err(error.into()),
         Err(refused) => Err(Failure::BadRequest(refused.to_string())),
     }
@@ -574,17 +610,27 @@ async fn unlink(
     Json(body): Json<UnlinkBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let store_hash = &context.store.store_hash;
-    let shop = own_shop(&app, store_hash, &body.shop_id).await?;
-    let listing = records::get_listing(app.table.as_ref(), store_hash, &shop.shop_id, &body.product_id).await?;
+    unlink_product(&app, &context.store.store_hash, &body.shop_id, &body.product_id).await?;
+    Ok(Json(json!({"unlinked": body.product_id})).into_response())
+}
+
+/// Unlinks a store product from its TikTok product on one of the store's shops
+/// (TikTok's product is left as it is); 400 when it is not linked.
+pub(super) async fn unlink_product(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    product_id: &str,
+) -> Result<(), Failure> {
+    let shop = own_shop(app, store_hash, shop_id).await?;
+    let listing = records::get_listing(app.table.as_ref(), store_hash, &shop.shop_id, product_id).await?;
     if listing.tiktok_product_id.is_none() {
         return Err(Failure::BadRequest(format!(
-            "Store product {} is not linked on this shop.",
-            body.product_id
+            "Store product {product_id} is not linked on this shop."
         )));
     }
     records::unlink_listing(app.table.as_ref(), store_hash, listing).await?;
-    Ok(Json(json!({"unlinked": body.product_id})).into_response())
+    Ok(())
 }
 
 #[derive(Deserialize)]

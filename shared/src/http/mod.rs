@@ -7,6 +7,7 @@ mod bigcommerce;
 mod catalog;
 mod orders;
 pub mod pages;
+mod screens;
 pub mod session;
 mod settings;
 mod tiktok;
@@ -239,7 +240,8 @@ fn webhook_table() -> Vec<Route> {
 }
 
 fn settings_table() -> Vec<Route> {
-    let mut table = settings::routes();
+    let mut table = screens::routes();
+    table.extend(settings::routes());
     table.extend(catalog::routes());
     table.extend(orders::routes());
     table
@@ -283,6 +285,7 @@ pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
     routes
         .route("/health", get(|| async { "ok" }))
         .route(pages::stylesheet_path(), get(pages::stylesheet))
+        .route(pages::script_path(), get(pages::script))
         .layer(middleware::from_fn(refuse_unusable_paths))
         .layer(middleware::from_fn_with_state(app.clone(), with_framing_policy))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -14,17 +14,16 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Failure, Route, SessionContext, csrf_header, own_shop, pages};
+use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
-use crate::catalog::reconcile;
 use crate::catalog::rules::SettingError;
+use crate::catalog::{reconcile, records, sync};
 use crate::shops;
 use crate::{orders, redrive};
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
-        ("/settings", get(settings_page)),
         ("/settings/wizard/{step}", post(submit_form)),
         ("/settings/forms/{form}", post(submit_form)),
         ("/settings/api/session", get(session_view)),
@@ -46,35 +45,6 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-async fn settings_page(State(app): State<Arc<App>>, context: SessionContext) -> Response {
-    let csrf = context.session.csrf_token(&app.secrets.token_cipher);
-    render(&app, &context.store, &csrf).await
-}
-
-/// The settings page of a store: its shops and orders as they are now.
-pub(super) async fn render(app: &App, store: &accounts::StoreRecord, csrf: &str) -> Response {
-    let table = app.table.as_ref();
-    let loaded = async {
-        Ok::<_, crate::storage::StorageError>((
-            accounts::list_shops(table, &store.store_hash).await?,
-            orders::all_records(table, &store.store_hash).await?,
-            redrive::parked_jobs(table, &store.store_hash).await?,
-            reconcile::latest(table, &store.store_hash).await?,
-        ))
-    };
-    match loaded.await {
-        Ok((shops, orders, parked, reconciliations)) => {
-            let work = pages::Work {
-                orders: &orders,
-                parked: &parked,
-                reconciliations: &reconciliations,
-            };
-            pages::settings(store, &shops, &work, csrf).into_response()
-        }
-        Err(error) => Failure::from(error).page(),
-    }
-}
-
 /// A settings-page form (a wizard step, the dashboard's order settings, an order's
 /// Retry): saves the choices and returns to the page.
 async fn submit_form(
@@ -87,6 +57,7 @@ async fn submit_form(
     if let Err(failure) = context.check_csrf(&app, field("csrf")) {
         return failure.page();
     }
+    let mut done = "saved";
     let outcome = async {
         let mut store = context.store.clone();
         match step.as_str() {
@@ -97,9 +68,32 @@ async fn submit_form(
                     };
                     set_warehouse(&app, &store.store_hash, shop_id, warehouse_id).await?;
                 }
+                for (name, rate) in &fields {
+                    let Some(shop_id) = name.strip_prefix("rate:") else {
+                        continue;
+                    };
+                    set_rate(&app, &store.store_hash, shop_id, rate.trim().parse().ok()).await?;
+                }
+                // The products arrive while the merchant picks the default profile's category.
+                if records::activities_page(app.table.as_ref(), &store.store_hash, 1, None)
+                    .await?
+                    .0
+                    .is_empty()
+                {
+                    sync::start_import(&app, &store.store_hash, None).await?;
+                }
                 store.onboarding = store.onboarding.max(OnboardingStep::DefaultProfile);
             }
-            "profile" => store.onboarding = store.onboarding.max(OnboardingStep::Configuration),
+            "profile" => {
+                let category_id = field("category_id").unwrap_or_default().trim();
+                if category_id.is_empty() {
+                    return Err(Failure::BadRequest(
+                        "Choose a TikTok category for the default profile.".into(),
+                    ));
+                }
+                super::screens::create_default_profile(&app, &context, category_id).await?;
+                store.onboarding = store.onboarding.max(OnboardingStep::Configuration);
+            }
             "configuration" => {
                 let on = |name: &str| field(name) == Some("on");
                 store.settings.auto_create = on("auto_create");
@@ -108,11 +102,13 @@ async fn submit_form(
                 store.settings.import_awaiting_collection = on("import_awaiting_collection");
                 store.settings.archive_cancelled = on("archive_cancelled");
                 store.onboarding = OnboardingStep::Done;
+                done = "import_started";
             }
             "orders" => {
                 store.settings.apply_order_form(&field)?;
             }
             "retry-job" => {
+                done = "retried";
                 let job_id = field("job_id").unwrap_or_default();
                 if !redrive::retry_parked(&app, &store.store_hash, job_id).await? {
                     return Err(Failure::NotFound(format!("No parked job {job_id} for this store.")));
@@ -120,6 +116,7 @@ async fn submit_form(
                 return Ok(());
             }
             "retry" => {
+                done = "retried";
                 let order_id = field("order_id").unwrap_or_default();
                 if !orders::retry_now(&app, &store.store_hash, order_id).await? {
                     return Err(Failure::NotFound(format!("No TikTok order {order_id} for this store.")));
@@ -132,8 +129,19 @@ async fn submit_form(
         accounts::save_store(app.table.as_ref(), &store).await?;
         Ok::<_, Failure>(())
     };
+    let wizard_step = super::pages::wizard::step_named(&step);
     match outcome.await {
-        Ok(()) => (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response(),
+        Ok(()) if wizard_step.is_some() && step != "configuration" => {
+            (StatusCode::SEE_OTHER, [(LOCATION, "/settings".to_string())]).into_response()
+        }
+        Ok(()) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/settings/dashboard?done={done}"))],
+        )
+            .into_response(),
+        Err(Failure::BadRequest(message)) if let Some(shown) = wizard_step => {
+            super::screens::wizard_error(&app, &context, shown, &message).await
+        }
         Err(failure) => failure.page(),
     }
 }
@@ -254,15 +262,25 @@ async fn set_conversion_rate(
     Json(body): Json<RateBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    if body.rate <= Decimal::ZERO || body.rate > Decimal::from(100_000) {
-        return Err(Failure::BadRequest(
-            "The conversion rate must be a positive number.".into(),
-        ));
-    }
-    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
-    shop.conversion_rate = Some(body.rate);
-    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    let shop = set_rate(&app, &context.store.store_hash, &shop_id, Some(body.rate)).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
+}
+
+/// Sets a shop's conversion rate (1 store currency unit = `rate` shop currency units):
+/// more than 0 and at most 100,000, else 400 naming the shop.
+async fn set_rate(app: &App, store_hash: &str, shop_id: &str, rate: Option<Decimal>) -> Result<ShopRecord, Failure> {
+    let mut shop = own_shop(app, store_hash, shop_id).await?;
+    match rate {
+        Some(rate) if rate > Decimal::ZERO && rate <= Decimal::from(100_000) => shop.conversion_rate = Some(rate),
+        _ => {
+            return Err(Failure::BadRequest(format!(
+                "The conversion rate of {} must be a positive number (at most 100000).",
+                shop.name
+            )));
+        }
+    }
+    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    Ok(shop)
 }
 
 async fn refresh_warehouses(

@@ -1,0 +1,355 @@
+//! Server-rendered pages, written with `maud` (escaping by construction, checked at
+//! compile time): one layout with the navigation on every settings page, the
+//! onboarding wizard, the dashboard, the catalogue screens, the activities and clear
+//! error pages. Assets (the stylesheet and the vendored htmx) are files with a content
+//! hash in their names, so the pages' `Content-Security-Policy` stays `'self'`.
+
+pub mod activities;
+pub mod catalog;
+pub mod dashboard;
+pub mod orders;
+pub mod wizard;
+
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use crate::accounts::{OnboardingStep, ShopRecord, ShopStatus, StoreRecord};
+
+/// The stylesheet, `shared/assets/app.css`.
+const STYLE: &str = include_str!("../../../assets/app.css");
+/// htmx 2.0.4 (BSD-0 licence, `shared/assets/htmx-LICENSE`), vendored: it swaps the
+/// parts of a page the server renders again (progress, match counts).
+const HTMX: &str = include_str!("../../../assets/htmx-2.0.4.min.js");
+
+/// `/assets/<stem>-<first 12 hex of the SHA-256 of body>.<extension>`.
+fn hashed(stem: &str, extension: &str, body: &str) -> String {
+    format!(
+        "/assets/{stem}-{}.{extension}",
+        &crate::crypto::sha256_hex(body.as_bytes())[..12]
+    )
+}
+
+/// Where the stylesheet is served (`/assets/app-<hash>.css`); a new version gets a
+/// new name, so it can be cached for a year.
+pub fn stylesheet_path() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hashed("app", "css", STYLE));
+    &PATH
+}
+
+/// Where the vendored htmx is served (`/assets/htmx-<hash>.js`).
+pub fn script_path() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hashed("htmx", "js", HTMX));
+    &PATH
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET` [`stylesheet_path`]: the stylesheet, cacheable for a year.
+pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET` [`script_path`]: htmx, cacheable for a year.
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", HTMX)
+}
+
+/// The connector's version, shown in every footer.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The `<head>` of every page: title, stylesheet, htmx (configured by a meta tag, as
+/// the CSP forbids inline scripts and styles: no indicator styles injected).
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            title { (title) " · TikTok Shop Connector" }
+            meta name="viewport" content="width=device-width,initial-scale=1";
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+            link rel="stylesheet" href=(stylesheet_path());
+            script src=(script_path()) defer {}
+        }
+    }
+}
+
+/// A page outside the settings app (the connect form, errors before a session).
+pub fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body { main id="main" { (body) } (footer()) }
+        }
+    }
+}
+
+fn footer() -> Markup {
+    html! { footer { "TikTok Shop Connector " (VERSION) } }
+}
+
+/// A page explaining what went wrong and what to do.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = html! {
+        h1 { (title) }
+        div.card.error { p { (message) } }
+        p { a href="/settings" { "Back to the connector" } }
+    };
+    (status, page(title, body)).into_response()
+}
+
+/// The sections of the navigation, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Counts, health, activities, sales.
+    Dashboard,
+    /// Profiles.
+    Profiles,
+    /// Products.
+    Products,
+    /// Orders (on the dashboard until their own screen lands).
+    Orders,
+    /// Returns (not built yet).
+    Returns,
+    /// Activities.
+    Activities,
+    /// Configuration (the order settings on the dashboard until their screen lands).
+    Configuration,
+    /// The onboarding wizard.
+    Setup,
+}
+
+/// The navigation: label, link (none for a section not built yet) and section.
+const NAVIGATION: [(&str, Option<&str>, Section); 7] = [
+    ("Dashboard", Some("/settings/dashboard"), Section::Dashboard),
+    ("Profiles", Some("/settings/profiles"), Section::Profiles),
+    ("Products", Some("/settings/products"), Section::Products),
+    ("Orders", Some("/settings/dashboard#orders"), Section::Orders),
+    ("Returns", None, Section::Returns),
+    ("Activities", Some("/settings/activities"), Section::Activities),
+    (
+        "Configuration",
+        Some("/settings/dashboard#order-settings"),
+        Section::Configuration,
+    ),
+];
+
+/// What a redirect after a form tells the next page (`?done=<key>&n=<count>`): only
+/// these keys, so a link cannot put words in the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Done {
+    /// Settings or a profile saved.
+    Saved,
+    /// A profile created.
+    Created,
+    /// A profile deleted.
+    Deleted,
+    /// An import started.
+    ImportStarted,
+    /// A bulk action started (its activity page says which).
+    Started,
+    /// Overrides saved.
+    OverridesSaved,
+    /// A product linked to a TikTok product.
+    Linked,
+    /// A product unlinked.
+    Unlinked,
+    /// A retry queued.
+    Retried,
+}
+
+/// The query every settings page reads its confirmation from.
+#[derive(Debug, Default, Deserialize)]
+pub struct Confirmation {
+    /// What was done.
+    pub done: Option<Done>,
+    /// How many items it covered.
+    pub n: Option<u64>,
+}
+
+impl Confirmation {
+    /// The confirmation's sentence.
+    fn message(&self) -> Option<String> {
+        let n = self.n.unwrap_or(0);
+        Some(match self.done? {
+            Done::Saved => "Saved.".to_string(),
+            Done::Created => "Profile created.".to_string(),
+            Done::Deleted => "Profile deleted.".to_string(),
+            Done::ImportStarted => "Import started: your store's products are being read.".to_string(),
+            Done::Started => format!("Started for {n} product(s). Progress shows below."),
+            Done::OverridesSaved => "Overrides saved. Upload the product again to send them to TikTok.".to_string(),
+            Done::Linked => "Linked.".to_string(),
+            Done::Unlinked => "Unlinked.".to_string(),
+            Done::Retried => "Queued again.".to_string(),
+        })
+    }
+}
+
+/// What every settings page is framed with: the store, its shops, the section, the
+/// shop the switcher shows and what the last form did.
+pub struct Frame<'a> {
+    /// The session's store.
+    pub store: &'a StoreRecord,
+    /// Its shops (disconnected ones included; the switcher skips them).
+    pub shops: &'a [ShopRecord],
+    /// Where in the navigation the page is.
+    pub section: Section,
+    /// The shop chosen in the switcher (`?shop=`), if any.
+    pub shop: Option<&'a str>,
+    /// The path the switcher submits to.
+    pub path: &'a str,
+    /// What the last form did.
+    pub confirmation: &'a Confirmation,
+}
+
+impl Frame<'_> {
+    /// The shops the switcher offers (connected ones).
+    pub fn active_shops(&self) -> impl Iterator<Item = &ShopRecord> {
+        self.shops.iter().filter(|s| s.status != ShopStatus::Disconnected)
+    }
+
+    /// The chosen shop, else the first connected one.
+    pub fn current_shop(&self) -> Option<&ShopRecord> {
+        self.shop
+            .and_then(|id| self.active_shops().find(|s| s.shop_id == id))
+            .or_else(|| self.active_shops().next())
+    }
+}
+
+/// A whole settings page: header (store, shop switcher), navigation, the flash area,
+/// the content and the footer. `error` shows in the flash area as an error.
+pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) -> Markup {
+    let current = frame.current_shop().map(|s| s.shop_id.as_str());
+    let setup = frame.store.onboarding < OnboardingStep::Done;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    span.brand { "TikTok Shop Connector" }
+                    span.store { "Store " code { (frame.store.store_hash) } }
+                    @if frame.active_shops().count() > 1 {
+                        form method="get" action=(frame.path) {
+                            label for="shop-switcher" { "Shop" }
+                            select id="shop-switcher" name="shop" {
+                                @for shop in frame.active_shops() {
+                                    option value=(shop.shop_id) selected[Some(shop.shop_id.as_str()) == current] {
+                                        (shop.name) " (" (shop.region) ")"
+                                    }
+                                }
+                            }
+                            button.secondary type="submit" { "Switch" }
+                        }
+                    } @else if let Some(shop) = frame.current_shop() {
+                        span.store { "Shop " (shop.name) " (" (shop.region) ")" }
+                    }
+                }
+                nav.main aria-label="Sections" {
+                    ul {
+                        @if setup {
+                            li { a href="/settings" aria-current=[(frame.section == Section::Setup).then_some("page")] { "Setup" } }
+                        }
+                        @for (label, link, section) in NAVIGATION {
+                            li {
+                                @match link {
+                                    Some(link) => a href=(link) aria-current=[(frame.section == section).then_some("page")] { (label) },
+                                    None => span title="Coming soon" { (label) },
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="main" {
+                    div #flash role="status" aria-live="polite" {
+                        @if let Some(message) = frame.confirmation.message() {
+                            div.flash { (message) }
+                        }
+                        @if let Some(error) = error {
+                            div.flash.error role="alert" { (error) }
+                        }
+                    }
+                    h1 { (title) }
+                    (content)
+                }
+                (footer())
+            }
+        }
+    }
+}
+
+/// A form posting to `action` with the session's CSRF token and a submit button.
+pub fn form(action: &str, csrf: &str, fields: Markup, button: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            (fields)
+            p { button type="submit" { (button) } }
+        }
+    }
+}
+
+/// A labelled checkbox sending `on` when ticked.
+pub fn check(name: &str, label: &str, on: bool) -> Markup {
+    html! { label { input type="checkbox" name=(name) value="on" checked[on]; " " (label) } }
+}
+
+/// A labelled select of `(value, text)` options with `chosen` selected.
+pub fn select(name: &str, label: &str, options: &[(String, &str)], chosen: &str) -> Markup {
+    html! {
+        label {
+            (label) " "
+            select name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[value == chosen] { (text) }
+                }
+            }
+        }
+    }
+}
+
+/// "n minute(s) ago" style age of a Unix time, in words.
+pub fn ago(then: i64) -> String {
+    let seconds = (crate::storage::unix_now() - then).max(0);
+    match seconds {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86_400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+/// The manual connection form (store hash + API token), with `message` when the last
+/// attempt was refused.
+pub fn connect_form(message: Option<&str>, form_token: &str, store_hash: &str) -> Markup {
+    page(
+        "Connect your store",
+        html! {
+            h1 { "Connect your BigCommerce store" }
+            @if let Some(message) = message { div.card.error role="alert" { p { (message) } } }
+            div.card {
+                p { "Create a store-level API account in BigCommerce (Settings → Store-level API accounts) and paste its details." }
+                form method="post" action="/connect" {
+                    input type="hidden" name="form_token" value=(form_token);
+                    label { "Store hash " input name="store_hash" value=(store_hash) required; }
+                    label { "Access token " input name="access_token" type="password" required; }
+                    label { "Client secret (lets the connector check BigCommerce's webhook signatures) " input name="client_secret" type="password"; }
+                    p { button type="submit" { "Connect" } }
+                }
+            }
+        },
+    )
+}

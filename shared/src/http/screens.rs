@@ -1,0 +1,1296 @@
+//! The merchant's screens: the wizard, the dashboard, profiles, products and
+//! activities, each a `GET` page and its forms. Thin handlers: they read the session's
+//! store, call the domain, and render with [`pages`]; every id in a path or a form is
+//! looked up in the session's store only, so another store's id answers 404.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::Markup;
+use serde::Deserialize;
+
+use super::catalog::{
+    MAX_SELECTION, apply_overrides, link, own_product, remove_profile, store_profile, unlink_product,
+};
+use super::pages::catalog::{CategoryChoice, CategoryPicker, ProductView, ProfileEditor, ProfileRow, TikTokSide};
+use super::pages::dashboard::{Dashboard, ShopHealth};
+use super::pages::wizard::{ProfileStep, step_named};
+use super::pages::{self, Confirmation, Frame, Section};
+use super::{Failure, Route, SessionContext, own_shop};
+use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus};
+use crate::app::App;
+use crate::catalog::browse::ProductFilter;
+use crate::catalog::reconcile;
+use crate::catalog::records::{self, ListingStatus};
+use crate::catalog::rules::{
+    Adjustment, AttributeMapping, Field, Match, Operator, Overrides, PriceRule, Profile, Rounding, Rule, RuleGroup,
+    Source, StoreField, profile_for,
+};
+use crate::catalog::sync::{self, BulkAction};
+use crate::orders::{self, SyncState};
+use crate::redrive;
+use crate::shops::with_shop;
+use crate::tiktok::model::Attribute;
+use crate::tiktok::types::Id;
+
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        ("/settings", get(settings_page)),
+        ("/settings/dashboard", get(dashboard)),
+        ("/settings/profiles", get(profiles)),
+        ("/settings/profiles/new", get(new_profile).post(create_profile)),
+        ("/settings/profiles/preview", post(preview_profile)),
+        ("/settings/profiles/{id}", get(edit_profile).post(update_profile)),
+        ("/settings/profiles/{id}/delete", post(delete_profile)),
+        ("/settings/products", get(products)),
+        ("/settings/products/actions", post(product_actions)),
+        ("/settings/products/{id}", get(product)),
+        ("/settings/products/{id}/{form}", post(product_form)),
+        ("/settings/activities", get(activities)),
+        ("/settings/activities/{id}", get(activity)),
+        ("/settings/activities/{id}/progress", get(activity_progress)),
+    ]
+}
+
+/// A 303 to `location` (after a form).
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, location.to_string())]).into_response()
+}
+
+/// The query every page takes: the switcher's shop and the last form's confirmation.
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    shop: Option<String>,
+    #[serde(flatten)]
+    confirmation: Confirmation,
+}
+
+/// The store's shops (for the frame) and the session's CSRF token.
+async fn shops_and_csrf(app: &App, context: &SessionContext) -> Result<(Vec<ShopRecord>, String), Failure> {
+    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await?;
+    Ok((shops, context.session.csrf_token(&app.secrets.token_cipher)))
+}
+
+fn frame<'a>(
+    context: &'a SessionContext,
+    shops: &'a [ShopRecord],
+    section: Section,
+    shop: Option<&'a str>,
+    path: &'a str,
+    confirmation: &'a Confirmation,
+) -> Frame<'a> {
+    Frame {
+        store: &context.store,
+        shops,
+        section,
+        shop,
+        path,
+        confirmation,
+    }
+}
+
+/// A form's fields, as posted (repeated names kept in order).
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn text(fields: &Fields, name: &str) -> String {
+    field(fields, name).unwrap_or_default().trim().to_string()
+}
+
+fn optional(fields: &Fields, name: &str) -> Option<String> {
+    Some(text(fields, name)).filter(|v| !v.is_empty())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WizardQuery {
+    step: Option<String>,
+    #[serde(default)]
+    category_q: String,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// `GET /settings`: the wizard at the store's step (or a reached step named by
+/// `?step=`); once onboarding is done, the dashboard.
+async fn settings_page(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(query): Query<WizardQuery>,
+) -> Result<Response, Response> {
+    let reached = context.store.onboarding;
+    let shown = query.step.as_deref().and_then(step_named).filter(|s| *s <= reached);
+    let shown = match shown {
+        Some(step) => step,
+        None if reached == OnboardingStep::Done => return Ok(see_other("/settings/dashboard")),
+        None => reached,
+    };
+    wizard_page(&app, &context, shown, &query, None)
+        .await
+        .map_err(Failure::page)
+}
+
+async fn wizard_page(
+    app: &App,
+    context: &SessionContext,
+    shown: OnboardingStep,
+    query: &WizardQuery,
+    error: Option<&str>,
+) -> Result<Response, Failure> {
+    let (shops, csrf) = shops_and_csrf(app, context).await?;
+    let frame = frame(
+        context,
+        &shops,
+        Section::Setup,
+        query.page.shop.as_deref(),
+        "/settings",
+        &query.page.confirmation,
+    );
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    if shown != OnboardingStep::DefaultProfile {
+        return Ok((status, pages::wizard::wizard(&frame, shown, None, &csrf, error)).into_response());
+    }
+    let store_hash = &context.store.store_hash;
+    let products = records::all_products(app.table.as_ref(), store_hash).await?;
+    let importing = latest_import(app, store_hash)
+        .await?
+        .is_some_and(|a| a.status == "running");
+    let sample = products.first().map(|p| p.name.as_str());
+    let chosen = records::all_profiles(app.table.as_ref(), store_hash)
+        .await?
+        .into_iter()
+        .find(|p| p.is_default)
+        .map(|p| p.category_id)
+        .unwrap_or_default();
+    let mut categories = Categories::read(app, frame.current_shop(), &chosen, sample).await;
+    categories.narrow(&query.category_q);
+    let step = ProfileStep {
+        picker: categories.picker(&query.category_q),
+        products: products.len(),
+        importing,
+    };
+    Ok((status, pages::wizard::wizard(&frame, shown, Some(&step), &csrf, error)).into_response())
+}
+
+/// The newest import activity of the store, if any.
+async fn latest_import(app: &App, store_hash: &str) -> Result<Option<records::Activity>, Failure> {
+    let (recent, _) = records::activities_page(app.table.as_ref(), store_hash, 20, None).await?;
+    Ok(recent.into_iter().find(|a| a.kind == "import"))
+}
+
+/// The wizard's default-profile step: creates (or updates) the default profile with
+/// the chosen category, starts the catalogue import unless one ran, and moves on.
+pub(super) async fn create_default_profile(
+    app: &App,
+    context: &SessionContext,
+    category_id: &str,
+) -> Result<(), Failure> {
+    let store_hash = &context.store.store_hash;
+    let existing = records::all_profiles(app.table.as_ref(), store_hash)
+        .await?
+        .into_iter()
+        .find(|p| p.is_default);
+    let profile = Profile {
+        category_id: category_id.to_string(),
+        ..existing.unwrap_or_else(|| blank_profile("Default", true))
+    };
+    store_profile(app, store_hash, profile).await?;
+    if latest_import(app, store_hash).await?.is_none() {
+        sync::start_import(app, store_hash, None).await?;
+    }
+    Ok(())
+}
+
+/// A new profile with nothing chosen yet.
+fn blank_profile(name: &str, is_default: bool) -> Profile {
+    Profile {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        name: name.to_string(),
+        priority: 0,
+        is_default,
+        matching: Match::All,
+        rules: Vec::new(),
+        groups: Vec::new(),
+        category_id: String::new(),
+        attributes: Vec::new(),
+        brand_id: None,
+        brand_map: Vec::new(),
+        price_rule: PriceRule::default(),
+        size_chart_uri: None,
+        certifications: Vec::new(),
+        certification_files: Vec::new(),
+    }
+}
+
+/// Re-renders the wizard step after a refused form, with the error by the form.
+pub(super) async fn wizard_error(app: &App, context: &SessionContext, step: OnboardingStep, error: &str) -> Response {
+    let query = WizardQuery::default();
+    match wizard_page(app, context, step, &query, Some(error)).await {
+        Ok(page) => page,
+        Err(failure) => failure.page(),
+    }
+}
+
+/// The shop's TikTok leaf categories with their paths, and TikTok's recommendation
+/// for a sample title; a failed read becomes the picker's error.
+struct Categories {
+    leaves: Vec<CategoryChoice>,
+    chosen: String,
+    recommended: Option<(String, String)>,
+    error: Option<String>,
+}
+
+/// Most categories the picker lists at once.
+const CATEGORIES_SHOWN: usize = 60;
+
+impl Categories {
+    async fn read(app: &App, shop: Option<&ShopRecord>, chosen: &str, sample: Option<&str>) -> Self {
+        let mut found = Self {
+            leaves: Vec::new(),
+            chosen: chosen.to_string(),
+            recommended: None,
+            error: None,
+        };
+        let Some(shop) = shop else {
+            found.error = Some("Connect a TikTok shop to choose its categories.".into());
+            return found;
+        };
+        let tiktok = &app.tiktok;
+        let version = sync::category_version(shop);
+        match with_shop(app, shop, |auth| async move { tiktok.categories(&auth, version).await }).await {
+            Ok(categories) => {
+                let by_id: std::collections::HashMap<&str, &crate::tiktok::model::Category> =
+                    categories.iter().map(|c| (c.id.as_str(), c)).collect();
+                let path = |leaf: &crate::tiktok::model::Category| {
+                    let mut names = vec![leaf.local_name.clone()];
+                    let mut parent = leaf.parent_id.as_str();
+                    while let Some(up) = by_id.get(parent).filter(|_| names.len() < 10) {
+                        names.push(up.local_name.clone());
+                        parent = up.parent_id.as_str();
+                    }
+                    names.reverse();
+                    names.join(" > ")
+                };
+                found.leaves = categories
+                    .iter()
+                    .filter(|c| c.is_leaf)
+                    .map(|c| CategoryChoice {
+                        id: c.id.to_string(),
+                        path: path(c),
+                    })
+                    .collect();
+            }
+            Err(error) => found.error = Some(format!("TikTok's categories could not be read: {error}")),
+        }
+        if let Some(title) = sample {
+            let title_owned = title.to_string();
+            if let Ok(recommended) = with_shop(app, shop, |auth| async move {
+                tiktok.recommend_category(&auth, &title_owned).await
+            })
+            .await
+            {
+                found.recommended = Some((recommended.leaf_category_id.to_string(), title.to_string()));
+            }
+        }
+        if found.chosen.is_empty()
+            && let Some((id, _)) = &found.recommended
+        {
+            found.chosen = id.clone();
+        }
+        found
+    }
+
+    /// The picker: the chosen and the recommended first, then the leaves matching
+    /// the search (all leaves when there is none), at most [`CATEGORIES_SHOWN`].
+    fn picker<'a>(&'a self, query: &'a str) -> CategoryPicker<'a> {
+        CategoryPicker {
+            choices: &self.leaves,
+            chosen: &self.chosen,
+            recommended: self
+                .recommended
+                .as_ref()
+                .map(|(id, title)| (id.as_str(), title.as_str())),
+            query,
+            error: self.error.as_deref(),
+        }
+    }
+
+    /// Keeps the leaves matching `query` (and the chosen and recommended ones).
+    fn narrow(&mut self, query: &str) {
+        let words = query.trim().to_lowercase();
+        let recommended = self.recommended.as_ref().map(|(id, _)| id.clone());
+        let keep = |c: &CategoryChoice| {
+            c.id == self.chosen
+                || Some(&c.id) == recommended.as_ref()
+                || (!words.is_empty() && c.path.to_lowercase().contains(&words))
+        };
+        let (mut first, rest): (Vec<_>, Vec<_>) = self.leaves.drain(..).partition(|c| keep(c));
+        if words.is_empty() {
+            first.extend(rest);
+        }
+        first.truncate(CATEGORIES_SHOWN);
+        self.leaves = first;
+    }
+}
+
+/// `GET /settings/dashboard`.
+async fn dashboard(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, Response> {
+    dashboard_page(&app, &context, &query).await.map_err(Failure::page)
+}
+
+async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) -> Result<Response, Failure> {
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    let (shops, csrf) = shops_and_csrf(app, context).await?;
+    let orders = orders::all_records(table, store_hash).await?;
+    let parked = redrive::parked_jobs(table, store_hash).await?;
+    let reconciliations = reconcile::latest(table, store_hash).await?;
+    let (activities, _) = records::activities_page(table, store_hash, 5, None).await?;
+    let products = records::all_products(table, store_hash).await?.len() as u64;
+    let mut health = Vec::new();
+    for shop in shops.iter().filter(|s| s.status != ShopStatus::Disconnected) {
+        let listings = records::shop_listings(table, store_hash, &shop.shop_id).await?;
+        let mut counts: Vec<(ListingStatus, u64)> = crate::catalog::browse::TABS
+            .iter()
+            .map(|(status, _)| (*status, listings.iter().filter(|l| l.status == *status).count() as u64))
+            .collect();
+        let uploaded: u64 = counts
+            .iter()
+            .filter(|(s, _)| *s != ListingStatus::NotUploaded)
+            .map(|(_, n)| n)
+            .sum();
+        counts[0].1 = products.saturating_sub(uploaded);
+        health.push(ShopHealth {
+            shop,
+            listings: counts,
+            last_poll: orders::last_poll(table, store_hash, &shop.shop_id).await?,
+            last_webhook: accounts::last_webhook(table, store_hash, &shop.shop_id).await?,
+            orders_waiting: orders
+                .iter()
+                .filter(|o| o.shop_id == shop.shop_id && matches!(o.state, SyncState::Error | SyncState::Parked))
+                .count() as u64,
+        });
+    }
+    let states = [
+        SyncState::Created,
+        SyncState::Error,
+        SyncState::Parked,
+        SyncState::Skipped,
+        SyncState::Cancelled,
+    ];
+    let order_states = states
+        .iter()
+        .map(|state| (*state, orders.iter().filter(|o| o.state == *state).count() as u64))
+        .collect();
+    let mut tiktok_statuses: std::collections::BTreeMap<String, u64> = Default::default();
+    for order in &orders {
+        *tiktok_statuses.entry(order.tiktok_status.clone()).or_default() += 1;
+    }
+    let data = Dashboard {
+        shops: health,
+        order_states,
+        tiktok_statuses: tiktok_statuses.into_iter().filter(|(s, _)| !s.is_empty()).collect(),
+        activities: &activities,
+        orders: &orders,
+        parked: &parked,
+        reconciliations: &reconciliations,
+        sales_chart: pages::dashboard::sales_chart(&orders),
+    };
+    let frame = frame(
+        context,
+        &shops,
+        Section::Dashboard,
+        query.shop.as_deref(),
+        "/settings/dashboard",
+        &query.confirmation,
+    );
+    Ok(pages::dashboard::dashboard(&frame, &data, &csrf).into_response())
+}
+
+/// `GET /settings/profiles`.
+async fn profiles(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, Response> {
+    let page = async {
+        let table = app.table.as_ref();
+        let store_hash = &context.store.store_hash;
+        let (shops, csrf) = shops_and_csrf(&app, &context).await?;
+        let profiles = records::all_profiles(table, store_hash).await?;
+        let products = records::all_products(table, store_hash).await?;
+        let mut covered = std::collections::HashMap::<&str, usize>::new();
+        for product in &products {
+            if let Some(profile) = profile_for(&profiles, product) {
+                *covered.entry(profile.id.as_str()).or_default() += 1;
+            }
+        }
+        let rows: Vec<ProfileRow> = profiles
+            .iter()
+            .map(|profile| ProfileRow {
+                profile,
+                products: covered.get(profile.id.as_str()).copied().unwrap_or(0),
+                category: None,
+            })
+            .collect();
+        let frame = frame(
+            &context,
+            &shops,
+            Section::Profiles,
+            query.shop.as_deref(),
+            "/settings/profiles",
+            &query.confirmation,
+        );
+        Ok::<_, Failure>(pages::catalog::profiles(&frame, &rows, &csrf).into_response())
+    };
+    page.await.map_err(Failure::page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProfileQuery {
+    #[serde(default)]
+    category_q: String,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// `GET /settings/profiles/new`.
+async fn new_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(query): Query<ProfileQuery>,
+) -> Result<Response, Response> {
+    let profile = blank_profile("", false);
+    profile_page(&app, &context, &profile, false, &query, None)
+        .await
+        .map_err(Failure::page)
+}
+
+/// `GET /settings/profiles/{id}`: 404 for another store's profile.
+async fn edit_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    Query(query): Query<ProfileQuery>,
+) -> Result<Response, Response> {
+    let page = async {
+        let profile = own_profile(&app, &context.store.store_hash, &id).await?;
+        profile_page(&app, &context, &profile, true, &query, None).await
+    };
+    page.await.map_err(Failure::page)
+}
+
+async fn own_profile(app: &App, store_hash: &str, id: &str) -> Result<Profile, Failure> {
+    records::all_profiles(app.table.as_ref(), store_hash)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| Failure::NotFound(format!("No profile {id}.")))
+}
+
+/// Products a profile would cover (as uploads choose: the highest priority wins), and
+/// products in all.
+async fn coverage(app: &App, store_hash: &str, profile: &Profile) -> Result<(usize, usize), Failure> {
+    let table = app.table.as_ref();
+    let products = records::all_products(table, store_hash).await?;
+    let mut profiles: Vec<Profile> = records::all_profiles(table, store_hash)
+        .await?
+        .into_iter()
+        .filter(|p| p.id != profile.id && !(profile.is_default && p.is_default))
+        .collect();
+    profiles.push(profile.clone());
+    let covered = products
+        .iter()
+        .filter(|p| profile_for(&profiles, p).is_some_and(|f| f.id == profile.id))
+        .count();
+    Ok((covered, products.len()))
+}
+
+async fn profile_page(
+    app: &App,
+    context: &SessionContext,
+    profile: &Profile,
+    exists: bool,
+    query: &ProfileQuery,
+    error: Option<(&str, &str)>,
+) -> Result<Response, Failure> {
+    let store_hash = &context.store.store_hash;
+    let (shops, csrf) = shops_and_csrf(app, context).await?;
+    let frame = frame(
+        context,
+        &shops,
+        Section::Profiles,
+        query.page.shop.as_deref(),
+        "/settings/profiles",
+        &query.page.confirmation,
+    );
+    let products = records::all_products(app.table.as_ref(), store_hash).await?;
+    let sample = products
+        .iter()
+        .find(|p| profile.matches(p) || profile.is_default)
+        .map(|p| p.name.as_str());
+    let mut categories = Categories::read(app, frame.current_shop(), &profile.category_id, sample).await;
+    categories.narrow(&query.category_q);
+    let attributes = category_attributes(app, frame.current_shop(), &profile.category_id).await;
+    let matches = coverage(app, store_hash, profile).await?;
+    let editor = ProfileEditor {
+        profile,
+        exists,
+        picker: categories.picker(&query.category_q),
+        attributes: &attributes,
+        matches,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, pages::catalog::profile_editor(&frame, &editor, &csrf)).into_response())
+}
+
+/// The attributes of a category on a shop (none when no category or shop, or when
+/// TikTok cannot be read: the editor then shows no mapping rows).
+async fn category_attributes(app: &App, shop: Option<&ShopRecord>, category_id: &str) -> Vec<Attribute> {
+    let (Some(shop), false) = (shop, category_id.is_empty()) else {
+        return Vec::new();
+    };
+    let tiktok = &app.tiktok;
+    let id = Id::from(category_id);
+    let version = sync::category_version(shop);
+    match with_shop(app, shop, |auth| async move {
+        tiktok.category_attributes(&auth, &id, version).await
+    })
+    .await
+    {
+        Ok(attributes) => attributes,
+        Err(error) => {
+            tracing::warn!(%error, category = category_id, "category attributes could not be read");
+            Vec::new()
+        }
+    }
+}
+
+/// Why a profile form cannot be saved: the field and the merchant's words.
+struct FormError {
+    field: &'static str,
+    message: String,
+}
+
+fn form_error(field: &'static str, message: impl Into<String>) -> FormError {
+    FormError {
+        field,
+        message: message.into(),
+    }
+}
+
+fn parse_field(key: &str) -> Option<Field> {
+    Some(match key {
+        "title" => Field::Title,
+        "sku" => Field::Sku,
+        "brand" => Field::Brand,
+        "category" => Field::Category,
+        "price" => Field::Price,
+        "quantity" => Field::Quantity,
+        _ => return None,
+    })
+}
+
+fn parse_operator(key: &str) -> Operator {
+    match key {
+        "not_equals" => Operator::NotEquals,
+        "contains" => Operator::Contains,
+        "does_not_contain" => Operator::DoesNotContain,
+        "greater" => Operator::Greater,
+        "less" => Operator::Less,
+        _ => Operator::Equals,
+    }
+}
+
+/// `left = right` lines (blank lines skipped).
+fn pairs(text: &str, field: &'static str) -> Result<Vec<(String, String)>, FormError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            line.split_once('=')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .ok_or_else(|| form_error(field, format!("“{line}” is not of the form id = value.")))
+        })
+        .collect()
+}
+
+/// The profile a posted editor form describes, over `base` (its id and uploads).
+/// On error, the profile as far as it was read comes back too, so the page keeps
+/// every edit.
+fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormError>) {
+    let mut profile = base.clone();
+    profile.name = text(fields, "name");
+    profile.is_default = field(fields, "is_default") == Some("on");
+    profile.category_id = text(fields, "category_id");
+    let mut error = None;
+    let mut fail = |e: FormError| {
+        error.get_or_insert(e);
+    };
+    match text(fields, "priority").parse::<i32>() {
+        Ok(priority) => profile.priority = priority,
+        Err(_) if text(fields, "priority").is_empty() => profile.priority = 0,
+        Err(_) => fail(form_error("priority", "The priority must be a whole number.")),
+    }
+    let mut groups = Vec::new();
+    for index in 0.. {
+        let Some(matching) = field(fields, &format!("group{index}.matching")) else {
+            break;
+        };
+        let matching = if matching == "any" { Match::Any } else { Match::All };
+        let mut rules = Vec::new();
+        for i in 0.. {
+            let Some(key) = field(fields, &format!("group{index}.field{i}")) else {
+                break;
+            };
+            let Some(rule_field) = parse_field(key) else {
+                continue;
+            };
+            rules.push(Rule {
+                field: rule_field,
+                operator: parse_operator(field(fields, &format!("group{index}.operator{i}")).unwrap_or_default()),
+                value: text(fields, &format!("group{index}.value{i}")),
+            });
+        }
+        groups.push(RuleGroup { matching, rules });
+    }
+    let mut groups = groups.into_iter();
+    let first = groups.next().unwrap_or(RuleGroup {
+        matching: Match::All,
+        rules: Vec::new(),
+    });
+    profile.matching = first.matching;
+    profile.rules = first.rules;
+    profile.groups = groups.filter(|g| !g.rules.is_empty()).collect();
+    let mut attributes = Vec::new();
+    for (name, source) in fields {
+        let Some(attribute_id) = name.strip_prefix("attr_source:") else {
+            continue;
+        };
+        let value = text(fields, &format!("attr_value:{attribute_id}"));
+        let source = match source.as_str() {
+            "" => continue,
+            "fixed" | "custom_field" | "option" if value.is_empty() => {
+                fail(form_error(
+                    "attributes",
+                    format!("Attribute {attribute_id}: give the value or the name it comes from."),
+                ));
+                continue;
+            }
+            "fixed" => Source::Fixed(value),
+            "custom_field" => Source::CustomField(value),
+            "option" => Source::Option(value),
+            "brand" => Source::Brand,
+            "name" => Source::StoreField(StoreField::Name),
+            "sku" => Source::StoreField(StoreField::Sku),
+            "upc" => Source::StoreField(StoreField::Upc),
+            "weight" => Source::StoreField(StoreField::Weight),
+            _ => continue,
+        };
+        attributes.push(AttributeMapping {
+            attribute_id: attribute_id.to_string(),
+            source,
+        });
+    }
+    // Mappings of attributes the form did not show (another category's) are kept.
+    profile
+        .attributes
+        .retain(|m| field(fields, &format!("attr_source:{}", m.attribute_id)).is_none());
+    profile.attributes.extend(attributes);
+    profile.brand_id = optional(fields, "brand_id");
+    match pairs(field(fields, "brand_map").unwrap_or_default(), "brand_map") {
+        Ok(map) => profile.brand_map = map,
+        Err(e) => fail(e),
+    }
+    let amount = text(fields, "amount");
+    let number = || amount.parse::<rust_decimal::Decimal>();
+    let adjustment = match (field(fields, "adjustment").unwrap_or("none"), number()) {
+        ("none", _) => Ok(Adjustment::None),
+        ("percent", Ok(n)) => Ok(Adjustment::Percent(n)),
+        ("fixed", Ok(n)) => Ok(Adjustment::Fixed(n)),
+        ("multiply", Ok(n)) => Ok(Adjustment::Multiply(n)),
+        _ => Err(form_error("price_rule", format!("“{amount}” is not a number."))),
+    };
+    match adjustment {
+        Ok(adjustment) => profile.price_rule.adjustment = adjustment,
+        Err(e) => fail(e),
+    }
+    profile.price_rule.rounding = match field(fields, "rounding") {
+        Some("end_in_99") => Rounding::EndIn99,
+        Some("whole") => Rounding::Whole,
+        _ => Rounding::Cents,
+    };
+    if profile.name.is_empty() {
+        fail(form_error("name", "Give the profile a name."));
+    }
+    if profile.category_id.is_empty() {
+        fail(form_error("category_id", "Choose a TikTok category."));
+    }
+    if let Err(setting) = profile.validate() {
+        let text = setting.to_string();
+        let field = if text.starts_with("price_rule") {
+            "price_rule"
+        } else {
+            "rules"
+        };
+        fail(form_error(field, text));
+    }
+    (profile, error)
+}
+
+/// Saves a posted profile form; on a refused value, the editor again with the edits
+/// and the error next to its field.
+async fn save_profile_form(
+    app: &App,
+    context: &SessionContext,
+    base: Profile,
+    exists: bool,
+    fields: &Fields,
+) -> Result<Response, Failure> {
+    context.check_csrf(app, field(fields, "csrf"))?;
+    let (profile, error) = profile_from_form(fields, &base);
+    let saved = match error {
+        Some(error) => Err(error),
+        None => store_profile(app, &context.store.store_hash, profile.clone())
+            .await
+            .map_err(|failure| match failure {
+                Failure::BadRequest(message) => form_error("rules", message),
+                other => form_error("rules", other.to_string()),
+            }),
+    };
+    match saved {
+        Ok(saved) => {
+            let done = if exists { "saved" } else { "created" };
+            Ok(see_other(&format!("/settings/profiles/{}?done={done}", saved.id)))
+        }
+        Err(error) => {
+            let query = ProfileQuery::default();
+            profile_page(
+                app,
+                context,
+                &profile,
+                exists,
+                &query,
+                Some((error.field, &error.message)),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /settings/profiles/new`.
+async fn create_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Form(fields): Form<Fields>,
+) -> Result<Response, Response> {
+    save_profile_form(&app, &context, blank_profile("", false), false, &fields)
+        .await
+        .map_err(Failure::page)
+}
+
+/// `POST /settings/profiles/{id}`.
+async fn update_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, Response> {
+    let saved = async {
+        let base = own_profile(&app, &context.store.store_hash, &id).await?;
+        save_profile_form(&app, &context, base, true, &fields).await
+    };
+    saved.await.map_err(Failure::page)
+}
+
+/// `POST /settings/profiles/{id}/delete`.
+async fn delete_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, Response> {
+    let deleted = async {
+        context.check_csrf(&app, field(&fields, "csrf"))?;
+        remove_profile(&app, &context.store.store_hash, &id).await?;
+        Ok::<_, Failure>(see_other("/settings/profiles?done=deleted"))
+    };
+    deleted.await.map_err(Failure::page)
+}
+
+/// `POST /settings/profiles/preview` (htmx, from the editor): the "matches N
+/// products" line for the form as it is now.
+async fn preview_profile(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Form(fields): Form<Fields>,
+) -> Result<Markup, Response> {
+    let preview = async {
+        context.check_csrf(&app, field(&fields, "csrf"))?;
+        let (profile, _) = profile_from_form(&fields, &blank_profile("", false));
+        Ok::<_, Failure>(pages::catalog::match_count(
+            coverage(&app, &context.store.store_hash, &profile).await?,
+        ))
+    };
+    preview.await.map_err(|failure: Failure| failure.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProductsQuery {
+    #[serde(default)]
+    shop: Option<String>,
+    #[serde(flatten)]
+    confirmation: Confirmation,
+    #[serde(flatten)]
+    filter: ProductFilter,
+}
+
+/// `GET /settings/products`.
+async fn products(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    query: Result<Query<ProductsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Response> {
+    let page = async {
+        let Query(query) =
+            query.map_err(|e| Failure::BadRequest(format!("The filter is not valid: {}", e.body_text())))?;
+        let table = app.table.as_ref();
+        let store_hash = &context.store.store_hash;
+        let (shops, csrf) = shops_and_csrf(&app, &context).await?;
+        let frame = frame(
+            &context,
+            &shops,
+            Section::Products,
+            query.shop.as_deref(),
+            "/settings/products",
+            &query.confirmation,
+        );
+        let products = records::all_products(table, store_hash).await?;
+        let profiles = records::all_profiles(table, store_hash).await?;
+        let listings = match frame.current_shop() {
+            Some(shop) => records::shop_listings(table, store_hash, &shop.shop_id).await?,
+            None => Vec::new(),
+        };
+        let browse = query.filter.browse(&products, &listings, &profiles);
+        Ok::<_, Failure>(pages::catalog::products(&frame, &browse, &query.filter, &profiles, &csrf).into_response())
+    };
+    page.await.map_err(Failure::page)
+}
+
+/// The products a bulk form names: those ticked, or every product its filter keeps.
+async fn selection(app: &App, store_hash: &str, shop_id: &str, fields: &Fields) -> Result<Vec<String>, Failure> {
+    if field(fields, "all_matching") != Some("on") {
+        return Ok(fields
+            .iter()
+            .filter(|(k, _)| k == "product")
+            .map(|(_, v)| v.clone())
+            .collect());
+    }
+    let filter_link = field(fields, "filter").unwrap_or("/settings/products");
+    let filter_query = filter_link.split_once('?').map_or("", |(_, q)| q);
+    let filter: ProductFilter = serde_urlencoded_filter(filter_query)?;
+    let table = app.table.as_ref();
+    let products = records::all_products(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let listings = records::shop_listings(table, store_hash, shop_id).await?;
+    let browse = filter.browse(&products, &listings, &profiles);
+    Ok(browse.matching.iter().map(|r| r.product.id.clone()).collect())
+}
+
+fn serde_urlencoded_filter(query: &str) -> Result<ProductFilter, Failure> {
+    Query::<ProductFilter>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| Failure::BadRequest("The filter is not valid.".into()))?,
+    )
+    .map(|Query(filter)| filter)
+    .map_err(|e| Failure::BadRequest(format!("The filter is not valid: {}", e.body_text())))
+}
+
+/// `POST /settings/products/actions`: a bulk action on the ticked products (or all
+/// matching the filter) of the shop shown. Each starts an activity; the merchant
+/// lands on it.
+async fn product_actions(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Form(fields): Form<Fields>,
+) -> Result<Response, Response> {
+    let acted = async {
+        context.check_csrf(&app, field(&fields, "csrf"))?;
+        let store_hash = &context.store.store_hash;
+        let shop = own_shop(&app, store_hash, field(&fields, "shop").unwrap_or_default()).await?;
+        let action = field(&fields, "action").unwrap_or_default();
+        let chosen = selection(&app, store_hash, &shop.shop_id, &fields).await?;
+        // Only this store's products.
+        let known: std::collections::HashSet<String> = records::all_products(app.table.as_ref(), store_hash)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let chosen: Vec<String> = chosen.into_iter().filter(|id| known.contains(id)).collect();
+        if chosen.is_empty() && action != "link" {
+            return Err(Failure::BadRequest(
+                "Tick the products to act on, or choose all matching.".into(),
+            ));
+        }
+        let activity = run_action(&app, &context, &shop, action, &chosen).await?;
+        Ok::<_, Failure>(see_other(&format!(
+            "/settings/activities/{}?done=started&n={}",
+            activity.id,
+            activity.total.unwrap_or(chosen.len() as u64)
+        )))
+    };
+    acted.await.map_err(Failure::page)
+}
+
+/// Runs one bulk action as an activity.
+async fn run_action(
+    app: &App,
+    context: &SessionContext,
+    shop: &ShopRecord,
+    action: &str,
+    chosen: &[String],
+) -> Result<records::Activity, Failure> {
+    let store_hash = &context.store.store_hash;
+    let table = app.table.as_ref();
+    let bulk = |action| async move {
+        if chosen.len() > MAX_SELECTION {
+            return Err(Failure::BadRequest(format!(
+                "{} products were chosen; TikTok actions take at most {MAX_SELECTION} at a time.",
+                chosen.len()
+            )));
+        }
+        Ok(sync::bulk_action(app, &context.store, shop, action, chosen).await?)
+    };
+    let finished = |kind: &str, total: usize| {
+        let mut activity = records::Activity::start(kind, Some(&shop.shop_id), Some(total as u64));
+        activity.finish();
+        activity
+    };
+    let activity = match action {
+        "upload" => sync::start_upload(app, store_hash, &shop.shop_id, chosen).await?,
+        "activate" => bulk(BulkAction::Activate).await?,
+        "deactivate" => bulk(BulkAction::Deactivate).await?,
+        "delete" => bulk(BulkAction::Delete).await?,
+        "recover" => bulk(BulkAction::Recover).await?,
+        "sync_status" => bulk(BulkAction::SyncStatus).await?,
+        "sync_stock" => {
+            let mut activity = finished("sync_stock", chosen.len());
+            for product_id in chosen {
+                sync::request_stock_sync(app, store_hash, product_id).await?;
+            }
+            activity.done = chosen.len() as u64;
+            records::save_activity(table, store_hash, &activity).await?;
+            activity
+        }
+        "sync_price" => {
+            let mut activity = finished("sync_price", chosen.len());
+            activity.done = sync::enqueue_price_syncs(app, store_hash, chosen).await? as u64;
+            records::save_activity(table, store_hash, &activity).await?;
+            activity
+        }
+        "link" => {
+            let report = sync::auto_link(app, &context.store, shop).await?;
+            let mut activity = finished("link", report.linked + report.linking_required.len());
+            activity.done = report.linked as u64;
+            activity.failed = report.linking_required.len() as u64;
+            activity.failures = report
+                .linking_required
+                .iter()
+                .take(records::FAILURES_KEPT)
+                .map(|(tiktok_id, title)| {
+                    (String::new(), format!("TikTok product {tiktok_id} “{title}” matches no store SKU: link it from the store product's page."))
+                })
+                .collect();
+            records::save_activity(table, store_hash, &activity).await?;
+            activity
+        }
+        "unlink" => {
+            let mut activity = records::Activity::start("unlink", Some(&shop.shop_id), Some(chosen.len() as u64));
+            for product_id in chosen {
+                let outcome = unlink_product(app, store_hash, &shop.shop_id, product_id)
+                    .await
+                    .map_err(|failure| (product_id.clone(), failure.to_string()));
+                activity.count(outcome);
+            }
+            activity.finish();
+            records::save_activity(table, store_hash, &activity).await?;
+            activity
+        }
+        other => return Err(Failure::BadRequest(format!("There is no bulk action {other:?}."))),
+    };
+    Ok(activity)
+}
+
+/// `GET /settings/products/{id}`: 404 for another store's product.
+async fn product(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, Response> {
+    product_page(&app, &context, &id, &query, None)
+        .await
+        .map_err(Failure::page)
+}
+
+async fn product_page(
+    app: &App,
+    context: &SessionContext,
+    id: &str,
+    query: &PageQuery,
+    error: Option<(&str, &str)>,
+) -> Result<Response, Failure> {
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    let product = own_product(table, store_hash, id).await?;
+    let (shops, csrf) = shops_and_csrf(app, context).await?;
+    let frame = frame(
+        context,
+        &shops,
+        Section::Products,
+        query.shop.as_deref(),
+        "/settings/products",
+        &query.confirmation,
+    );
+    let listing = match frame.current_shop() {
+        Some(shop) => records::get_listing(table, store_hash, &shop.shop_id, id).await?,
+        None => records::Listing::new(id, ""),
+    };
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let overrides = records::get_overrides(table, store_hash, id).await?;
+    let tiktok = match (frame.current_shop(), &listing.tiktok_product_id) {
+        (Some(shop), Some(tiktok_id)) => Some(tiktok_side(app, shop, tiktok_id).await),
+        _ => None,
+    };
+    let view = ProductView {
+        product: &product,
+        listing: &listing,
+        profile: profile_for(&profiles, &product),
+        overrides: &overrides,
+        tiktok,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, pages::catalog::product(&frame, &view, &csrf)).into_response())
+}
+
+/// What TikTok has of a product now, or why it could not be read.
+async fn tiktok_side(app: &App, shop: &ShopRecord, tiktok_id: &str) -> Result<TikTokSide, String> {
+    let tiktok = &app.tiktok;
+    let id = Id::from(tiktok_id);
+    let found = with_shop(app, shop, |auth| async move { tiktok.get_product(&auth, &id).await })
+        .await
+        .map_err(|e| format!("TikTok could not be read: {e}"))?;
+    let skus = found
+        .skus
+        .iter()
+        .map(|sku| {
+            let price = &sku.price;
+            let amount = price["sale_price"]
+                .as_str()
+                .or(price["tax_exclusive_price"].as_str())
+                .unwrap_or("—");
+            let currency = price["currency"].as_str().unwrap_or("");
+            let units = sku.inventory.iter().map(|w| i64::from(w.quantity)).sum();
+            (sku.seller_sku.clone(), format!("{amount} {currency}"), units)
+        })
+        .collect();
+    Ok(TikTokSide {
+        title: found.title,
+        status: found.status,
+        skus,
+    })
+}
+
+/// `POST /settings/products/{id}/{form}`: `overrides`, `upload`, `link`, `unlink`.
+async fn product_form(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path((id, form)): Path<(String, String)>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, Response> {
+    let outcome = async {
+        context.check_csrf(&app, field(&fields, "csrf"))?;
+        let store_hash = &context.store.store_hash;
+        own_product(app.table.as_ref(), store_hash, &id).await?;
+        let shop_id = text(&fields, "shop");
+        let back = |done: &str| see_other(&format!("/settings/products/{id}?shop={shop_id}&done={done}"));
+        let query = PageQuery {
+            shop: Some(shop_id.clone()),
+            confirmation: Confirmation::default(),
+        };
+        match form.as_str() {
+            "overrides" => {
+                let overrides = match overrides_from_form(&fields) {
+                    Ok(overrides) => overrides,
+                    Err(e) => return product_page(&app, &context, &id, &query, Some((e.field, &e.message))).await,
+                };
+                match apply_overrides(&app, store_hash, &id, &overrides).await {
+                    Ok(_) => Ok(back("overrides_saved")),
+                    Err(Failure::BadRequest(message)) => {
+                        product_page(&app, &context, &id, &query, Some(("title", &message))).await
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+            "upload" => {
+                let shop = own_shop(&app, store_hash, &shop_id).await?;
+                let activity = sync::start_upload(&app, store_hash, &shop.shop_id, std::slice::from_ref(&id)).await?;
+                Ok(see_other(&format!(
+                    "/settings/activities/{}?done=started&n=1",
+                    activity.id
+                )))
+            }
+            "link" => {
+                let tiktok_id = text(&fields, "tiktok_product_id");
+                match link(&app, &context, &shop_id, &id, &tiktok_id, None).await {
+                    Ok(_) => Ok(back("linked")),
+                    Err(Failure::BadRequest(message)) => {
+                        product_page(&app, &context, &id, &query, Some(("tiktok_product_id", &message))).await
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+            "unlink" => {
+                unlink_product(&app, store_hash, &shop_id, &id).await?;
+                Ok(back("unlinked"))
+            }
+            other => Err(Failure::NotFound(format!("There is no product form {other:?}."))),
+        }
+    };
+    outcome.await.map_err(Failure::page)
+}
+
+/// The overrides a product form describes (empty fields: no override).
+fn overrides_from_form(fields: &Fields) -> Result<Overrides, FormError> {
+    let attributes = pairs(field(fields, "attributes").unwrap_or_default(), "attributes")?
+        .into_iter()
+        .map(|(attribute_id, value)| AttributeMapping {
+            attribute_id,
+            source: Source::Fixed(value),
+        })
+        .collect();
+    Ok(Overrides {
+        title: optional(fields, "title"),
+        description: optional(fields, "description"),
+        brand_id: optional(fields, "brand_id"),
+        category_id: optional(fields, "category_id"),
+        attributes,
+        exclude_from_stock_sync: field(fields, "exclude_from_stock_sync") == Some("on"),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActivitiesQuery {
+    after: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// Activities per page of the activities screen.
+const ACTIVITIES_PER_PAGE: usize = 50;
+
+/// `GET /settings/activities`.
+async fn activities(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Query(query): Query<ActivitiesQuery>,
+) -> Result<Response, Response> {
+    let page = async {
+        let (shops, _) = shops_and_csrf(&app, &context).await?;
+        let (activities, next) = records::activities_page(
+            app.table.as_ref(),
+            &context.store.store_hash,
+            ACTIVITIES_PER_PAGE,
+            query.after.clone(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::InvalidRequest(_) => Failure::NotFound("No such page of activities.".into()),
+            other => other.into(),
+        })?;
+        let frame = frame(
+            &context,
+            &shops,
+            Section::Activities,
+            query.page.shop.as_deref(),
+            "/settings/activities",
+            &query.page.confirmation,
+        );
+        Ok::<_, Failure>(pages::activities::activities(&frame, &activities, next.as_deref()).into_response())
+    };
+    page.await.map_err(Failure::page)
+}
+
+async fn own_activity(app: &App, store_hash: &str, id: &str) -> Result<records::Activity, Failure> {
+    records::get_activity(app.table.as_ref(), store_hash, id)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No activity {id}.")))
+}
+
+/// `GET /settings/activities/{id}`: 404 for another store's activity.
+async fn activity(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, Response> {
+    let page = async {
+        let activity = own_activity(&app, &context.store.store_hash, &id).await?;
+        let (shops, _) = shops_and_csrf(&app, &context).await?;
+        let shop_name = activity
+            .shop_id
+            .as_deref()
+            .and_then(|id| shops.iter().find(|s| s.shop_id == id))
+            .map(|s| s.name.clone());
+        let frame = frame(
+            &context,
+            &shops,
+            Section::Activities,
+            query.shop.as_deref(),
+            "/settings/activities",
+            &query.confirmation,
+        );
+        Ok::<_, Failure>(pages::activities::activity(&frame, &activity, shop_name.as_deref()).into_response())
+    };
+    page.await.map_err(Failure::page)
+}
+
+/// `GET /settings/activities/{id}/progress` (htmx): the progress fragment alone.
+async fn activity_progress(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+) -> Result<Markup, Response> {
+    own_activity(&app, &context.store.store_hash, &id)
+        .await
+        .map(|activity| pages::activities::progress(&activity))
+        .map_err(Failure::page)
+}
