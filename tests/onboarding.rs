@@ -144,16 +144,38 @@ async fn the_wizard_steps_save_and_resume() {
         .await
         .unwrap();
     assert_eq!(forged.status, 401, "a form without the CSRF token changes nothing");
-    // Leaving and coming back resumes at the next step.
+    // Leaving and coming back resumes at the next step, with TikTok's recommended
+    // category for a sample product chosen already.
     let (_, page) = browser.visit(&format!("{}/settings", base(&running))).await.unwrap();
     assert!(page.body.contains("Default profile"), "{}", page.body);
-    browser
+    assert!(page.body.contains("(recommended)"), "{}", page.body);
+    // The earlier steps stay links to go back to.
+    assert!(page.body.contains("href=\"/settings?step=warehouse\""), "{}", page.body);
+    let unchosen = browser
         .post_form(
             &format!("{}/settings/wizard/profile", base(&running)),
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("category_id", "")],
         )
         .await
         .unwrap();
+    assert_eq!(unchosen.status, 400, "no category, no profile");
+    assert!(unchosen.body.contains("Choose a TikTok category"), "{}", unchosen.body);
+    // (The sandbox's demo catalogue came with a default profile in Phone Cases.)
+    let default_category = async || {
+        let profiles = connector::catalog::records::all_profiles(running.app.table.as_ref(), STORE).await.unwrap();
+        assert_eq!(profiles.iter().filter(|p| p.is_default).count(), 1, "one default profile");
+        profiles.into_iter().find(|p| p.is_default).unwrap().category_id
+    };
+    assert_eq!(default_category().await, "900010", "nothing saved by the refused step");
+    let created = browser
+        .post_form(
+            &format!("{}/settings/wizard/profile", base(&running)),
+            &[("csrf", &csrf), ("category_id", "700011")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, 303, "{}", created.body);
+    assert_eq!(default_category().await, "700011", "the step saved the default profile");
     browser
         .post_form(
             &format!("{}/settings/wizard/configuration", base(&running)),
@@ -172,8 +194,10 @@ async fn the_wizard_steps_save_and_resume() {
         .unwrap()
         .unwrap();
     assert_eq!(us.default_warehouse_id, Some(second_warehouse));
-    let (_, page) = browser.visit(&format!("{}/settings", base(&running))).await.unwrap();
-    assert!(page.body.contains("Dashboard"));
+    // Onboarding done, the settings link opens the dashboard, with the import.
+    let (landed, page) = browser.visit(&format!("{}/settings", base(&running))).await.unwrap();
+    assert!(landed.ends_with("/settings/dashboard"), "{landed}");
+    assert!(page.body.contains("Import from the store"), "{}", page.body);
 }
 
 #[tokio::test]

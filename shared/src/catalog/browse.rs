@@ -84,7 +84,7 @@ pub struct Browse<'a> {
     pub counts: Vec<(ListingStatus, usize)>,
     /// Products matching every filter but the status.
     pub searched: usize,
-    /// Products matching every filter, in store order.
+    /// Products matching every filter, by store id (numeric ids in numeric order).
     pub matching: Vec<Row<'a>>,
     /// The page shown, from 1.
     pub page: usize,
@@ -124,7 +124,7 @@ impl ProductFilter {
     /// Applies the filter to the store's `products` with one shop's `listings`.
     pub fn browse<'a>(&self, products: &'a [Product], listings: &'a [Listing], profiles: &'a [Profile]) -> Browse<'a> {
         let by_product: HashMap<&str, &Listing> = listings.iter().map(|l| (l.product_id.as_str(), l)).collect();
-        let searched: Vec<Row> = products
+        let mut searched: Vec<Row> = products
             .iter()
             .map(|product| Row {
                 product,
@@ -133,6 +133,8 @@ impl ProductFilter {
             })
             .filter(|row| self.keeps(row))
             .collect();
+        // Numeric store ids in numeric order (stored as text, "10" sorts before "2").
+        searched.sort_by(|a, b| (a.product.id.len(), &a.product.id).cmp(&(b.product.id.len(), &b.product.id)));
         let counts = TABS
             .iter()
             .map(|(status, _)| (*status, searched.iter().filter(|r| r.status() == *status).count()))

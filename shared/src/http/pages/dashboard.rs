@@ -84,7 +84,8 @@ fn shop_card(health: &ShopHealth, store_currency: &str) -> Markup {
                 p { a.button href="/tiktok/connect" target="_blank" rel="noopener" { "Re-authorize" } }
             }
             dl.pairs {
-                (expiry("Access token", Some(shop.access_expires_at)))
+                dt { "Access token" } dd { "renewed automatically" }
+                (expiry("Refresh token", Some(shop.refresh_expires_at)))
                 (expiry("Authorization", shop.authorization_expires_at))
                 dt { "Last webhook" } dd { (health.last_webhook.map(ago).unwrap_or_else(|| "none yet".into())) }
                 dt { "Last order poll" } dd { (health.last_poll.map(ago).unwrap_or_else(|| "none yet".into())) }

@@ -281,6 +281,13 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                         @if let Some(error) = error {
                             div.flash.error role="alert" { (error) }
                         }
+                        @for shop in frame.shops.iter().filter(|s| s.status == ShopStatus::NeedsReauthorization) {
+                            div.flash.error data-shop=(shop.shop_id) {
+                                strong { (shop.name) ": Needs re-authorization. " }
+                                (shop.attention.as_deref().unwrap_or("TikTok no longer accepts the connector's access."))
+                                " " a href="/tiktok/connect" target="_blank" rel="noopener" { "Re-authorize" }
+                            }
+                        }
                     }
                     h1 { (title) }
                     (content)
