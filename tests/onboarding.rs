@@ -162,8 +162,14 @@ async fn the_wizard_steps_save_and_resume() {
     assert!(unchosen.body.contains("Choose a TikTok category"), "{}", unchosen.body);
     // (The sandbox's demo catalogue came with a default profile in Phone Cases.)
     let default_category = async || {
-        let profiles = connector::catalog::records::all_profiles(running.app.table.as_ref(), STORE).await.unwrap();
-        assert_eq!(profiles.iter().filter(|p| p.is_default).count(), 1, "one default profile");
+        let profiles = connector::catalog::records::all_profiles(running.app.table.as_ref(), STORE)
+            .await
+            .unwrap();
+        assert_eq!(
+            profiles.iter().filter(|p| p.is_default).count(),
+            1,
+            "one default profile"
+        );
         profiles.into_iter().find(|p| p.is_default).unwrap().category_id
     };
     assert_eq!(default_category().await, "900010", "nothing saved by the refused step");

@@ -200,7 +200,9 @@ async fn pages_may_be_framed_only_by_the_store_control_panel_and_session_data_is
     let page = fetch("/settings").await.unwrap().text().await.unwrap();
     let scripts: Vec<&str> = page.split("<script").skip(1).collect();
     assert!(
-        !page.contains("<style") && !page.contains(" style=") && scripts.iter().all(|tag| tag.starts_with(" src=\"/assets/")),
+        !page.contains("<style")
+            && !page.contains(" style=")
+            && scripts.iter().all(|tag| tag.starts_with(" src=\"/assets/")),
         "nothing inline for the CSP to forbid: scripts and styles are files of the app"
     );
     let stylesheet = page
@@ -597,9 +599,20 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         while let Some(segment) = segments.next() {
             let values: Vec<String> = if segment.starts_with('{') {
                 match segment {
-                    "{step}" | "{form}" => ["warehouse", "retry", "retry-job", "orders", "configuration", "profile"]
-                        .map(String::from)
-                        .to_vec(),
+                    "{step}" | "{form}" => [
+                        "warehouse",
+                        "retry",
+                        "retry-job",
+                        "orders",
+                        "configuration",
+                        "profile",
+                        "overrides",
+                        "upload",
+                        "link",
+                        "unlink",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                     _ => {
                         names_an_id |= previous != "products" || product_of_a.is_some();
                         vec![
@@ -658,6 +671,9 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
                             !(200..400).contains(&status),
                             "{method} {concrete_path} with A's id answered {status}: {text}"
                         );
+                        if method == reqwest::Method::GET {
+                            assert_eq!(status, 404, "GET {concrete_path} with A's id: {text}");
+                        }
                     }
                     for secret in &secrets_of_a {
                         assert!(

@@ -21,7 +21,9 @@ use crate::catalog::records;
 use crate::queue::{Job, JobError, JobKind};
 use crate::shops::{ShopError, with_shop};
 use crate::storage::idempotency::{self, Claim};
-use crate::storage::{Condition, Item, Query, StorageError, Table, unix_now};
+use crate::storage::{
+    Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, put_counted, unix_now,
+};
 use crate::store::{Address, NewOrder, NewOrderLine, OrderStatus as StoreStatus, StoreEvent, StorePlatform};
 use crate::tiktok::client::Shipped;
 use crate::tiktok::model::{MarkShipped, Order, OrderSearch};
@@ -251,7 +253,87 @@ pub async fn get_record(
 
 async fn save_record(table: &dyn Table, store_hash: &str, mut record: OrderRecord) -> Result<(), StorageError> {
     record.updated_at = unix_now();
-    table.put(record_item(store_hash, &record), Condition::None).await
+    let pk = accounts::store_pk(store_hash);
+    put_counted(table, record_item(store_hash, &record), Vec::new(), |stored| {
+        let before: Option<OrderRecord> = stored.and_then(|i| serde_json::from_value(i.data.clone()).ok());
+        counted(&pk, before.as_ref(), &record)
+    })
+    .await
+}
+
+/// The store's order counters: `state:<sync state>`, `status:<TikTok status>` and
+/// `waiting:<shop id>` (orders in error or needing attention).
+const ORDER_COUNTS: &str = "COUNTS#ORDERS";
+
+/// The counters an order record counts in.
+fn counted_in(record: &OrderRecord) -> Vec<String> {
+    let state = serde_json::to_value(record.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut names = vec![format!("state:{state}")];
+    if !record.tiktok_status.is_empty() {
+        names.push(format!("status:{}", record.tiktok_status));
+    }
+    if matches!(record.state, SyncState::Error | SyncState::Parked) {
+        names.push(format!("waiting:{}", record.shop_id));
+    }
+    names
+}
+
+/// The day a sale counts on (`SALES#2026-11-29`, UTC).
+fn sales_sk(placed_at: i64) -> String {
+    let day = jiff::Timestamp::from_second(placed_at)
+        .map_or_else(|_| "invalid".to_string(), |t| t.strftime("%Y-%m-%d").to_string());
+    format!("SALES#{day}")
+}
+
+/// The counter changes of replacing `before` by `after`: out of the old counters into
+/// the new ones, and the sale onto its day (`<currency>` in hundredths, `orders`) the
+/// first time the record carries it.
+fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
+    let out = before.map(counted_in).unwrap_or_default().into_iter().map(|n| (n, -1));
+    let into = counted_in(after).into_iter().map(|n| (n, 1));
+    let mut ops: Vec<WriteOp> = add_counts(pk, ORDER_COUNTS, out.chain(into)).into_iter().collect();
+    if let Some(sale) = &after.sale
+        && before.is_none_or(|b| b.sale.is_none())
+    {
+        let hundredths = (sale.total * rust_decimal::Decimal::ONE_HUNDRED).round();
+        let hundredths = rust_decimal::prelude::ToPrimitive::to_i64(&hundredths).unwrap_or(0);
+        ops.extend(add_counts(
+            pk,
+            &sales_sk(sale.placed_at),
+            [(sale.currency.clone(), hundredths), ("orders".to_string(), 1)],
+        ));
+    }
+    ops
+}
+
+/// The store's order counters (see [`ORDER_COUNTS`]): counter → orders.
+pub async fn order_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap<String, i64>, StorageError> {
+    let item = table.get(&accounts::store_pk(store_hash), ORDER_COUNTS).await?;
+    Ok(item.as_ref().map(counters).unwrap_or_default())
+}
+
+/// Gross sales per day (UTC) for the `days` days up to `today` (days since 1970):
+/// per day, each currency's total in hundredths and `orders`.
+pub async fn daily_sales(
+    table: &dyn Table,
+    store_hash: &str,
+    today: i64,
+    days: i64,
+) -> Result<Vec<HashMap<String, i64>>, StorageError> {
+    let pk = accounts::store_pk(store_hash);
+    let reads = (today - days + 1..=today).map(|day| {
+        let sk = sales_sk(day * 86_400);
+        let pk = pk.clone();
+        async move { table.get(&pk, &sk).await }
+    });
+    let items = futures_util::future::join_all(reads).await;
+    items
+        .into_iter()
+        .map(|item| Ok(item?.as_ref().map(counters).unwrap_or_default()))
+        .collect()
 }
 
 /// The record of the TikTok order behind a store order.
@@ -1191,6 +1273,23 @@ pub async fn park(
         },
     };
     save_record(table, store_hash, record).await
+}
+
+/// The store's latest `limit` order records: the highest TikTok order numbers (TikTok
+/// numbers orders in time order), read from the end of the key range.
+pub async fn latest_records(
+    table: &dyn Table,
+    store_hash: &str,
+    limit: usize,
+) -> Result<Vec<OrderRecord>, StorageError> {
+    let page = table
+        .query(
+            Query::table(accounts::store_pk(store_hash), "ORDER#")
+                .limit(limit)
+                .descending(),
+        )
+        .await?;
+    page.items.iter().map(crate::storage::decode).collect()
 }
 
 /// Every order record of a store.

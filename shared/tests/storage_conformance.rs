@@ -10,7 +10,7 @@ use connector::storage::dynamodb::DynamoTable;
 use connector::storage::embedded::EmbeddedTable;
 use connector::storage::idempotency::{self, Claim};
 use connector::storage::{
-    Condition, Item, MAX_ITEM_BYTES, MAX_PAGE_BYTES, Query, StorageError, Table, WriteOp, unix_now,
+    Condition, Item, MAX_ITEM_BYTES, MAX_PAGE_BYTES, Query, StorageError, Table, WriteOp, counters, unix_now,
 };
 use serde_json::json;
 
@@ -53,6 +53,8 @@ conformance!(
     expired_items_read_as_absent,
     bad_input_yields_typed_errors,
     idempotency_claims_once_and_returns_the_stored_result,
+    counters_add_atomically_and_with_the_writes_of_their_transaction,
+    descending_queries_page_from_the_last_key,
 );
 
 async fn put_then_get_round_trips_every_field(table: Arc<dyn Table>) {
@@ -461,4 +463,84 @@ async fn embedded_store_keeps_data_across_a_restart() {
         "kept"
     );
     assert_eq!(reopened.query(Query::index("BC", "")).await.unwrap().items.len(), 1);
+}
+
+async fn counters_add_atomically_and_with_the_writes_of_their_transaction(table: Arc<dyn Table>) {
+    let add = |counts: &[(&str, i64)]| WriteOp::Add {
+        pk: "STORE#a".into(),
+        sk: "COUNTS#X".into(),
+        counts: counts.iter().map(|(n, d)| (n.to_string(), *d)).collect(),
+    };
+    let read = async || {
+        counters(
+            &table
+                .get("STORE#a", "COUNTS#X")
+                .await
+                .unwrap()
+                .expect("created by the first add"),
+        )
+    };
+    table.transact(vec![add(&[("live", 2), ("queued", 1)])]).await.unwrap();
+    // Forty writers at once lose no count.
+    let writers = (0..40).map(|i| {
+        let table = table.clone();
+        let op = add(&[("live", 1), ("queued", if i % 2 == 0 { -1 } else { 1 })]);
+        tokio::spawn(async move { table.transact(vec![op]).await })
+    });
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let counted = read().await;
+    assert_eq!((counted["live"], counted["queued"]), (42, 1));
+    // A cancelled transaction adds nothing.
+    let refused = vec![
+        WriteOp::Put {
+            item: Item::new("STORE#a", "P#1", json!({})),
+            condition: Condition::Exists,
+        },
+        add(&[("live", 100)]),
+    ];
+    assert!(matches!(
+        table.transact(refused).await,
+        Err(StorageError::TransactionCancelled { .. })
+    ));
+    assert_eq!(read().await["live"], 42);
+    let accepted = vec![
+        WriteOp::Put {
+            item: Item::new("STORE#a", "P#1", json!({})),
+            condition: Condition::Absent,
+        },
+        add(&[("live", -2), ("new", 5)]),
+    ];
+    table.transact(accepted).await.unwrap();
+    let counted = read().await;
+    assert_eq!((counted["live"], counted["new"]), (40, 5));
+}
+
+async fn descending_queries_page_from_the_last_key(table: Arc<dyn Table>) {
+    for i in 0..25 {
+        table
+            .put(
+                Item::new("STORE#d", format!("ORDER#{i:03}"), json!({})),
+                Condition::None,
+            )
+            .await
+            .unwrap();
+    }
+    table
+        .put(Item::new("STORE#d", "OTHER#999", json!({})), Condition::None)
+        .await
+        .unwrap();
+    let (items, pages) = read_all(table.as_ref(), Query::table("STORE#d", "ORDER#").limit(10).descending()).await;
+    let keys: Vec<&str> = items.iter().map(|i| i.sk.as_str()).collect();
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("ORDER#{i:03}")).collect();
+    assert_eq!(
+        keys, expected,
+        "highest first, every item once, nothing outside the prefix"
+    );
+    assert!(pages >= 3);
+    assert!(matches!(
+        table.query(Query::index("X", "").descending()).await,
+        Err(StorageError::InvalidRequest(_))
+    ));
 }

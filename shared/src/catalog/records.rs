@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::{Overrides, Profile};
 use crate::accounts::store_pk;
-use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
+use crate::storage::{
+    Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, decode, encode, put_counted, unix_now,
+};
 use crate::store::Product;
 
 /// Where a product stands on a TikTok shop.
@@ -94,14 +96,52 @@ async fn all<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Saves a store product.
+/// The store's catalogue counters: `products` (stored products).
+const CATALOG_COUNTS: &str = "COUNTS#CATALOG";
+
+/// The listing counters of a shop: one per listing status (`live`, `not_ready`, …).
+fn listing_counts_sk(shop_id: &str) -> String {
+    format!("COUNTS#LISTINGS#{shop_id}")
+}
+
+/// A listing status as its counter is named (`not_ready`).
+pub fn status_key(status: ListingStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Saves a store product, counting it when it is new.
 pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product) -> Result<(), StorageError> {
-    table
-        .put(
-            Item::new(store_pk(store_hash), format!("PRODUCT#{}", product.id), encode(product)),
-            Condition::None,
+    let pk = store_pk(store_hash);
+    let item = Item::new(pk.clone(), format!("PRODUCT#{}", product.id), encode(product));
+    put_counted(table, item, Vec::new(), |stored| {
+        add_counts(
+            &pk,
+            CATALOG_COUNTS,
+            [("products".to_string(), i64::from(stored.is_none()))],
         )
-        .await
+        .into_iter()
+        .collect()
+    })
+    .await
+}
+
+/// How many products the store has (kept by [`save_product`] and [`delete_product`]).
+pub async fn product_count(table: &dyn Table, store_hash: &str) -> Result<u64, StorageError> {
+    let item = table.get(&store_pk(store_hash), CATALOG_COUNTS).await?;
+    Ok(item.map_or(0, |i| counters(&i).get("products").copied().unwrap_or(0).max(0) as u64))
+}
+
+/// How many listings of a shop have each status (kept by every listing write).
+pub async fn listing_counts(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+) -> Result<std::collections::HashMap<String, i64>, StorageError> {
+    let item = table.get(&store_pk(store_hash), &listing_counts_sk(shop_id)).await?;
+    Ok(item.as_ref().map(counters).unwrap_or_default())
 }
 
 /// One stored product.
@@ -117,11 +157,22 @@ pub async fn get_product(
         .transpose()
 }
 
-/// Removes a stored product.
+/// Removes a stored product (and its count).
 pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<(), StorageError> {
-    table
-        .delete(&store_pk(store_hash), &format!("PRODUCT#{product_id}"), Condition::None)
-        .await
+    let pk = store_pk(store_hash);
+    let ops = vec![
+        WriteOp::Delete {
+            pk: pk.clone(),
+            sk: format!("PRODUCT#{product_id}"),
+            condition: Condition::Exists,
+        },
+        add_counts(&pk, CATALOG_COUNTS, [("products".to_string(), -1)]).expect("a change"),
+    ];
+    match table.transact(ops).await {
+        // Already gone: nothing to count.
+        Err(StorageError::TransactionCancelled { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// Every stored product.
@@ -233,7 +284,7 @@ pub async fn due_uploads(table: &dyn Table, now: i64) -> Result<Vec<DueUpload>, 
 /// Unlinks a listing from its TikTok product: back to *Not uploaded*, its SKU
 /// mappings removed, in one transaction (orders of those SKUs then need linking again).
 pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Listing) -> Result<(), StorageError> {
-    let mut ops: Vec<WriteOp> = listing
+    let removals: Vec<WriteOp> = listing
         .skus
         .iter()
         .map(|(variant_id, _)| WriteOp::Delete {
@@ -246,12 +297,52 @@ pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Li
     listing.skus.clear();
     listing.status = ListingStatus::NotUploaded;
     listing.reasons.clear();
+    write_listing(table, store_hash, listing, removals).await
+}
+
+/// Writes a listing with `extra` operations in one transaction (at most 98), moving
+/// its count from its stored status to its new one.
+async fn write_listing(
+    table: &dyn Table,
+    store_hash: &str,
+    mut listing: Listing,
+    extra: Vec<WriteOp>,
+) -> Result<(), StorageError> {
     listing.updated_at = unix_now();
-    ops.push(WriteOp::Put {
-        item: listing_item(store_hash, &listing),
-        condition: Condition::None,
-    });
-    table.transact(ops).await
+    let pk = store_pk(store_hash);
+    let counts_sk = listing_counts_sk(&listing.shop_id);
+    let status = status_key(listing.status);
+    put_counted(table, listing_item(store_hash, &listing), extra, |stored| {
+        let before = stored.and_then(|i| i.data["status"].as_str().map(str::to_string));
+        let moved = before.map(|b| (b, -1)).into_iter().chain([(status.clone(), 1)]);
+        add_counts(&pk, &counts_sk, moved).into_iter().collect()
+    })
+    .await
+}
+
+/// Sets the store's counters to what its records hold now: products, and listings per
+/// status on each of `shop_ids` (after a full import, and for data saved before the
+/// counters were kept). Writes made during the recount may be counted twice or not at
+/// all until the next one.
+pub async fn recount(table: &dyn Table, store_hash: &str, shop_ids: &[String]) -> Result<(), StorageError> {
+    let pk = store_pk(store_hash);
+    let products = all_products(table, store_hash).await?.len();
+    let item = Item::new(pk.clone(), CATALOG_COUNTS, serde_json::json!({"products": products}));
+    table.put(item, Condition::None).await?;
+    for shop_id in shop_ids {
+        let mut counts = serde_json::Map::new();
+        for listing in shop_listings(table, store_hash, shop_id).await? {
+            let entry = counts.entry(status_key(listing.status)).or_insert(0.into());
+            *entry = (entry.as_i64().unwrap_or(0) + 1).into();
+        }
+        let item = Item::new(
+            pk.clone(),
+            listing_counts_sk(shop_id),
+            serde_json::Value::Object(counts),
+        );
+        table.put(item, Condition::None).await?;
+    }
+    Ok(())
 }
 
 fn overrides_sk(product_id: &str) -> String {
@@ -279,28 +370,33 @@ pub async fn save_overrides(
     table.put(item, Condition::None).await
 }
 
-/// Saves a listing; with SKUs, also their mappings (TikTok SKU → store variant), in one transaction.
-pub async fn save_listing(table: &dyn Table, store_hash: &str, mut listing: Listing) -> Result<(), StorageError> {
-    listing.updated_at = unix_now();
-    let mut ops = vec![WriteOp::Put {
-        item: listing_item(store_hash, &listing),
-        condition: Condition::None,
-    }];
-    for (variant_id, sku_id) in &listing.skus {
-        let mapping = serde_json::json!({"variant_id": variant_id, "product_id": listing.product_id, "tiktok_sku_id": sku_id,
-                                         "tiktok_product_id": listing.tiktok_product_id});
-        let item = Item::new(
-            store_pk(store_hash),
-            format!("SKU#{}#{variant_id}", listing.shop_id),
-            mapping,
-        )
-        .with_index(format!("TTSKU#{}#{sku_id}", listing.shop_id), store_pk(store_hash));
-        ops.push(WriteOp::Put {
-            item,
-            condition: Condition::None,
-        });
-    }
-    for chunk in ops.chunks(100) {
+/// Saves a listing, moving its count to its status; with SKUs, also their mappings
+/// (TikTok SKU → store variant), in the same transaction (beyond 98, in further ones).
+pub async fn save_listing(table: &dyn Table, store_hash: &str, listing: Listing) -> Result<(), StorageError> {
+    let mappings: Vec<WriteOp> = listing
+        .skus
+        .iter()
+        .map(|(variant_id, sku_id)| {
+            let mapping = serde_json::json!({"variant_id": variant_id, "product_id": listing.product_id, "tiktok_sku_id": sku_id,
+                                             "tiktok_product_id": listing.tiktok_product_id});
+            let item = Item::new(
+                store_pk(store_hash),
+                format!("SKU#{}#{variant_id}", listing.shop_id),
+                mapping,
+            )
+            .with_index(format!("TTSKU#{}#{sku_id}", listing.shop_id), store_pk(store_hash));
+            WriteOp::Put {
+                item,
+                condition: Condition::None,
+            }
+        })
+        .collect();
+    // The listing, its count and the first mappings together; the rest after.
+    let mut mappings = mappings.into_iter();
+    let first: Vec<WriteOp> = mappings.by_ref().take(98).collect();
+    write_listing(table, store_hash, listing, first).await?;
+    let rest: Vec<WriteOp> = mappings.collect();
+    for chunk in rest.chunks(100) {
         table.transact(chunk.to_vec()).await?;
     }
     Ok(())

@@ -163,6 +163,15 @@ async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Resul
         activity.total = page.total.or(activity.total);
         if page.next.is_none() {
             activity.finish();
+            // A full import has read every product: set the counters to what is stored.
+            if request.since.is_none() {
+                let shops: Vec<String> = accounts::list_shops(app.table.as_ref(), &store.store_hash)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.shop_id)
+                    .collect();
+                records::recount(app.table.as_ref(), &store.store_hash, &shops).await?;
+            }
         }
         records::save_activity(app.table.as_ref(), &store.store_hash, &activity).await?;
     }

@@ -354,21 +354,33 @@ async fn dashboard(
     dashboard_page(&app, &context, &query).await.map_err(Failure::page)
 }
 
+/// How many orders the dashboard's orders card lists.
+const LATEST_ORDERS: usize = 50;
+
+/// The dashboard, from counters kept by the workers and bounded reads: no read grows
+/// with the catalogue or the order history.
 async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) -> Result<Response, Failure> {
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
-    let orders = orders::all_records(table, store_hash).await?;
+    let latest = orders::latest_records(table, store_hash, LATEST_ORDERS).await?;
+    let order_counts = orders::order_counts(table, store_hash).await?;
+    let count = |name: &str| order_counts.get(name).copied().unwrap_or(0).max(0) as u64;
     let parked = redrive::parked_jobs(table, store_hash).await?;
     let reconciliations = reconcile::latest(table, store_hash).await?;
     let (activities, _) = records::activities_page(table, store_hash, 5, None).await?;
-    let products = records::all_products(table, store_hash).await?.len() as u64;
+    let products = records::product_count(table, store_hash).await?;
     let mut health = Vec::new();
     for shop in shops.iter().filter(|s| s.status != ShopStatus::Disconnected) {
-        let listings = records::shop_listings(table, store_hash, &shop.shop_id).await?;
+        let listed = records::listing_counts(table, store_hash, &shop.shop_id).await?;
         let mut counts: Vec<(ListingStatus, u64)> = crate::catalog::browse::TABS
             .iter()
-            .map(|(status, _)| (*status, listings.iter().filter(|l| l.status == *status).count() as u64))
+            .map(|(status, _)| {
+                (
+                    *status,
+                    listed.get(&records::status_key(*status)).copied().unwrap_or(0).max(0) as u64,
+                )
+            })
             .collect();
         let uploaded: u64 = counts
             .iter()
@@ -381,10 +393,7 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) 
             listings: counts,
             last_poll: orders::last_poll(table, store_hash, &shop.shop_id).await?,
             last_webhook: accounts::last_webhook(table, store_hash, &shop.shop_id).await?,
-            orders_waiting: orders
-                .iter()
-                .filter(|o| o.shop_id == shop.shop_id && matches!(o.state, SyncState::Error | SyncState::Parked))
-                .count() as u64,
+            orders_waiting: count(&format!("waiting:{}", shop.shop_id)),
         });
     }
     let states = [
@@ -394,23 +403,35 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) 
         SyncState::Skipped,
         SyncState::Cancelled,
     ];
-    let order_states = states
+    let order_states: Vec<(SyncState, u64)> = states
         .iter()
-        .map(|state| (*state, orders.iter().filter(|o| o.state == *state).count() as u64))
+        .map(|state| {
+            let key = serde_json::to_value(state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (*state, count(&format!("state:{key}")))
+        })
         .collect();
-    let mut tiktok_statuses: std::collections::BTreeMap<String, u64> = Default::default();
-    for order in &orders {
-        *tiktok_statuses.entry(order.tiktok_status.clone()).or_default() += 1;
-    }
+    let mut tiktok_statuses: Vec<(String, u64)> = order_counts
+        .iter()
+        .filter_map(|(name, n)| Some((name.strip_prefix("status:")?.to_string(), (*n).max(0) as u64)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    tiktok_statuses.sort();
+    let today = crate::storage::unix_now().div_euclid(86_400);
+    let first_day = today - pages::dashboard::SALES_DAYS + 1;
+    let sales = orders::daily_sales(table, store_hash, today, pages::dashboard::SALES_DAYS).await?;
     let data = Dashboard {
         shops: health,
+        order_total: order_states.iter().map(|(_, n)| n).sum(),
         order_states,
-        tiktok_statuses: tiktok_statuses.into_iter().filter(|(s, _)| !s.is_empty()).collect(),
+        tiktok_statuses,
         activities: &activities,
-        orders: &orders,
+        orders: &latest,
         parked: &parked,
         reconciliations: &reconciliations,
-        sales_chart: pages::dashboard::sales_chart(&orders),
+        sales_chart: pages::dashboard::sales_chart(first_day, &sales),
     };
     let frame = frame(
         context,

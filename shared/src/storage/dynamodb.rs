@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use super::{
@@ -40,6 +40,9 @@ fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkErr
 fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StorageError> {
     result.map_err(|e| StorageError::InvalidRequest(e.to_string()))
 }
+
+/// Counter attributes (`WriteOp::Add`) are named `n:<counter>`.
+const COUNTER_PREFIX: &str = "n:";
 
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_string())
@@ -81,8 +84,26 @@ fn from_attributes(attributes: &Attributes) -> Result<Item, StorageError> {
         sk: sk.clone(),
         reason,
     };
-    let data = serde_json::from_str(&text("data").ok_or_else(|| corrupt("no data attribute".into()))?)
-        .map_err(|e| corrupt(e.to_string()))?;
+    let data = match text("data") {
+        Some(data) => serde_json::from_str(&data).map_err(|e| corrupt(e.to_string()))?,
+        // A counter item (`WriteOp::Add`): its counters are number attributes.
+        None if attributes.keys().any(|k| k.starts_with(COUNTER_PREFIX)) => {
+            let mut counters = serde_json::Map::new();
+            for (name, value) in attributes {
+                if let Some(counter) = name.strip_prefix(COUNTER_PREFIX) {
+                    let value = value.as_n().ok().and_then(|v| v.parse::<i64>().ok());
+                    counters.insert(
+                        counter.to_string(),
+                        value
+                            .ok_or_else(|| corrupt(format!("counter {counter} is not a number")))?
+                            .into(),
+                    );
+                }
+            }
+            serde_json::Value::Object(counters)
+        }
+        None => return Err(corrupt("no data attribute".into())),
+    };
     let version = number("version")
         .transpose()
         .map_err(|e| corrupt(e.to_string()))?
@@ -204,6 +225,7 @@ impl DynamoTable {
             WriteOp::Put { condition, .. } | WriteOp::Delete { condition, .. } | WriteOp::Check { condition, .. } => {
                 expression(*condition, now)
             }
+            WriteOp::Add { .. } => None,
         };
         let (text, names, values) = match expr {
             Some(e) => (Some(e.text), Some(e.names), Some(e.values)),
@@ -228,6 +250,25 @@ impl DynamoTable {
                     .set_expression_attribute_values(values)
                     .build(),
             )?),
+            WriteOp::Add { pk, sk, counts } => {
+                let mut names = HashMap::new();
+                let mut values = HashMap::new();
+                let mut adds = Vec::new();
+                for (i, (name, delta)) in counts.iter().enumerate() {
+                    names.insert(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"));
+                    values.insert(format!(":c{i}"), n(delta));
+                    adds.push(format!("#c{i} :c{i}"));
+                }
+                TransactWriteItem::builder().update(built(
+                    Update::builder()
+                        .table_name(&self.table_name)
+                        .set_key(Some(key(&pk, &sk)))
+                        .update_expression(format!("ADD {}", adds.join(", ")))
+                        .set_expression_attribute_names(Some(names))
+                        .set_expression_attribute_values(Some(values))
+                        .build(),
+                )?)
+            }
             WriteOp::Check { pk, sk, .. } => TransactWriteItem::builder().condition_check(built(
                 ConditionCheck::builder()
                     .table_name(&self.table_name)
@@ -347,6 +388,7 @@ impl Table for DynamoTable {
             .set_expression_attribute_values(Some(values))
             .set_exclusive_start_key(start_key)
             .limit(query.limit as i32)
+            .scan_index_forward(!query.descending)
             .set_consistent_read((index.is_none()).then_some(true))
             .send()
             .await

@@ -131,6 +131,7 @@ impl EmbeddedTable {
                 WriteOp::Delete { pk, sk, condition } | WriteOp::Check { pk, sk, condition } => {
                     (pk.as_str(), sk.as_str(), *condition)
                 }
+                WriteOp::Add { pk, sk, .. } => (pk.as_str(), sk.as_str(), Condition::None),
             };
             let stored = Self::read_in(&txn, pk, sk)?;
             if !condition_holds(stored.as_ref(), condition, now) {
@@ -147,6 +148,20 @@ impl EmbeddedTable {
                 WriteOp::Put { item, .. } => Self::write_in(&txn, stored.as_ref(), item)?,
                 WriteOp::Delete { .. } => Self::remove_in(&txn, stored.as_ref())?,
                 WriteOp::Check { .. } => {}
+                WriteOp::Add { pk, sk, counts } => {
+                    let live = stored.as_ref().filter(|item| !item.is_expired(now));
+                    let mut item = live
+                        .cloned()
+                        .unwrap_or_else(|| Item::new(pk.clone(), sk.clone(), serde_json::json!({})));
+                    if !item.data.is_object() {
+                        item.data = serde_json::json!({});
+                    }
+                    for (name, delta) in counts {
+                        let value = item.data[name.as_str()].as_i64().unwrap_or(0).saturating_add(*delta);
+                        item.data[name.as_str()] = value.into();
+                    }
+                    Self::write_in(&txn, stored.as_ref(), &item)?
+                }
             }
         }
         txn.commit().map_err(unavailable)
@@ -156,7 +171,9 @@ impl EmbeddedTable {
     fn apply_one(&self, op: WriteOp) -> Result<(), StorageError> {
         let (pk, sk) = match &op {
             WriteOp::Put { item, .. } => (item.pk.clone(), item.sk.clone()),
-            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } => (pk.clone(), sk.clone()),
+            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } | WriteOp::Add { pk, sk, .. } => {
+                (pk.clone(), sk.clone())
+            }
         };
         match self.apply(std::slice::from_ref(&op)) {
             Err(StorageError::TransactionCancelled { .. }) => Err(StorageError::ConditionFailed { pk, sk }),
@@ -185,6 +202,21 @@ impl EmbeddedTable {
             more: false,
         };
         match query.space {
+            KeySpace::Table if query.descending => {
+                // Every key with the prefix sorts below the prefix followed by the highest
+                // character; the cursor's own key is excluded.
+                let end = match query.decode_cursor()? {
+                    Some(c) => item_key(&c.pk, &c.sk),
+                    None => format!("{prefix}{}", char::MAX),
+                };
+                for entry in items.range(..end.as_str()).map_err(unavailable)?.rev() {
+                    let (key, value) = entry.map_err(unavailable)?;
+                    if !key.value().starts_with(&prefix) || scan.stop() {
+                        break;
+                    }
+                    scan.push(decode(key.value(), value.value())?);
+                }
+            }
             KeySpace::Table => {
                 for entry in items.range(start.as_str()..).map_err(unavailable)? {
                     let (key, value) = entry.map_err(unavailable)?;

@@ -172,13 +172,89 @@ pub enum WriteOp {
         sk: String,
         condition: Condition,
     },
+    /// Adds each delta to the named counter of a counter item, creating the item (with
+    /// every counter at 0) when it is absent: DynamoDB's `ADD`, so concurrent writers
+    /// lose no count. A counter item holds only counters; [`counters`] reads them.
+    Add {
+        pk: String,
+        sk: String,
+        /// (counter name, delta).
+        counts: Vec<(String, i64)>,
+    },
+}
+
+/// Replaces the item at `item`'s key and, in the same transaction, applies the counter
+/// changes `counted` derives from the item it replaces (none when absent) and the
+/// `extra` operations (at most 100 operations in all). When another writer changed the
+/// item in between, it reads it again and retries, so counters follow every write
+/// exactly once. The item is stored at the next version.
+pub async fn put_counted(
+    table: &dyn Table,
+    mut item: Item,
+    extra: Vec<WriteOp>,
+    counted: impl Fn(Option<&Item>) -> Vec<WriteOp>,
+) -> Result<(), StorageError> {
+    loop {
+        let stored = table.get(&item.pk, &item.sk).await?;
+        let condition = match &stored {
+            Some(stored) => {
+                item.version = stored.version + 1;
+                Condition::Version(stored.version)
+            }
+            None => {
+                item.version = 0;
+                Condition::Absent
+            }
+        };
+        let mut ops = vec![WriteOp::Put {
+            item: item.clone(),
+            condition,
+        }];
+        ops.extend(counted(stored.as_ref()));
+        ops.extend(extra.iter().cloned());
+        match table.transact(ops).await {
+            Err(StorageError::TransactionCancelled { failed_ops }) if failed_ops == [0] => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A counter change of one item: `(counter, delta)` pairs with the zero deltas left
+/// out; none when nothing changes.
+pub fn add_counts(pk: &str, sk: &str, counts: impl IntoIterator<Item = (String, i64)>) -> Option<WriteOp> {
+    let mut merged: Vec<(String, i64)> = Vec::new();
+    for (name, delta) in counts {
+        match merged.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += delta,
+            None => merged.push((name, delta)),
+        }
+    }
+    merged.retain(|(_, delta)| *delta != 0);
+    (!merged.is_empty()).then(|| WriteOp::Add {
+        pk: pk.to_string(),
+        sk: sk.to_string(),
+        counts: merged,
+    })
+}
+
+/// The counters of a counter item (see [`WriteOp::Add`]): name → value.
+pub fn counters(item: &Item) -> std::collections::HashMap<String, i64> {
+    item.data
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl WriteOp {
     fn key(&self) -> (&str, &str) {
         match self {
             WriteOp::Put { item, .. } => (&item.pk, &item.sk),
-            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } => (pk, sk),
+            WriteOp::Delete { pk, sk, .. } | WriteOp::Check { pk, sk, .. } | WriteOp::Add { pk, sk, .. } => (pk, sk),
         }
     }
 }
@@ -236,6 +312,8 @@ pub struct Query {
     pub limit: usize,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
+    /// Walk the sort keys from the last to the first (table queries only).
+    pub descending: bool,
 }
 
 impl Query {
@@ -247,6 +325,7 @@ impl Query {
             sort_prefix: sort_prefix.into(),
             limit: 100,
             cursor: None,
+            descending: false,
         }
     }
 
@@ -258,7 +337,14 @@ impl Query {
             sort_prefix: sort_prefix.into(),
             limit: 100,
             cursor: None,
+            descending: false,
         }
+    }
+
+    /// Reads the highest sort keys first (DynamoDB's `ScanIndexForward = false`).
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
     }
 
     /// Sets the page size.
@@ -277,6 +363,11 @@ impl Query {
         if self.partition.is_empty() || self.partition.contains('\0') || self.sort_prefix.contains('\0') {
             return Err(StorageError::InvalidRequest(
                 "query partition must be non-empty and free of NUL".into(),
+            ));
+        }
+        if self.descending && self.space == KeySpace::Index {
+            return Err(StorageError::InvalidRequest(
+                "descending queries walk the table only".into(),
             ));
         }
         if !(1..=1000).contains(&self.limit) {

@@ -41,8 +41,10 @@ pub struct Dashboard<'a> {
     pub tiktok_statuses: Vec<(String, u64)>,
     /// The newest activities.
     pub activities: &'a [Activity],
-    /// The newest orders (the orders card).
+    /// The latest orders (the orders card).
     pub orders: &'a [OrderRecord],
+    /// Orders in all.
+    pub order_total: u64,
     /// Jobs set aside.
     pub parked: &'a [ParkedJob],
     /// The latest stock check per shop.
@@ -138,7 +140,7 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
             div.card.chart #sales { h2 { "Gross sales (TikTok orders, last 30 days)" } (PreEscaped(chart)) }
         }
         (reconciliation_card(frame.shops, data.reconciliations))
-        (order_table(data.orders, csrf))
+        (order_table(data.orders, data.order_total, data.order_states.iter().filter(|(s, _)| matches!(s, SyncState::Error | SyncState::Parked)).map(|(_, n)| n).sum(), csrf))
         (order_settings_form(&store.settings, csrf))
     };
     layout(
@@ -156,23 +158,18 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
 pub const SALES_DAYS: i64 = 30;
 
 /// The gross sales chart: TikTok order totals per day over the last [`SALES_DAYS`]
-/// days, one line per currency, drawn by plotters' SVG backend. None without sales.
-pub fn sales_chart(orders: &[OrderRecord]) -> Option<String> {
+/// days (`days[i]` is the day `first_day + i`, days since 1970; each maps a currency to
+/// hundredths), one line per currency, drawn by plotters' SVG backend. None without sales.
+pub fn sales_chart(first_day: i64, days: &[std::collections::HashMap<String, i64>]) -> Option<String> {
     use plotters::prelude::*;
-    use rust_decimal::prelude::ToPrimitive;
 
-    let today = crate::storage::unix_now().div_euclid(86_400);
-    let first = today - SALES_DAYS + 1;
     let mut per_currency: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
-    for sale in orders.iter().filter_map(|o| o.sale.as_ref()) {
-        let day = sale.placed_at.div_euclid(86_400);
-        if day < first || day > today {
-            continue;
+    for (i, day) in days.iter().enumerate() {
+        for (currency, hundredths) in day.iter().filter(|(name, _)| name.as_str() != "orders") {
+            per_currency
+                .entry(currency.as_str())
+                .or_insert_with(|| vec![0.0; days.len()])[i] = *hundredths as f64 / 100.0;
         }
-        let days = per_currency
-            .entry(sale.currency.as_str())
-            .or_insert_with(|| vec![0.0; SALES_DAYS as usize]);
-        days[(day - first) as usize] += sale.total.to_f64().unwrap_or(0.0);
     }
     if per_currency.is_empty() {
         return None;
@@ -184,7 +181,7 @@ pub fn sales_chart(orders: &[OrderRecord]) -> Option<String> {
         .fold(0.0_f64, f64::max)
         .max(1.0)
         * 1.1;
-    let colours = [RGBColor(254, 44, 85), RGBColor(37, 244, 238), RGBColor(30, 30, 30)];
+    let colours = [RGBColor(254, 44, 85), RGBColor(37, 200, 190), RGBColor(30, 30, 30)];
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 280)).into_drawing_area();
@@ -193,19 +190,21 @@ pub fn sales_chart(orders: &[OrderRecord]) -> Option<String> {
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(60)
-            .build_cartesian_2d(0..(SALES_DAYS as i32 - 1), 0.0..top)
+            .build_cartesian_2d(0..(days.len() as i32 - 1).max(1), 0.0..top)
             .ok()?;
         chart
             .configure_mesh()
             .x_labels(10)
-            .x_label_formatter(&|day| super::activities::time((first + i64::from(*day)) * 86_400)[5..10].to_string())
+            .x_label_formatter(&|day| {
+                super::activities::time((first_day + i64::from(*day)) * 86_400)[5..10].to_string()
+            })
             .y_desc("Gross sales")
             .draw()
             .ok()?;
-        for ((currency, days), colour) in per_currency.iter().zip(colours.iter().cycle()) {
+        for ((currency, values), colour) in per_currency.iter().zip(colours.iter().cycle()) {
             chart
                 .draw_series(LineSeries::new(
-                    days.iter().enumerate().map(|(i, v)| (i as i32, *v)),
+                    values.iter().enumerate().map(|(i, v)| (i as i32, *v)),
                     colour.stroke_width(2),
                 ))
                 .ok()?

@@ -10,9 +10,6 @@ use crate::orders::{CancelReason, ItemPrice, OrderRecord, SyncState};
 use crate::redrive::ParkedJob;
 use crate::store::OrderStatus as StoreStatus;
 
-/// How many orders the dashboard lists (newest first).
-const ORDERS_SHOWN: usize = 50;
-
 /// The CSS class and the merchant's words for a sync state.
 pub fn state_label(state: SyncState) -> (&'static str, &'static str) {
     match state {
@@ -24,30 +21,21 @@ pub fn state_label(state: SyncState) -> (&'static str, &'static str) {
     }
 }
 
-/// The orders card: counts per state and the newest orders with their store order
-/// or the reason they are not in the store, and Retry where it helps.
-pub fn order_table(records: &[OrderRecord], csrf: &str) -> Markup {
-    let mut newest: Vec<&OrderRecord> = records.iter().collect();
-    newest.sort_by(|a, b| {
-        b.updated_at
-            .cmp(&a.updated_at)
-            .then(b.tiktok_order_id.cmp(&a.tiktok_order_id))
-    });
-    let failing = records
-        .iter()
-        .filter(|r| matches!(r.state, SyncState::Error | SyncState::Parked))
-        .count();
+/// The orders card: how many orders and how many need attention, then the latest
+/// orders (`newest`, highest TikTok order number first) with their store order or the
+/// reason they are not in the store, and Retry where it helps.
+pub fn order_table(newest: &[OrderRecord], total: u64, failing: u64, csrf: &str) -> Markup {
     html! {
         div.card #orders {
             h2 { "Orders" }
-            @if records.is_empty() {
+            @if newest.is_empty() {
                 p { "No TikTok orders yet. Paid orders appear here within seconds." }
             } @else {
-                p { (records.len()) " order(s) · " (failing) " need attention" }
+                p { (total) " order(s) · " (failing) " need attention · the latest " (newest.len()) " below" }
                 table {
                     thead { tr { th { "TikTok order" } th { "Store order" } th { "State" } th { "TikTok status" } th { "Reason" } th {} } }
                     tbody {
-                        @for record in newest.iter().take(ORDERS_SHOWN) {
+                        @for record in newest {
                             @let (class, label) = state_label(record.state);
                             tr data-order=(record.tiktok_order_id) {
                                 td { (record.tiktok_order_id) }
