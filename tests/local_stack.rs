@@ -19,6 +19,13 @@ async fn every_route_refuses_clearly_without_credentials() {
     let data_dir = tempfile::tempdir().unwrap();
     let running = local_stack(data_dir.path(), false, false).await;
     assert_eq!(get(running.addr, "/health").await.0, 200);
+    // The bare address leads to the settings page (which asks for a session).
+    let (status, response) = get(running.addr, "/").await;
+    assert_eq!(status, 303, "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("location: /settings\r\n"),
+        "{response}"
+    );
     // Without a code, a signed payload or a session, every browser route explains itself.
     for (path, expected) in [
         ("/bigcommerce/auth", 400),

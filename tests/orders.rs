@@ -1266,12 +1266,16 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
             .unwrap()
             .contains("Choose the warehouse")
     );
+    chromium.screenshot("orders-wizard-warehouse").await.unwrap();
     chromium.click_to_next_page("form button[type=submit]").await.unwrap();
     assert_eq!(chromium.text(".card h2").await.unwrap(), "Default profile");
+    chromium.screenshot("orders-wizard-profile").await.unwrap();
     chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    chromium.screenshot("orders-wizard-configuration").await.unwrap();
     chromium.click("input[name=archive_cancelled]").await.unwrap();
     chromium.click_to_next_page("form button[type=submit]").await.unwrap();
     assert_eq!(chromium.text(".card h2").await.unwrap(), "Dashboard");
+    chromium.screenshot("orders-dashboard").await.unwrap();
     let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
     assert!(store.settings.archive_cancelled, "the ticked box is saved");
 
@@ -1297,6 +1301,8 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
         .await
         .unwrap();
     assert!(chromium.current_url().await.unwrap().ends_with("/settings"));
+    chromium.scroll_to("#orders").await.unwrap();
+    chromium.screenshot("orders-dashboard-retried").await.unwrap();
     let restarted = eventually(10, async || {
         orders::get_record(table, STORE, unlinked)
             .await
@@ -1323,6 +1329,8 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
         chromium.is_selected(shipped).await.unwrap(),
         "the page shows the saved choice"
     );
+    chromium.scroll_to("#order-settings").await.unwrap();
+    chromium.screenshot("orders-settings-saved").await.unwrap();
     chromium.quit().await;
 }
 

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::response::Redirect;
+use axum::routing::get;
 use clap::Parser;
 use connector::app::{App, Parts, aws_config};
 use connector::config::Endpoints;
@@ -30,7 +32,7 @@ use tokio::task::JoinHandle;
 
 /// Command-line options of `connector-local`.
 #[derive(Parser, Debug, Clone)]
-#[command(about = "Run the TikTok Shop connector locally")]
+#[command(version, about = "Run the TikTok Shop connector locally")]
 pub struct Args {
     /// Address of the HTTP server.
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -186,14 +188,17 @@ impl Sandboxes {
 /// decorator there that fails writes after they happened, as a crash would.
 pub type TableWrapper = Box<dyn FnOnce(Arc<dyn Table>) -> Arc<dyn Table> + Send>;
 
+/// Builds the app on embedded storage or DynamoDB/SQS; also returns the in-process
+/// work queues (none on SQS), which [`Running::settle`] watches.
 async fn build_app(
     args: &Args,
     public_url: &str,
     endpoints: Endpoints,
     secrets: AppSecrets,
     wrap_table: TableWrapper,
-) -> anyhow::Result<Arc<App>> {
+) -> anyhow::Result<(Arc<App>, Vec<InProcessQueue>)> {
     type Queues = [Arc<dyn JobQueue>; 4];
+    let mut local_queues = Vec::new();
     let (table, [product_queue, order_queue, product_dead_letters, order_dead_letters]): (Arc<dyn Table>, Queues) =
         if args.aws {
             let sdk = aws_config().await;
@@ -224,12 +229,13 @@ async fn build_app(
             let dead_letters =
                 |queue: &InProcessQueue| Arc::new(queue.dead_letter().expect("work queues have one").clone());
             let (product_dlq, order_dlq) = (dead_letters(&products), dead_letters(&orders));
+            local_queues = vec![products.clone(), orders.clone()];
             (
                 Arc::new(table),
                 [Arc::new(products), Arc::new(orders), product_dlq, order_dlq],
             )
         };
-    Ok(App::assemble(Parts {
+    let app = App::assemble(Parts {
         table: wrap_table(table),
         product_queue,
         order_queue,
@@ -238,7 +244,8 @@ async fn build_app(
         secrets,
         public_url: public_url.to_string(),
         endpoints,
-    })?)
+    })?;
+    Ok((app, local_queues))
 }
 
 /// A running local connector.
@@ -251,6 +258,42 @@ pub struct Running {
     pub sandboxes: Option<Sandboxes>,
     /// The HTTP server, the queue workers and the schedules.
     pub tasks: Vec<JoinHandle<()>>,
+    /// The in-process work queues (product, order); empty on SQS.
+    local_queues: Vec<InProcessQueue>,
+}
+
+/// How long the work queues must stay empty and the log quiet before start-up counts
+/// as settled: longer than the TikTok sandbox's review delay (2 s), after which its
+/// webhooks bring new work for the uploaded products.
+pub const SETTLE_QUIET: Duration = Duration::from_secs(3);
+
+impl Running {
+    /// Waits until the work started so far has settled: the in-process work queues
+    /// have been empty (nothing waiting, delayed or in flight) for `quiet`, and no log
+    /// line was written through [`connector::telemetry::init_stderr`]'s subscriber for
+    /// `quiet` either. On SQS only the log is watched. Gives up after `limit`; returns
+    /// whether it settled.
+    pub async fn settle(&self, quiet: Duration, limit: Duration) -> bool {
+        let start = tokio::time::Instant::now();
+        let mut empty_since: Option<std::time::Instant> = None;
+        loop {
+            let now = std::time::Instant::now();
+            if self.local_queues.iter().all(InProcessQueue::is_empty) {
+                empty_since.get_or_insert(now);
+            } else {
+                empty_since = None;
+            }
+            let quiet_for = |since: std::time::Instant| now.duration_since(since) >= quiet;
+            let log_quiet = connector::telemetry::last_line_at().is_none_or(quiet_for);
+            if empty_since.is_some_and(quiet_for) && log_quiet {
+                return true;
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 impl Drop for Running {
@@ -292,7 +335,7 @@ pub async fn start_with(args: &Args, wrap_table: TableWrapper) -> anyhow::Result
         Some(sandboxes) => sandboxes.endpoints(),
         None => Endpoints::from_lookup(|name| std::env::var(name).ok()),
     };
-    let app = build_app(&args, &public_url, endpoints, secrets, wrap_table).await?;
+    let (app, local_queues) = build_app(&args, &public_url, endpoints, secrets, wrap_table).await?;
     let mut tasks = Vec::new();
     let dispatcher = Arc::new(Dispatcher { app: app.clone() });
     // Several consumers per queue, as Lambda runs several instances: they share the
@@ -314,13 +357,16 @@ pub async fn start_with(args: &Args, wrap_table: TableWrapper) -> anyhow::Result
             }
         }));
     }
-    let router = http::serve(app.clone(), http::all_routes());
+    // The runner's home page is the settings page (a person opens the bare address).
+    let routes = http::all_routes().route("/", get(|| async { Redirect::to("/settings") }));
+    let router = http::serve(app.clone(), routes);
     tasks.push(tokio::spawn(serve_http(listener, router)));
     Ok(Running {
         addr,
         app,
         sandboxes,
         tasks,
+        local_queues,
     })
 }
 

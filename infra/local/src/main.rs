@@ -1,10 +1,17 @@
 //! `connector-local` binary: parses the flags, starts everything, prints
-//! `listening on http://ADDR` once ready, and runs until Ctrl-C.
+//! `listening on http://ADDR` once ready, and runs until Ctrl-C. With `--sandbox` it
+//! also onboards the sandbox store and prints `settings: http://…` as its last line,
+//! once the start-up work has settled, so no start-up log line buries the link.
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use clap::Parser as _;
-use connector_local::{Args, onboard_sandbox, start};
+use connector_local::{Args, SETTLE_QUIET, onboard_sandbox, start};
+
+/// The longest the settings link waits for start-up work (the demo catalogue's
+/// upload and reviews; about half a minute with the default store quota).
+const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,7 +21,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(sandboxes) = &running.sandboxes {
         println!("tiktok sandbox on {}", sandboxes.tiktok);
         println!("bigcommerce sandbox on {}", sandboxes.bigcommerce);
+        std::io::stdout().flush()?;
         let settings = onboard_sandbox(&running).await?;
+        tracing::info!("sandbox onboarded; the settings link follows once the catalogue upload has settled");
+        if !running.settle(SETTLE_QUIET, SETTLE_LIMIT).await {
+            tracing::warn!(limit = ?SETTLE_LIMIT, "start-up work still running; printing the settings link now");
+        }
+        std::io::stderr().flush()?;
         println!("settings: {settings}");
     }
     std::io::stdout().flush()?;

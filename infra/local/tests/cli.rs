@@ -1,9 +1,10 @@
-//! The `connector-local` binary as a user runs it: flags, the ready line, HTTP, and
-//! data that survives a restart.
+//! The `connector-local` binary as a user runs it: flags, the ready line, the settings
+//! link after the start-up logs, HTTP, and data that survives a restart.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// Starts the binary and returns it with the address from its `listening on` line.
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
@@ -50,6 +51,12 @@ fn serves_http_and_keeps_its_keyring_across_a_restart() {
         response.to_ascii_lowercase().contains("x-request-id: req-42"),
         "{response}"
     );
+    let (status, response) = get(&addr, "/");
+    assert_eq!(status, 303, "the bare address leads to the settings: {response}");
+    assert!(
+        response.to_ascii_lowercase().contains("location: /settings\r\n"),
+        "{response}"
+    );
     let (status, response) = get(&addr, "/tiktok/callback?code=abc");
     assert_eq!(status, 400, "a callback without a state is refused");
     assert!(response.contains("incomplete"), "{response}");
@@ -69,31 +76,54 @@ fn serves_http_and_keeps_its_keyring_across_a_restart() {
 }
 
 #[test]
-fn sandbox_mode_prints_the_sandboxes_and_a_working_settings_link() {
+fn sandbox_mode_prints_the_sandboxes_and_a_working_settings_link_last() {
     let data_dir = tempfile::tempdir().unwrap();
+    // Both streams in one pipe, as a terminal shows them: the link must come after
+    // every start-up log line.
+    let (reader, writer) = std::io::pipe().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_connector-local"))
         .args(["--addr", "127.0.0.1:0", "--sandbox", "--data-dir"])
         .arg(data_dir.path())
+        // A small catalogue and a generous store quota keep the start-up work short.
+        .args(["--sandbox-products", "10", "--sandbox-store-quota", "100000"])
         .env_remove("AWS_ENDPOINT_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
         .spawn()
         .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .take(4)
-        .map(Result::unwrap)
-        .collect();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.last().is_some_and(|l: &String| l.starts_with("settings: ")) {
+        match lines.recv_timeout(Duration::from_secs(240)) {
+            Ok(line) => seen.push(line),
+            Err(error) => panic!("no settings link ({error}) after {seen:#?}"),
+        }
+    }
+    // The link settles start-up (queues empty, logs quiet for 3 s): nothing follows it.
+    if let Ok(line) = lines.recv_timeout(Duration::from_secs(3)) {
+        panic!("{line:?} came after the settings link");
+    }
     let find = |prefix: &str| {
-        lines
-            .iter()
+        seen.iter()
             .find_map(|l| l.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {seen:#?}"))
             .to_string()
     };
     let addr = find("listening on http://");
     find("tiktok sandbox on http://");
     find("bigcommerce sandbox on http://");
+    assert!(
+        seen.iter().any(|l| l.contains("\"job done\"")),
+        "the start-up work logged before the link"
+    );
     let settings = find("settings: http://");
     let path = &settings[settings.find('/').unwrap()..];
     let (status, response) = get(&addr, path);
@@ -101,6 +131,19 @@ fn sandbox_mode_prints_the_sandboxes_and_a_working_settings_link() {
     assert!(response.to_ascii_lowercase().contains("set-cookie: connector_session="));
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let output = Command::new(env!("CARGO_BIN_EXE_connector-local"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        format!("connector-local {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
