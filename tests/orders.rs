@@ -1267,14 +1267,33 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
             .contains("Choose the warehouse")
     );
     chromium.screenshot("orders-wizard-warehouse").await.unwrap();
-    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    // The UK shop sells in pounds: the step asks for its conversion rate.
+    chromium
+        .client()
+        .find(fantoccini::Locator::Css("input[name^=\"rate:\"]"))
+        .await
+        .unwrap()
+        .send_keys("0.79")
+        .await
+        .unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
     assert_eq!(chromium.text(".card h2").await.unwrap(), "Default profile");
     chromium.screenshot("orders-wizard-profile").await.unwrap();
-    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
     chromium.screenshot("orders-wizard-configuration").await.unwrap();
     chromium.click("input[name=archive_cancelled]").await.unwrap();
-    chromium.click_to_next_page("form button[type=submit]").await.unwrap();
-    assert_eq!(chromium.text(".card h2").await.unwrap(), "Dashboard");
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert_eq!(chromium.text("h1").await.unwrap(), "Dashboard");
+    assert!(chromium.text("#flash").await.unwrap().contains("Setup finished"));
     chromium.screenshot("orders-dashboard").await.unwrap();
     let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
     assert!(store.settings.archive_cancelled, "the ticked box is saved");
@@ -1293,14 +1312,21 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
     );
     assert_eq!(
         chromium.text("#orders p").await.unwrap(),
-        "2 order(s) · 1 need attention"
+        "2 order(s) · 1 need attention · the latest 2 below"
     );
 
     chromium
         .click_to_next_page(&format!("tr[data-order=\"{unlinked}\"] button"))
         .await
         .unwrap();
-    assert!(chromium.current_url().await.unwrap().ends_with("/settings"));
+    assert!(
+        chromium
+            .current_url()
+            .await
+            .unwrap()
+            .ends_with("/settings/dashboard?done=retried")
+    );
+    assert_eq!(chromium.text("#flash").await.unwrap(), "Queued again.");
     chromium.scroll_to("#orders").await.unwrap();
     chromium.screenshot("orders-dashboard-retried").await.unwrap();
     let restarted = eventually(10, async || {

@@ -102,7 +102,7 @@ async fn submit_form(
                 store.settings.import_awaiting_collection = on("import_awaiting_collection");
                 store.settings.archive_cancelled = on("archive_cancelled");
                 store.onboarding = OnboardingStep::Done;
-                done = "import_started";
+                done = "setup_done";
             }
             "orders" => {
                 store.settings.apply_order_form(&field)?;

@@ -156,8 +156,8 @@ pub enum Done {
     Created,
     /// A profile deleted.
     Deleted,
-    /// An import started.
-    ImportStarted,
+    /// The wizard finished.
+    SetupDone,
     /// A bulk action started (its activity page says which).
     Started,
     /// Overrides saved.
@@ -187,7 +187,7 @@ impl Confirmation {
             Done::Saved => "Saved.".to_string(),
             Done::Created => "Profile created.".to_string(),
             Done::Deleted => "Profile deleted.".to_string(),
-            Done::ImportStarted => "Import started: your store's products are being read.".to_string(),
+            Done::SetupDone => "Setup finished. The import's progress shows under Activities.".to_string(),
             Done::Started => format!("Started for {n} product(s). Progress shows below."),
             Done::OverridesSaved => "Overrides saved. Upload the product again to send them to TikTok.".to_string(),
             Done::Linked => "Linked.".to_string(),
