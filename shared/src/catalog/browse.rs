@@ -35,12 +35,41 @@ pub fn status_label(status: ListingStatus) -> &'static str {
         .map_or("Unknown", |(_, label)| label)
 }
 
+/// An optional number from a query string (serde `deserialize_with`): empty means none (an empty form field),
+/// text is parsed (query strings carry only text, also inside flattened structs).
+pub fn optional_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("“{text}” is not a number: {e}"))),
+    }
+}
+
+fn optional_status<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<ListingStatus>, D::Error> {
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => serde_json::from_value(serde_json::Value::String(text.to_string()))
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("there is no status “{text}”"))),
+    }
+}
+
 /// The query of the products screen (`?status=&q=&profile=&brand=&min_price=&max_price=
 /// &min_stock=&max_stock=&page=`); empty fields mean "any". `page` counts from 1.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ProductFilter {
-    /// A listing status (`live`, `not_ready`, …) on the shop shown.
+    /// A listing status (`live`, `not_ready`, …) on the shop shown; empty means all.
+    #[serde(deserialize_with = "optional_status")]
     pub status: Option<ListingStatus>,
     /// Words in the title, a SKU (product or variant), the store id or the TikTok id.
     pub q: String,
@@ -49,14 +78,19 @@ pub struct ProductFilter {
     /// A store brand id.
     pub brand: String,
     /// Lowest store price.
+    #[serde(deserialize_with = "optional_number")]
     pub min_price: Option<Decimal>,
     /// Highest store price.
+    #[serde(deserialize_with = "optional_number")]
     pub max_price: Option<Decimal>,
     /// Lowest store stock (all variants).
+    #[serde(deserialize_with = "optional_number")]
     pub min_stock: Option<i64>,
     /// Highest store stock.
+    #[serde(deserialize_with = "optional_number")]
     pub max_stock: Option<i64>,
     /// Page, from 1.
+    #[serde(deserialize_with = "optional_number")]
     pub page: Option<usize>,
 }
 
@@ -169,6 +203,23 @@ mod tests {
         .unwrap();
         product.inventory_level = stock;
         product
+    }
+
+    #[test]
+    fn the_filter_form_as_submitted_reads_empty_fields_as_any() {
+        let read = |query: &str| {
+            axum::extract::Query::<ProductFilter>::try_from_uri(&format!("/?{query}").parse().unwrap()).map(|q| q.0)
+        };
+        let filter =
+            read("status=&q=mug&profile=&brand=&min_price=&max_price=20.5&min_stock=3&max_stock=&page=2").unwrap();
+        assert_eq!(filter.status, None);
+        assert_eq!(
+            (filter.max_price, filter.min_stock, filter.page),
+            (Some(Decimal::new(205, 1)), Some(3), Some(2))
+        );
+        assert_eq!(read("status=live").unwrap().status, Some(ListingStatus::Live));
+        assert!(read("min_stock=lots").is_err(), "a word is not a number");
+        assert!(read("status=sold_out").is_err());
     }
 
     #[test]

@@ -163,10 +163,20 @@ async fn wizard_page(
         return Ok((status, pages::wizard::wizard(&frame, shown, None, &csrf, error)).into_response());
     }
     let store_hash = &context.store.store_hash;
-    let products = records::all_products(app.table.as_ref(), store_hash).await?;
-    let importing = latest_import(app, store_hash)
+    let mut products = records::all_products(app.table.as_ref(), store_hash).await?;
+    let mut importing = latest_import(app, store_hash)
         .await?
         .is_some_and(|a| a.status == "running");
+    // Right after the warehouse step the import has just begun: its first page (and
+    // with it a sample product to recommend a category for) takes a moment.
+    let waiting_since = std::time::Instant::now();
+    while products.is_empty() && importing && waiting_since.elapsed() < FIRST_PAGE_WAIT {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        products = records::all_products(app.table.as_ref(), store_hash).await?;
+        importing = latest_import(app, store_hash)
+            .await?
+            .is_some_and(|a| a.status == "running");
+    }
     let sample = products.first().map(|p| p.name.as_str());
     let chosen = records::all_profiles(app.table.as_ref(), store_hash)
         .await?
@@ -183,6 +193,9 @@ async fn wizard_page(
     };
     Ok((status, pages::wizard::wizard(&frame, shown, Some(&step), &csrf, error)).into_response())
 }
+
+/// How long the default-profile step waits for the import's first products.
+const FIRST_PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The newest import activity of the store, if any.
 async fn latest_import(app: &App, store_hash: &str) -> Result<Option<records::Activity>, Failure> {
@@ -1312,6 +1325,6 @@ async fn activity_progress(
 ) -> Result<Markup, Response> {
     own_activity(&app, &context.store.store_hash, &id)
         .await
-        .map(|activity| pages::activities::progress(&activity))
+        .map(|activity| pages::activities::progress(&activity, true))
         .map_err(Failure::page)
 }

@@ -31,11 +31,11 @@ pub fn time(unix: i64) -> String {
         .map_or_else(|_| unix.to_string(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
 }
 
-/// An activity's progress: a bar and its numbers. While it runs, the fragment asks
-/// for itself again every two seconds.
-pub fn progress(activity: &Activity) -> Markup {
+/// An activity's progress: a bar and its numbers. With `poll`, while it runs, the
+/// fragment asks for itself again every two seconds.
+pub fn progress(activity: &Activity, poll: bool) -> Markup {
     let counted = activity.done + activity.failed;
-    let running = activity.status == "running";
+    let running = activity.status == "running" && poll;
     html! {
         div.progress data-activity=(activity.id) data-status=(activity.status)
             hx-get=[running.then(|| format!("/settings/activities/{}/progress", activity.id))]
@@ -68,7 +68,7 @@ pub fn activities(frame: &Frame, activities: &[Activity], next: Option<&str>) ->
                             td { a href=(format!("/settings/activities/{}", activity.id)) { (kind_label(&activity.kind)) } }
                             td { (time(activity.started_at)) }
                             td { (activity.finished_at.map(time).unwrap_or_else(|| "—".into())) }
-                            td { (progress(activity)) }
+                            td { (progress(activity, true)) }
                         }
                     }
                 }
@@ -89,28 +89,36 @@ pub fn activities(frame: &Frame, activities: &[Activity], next: Option<&str>) ->
 
 /// `GET /settings/activities/{id}`: one activity with its failures and their reasons.
 pub fn activity(frame: &Frame, activity: &Activity, shop_name: Option<&str>) -> Markup {
+    let running = activity.status == "running";
     let body = html! {
         p { a href="/settings/activities" { "← All activities" } }
-        div.card {
-            dl.pairs {
-                dt { "Started" } dd { (time(activity.started_at)) }
-                dt { "Finished" } dd { (activity.finished_at.map(time).unwrap_or_else(|| "still running".into())) }
-                @if let Some(shop) = shop_name { dt { "Shop" } dd { (shop) } }
+        // While it runs, the page refreshes this part of itself every two seconds.
+        div #activity-detail hx-get=[running.then(|| format!("/settings/activities/{}", activity.id))]
+            hx-trigger=[running.then_some("every 2s")] hx-select="#activity-detail" hx-swap="outerHTML" {
+            div.card {
+                dl.pairs {
+                    dt { "Started" } dd { (time(activity.started_at)) }
+                    dt { "Finished" } dd { (activity.finished_at.map(time).unwrap_or_else(|| "still running".into())) }
+                    @if let Some(shop) = shop_name { dt { "Shop" } dd { (shop) } }
+                }
+                (progress(activity, false))
             }
-            (progress(activity))
-        }
-        @if !activity.failures.is_empty() {
-            div.card #failures {
-                h2 { "Failures" }
-                table {
-                    thead { tr { th { "Product" } th { "Reason" } } }
-                    tbody {
-                        @for (product_id, reason) in &activity.failures {
-                            tr { td { a href=(format!("/settings/products/{product_id}")) { "#" (product_id) } } td { (reason) } }
+            @if !activity.failures.is_empty() {
+                div.card #failures {
+                    h2 { "Failures" }
+                    table {
+                        thead { tr { th { "Product" } th { "Reason" } } }
+                        tbody {
+                            @for (product_id, reason) in &activity.failures {
+                                tr {
+                                    td { @if !product_id.is_empty() { a href=(format!("/settings/products/{product_id}")) { "#" (product_id) } } }
+                                    td { (reason) }
+                                }
+                            }
                         }
                     }
+                    @if activity.failed as usize > activity.failures.len() { p.muted { "The first " (activity.failures.len()) " of " (activity.failed) " failures." } }
                 }
-                @if activity.failed as usize > activity.failures.len() { p.muted { "The first " (activity.failures.len()) " of " (activity.failed) " failures." } }
             }
         }
     };

@@ -132,7 +132,7 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
             h2 { "Activities" }
             @if data.activities.is_empty() { p.muted { "No import or upload yet." } }
             table { tbody { @for activity in data.activities {
-                tr { td { a href=(format!("/settings/activities/{}", activity.id)) { (kind_label(&activity.kind)) } } td { (progress(activity)) } }
+                tr { td { a href=(format!("/settings/activities/{}", activity.id)) { (kind_label(&activity.kind)) } } td { (progress(activity, true)) } }
             } } }
             p { a href="/settings/activities" { "All activities" } }
         }

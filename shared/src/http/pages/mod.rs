@@ -176,6 +176,7 @@ pub struct Confirmation {
     /// What was done.
     pub done: Option<Done>,
     /// How many items it covered.
+    #[serde(default, deserialize_with = "crate::catalog::browse::optional_number")]
     pub n: Option<u64>,
 }
 

@@ -1,0 +1,282 @@
+//! The merchant app in a real headless Chromium, as a new merchant uses it: from the
+//! BigCommerce install through the wizard (a real default profile, the import's
+//! progress), a profile with a rule group and an attribute mapping, a bulk upload of
+//! the demo catalogue, a product going live, a *Not ready* product fixed through its
+//! overrides and uploaded again, a search, a filter and a page change. Each screen is
+//! written to `target/screenshots/app-*.png`.
+
+use connector_e2e::chromium::Chromium;
+use connector_e2e::{eventually, local_stack};
+use fantoccini::{Client, Locator};
+
+const STORE: &str = "sbx1store";
+
+/// The element `css`.
+async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element,
+        Err(error) => panic!("no {css} on {:?}: {error}", client.current_url().await.ok()),
+    }
+}
+
+/// Types `text` into the field `css` (after clearing it).
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = find(client, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Chooses the option `value` of the select `css`.
+async fn choose(client: &Client, css: &str, value: &str) {
+    find(client, css).await.select_by_value(value).await.unwrap();
+}
+
+/// The text of `css`, or empty when it is not on the page.
+async fn text(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Reloads the page until `css` holds `wanted` (at most `seconds`).
+async fn reload_until(client: &Client, css: &str, wanted: &str, seconds: u64) -> bool {
+    eventually(seconds, async || {
+        client.refresh().await.unwrap();
+        text(client, css).await.contains(wanted)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    let base = format!("http://{}", running.addr);
+    let table = running.app.table.as_ref();
+    let chromium = Chromium::start().await.unwrap();
+    let c = chromium.client();
+
+    // Installing from the BigCommerce control panel opens the wizard; connecting TikTok
+    // comes back to it.
+    c.goto(&format!("{}/sandbox/install", sandboxes.bigcommerce))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "h1").await, "Set up the connector");
+    chromium.screenshot("app-1-connect").await.unwrap();
+    c.goto(&format!("{base}/tiktok/connect")).await.unwrap();
+    assert!(
+        text(c, ".card h2").await.contains("Choose the warehouse"),
+        "{}",
+        c.source().await.unwrap()
+    );
+    type_into(c, "input[name^=\"rate:\"]", "0.79").await;
+    chromium.screenshot("app-2-warehouse").await.unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+
+    // The default profile: TikTok's recommendation for a sample product is chosen
+    // already; the merchant searches and picks Phone Cases instead.
+    assert_eq!(text(c, ".card h2").await, "Default profile");
+    let recommended = find(c, "select[name=category_id] option:checked")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(recommended.ends_with("(recommended)"), "{recommended}");
+    assert!(text(c, "#import-progress").await.contains("product(s) imported"));
+    type_into(c, "input[name=category_q]", "phone").await;
+    // By keyboard: Enter submits the search.
+    find(c, "input[name=category_q]")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("select[name=category_id]"))
+        .await
+        .unwrap();
+    choose(c, "select[name=category_id]", "900010").await;
+    chromium.screenshot("app-3-default-profile").await.unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert_eq!(text(c, ".card h2").await, "Default configuration");
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+
+    // The dashboard, with the import's progress.
+    assert!(c.current_url().await.unwrap().path().ends_with("/settings/dashboard"));
+    assert!(text(c, "#flash").await.contains("Setup finished"));
+    assert!(text(c, "#recent-activities").await.contains("Import from the store"));
+    assert!(
+        reload_until(c, "#recent-activities", "60 done", 60).await,
+        "the import finishes"
+    );
+    chromium.screenshot("app-4-dashboard").await.unwrap();
+    let profiles = connector::catalog::records::all_profiles(table, STORE).await.unwrap();
+    assert!(
+        profiles.iter().any(|p| p.is_default && p.category_id == "900010"),
+        "the wizard created a real default profile: {profiles:?}"
+    );
+
+    // A profile for brand 2's products in Cookware, with a second rule group; its
+    // "matches" line follows the rules as they are typed.
+    c.goto(&format!("{base}/settings/profiles/new?category_q=cook"))
+        .await
+        .unwrap();
+    type_into(c, "input[name=name]", "Cookware").await;
+    choose(c, "select[name=category_id]", "700011").await;
+    choose(c, "select[name=\"group0.field0\"]", "brand").await;
+    choose(c, "select[name=\"group0.operator0\"]", "equals").await;
+    type_into(c, "input[name=\"group0.value0\"]", "2").await;
+    choose(c, "select[name=\"group1.field0\"]", "title").await;
+    choose(c, "select[name=\"group1.operator0\"]", "contains").await;
+    type_into(c, "input[name=\"group1.value0\"]", "00059").await;
+    // Leaving the field is a change: the count comes back from the server.
+    find(c, "input[name=name]").await.click().await.unwrap();
+    let counted = eventually(10, async || text(c, "#match-count").await.contains("Matches 13 of 60")).await;
+    assert!(
+        counted,
+        "12 products of brand 2 and product 59: {}",
+        text(c, "#match-count").await
+    );
+    chromium.screenshot("app-5-new-profile").await.unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(
+        text(c, "#flash").await.contains("Profile created"),
+        "{}",
+        c.source().await.unwrap()
+    );
+    // Its category's attributes, now shown: the colour comes from the variants' Color option, the
+    // required diameter is left for the products' own overrides.
+    assert!(text(c, "#attributes").await.contains("Diameter"));
+    choose(c, "select[name=\"attr_source:100000\"]", "option").await;
+    type_into(c, "input[name=\"attr_value:100000\"]", "Color").await;
+    chromium.screenshot("app-6-profile-attributes").await.unwrap();
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(text(c, "#flash").await.contains("Saved"));
+    let cookware = connector::catalog::records::all_profiles(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "Cookware")
+        .unwrap();
+    assert_eq!((cookware.rules.len(), cookware.groups.len()), (1, 1));
+    assert_eq!(cookware.attributes.len(), 1, "{:?}", cookware.attributes);
+
+    // Bulk upload of the whole catalogue; the activity's progress moves while the page is open.
+    c.goto(&format!("{base}/settings/products")).await.unwrap();
+    assert!(text(c, ".tabs").await.contains("All (60)"));
+    chromium.screenshot("app-7-products").await.unwrap();
+    find(c, "input[name=all_matching]").await.click().await.unwrap();
+    choose(c, "select[name=action]", "upload").await;
+    chromium
+        .click_to_next_page("form[action=\"/settings/products/actions\"] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/settings/activities/")
+    );
+    let flash = text(c, "#flash").await;
+    assert!(flash.contains("Started for 60 product(s)"), "{flash}");
+    let finished = eventually(120, async || {
+        find(c, ".progress").await.attr("data-status").await.unwrap().as_deref() == Some("done")
+    })
+    .await;
+    assert!(
+        finished,
+        "the progress fragment refreshed itself to the end: {}",
+        text(c, ".progress").await
+    );
+    chromium.screenshot("app-8-upload-activity").await.unwrap();
+    assert!(
+        text(c, "#failures").await.contains("Diameter"),
+        "{}",
+        text(c, "#failures").await
+    );
+
+    // A product goes live.
+    c.goto(&format!("{base}/settings/products?status=live")).await.unwrap();
+    assert!(
+        reload_until(c, "#products tbody", "Live", 60).await,
+        "a product went live"
+    );
+
+    // A Cookware product is Not ready for want of a diameter: its overrides give one,
+    // and uploaded again it goes to TikTok.
+    c.goto(&format!("{base}/settings/products/16")).await.unwrap();
+    assert!(
+        text(c, "#reasons").await.contains("Diameter"),
+        "{}",
+        text(c, "#reasons").await
+    );
+    type_into(c, "textarea[name=attributes]", "100601 = 24").await;
+    chromium
+        .click_to_next_page("#overrides button[type=submit]")
+        .await
+        .unwrap();
+    assert!(text(c, "#flash").await.contains("Overrides saved"));
+    chromium.screenshot("app-9-product-overrides").await.unwrap();
+    chromium
+        .click_to_next_page("form[action$=\"/upload\"] button[type=submit]")
+        .await
+        .unwrap();
+    let uploaded = eventually(60, async || {
+        find(c, ".progress").await.attr("data-status").await.unwrap().as_deref() == Some("done")
+    })
+    .await;
+    assert!(uploaded);
+    assert_eq!(text(c, ".progress span").await, "1 done · 1 in all · finished");
+    c.goto(&format!("{base}/settings/products/16")).await.unwrap();
+    let listed = text(c, ".card p strong").await;
+    assert!(listed == "In review" || listed == "Live", "{listed}");
+    chromium.screenshot("app-10-product-fixed").await.unwrap();
+
+    // Search, filter, and the next page.
+    c.goto(&format!("{base}/settings/products")).await.unwrap();
+    type_into(c, "input[name=q]", "SKU-11").await;
+    find(c, "input[name=q]").await.send_keys("\u{E007}").await.unwrap();
+    c.wait().for_element(Locator::Css("#products")).await.unwrap();
+    let rows = c.find_all(Locator::Css("#products tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1, "a SKU finds its product");
+    assert!(text(c, "#products tbody").await.contains("Sandbox product 00011"));
+    c.goto(&format!("{base}/settings/products")).await.unwrap();
+    choose(c, "select[name=profile]", &cookware.id).await;
+    chromium
+        .click_to_next_page("form[role=search] button[type=submit]")
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("#products tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 13, "the profile filter keeps its 13 products");
+    chromium.screenshot("app-11-filtered").await.unwrap();
+    c.goto(&format!("{base}/settings/products")).await.unwrap();
+    chromium.click_to_next_page("a[rel=next]").await.unwrap();
+    assert!(text(c, ".pager").await.contains("Page 2 of 2"));
+    let rows = c.find_all(Locator::Css("#products tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 10, "60 products, 50 a page");
+    chromium.screenshot("app-12-page-two").await.unwrap();
+
+    // The dashboard counts what happened.
+    c.goto(&format!("{base}/settings/dashboard")).await.unwrap();
+    let us = text(c, ".grid .card").await;
+    assert!(us.contains("Live"), "{us}");
+    chromium.screenshot("app-13-dashboard-after").await.unwrap();
+    chromium.quit().await;
+}
