@@ -1,8 +1,11 @@
 //! `bench`: measures on the local stack with both sandboxes (1) how long a stock change
 //! in the BigCommerce sandbox takes to show in the TikTok sandbox and (2) how long a
 //! TikTok order takes from its webhook to the store order. Prints p50/p99 of each.
+//! `bench screens [N]` instead fills the store with N products (listed on the US shop)
+//! and N TikTok orders (default 100,000) and measures the dashboard and the products
+//! screen.
 //!
-//! Run: `cargo run -p connector-e2e --bin bench -- [samples]`
+//! Run: `cargo run -p connector-e2e --bin bench -- [samples]` or `-- screens [N]`
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,10 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("screens") {
+        let records: usize = std::env::args().nth(2).map_or(Ok(100_000), |n| n.parse())?;
+        return screens(records).await;
+    }
     let samples: usize = std::env::args().nth(1).map_or(Ok(30), |n| n.parse())?;
     let data_dir = tempfile::tempdir()?;
     let running = local_stack(data_dir.path(), false, true).await;
@@ -129,6 +136,106 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     report("TikTok order webhook -> store order", latencies);
+    Ok(())
+}
+
+/// Fills the sandbox store with `count` products (each listed on the US shop, one in
+/// five live) and `count` order records, written in transactions of 100 with their
+/// counters, then times the screens a merchant opens most, 20 times each.
+async fn screens(count: usize) -> anyhow::Result<()> {
+    use connector::storage::{Condition, Item, WriteOp};
+    let data_dir = tempfile::tempdir()?;
+    let running = local_stack(data_dir.path(), false, true).await;
+    onboard_sandbox(&running).await?;
+    let table = running.app.table.as_ref();
+    let store = "sbx1store";
+    let pk = connector::accounts::store_pk(store);
+    let shops = connector::accounts::list_shops(table, store).await?;
+    let shop = shops
+        .iter()
+        .find(|s| s.region == "US")
+        .expect("US shop")
+        .shop_id
+        .clone();
+    let template = records::all_products(table, store).await?.remove(0);
+    let filled = Instant::now();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(50) {
+        let mut ops = Vec::new();
+        for i in chunk {
+            let mut product = template.clone();
+            product.id = format!("{}", 1_000_000 + i);
+            product.name = format!("Bench product {i:06}");
+            ops.push(WriteOp::Put {
+                item: Item::new(
+                    pk.clone(),
+                    format!("PRODUCT#{}", product.id),
+                    serde_json::to_value(&product)?,
+                ),
+                condition: Condition::None,
+            });
+            let mut listing = records::Listing::new(&product.id, &shop);
+            listing.status = if i % 5 == 0 {
+                ListingStatus::Live
+            } else {
+                ListingStatus::NotReady
+            };
+            listing.reasons = vec!["Bench: not checked.".into()];
+            ops.push(WriteOp::Put {
+                item: Item::new(
+                    pk.clone(),
+                    format!("LISTING#{shop}#{}", product.id),
+                    serde_json::to_value(&listing)?,
+                ),
+                condition: Condition::None,
+            });
+        }
+        table.transact(ops).await?;
+    }
+    let ids: Vec<String> = shops.iter().map(|s| s.shop_id.clone()).collect();
+    records::recount(table, store, &ids).await?;
+    let now = connector::storage::unix_now();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(99) {
+        let mut ops = Vec::new();
+        for i in chunk {
+            let record = json!({"tiktok_order_id": format!("5764614130{i:08}"), "shop_id": shop, "state": "created",
+                "store_order_id": format!("{}", 50_000 + i), "reason": null, "tiktok_status": "AWAITING_SHIPMENT",
+                "updated_at": now, "attempts": 0,
+                "sale": {"placed_at": now - (*i as i64 % 30) * 86_400, "total": "19.99", "currency": "USD"}});
+            ops.push(WriteOp::Put {
+                item: Item::new(pk.clone(), format!("ORDER#5764614130{i:08}"), record),
+                condition: Condition::None,
+            });
+        }
+        ops.push(WriteOp::Add {
+            pk: pk.clone(),
+            sk: "COUNTS#ORDERS".into(),
+            counts: vec![
+                ("state:created".into(), chunk.len() as i64),
+                ("status:AWAITING_SHIPMENT".into(), chunk.len() as i64),
+            ],
+        });
+        table.transact(ops).await?;
+    }
+    println!(
+        "filled {count} products, {count} listings and {count} orders in {:?}",
+        filled.elapsed()
+    );
+    let (mut browser, base, _) = connector_e2e::merchant(&running).await;
+    for (what, path) in [
+        ("dashboard", "/settings/dashboard"),
+        ("products, first page", "/settings/products"),
+        ("products, live tab, page 3", "/settings/products?status=live&page=3"),
+        ("products, search", "/settings/products?q=Bench+product+099"),
+    ] {
+        let mut latencies = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let answer = browser.get(&format!("{base}{path}")).await?;
+            anyhow::ensure!(answer.status == 200, "{path} answered {}", answer.status);
+            latencies.push(started.elapsed());
+        }
+        report(&format!("{what} at {count} products and orders"), latencies);
+    }
     Ok(())
 }
 

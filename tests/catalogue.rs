@@ -1470,7 +1470,7 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
         us["checked"].as_u64().unwrap() >= 54,
         "every live SKU was compared: {us}"
     );
-    let page = browser.get(&format!("{base}/settings")).await.unwrap().body;
+    let page = browser.get(&format!("{base}/settings/dashboard")).await.unwrap().body;
     assert!(
         page.contains("Stock check") && page.contains("2 repaired"),
         "the dashboard shows the check: {page}"

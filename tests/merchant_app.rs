@@ -168,6 +168,40 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
         .await
         .unwrap();
     assert!(text(c, "#flash").await.contains("Saved"));
+    // Its own stock rule: a reserve beyond any stock is refused next to the field, every
+    // other edit kept; a real one is saved.
+    find(c, "input[name=own_inventory]").await.click().await.unwrap();
+    type_into(c, "input[name=\"inventory.reserve\"]", "200000").await;
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(
+        text(c, "#flash").await.contains("not saved"),
+        "{}",
+        text(c, "#flash").await
+    );
+    assert!(
+        text(c, "main")
+            .await
+            .contains("inventory.reserve must be between 0 and 100000 units")
+    );
+    let kept = find(c, "select[name=\"attr_source:100000\"] option:checked")
+        .await
+        .attr("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("option"),
+        "the attribute mapping survived the refusal"
+    );
+    type_into(c, "input[name=\"inventory.reserve\"]", "2").await;
+    chromium
+        .click_to_next_page("main form[method=post] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(text(c, "#flash").await.contains("Saved"));
     let cookware = connector::catalog::records::all_profiles(table, STORE)
         .await
         .unwrap()
@@ -176,6 +210,7 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
         .unwrap();
     assert_eq!((cookware.rules.len(), cookware.groups.len()), (1, 1));
     assert_eq!(cookware.attributes.len(), 1, "{:?}", cookware.attributes);
+    assert_eq!(cookware.inventory.map(|p| p.reserve), Some(2));
 
     // Bulk upload of the whole catalogue; the activity's progress moves while the page is open.
     c.goto(&format!("{base}/settings/products")).await.unwrap();
@@ -249,6 +284,26 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
     assert!(listed == "In review" || listed == "Live", "{listed}");
     chromium.screenshot("app-10-product-fixed").await.unwrap();
 
+    // A bulk action on nothing, and a filter that is not a number, say so on the page.
+    c.goto(&format!("{base}/settings/products")).await.unwrap();
+    chromium
+        .click_to_next_page("form[action=\"/settings/products/actions\"] button[type=submit]")
+        .await
+        .unwrap();
+    assert!(
+        text(c, "#flash").await.contains("Tick the products to act on"),
+        "{}",
+        text(c, "#flash").await
+    );
+    c.goto(&format!("{base}/settings/products?min_stock=lots"))
+        .await
+        .unwrap();
+    assert!(
+        text(c, "#flash").await.contains("The filter is not valid"),
+        "{}",
+        text(c, "#flash").await
+    );
+
     // Search, filter, and the next page.
     c.goto(&format!("{base}/settings/products")).await.unwrap();
     type_into(c, "input[name=q]", "SKU-11").await;
@@ -273,10 +328,110 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
     assert_eq!(rows.len(), 10, "60 products, 50 a page");
     chromium.screenshot("app-12-page-two").await.unwrap();
 
-    // The dashboard counts what happened.
+    // The dashboard's counters (kept by the workers) say what the listings say.
     c.goto(&format!("{base}/settings/dashboard")).await.unwrap();
-    let us = text(c, ".grid .card").await;
-    assert!(us.contains("Live"), "{us}");
+    let shop = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "US")
+        .unwrap();
+    let listings = connector::catalog::records::shop_listings(table, STORE, &shop.shop_id)
+        .await
+        .unwrap();
+    for (status, label) in [
+        (connector::catalog::records::ListingStatus::Live, "Live"),
+        (connector::catalog::records::ListingStatus::NotReady, "Not ready"),
+    ] {
+        let stored = listings.iter().filter(|l| l.status == status).count();
+        let status_key = connector::catalog::records::status_key(status);
+        let shown = text(
+            c,
+            &format!("[data-shop=\"{}\"] tr[data-status={status_key}] td.num", shop.shop_id),
+        )
+        .await;
+        assert_eq!(shown, stored.to_string(), "{label} on the dashboard");
+    }
     chromium.screenshot("app-13-dashboard-after").await.unwrap();
     chromium.quit().await;
+}
+
+#[tokio::test]
+async fn the_profile_editor_uploads_the_size_chart_its_category_requires_and_shows_a_refusal_by_it() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, true).await;
+    connector_local::onboard_sandbox(&running).await.unwrap();
+    let (mut browser, base, csrf) = connector_e2e::merchant(&running).await;
+    let profile = serde_json::json!({"id": "", "name": "Dresses", "priority": 1, "is_default": false, "matching": "all",
+        "rules": [{"field": {"kind": "title"}, "operator": "contains", "value": "dress"}], "category_id": "600010",
+        "attributes": [], "brand_id": null, "price_rule": {"adjustment": {"kind": "none"}, "rounding": "cents"},
+        "size_chart_uri": null, "certifications": []});
+    let created = browser
+        .post_json(&format!("{base}/settings/api/profiles"), &profile, &csrf)
+        .await
+        .unwrap();
+    let id = serde_json::from_str::<serde_json::Value>(&created.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = browser.get(&format!("{base}/settings/profiles/{id}")).await.unwrap();
+    assert!(
+        page.body.contains("Size chart") && page.body.contains("(required)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("none yet."));
+
+    let url = format!("{base}/settings/profiles/{id}/files");
+    let upload = async |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("kind", "size_chart")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("chart.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(&url)
+            .header("cookie", browser.cookie_header(&url).unwrap())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    };
+    // TikTok wants a size chart's shorter side at 1024 px or more: the refusal shows by the uploads.
+    let refused = upload(connector_e2e::png(300, 300)).await;
+    assert_eq!(refused.status(), 400);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("id=\"files\"") && body.contains("TikTok refused the file"),
+        "{body}"
+    );
+    let table = running.app.table.as_ref();
+    let stored = async || {
+        connector::catalog::records::all_profiles(table, STORE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id == id)
+            .unwrap()
+    };
+    assert_eq!(stored().await.size_chart_uri, None, "nothing kept from a refused file");
+
+    let accepted = upload(connector_e2e::png(1024, 1400)).await;
+    assert_eq!(accepted.status(), 303);
+    let uri = stored()
+        .await
+        .size_chart_uri
+        .expect("the size chart is kept on the profile");
+    let sandbox = running.sandboxes.as_ref().unwrap().tiktok_sandbox.clone();
+    assert!(sandbox.lock().images.contains(&uri), "uploaded to TikTok as an image");
+    let page = browser.get(&format!("{base}/settings/profiles/{id}")).await.unwrap();
+    assert!(page.body.contains("uploaded."), "{}", page.body);
 }

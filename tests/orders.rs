@@ -1295,6 +1295,9 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
     assert_eq!(chromium.text("h1").await.unwrap(), "Dashboard");
     assert!(chromium.text("#flash").await.unwrap().contains("Setup finished"));
     chromium.screenshot("orders-dashboard").await.unwrap();
+    // The orders' gross sales are charted from the day counters their records keep.
+    let chart = chromium.client().find(fantoccini::Locator::Css("#sales svg")).await;
+    assert!(chart.is_ok(), "a sales chart for the orders placed today");
     let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
     assert!(store.settings.archive_cancelled, "the ticked box is saved");
 

@@ -282,15 +282,73 @@ fn counted_in(record: &OrderRecord) -> Vec<String> {
 }
 
 /// The day a sale counts on (`SALES#2026-11-29`, UTC).
-fn sales_sk(placed_at: i64) -> String {
-    let day = jiff::Timestamp::from_second(placed_at)
-        .map_or_else(|_| "invalid".to_string(), |t| t.strftime("%Y-%m-%d").to_string());
-    format!("SALES#{day}")
+/// The periods gross sales are counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesPeriod {
+    /// UTC days (`SALES#2026-11-29`).
+    #[default]
+    Day,
+    /// Weeks from Monday, UTC (`SALES#W2918`: weeks since the Monday before 1970-01-01).
+    Week,
+    /// UTC calendar months (`SALES#M2026-11`).
+    Month,
+}
+
+impl SalesPeriod {
+    /// Every period, in the order the dashboard offers them.
+    pub const ALL: [SalesPeriod; 3] = [SalesPeriod::Day, SalesPeriod::Week, SalesPeriod::Month];
+
+    /// How many of them the dashboard's chart shows.
+    pub fn shown(self) -> i64 {
+        match self {
+            SalesPeriod::Day => 30,
+            SalesPeriod::Week | SalesPeriod::Month => 12,
+        }
+    }
+
+    /// The key of the period holding `at` (Unix seconds), with its label
+    /// (`11-29`, the week's Monday `11-23`, `2026-11`).
+    fn of(self, at: i64) -> (String, String) {
+        let day = at.div_euclid(86_400);
+        let date = |day: i64| {
+            jiff::Timestamp::from_second(day * 86_400)
+                .map_or_else(|_| "invalid".to_string(), |t| t.strftime("%Y-%m-%d").to_string())
+        };
+        match self {
+            SalesPeriod::Day => (format!("SALES#{}", date(day)), date(day)[5..].to_string()),
+            SalesPeriod::Week => {
+                // 1970-01-01 was a Thursday: day + 3 counts from the Monday before it.
+                let week = (day + 3).div_euclid(7);
+                (format!("SALES#W{week}"), date(week * 7 - 3)[5..].to_string())
+            }
+            SalesPeriod::Month => {
+                let month = date(day)[..7].to_string();
+                (format!("SALES#M{month}"), month)
+            }
+        }
+    }
+
+    /// The [`SalesPeriod::shown`] periods up to the one holding `now`, oldest first,
+    /// each as (key, label).
+    fn last(self, now: i64) -> Vec<(String, String)> {
+        let mut periods: Vec<(String, String)> = Vec::new();
+        let mut at = now;
+        while (periods.len() as i64) < self.shown() {
+            let period = self.of(at);
+            if periods.last() != Some(&period) {
+                periods.push(period);
+            }
+            at -= 86_400;
+        }
+        periods.reverse();
+        periods
+    }
 }
 
 /// The counter changes of replacing `before` by `after`: out of the old counters into
-/// the new ones, and the sale onto its day (`<currency>` in hundredths, `orders`) the
-/// first time the record carries it.
+/// the new ones, and the sale onto its day, week and month (`<currency>` in
+/// hundredths, `orders`) the first time the record carries it.
 fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
     let out = before.map(counted_in).unwrap_or_default().into_iter().map(|n| (n, -1));
     let into = counted_in(after).into_iter().map(|n| (n, 1));
@@ -300,11 +358,14 @@ fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<W
     {
         let hundredths = (sale.total * rust_decimal::Decimal::ONE_HUNDRED).round();
         let hundredths = rust_decimal::prelude::ToPrimitive::to_i64(&hundredths).unwrap_or(0);
-        ops.extend(add_counts(
-            pk,
-            &sales_sk(sale.placed_at),
-            [(sale.currency.clone(), hundredths), ("orders".to_string(), 1)],
-        ));
+        for period in SalesPeriod::ALL {
+            let (sk, _) = period.of(sale.placed_at);
+            ops.extend(add_counts(
+                pk,
+                &sk,
+                [(sale.currency.clone(), hundredths), ("orders".to_string(), 1)],
+            ));
+        }
     }
     ops
 }
@@ -315,25 +376,51 @@ pub async fn order_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap
     Ok(item.as_ref().map(counters).unwrap_or_default())
 }
 
-/// Gross sales per day (UTC) for the `days` days up to `today` (days since 1970):
-/// per day, each currency's total in hundredths and `orders`.
-pub async fn daily_sales(
+/// Gross sales of the last [`SalesPeriod::shown`] periods up to `now`, oldest first:
+/// per period its label and each currency's total in hundredths, with `orders`.
+pub async fn sales(
     table: &dyn Table,
     store_hash: &str,
-    today: i64,
-    days: i64,
-) -> Result<Vec<HashMap<String, i64>>, StorageError> {
+    period: SalesPeriod,
+    now: i64,
+) -> Result<Vec<(String, HashMap<String, i64>)>, StorageError> {
     let pk = accounts::store_pk(store_hash);
-    let reads = (today - days + 1..=today).map(|day| {
-        let sk = sales_sk(day * 86_400);
-        let pk = pk.clone();
-        async move { table.get(&pk, &sk).await }
-    });
+    let periods = period.last(now);
+    let reads = periods.iter().map(|(sk, _)| table.get(&pk, sk));
     let items = futures_util::future::join_all(reads).await;
-    items
+    periods
         .into_iter()
-        .map(|item| Ok(item?.as_ref().map(counters).unwrap_or_default()))
+        .zip(items)
+        .map(|((_, label), item)| Ok((label, item?.as_ref().map(counters).unwrap_or_default())))
         .collect()
+}
+
+#[cfg(test)]
+mod sales_periods {
+    use super::SalesPeriod;
+
+    #[test]
+    fn periods_are_keyed_by_utc_day_monday_week_and_month() {
+        // 2026-11-29 was a Sunday; its week began on Monday 2026-11-23.
+        let sunday = 1_795_996_800 - 1;
+        assert_eq!(SalesPeriod::Day.of(sunday), ("SALES#2026-11-29".into(), "11-29".into()));
+        let (week, label) = SalesPeriod::Week.of(sunday);
+        assert_eq!(label, "11-23");
+        assert_eq!(
+            SalesPeriod::Week.of(sunday - 6 * 86_400).0,
+            week,
+            "Monday is the same week"
+        );
+        assert_ne!(SalesPeriod::Week.of(sunday + 1).0, week, "the next Monday is not");
+        assert_eq!(
+            SalesPeriod::Month.of(sunday),
+            ("SALES#M2026-11".into(), "2026-11".into())
+        );
+        let months = SalesPeriod::Month.last(sunday);
+        assert_eq!(months.len(), 12);
+        assert_eq!((months[0].1.as_str(), months[11].1.as_str()), ("2025-12", "2026-11"));
+        assert_eq!(SalesPeriod::Day.last(sunday).len(), 30);
+    }
 }
 
 /// The record of the TikTok order behind a store order.

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, ListingStatus};
-use super::rules::sellable_units;
+use super::rules::{policy_for, sellable_units};
 use crate::accounts::{self, ShopStatus, StoreRecord, store_pk};
 use crate::app::App;
 use crate::queue::JobError;
@@ -179,7 +179,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
             return Ok(report);
         }
     };
-    let policy = store.settings.inventory;
+    let profiles = records::all_profiles(table, &store.store_hash).await?;
     let mut drifted_products = Vec::new();
     let mut excluded: HashMap<&str, bool> = HashMap::new();
     for (sku_id, (seller_sku, units)) in &tiktok_units {
@@ -201,7 +201,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
         };
         let available = sellable_units(product, variant, &store_units);
         report.checked += 1;
-        let expected = policy.publish(available);
+        let expected = policy_for(&profiles, product, store.settings.inventory).publish(available);
         if expected == *units {
             continue;
         }

@@ -448,6 +448,10 @@ pub struct Profile {
     /// Certification documents (PDF) uploaded to TikTok.
     #[serde(default)]
     pub certification_files: Vec<CertificationFile>,
+    /// The inventory policy of this profile's products, over the store's (none: the
+    /// store's applies).
+    #[serde(default)]
+    pub inventory: Option<InventoryPolicy>,
 }
 
 /// A certification document uploaded to TikTok (Upload File).
@@ -578,12 +582,16 @@ impl Profile {
             .or(self.brand_id.as_deref())
     }
 
-    /// Checks what the merchant chose: the price rule (see [`Adjustment`]), at most
+    /// Checks what the merchant chose: the price rule (see [`Adjustment`]), the
+    /// inventory policy when the profile has its own, at most
     /// [`MAX_RULES`] rules in each of at most [`MAX_RULES`] groups, each rule value at
     /// most [`MAX_RULE_VALUE`] characters and a number for price and quantity rules.
     /// Errors name the field (`groups[1].rules[0].value`).
     pub fn validate(&self) -> Result<(), SettingError> {
         self.price_rule.validate()?;
+        if let Some(policy) = &self.inventory {
+            policy.validate()?;
+        }
         within("groups", self.groups.len() as u64, 0, MAX_RULES as u64, " groups")?;
         let groups = std::iter::once(("rules".to_string(), &self.rules)).chain(
             self.groups
@@ -630,6 +638,13 @@ pub const MAX_RULES: usize = 50;
 
 /// Longest rule value, in characters.
 pub const MAX_RULE_VALUE: usize = 255;
+
+/// The inventory policy of a product: its profile's own, else the store's.
+pub fn policy_for(profiles: &[Profile], product: &Product, store_policy: InventoryPolicy) -> InventoryPolicy {
+    profile_for(profiles, product)
+        .and_then(|p| p.inventory)
+        .unwrap_or(store_policy)
+}
 
 /// The profile for a product: the highest-priority matching profile, else the default.
 pub fn profile_for<'a>(profiles: &'a [Profile], product: &Product) -> Option<&'a Profile> {
@@ -1268,6 +1283,7 @@ mod tests {
             size_chart_uri: Some("tos-chart".into()),
             certifications: vec![],
             certification_files: vec![],
+            inventory: None,
         }
     }
 
@@ -1327,6 +1343,44 @@ mod tests {
         assert!(only_groups.matches(&p), "groups alone select too");
         only_groups.groups[0].matching = Match::All;
         assert!(!only_groups.matches(&p), "all of the group's rules must hold");
+    }
+
+    #[test]
+    fn a_profile_with_its_own_inventory_policy_governs_its_products_stock_and_is_checked() {
+        let store = InventoryPolicy {
+            threshold: 0,
+            reserve: 0,
+            untracked_quantity: 10,
+            deactivate_at_threshold: false,
+        };
+        let own = InventoryPolicy { reserve: 3, ..store };
+        let mut special = profile(
+            "special",
+            1,
+            vec![rule(Field::Title, Operator::Contains, "summer")],
+            Match::All,
+        );
+        special.inventory = Some(own);
+        let profiles = vec![profile("default", 0, vec![], Match::All), special.clone()];
+        let dress = product();
+        assert_eq!(
+            policy_for(&profiles, &dress, store),
+            own,
+            "the summer dress is the special profile's"
+        );
+        assert_eq!(policy_for(&profiles, &dress, store).publish(Some(10)), 7);
+        let mut other = product();
+        other.name = "Wool coat".into();
+        assert_eq!(
+            policy_for(&profiles, &other, store),
+            store,
+            "the default profile has none: the store's"
+        );
+        special.inventory = Some(InventoryPolicy { reserve: -1, ..store });
+        assert_eq!(
+            special.validate().unwrap_err().to_string(),
+            "inventory.reserve must be between 0 and 100000 units"
+        );
     }
 
     #[test]

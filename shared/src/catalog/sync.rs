@@ -603,7 +603,7 @@ pub async fn upload(
         warehouse_id: &warehouse,
         units: &units,
         region: &shop.region,
-        inventory: store.settings.inventory,
+        inventory: profile.inventory.unwrap_or(store.settings.inventory),
         image_uris: &uris,
         known_skus: &listing.skus,
     };
@@ -779,15 +779,16 @@ async fn sync_stock(
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
-    let policy = store.settings.inventory;
-    policy
-        .validate()
-        .map_err(|e| JobError::NeedsMerchant(setting_reason(&e)))?;
     let platform = crate::http::store_platform(app, store).map_err(retry)?;
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
     records::save_product(table, &store.store_hash, &product).await?;
+    let profiles = records::all_profiles(table, &store.store_hash).await?;
+    let policy = super::rules::policy_for(&profiles, &product, store.settings.inventory);
+    policy
+        .validate()
+        .map_err(|e| JobError::NeedsMerchant(setting_reason(&e)))?;
     if records::get_overrides(table, &store.store_hash, product_id)
         .await?
         .exclude_from_stock_sync

@@ -399,7 +399,7 @@ async fn auto_link(
 }
 
 /// Which profile file an upload is.
-enum ProfileFile {
+pub(super) enum ProfileFile {
     SizeChart,
     Certification(String),
 }
@@ -415,7 +415,20 @@ async fn upload_profile_file(
     bytes: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     context.check_csrf(app, csrf_header(headers))?;
-    let store_hash = &context.store.store_hash;
+    let profile = store_profile_file(app, &context.store.store_hash, profile_id, file, bytes).await?;
+    Ok(Json(profile).into_response())
+}
+
+/// Sends a profile's size chart or certification (an image, or a PDF for
+/// certifications) to TikTok and keeps its uri or file id on the profile; 404 for
+/// another store's profile, 400 when the file is empty or TikTok refuses it.
+pub(super) async fn store_profile_file(
+    app: &App,
+    store_hash: &str,
+    profile_id: &str,
+    file: ProfileFile,
+    bytes: axum::body::Bytes,
+) -> Result<Profile, Failure> {
     let table = app.table.as_ref();
     let mut profile = records::all_profiles(table, store_hash)
         .await?
@@ -423,7 +436,9 @@ async fn upload_profile_file(
         .find(|p| p.id == profile_id)
         .ok_or_else(|| Failure::NotFound(format!("No profile {profile_id}.")))?;
     if bytes.is_empty() {
-        return Err(Failure::BadRequest("Send the image as the request body.".into()));
+        return Err(Failure::BadRequest(
+            "The file is empty: choose an image (or a PDF for a certification).".into(),
+        ));
     }
     // Media belong to the seller: any connected shop of the store can upload them.
     let shop = accounts::list_shops(table, store_hash)
@@ -462,7 +477,7 @@ async fn upload_profile_file(
         }
     }
     records::save_profile(table, store_hash, &profile).await?;
-    Ok(Json(profile).into_response())
+    Ok(profile)
 }
 
 async fn put_size_chart(

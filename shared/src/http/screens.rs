@@ -15,7 +15,8 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::catalog::{
-    MAX_SELECTION, apply_overrides, link, own_product, remove_profile, store_profile, unlink_product,
+    MAX_SELECTION, ProfileFile, apply_overrides, link, own_product, remove_profile, store_profile, store_profile_file,
+    unlink_product,
 };
 use super::pages::catalog::{CategoryChoice, CategoryPicker, ProductView, ProfileEditor, ProfileRow, TikTokSide};
 use super::pages::dashboard::{Dashboard, ShopHealth};
@@ -28,14 +29,14 @@ use crate::catalog::browse::ProductFilter;
 use crate::catalog::reconcile;
 use crate::catalog::records::{self, ListingStatus};
 use crate::catalog::rules::{
-    Adjustment, AttributeMapping, Field, Match, Operator, Overrides, PriceRule, Profile, Rounding, Rule, RuleGroup,
-    Source, StoreField, profile_for,
+    Adjustment, AttributeMapping, Field, InventoryPolicy, Match, Operator, Overrides, PriceRule, Profile, Rounding,
+    Rule, RuleGroup, Source, StoreField, profile_for,
 };
 use crate::catalog::sync::{self, BulkAction};
 use crate::orders::{self, SyncState};
 use crate::redrive;
 use crate::shops::with_shop;
-use crate::tiktok::model::Attribute;
+use crate::tiktok::model::{Attribute, CategoryRules};
 use crate::tiktok::types::Id;
 
 pub(super) fn routes() -> Vec<Route> {
@@ -47,6 +48,10 @@ pub(super) fn routes() -> Vec<Route> {
         ("/settings/profiles/preview", post(preview_profile)),
         ("/settings/profiles/{id}", get(edit_profile).post(update_profile)),
         ("/settings/profiles/{id}/delete", post(delete_profile)),
+        (
+            "/settings/profiles/{id}/files",
+            post(profile_file).layer(axum::extract::DefaultBodyLimit::max(PROFILE_FILE_BYTES)),
+        ),
         ("/settings/products", get(products)),
         ("/settings/products/actions", post(product_actions)),
         ("/settings/products/{id}", get(product)),
@@ -244,6 +249,7 @@ fn blank_profile(name: &str, is_default: bool) -> Profile {
         size_chart_uri: None,
         certifications: Vec::new(),
         certification_files: Vec::new(),
+        inventory: None,
     }
 }
 
@@ -358,11 +364,20 @@ impl Categories {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct DashboardQuery {
+    /// The sales chart's period.
+    #[serde(default)]
+    sales: orders::SalesPeriod,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
 /// `GET /settings/dashboard`.
 async fn dashboard(
     State(app): State<Arc<App>>,
     context: SessionContext,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<DashboardQuery>,
 ) -> Result<Response, Response> {
     dashboard_page(&app, &context, &query).await.map_err(Failure::page)
 }
@@ -372,7 +387,7 @@ const LATEST_ORDERS: usize = 50;
 
 /// The dashboard, from counters kept by the workers and bounded reads: no read grows
 /// with the catalogue or the order history.
-async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) -> Result<Response, Failure> {
+async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQuery) -> Result<Response, Failure> {
     let table = app.table.as_ref();
     let store_hash = &context.store.store_hash;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
@@ -432,9 +447,7 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) 
         .filter(|(_, n)| *n > 0)
         .collect();
     tiktok_statuses.sort();
-    let today = crate::storage::unix_now().div_euclid(86_400);
-    let first_day = today - pages::dashboard::SALES_DAYS + 1;
-    let sales = orders::daily_sales(table, store_hash, today, pages::dashboard::SALES_DAYS).await?;
+    let sales = orders::sales(table, store_hash, query.sales, crate::storage::unix_now()).await?;
     let data = Dashboard {
         shops: health,
         order_total: order_states.iter().map(|(_, n)| n).sum(),
@@ -444,15 +457,16 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &PageQuery) 
         orders: &latest,
         parked: &parked,
         reconciliations: &reconciliations,
-        sales_chart: pages::dashboard::sales_chart(first_day, &sales),
+        sales_chart: pages::dashboard::sales_chart(&sales),
+        sales_period: query.sales,
     };
     let frame = frame(
         context,
         &shops,
         Section::Dashboard,
-        query.shop.as_deref(),
+        query.page.shop.as_deref(),
         "/settings/dashboard",
-        &query.confirmation,
+        &query.page.confirmation,
     );
     Ok(pages::dashboard::dashboard(&frame, &data, &csrf).into_response())
 }
@@ -582,12 +596,15 @@ async fn profile_page(
     let mut categories = Categories::read(app, frame.current_shop(), &profile.category_id, sample).await;
     categories.narrow(&query.category_q);
     let attributes = category_attributes(app, frame.current_shop(), &profile.category_id).await;
+    let rules = category_rules(app, frame.current_shop(), &profile.category_id).await;
     let matches = coverage(app, store_hash, profile).await?;
     let editor = ProfileEditor {
         profile,
         exists,
         picker: categories.picker(&query.category_q),
         attributes: &attributes,
+        rules: rules.as_ref(),
+        store_inventory: context.store.settings.inventory,
         matches,
         error,
     };
@@ -619,6 +636,82 @@ async fn category_attributes(app: &App, shop: Option<&ShopRecord>, category_id: 
             Vec::new()
         }
     }
+}
+
+/// The listing rules of a category on a shop (none when no category or shop, or when
+/// TikTok cannot be read).
+async fn category_rules(app: &App, shop: Option<&ShopRecord>, category_id: &str) -> Option<CategoryRules> {
+    let (Some(shop), false) = (shop, category_id.is_empty()) else {
+        return None;
+    };
+    let tiktok = &app.tiktok;
+    let id = Id::from(category_id);
+    let version = sync::category_version(shop);
+    with_shop(app, shop, |auth| async move {
+        tiktok.category_rules(&auth, &id, version).await
+    })
+    .await
+    .inspect_err(|error| tracing::warn!(%error, category = category_id, "category rules could not be read"))
+    .ok()
+}
+
+/// The largest size chart or certification file the editor takes (TikTok takes images
+/// up to 5 MB and documents up to 10 MB).
+const PROFILE_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// `POST /settings/profiles/{id}/files` (multipart: `csrf`, `kind` = `size_chart` or
+/// `certification:<id>`, `file`): sends the file to TikTok and keeps it on the
+/// profile; a refused file shows next to the uploads.
+async fn profile_file(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, Response> {
+    let uploaded = async {
+        let (mut csrf, mut kind, mut bytes) = (None, None, None);
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| Failure::BadRequest(format!("The upload could not be read: {e}")))?
+        {
+            let name = field.name().unwrap_or_default().to_string();
+            let read = |e: axum::extract::multipart::MultipartError| {
+                Failure::BadRequest(format!("The upload could not be read: {e}"))
+            };
+            match name.as_str() {
+                "csrf" => csrf = Some(field.text().await.map_err(read)?),
+                "kind" => kind = Some(field.text().await.map_err(read)?),
+                "file" => bytes = Some(field.bytes().await.map_err(read)?),
+                _ => {}
+            }
+        }
+        context.check_csrf(&app, csrf.as_deref())?;
+        let base = own_profile(&app, &context.store.store_hash, &id).await?;
+        let file = match kind.as_deref() {
+            Some("size_chart") => ProfileFile::SizeChart,
+            Some(kind) if kind.starts_with("certification:") => {
+                ProfileFile::Certification(kind["certification:".len()..].to_string())
+            }
+            _ => return Err(Failure::BadRequest("Say which file this is.".into())),
+        };
+        match store_profile_file(&app, &context.store.store_hash, &id, file, bytes.unwrap_or_default()).await {
+            Ok(_) => Ok(see_other(&format!("/settings/profiles/{id}?done=saved#files"))),
+            Err(Failure::BadRequest(message)) => {
+                profile_page(
+                    &app,
+                    &context,
+                    &base,
+                    true,
+                    &ProfileQuery::default(),
+                    Some(("files", &message)),
+                )
+                .await
+            }
+            Err(other) => Err(other),
+        }
+    };
+    uploaded.await.map_err(Failure::page)
 }
 
 /// Why a profile form cannot be saved: the field and the merchant's words.
@@ -776,6 +869,29 @@ fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormEr
         Some("whole") => Rounding::Whole,
         _ => Rounding::Cents,
     };
+    profile.inventory = None;
+    if field(fields, "own_inventory") == Some("on") {
+        let number = |name: &'static str| {
+            let value = text(fields, &format!("inventory.{name}"));
+            value.parse::<i64>().map_err(|_| {
+                form_error(
+                    "inventory",
+                    format!("inventory.{name}: “{value}” is not a whole number."),
+                )
+            })
+        };
+        match (number("threshold"), number("reserve"), number("untracked_quantity")) {
+            (Ok(threshold), Ok(reserve), Ok(untracked_quantity)) => {
+                profile.inventory = Some(InventoryPolicy {
+                    threshold,
+                    reserve,
+                    untracked_quantity,
+                    deactivate_at_threshold: field(fields, "inventory.deactivate_at_threshold") == Some("on"),
+                })
+            }
+            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => fail(e),
+        }
+    }
     if profile.name.is_empty() {
         fail(form_error("name", "Give the profile a name."));
     }
@@ -786,6 +902,8 @@ fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormEr
         let text = setting.to_string();
         let field = if text.starts_with("price_rule") {
             "price_rule"
+        } else if text.starts_with("inventory") {
+            "inventory"
         } else {
             "rules"
         };
@@ -901,36 +1019,56 @@ struct ProductsQuery {
     filter: ProductFilter,
 }
 
-/// `GET /settings/products`.
+/// `GET /settings/products`: a filter that cannot be read shows as an error over the
+/// whole catalogue.
 async fn products(
     State(app): State<Arc<App>>,
     context: SessionContext,
     query: Result<Query<ProductsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Response> {
-    let page = async {
-        let Query(query) =
-            query.map_err(|e| Failure::BadRequest(format!("The filter is not valid: {}", e.body_text())))?;
-        let table = app.table.as_ref();
-        let store_hash = &context.store.store_hash;
-        let (shops, csrf) = shops_and_csrf(&app, &context).await?;
-        let frame = frame(
-            &context,
-            &shops,
-            Section::Products,
-            query.shop.as_deref(),
-            "/settings/products",
-            &query.confirmation,
-        );
-        let products = records::all_products(table, store_hash).await?;
-        let profiles = records::all_profiles(table, store_hash).await?;
-        let listings = match frame.current_shop() {
-            Some(shop) => records::shop_listings(table, store_hash, &shop.shop_id).await?,
-            None => Vec::new(),
-        };
-        let browse = query.filter.browse(&products, &listings, &profiles);
-        Ok::<_, Failure>(pages::catalog::products(&frame, &browse, &query.filter, &profiles, &csrf).into_response())
+    let (query, error) = match query {
+        Ok(Query(query)) => (query, None),
+        Err(e) => (
+            ProductsQuery::default(),
+            Some(format!("The filter is not valid: {}", e.body_text())),
+        ),
     };
-    page.await.map_err(Failure::page)
+    products_page(&app, &context, &query, error.as_deref())
+        .await
+        .map_err(Failure::page)
+}
+
+async fn products_page(
+    app: &App,
+    context: &SessionContext,
+    query: &ProductsQuery,
+    error: Option<&str>,
+) -> Result<Response, Failure> {
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    let (shops, csrf) = shops_and_csrf(app, context).await?;
+    let frame = frame(
+        context,
+        &shops,
+        Section::Products,
+        query.shop.as_deref(),
+        "/settings/products",
+        &query.confirmation,
+    );
+    let products = records::all_products(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_hash).await?;
+    let listings = match frame.current_shop() {
+        Some(shop) => records::shop_listings(table, store_hash, &shop.shop_id).await?,
+        None => Vec::new(),
+    };
+    let browse = query.filter.browse(&products, &listings, &profiles);
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = pages::catalog::products(&frame, &browse, &query.filter, &profiles, &csrf, error);
+    Ok((status, page).into_response())
 }
 
 /// The products a bulk form names: those ticked, or every product its filter keeps.
@@ -942,15 +1080,19 @@ async fn selection(app: &App, store_hash: &str, shop_id: &str, fields: &Fields) 
             .map(|(_, v)| v.clone())
             .collect());
     }
-    let filter_link = field(fields, "filter").unwrap_or("/settings/products");
-    let filter_query = filter_link.split_once('?').map_or("", |(_, q)| q);
-    let filter: ProductFilter = serde_urlencoded_filter(filter_query)?;
+    let filter = filter_of(fields)?;
     let table = app.table.as_ref();
     let products = records::all_products(table, store_hash).await?;
     let profiles = records::all_profiles(table, store_hash).await?;
     let listings = records::shop_listings(table, store_hash, shop_id).await?;
     let browse = filter.browse(&products, &listings, &profiles);
     Ok(browse.matching.iter().map(|r| r.product.id.clone()).collect())
+}
+
+/// The filter a bulk form was posted under (its `filter` field: the products link).
+fn filter_of(fields: &Fields) -> Result<ProductFilter, Failure> {
+    let link = field(fields, "filter").unwrap_or("/settings/products");
+    serde_urlencoded_filter(link.split_once('?').map_or("", |(_, q)| q))
 }
 
 fn serde_urlencoded_filter(query: &str) -> Result<ProductFilter, Failure> {
@@ -973,6 +1115,11 @@ async fn product_actions(
 ) -> Result<Response, Response> {
     let acted = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
+        let shown = ProductsQuery {
+            shop: optional(&fields, "shop"),
+            confirmation: Confirmation::default(),
+            filter: filter_of(&fields).unwrap_or_default(),
+        };
         let store_hash = &context.store.store_hash;
         let shop = own_shop(&app, store_hash, field(&fields, "shop").unwrap_or_default()).await?;
         let action = field(&fields, "action").unwrap_or_default();
@@ -985,11 +1132,14 @@ async fn product_actions(
             .collect();
         let chosen: Vec<String> = chosen.into_iter().filter(|id| known.contains(id)).collect();
         if chosen.is_empty() && action != "link" {
-            return Err(Failure::BadRequest(
-                "Tick the products to act on, or choose all matching.".into(),
-            ));
+            let message = "Tick the products to act on, or choose all matching.";
+            return products_page(&app, &context, &shown, Some(message)).await;
         }
-        let activity = run_action(&app, &context, &shop, action, &chosen).await?;
+        let activity = match run_action(&app, &context, &shop, action, &chosen).await {
+            Ok(activity) => activity,
+            Err(Failure::BadRequest(message)) => return products_page(&app, &context, &shown, Some(&message)).await,
+            Err(other) => return Err(other),
+        };
         Ok::<_, Failure>(see_other(&format!(
             "/settings/activities/{}?done=started&n={}",
             activity.id,

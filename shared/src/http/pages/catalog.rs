@@ -9,10 +9,10 @@ use super::{Frame, Section, form, layout};
 use crate::catalog::browse::{Browse, PAGE_SIZE, ProductFilter, TABS, status_label};
 use crate::catalog::records::{Listing, ListingStatus};
 use crate::catalog::rules::{
-    Adjustment, Field, Match, Operator, Overrides, Profile, Rounding, Source, StoreField, total_stock,
+    Adjustment, Field, InventoryPolicy, Match, Operator, Overrides, Profile, Rounding, Source, StoreField, total_stock,
 };
 use crate::store::Product;
-use crate::tiktok::model::Attribute;
+use crate::tiktok::model::{Attribute, CategoryRules};
 
 /// A leaf category as the picker shows it.
 #[derive(Debug, Clone)]
@@ -138,6 +138,10 @@ pub struct ProfileEditor<'a> {
     pub picker: CategoryPicker<'a>,
     /// The chosen category's attributes (empty until a category is chosen).
     pub attributes: &'a [Attribute],
+    /// The chosen category's listing rules (size chart, certifications), when read.
+    pub rules: Option<&'a CategoryRules>,
+    /// The store's inventory policy (what the profile's products follow unless it has its own).
+    pub store_inventory: InventoryPolicy,
     /// Products it would cover, and products in all.
     pub matches: (usize, usize),
     /// The error and the field it belongs to (`name`, `category_id`, `rules`, `price_rule`…).
@@ -361,12 +365,20 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
                 }
             }
             @if let Some(e) = error_for(error, "price_rule") { p.field-error { (e) } }
-            h2 { "Size chart and certifications" }
-            p {
-                @if profile.size_chart_uri.is_some() { "A size chart is uploaded. " } @else { "No size chart uploaded. " }
-                (profile.certifications.len() + profile.certification_files.len()) " certification file(s) uploaded."
+            h2 { "Stock" }
+            @let policy = profile.inventory.unwrap_or(editor.store_inventory);
+            (super::check("own_inventory", "These products follow their own inventory policy, not the store's", profile.inventory.is_some()))
+            div.filters {
+                label { "Publish 0 at or below " input type="number" name="inventory.threshold" min="0" value=(policy.threshold) aria-invalid=[error_for(error, "inventory.threshold").map(|_| "true")]; " units" }
+                label { "Hold back " input type="number" name="inventory.reserve" min="0" value=(policy.reserve) aria-invalid=[error_for(error, "inventory.reserve").map(|_| "true")]; " units" }
+                label { "Untracked stock shows as " input type="number" name="inventory.untracked_quantity" min="0" value=(policy.untracked_quantity) aria-invalid=[error_for(error, "inventory.untracked").map(|_| "true")]; " units" }
             }
+            (super::check("inventory.deactivate_at_threshold", "At or below the threshold, deactivate the product on TikTok instead", policy.deactivate_at_threshold))
+            @if let Some(e) = error_for(error, "inventory") { p.field-error { (e) } }
             p { button type="submit" { @if editor.exists { "Save profile" } @else { "Create profile" } } }
+        }
+        @if editor.exists {
+            (profile_files(profile, editor.rules, csrf, error_for(error, "files")))
         }
     };
     let title = if editor.exists {
@@ -383,6 +395,52 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
         error.map(|_| "The profile was not saved: see the marked field."),
         body,
     )
+}
+
+/// One file upload form of the profile editor (`kind`: `size_chart` or
+/// `certification:<id>`).
+fn file_form(profile: &Profile, kind: &str, label: &str, csrf: &str) -> Markup {
+    html! {
+        form.filters method="post" action=(format!("/settings/profiles/{}/files", profile.id)) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="kind" value=(kind);
+            label { (label) " " input type="file" name="file" accept="image/jpeg,image/png,image/webp,application/pdf" required; }
+            button.secondary type="submit" { "Upload" }
+        }
+    }
+}
+
+/// The size chart and certifications the profile's category asks for, each with
+/// what is uploaded and an upload form.
+fn profile_files(profile: &Profile, rules: Option<&CategoryRules>, csrf: &str, error: Option<&str>) -> Markup {
+    let size_chart = rules.map(|r| (r.size_chart.is_supported, r.size_chart.is_required));
+    html! {
+        div.card #files {
+            h2 { "Size chart and certifications" }
+            @if let Some(error) = error { p.field-error role="alert" { (error) } }
+            @if rules.is_none() { p.muted { "Choose a category to see what TikTok asks for." } }
+            @if let Some((_, required)) = size_chart.filter(|(supported, _)| *supported) {
+                p {
+                    "Size chart" @if required { " " strong.state-error { "(required)" } } ": "
+                    @if profile.size_chart_uri.is_some() { "uploaded." } @else { "none yet." }
+                }
+                (file_form(profile, "size_chart", "Size chart image", csrf))
+            }
+            @for certification in rules.map(|r| r.product_certifications.as_slice()).unwrap_or_default() {
+                @let id = certification.id.as_str();
+                @let uploaded = profile.certifications.iter().filter(|(c, _)| c == id).map(|(_, uris)| uris.len()).sum::<usize>()
+                    + profile.certification_files.iter().filter(|f| f.certification_id == id).count();
+                p {
+                    (certification.name) @if certification.is_required { " " strong.state-error { "(required)" } } ": "
+                    (uploaded) " file(s) uploaded."
+                }
+                (file_form(profile, &format!("certification:{id}"), "Image or PDF", csrf))
+            }
+            @if rules.is_some_and(|r| !r.size_chart.is_supported && r.product_certifications.is_empty()) {
+                p.muted { "This category needs no size chart and no certification." }
+            }
+        }
+    }
 }
 
 /// The live "matches N products" line of the profile editor.
@@ -448,7 +506,14 @@ fn status_key(status: ListingStatus) -> String {
 
 /// `GET /settings/products`: tabs with counts, search and filters, one page of
 /// products with their status on the shop shown, and the bulk actions.
-pub fn products(frame: &Frame, browse: &Browse, filter: &ProductFilter, profiles: &[Profile], csrf: &str) -> Markup {
+pub fn products(
+    frame: &Frame,
+    browse: &Browse,
+    filter: &ProductFilter,
+    profiles: &[Profile],
+    csrf: &str,
+    error: Option<&str>,
+) -> Markup {
     let shop = frame.current_shop().map_or("", |s| s.shop_id.as_str());
     let decimal = |v: Option<rust_decimal::Decimal>| v.map(|v| v.to_string()).unwrap_or_default();
     let number = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -523,7 +588,7 @@ pub fn products(frame: &Frame, browse: &Browse, filter: &ProductFilter, profiles
             ..*frame
         },
         "Products",
-        None,
+        error,
         body,
     )
 }

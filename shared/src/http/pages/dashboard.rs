@@ -11,7 +11,7 @@ use crate::accounts::{ShopRecord, ShopStatus};
 use crate::catalog::browse::TABS;
 use crate::catalog::reconcile::Reconciliation;
 use crate::catalog::records::{Activity, ListingStatus};
-use crate::orders::{OrderRecord, SyncState};
+use crate::orders::{OrderRecord, SalesPeriod, SyncState};
 use crate::redrive::ParkedJob;
 
 /// Seconds before a token's or authorization's end from which the dashboard warns.
@@ -51,6 +51,8 @@ pub struct Dashboard<'a> {
     pub reconciliations: &'a [Reconciliation],
     /// Gross sales chart (SVG), when there are sales.
     pub sales_chart: Option<String>,
+    /// The period the chart counts by.
+    pub sales_period: SalesPeriod,
 }
 
 fn expiry(label: &str, at: Option<i64>) -> Markup {
@@ -95,9 +97,11 @@ fn shop_card(health: &ShopHealth, store_currency: &str) -> Markup {
             }
             table.listing-counts {
                 tbody {
-                    @for (status, count) in &health.listings {
+                    // Statuses no product has are left out, but for the two a merchant looks for.
+                    @for (status, count) in health.listings.iter().filter(|(s, n)| *n > 0 || matches!(s, ListingStatus::NotUploaded | ListingStatus::Live)) {
                         @let label = TABS.iter().find(|(s, _)| s == status).map_or("", |(_, l)| l);
-                        tr { td { a href=(format!("/settings/products?shop={}&status={}", shop.shop_id, serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())) { (label) } } td.num { (count) } }
+                        @let key = crate::catalog::records::status_key(*status);
+                        tr data-status=(key) { td { a href=(format!("/settings/products?shop={}&status={key}", shop.shop_id)) { (label) } } td.num { (count) } }
                     }
                 }
             }
@@ -136,8 +140,19 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
             } } }
             p { a href="/settings/activities" { "All activities" } }
         }
-        @if let Some(chart) = &data.sales_chart {
-            div.card.chart #sales { h2 { "Gross sales (TikTok orders, last 30 days)" } (PreEscaped(chart)) }
+        div.card.chart #sales {
+            h2 { "Gross sales of TikTok orders" }
+            ul.tabs aria-label="Period" {
+                @for (period, label) in [(SalesPeriod::Day, "Last 30 days"), (SalesPeriod::Week, "Last 12 weeks"), (SalesPeriod::Month, "Last 12 months")] {
+                    li { a href=(format!("/settings/dashboard?sales={}#sales", serde_json::to_value(period).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()))
+                        aria-current=[(data.sales_period == period).then_some("page")] { (label) } }
+                }
+            }
+            @match &data.sales_chart {
+                // The SVG is plotters' own output: numbers and the currency codes of TikTok orders.
+                Some(chart) => (PreEscaped(chart)),
+                None => p.muted { "No sales in this period yet." },
+            }
         }
         (reconciliation_card(frame.shops, data.reconciliations))
         (order_table(data.orders, data.order_total, data.order_states.iter().filter(|(s, _)| matches!(s, SyncState::Error | SyncState::Parked)).map(|(_, n)| n).sum(), csrf))
@@ -154,21 +169,18 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
     )
 }
 
-/// Days the sales chart covers.
-pub const SALES_DAYS: i64 = 30;
-
-/// The gross sales chart: TikTok order totals per day over the last [`SALES_DAYS`]
-/// days (`days[i]` is the day `first_day + i`, days since 1970; each maps a currency to
-/// hundredths), one line per currency, drawn by plotters' SVG backend. None without sales.
-pub fn sales_chart(first_day: i64, days: &[std::collections::HashMap<String, i64>]) -> Option<String> {
+/// The gross sales chart: TikTok order totals per period (`periods`: label and each
+/// currency's total in hundredths, oldest first), one line per currency, drawn by
+/// plotters' SVG backend. None without sales.
+pub fn sales_chart(periods: &[(String, std::collections::HashMap<String, i64>)]) -> Option<String> {
     use plotters::prelude::*;
 
     let mut per_currency: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
-    for (i, day) in days.iter().enumerate() {
-        for (currency, hundredths) in day.iter().filter(|(name, _)| name.as_str() != "orders") {
+    for (i, (_, totals)) in periods.iter().enumerate() {
+        for (currency, hundredths) in totals.iter().filter(|(name, _)| name.as_str() != "orders") {
             per_currency
                 .entry(currency.as_str())
-                .or_insert_with(|| vec![0.0; days.len()])[i] = *hundredths as f64 / 100.0;
+                .or_insert_with(|| vec![0.0; periods.len()])[i] = *hundredths as f64 / 100.0;
         }
     }
     if per_currency.is_empty() {
@@ -190,13 +202,16 @@ pub fn sales_chart(first_day: i64, days: &[std::collections::HashMap<String, i64
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(60)
-            .build_cartesian_2d(0..(days.len() as i32 - 1).max(1), 0.0..top)
+            .build_cartesian_2d(0..(periods.len() as i32 - 1).max(1), 0.0..top)
             .ok()?;
         chart
             .configure_mesh()
             .x_labels(10)
-            .x_label_formatter(&|day| {
-                super::activities::time((first_day + i64::from(*day)) * 86_400)[5..10].to_string()
+            .x_label_formatter(&|i| {
+                periods
+                    .get(*i as usize)
+                    .map(|(label, _)| label.clone())
+                    .unwrap_or_default()
             })
             .y_desc("Gross sales")
             .draw()
