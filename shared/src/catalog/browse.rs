@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::records::{Listing, ListingStatus};
+use super::records::{Listing, ListingStatus, catalogue_key};
 use super::rules::{Profile, profile_for, total_stock};
 use crate::store::Product;
 
@@ -112,30 +112,43 @@ impl Row<'_> {
 }
 
 /// What the screen shows: the tab counts (over the products the other filters keep),
-/// every product the filter keeps, and the page asked for.
+/// how many products the filter keeps, and the page asked for.
 pub struct Browse<'a> {
     /// Products per status among those matching every filter but the status.
     pub counts: Vec<(ListingStatus, usize)>,
     /// Products matching every filter but the status.
     pub searched: usize,
-    /// Products matching every filter, by store id (numeric ids in numeric order).
-    pub matching: Vec<Row<'a>>,
+    /// Products matching every filter.
+    pub matching: usize,
+    /// The rows of the page shown, in catalogue order ([`records::catalogue_key`]).
+    pub rows: Vec<Row<'a>>,
     /// The page shown, from 1.
     pub page: usize,
     /// Pages in all (at least 1).
     pub pages: usize,
 }
 
-impl<'a> Browse<'a> {
-    /// The rows of the page shown.
-    pub fn page_rows(&self) -> &[Row<'a>] {
-        let start = ((self.page - 1) * PAGE_SIZE).min(self.matching.len());
-        let end = (start + PAGE_SIZE).min(self.matching.len());
-        &self.matching[start..end]
-    }
-}
-
 impl ProductFilter {
+    /// Whether the filter narrows by more than the status tab (words, profile, brand,
+    /// price or stock): such a filter reads the whole catalogue; a plain one is served
+    /// from the counters and the catalogue indexes.
+    pub fn narrows(&self) -> bool {
+        !self.q.trim().is_empty()
+            || !self.profile.is_empty()
+            || !self.brand.is_empty()
+            || self.min_price.is_some()
+            || self.max_price.is_some()
+            || self.min_stock.is_some()
+            || self.max_stock.is_some()
+    }
+
+    /// The page shown of `matching` products (a page past the end shows the last) and
+    /// the number of pages.
+    pub fn page_of(&self, matching: usize) -> (usize, usize) {
+        let pages = matching.div_ceil(PAGE_SIZE).max(1);
+        (self.page.unwrap_or(1).clamp(1, pages), pages)
+    }
+
     fn keeps(&self, row: &Row) -> bool {
         let product = row.product;
         let q = self.q.trim().to_lowercase();
@@ -155,8 +168,14 @@ impl ProductFilter {
             && self.max_stock.is_none_or(|max| stock <= max)
     }
 
-    /// Applies the filter to the store's `products` with one shop's `listings`.
-    pub fn browse<'a>(&self, products: &'a [Product], listings: &'a [Listing], profiles: &'a [Profile]) -> Browse<'a> {
+    /// The products every filter but the status keeps, in catalogue order, with the
+    /// count per status.
+    fn searched<'a>(
+        &self,
+        products: &'a [Product],
+        listings: &'a [Listing],
+        profiles: &'a [Profile],
+    ) -> (Vec<Row<'a>>, Vec<(ListingStatus, usize)>) {
         let by_product: HashMap<&str, &Listing> = listings.iter().map(|l| (l.product_id.as_str(), l)).collect();
         let mut searched: Vec<Row> = products
             .iter()
@@ -167,25 +186,47 @@ impl ProductFilter {
             })
             .filter(|row| self.keeps(row))
             .collect();
-        // Numeric store ids in numeric order (stored as text, "10" sorts before "2").
-        searched.sort_by(|a, b| (a.product.id.len(), &a.product.id).cmp(&(b.product.id.len(), &b.product.id)));
+        searched.sort_by_cached_key(|row| catalogue_key(&row.product.id));
         let counts = TABS
             .iter()
             .map(|(status, _)| (*status, searched.iter().filter(|r| r.status() == *status).count()))
             .collect();
+        (searched, counts)
+    }
+
+    /// Applies the filter to the store's `products` with one shop's `listings`.
+    pub fn browse<'a>(&self, products: &'a [Product], listings: &'a [Listing], profiles: &'a [Profile]) -> Browse<'a> {
+        let (searched, counts) = self.searched(products, listings, profiles);
         let total = searched.len();
         let matching: Vec<Row> = searched
             .into_iter()
             .filter(|r| self.status.is_none_or(|s| r.status() == s))
             .collect();
-        let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
+        let (page, pages) = self.page_of(matching.len());
+        let count = matching.len();
+        let rows = matching
+            .into_iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .collect();
         Browse {
             counts,
             searched: total,
-            page: self.page.unwrap_or(1).clamp(1, pages),
+            matching: count,
+            rows,
+            page,
             pages,
-            matching,
         }
+    }
+
+    /// The ids of every product the filter keeps, in catalogue order.
+    pub fn chosen(&self, products: &[Product], listings: &[Listing], profiles: &[Profile]) -> Vec<String> {
+        let (searched, _) = self.searched(products, listings, profiles);
+        searched
+            .into_iter()
+            .filter(|r| self.status.is_none_or(|s| r.status() == s))
+            .map(|r| r.product.id.clone())
+            .collect()
     }
 }
 
@@ -244,14 +285,18 @@ mod tests {
             ..Default::default()
         };
         let browse = mugs.browse(&products, &listings, &[]);
-        assert_eq!((browse.searched, browse.matching.len(), browse.page), (120, 119, 3));
-        assert_eq!(browse.page_rows().len(), 19);
+        assert_eq!((browse.searched, browse.matching, browse.page), (120, 119, 3));
+        assert_eq!(browse.rows.len(), 19);
+        assert_eq!(
+            browse.rows[0].product.id, "102",
+            "numeric ids in numeric order, 3 (live) left out"
+        );
         let by_tiktok_id = ProductFilter {
             q: "1729".into(),
             ..Default::default()
         }
         .browse(&products, &listings, &[]);
-        assert_eq!(by_tiktok_id.matching[0].product.id, "3");
+        assert_eq!(by_tiktok_id.rows[0].product.id, "3");
         let cheap_in_stock = ProductFilter {
             max_price: Some(Decimal::from(31)),
             min_stock: Some(30),
@@ -267,7 +312,7 @@ mod tests {
             ..Default::default()
         }
         .browse(&products, &listings, &[]);
-        assert_eq!(brand.matching.len(), 1);
+        assert_eq!(brand.matching, 1);
         let beyond = ProductFilter {
             page: Some(99),
             ..Default::default()

@@ -112,20 +112,86 @@ pub fn status_key(status: ListingStatus) -> String {
         .unwrap_or_default()
 }
 
-/// Saves a store product, counting it when it is new.
+/// A store id as the catalogue orders it: numeric ids zero-padded to 20 digits (so
+/// "10" follows "9"), others as they are.
+pub fn catalogue_key(product_id: &str) -> String {
+    if !product_id.is_empty() && product_id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{product_id:0>20}")
+    } else {
+        product_id.to_string()
+    }
+}
+
+/// The catalogue index entry of a product (`BYID#<catalogue key>`): products in
+/// catalogue order, without reading them.
+fn by_id_sk(product_id: &str) -> String {
+    format!("BYID#{}", catalogue_key(product_id))
+}
+
+/// The status index entry of a listing (`BYSTATUS#<shop>#<status>#<catalogue key>`).
+fn by_status_sk(shop_id: &str, status: &str, product_id: &str) -> String {
+    format!("BYSTATUS#{shop_id}#{status}#{}", catalogue_key(product_id))
+}
+
+/// An index entry: only the product id.
+fn index_entry(pk: &str, sk: String, product_id: &str) -> WriteOp {
+    WriteOp::Put {
+        item: Item::new(pk, sk, serde_json::json!({"product_id": product_id})),
+        condition: Condition::None,
+    }
+}
+
+/// Saves a store product; a new one is counted and entered in the catalogue index in
+/// the same transaction.
 pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product) -> Result<(), StorageError> {
     let pk = store_pk(store_hash);
     let item = Item::new(pk.clone(), format!("PRODUCT#{}", product.id), encode(product));
-    put_counted(table, item, Vec::new(), |stored| {
-        add_counts(
-            &pk,
-            CATALOG_COUNTS,
-            [("products".to_string(), i64::from(stored.is_none()))],
-        )
-        .into_iter()
-        .collect()
+    put_counted(table, item, Vec::new(), |stored| match stored {
+        Some(_) => Vec::new(),
+        None => add_counts(&pk, CATALOG_COUNTS, [("products".to_string(), 1)])
+            .into_iter()
+            .chain([index_entry(&pk, by_id_sk(&product.id), &product.id)])
+            .collect(),
     })
     .await
+}
+
+/// One page of a shop's catalogue in catalogue order, from the indexes: the product
+/// ids at `offset..offset + limit` of every product (`status` none) or of the listings
+/// with `status`. Reads `offset + limit` index entries, never a product.
+pub async fn catalogue_page(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+    status: Option<ListingStatus>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<String>, StorageError> {
+    let prefix = match status {
+        Some(status) => format!("BYSTATUS#{shop_id}#{}#", status_key(status)),
+        None => "BYID#".to_string(),
+    };
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    while ids.len() < offset + limit {
+        let page = table
+            .query(
+                Query::table(store_pk(store_hash), prefix.as_str())
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
+        ids.extend(
+            page.items
+                .iter()
+                .filter_map(|i| i.data["product_id"].as_str().map(str::to_string)),
+        );
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(ids.into_iter().skip(offset).take(limit).collect())
 }
 
 /// How many products the store has (kept by [`save_product`] and [`delete_product`]).
@@ -167,6 +233,11 @@ pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &st
             condition: Condition::Exists,
         },
         add_counts(&pk, CATALOG_COUNTS, [("products".to_string(), -1)]).expect("a change"),
+        WriteOp::Delete {
+            pk: pk.clone(),
+            sk: by_id_sk(product_id),
+            condition: Condition::None,
+        },
     ];
     match table.transact(ops).await {
         // Already gone: nothing to count.
@@ -312,28 +383,67 @@ async fn write_listing(
     let pk = store_pk(store_hash);
     let counts_sk = listing_counts_sk(&listing.shop_id);
     let status = status_key(listing.status);
+    let (shop_id, product_id) = (listing.shop_id.clone(), listing.product_id.clone());
     put_counted(table, listing_item(store_hash, &listing), extra, |stored| {
         let before = stored.and_then(|i| i.data["status"].as_str().map(str::to_string));
+        if before.as_deref() == Some(status.as_str()) {
+            return Vec::new();
+        }
+        let mut ops: Vec<WriteOp> = before
+            .iter()
+            .map(|before| WriteOp::Delete {
+                pk: pk.clone(),
+                sk: by_status_sk(&shop_id, before, &product_id),
+                condition: Condition::None,
+            })
+            .collect();
+        ops.push(index_entry(
+            &pk,
+            by_status_sk(&shop_id, &status, &product_id),
+            &product_id,
+        ));
         let moved = before.map(|b| (b, -1)).into_iter().chain([(status.clone(), 1)]);
-        add_counts(&pk, &counts_sk, moved).into_iter().collect()
+        ops.extend(add_counts(&pk, &counts_sk, moved));
+        ops
     })
     .await
 }
 
-/// Sets the store's counters to what its records hold now: products, and listings per
-/// status on each of `shop_ids` (after a full import, and for data saved before the
-/// counters were kept). Writes made during the recount may be counted twice or not at
-/// all until the next one.
+/// Sets the store's counters and catalogue indexes to what its records hold now:
+/// products, and listings per status on each of `shop_ids` (after a full import, and
+/// for data saved before they were kept). Writes made during the recount may be
+/// counted twice or not at all until the next one.
 pub async fn recount(table: &dyn Table, store_hash: &str, shop_ids: &[String]) -> Result<(), StorageError> {
     let pk = store_pk(store_hash);
-    let products = all_products(table, store_hash).await?.len();
-    let item = Item::new(pk.clone(), CATALOG_COUNTS, serde_json::json!({"products": products}));
+    let products = all_products(table, store_hash).await?;
+    let entries: Vec<WriteOp> = products
+        .iter()
+        .map(|p| index_entry(&pk, by_id_sk(&p.id), &p.id))
+        .collect();
+    for chunk in entries.chunks(100) {
+        table.transact(chunk.to_vec()).await?;
+    }
+    let item = Item::new(
+        pk.clone(),
+        CATALOG_COUNTS,
+        serde_json::json!({"products": products.len()}),
+    );
     table.put(item, Condition::None).await?;
     for shop_id in shop_ids {
         let mut counts = serde_json::Map::new();
+        let mut entries = Vec::new();
         for listing in shop_listings(table, store_hash, shop_id).await? {
-            let entry = counts.entry(status_key(listing.status)).or_insert(0.into());
+            let status = status_key(listing.status);
+            entries.push(index_entry(
+                &pk,
+                by_status_sk(shop_id, &status, &listing.product_id),
+                &listing.product_id,
+            ));
+            let entry = counts.entry(status).or_insert(0.into());
             *entry = (entry.as_i64().unwrap_or(0) + 1).into();
+        }
+        for chunk in entries.chunks(100) {
+            table.transact(chunk.to_vec()).await?;
         }
         let item = Item::new(
             pk.clone(),

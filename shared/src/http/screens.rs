@@ -25,7 +25,7 @@ use super::pages::{self, Confirmation, Frame, Section};
 use super::{Failure, Route, SessionContext, own_shop};
 use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus};
 use crate::app::App;
-use crate::catalog::browse::ProductFilter;
+use crate::catalog::browse::{Browse, ProductFilter, Row};
 use crate::catalog::reconcile;
 use crate::catalog::records::{self, ListingStatus};
 use crate::catalog::rules::{
@@ -1055,13 +1055,75 @@ async fn products_page(
         "/settings/products",
         &query.confirmation,
     );
-    let products = records::all_products(table, store_hash).await?;
     let profiles = records::all_profiles(table, store_hash).await?;
-    let listings = match frame.current_shop() {
-        Some(shop) => records::shop_listings(table, store_hash, &shop.shop_id).await?,
-        None => Vec::new(),
+    let filter = &query.filter;
+    let indexed = !filter.narrows() && filter.status != Some(ListingStatus::NotUploaded);
+    let (products, listings, browse_of_index) = match frame.current_shop() {
+        // A plain tab: counts from the counters, the page from the catalogue indexes.
+        Some(shop) if indexed => {
+            let counted = records::listing_counts(table, store_hash, &shop.shop_id).await?;
+            let total = records::product_count(table, store_hash).await? as usize;
+            let mut counts: Vec<(ListingStatus, usize)> = crate::catalog::browse::TABS
+                .iter()
+                .map(|(s, _)| {
+                    (
+                        *s,
+                        counted.get(&records::status_key(*s)).copied().unwrap_or(0).max(0) as usize,
+                    )
+                })
+                .collect();
+            let listed: usize = counts
+                .iter()
+                .filter(|(s, _)| *s != ListingStatus::NotUploaded)
+                .map(|(_, n)| n)
+                .sum();
+            counts[0].1 = total.saturating_sub(listed);
+            let matching = filter
+                .status
+                .map_or(total, |s| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n));
+            let (page, pages) = filter.page_of(matching);
+            let size = crate::catalog::browse::PAGE_SIZE;
+            let ids = records::catalogue_page(table, store_hash, &shop.shop_id, filter.status, (page - 1) * size, size)
+                .await?;
+            let reads = ids.iter().map(|id| async move {
+                let product = records::get_product(table, store_hash, id).await?;
+                let listing = records::get_listing(table, store_hash, &shop.shop_id, id).await?;
+                Ok::<_, crate::storage::StorageError>(product.map(|p| (p, listing)))
+            });
+            let found: Vec<_> = futures_util::future::try_join_all(reads)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            let (products, listings): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+            (products, listings, Some((counts, total, matching, page, pages)))
+        }
+        Some(shop) => (
+            records::all_products(table, store_hash).await?,
+            records::shop_listings(table, store_hash, &shop.shop_id).await?,
+            None,
+        ),
+        None => (records::all_products(table, store_hash).await?, Vec::new(), None),
     };
-    let browse = query.filter.browse(&products, &listings, &profiles);
+    let browse = match browse_of_index {
+        Some((counts, searched, matching, page, pages)) => Browse {
+            counts,
+            searched,
+            matching,
+            rows: products
+                .iter()
+                .zip(&listings)
+                .map(|(product, listing)| Row {
+                    product,
+                    listing: Some(listing),
+                    profile: profile_for(&profiles, product),
+                })
+                .collect(),
+            page,
+            pages,
+        },
+        None => filter.browse(&products, &listings, &profiles),
+    };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -1085,8 +1147,7 @@ async fn selection(app: &App, store_hash: &str, shop_id: &str, fields: &Fields) 
     let products = records::all_products(table, store_hash).await?;
     let profiles = records::all_profiles(table, store_hash).await?;
     let listings = records::shop_listings(table, store_hash, shop_id).await?;
-    let browse = filter.browse(&products, &listings, &profiles);
-    Ok(browse.matching.iter().map(|r| r.product.id.clone()).collect())
+    Ok(filter.chosen(&products, &listings, &profiles))
 }
 
 /// The filter a bulk form was posted under (its `filter` field: the products link).

@@ -550,13 +550,13 @@ pub fn products(
                         @for (key, label) in BULK_ACTIONS { option value=(key) { (label) } }
                     }
                 }
-                label { input type="checkbox" name="all_matching" value="on"; " all " (browse.matching.len()) " matching, not only those ticked" }
+                label { input type="checkbox" name="all_matching" value="on"; " all " (browse.matching) " matching, not only those ticked" }
                 button type="submit" { "Apply" }
             }
             table #products {
                 thead { tr { th { span.skip { "Select" } } th { "Product" } th { "SKU" } th.num { "Price" } th.num { "Stock" } th { "Profile" } th { "Status" } } }
                 tbody {
-                    @for row in browse.page_rows() {
+                    @for row in &browse.rows {
                         @let product = row.product;
                         @let status = row.status();
                         tr data-product=(product.id) {
@@ -575,10 +575,10 @@ pub fn products(
                 }
             }
         }
-        @if browse.matching.is_empty() { p { "No product matches." } }
+        @if browse.matching == 0 { p { "No product matches." } }
         nav.pager aria-label="Pages" {
             @if browse.page > 1 { a href=(filter_query(filter, shop, filter.status, Some(browse.page - 1))) rel="prev" { "← Previous" } }
-            span { "Page " (browse.page) " of " (browse.pages) " · " (browse.matching.len()) " product(s), " (PAGE_SIZE) " per page" }
+            span { "Page " (browse.page) " of " (browse.pages) " · " (browse.matching) " product(s), " (PAGE_SIZE) " per page" }
             @if browse.page < browse.pages { a href=(filter_query(filter, shop, filter.status, Some(browse.page + 1))) rel="next" { "Next →" } }
         }
     };
