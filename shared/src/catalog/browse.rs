@@ -303,9 +303,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            cheap_in_stock.browse(&products, &listings, &[]).matching.len(),
-            2,
-            "30 and 31; the teapot has none"
+            cheap_in_stock.chosen(&products, &listings, &[]),
+            ["30", "31"],
+            "the teapot has no stock"
         );
         let brand = ProductFilter {
             brand: "7".into(),
