@@ -100,6 +100,10 @@ impl Table for CrashingTable {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {
         self.after_write(self.inner.transact(ops).await)
     }
+
+    async fn add(&self, pk: &str, sk: &str, counts: Vec<(String, i64)>) -> Result<(), StorageError> {
+        self.after_write(self.inner.add(pk, sk, counts).await)
+    }
 }
 
 /// What a chaos run does.

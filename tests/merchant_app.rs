@@ -435,3 +435,32 @@ async fn the_profile_editor_uploads_the_size_chart_its_category_requires_and_sho
     let page = browser.get(&format!("{base}/settings/profiles/{id}")).await.unwrap();
     assert!(page.body.contains("uploaded."), "{}", page.body);
 }
+
+#[tokio::test]
+async fn an_upload_that_fails_every_retry_counts_as_failed_in_its_activity_and_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), false, false).await;
+    let table = running.app.table.as_ref();
+    use connector::catalog::records::{Activity, get_activity, save_activity};
+    let activity = Activity::start("upload", Some("shop-1"), Some(2));
+    save_activity(table, STORE, &activity).await.unwrap();
+    let payload = serde_json::json!({"shop_id": "shop-1", "product_id": "7", "activity_id": activity.id});
+    let job = connector::queue::Job::new(connector::queue::JobKind::UploadProduct, STORE, "upload-7", payload);
+    connector::redrive::park(&running.app, job, "TikTok answered 500 to every retry.".into())
+        .await
+        .unwrap();
+    let counted = get_activity(table, STORE, &activity.id).await.unwrap().unwrap();
+    assert_eq!(
+        (counted.done, counted.failed, counted.status.as_str()),
+        (0, 1, "running")
+    );
+    assert_eq!(
+        counted.failures,
+        [("7".to_string(), "TikTok answered 500 to every retry.".to_string())]
+    );
+    let parked = connector::redrive::parked_jobs(table, STORE).await.unwrap();
+    assert!(
+        parked[0].job.payload.get("activity_id").is_none(),
+        "a Retry of the parked upload is not counted in the activity again"
+    );
+}

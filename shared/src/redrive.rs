@@ -134,8 +134,22 @@ fn kind_words(kind: JobKind) -> &'static str {
 
 /// Parks a job with the `reason` the merchant reads: an order sync on its order,
 /// anything else as a [`ParkedJob`] (with its Retry).
-pub async fn park(app: &App, job: Job, reason: String) -> Result<(), JobError> {
+pub async fn park(app: &App, mut job: Job, reason: String) -> Result<(), JobError> {
     tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, %reason, "job parked");
+    // An upload the merchant started counts in its activity as failed, with the
+    // reason; the parked job leaves the activity, so a Retry does not count it twice.
+    if job.kind == JobKind::UploadProduct
+        && let Some(payload) = job.payload.as_object_mut()
+        && let Some(serde_json::Value::String(activity_id)) = payload.remove("activity_id")
+    {
+        let product_id = payload
+            .get("product_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let failure = Err((product_id, reason.clone()));
+        crate::catalog::records::count_in_activity(app.table.as_ref(), &job.tenant, &activity_id, failure).await?;
+    }
     let order_id = job.payload["order_id"]
         .as_str()
         .or_else(|| job.payload["data"]["order_id"].as_str());

@@ -484,8 +484,19 @@ async fn counters_add_atomically_and_with_the_writes_of_their_transaction(table:
     // Forty writers at once lose no count.
     let writers = (0..40).map(|i| {
         let table = table.clone();
+        let counts = vec![
+            ("live".to_string(), 1),
+            ("queued".to_string(), if i % 2 == 0 { -1 } else { 1 }),
+        ];
+        // Half in transactions, half as single updates.
         let op = add(&[("live", 1), ("queued", if i % 2 == 0 { -1 } else { 1 })]);
-        tokio::spawn(async move { table.transact(vec![op]).await })
+        tokio::spawn(async move {
+            if i % 4 < 2 {
+                table.transact(vec![op]).await
+            } else {
+                table.add("STORE#a", "COUNTS#X", counts).await
+            }
+        })
     });
     for writer in writers {
         writer.await.unwrap().unwrap();

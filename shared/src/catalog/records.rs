@@ -223,27 +223,22 @@ pub async fn get_product(
         .transpose()
 }
 
-/// Removes a stored product (and its count).
+/// Removes a stored product, then its count and its catalogue index entry.
 pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<(), StorageError> {
     let pk = store_pk(store_hash);
-    let ops = vec![
-        WriteOp::Delete {
-            pk: pk.clone(),
-            sk: format!("PRODUCT#{product_id}"),
-            condition: Condition::Exists,
-        },
-        add_counts(&pk, CATALOG_COUNTS, [("products".to_string(), -1)]).expect("a change"),
-        WriteOp::Delete {
-            pk: pk.clone(),
-            sk: by_id_sk(product_id),
-            condition: Condition::None,
-        },
-    ];
-    match table.transact(ops).await {
+    match table
+        .delete(&pk, &format!("PRODUCT#{product_id}"), Condition::Exists)
+        .await
+    {
+        Ok(()) => {}
         // Already gone: nothing to count.
-        Err(StorageError::TransactionCancelled { .. }) => Ok(()),
-        other => other,
+        Err(StorageError::ConditionFailed { .. }) => return Ok(()),
+        Err(error) => return Err(error),
     }
+    table
+        .add(&pk, CATALOG_COUNTS, vec![("products".to_string(), -1)])
+        .await?;
+    table.delete(&pk, &by_id_sk(product_id), Condition::None).await
 }
 
 /// Every stored product.

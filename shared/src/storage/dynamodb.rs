@@ -123,6 +123,31 @@ fn from_attributes(attributes: &Attributes) -> Result<Item, StorageError> {
     })
 }
 
+/// The `ADD` update expression of counter deltas (`n:<name>` attributes).
+struct Additions {
+    expression: String,
+    names: HashMap<String, String>,
+    values: Attributes,
+}
+
+impl Additions {
+    fn of(counts: &[(String, i64)]) -> Self {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut adds = Vec::new();
+        for (i, (name, delta)) in counts.iter().enumerate() {
+            names.insert(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"));
+            values.insert(format!(":c{i}"), n(delta));
+            adds.push(format!("#c{i} :c{i}"));
+        }
+        Self {
+            expression: format!("ADD {}", adds.join(", ")),
+            names,
+            values,
+        }
+    }
+}
+
 /// A condition expression with exactly the names and values it uses.
 struct Expression {
     text: String,
@@ -251,21 +276,14 @@ impl DynamoTable {
                     .build(),
             )?),
             WriteOp::Add { pk, sk, counts } => {
-                let mut names = HashMap::new();
-                let mut values = HashMap::new();
-                let mut adds = Vec::new();
-                for (i, (name, delta)) in counts.iter().enumerate() {
-                    names.insert(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"));
-                    values.insert(format!(":c{i}"), n(delta));
-                    adds.push(format!("#c{i} :c{i}"));
-                }
+                let adds = Additions::of(&counts);
                 TransactWriteItem::builder().update(built(
                     Update::builder()
                         .table_name(&self.table_name)
                         .set_key(Some(key(&pk, &sk)))
-                        .update_expression(format!("ADD {}", adds.join(", ")))
-                        .set_expression_attribute_names(Some(names))
-                        .set_expression_attribute_values(Some(values))
+                        .update_expression(adds.expression)
+                        .set_expression_attribute_names(Some(adds.names))
+                        .set_expression_attribute_values(Some(adds.values))
                         .build(),
                 )?)
             }
@@ -400,6 +418,25 @@ impl Table for DynamoTable {
             .collect::<Result<Vec<_>, _>>()?;
         let more = output.last_evaluated_key().is_some_and(|k| !k.is_empty());
         Ok(cut_page(scanned, &query, more, unix_now()))
+    }
+
+    async fn add(&self, pk: &str, sk: &str, counts: Vec<(String, i64)>) -> Result<(), StorageError> {
+        validate_key(pk, sk)?;
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let adds = Additions::of(&counts);
+        self.client
+            .update_item()
+            .table_name(&self.table_name)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(adds.expression)
+            .set_expression_attribute_names(Some(adds.names))
+            .set_expression_attribute_values(Some(adds.values))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {

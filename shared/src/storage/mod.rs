@@ -183,18 +183,21 @@ pub enum WriteOp {
     },
 }
 
-/// Replaces the item at `item`'s key and, in the same transaction, applies the counter
-/// changes `counted` derives from the item it replaces (none when absent) and the
-/// `extra` operations (at most 100 operations in all). When another writer changed the
-/// item in between, it reads it again and retries, so counters follow every write
-/// exactly once. The item is stored at the next version.
+/// Replaces the item at `item`'s key (at its next version, in one transaction with
+/// the `extra` operations when there are any), then applies what `counted` derives
+/// from the item it replaced (none when absent): counter changes and index entries.
+/// When another writer changed the item in between, it reads it again and retries, so
+/// a write is counted once even when its job runs again. The derived operations are
+/// single writes after the record (transactions on hot counter items would conflict
+/// under load): a crash between the two leaves a counter or an index entry behind
+/// until the next recount.
 pub async fn put_counted(
     table: &dyn Table,
     mut item: Item,
     extra: Vec<WriteOp>,
     counted: impl Fn(Option<&Item>) -> Vec<WriteOp>,
 ) -> Result<(), StorageError> {
-    loop {
+    let derived = loop {
         let stored = table.get(&item.pk, &item.sk).await?;
         let condition = match &stored {
             Some(stored) => {
@@ -206,17 +209,39 @@ pub async fn put_counted(
                 Condition::Absent
             }
         };
-        let mut ops = vec![WriteOp::Put {
-            item: item.clone(),
-            condition,
-        }];
-        ops.extend(counted(stored.as_ref()));
-        ops.extend(extra.iter().cloned());
-        match table.transact(ops).await {
-            Err(StorageError::TransactionCancelled { failed_ops }) if failed_ops == [0] => continue,
-            other => return other,
+        let written = if extra.is_empty() {
+            table.put(item.clone(), condition).await
+        } else {
+            let mut ops = vec![WriteOp::Put {
+                item: item.clone(),
+                condition,
+            }];
+            ops.extend(extra.iter().cloned());
+            match table.transact(ops).await {
+                Err(StorageError::TransactionCancelled { failed_ops }) if failed_ops == [0] => {
+                    Err(StorageError::ConditionFailed {
+                        pk: item.pk.clone(),
+                        sk: item.sk.clone(),
+                    })
+                }
+                other => other,
+            }
+        };
+        match written {
+            Ok(()) => break counted(stored.as_ref()),
+            Err(StorageError::ConditionFailed { .. }) => continue,
+            Err(error) => return Err(error),
+        }
+    };
+    for op in derived {
+        match op {
+            WriteOp::Add { pk, sk, counts } => table.add(&pk, &sk, counts).await?,
+            WriteOp::Put { item, condition } => table.put(item, condition).await?,
+            WriteOp::Delete { pk, sk, condition } => table.delete(&pk, &sk, condition).await?,
+            WriteOp::Check { .. } => {}
         }
     }
+    Ok(())
 }
 
 /// A counter change of one item: `(counter, delta)` pairs with the zero deltas left
@@ -510,5 +535,16 @@ pub trait Table: Send + Sync {
         item.version = expected + 1;
         self.put(item, Condition::Version(expected)).await?;
         Ok(expected + 1)
+    }
+
+    /// Adds to the counters of one counter item, outside any transaction (see
+    /// [`WriteOp::Add`]); DynamoDB's `UpdateItem` with `ADD`.
+    async fn add(&self, pk: &str, sk: &str, counts: Vec<(String, i64)>) -> Result<(), StorageError> {
+        self.transact(vec![WriteOp::Add {
+            pk: pk.to_string(),
+            sk: sk.to_string(),
+            counts,
+        }])
+        .await
     }
 }
