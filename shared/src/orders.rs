@@ -347,8 +347,8 @@ impl SalesPeriod {
 }
 
 /// The counter changes of replacing `before` by `after`: out of the old counters into
-/// the new ones, and the sale onto its day, week and month (`<currency>` in
-/// hundredths, `orders`) the first time the record carries it.
+/// the new ones, and the sale onto its month item (see [`sale_keys`]) the first time
+/// the record carries it.
 fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
     let out = before.map(counted_in).unwrap_or_default().into_iter().map(|n| (n, -1));
     let into = counted_in(after).into_iter().map(|n| (n, 1));
@@ -358,14 +358,18 @@ fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<W
     {
         let hundredths = (sale.total * rust_decimal::Decimal::ONE_HUNDRED).round();
         let hundredths = rust_decimal::prelude::ToPrimitive::to_i64(&hundredths).unwrap_or(0);
-        for period in SalesPeriod::ALL {
-            let (sk, _) = period.of(sale.placed_at);
-            ops.extend(add_counts(
-                pk,
-                &sk,
-                [(sale.currency.clone(), hundredths), ("orders".to_string(), 1)],
-            ));
-        }
+        let (month, day) = sale_keys(sale.placed_at);
+        let currency = sale.currency.clone();
+        ops.extend(add_counts(
+            pk,
+            &month,
+            [
+                (currency.clone(), hundredths),
+                ("orders".to_string(), 1),
+                (format!("{day}{currency}"), hundredths),
+                (format!("{day}orders"), 1),
+            ],
+        ));
     }
     ops
 }
@@ -376,8 +380,18 @@ pub async fn order_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap
     Ok(item.as_ref().map(counters).unwrap_or_default())
 }
 
+/// The item a sale counts in: its UTC month (`SALES#M2026-11`, counters `<currency>` in
+/// hundredths and `orders` for the month), and the prefix of its day's counters in it
+/// (`d29:`, then `d29:<currency>` and `d29:orders`). One counter write per sale.
+fn sale_keys(placed_at: i64) -> (String, String) {
+    let (month, _) = SalesPeriod::Month.of(placed_at);
+    let (_, day) = SalesPeriod::Day.of(placed_at);
+    (month, format!("d{}:", &day[3..5]))
+}
+
 /// Gross sales of the last [`SalesPeriod::shown`] periods up to `now`, oldest first:
-/// per period its label and each currency's total in hundredths, with `orders`.
+/// per period its label and each currency's total in hundredths, with `orders`. Reads
+/// the month items the periods fall in (2 for days, 4 for weeks, 12 for months).
 pub async fn sales(
     table: &dyn Table,
     store_hash: &str,
@@ -386,13 +400,56 @@ pub async fn sales(
 ) -> Result<Vec<(String, HashMap<String, i64>)>, StorageError> {
     let pk = accounts::store_pk(store_hash);
     let periods = period.last(now);
-    let reads = periods.iter().map(|(sk, _)| table.get(&pk, sk));
-    let items = futures_util::future::join_all(reads).await;
-    periods
-        .into_iter()
-        .zip(items)
-        .map(|((_, label), item)| Ok((label, item?.as_ref().map(counters).unwrap_or_default())))
-        .collect()
+    let days: Vec<i64> = match period {
+        SalesPeriod::Month => Vec::new(),
+        SalesPeriod::Day | SalesPeriod::Week => {
+            let span = if period == SalesPeriod::Day { 1 } else { 7 };
+            let today = now.div_euclid(86_400);
+            (today - period.shown() * span..=today).collect()
+        }
+    };
+    let mut months: Vec<String> = match period {
+        SalesPeriod::Month => periods.iter().map(|(key, _)| key.clone()).collect(),
+        _ => days.iter().map(|day| sale_keys(day * 86_400).0).collect(),
+    };
+    months.dedup();
+    let reads = months.iter().map(|sk| table.get(&pk, sk));
+    let mut counted: HashMap<String, HashMap<String, i64>> = HashMap::new();
+    for (sk, item) in months.iter().zip(futures_util::future::join_all(reads).await) {
+        counted.insert(sk.clone(), item?.as_ref().map(counters).unwrap_or_default());
+    }
+    let mut totals: Vec<(String, HashMap<String, i64>)> = periods
+        .iter()
+        .map(|(_, label)| (label.clone(), HashMap::new()))
+        .collect();
+    let mut add = |label: &str, name: &str, value: i64| {
+        if let Some((_, total)) = totals.iter_mut().find(|(l, _)| l == label) {
+            *total.entry(name.to_string()).or_default() += value;
+        }
+    };
+    match period {
+        SalesPeriod::Month => {
+            for (key, label) in &periods {
+                for (name, value) in counted.get(key).into_iter().flatten() {
+                    if !name.starts_with('d') {
+                        add(label, name, *value);
+                    }
+                }
+            }
+        }
+        _ => {
+            for day in &days {
+                let (month, prefix) = sale_keys(day * 86_400);
+                let (_, label) = period.of(day * 86_400);
+                for (name, value) in counted.get(&month).into_iter().flatten() {
+                    if let Some(name) = name.strip_prefix(&prefix) {
+                        add(&label, name, *value);
+                    }
+                }
+            }
+        }
+    }
+    Ok(totals)
 }
 
 #[cfg(test)]
@@ -420,6 +477,7 @@ mod sales_periods {
         assert_eq!(months.len(), 12);
         assert_eq!((months[0].1.as_str(), months[11].1.as_str()), ("2025-12", "2026-11"));
         assert_eq!(SalesPeriod::Day.last(sunday).len(), 30);
+        assert_eq!(super::sale_keys(sunday), ("SALES#M2026-11".into(), "d29:".into()));
     }
 }
 

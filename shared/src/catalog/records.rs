@@ -141,8 +141,8 @@ fn index_entry(pk: &str, sk: String, product_id: &str) -> WriteOp {
     }
 }
 
-/// Saves a store product; a new one is counted and entered in the catalogue index in
-/// the same transaction.
+/// Saves a store product; a new one is then counted and entered in the catalogue
+/// index (see [`put_counted`]).
 pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product) -> Result<(), StorageError> {
     let pk = store_pk(store_hash);
     let item = Item::new(pk.clone(), format!("PRODUCT#{}", product.id), encode(product));
@@ -198,6 +198,32 @@ pub async fn catalogue_page(
 pub async fn product_count(table: &dyn Table, store_hash: &str) -> Result<u64, StorageError> {
     let item = table.get(&store_pk(store_hash), CATALOG_COUNTS).await?;
     Ok(item.map_or(0, |i| counters(&i).get("products").copied().unwrap_or(0).max(0) as u64))
+}
+
+/// Products per listing status on a shop, from the counters, for each status of
+/// `statuses` in its order: *Not uploaded* is the store's products less those with a
+/// listing in another status.
+pub async fn status_counts(
+    table: &dyn Table,
+    store_hash: &str,
+    shop_id: &str,
+    statuses: &[ListingStatus],
+) -> Result<Vec<(ListingStatus, u64)>, StorageError> {
+    let counted = listing_counts(table, store_hash, shop_id).await?;
+    let count = |status: ListingStatus| counted.get(&status_key(status)).copied().unwrap_or(0).max(0) as u64;
+    let listed: u64 = counted
+        .iter()
+        .filter(|(status, _)| *status != &status_key(ListingStatus::NotUploaded))
+        .map(|(_, n)| (*n).max(0) as u64)
+        .sum();
+    let products = product_count(table, store_hash).await?;
+    Ok(statuses
+        .iter()
+        .map(|status| match status {
+            ListingStatus::NotUploaded => (*status, products.saturating_sub(listed)),
+            other => (*other, count(*other)),
+        })
+        .collect())
 }
 
 /// How many listings of a shop have each status (kept by every listing write).

@@ -397,25 +397,10 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQu
     let parked = redrive::parked_jobs(table, store_hash).await?;
     let reconciliations = reconcile::latest(table, store_hash).await?;
     let (activities, _) = records::activities_page(table, store_hash, 5, None).await?;
-    let products = records::product_count(table, store_hash).await?;
     let mut health = Vec::new();
     for shop in shops.iter().filter(|s| s.status != ShopStatus::Disconnected) {
-        let listed = records::listing_counts(table, store_hash, &shop.shop_id).await?;
-        let mut counts: Vec<(ListingStatus, u64)> = crate::catalog::browse::TABS
-            .iter()
-            .map(|(status, _)| {
-                (
-                    *status,
-                    listed.get(&records::status_key(*status)).copied().unwrap_or(0).max(0) as u64,
-                )
-            })
-            .collect();
-        let uploaded: u64 = counts
-            .iter()
-            .filter(|(s, _)| *s != ListingStatus::NotUploaded)
-            .map(|(_, n)| n)
-            .sum();
-        counts[0].1 = products.saturating_sub(uploaded);
+        let statuses = crate::catalog::browse::TABS.map(|(s, _)| s);
+        let counts = records::status_counts(table, store_hash, &shop.shop_id, &statuses).await?;
         health.push(ShopHealth {
             shop,
             listings: counts,
@@ -1061,23 +1046,14 @@ async fn products_page(
     let (products, listings, browse_of_index) = match frame.current_shop() {
         // A plain tab: counts from the counters, the page from the catalogue indexes.
         Some(shop) if indexed => {
-            let counted = records::listing_counts(table, store_hash, &shop.shop_id).await?;
+            let statuses = crate::catalog::browse::TABS.map(|(s, _)| s);
+            let counts: Vec<(ListingStatus, usize)> =
+                records::status_counts(table, store_hash, &shop.shop_id, &statuses)
+                    .await?
+                    .into_iter()
+                    .map(|(status, n)| (status, n as usize))
+                    .collect();
             let total = records::product_count(table, store_hash).await? as usize;
-            let mut counts: Vec<(ListingStatus, usize)> = crate::catalog::browse::TABS
-                .iter()
-                .map(|(s, _)| {
-                    (
-                        *s,
-                        counted.get(&records::status_key(*s)).copied().unwrap_or(0).max(0) as usize,
-                    )
-                })
-                .collect();
-            let listed: usize = counts
-                .iter()
-                .filter(|(s, _)| *s != ListingStatus::NotUploaded)
-                .map(|(_, n)| n)
-                .sum();
-            counts[0].1 = total.saturating_sub(listed);
             let matching = filter
                 .status
                 .map_or(total, |s| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n));
