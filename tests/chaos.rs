@@ -101,6 +101,11 @@ impl Table for CrashingTable {
         self.after_write(self.inner.transact(ops).await)
     }
 
+    async fn replace(&self, item: Item) -> Result<Option<Item>, StorageError> {
+        let replaced = self.inner.replace(item).await?;
+        self.after_write(Ok(())).map(|()| replaced)
+    }
+
     async fn add(&self, pk: &str, sk: &str, counts: Vec<(String, i64)>) -> Result<(), StorageError> {
         self.after_write(self.inner.add(pk, sk, counts).await)
     }

@@ -55,6 +55,7 @@ conformance!(
     idempotency_claims_once_and_returns_the_stored_result,
     counters_add_atomically_and_with_the_writes_of_their_transaction,
     descending_queries_page_from_the_last_key,
+    replace_returns_the_item_it_replaced,
 );
 
 async fn put_then_get_round_trips_every_field(table: Arc<dyn Table>) {
@@ -554,4 +555,16 @@ async fn descending_queries_page_from_the_last_key(table: Arc<dyn Table>) {
         table.query(Query::index("X", "").descending()).await,
         Err(StorageError::InvalidRequest(_))
     ));
+}
+
+async fn replace_returns_the_item_it_replaced(table: Arc<dyn Table>) {
+    let first = Item::new("STORE#r", "ORDER#1", json!({"state": "error"}));
+    assert_eq!(table.replace(first.clone()).await.unwrap(), None, "nothing was there");
+    let second = Item::new("STORE#r", "ORDER#1", json!({"state": "created"}));
+    let replaced = table.replace(second).await.unwrap().expect("the first write");
+    assert_eq!(replaced.data, first.data);
+    assert_eq!(
+        table.get("STORE#r", "ORDER#1").await.unwrap().unwrap().data["state"],
+        "created"
+    );
 }

@@ -344,6 +344,21 @@ impl Table for DynamoTable {
         }
     }
 
+    async fn replace(&self, item: Item) -> Result<Option<Item>, StorageError> {
+        item.validate()?;
+        let output = self
+            .client
+            .put_item()
+            .table_name(&self.table_name)
+            .set_item(Some(to_attributes(&item)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let replaced = output.attributes().map(from_attributes).transpose()?;
+        Ok(replaced.filter(|old| !old.is_expired(unix_now())))
+    }
+
     async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StorageError> {
         validate_key(pk, sk)?;
         let expr = expression(condition, unix_now());

@@ -283,6 +283,15 @@ impl Table for EmbeddedTable {
         self.apply_one(WriteOp::Put { item, condition })
     }
 
+    async fn replace(&self, item: Item) -> Result<Option<Item>, StorageError> {
+        item.validate()?;
+        let txn = self.db.begin_write().map_err(unavailable)?;
+        let stored = Self::read_in(&txn, &item.pk, &item.sk)?;
+        Self::write_in(&txn, stored.as_ref(), &item)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(stored.filter(|old| !old.is_expired(unix_now())))
+    }
+
     async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StorageError> {
         validate_key(pk, sk)?;
         self.apply_one(WriteOp::Delete {

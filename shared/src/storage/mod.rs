@@ -183,8 +183,8 @@ pub enum WriteOp {
     },
 }
 
-/// Replaces the item at `item`'s key (at its next version, in one transaction with
-/// the `extra` operations when there are any), then applies what `counted` derives
+/// Replaces the item at `item`'s key (with [`Table::replace`]; or at its next version
+/// in one transaction with the `extra` operations when there are any), then applies what `counted` derives
 /// from the item it replaced (none when absent): counter changes and index entries.
 /// When another writer changed the item in between, it reads it again and retries, so
 /// a write is counted once even when its job runs again. The derived operations are
@@ -197,6 +197,10 @@ pub async fn put_counted(
     extra: Vec<WriteOp>,
     counted: impl Fn(Option<&Item>) -> Vec<WriteOp>,
 ) -> Result<(), StorageError> {
+    if extra.is_empty() {
+        let stored = table.replace(item).await?;
+        return apply_derived(table, counted(stored.as_ref())).await;
+    }
     let derived = loop {
         let stored = table.get(&item.pk, &item.sk).await?;
         let condition = match &stored {
@@ -233,6 +237,11 @@ pub async fn put_counted(
             Err(error) => return Err(error),
         }
     };
+    apply_derived(table, derived).await
+}
+
+/// Applies what [`put_counted`] derived, one write each.
+async fn apply_derived(table: &dyn Table, derived: Vec<WriteOp>) -> Result<(), StorageError> {
     for op in derived {
         match op {
             WriteOp::Add { pk, sk, counts } => table.add(&pk, &sk, counts).await?,
@@ -536,6 +545,11 @@ pub trait Table: Send + Sync {
         self.put(item, Condition::Version(expected)).await?;
         Ok(expected + 1)
     }
+
+    /// Writes `item` unconditionally and returns the live item it replaced, in one
+    /// step (DynamoDB's `PutItem` with `ReturnValues = ALL_OLD`): writers racing on one
+    /// key each get exactly the item their write replaced.
+    async fn replace(&self, item: Item) -> Result<Option<Item>, StorageError>;
 
     /// Adds to the counters of one counter item, outside any transaction (see
     /// [`WriteOp::Add`]); DynamoDB's `UpdateItem` with `ADD`.
