@@ -39,6 +39,13 @@ async fn text(client: &Client, css: &str) -> String {
     }
 }
 
+/// The `data-status` of the activity's progress fragment; `None` while htmx swaps it
+/// (the element found can go stale before its attribute is read).
+async fn progress_status(client: &Client) -> Option<String> {
+    let element = client.find(Locator::Css(".progress")).await.ok()?;
+    element.attr("data-status").await.ok().flatten()
+}
+
 /// Reloads the page until `css` holds `wanted` (at most `seconds`).
 async fn reload_until(client: &Client, css: &str, wanted: &str, seconds: u64) -> bool {
     eventually(seconds, async || {
@@ -231,10 +238,7 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
     );
     let flash = text(c, "#flash").await;
     assert!(flash.contains("Started for 60 product(s)"), "{flash}");
-    let finished = eventually(120, async || {
-        find(c, ".progress").await.attr("data-status").await.unwrap().as_deref() == Some("done")
-    })
-    .await;
+    let finished = eventually(120, async || progress_status(c).await.as_deref() == Some("done")).await;
     assert!(
         finished,
         "the progress fragment refreshed itself to the end: {}",
@@ -273,10 +277,7 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
         .click_to_next_page("form[action$=\"/upload\"] button[type=submit]")
         .await
         .unwrap();
-    let uploaded = eventually(60, async || {
-        find(c, ".progress").await.attr("data-status").await.unwrap().as_deref() == Some("done")
-    })
-    .await;
+    let uploaded = eventually(60, async || progress_status(c).await.as_deref() == Some("done")).await;
     assert!(uploaded);
     assert_eq!(text(c, ".progress span").await, "1 done · 1 in all · finished");
     c.goto(&format!("{base}/settings/products/16")).await.unwrap();
