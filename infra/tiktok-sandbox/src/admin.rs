@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::after_sales::{self, Kind, Notice};
 use crate::state::AuthCode;
 use crate::{Faults, Sandbox, now};
 
@@ -39,7 +40,12 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/orders/{id}/notify", post(renotify_order))
         .route("/sandbox/orders/{id}/address", post(change_address))
         .route("/sandbox/cancellations", post(request_cancellation))
+        .route("/sandbox/cancellations/{id}/expire", post(expire_cancellation))
         .route("/sandbox/returns", post(request_return))
+        .route("/sandbox/returns/{id}/ship", post(ship_return))
+        .route("/sandbox/returns/{id}/buyer-response", post(answer_offer))
+        .route("/sandbox/returns/{id}/arbitration", post(arbitrate))
+        .route("/sandbox/returns/{id}/expire", post(expire_return))
         .route("/sandbox/authorize", post(mint_auth_code))
         .route("/open/authorize", get(authorize_page))
         .route("/sandbox/tokens/expire", post(expire_tokens))
@@ -291,78 +297,97 @@ async fn renotify_order(
     Json(json!({"order_id": id, "notification_id": notification_id, "sent": sent})).into_response()
 }
 
-/// Creates an after-sales record for an order from `body` and notifies.
-fn after_sales(
+/// A buyer asks to cancel an order (see [`after_sales::request_cancellation`]); 201
+/// `{cancel_id}`, 400 with the reason the buyer could not ask.
+async fn request_cancellation(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    open_request(&sandbox, Kind::Cancellation, |state| {
+        after_sales::request_cancellation(state, &body)
+    })
+}
+
+/// A buyer asks for a refund, a return or a replacement (see
+/// [`after_sales::request_return`]); 201 `{return_id}`, 400 with the reason the buyer
+/// could not ask.
+async fn request_return(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    open_request(&sandbox, Kind::Return, |state| {
+        after_sales::request_return(state, &body)
+    })
+}
+
+fn open_request(
     sandbox: &Sandbox,
-    body: &Value,
-    id_key: &str,
-    collection: &str,
-) -> Result<(String, String, Value), Response> {
-    let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
-    let mut state = sandbox.lock();
-    let Some(shop_id) = state
-        .orders
-        .get(&order_id)
-        .map(|o| o["_shop"].as_str().unwrap_or_default().to_string())
-    else {
-        return Err(bad_request(format!("unknown order_id {order_id:?}")));
-    };
-    let id = state.new_id();
-    let mut record = body.clone();
-    record[id_key] = json!(id);
-    record["_shop"] = json!(shop_id);
-    record["create_time"] = json!(now());
-    record["update_time"] = json!(now());
-    let records = if collection == "cancellations" {
-        &mut state.cancellations
-    } else {
-        &mut state.returns
-    };
-    records.insert(id.clone(), record.clone());
-    Ok((shop_id, id, record))
-}
-
-async fn request_cancellation(State(sandbox): State<Sandbox>, Json(mut body): Json<Value>) -> Response {
-    body["cancel_type"] = json!(body["cancel_type"].as_str().unwrap_or("BUYER_CANCEL"));
-    body["cancel_status"] = json!(body["cancel_status"].as_str().unwrap_or("CANCELLATION_REQUEST_PENDING"));
-    body["role"] = json!("BUYER");
-    match after_sales(&sandbox, &body, "cancel_id", "cancellations") {
-        Ok((shop_id, id, record)) => {
-            sandbox.notify(
-                &shop_id,
-                11,
-                "CANCELLATION_STATUS_CHANGE",
-                json!({"order_id": record["order_id"], "cancellations_role": "BUYER",
-                "cancel_status": record["cancel_status"], "cancel_id": id, "create_time": now()}),
-            );
-            (StatusCode::CREATED, Json(json!({"cancel_id": id}))).into_response()
+    kind: Kind,
+    open: impl FnOnce(&mut crate::State) -> Result<Notice, String>,
+) -> Response {
+    let outcome = open(&mut sandbox.lock());
+    match outcome {
+        Ok(notice) => {
+            let id = match &notice {
+                Notice::Record(_, _, _, data) => data[kind.id_key()].clone(),
+                Notice::OrderCancelled(..) => Value::Null,
+            };
+            sandbox.send(vec![notice]);
+            (StatusCode::CREATED, Json(json!({kind.id_key(): id}))).into_response()
         }
-        Err(response) => response,
+        Err(message) => bad_request(message),
     }
 }
 
-async fn request_return(State(sandbox): State<Sandbox>, Json(mut body): Json<Value>) -> Response {
-    body["return_type"] = json!(body["return_type"].as_str().unwrap_or("RETURN_AND_REFUND"));
-    body["return_status"] = json!(
-        body["return_status"]
-            .as_str()
-            .unwrap_or("RETURN_OR_REFUND_REQUEST_PENDING")
-    );
-    body["role"] = json!("BUYER");
-    match after_sales(&sandbox, &body, "return_id", "returns") {
-        Ok((shop_id, id, record)) => {
-            sandbox.notify(
-                &shop_id,
-                12,
-                "RETURN_STATUS_CHANGE",
-                json!({"order_id": record["order_id"], "return_role": "BUYER",
-                "return_type": record["return_type"], "return_status": record["return_status"], "return_id": id,
-                "create_time": now(), "update_time": now()}),
-            );
-            (StatusCode::CREATED, Json(json!({"return_id": id}))).into_response()
+/// Applies a step of the buyer or the platform to one after-sale record and sends its
+/// webhooks: 200 with the record after it, 404 for an unknown id, 400 with the reason
+/// the step does not apply.
+fn after_sale_step(
+    sandbox: &Sandbox,
+    kind: Kind,
+    id: &str,
+    step: impl FnOnce(&mut crate::State, &mut Value) -> Result<Vec<Notice>, String>,
+) -> Response {
+    let outcome = after_sales::update(&mut sandbox.lock(), kind, id, None, step);
+    match outcome {
+        None => not_found(kind.name()),
+        Some(Err(message)) => bad_request(message),
+        Some(Ok(notices)) => {
+            sandbox.send(notices);
+            let record = kind.records(&mut sandbox.lock()).get(id).map(crate::api::public);
+            Json(record).into_response()
         }
-        Err(response) => response,
     }
+}
+
+/// The buyer ships a return back: body `{"tracking_number"?}`.
+async fn ship_return(State(sandbox): State<Sandbox>, Path(id): Path<String>, body: Option<Json<Value>>) -> Response {
+    let body = body.map(|Json(body)| body).unwrap_or_default();
+    after_sale_step(&sandbox, Kind::Return, &id, |state, record| {
+        after_sales::ship_return(state, record, &body)
+    })
+}
+
+/// The buyer answers the seller's partial-refund offer: body `{"accept": bool}`.
+async fn answer_offer(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    after_sale_step(&sandbox, Kind::Return, &id, |_, record| {
+        after_sales::answer_offer(record, &body)
+    })
+}
+
+/// Platform arbitration of a return: body `{"arbitration_status": …}`.
+async fn arbitrate(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    after_sale_step(&sandbox, Kind::Return, &id, |_, record| {
+        after_sales::arbitrate(record, &body)
+    })
+}
+
+/// The seller's response deadline of a return passes (see [`after_sales::lapse`]).
+async fn expire_return(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+    after_sale_step(&sandbox, Kind::Return, &id, |state, record| {
+        after_sales::lapse(state, Kind::Return, record)
+    })
+}
+
+/// The seller's response deadline of a cancellation request passes.
+async fn expire_cancellation(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+    after_sale_step(&sandbox, Kind::Cancellation, &id, |state, record| {
+        after_sales::lapse(state, Kind::Cancellation, record)
+    })
 }
 
 /// Mints an authorization code (30 minutes, single use) for the given shops (all by default).

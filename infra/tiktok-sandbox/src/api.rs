@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use crate::after_sales::{self, Kind, Notice, Refusal};
 use crate::auth::Caller;
 use crate::state::{GrantRecord, Shop};
 use crate::{Sandbox, business_error, now, ok};
@@ -68,6 +69,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/return_refund/202309/returns/search", post(search_returns))
         .route("/return_refund/202309/returns/{id}/approve", post(approve_return))
         .route("/return_refund/202309/returns/{id}/reject", post(reject_return))
+        .route("/return_refund/202309/returns/{id}/records", get(return_records))
         .route("/return_refund/202309/reject_reasons", get(reject_reasons))
         .route(
             "/event/202309/webhooks",
@@ -89,15 +91,20 @@ fn shop(caller: &Caller) -> &Shop {
         .expect("the gate requires shop_cipher on shop routes")
 }
 
-fn parse_body(bytes: &Bytes) -> Result<Value, Response> {
+/// A JSON body (`{}` when empty), or TikTok's refusal of it.
+fn parse_json(bytes: &Bytes) -> Result<Value, Refusal> {
     if bytes.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(bytes).map_err(|e| business_error(36009022, format!("Invalid request format: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| (36009022, format!("Invalid request format: {e}")))
+}
+
+fn parse_body(bytes: &Bytes) -> Result<Value, Response> {
+    parse_json(bytes).map_err(|(code, message)| business_error(code, message))
 }
 
 /// Hides sandbox-internal keys (starting with `_`) from an answer.
-fn public(record: &Value) -> Value {
+pub(crate) fn public(record: &Value) -> Value {
     match record {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -1227,6 +1234,44 @@ async fn recover_products(
     status_action(&sandbox, &caller, &body, &["DELETED"], "SELLER_DEACTIVATED")
 }
 
+/// Whether `record[field]` lies within the filter's `{field}_ge` and `{field}_lt`.
+fn in_range(record: &Value, filter: &Value, field: &str) -> bool {
+    let value = record[field].as_i64().unwrap_or_default();
+    filter[format!("{field}_ge")].as_i64().is_none_or(|ge| value >= ge)
+        && filter[format!("{field}_lt")].as_i64().is_none_or(|lt| value < lt)
+}
+
+/// Sorts by the query's `sort_field` (`create_time` | `update_time`) and `sort_order`
+/// (`ASC` | `DESC`), `defaults` when absent, ties by `id_key`; `36009004` for others.
+fn sort_by_time(
+    items: &mut [Value],
+    params: &HashMap<String, String>,
+    defaults: (&str, &str),
+    id_key: &str,
+) -> Result<(), Response> {
+    let field = params.get("sort_field").map_or(defaults.0, String::as_str);
+    if !["create_time", "update_time"].contains(&field) {
+        return Err(business_error(
+            36009004,
+            "sort_field must be create_time or update_time",
+        ));
+    }
+    let order = params.get("sort_order").map_or(defaults.1, String::as_str);
+    if !["ASC", "DESC"].contains(&order) {
+        return Err(business_error(36009004, "sort_order must be ASC or DESC"));
+    }
+    items.sort_by_key(|item| {
+        (
+            item[field].as_i64().unwrap_or_default(),
+            item[id_key].as_str().unwrap_or_default().to_string(),
+        )
+    });
+    if order == "DESC" {
+        items.reverse();
+    }
+    Ok(())
+}
+
 fn order_status_matches(order: &Value, wanted: &str) -> bool {
     let status = order["status"].as_str().unwrap_or_default();
     status == wanted || (wanted == "CANCELLED" && status == "CANCEL")
@@ -1243,16 +1288,7 @@ async fn search_orders(
         Err(response) => return response,
     };
     let shop = shop(&caller);
-    let sort_field = params.get("sort_field").map_or("create_time", String::as_str);
-    if !["create_time", "update_time"].contains(&sort_field) {
-        return business_error(36009004, "sort_field must be create_time or update_time");
-    }
     let state = sandbox.lock();
-    let in_range = |order: &Value, field: &str| {
-        let value = order[field].as_i64().unwrap_or_default();
-        filter[format!("{field}_ge")].as_i64().is_none_or(|ge| value >= ge)
-            && filter[format!("{field}_lt")].as_i64().is_none_or(|lt| value < lt)
-    };
     let mut orders: Vec<Value> = state
         .orders
         .values()
@@ -1262,17 +1298,11 @@ async fn search_orders(
                 .as_str()
                 .is_none_or(|s| order_status_matches(o, s))
         })
-        .filter(|o| in_range(o, "create_time") && in_range(o, "update_time"))
+        .filter(|o| in_range(o, &filter, "create_time") && in_range(o, &filter, "update_time"))
         .map(public)
         .collect();
-    orders.sort_by_key(|o| {
-        (
-            o[sort_field].as_i64().unwrap_or_default(),
-            o["id"].as_str().unwrap_or_default().to_string(),
-        )
-    });
-    if params.get("sort_order").map_or("DESC", String::as_str) == "DESC" {
-        orders.reverse();
+    if let Err(response) = sort_by_time(&mut orders, &params, ("create_time", "DESC"), "id") {
+        return response;
     }
     paginate(orders, &params, 100, "orders")
 }
@@ -1578,41 +1608,45 @@ async fn package_detail(
     }
 }
 
-/// Searches one after-sales collection by `order_ids` and update time.
+/// Search Cancellations / Search Returns (§10): each body list of `filters` (body key,
+/// record key) keeps the records whose value it holds; `create_time_ge/lt` and
+/// `update_time_ge/lt` bound the times; sorted by `sort_field` (`update_time` by
+/// default) `ASC` by default, ties by id; `page_size` 1–50, 10 by default.
 fn search_after_sales(
-    records: &std::collections::BTreeMap<String, Value>,
-    shop: &Shop,
-    params: &HashMap<String, String>,
-    body: &Bytes,
+    sandbox: &Sandbox,
+    caller: &Caller,
+    (params, body): (&HashMap<String, String>, &Bytes),
+    kind: Kind,
+    filters: &[(&str, &str)],
     list: &str,
 ) -> Response {
     let filter = match parse_body(body) {
         Ok(body) => body,
         Err(response) => return response,
     };
-    let order_ids: Vec<&str> = filter["order_ids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let items: Vec<Value> = records
+    let mut wanted = Vec::new();
+    for (body_key, record_key) in filters {
+        match &filter[*body_key] {
+            Value::Null => {}
+            Value::Array(values) if values.iter().all(Value::is_string) => wanted.push((*record_key, values.clone())),
+            _ => return business_error(36009004, format!("{body_key} must be a list of strings")),
+        }
+    }
+    let shop_id = shop(caller).id.as_str();
+    let mut items: Vec<Value> = kind
+        .records(&mut sandbox.lock())
         .values()
-        .filter(|r| r["_shop"] == shop.id.as_str())
-        .filter(|r| order_ids.is_empty() || order_ids.contains(&r["order_id"].as_str().unwrap_or_default()))
-        .filter(|r| {
-            filter["update_time_ge"]
-                .as_i64()
-                .is_none_or(|t| r["update_time"].as_i64() >= Some(t))
-        })
-        .filter(|r| {
-            filter["update_time_lt"]
-                .as_i64()
-                .is_none_or(|t| r["update_time"].as_i64() < Some(t))
-        })
+        .filter(|r| r["_shop"] == shop_id)
+        .filter(|r| wanted.iter().all(|(key, values)| values.contains(&r[*key])))
+        .filter(|r| in_range(r, &filter, "create_time") && in_range(r, &filter, "update_time"))
         .map(public)
         .collect();
-    paginate(items, params, 50, list)
+    if let Err(response) = sort_by_time(&mut items, params, ("update_time", "ASC"), kind.id_key()) {
+        return response;
+    }
+    let mut params = params.clone();
+    params.entry("page_size".into()).or_insert_with(|| "10".into());
+    paginate(items, &params, 50, list)
 }
 
 async fn search_cancellations(
@@ -1621,8 +1655,21 @@ async fn search_cancellations(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let state = sandbox.lock();
-    search_after_sales(&state.cancellations, shop(&caller), &params, &body, "cancellations")
+    let filters = [
+        ("cancel_ids", "cancel_id"),
+        ("order_ids", "order_id"),
+        ("cancel_types", "cancel_type"),
+        ("cancel_status", "cancel_status"),
+    ];
+    let request = (&params, &body);
+    search_after_sales(
+        &sandbox,
+        &caller,
+        request,
+        Kind::Cancellation,
+        &filters,
+        "cancellations",
+    )
 }
 
 async fn search_returns(
@@ -1631,100 +1678,88 @@ async fn search_returns(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let state = sandbox.lock();
-    search_after_sales(&state.returns, shop(&caller), &params, &body, "return_orders")
+    let filters = [
+        ("return_ids", "return_id"),
+        ("order_ids", "order_id"),
+        ("return_types", "return_type"),
+        ("return_status", "return_status"),
+        ("arbitration_status", "arbitration_status"),
+        ("seller_proposed_return_type", "seller_proposed_return_type"),
+    ];
+    let request = (&params, &body);
+    search_after_sales(&sandbox, &caller, request, Kind::Return, &filters, "return_orders")
 }
 
-/// Decides a pending cancellation; approval cancels the order.
-/// Approves or rejects a pending buyer cancellation; the answer's `data`, or the
-/// business error.
-fn decide_cancellation(sandbox: &Sandbox, caller: &Caller, cancel_id: &str, approve: bool) -> Result<Value, Response> {
-    let shop = shop(caller).clone();
-    let (order_id, status) = {
-        let mut state = sandbox.lock();
-        let Some(cancellation) = state
-            .cancellations
-            .get_mut(cancel_id)
-            .filter(|c| c["_shop"] == shop.id.as_str())
-        else {
-            return Err(business_error(25007006, "The cancellation does not exist"));
-        };
-        if cancellation["cancel_status"] != "CANCELLATION_REQUEST_PENDING" {
-            return Err(business_error(
-                25011012,
-                "The cancellation status does not allow this decision",
-            ));
+/// A seller decision, run once per (shop, `idempotency_key`): §10's write endpoints
+/// take an optional key of 1 to 255 characters (`36009004` otherwise), and a repeated
+/// key gets the first call's answer, success or refusal, without acting again. The
+/// decision's webhooks are sent after it.
+fn decide_once(
+    sandbox: &Sandbox,
+    caller: &Caller,
+    (params, body): (&HashMap<String, String>, &Bytes),
+    decide: impl FnOnce(&mut crate::State, &str, &Value) -> Result<Vec<Notice>, Refusal>,
+) -> Response {
+    let shop_id = shop(caller).id.clone();
+    let key = match params.get("idempotency_key") {
+        Some(key) if key.is_empty() || key.len() > 255 => {
+            return business_error(36009004, "idempotency_key must be 1 to 255 characters");
         }
-        let status = if approve {
-            "CANCELLATION_REQUEST_SUCCESS"
-        } else {
-            "CANCELLATION_REQUEST_CANCEL"
-        };
-        cancellation["cancel_status"] = json!(status);
-        cancellation["update_time"] = json!(now());
-        let order_id = cancellation["order_id"].as_str().unwrap_or_default().to_string();
-        if approve && let Some(order) = state.orders.get_mut(&order_id) {
-            order["status"] = json!("CANCELLED");
-            order["update_time"] = json!(now());
-        }
-        (order_id, status)
+        Some(key) => Some((shop_id.clone(), key.clone())),
+        None => None,
     };
-    sandbox.notify(
-        &shop.id,
-        11,
-        "CANCELLATION_STATUS_CHANGE",
-        json!({"order_id": order_id, "cancellations_role": "SELLER",
-        "cancel_status": status, "cancel_id": cancel_id, "create_time": now()}),
-    );
-    if approve {
-        sandbox.notify_order(&shop.id, &order_id, "CANCELLED");
-    }
-    Ok(json!({}))
+    let (answer, notices) = {
+        let mut state = sandbox.lock();
+        if let Some(answer) = key.as_ref().and_then(|k| state.decision_keys.get(k)) {
+            return respond(answer);
+        }
+        let outcome = parse_json(body).and_then(|body| decide(&mut state, &shop_id, &body));
+        let (answer, notices) = match outcome {
+            Ok(notices) => (json!({"code": 0, "message": "Success", "data": {}}), notices),
+            Err((code, message)) => (json!({"code": code, "message": message}), Vec::new()),
+        };
+        if let Some(key) = key {
+            state.decision_keys.insert(key, answer.clone());
+        }
+        (answer, notices)
+    };
+    sandbox.send(notices);
+    respond(&answer)
 }
 
-/// Approve Cancellation: documented without a body (§10.1; one sent is signed like any
-/// other and ignored); an optional `idempotency_key` query makes a retry answer as the
-/// first call did (§10, write endpoints).
+/// The envelope of a stored decision answer.
+fn respond(answer: &Value) -> Response {
+    match answer["code"].as_i64() {
+        Some(0) => ok(answer["data"].clone()),
+        code => business_error(code.unwrap_or(36009003), answer["message"].as_str().unwrap_or_default()),
+    }
+}
+
+/// Approve Cancellation (§10.1): documented without a body (one sent is signed like
+/// any other and ignored); see [`after_sales::decide_cancellation`].
 async fn approve_cancellation(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(params): Params,
+    body: Bytes,
 ) -> Response {
-    let key = match params.get("idempotency_key") {
-        Some(key) if key.is_empty() || key.len() > 255 => {
-            return business_error(36009004, "idempotency_key must be 1 to 255 characters");
-        }
-        Some(key) => Some((shop(&caller).id.clone(), key.clone())),
-        None => None,
-    };
-    if let Some(answer) = key.as_ref().and_then(|k| sandbox.lock().decision_keys.get(k).cloned()) {
-        return ok(answer);
-    }
-    match decide_cancellation(&sandbox, &caller, &id, true) {
-        Ok(answer) => {
-            if let Some(key) = key {
-                sandbox.lock().decision_keys.insert(key, answer.clone());
-            }
-            ok(answer)
-        }
-        Err(response) => response,
-    }
+    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
+        after_sales::decide_cancellation(state, shop_id, &id, body, true)
+    })
 }
 
+/// Reject Cancellation (§10.1): `{reject_reason, comment?, images?}`.
 async fn reject_cancellation(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(params): Params,
     body: Bytes,
 ) -> Response {
-    match parse_body(&body) {
-        Ok(body) if body["reject_reason"].as_str().is_some_and(|r| !r.is_empty()) => {
-            decide_cancellation(&sandbox, &caller, &id, false).map_or_else(|error| error, ok)
-        }
-        Ok(_) => business_error(25020003, "reject_reason is required"),
-        Err(response) => response,
-    }
+    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
+        after_sales::decide_cancellation(state, shop_id, &id, body, false)
+    })
 }
 
 async fn seller_cancel_order(
@@ -1741,7 +1776,6 @@ async fn seller_cancel_order(
     let reason = body["cancel_reason"].as_str().unwrap_or_default().to_string();
     let cancel_id = {
         let mut state = sandbox.lock();
-        let cancel_id = state.new_id();
         let order = match owned_order(&mut state, &shop, &order_id) {
             Ok(order) => order,
             Err(_) => return business_error(25007006, "The order does not exist"),
@@ -1760,106 +1794,88 @@ async fn seller_cancel_order(
         }
         order["status"] = json!("CANCELLED");
         order["update_time"] = json!(now());
-        let record = json!({"cancel_id": cancel_id, "_shop": shop.id, "order_id": order_id, "cancel_type": "CANCEL", "role": "SELLER",
-                            "cancel_status": "CANCELLATION_REQUEST_COMPLETE", "cancel_reason": reason, "cancel_reason_text": reason,
-                            "create_time": now(), "update_time": now()});
-        state.cancellations.insert(cancel_id.clone(), record);
+        let order = order.clone();
+        let record = match after_sales::cancellation(&mut state, &order, ("CANCEL", "SELLER"), &reason, &reason) {
+            Ok(record) => record,
+            Err(message) => return business_error(36009004, message),
+        };
+        let cancel_id = record["cancel_id"].as_str().unwrap_or_default().to_string();
+        // The order's ORDER_STATUS_CHANGE is what the seller's own cancellation notifies.
+        let _ = after_sales::open(&mut state, Kind::Cancellation, record, "CANCELLATION_REQUEST_COMPLETE");
         cancel_id
     };
     sandbox.notify_order(&shop.id, &order_id, "CANCELLED");
     ok(json!({"cancel_id": cancel_id, "cancel_status": "CANCELLATION_REQUEST_COMPLETE"}))
 }
 
-/// Decides a pending return with TikTok's decision vocabulary.
-fn decide_return(sandbox: &Sandbox, caller: &Caller, return_id: &str, decision: &str) -> Response {
-    let next = match decision {
-        "APPROVE_REFUND" | "ISSUE_REPLACEMENT_REFUND" => "RETURN_OR_REFUND_REQUEST_SUCCESS",
-        "APPROVE_RETURN" => "AWAITING_BUYER_SHIP",
-        "APPROVE_RECEIVED_PACKAGE" => "RETURN_OR_REFUND_REQUEST_COMPLETE",
-        "APPROVE_REPLACEMENT" => "REPLACEMENT_REQUEST_COMPLETE",
-        "REJECT_REFUND" | "REJECT_RETURN" | "REJECT_RECEIVED_PACKAGE" => "REFUND_OR_RETURN_REQUEST_REJECT",
-        "REJECT_REPLACEMENT" => "REPLACEMENT_REQUEST_REJECT",
-        _ => return business_error(25020003, format!("Unknown decision {decision}")),
-    };
-    let shop = shop(caller).clone();
-    let order_id = {
-        let mut state = sandbox.lock();
-        let Some(record) = state
-            .returns
-            .get_mut(return_id)
-            .filter(|r| r["_shop"] == shop.id.as_str())
-        else {
-            return business_error(25007006, "The return does not exist");
-        };
-        let current = record["return_status"].as_str().unwrap_or_default();
-        let receiving = decision.ends_with("RECEIVED_PACKAGE");
-        let allowed = if receiving {
-            current == "BUYER_SHIPPED_ITEM"
-        } else {
-            current.ends_with("REQUEST_PENDING")
-        };
-        if !allowed {
-            return business_error(25020003, "The decision does not match the return status");
-        }
-        record["return_status"] = json!(next);
-        record["update_time"] = json!(now());
-        record["order_id"].as_str().unwrap_or_default().to_string()
-    };
-    sandbox.notify(
-        &shop.id,
-        12,
-        "RETURN_STATUS_CHANGE",
-        json!({"order_id": order_id, "return_role": "SELLER", "return_status": next,
-        "return_id": return_id, "create_time": now(), "update_time": now()}),
-    );
-    ok(json!({}))
-}
-
+/// Approve Return (§10.2): `{decision, buyer_keep_item?, partial_refund?}`; see
+/// [`after_sales::decide_return`].
 async fn approve_return(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(params): Params,
     body: Bytes,
 ) -> Response {
-    match parse_body(&body) {
-        Ok(body)
-            if body["decision"]
-                .as_str()
-                .is_some_and(|d| d.starts_with("APPROVE") || d == "ISSUE_REPLACEMENT_REFUND") =>
-        {
-            decide_return(&sandbox, &caller, &id, body["decision"].as_str().unwrap_or_default())
-        }
-        Ok(_) => business_error(25020004, "An approve decision is required"),
-        Err(response) => response,
-    }
+    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
+        after_sales::decide_return(state, shop_id, &id, body, true)
+    })
 }
 
+/// Reject Return (§10.2): `{decision, reject_reason, comment?, images?}`.
 async fn reject_return(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(params): Params,
     body: Bytes,
 ) -> Response {
-    match parse_body(&body) {
-        Ok(body)
-            if body["decision"].as_str().is_some_and(|d| d.starts_with("REJECT"))
-                && body["reject_reason"].as_str().is_some() =>
-        {
-            decide_return(&sandbox, &caller, &id, body["decision"].as_str().unwrap_or_default())
+    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
+        after_sales::decide_return(state, shop_id, &id, body, false)
+    })
+}
+
+/// Get Reject Reasons (§10.2): the reasons of one return or cancellation of the shop,
+/// as it stands (`25007006` for another shop's or an unknown id).
+async fn reject_reasons(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Response {
+    let Some(id) = params.get("return_or_cancel_id").filter(|id| !id.is_empty()) else {
+        return business_error(36009004, "return_or_cancel_id is required");
+    };
+    let shop_id = shop(&caller).id.as_str();
+    let mut state = sandbox.lock();
+    let found = [Kind::Return, Kind::Cancellation].into_iter().find_map(|kind| {
+        kind.records(&mut state)
+            .get(id)
+            .filter(|r| r["_shop"] == shop_id)
+            .map(|record| after_sales::reject_reasons(kind, record))
+    });
+    match found {
+        Some(reasons) => {
+            let reasons: Vec<Value> = reasons
+                .iter()
+                .map(|(name, text)| json!({"name": name, "text": text}))
+                .collect();
+            ok(json!({"reasons": reasons}))
         }
-        Ok(_) => business_error(25020004, "A reject decision and a reject_reason are required"),
-        Err(response) => response,
+        None => business_error(after_sales::NOT_FOUND, "The return or cancellation does not exist"),
     }
 }
 
-async fn reject_reasons(Query(params): Params) -> Response {
-    if params.get("return_or_cancel_id").is_none_or(String::is_empty) {
-        return business_error(36009004, "return_or_cancel_id is required");
+/// Get Return Records (§10.2): the return's timeline, one entry per change.
+async fn return_records(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    let state = sandbox.lock();
+    match state.returns.get(&id) {
+        Some(record) if record["_shop"] == shop(&caller).id.as_str() => ok(json!({"records": record["_records"]})),
+        _ => business_error(after_sales::NOT_FOUND, "The return does not exist"),
     }
-    ok(json!({"reasons": [
-        {"name": "seller_reject_apply_product_has_been_packed", "text": "The product has already been packed"},
-        {"name": "order_manage_list_action_respond_popup_reject_reason_invalid_cancellation_reason", "text": "Invalid cancellation reason"},
-        {"name": "reverse_reject_request_reason_1", "text": "The buyer has not returned the item"}]}))
 }
 
 const EVENT_TYPES: [&str; 17] = [

@@ -6,6 +6,7 @@
 //! The admin API under `/sandbox/` lets tests place orders and look inside.
 
 mod admin;
+mod after_sales;
 mod api;
 mod auth;
 mod delivery;

@@ -106,10 +106,11 @@ pub struct State {
     pub orders: BTreeMap<String, Value>,
     /// Packages by id.
     pub packages: BTreeMap<String, Value>,
-    /// Cancellations by id.
+    /// Cancellations by id (see `after_sales` for their keys).
     pub cancellations: BTreeMap<String, Value>,
-    /// Answers of after-sale decisions by (shop id, `idempotency_key`): a repeated key
-    /// gets the first answer and changes nothing.
+    /// Answers of after-sale decisions by (shop id, `idempotency_key`), as
+    /// `{code, message, data}`: a repeated key gets the first answer, success or
+    /// refusal, and changes nothing.
     pub decision_keys: HashMap<(String, String), Value>,
     /// Returns by id.
     pub returns: BTreeMap<String, Value>,
