@@ -114,6 +114,12 @@ pub struct Settings {
     /// How stock is published to TikTok (ranges: [`crate::catalog::rules::InventoryPolicy`]).
     #[serde(default)]
     pub inventory: crate::catalog::rules::InventoryPolicy,
+    /// Record TikTok refunds on the store order (and mark it Refunded or Partially Refunded).
+    #[serde(default = "enabled")]
+    pub refund_in_store: bool,
+    /// Put returned items back in stock once the seller received them.
+    #[serde(default = "enabled")]
+    pub restock_returns: bool,
 }
 
 fn enabled() -> bool {
@@ -144,6 +150,8 @@ impl Default for Settings {
             store_cancel_reason: crate::orders::CancelReason::default(),
             sync_fields: crate::catalog::rules::SyncFields::default(),
             inventory: crate::catalog::rules::InventoryPolicy::default(),
+            refund_in_store: true,
+            restock_returns: true,
         }
     }
 }
@@ -453,6 +461,9 @@ pub struct ShopRecord {
     pub conversion_rate: Option<Decimal>,
     /// Webhook topics subscribed through the Event API.
     pub webhooks_subscribed: bool,
+    /// Automatic answers to after-sales requests (all off by default).
+    #[serde(default)]
+    pub after_sale_rules: crate::returns::decisions::AutoRules,
     /// Optimistic version (not stored in `data`).
     #[serde(skip)]
     pub version: u64,

@@ -31,6 +31,7 @@ impl JobHandler for Dispatcher {
             JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => {
                 crate::orders::handle(&self.app, job).await
             }
+            JobKind::AfterSale => crate::returns::handle(&self.app, job).await,
             other => Err(JobError::NotImplemented(other)),
         };
         match outcome {

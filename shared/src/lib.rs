@@ -21,6 +21,7 @@ pub mod lambda;
 pub mod orders;
 pub mod queue;
 pub mod redrive;
+pub mod returns;
 pub mod schedules;
 pub mod secrets;
 pub mod shops;

@@ -553,6 +553,12 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 StoreEvent::OrderStatus { order_id, new_status } if new_status.as_deref() == Some("5") => {
                     cancel_on_tiktok(app, &store, &order_id).await
                 }
+                // Refunded / Partially Refunded (BigCommerce status ids 4 and 14).
+                StoreEvent::OrderStatus { order_id, new_status }
+                    if matches!(new_status.as_deref(), Some("4" | "14")) =>
+                {
+                    note_store_refund(app.table.as_ref(), &store, &order_id).await
+                }
                 _ => Ok(()),
             }
         }
@@ -560,8 +566,34 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
     }
 }
 
+/// A refund made in the store on a TikTok order: TikTok is never told silently (the
+/// buyer's money moves only on TikTok), so the order shows it as a reason for the
+/// merchant. The connector's own refunds (a TikTok return it recorded) are known by
+/// the return's record and change nothing.
+async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
+    let Some(mut record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+        return Ok(());
+    };
+    let ours = crate::returns::all(table, &store.store_hash)
+        .await?
+        .iter()
+        .any(|r| r.order_id == record.tiktok_order_id && r.effects.store_status.is_some());
+    if ours {
+        return Ok(());
+    }
+    let reason = format!(
+        "Store order {store_order_id} was refunded in the store; TikTok was not told. If the buyer should get money back, refund them from TikTok Seller Center or approve their request under Returns."
+    );
+    if record.reason.as_deref() == Some(reason.as_str()) {
+        return Ok(());
+    }
+    record.reason = Some(reason);
+    save_record(table, &store.store_hash, record).await?;
+    Ok(())
+}
+
 /// The TikTok order as it is now (`None` when TikTok does not know it).
-async fn fetch_order(app: &App, shop: &ShopRecord, order_id: &str) -> Result<Option<Order>, JobError> {
+pub async fn fetch_order(app: &App, shop: &ShopRecord, order_id: &str) -> Result<Option<Order>, JobError> {
     let tiktok = &app.tiktok;
     let ids = [Id::from(order_id)];
     let orders = with_shop(app, shop, |auth| async move { tiktok.order_details(&auth, &ids).await })

@@ -128,6 +128,7 @@ fn kind_words(kind: JobKind) -> &'static str {
         JobKind::PushShipment => "shipment",
         JobKind::ProductStatus => "product status",
         JobKind::StoreOrderStatus => "store order status",
+        JobKind::AfterSale => "return or cancellation",
         JobKind::Unknown => "unknown",
     }
 }

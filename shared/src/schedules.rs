@@ -76,6 +76,10 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
             tracing::info!(repaired, "stock reconciliation done");
             Ok(())
         }
-        other => Err(ScheduleError::NotImplemented(other)),
+        Schedule::PollReturns => {
+            let enqueued = crate::returns::poll_all(app).await?;
+            tracing::info!(enqueued, "return and cancellation poll done");
+            Ok(())
+        }
     }
 }

@@ -123,6 +123,7 @@ pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Connecti
             default_warehouse_id: None,
             conversion_rate: None,
             webhooks_subscribed: false,
+            after_sale_rules: crate::returns::decisions::AutoRules::default(),
             version: 0,
         });
         record.name = shop.name.clone();

@@ -361,7 +361,17 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
     assert_eq!(found.items[0].cancel_status, "CANCELLATION_REQUEST_PENDING");
     let reasons = client.reject_reasons(us, &Id::from(cancel_id.as_str())).await.unwrap();
     client
-        .reject_cancellation(us, &Id::from(cancel_id.as_str()), &reasons[0].name, "Already packed")
+        .reject_cancellation(
+            us,
+            &Id::from(cancel_id.as_str()),
+            &Rejection {
+                decision: None,
+                reject_reason: reasons[0].name.clone(),
+                comment: "Already packed".into(),
+                images: Vec::new(),
+            },
+            "reject-cancel-1",
+        )
         .await
         .unwrap();
     assert!(
@@ -393,6 +403,11 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
         OrderStatus::Cancelled
     );
 
+    // Buyers ask for refunds and returns of delivered orders (§10).
+    for delivered in ["576486316948490003", "576486316948490004"] {
+        let path = format!("/sandbox/orders/{delivered}/status");
+        h.admin(Method::POST, &path, json!({"status": "DELIVERED"})).await;
+    }
     let return_id = h
         .admin(
             Method::POST,
@@ -409,7 +424,16 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
         .unwrap();
     assert_eq!(returns.items.len(), 1);
     client
-        .approve_return(us, &Id::from(return_id.as_str()), "APPROVE_REFUND")
+        .approve_return(
+            us,
+            &Id::from(return_id.as_str()),
+            &Approval {
+                decision: "APPROVE_REFUND".into(),
+                buyer_keep_item: None,
+                partial_refund: None,
+            },
+            "approve-return-1",
+        )
         .await
         .unwrap();
     let other = h
@@ -426,9 +450,13 @@ async fn order_fulfillment_and_after_sales_calls_work_end_to_end() {
         .reject_return(
             us,
             &Id::from(other.as_str()),
-            "REJECT_RETURN",
-            "reverse_reject_request_reason_1",
-            "Not returned",
+            &Rejection {
+                decision: Some("REJECT_RETURN".into()),
+                reject_reason: "reverse_reject_request_reason_1".into(),
+                comment: "Not returned".into(),
+                images: Vec::new(),
+            },
+            "reject-return-1",
         )
         .await
         .unwrap();
@@ -495,7 +523,10 @@ async fn a_burst_of_2000_requests_stays_free_of_429_near_the_configured_rate() {
             calls.push(Box::pin(async { client.webhooks(shop).await.map(drop) }));
             calls.push(Box::pin(async { client.brands(shop, None, 10, None).await.map(drop) }));
             calls.push(Box::pin(async {
-                client.reject_reasons(shop, &Id::from("1")).await.map(drop)
+                client
+                    .search_cancellations(shop, &AfterSaleSearch::default(), 10, None)
+                    .await
+                    .map(drop)
             }));
         }
     }

@@ -7,6 +7,7 @@ mod bigcommerce;
 mod catalog;
 mod orders;
 pub mod pages;
+mod returns;
 mod screens;
 pub mod session;
 mod settings;
@@ -244,6 +245,7 @@ fn settings_table() -> Vec<Route> {
     table.extend(settings::routes());
     table.extend(catalog::routes());
     table.extend(orders::routes());
+    table.extend(returns::routes());
     table
 }
 

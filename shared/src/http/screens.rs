@@ -63,28 +63,51 @@ pub(super) fn routes() -> Vec<Route> {
 }
 
 /// A 303 to `location` (after a form).
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, location.to_string())]).into_response()
 }
 
 /// The query every page takes: the switcher's shop and the last form's confirmation.
 #[derive(Debug, Default, Deserialize)]
-struct PageQuery {
+pub(super) struct PageQuery {
     #[serde(default)]
-    shop: Option<String>,
+    pub(super) shop: Option<String>,
     #[serde(flatten)]
-    confirmation: Confirmation,
+    pub(super) confirmation: Confirmation,
 }
 
-/// The store's shops (for the frame) and the session's CSRF token.
-async fn shops_and_csrf(app: &App, context: &SessionContext) -> Result<(Vec<ShopRecord>, String), Failure> {
-    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await?;
-    Ok((shops, context.session.csrf_token(&app.secrets.token_cipher)))
+/// What the frame of every page shows besides the page: the store's shops, and how
+/// many after-sales requests must be answered within 24 hours.
+pub(super) struct StoreShops {
+    list: Vec<ShopRecord>,
+    due: usize,
 }
 
-fn frame<'a>(
+impl std::ops::Deref for StoreShops {
+    type Target = [ShopRecord];
+
+    fn deref(&self) -> &[ShopRecord] {
+        &self.list
+    }
+}
+
+/// The store's shops and due requests (for the frame) and the session's CSRF token.
+pub(super) async fn shops_and_csrf(app: &App, context: &SessionContext) -> Result<(StoreShops, String), Failure> {
+    let table = app.table.as_ref();
+    let store_hash = &context.store.store_hash;
+    let list = accounts::list_shops(table, store_hash).await?;
+    let due = crate::returns::due_before(table, store_hash, crate::storage::unix_now() + 86_400)
+        .await?
+        .len();
+    Ok((
+        StoreShops { list, due },
+        context.session.csrf_token(&app.secrets.token_cipher),
+    ))
+}
+
+pub(super) fn frame<'a>(
     context: &'a SessionContext,
-    shops: &'a [ShopRecord],
+    shops: &'a StoreShops,
     section: Section,
     shop: Option<&'a str>,
     path: &'a str,
@@ -92,22 +115,23 @@ fn frame<'a>(
 ) -> Frame<'a> {
     Frame {
         store: &context.store,
-        shops,
+        shops: &shops.list,
         section,
         shop,
         path,
         confirmation,
+        due: shops.due,
     }
 }
 
 /// A form's fields, as posted (repeated names kept in order).
-type Fields = Vec<(String, String)>;
+pub(super) type Fields = Vec<(String, String)>;
 
-fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn text(fields: &Fields, name: &str) -> String {
+pub(super) fn text(fields: &Fields, name: &str) -> String {
     field(fields, name).unwrap_or_default().trim().to_string()
 }
 

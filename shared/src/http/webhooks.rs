@@ -114,7 +114,14 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
                     accounts::save_shop(app.table.as_ref(), &shop).await?;
                 }
             }
-            1 | 3 | 4 | 11 | 12 => {
+            11 | 12 => {
+                let order_id = data["order_id"].as_str().unwrap_or_default();
+                let job = Job::new(JobKind::AfterSale, &store_hash, &key, serde_json::json!({"topic": notification.topic, "source": "webhook", "data": data}))
+                    .for_shop(&shop_id)
+                    .in_group(crate::orders::order_group(&shop_id, order_id));
+                enqueue(&app, job).await?;
+            }
+            1 | 3 | 4 => {
                 let mut job = Job::new(JobKind::SyncOrder, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
                 if let Some(order_id) = data["order_id"].as_str() {
                     job = job.in_group(crate::orders::order_group(&shop_id, order_id));

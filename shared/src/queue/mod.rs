@@ -67,6 +67,8 @@ pub enum JobKind {
     ProductStatus,
     /// React to a store order's status change.
     StoreOrderStatus,
+    /// Re-read a return or cancellation request and carry its outcome to the store.
+    AfterSale,
     /// A kind this build does not know.
     #[serde(other)]
     Unknown,
@@ -74,7 +76,7 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind this build handles (all but [`JobKind::Unknown`]).
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::ImportProducts,
         JobKind::UploadProduct,
         JobKind::SyncStock,
@@ -83,6 +85,7 @@ impl JobKind {
         JobKind::PushShipment,
         JobKind::ProductStatus,
         JobKind::StoreOrderStatus,
+        JobKind::AfterSale,
     ];
 }
 

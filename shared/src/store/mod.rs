@@ -257,8 +257,10 @@ pub enum OrderStatus {
     Completed,
     /// Cancelled.
     Cancelled,
-    /// Refunded.
+    /// Refunded in full.
     Refunded,
+    /// Refunded in part.
+    PartiallyRefunded,
     /// Another store-specific state.
     Other(String),
 }
@@ -440,6 +442,36 @@ pub struct WebhookDelivery {
     pub created_at: i64,
 }
 
+/// A refund to record on a store order: an order-level amount, what the marketplace
+/// gave back to the buyer, in the order's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRefund {
+    /// Amount with tax (never more than the store lets be refunded on the order).
+    pub amount: Decimal,
+    /// Why, for the merchant (e.g. `TikTok return 5770…`).
+    pub reason: String,
+}
+
+/// A refund a store order carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The store's refund id.
+    pub id: String,
+    /// Amount refunded with tax.
+    pub amount: Decimal,
+}
+
+/// A relative stock change of one variant (units back in stock when positive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockChange {
+    /// Store product id.
+    pub product_id: String,
+    /// Store variant id.
+    pub variant_id: String,
+    /// Signed units.
+    pub delta: i64,
+}
+
 /// What the connector needs from a store, whatever the platform.
 #[async_trait]
 pub trait StorePlatform: Send + Sync {
@@ -473,6 +505,16 @@ pub trait StorePlatform: Send + Sync {
     async fn archive_order(&self, order_id: &str) -> Result<(), StoreError>;
     /// Replaces the shipping address of an order that has not shipped.
     async fn update_shipping_address(&self, order_id: &str, address: &Address) -> Result<(), StoreError>;
+    /// Records a refund on an order: asks the store what it allows first and refuses
+    /// (as [`StoreError::Invalid`], with the store's words) an amount above it.
+    async fn refund_order(&self, order_id: &str, refund: &NewRefund) -> Result<Refund, StoreError>;
+    /// The refunds an order carries, oldest first.
+    async fn refunds(&self, order_id: &str) -> Result<Vec<Refund>, StoreError>;
+    /// Moves stock by relative amounts (returned units back in).
+    async fn adjust_stock(&self, changes: &[StockChange], reason: &str) -> Result<(), StoreError>;
+    /// Whether the store itself puts an order's units back in stock when the order
+    /// moves to refunded or cancelled (a store setting).
+    async fn restocks_on_refund(&self) -> Result<bool, StoreError>;
     /// Shipments of an order.
     async fn shipments(&self, order_id: &str) -> Result<Vec<Shipment>, StoreError>;
     /// Subscribes `topics` to `destination`, sending `secret` in a header on every

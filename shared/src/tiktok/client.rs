@@ -881,23 +881,24 @@ impl Client {
         .map(drop)
     }
 
-    /// Rejects a buyer's cancellation request with a reason key.
+    /// Rejects a buyer's cancellation request (§10.1) with a reason from
+    /// [`Client::reject_reasons`]; `idempotency_key` as for approvals.
     pub async fn reject_cancellation(
         &self,
         shop: &ShopAuth,
         cancel_id: &Id,
-        reject_reason: &str,
-        comment: &str,
+        rejection: &Rejection,
+        idempotency_key: &str,
     ) -> Result<(), TikTokError> {
         let path = format!("/return_refund/202309/cancellations/{cancel_id}/reject");
-        let body = serde_json::json!({ "reject_reason": reject_reason, "comment": comment });
+        let query = vec![("idempotency_key", idempotency_key.to_string())];
         self.write(
             Target::Shop(shop),
             Method::POST,
             "reject_cancellation",
             path,
-            vec![],
-            &body,
+            query,
+            rejection,
         )
         .await
         .map(drop)
@@ -925,29 +926,50 @@ impl Client {
             .await
     }
 
-    /// Approves a return with a decision (`APPROVE_REFUND`, `APPROVE_RETURN`, …).
-    pub async fn approve_return(&self, shop: &ShopAuth, return_id: &Id, decision: &str) -> Result<(), TikTokError> {
+    /// Approves a return (§10.2) with a decision and its options; `idempotency_key` (≤255
+    /// characters) makes a retry after a lost answer harmless.
+    pub async fn approve_return(
+        &self,
+        shop: &ShopAuth,
+        return_id: &Id,
+        approval: &Approval,
+        idempotency_key: &str,
+    ) -> Result<(), TikTokError> {
         let path = format!("/return_refund/202309/returns/{return_id}/approve");
-        let body = serde_json::json!({ "decision": decision });
-        self.write(Target::Shop(shop), Method::POST, "approve_return", path, vec![], &body)
-            .await
-            .map(drop)
+        let query = vec![("idempotency_key", idempotency_key.to_string())];
+        self.write(
+            Target::Shop(shop),
+            Method::POST,
+            "approve_return",
+            path,
+            query,
+            approval,
+        )
+        .await
+        .map(drop)
     }
 
-    /// Rejects a return with a decision and a reason key.
+    /// Rejects a return (§10.2) with a decision and a reason from
+    /// [`Client::reject_reasons`]; `idempotency_key` as for approvals.
     pub async fn reject_return(
         &self,
         shop: &ShopAuth,
         return_id: &Id,
-        decision: &str,
-        reject_reason: &str,
-        comment: &str,
+        rejection: &Rejection,
+        idempotency_key: &str,
     ) -> Result<(), TikTokError> {
         let path = format!("/return_refund/202309/returns/{return_id}/reject");
-        let body = serde_json::json!({ "decision": decision, "reject_reason": reject_reason, "comment": comment });
-        self.write(Target::Shop(shop), Method::POST, "reject_return", path, vec![], &body)
-            .await
-            .map(drop)
+        let query = vec![("idempotency_key", idempotency_key.to_string())];
+        self.write(
+            Target::Shop(shop),
+            Method::POST,
+            "reject_return",
+            path,
+            query,
+            rejection,
+        )
+        .await
+        .map(drop)
     }
 
     /// Reasons that may be given to reject a return or cancellation.

@@ -842,12 +842,19 @@ pub struct Package {
     pub order_line_item_ids: Vec<Id>,
 }
 
-/// Filters of Search Cancellations / Search Returns.
+/// Filters of Search Cancellations / Search Returns (§10.1, §10.2); `return_ids` only
+/// for returns, `cancel_ids` only for cancellations.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AfterSaleSearch {
     /// Orders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<Vec<Id>>,
+    /// Returns (Search Returns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_ids: Option<Vec<Id>>,
+    /// Cancellations (Search Cancellations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_ids: Option<Vec<Id>>,
     /// Updated at or after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_ge: Option<i64>,
@@ -856,7 +863,72 @@ pub struct AfterSaleSearch {
     pub update_time_lt: Option<i64>,
 }
 
-/// A cancellation (request).
+/// The refund of an after-sales request or one of its lines (§10: decimal strings).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct RefundAmount {
+    /// ISO 4217 code.
+    #[serde(default)]
+    pub currency: String,
+    /// What the buyer gets back in all.
+    #[serde(default)]
+    pub refund_total: Amount,
+    /// Of it, the items.
+    #[serde(default)]
+    pub refund_subtotal: Amount,
+    /// Of it, shipping.
+    #[serde(default)]
+    pub refund_shipping_fee: Amount,
+    /// Of it, tax.
+    #[serde(default)]
+    pub refund_tax: Amount,
+}
+
+/// A product image as after-sales lines carry it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct LineImage {
+    /// Image URL.
+    #[serde(default)]
+    pub url: String,
+}
+
+/// One line of a return or cancellation: one unit of an order line item.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct AfterSaleLine {
+    /// The order line item it takes back.
+    #[serde(default)]
+    pub order_line_item_id: Id,
+    /// TikTok SKU.
+    #[serde(default)]
+    pub sku_id: Id,
+    /// Seller SKU.
+    #[serde(default)]
+    pub seller_sku: String,
+    /// SKU name (its options).
+    #[serde(default)]
+    pub sku_name: String,
+    /// Product name.
+    #[serde(default)]
+    pub product_name: String,
+    /// Product image.
+    #[serde(default)]
+    pub product_image: Option<LineImage>,
+    /// Refund of this line.
+    #[serde(default)]
+    pub refund_amount: Option<RefundAmount>,
+}
+
+/// What TikTok waits for from the seller, and until when.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct NextAction {
+    /// `SELLER_RESPOND_REFUND`, `SELLER_RESPOND_RETURN`, `SELLER_RESPOND_RECEIVE_PACKAGE`,
+    /// `SELLER_RESPOND_REPLACEMENT`, `SELLER_RESPOND_CANCEL` (kept as text).
+    pub action: String,
+    /// Deadline (Unix seconds).
+    #[serde(default)]
+    pub deadline: i64,
+}
+
+/// A cancellation (request), as Search Cancellations returns it (§10.1).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Cancellation {
     /// Cancellation id.
@@ -869,15 +941,43 @@ pub struct Cancellation {
     /// `CANCELLATION_REQUEST_PENDING`, … (`…_CANCEL` and `…_CANCELLED` both occur).
     #[serde(default)]
     pub cancel_status: String,
+    /// `BUYER`, `SELLER` or `SYSTEM`.
+    #[serde(default)]
+    pub role: String,
+    /// Reason key.
+    #[serde(default)]
+    pub cancel_reason: String,
     /// Reason text.
     #[serde(default)]
     pub cancel_reason_text: String,
+    /// What the buyer gets back.
+    #[serde(default)]
+    pub refund_amount: Option<RefundAmount>,
+    /// Lines cancelled.
+    #[serde(default)]
+    pub cancel_line_items: Vec<AfterSaleLine>,
+    /// What TikTok waits for from the seller.
+    #[serde(default)]
+    pub seller_next_action_response: Vec<NextAction>,
+    /// Created (Unix seconds).
+    #[serde(default)]
+    pub create_time: i64,
     /// Updated (Unix seconds).
     #[serde(default)]
     pub update_time: i64,
 }
 
-/// A return or refund request.
+/// An amount and its currency (a partial refund offer).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PartialRefund {
+    /// Decimal string.
+    pub amount: Amount,
+    /// ISO 4217 code.
+    #[serde(default)]
+    pub currency: String,
+}
+
+/// A return, refund or replacement request, as Search Returns returns it (§10.2).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Return {
     /// Return id.
@@ -890,12 +990,88 @@ pub struct Return {
     /// Status (kept as text; unknown values are pending).
     #[serde(default)]
     pub return_status: String,
+    /// `BUYER`, `SELLER`, `OPERATOR` or `SYSTEM`.
+    #[serde(default)]
+    pub role: String,
+    /// Reason key.
+    #[serde(default)]
+    pub return_reason: String,
     /// Reason text.
     #[serde(default)]
     pub return_reason_text: String,
+    /// Tracking number of the buyer's parcel back.
+    #[serde(default)]
+    pub return_tracking_number: String,
+    /// What the buyer gets back.
+    #[serde(default)]
+    pub refund_amount: Option<RefundAmount>,
+    /// The seller's partial refund offer.
+    #[serde(default)]
+    pub partial_refund: Option<PartialRefund>,
+    /// `PARTIAL_REFUND` when the seller offered one.
+    #[serde(default)]
+    pub seller_proposed_return_type: String,
+    /// The buyer turned the partial refund down.
+    #[serde(default)]
+    pub buyer_rejected_partial_refund: bool,
+    /// `IN_PROGRESS`, `SUPPORT_BUYER`, `SUPPORT_SELLER`, `CLOSED`, or empty.
+    #[serde(default)]
+    pub arbitration_status: String,
+    /// Lines returned.
+    #[serde(default)]
+    pub return_line_items: Vec<AfterSaleLine>,
+    /// What TikTok waits for from the seller.
+    #[serde(default)]
+    pub seller_next_action_response: Vec<NextAction>,
+    /// Created (Unix seconds).
+    #[serde(default)]
+    pub create_time: i64,
     /// Updated (Unix seconds).
     #[serde(default)]
     pub update_time: i64,
+}
+
+/// An image sent with a rejection (`image_id` from the image upload, §6.3).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct RejectImage {
+    /// The uploaded image's id (uri).
+    pub image_id: String,
+    /// `image/png`, `image/jpeg`, ….
+    pub mime_type: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+}
+
+/// A rejection of a return or cancellation (§10.1, §10.2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// `REJECT_REFUND`, `REJECT_RETURN`, `REJECT_RECEIVED_PACKAGE`, `REJECT_REPLACEMENT`
+    /// (returns only; `None` for cancellations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// A `name` from Get Reject Reasons for the request.
+    pub reject_reason: String,
+    /// The seller's words (may be empty).
+    pub comment: String,
+    /// Evidence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<RejectImage>,
+}
+
+/// An approval of a return (§10.2): `decision` with its options.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    /// `APPROVE_REFUND`, `APPROVE_RETURN`, `APPROVE_RECEIVED_PACKAGE`,
+    /// `APPROVE_REPLACEMENT`, `ISSUE_REPLACEMENT_REFUND` or `OFFER_PARTIAL_REFUND`.
+    pub decision: String,
+    /// With `APPROVE_RETURN`: a returnless refund.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_keep_item: Option<bool>,
+    /// With `OFFER_PARTIAL_REFUND`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_refund: Option<PartialRefund>,
 }
 
 /// Seller cancellation of an order.

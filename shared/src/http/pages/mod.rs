@@ -8,6 +8,7 @@ pub mod activities;
 pub mod catalog;
 pub mod dashboard;
 pub mod orders;
+pub mod returns;
 pub mod wizard;
 
 use axum::http::StatusCode;
@@ -120,7 +121,7 @@ pub enum Section {
     Products,
     /// Orders (on the dashboard until their own screen lands).
     Orders,
-    /// Returns (not built yet).
+    /// Returns, refunds and cancellation requests.
     Returns,
     /// Activities.
     Activities,
@@ -136,7 +137,7 @@ const NAVIGATION: [(&str, Option<&str>, Section); 7] = [
     ("Profiles", Some("/settings/profiles"), Section::Profiles),
     ("Products", Some("/settings/products"), Section::Products),
     ("Orders", Some("/settings/dashboard#orders"), Section::Orders),
-    ("Returns", None, Section::Returns),
+    ("Returns", Some("/settings/returns"), Section::Returns),
     ("Activities", Some("/settings/activities"), Section::Activities),
     (
         "Configuration",
@@ -168,6 +169,10 @@ pub enum Done {
     Unlinked,
     /// A retry queued.
     Retried,
+    /// An answer to a return or cancellation request TikTok took.
+    Answered,
+    /// An answer not sent: the request had moved on (its timeline says how).
+    NotSent,
 }
 
 /// The query every settings page reads its confirmation from.
@@ -194,6 +199,8 @@ impl Confirmation {
             Done::Linked => "Linked.".to_string(),
             Done::Unlinked => "Unlinked.".to_string(),
             Done::Retried => "Queued again.".to_string(),
+            Done::Answered => "Your answer was sent to TikTok. The timeline below shows what followed.".to_string(),
+            Done::NotSent => "Your answer was not sent: TikTok had moved on. The timeline below says how.".to_string(),
         })
     }
 }
@@ -213,6 +220,8 @@ pub struct Frame<'a> {
     pub path: &'a str,
     /// What the last form did.
     pub confirmation: &'a Confirmation,
+    /// Return and cancellation requests to answer within 24 hours.
+    pub due: usize,
 }
 
 impl Frame<'_> {
@@ -281,6 +290,12 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                         }
                         @if let Some(error) = error {
                             div.flash.error role="alert" { (error) }
+                        }
+                        @if frame.due > 0 {
+                            div.flash.error #due-requests {
+                                strong { (frame.due) " return or cancellation request(s)" } " need your answer within 24 hours. "
+                                a href="/settings/returns?status=needs_action" { "Answer them" }
+                            }
                         }
                         @for shop in frame.shops.iter().filter(|s| s.status == ShopStatus::NeedsReauthorization) {
                             div.flash.error data-shop=(shop.shop_id) {

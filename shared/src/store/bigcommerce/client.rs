@@ -389,6 +389,56 @@ impl Client {
         Ok(answer["transaction_id"].as_str().unwrap_or_default().to_string())
     }
 
+    /// Moves stock by signed amounts (`POST /v3/inventory/adjustments/relative`, §1.10;
+    /// each item needs an absolute level first). Tried once: a relative change repeated
+    /// after a lost answer would apply twice.
+    pub async fn adjust_inventory(&self, reason: &str, items: &[InventoryAdjustment]) -> Result<(), StoreError> {
+        let body = serde_json::json!({ "reason": reason, "items": items });
+        self.call_tries::<serde_json::Value, _>(Method::POST, "/v3/inventory/adjustments/relative", &[], Some(&body), 1)
+            .await
+            .map(drop)
+    }
+
+    /// The store's inventory settings (`GET /v3/settings/inventory`): `data` as sent.
+    pub async fn inventory_settings(&self) -> Result<serde_json::Value, StoreError> {
+        let answer: serde_json::Value = self.get("/v3/settings/inventory", &[]).await?;
+        Ok(answer["data"].clone())
+    }
+
+    /// Asks what a refund of `items` would be (`POST /v3/orders/{id}/payment_actions/refund_quotes`):
+    /// `data` with `total_refund_amount` and `refund_methods`. A 422 says it is more than
+    /// the order allows.
+    pub async fn refund_quote(
+        &self,
+        order_id: &str,
+        items: &serde_json::Value,
+    ) -> Result<serde_json::Value, StoreError> {
+        let body = serde_json::json!({ "items": items });
+        let path = format!("/v3/orders/{order_id}/payment_actions/refund_quotes");
+        let answer: serde_json::Value = self.call(Method::POST, &path, &[], Some(&body)).await?;
+        Ok(answer["data"].clone())
+    }
+
+    /// Creates a refund (`POST /v3/orders/{id}/payment_actions/refunds`): `data` as sent.
+    /// Tried once: BigCommerce takes no idempotency key, so the caller looks at the
+    /// order's refunds before trying again.
+    pub async fn create_refund(
+        &self,
+        order_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, StoreError> {
+        let path = format!("/v3/orders/{order_id}/payment_actions/refunds");
+        let answer: serde_json::Value = self.call_tries(Method::POST, &path, &[], Some(body), 1).await?;
+        Ok(answer["data"].clone())
+    }
+
+    /// An order's refunds (`GET /v3/orders/{id}/payment_actions/refunds`).
+    pub async fn refunds(&self, order_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let path = format!("/v3/orders/{order_id}/payment_actions/refunds");
+        let answer: serde_json::Value = self.get(&path, &[]).await?;
+        Ok(answer["data"].as_array().cloned().unwrap_or_default())
+    }
+
     /// Creates an order (v2).
     ///
     /// Tried once: BigCommerce takes no idempotency key, so an attempt whose answer was

@@ -122,6 +122,7 @@ pub fn status_id(status: &OrderStatus) -> u32 {
         OrderStatus::Shipped => 2,
         OrderStatus::PartiallyShipped => 3,
         OrderStatus::Refunded => 4,
+        OrderStatus::PartiallyRefunded => 14,
         OrderStatus::Cancelled => 5,
         OrderStatus::AwaitingShipment => 9,
         OrderStatus::Completed => 10,
@@ -136,12 +137,31 @@ fn status_of(status_id: u32) -> OrderStatus {
         2 => OrderStatus::Shipped,
         3 => OrderStatus::PartiallyShipped,
         4 => OrderStatus::Refunded,
+        14 => OrderStatus::PartiallyRefunded,
         5 => OrderStatus::Cancelled,
         9 => OrderStatus::AwaitingShipment,
         10 => OrderStatus::Completed,
         11 => OrderStatus::AwaitingFulfillment,
         other => OrderStatus::Other(other.to_string()),
     }
+}
+
+/// BigCommerce's default inventory location (every store has it; multi-location
+/// stores put returns back there too).
+const DEFAULT_LOCATION: u64 = 1;
+
+/// A v3 refund (`id`, `total_amount` as a JSON number) in store-neutral terms.
+fn refund_from(refund: &serde_json::Value) -> Option<Refund> {
+    let id = refund["id"].as_u64()?;
+    let amount = match &refund["total_amount"] {
+        serde_json::Value::Number(n) => n.to_string().parse().ok()?,
+        serde_json::Value::String(s) => s.parse().ok()?,
+        _ => Decimal::ZERO,
+    };
+    Some(Refund {
+        id: id.to_string(),
+        amount,
+    })
 }
 
 fn numeric(id: &str, what: &str) -> Result<u64, StoreError> {
@@ -495,6 +515,68 @@ impl StorePlatform for BigCommerce {
 
     async fn cancel_order(&self, order_id: &str) -> Result<(), StoreError> {
         self.update_order_status(order_id, &OrderStatus::Cancelled).await
+    }
+
+    async fn refund_order(&self, order_id: &str, refund: &NewRefund) -> Result<Refund, StoreError> {
+        let id = numeric(order_id, "order id")?;
+        // v3 amounts are JSON numbers; a 2-decimal string reads back as exactly that number.
+        let amount: serde_json::Value = serde_json::from_str(&refund.amount.round_dp(2).to_string())
+            .map_err(|e| StoreError::Malformed(format!("refund amount: {e}")))?;
+        let items = serde_json::json!([{ "item_type": "ORDER", "item_id": id, "amount": amount }]);
+        let quote = self.client.refund_quote(order_id, &items).await?;
+        // Marketplace orders are paid outside BigCommerce: the quote offers an offline method.
+        let method = quote["refund_methods"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|methods| methods.as_array()?.first())
+            .next()
+            .cloned()
+            .ok_or_else(|| StoreError::Malformed("the refund quote offers no refund method".into()))?;
+        let body = serde_json::json!({
+            "items": items,
+            "payments": [{
+                "provider_id": method["provider_id"],
+                "amount": quote["total_refund_amount"],
+                "offline": method["offline"].as_bool().unwrap_or(true),
+            }],
+        });
+        let created = self.client.create_refund(order_id, &body).await?;
+        refund_from(&created).ok_or_else(|| StoreError::Malformed("the refund answer has no id".into()))
+    }
+
+    async fn refunds(&self, order_id: &str) -> Result<Vec<Refund>, StoreError> {
+        numeric(order_id, "order id")?;
+        Ok(self
+            .client
+            .refunds(order_id)
+            .await?
+            .iter()
+            .filter_map(refund_from)
+            .collect())
+    }
+
+    async fn adjust_stock(&self, changes: &[StockChange], reason: &str) -> Result<(), StoreError> {
+        let items = changes
+            .iter()
+            .map(|change| {
+                Ok(InventoryAdjustment {
+                    location_id: DEFAULT_LOCATION,
+                    variant_id: numeric(&change.variant_id, "variant id")?,
+                    quantity: change.delta,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.client.adjust_inventory(reason, &items).await
+    }
+
+    async fn restocks_on_refund(&self) -> Result<bool, StoreError> {
+        let settings = self.client.inventory_settings().await?;
+        // BigCommerce's default is on.
+        Ok(settings["refund_order_stock_adjustment"].as_bool().unwrap_or(true))
     }
 
     async fn archive_order(&self, order_id: &str) -> Result<(), StoreError> {
