@@ -411,7 +411,10 @@ async fn delete_product(State(sandbox): State<Sandbox>, Path(id): Path<u64>, Que
     Json(json!({"deleted": id})).into_response()
 }
 
-/// Body `{"inventory_level": N}` or `{"variant_id": V, "inventory_level": N}`.
+/// Body `{"inventory_level": N}` or `{"variant_id": V, "inventory_level": N}`, with
+/// `"absolute_set": false` for stock the Inventory API has no absolute level of (as a
+/// level set in the catalog only): relative adjustments of it are then refused until
+/// an absolute one.
 async fn set_stock(
     State(sandbox): State<Sandbox>,
     Path(id): Path<u64>,
@@ -458,6 +461,15 @@ async fn set_stock(
                 product.safety_stock = units;
             }
             sandbox.set_stock(&store_hash, id, variant_id, level);
+            if let Some(store) = sandbox.lock().stores.get_mut(&store_hash)
+                && let Some(key) = variant_id.or_else(|| store.products.get(&id).map(|p| p.variants[0].id))
+            {
+                if body["absolute_set"] == false {
+                    store.without_absolute.insert(key);
+                } else {
+                    store.without_absolute.remove(&key);
+                }
+            }
             Json(json!({"product_id": id, "variant_id": variant_id, "inventory_level": level})).into_response()
         }
     }

@@ -34,6 +34,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v3/catalog/trees/categories", get(list_categories))
         .route("/v3/inventory/items", get(inventory_items))
         .route("/v3/inventory/adjustments/absolute", put(set_inventory))
+        .route("/v3/inventory/adjustments/relative", post(relative_inventory))
         .route("/v3/channels", get(list_channels).post(create_channel))
         .route("/v3/hooks", get(list_hooks).post(create_hook))
         .route("/v3/hooks/{id}", get(get_hook).put(update_hook).delete(delete_hook))
@@ -43,6 +44,14 @@ pub fn routes() -> Router<Sandbox> {
             get(get_order).put(update_order).delete(archive_order),
         )
         .route("/v2/orders/{id}/products", get(order_products))
+        .route(
+            "/v3/orders/{id}/payment_actions/refund_quotes",
+            post(crate::refunds::quote),
+        )
+        .route(
+            "/v3/orders/{id}/payment_actions/refunds",
+            get(crate::refunds::list).post(crate::refunds::create),
+        )
         .route("/v2/orders/{id}/shipping_addresses", get(order_addresses))
         .route(
             "/v2/orders/{id}/shipping_addresses/{address_id}",
@@ -60,7 +69,7 @@ pub fn oauth_routes() -> Router<Sandbox> {
     Router::new().route("/oauth2/token", post(exchange_token))
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -68,7 +77,7 @@ fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, body)
 }
 
-fn parse_json(bytes: &Bytes) -> Result<Value, Response> {
+pub(crate) fn parse_json(bytes: &Bytes) -> Result<Value, Response> {
     serde_json::from_slice(bytes).map_err(|e| {
         v3_error(
             StatusCode::BAD_REQUEST,
@@ -314,8 +323,159 @@ async fn inventory_items(
     collection(items, &params)
 }
 
+/// The largest stock level per location.
+const MAX_LEVEL: i64 = 2_147_483_647;
+
+/// How an inventory adjustment moves stock (§1.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// `PUT /v3/inventory/adjustments/absolute`: `quantity` is the new level.
+    Absolute,
+    /// `POST /v3/inventory/adjustments/relative`: `quantity` is a signed change.
+    Relative,
+}
+
+impl Method {
+    /// The name the inventory webhooks give it.
+    fn name(self) -> &'static str {
+        match self {
+            Method::Absolute => "absolute",
+            Method::Relative => "relative",
+        }
+    }
+}
+
+fn unprocessable(title: impl Into<String>) -> Response {
+    v3_error(StatusCode::UNPROCESSABLE_ENTITY, title, json!({}))
+}
+
+/// The (product, variant) whose stock an adjustment item names: `variant_id`, `sku` or
+/// `product_id`, by the product's tracking mode (a variant of a product tracked by
+/// product, or a product tracked by variant, is refused as BigCommerce refuses it).
+fn stock_target(store: &Store, item: &Value) -> Result<(u64, Option<u64>), Response> {
+    let by_variant = |found: Option<(&ProductRecord, u64)>, name: String| match found {
+        Some((product, variant_id)) if product.tracking == "variant" => Ok((product.id, Some(variant_id))),
+        // The base variant's SKU of a product tracked by product is the product's.
+        Some((product, _)) if item["sku"].is_string() && product.variants.len() == 1 => Ok((product.id, None)),
+        Some(_) => Err(unprocessable(format!(
+            "[Item with {name} is tracked by product, please update stock by product id]"
+        ))),
+        None => Err(unprocessable(format!("{name} does not exist"))),
+    };
+    let variant = |matches: &dyn Fn(&crate::state::VariantRecord) -> bool| {
+        store
+            .products
+            .values()
+            .find_map(|p| p.variants.iter().find(|v| matches(v)).map(|v| (p, v.id)))
+    };
+    if let Some(variant_id) = item["variant_id"].as_u64() {
+        by_variant(variant(&|v| v.id == variant_id), format!("variant_id {variant_id}"))
+    } else if let Some(sku) = item["sku"].as_str() {
+        by_variant(variant(&|v| v.sku == sku), format!("sku {sku}"))
+    } else if let Some(product_id) = item["product_id"].as_u64() {
+        match store.products.get(&product_id).map(|p| p.tracking) {
+            Some("product") => Ok((product_id, None)),
+            Some(_) => Err(unprocessable(format!(
+                "[Item with product_id {product_id} is tracked by variant, please update stock by variant id]"
+            ))),
+            None => Err(unprocessable(format!("Product {product_id} does not exist"))),
+        }
+    } else {
+        Err(unprocessable("Each item needs a variant_id, a sku or a product_id"))
+    }
+}
+
+/// The stock-key of a target: the variant, or the base variant of a product tracked by
+/// product (what [`Store::without_absolute`] holds).
+fn stock_key(store: &Store, (product_id, variant_id): (u64, Option<u64>)) -> u64 {
+    variant_id
+        .or_else(|| store.products.get(&product_id).map(|p| p.variants[0].id))
+        .unwrap_or_default()
+}
+
+/// The new level of each item of an adjustment, or BigCommerce's 422: an absolute
+/// `quantity` is 0 to 2147483647; a relative one is a signed change of an item that
+/// has an absolute level (not in [`Store::without_absolute`]: "requires absolute
+/// adjustment before relative") and may not take it below 0 or above the maximum.
+/// Items naming the same stock add up.
+fn adjusted_levels(store: &Store, items: &[Value], method: Method) -> Result<Vec<Adjusted>, Response> {
+    let mut levels: Vec<Adjusted> = Vec::new();
+    for item in items {
+        let Some(quantity) = item["quantity"].as_i64() else {
+            return Err(unprocessable("quantity must be a whole number"));
+        };
+        if method == Method::Absolute && !(0..=MAX_LEVEL).contains(&quantity) {
+            return Err(unprocessable("quantity must be 0 to 2147483647"));
+        }
+        if item["location_id"].as_u64() != Some(1) {
+            return Err(v3_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unknown location",
+                json!({"location_id": "invalid"}),
+            ));
+        }
+        let target = stock_target(store, item)?;
+        let key = stock_key(store, target);
+        if method == Method::Relative && store.without_absolute.contains(&key) {
+            return Err(unprocessable(format!(
+                "The item {key} requires absolute adjustment before relative"
+            )));
+        }
+        let previous = levels
+            .iter()
+            .position(|a| a.target == target)
+            .map(|index| levels.remove(index));
+        let current = previous.as_ref().map_or_else(
+            || store.products.get(&target.0).map_or(0, |p| variant_stock(p, key)),
+            |a| a.level,
+        );
+        let (level, change) = match method {
+            Method::Absolute => (quantity, quantity),
+            Method::Relative => (current + quantity, previous.map_or(0, |a| a.change) + quantity),
+        };
+        if !(0..=MAX_LEVEL).contains(&level) {
+            return Err(unprocessable(format!(
+                "The adjustment of {key} by {quantity} would take its stock from {current} out of 0 to 2147483647"
+            )));
+        }
+        levels.push(Adjusted { target, level, change });
+    }
+    Ok(levels)
+}
+
+/// One stock an adjustment moves: its new level and the change the webhook reports
+/// (the level for absolute adjustments, the signed sum for relative ones).
+struct Adjusted {
+    target: (u64, Option<u64>),
+    level: i64,
+    change: i64,
+}
+
+/// `PUT /v3/inventory/adjustments/absolute` (§1.10): sets levels; the item then has an
+/// absolute level for relative adjustments.
 async fn set_inventory(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_json(&body) {
+    adjust_inventory(&sandbox, &caller, &body, Method::Absolute)
+}
+
+/// `POST /v3/inventory/adjustments/relative` (§1.10): signed changes. Seeded products
+/// count as having an absolute level (the catalog's stock is the level BigCommerce's
+/// inventory starts from), so the connector can restock them; an item the admin marked
+/// without one (`POST /sandbox/products/{id}/stock` with `"absolute_set": false`) is
+/// refused with 422 until an absolute adjustment.
+async fn relative_inventory(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    adjust_inventory(&sandbox, &caller, &body, Method::Relative)
+}
+
+/// An inventory adjustment: `{"reason"?, "items": [{location_id, variant_id | sku |
+/// product_id, quantity}]}` (at most 2000 items), all or nothing; each stock moved
+/// fires `store/product/inventory/updated` or `store/sku/inventory/updated` with the
+/// method and its value; answers `{"transaction_id"}`.
+fn adjust_inventory(sandbox: &Sandbox, caller: &Caller, body: &Bytes, method: Method) -> Response {
+    let body = match parse_json(body) {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -334,93 +494,43 @@ async fn set_inventory(State(sandbox): State<Sandbox>, Extension(caller): Extens
             json!({}),
         );
     }
-    let outcome = with_store(&sandbox, &caller, |store| {
-        let mut changes = Vec::new();
-        for item in &items {
-            let quantity = item["quantity"].as_i64().filter(|q| (0..=2_147_483_647).contains(q));
-            let Some(quantity) = quantity else {
-                return Err(v3_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "quantity must be 0 to 2147483647",
-                    json!({}),
-                ));
-            };
-            if item["location_id"].as_u64() != Some(1) {
-                return Err(v3_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Unknown location",
-                    json!({"location_id": "invalid"}),
-                ));
+    let outcome = with_store(sandbox, caller, |store| {
+        let levels = adjusted_levels(store, &items, method)?;
+        if method == Method::Absolute {
+            for adjusted in &levels {
+                let key = stock_key(store, adjusted.target);
+                store.without_absolute.remove(&key);
             }
-            let target = if let Some(variant_id) = item["variant_id"].as_u64() {
-                let product = store
-                    .products
-                    .values()
-                    .find(|p| p.variants.iter().any(|v| v.id == variant_id))
-                    .map(|p| (p.id, p.tracking));
-                match product {
-                    Some((_, "product")) => {
-                        return Err(v3_error(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!(
-                                "[Item with variant_id {variant_id} is tracked by product, please update stock by product id]"
-                            ),
-                            json!({}),
-                        ));
-                    }
-                    Some((product_id, _)) => (product_id, Some(variant_id)),
-                    None => {
-                        return Err(v3_error(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!("Variant {variant_id} does not exist"),
-                            json!({}),
-                        ));
-                    }
-                }
-            } else if let Some(product_id) = item["product_id"].as_u64() {
-                match store.products.get(&product_id).map(|p| p.tracking) {
-                    Some("product") => (product_id, None),
-                    Some(_) => {
-                        return Err(v3_error(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!(
-                                "[Item with product_id {product_id} is tracked by variant, please update stock by variant id]"
-                            ),
-                            json!({}),
-                        ));
-                    }
-                    None => {
-                        return Err(v3_error(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!("Product {product_id} does not exist"),
-                            json!({}),
-                        ));
-                    }
-                }
-            } else {
-                return Err(v3_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Each item needs a variant_id or a product_id",
-                    json!({}),
-                ));
-            };
-            changes.push((target, quantity));
         }
-        Ok(changes)
+        Ok(levels)
     });
-    let changes = match outcome {
-        Ok(changes) => changes,
+    let levels = match outcome {
+        Ok(levels) => levels,
         Err(response) => return response,
     };
-    for ((product_id, variant_id), quantity) in changes {
-        sandbox.set_stock(&caller.store_hash, product_id, variant_id, quantity);
+    for Adjusted { target, level, change } in levels {
+        sandbox.adjust_stock(&caller.store_hash, target, level, (method.name(), change));
     }
     ok(json!({"transaction_id": format!("{:032x}", rand::random::<u128>())}))
 }
 
 impl Sandbox {
-    /// Sets stock and fires the inventory webhook of the product's tracking mode.
+    /// Sets stock and fires the inventory webhook of the product's tracking mode
+    /// (an absolute change to `quantity`).
     pub(crate) fn set_stock(&self, store_hash: &str, product_id: u64, variant_id: Option<u64>, quantity: i64) {
+        self.adjust_stock(store_hash, (product_id, variant_id), quantity, ("absolute", quantity));
+    }
+
+    /// Sets the stock of (product, variant) to `level` and fires
+    /// `store/sku/inventory/updated` (tracked by variant) or
+    /// `store/product/inventory/updated` with `inventory {method, value}`.
+    fn adjust_stock(
+        &self,
+        store_hash: &str,
+        (product_id, variant_id): (u64, Option<u64>),
+        level: i64,
+        (method, value): (&str, i64),
+    ) {
         let fired = {
             let mut state = self.lock();
             let Some(product) = state
@@ -436,19 +546,19 @@ impl Sandbox {
                     let Some(variant) = product.variants.iter_mut().find(|v| v.id == variant_id) else {
                         return;
                     };
-                    variant.inventory = quantity;
+                    variant.inventory = level;
                     (
                         "store/sku/inventory/updated",
                         json!({"type": "sku", "id": variant_id,
-                        "inventory": {"product_id": product_id, "variant_id": variant_id, "method": "absolute", "value": quantity}}),
+                        "inventory": {"product_id": product_id, "variant_id": variant_id, "method": method, "value": value}}),
                     )
                 }
                 _ => {
-                    product.inventory = quantity;
+                    product.inventory = level;
                     (
                         "store/product/inventory/updated",
                         json!({"type": "product", "id": product_id,
-                        "inventory": {"product_id": product_id, "method": "absolute", "value": quantity}}),
+                        "inventory": {"product_id": product_id, "method": method, "value": value}}),
                     )
                 }
             }
@@ -702,7 +812,7 @@ pub(crate) const STATUSES: [&str; 15] = [
 ];
 
 /// A money field as BigCommerce takes it: a number or a float-as-string.
-fn decimal(value: &Value) -> Option<Decimal> {
+pub(crate) fn decimal(value: &Value) -> Option<Decimal> {
     match value {
         Value::Number(n) => n.to_string().parse().ok(),
         Value::String(s) => s.trim().parse().ok(),
@@ -711,7 +821,7 @@ fn decimal(value: &Value) -> Option<Decimal> {
 }
 
 /// A money field as BigCommerce returns it: a string with 4 decimals (`"9.0000"`).
-fn money(value: Decimal) -> String {
+pub(crate) fn money(value: Decimal) -> String {
     format!("{:.4}", value.round_dp(4))
 }
 
@@ -862,7 +972,8 @@ impl Sandbox {
                     order_lines.push(json!({"id": next_line_id, "order_id": order_id, "product_id": product_id, "variant_id": variant_id,
                     "order_address_id": order_id * 10 + 1, "name": name, "sku": sku, "type": "physical", "quantity": quantity,
                     "quantity_shipped": 0, "base_price": money(ex), "price_ex_tax": money(ex), "price_inc_tax": money(inc),
-                    "total_ex_tax": money(ex * Decimal::from(quantity)), "total_inc_tax": money(inc * Decimal::from(quantity))}));
+                    "total_ex_tax": money(ex * Decimal::from(quantity)), "total_inc_tax": money(inc * Decimal::from(quantity)),
+                    "quantity_refunded": 0, "is_refunded": false, "refund_amount": money(Decimal::ZERO)}));
                 }
                 Err(message) => return Err(v2_error(StatusCode::BAD_REQUEST, message)),
             }
@@ -889,7 +1000,7 @@ impl Sandbox {
             "handling_cost_ex_tax": money(handling_ex), "handling_cost_inc_tax": money(handling_inc), "discount_amount": money(discount),
             "subtotal_tax": money(subtotal_inc - subtotal_ex), "shipping_cost_tax": money(shipping_inc - shipping_ex),
             "handling_cost_tax": money(handling_inc - handling_ex), "total_tax": money(total_inc - total_ex),
-            "total_ex_tax": money(total_ex), "total_inc_tax": money(total_inc),
+            "total_ex_tax": money(total_ex), "total_inc_tax": money(total_inc), "refunded_amount": money(Decimal::ZERO),
             "items_total": order_lines.iter().map(|l| l["quantity"].as_u64().unwrap_or(0)).sum::<u64>(), "items_shipped": 0,
             "payment_method": body["payment_method"], "customer_message": body["customer_message"], "staff_notes": body["staff_notes"],
             "billing_address": body["billing_address"], "currency_code": "USD",
@@ -917,7 +1028,7 @@ pub(crate) fn api_order(order: &Value) -> Value {
     answer
 }
 
-fn order_id(params: &HashMap<String, String>) -> u64 {
+pub(crate) fn order_id(params: &HashMap<String, String>) -> u64 {
     params.get("id").and_then(|i| i.parse().ok()).unwrap_or_default()
 }
 

@@ -11,6 +11,7 @@
 mod admin;
 mod api;
 mod delivery;
+mod refunds;
 pub mod signing;
 pub mod state;
 pub mod time;

@@ -204,6 +204,12 @@ pub struct Store {
     pub inventory_settings: InventorySettings,
     /// Orders whose lines currently hold stock (taken by the order, not yet given back).
     pub stock_held: BTreeSet<u64>,
+    /// Stock (variant ids; the base variant for products tracked by product) without an
+    /// absolute level in the Inventory API: relative adjustments are refused until an
+    /// absolute one. Empty at seeding: seeded stock counts as set.
+    pub without_absolute: BTreeSet<u64>,
+    /// Refunds (v3 shape), in the order they were made.
+    pub refunds: Vec<Value>,
     /// Start of the rate-limit window and requests in it.
     pub window: Option<(Instant, u32)>,
 }
@@ -301,6 +307,8 @@ impl Store {
             installed: false,
             inventory_settings: InventorySettings::default(),
             stock_held: BTreeSet::new(),
+            without_absolute: BTreeSet::new(),
+            refunds: Vec::new(),
             window: None,
         }
     }

@@ -668,6 +668,12 @@ async fn the_load_url_carries_a_jwt_signed_with_the_client_secret() {
     );
 }
 
+/// A product of `storea` with its variants (v3 shape).
+async fn with_variants(h: &Harness, token: &str, product_id: u64) -> Value {
+    let path = format!("/v3/catalog/products/{product_id}?include=variants");
+    h.api(reqwest::Method::GET, "storea", &path, token, None).await.2["data"].clone()
+}
+
 /// The catalog stock of a product (tracked by product) or of one of its variants.
 async fn stock(h: &Harness, token: &str, product_id: u64, variant_id: Option<u64>) -> i64 {
     let path = format!("/v3/catalog/products/{product_id}?include=variants");
@@ -784,16 +790,8 @@ async fn orders_move_stock_by_the_inventory_settings_and_fire_the_order_inventor
         .await;
     assert_eq!(status, 200);
     assert_eq!(settings["data"]["update_stock_behavior"], "order_completed_or_shipped");
-    let (_, _, product) = h
-        .api(
-            reqwest::Method::GET,
-            "storea",
-            "/v3/catalog/products/3?include=variants",
-            &token,
-            None,
-        )
-        .await;
-    let variant = product["data"]["variants"][1]["id"].as_u64().unwrap();
+    let product = with_variants(&h, &token, 3).await;
+    let variant = product["variants"][1]["id"].as_u64().unwrap();
     let before = stock(&h, &token, 3, Some(variant)).await;
     let order = storefront_order(&h, json!({"product_id": 3, "variant_id": variant, "quantity": 1})).await;
     assert_eq!(
@@ -898,4 +896,270 @@ async fn deliveries_are_signed_with_the_secret_of_the_account_that_created_the_h
             "hash is the SHA-1 of data"
         );
     }
+}
+
+/// A hook on each of `scopes` delivering to a new receiver.
+async fn hooks_on(h: &Harness, token: &str, scopes: &[&str]) -> Arc<Mutex<Vec<(HashMap<String, String>, Value)>>> {
+    let (url, received) = receiver(vec![]).await;
+    for scope in scopes {
+        let hook = json!({"scope": scope, "destination": url, "is_active": true});
+        let (status, _, _) = h
+            .api(reqwest::Method::POST, "storea", "/v3/hooks", token, Some(hook))
+            .await;
+        assert_eq!(status, 200);
+    }
+    received
+}
+
+#[tokio::test]
+async fn refunds_are_quoted_checked_against_what_is_left_and_recorded() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let received = hooks_on(&h, &token, &["store/order/refund/created"]).await;
+    let post = async |path: String, body: Value| {
+        let (status, _, answer) = h.api(reqwest::Method::POST, "storea", &path, &token, Some(body)).await;
+        (status, answer)
+    };
+    let get = async |path: String| h.api(reqwest::Method::GET, "storea", &path, &token, None).await.2;
+    let (_, order) = post("/v2/orders".into(), order_body(&json!({"id": 1}), None)).await;
+    let id = order["id"].as_u64().unwrap();
+    assert_eq!(order["total_inc_tax"], "32.0000", "2 × 13.50 + 5.00 shipping");
+    let lines = get(format!("/v2/orders/{id}/products")).await;
+    let line = lines[0]["id"].as_u64().unwrap();
+    let quotes = format!("/v3/orders/{id}/payment_actions/refund_quotes");
+    let refunds = format!("/v3/orders/{id}/payment_actions/refunds");
+    let one_unit = json!([{"item_type": "PRODUCT", "item_id": line, "quantity": 1}]);
+
+    let (status, quote) = post(quotes.clone(), json!({"items": one_unit})).await;
+    assert_eq!(status, 200, "{quote}");
+    assert_eq!(
+        (
+            &quote["data"]["order_id"],
+            &quote["data"]["total_refund_amount"],
+            &quote["data"]["is_tax_included"]
+        ),
+        (&json!(id), &json!(13.5), &json!(true))
+    );
+    let method = &quote["data"]["refund_methods"][0][0];
+    assert_eq!(
+        (&method["provider_id"], &method["amount"], &method["offline"]),
+        (&json!("custom"), &json!(13.5), &json!(true))
+    );
+    for (items, why) in [
+        (
+            json!([{"item_type": "PRODUCT", "item_id": line, "quantity": 3}]),
+            "3 of 2 units",
+        ),
+        (
+            json!([{"item_type": "PRODUCT", "item_id": line, "amount": 27.01}]),
+            "more than the line",
+        ),
+        (
+            json!([{"item_type": "PRODUCT", "item_id": line + 7, "quantity": 1}]),
+            "a line of no order",
+        ),
+        (
+            json!([{"item_type": "ORDER", "item_id": id, "amount": 32.01}]),
+            "more than the order",
+        ),
+        (
+            json!([{"item_type": "ORDER", "item_id": id, "amount": 20}, {"item_type": "PRODUCT", "item_id": line, "quantity": 1}]),
+            "together more than the order",
+        ),
+        (json!([]), "no items"),
+    ] {
+        let (status, error) = post(quotes.clone(), json!({"items": items})).await;
+        assert_eq!(status, 422, "{why}: {error}");
+        assert_eq!(error["status"], 422);
+        assert!(
+            error["title"].is_string() && error["errors"].is_object(),
+            "v3 envelope: {error}"
+        );
+    }
+    assert_eq!(
+        post(
+            "/v3/orders/999999/payment_actions/refund_quotes".into(),
+            json!({"items": one_unit})
+        )
+        .await
+        .0,
+        404
+    );
+
+    let pay = |amount: f64, provider: &str| json!([{"provider_id": provider, "amount": amount, "offline": true}]);
+    for (payments, why) in [
+        (pay(13.0, "custom"), "payments short of the items"),
+        (pay(13.5, "stripe"), "a provider the quote does not offer"),
+        (json!([]), "no payments"),
+    ] {
+        let (status, error) = post(refunds.clone(), json!({"items": one_unit, "payments": payments})).await;
+        assert_eq!(status, 422, "{why}: {error}");
+    }
+    let (status, refund) = post(
+        refunds.clone(),
+        json!({"items": one_unit, "payments": pay(13.5, "custom")}),
+    )
+    .await;
+    assert_eq!(status, 201, "{refund}");
+    let refund = &refund["data"];
+    assert_eq!(
+        (
+            &refund["order_id"],
+            &refund["total_amount"],
+            &refund["payments"][0]["is_declined"]
+        ),
+        (&json!(id), &json!(13.5), &json!(false))
+    );
+    let order = get(format!("/v2/orders/{id}")).await;
+    assert_eq!(
+        (&order["refunded_amount"], &order["status_id"]),
+        (&json!("13.5000"), &json!(11)),
+        "a refund leaves the status to the app"
+    );
+    let lines = get(format!("/v2/orders/{id}/products")).await;
+    assert_eq!(
+        (
+            &lines[0]["quantity_refunded"],
+            &lines[0]["is_refunded"],
+            &lines[0]["refund_amount"]
+        ),
+        (&json!(1), &json!(false), &json!("13.5000"))
+    );
+    let two_units = json!([{"item_type": "PRODUCT", "item_id": line, "quantity": 2}]);
+    assert_eq!(
+        post(quotes.clone(), json!({"items": two_units})).await.0,
+        422,
+        "one unit is left"
+    );
+    let rest = json!([{"item_type": "ORDER", "item_id": id, "amount": 18.5}]);
+    let (status, _) = post(refunds.clone(), json!({"items": rest, "payments": pay(18.5, "custom")})).await;
+    assert_eq!(status, 201);
+    let cent = json!([{"item_type": "ORDER", "item_id": id, "amount": 0.01}]);
+    assert_eq!(post(quotes, json!({"items": cent})).await.0, 422, "all refunded");
+    let (status, _, listed) = h.api(reqwest::Method::GET, "storea", &refunds, &token, None).await;
+    assert_eq!(status, 200);
+    let totals: Vec<&Value> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["total_amount"])
+        .collect();
+    assert_eq!(totals, [&json!(13.5), &json!(18.5)]);
+    assert!(eventually(|| received.lock().unwrap().len() == 2).await);
+    let (_, hook) = received.lock().unwrap()[0].clone();
+    assert_eq!(
+        hook["data"],
+        json!({"type": "order", "id": id, "refund": {"refund_id": refund["id"]}})
+    );
+}
+
+#[tokio::test]
+async fn relative_adjustments_move_stock_by_signed_changes_all_or_nothing() {
+    let h = start(config()).await;
+    let token = h.install("storea").await;
+    let received = hooks_on(
+        &h,
+        &token,
+        &["store/product/inventory/updated", "store/sku/inventory/updated"],
+    )
+    .await;
+    let adjust = async |items: Value| {
+        let body = json!({"reason": "Returned by the buyer", "items": items});
+        let (status, _, answer) = h
+            .api(
+                reqwest::Method::POST,
+                "storea",
+                "/v3/inventory/adjustments/relative",
+                &token,
+                Some(body),
+            )
+            .await;
+        (status, answer)
+    };
+    let product_stock = stock(&h, &token, 1, None).await;
+    let (status, answer) = adjust(json!([{"location_id": 1, "product_id": 1, "quantity": 3}])).await;
+    assert_eq!(status, 200, "seeded stock counts as set: {answer}");
+    assert!(answer["transaction_id"].is_string());
+    assert_eq!(stock(&h, &token, 1, None).await, product_stock + 3);
+    assert!(eventually(|| received.lock().unwrap().len() == 1).await);
+    assert_eq!(
+        received.lock().unwrap()[0].1["data"],
+        json!({"type": "product", "id": 1, "inventory": {"product_id": 1, "method": "relative", "value": 3}})
+    );
+
+    let product = with_variants(&h, &token, 3).await;
+    let variant = product["variants"][0]["id"].as_u64().unwrap();
+    let sku = product["variants"][0]["sku"].clone();
+    let variant_stock = stock(&h, &token, 3, Some(variant)).await;
+    let (status, _) = adjust(json!([{"location_id": 1, "variant_id": variant, "quantity": -2},
+                                   {"location_id": 1, "sku": sku, "quantity": 1}]))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(stock(&h, &token, 3, Some(variant)).await, variant_stock - 1);
+    assert!(eventually(|| received.lock().unwrap().len() == 2).await);
+    let (_, hook) = received.lock().unwrap()[1].clone();
+    assert_eq!(hook["scope"], "store/sku/inventory/updated");
+    assert_eq!(
+        hook["data"]["inventory"],
+        json!({"product_id": 3, "variant_id": variant, "method": "relative", "value": -1}),
+        "one change per stock"
+    );
+
+    let base_variant = with_variants(&h, &token, 1).await["variants"][0]["id"].clone();
+    let below_zero = -(product_stock + 5);
+    for (items, why) in [
+        (
+            json!([{"location_id": 1, "product_id": 1, "quantity": 1},
+                   {"location_id": 1, "product_id": 1, "quantity": below_zero}]),
+            "below zero, and the valid item is not applied either",
+        ),
+        (
+            json!([{"location_id": 1, "variant_id": base_variant, "quantity": 1}]),
+            "tracked by product",
+        ),
+        (
+            json!([{"location_id": 2, "product_id": 1, "quantity": 1}]),
+            "unknown location",
+        ),
+        (
+            json!([{"location_id": 1, "product_id": 1, "quantity": "1"}]),
+            "a quantity that is not a whole number",
+        ),
+    ] {
+        let (status, error) = adjust(items).await;
+        assert_eq!(status, 422, "{why}: {error}");
+    }
+    assert_eq!(stock(&h, &token, 1, None).await, product_stock + 3);
+
+    let marked = h
+        .http
+        .post(format!("{}/sandbox/products/2/stock?store_hash=storea", h.base))
+        .json(&json!({"inventory_level": 4, "absolute_set": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), 200);
+    let item = json!([{"location_id": 1, "product_id": 2, "quantity": 1}]);
+    let (status, error) = adjust(item.clone()).await;
+    assert_eq!(status, 422);
+    assert!(
+        error["title"]
+            .as_str()
+            .unwrap()
+            .contains("requires absolute adjustment before relative"),
+        "{error}"
+    );
+    let absolute = json!({"items": [{"location_id": 1, "product_id": 2, "quantity": 4}]});
+    let (status, _, _) = h
+        .api(
+            reqwest::Method::PUT,
+            "storea",
+            "/v3/inventory/adjustments/absolute",
+            &token,
+            Some(absolute),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(adjust(item).await.0, 200);
+    assert_eq!(stock(&h, &token, 2, None).await, 5);
 }
