@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use connector::catalog::records::{self, ListingStatus};
+use connector::catalog::records;
 use connector::orders::{self, SyncState};
 use connector::queue::{Job, JobKind};
 use connector::redrive;
 use connector::schedules::{self, Schedule};
 use connector::store::StorePlatform;
 use connector_e2e::chromium::Chromium;
-use connector_e2e::{eventually, local_stack, merchant, tiktok_order};
-use connector_local::{Running, onboard_sandbox};
+use connector_e2e::{bigcommerce, eventually, merchant, ready_on, store_orders, tiktok, tiktok_admin, tiktok_order};
+use connector_local::Running;
 use serde_json::{Value, json};
 
 const STORE: &str = "sbx1store";
@@ -21,64 +21,6 @@ const STORE: &str = "sbx1store";
 /// as (TikTok SKU id, seller SKU, store variant id).
 async fn ready() -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
     ready_on(false).await
-}
-
-/// [`ready`], on DynamoDB and SQS (moto) when `aws`.
-async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), aws, true).await;
-    onboard_sandbox(&running).await.unwrap();
-    let table = running.app.table.as_ref();
-    let shop = connector::accounts::list_shops(table, STORE)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.region == "US")
-        .unwrap()
-        .shop_id;
-    let mut live = Vec::new();
-    for _ in 0..300 {
-        live = records::shop_listings(table, STORE, &shop)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|l| l.status == ListingStatus::Live)
-            .collect();
-        if live.len() >= 53 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let products = records::all_products(table, STORE).await.unwrap();
-    let skus = live
-        .iter()
-        .flat_map(|l| l.skus.iter().map(|(variant, sku)| (variant.clone(), sku.clone())))
-        .filter_map(|(variant, sku)| {
-            let seller = products
-                .iter()
-                .flat_map(|p| p.variants.iter())
-                .find(|v| v.id == variant)?
-                .sku
-                .clone();
-            Some((sku, seller, variant))
-        })
-        .take(2)
-        .collect();
-    (data_dir, running, shop, skus)
-}
-
-fn tiktok(running: &Running) -> String {
-    running.sandboxes.as_ref().unwrap().tiktok.clone()
-}
-
-/// POSTs `body` to a TikTok sandbox admin route.
-async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}{path}", tiktok(running)))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Moves a TikTok order to `status` (TikTok notifies the connector).
@@ -125,25 +67,6 @@ fn place_silently(running: &Running, shop: &str, sku: &(String, String, String),
     order["line_items"][0]["id"] = json!(line_id);
     let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
     sandbox.lock().orders.insert(id.to_string(), order);
-}
-
-fn bigcommerce(running: &Running) -> String {
-    running.sandboxes.as_ref().unwrap().bigcommerce.clone()
-}
-
-async fn store_orders(running: &Running, external_id: &str) -> Vec<Value> {
-    let all: Value = reqwest::get(format!("{}/sandbox/orders", bigcommerce(running)))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["external_order_id"] == external_id)
-        .cloned()
-        .collect()
 }
 
 #[tokio::test]

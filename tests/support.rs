@@ -6,7 +6,8 @@ pub mod chromium;
 
 use std::time::Duration;
 
-use connector_local::{Args, Browser, Running, start};
+use connector::catalog::records::{self, ListingStatus};
+use connector_local::{Args, Browser, Running, onboard_sandbox, start};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -123,4 +124,89 @@ pub fn tiktok_order(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
                                  {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
                                  {"address_level": "L3", "address_level_name": "City", "address_name": "San Jose"}]},
            "line_items": lines})
+}
+
+/// The sandbox store every test onboards.
+const STORE: &str = "sbx1store";
+
+/// The local stack onboarded with the demo catalogue live (on DynamoDB and SQS, moto,
+/// when `aws`): (its data directory, the stack, the US shop, two live SKUs as (TikTok
+/// SKU id, seller SKU, store variant id)).
+pub async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), aws, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let table = running.app.table.as_ref();
+    let shop = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "US")
+        .unwrap()
+        .shop_id;
+    let mut live = Vec::new();
+    for _ in 0..300 {
+        live = records::shop_listings(table, STORE, &shop)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.status == ListingStatus::Live)
+            .collect();
+        if live.len() >= 53 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let products = records::all_products(table, STORE).await.unwrap();
+    let skus = live
+        .iter()
+        .flat_map(|l| l.skus.iter().map(|(variant, sku)| (variant.clone(), sku.clone())))
+        .filter_map(|(variant, sku)| {
+            let seller = products
+                .iter()
+                .flat_map(|p| p.variants.iter())
+                .find(|v| v.id == variant)?
+                .sku
+                .clone();
+            Some((sku, seller, variant))
+        })
+        .take(2)
+        .collect();
+    (data_dir, running, shop, skus)
+}
+
+/// The TikTok sandbox's base URL.
+pub fn tiktok(running: &Running) -> String {
+    running.sandboxes.as_ref().unwrap().tiktok.clone()
+}
+
+/// POSTs `body` to a TikTok sandbox admin route.
+pub async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", tiktok(running)))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The BigCommerce sandbox's base URL.
+pub fn bigcommerce(running: &Running) -> String {
+    running.sandboxes.as_ref().unwrap().bigcommerce.clone()
+}
+
+/// The store orders with this external (TikTok) order id, as the BigCommerce sandbox holds them.
+pub async fn store_orders(running: &Running, external_id: &str) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{}/sandbox/orders", bigcommerce(running)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["external_order_id"] == external_id)
+        .cloned()
+        .collect()
 }

@@ -636,7 +636,8 @@ async fn inventory_variants_orders_and_shipments_through_the_raw_client() {
             "TikTok sync",
             &[InventoryAdjustment {
                 location_id: 1,
-                variant_id,
+                variant_id: Some(variant_id),
+                product_id: None,
                 quantity: 17,
             }],
         )
@@ -656,7 +657,8 @@ async fn inventory_variants_orders_and_shipments_through_the_raw_client() {
             "x",
             &[InventoryAdjustment {
                 location_id: 1,
-                variant_id: simple,
+                variant_id: Some(simple),
+                product_id: None,
                 quantity: 1,
             }],
         )

@@ -30,6 +30,7 @@ pub(super) fn routes() -> Vec<Route> {
         ("/settings/returns/{id}", get(request_page)),
         ("/settings/returns/{id}/answer", post(answer_form)),
         ("/settings/api/returns", get(list_json)),
+        ("/settings/api/returns/{id}", get(request_json)),
         ("/settings/api/returns/{id}/{decision}", post(answer_return)),
         ("/settings/api/cancellations/{id}/{decision}", post(answer_cancellation)),
     ]
@@ -325,6 +326,33 @@ async fn list_json(
 ) -> Result<Response, Failure> {
     let listing = returns::list(app.table.as_ref(), &context.store.store_hash, &filter).await?;
     Ok(Json(listing).into_response())
+}
+
+/// `GET /settings/api/returns/{id}`: one request (returns and cancellations alike),
+/// the answers it takes now and TikTok's reject reasons for it.
+async fn request_json(
+    State(app): State<Arc<App>>,
+    context: SessionContext,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let record = own_request(&app, &context.store.store_hash, &id, None).await?;
+    let reasons = if decisions::rejection(&record).is_some() {
+        decisions::reject_reasons(&app, &context.store, &record).await?
+    } else {
+        Vec::new()
+    };
+    let reasons: Vec<_> = reasons
+        .into_iter()
+        .map(|(name, text)| json!({"name": name, "text": text}))
+        .collect();
+    Ok(Json(json!({
+        "request": record,
+        "stage": record.stage(),
+        "approvals": decisions::approvals(&record),
+        "can_reject": decisions::rejection(&record).is_some(),
+        "reject_reasons": reasons,
+    }))
+    .into_response())
 }
 
 /// The JSON body of an answer: `decision` (an approval's name; the first one the

@@ -557,16 +557,39 @@ impl StorePlatform for BigCommerce {
     }
 
     async fn adjust_stock(&self, changes: &[StockChange], reason: &str) -> Result<(), StoreError> {
-        let items = changes
-            .iter()
-            .map(|change| {
-                Ok(InventoryAdjustment {
+        // A product tracked by product takes its stock by product id, whichever variant moved.
+        let mut by_product: BTreeMap<u64, bool> = BTreeMap::new();
+        let mut items: Vec<InventoryAdjustment> = Vec::new();
+        for change in changes {
+            let product_id = numeric(&change.product_id, "product id")?;
+            let tracked_by_product = match by_product.get(&product_id) {
+                Some(known) => *known,
+                None => {
+                    let product = self.client.product(&change.product_id).await?;
+                    let known = product.is_some_and(|p| p.inventory_tracking == "product");
+                    by_product.insert(product_id, known);
+                    known
+                }
+            };
+            let (variant_id, product_id) = if tracked_by_product {
+                (None, Some(product_id))
+            } else {
+                (Some(numeric(&change.variant_id, "variant id")?), None)
+            };
+            match items
+                .iter_mut()
+                .find(|i| i.variant_id == variant_id && i.product_id == product_id)
+            {
+                Some(item) => item.quantity += change.delta,
+                None => items.push(InventoryAdjustment {
                     location_id: DEFAULT_LOCATION,
-                    variant_id: numeric(&change.variant_id, "variant id")?,
+                    variant_id,
+                    product_id,
                     quantity: change.delta,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                }),
+            }
+        }
+        items.retain(|i| i.quantity != 0);
         if items.is_empty() {
             return Ok(());
         }

@@ -259,14 +259,19 @@ pub struct BcInventoryItem {
     pub locations: Vec<BcLocationStock>,
 }
 
-/// One absolute stock adjustment.
+/// One stock adjustment (absolute: the new level; relative: a signed change) of a
+/// variant, or of a product tracked by product (exactly one of the two ids).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct InventoryAdjustment {
     /// Location.
     pub location_id: u64,
-    /// Variant.
-    pub variant_id: u64,
-    /// New level.
+    /// Variant (products tracked by variant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<u64>,
+    /// Product (products tracked by product).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<u64>,
+    /// New level, or change.
     pub quantity: i64,
 }
 
