@@ -7,9 +7,9 @@ pub mod chromium;
 use std::time::Duration;
 
 use connector::catalog::records::{self, ListingStatus};
+pub use connector_local::tiktok_order;
 use connector_local::{Args, Browser, Running, onboard_sandbox, start};
-use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Starts the whole connector in this process with a fresh embedded store (or
 /// DynamoDB/SQS when `aws` is true); with `sandbox` also both sandboxes.
@@ -106,24 +106,6 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
         .expect("PNG data");
     writer.finish().expect("PNG end");
     bytes
-}
-
-/// A paid TikTok order (Get Order Detail shape plus `shop_id`, for the TikTok
-/// sandbox's `POST /sandbox/orders`) of one unit per entry of `units` ((TikTok SKU id,
-/// seller SKU)), each 10.00 less a 1.50 seller discount, plus 5.00 shipping.
-pub fn tiktok_order(shop: &str, id: &str, units: &[(&str, &str)]) -> Value {
-    let lines: Vec<Value> = units.iter().map(|(sku, seller)| json!({"sku_id": sku, "seller_sku": seller, "sale_price": "8.50", "original_price": "10.00", "seller_discount": "1.50", "currency": "USD"})).collect();
-    let count = Decimal::from(units.len());
-    let sub_total = Decimal::new(850, 2) * count;
-    json!({"shop_id": shop, "id": id, "status": "AWAITING_SHIPMENT", "buyer_message": "Gift wrap please",
-           "payment": {"currency": "USD", "original_total_product_price": (Decimal::TEN * count).to_string(),
-                       "seller_discount": (Decimal::new(150, 2) * count).to_string(), "sub_total": sub_total.to_string(),
-                       "shipping_fee": "5.00", "tax": "0", "total_amount": (sub_total + Decimal::new(500, 2)).to_string()},
-           "recipient_address": {"name": "David Kong", "address_line1": "1 Market St", "postal_code": "95110", "region_code": "US",
-               "district_info": [{"address_level": "L0", "address_level_name": "Country", "address_name": "United States"},
-                                 {"address_level": "L1", "address_level_name": "State", "address_name": "California"},
-                                 {"address_level": "L3", "address_level_name": "City", "address_name": "San Jose"}]},
-           "line_items": lines})
 }
 
 /// The sandbox store every test onboards.

@@ -3,6 +3,10 @@
 //! embedded store under `--data-dir`, or to DynamoDB/SQS when `AWS_ENDPOINT_URL` is
 //! set (or `--aws` is given).
 
+mod demo;
+
+pub use demo::{place_demo_after_sales, tiktok_order};
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};

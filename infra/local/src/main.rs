@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use clap::Parser as _;
-use connector_local::{Args, SETTLE_QUIET, onboard_sandbox, start};
+use connector_local::{Args, SETTLE_QUIET, onboard_sandbox, place_demo_after_sales, start};
 
 /// The longest the settings link waits for start-up work (the demo catalogue's
 /// upload and reviews; about half a minute with the default store quota).
@@ -26,6 +26,13 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("sandbox onboarded; the settings link follows once the catalogue upload has settled");
         if !running.settle(SETTLE_QUIET, SETTLE_LIMIT).await {
             tracing::warn!(limit = ?SETTLE_LIMIT, "start-up work still running; printing the settings link now");
+        }
+        // A demo return and buyer cancellation request, so the Returns screen shows its work.
+        match place_demo_after_sales(&running, "sbx1store").await {
+            Ok(()) => {
+                running.settle(SETTLE_QUIET, SETTLE_LIMIT).await;
+            }
+            Err(error) => tracing::warn!(%error, "the demo return and cancellation were not placed"),
         }
         std::io::stderr().flush()?;
         println!("settings: {settings}");

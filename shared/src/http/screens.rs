@@ -468,6 +468,14 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQu
         reconciliations: &reconciliations,
         sales_chart: pages::dashboard::sales_chart(&sales),
         sales_period: query.sales,
+        returns: {
+            let counts = crate::returns::stage_counts(table, store_hash).await?;
+            crate::returns::Stage::ALL
+                .into_iter()
+                .map(|stage| (stage, counts.get(&stage).copied().unwrap_or(0)))
+                .filter(|(stage, count)| *count > 0 || *stage == crate::returns::Stage::NeedsAction)
+                .collect()
+        },
     };
     let frame = frame(
         context,

@@ -53,6 +53,8 @@ pub struct Dashboard<'a> {
     pub sales_chart: Option<String>,
     /// The period the chart counts by.
     pub sales_period: SalesPeriod,
+    /// Return and cancellation requests per stage (from the counters).
+    pub returns: Vec<(crate::returns::Stage, i64)>,
 }
 
 fn expiry(label: &str, at: Option<i64>) -> Markup {
@@ -125,6 +127,13 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
                     @let (class, label) = state_label(*state);
                     tr { td class=(format!("state-{class}")) { (label) } td.num { (count) } }
                 } } }
+            }
+            div.card #return-counts {
+                h2 { "Returns and cancellations" }
+                table { tbody { @for (stage, count) in &data.returns {
+                    tr { td { a href=(format!("/settings/returns?status={}", stage.key())) { (stage.label()) } } td.num { (count) } }
+                } } }
+                p { a href="/settings/returns" { "All requests" } }
             }
             div.card #tiktok-statuses {
                 h2 { "Orders by TikTok status" }

@@ -45,23 +45,28 @@ fn deadline_words(deadline: i64) -> (String, bool) {
     let words = match left {
         ..0 => "passed".to_string(),
         0..3600 => format!("in {} min", left / 60),
-        3600..86_400 => format!("in {} h", left / 3600),
+        3600..172_800 => format!("in {} h", left / 3600),
         _ => format!("in {} days", left / 86_400),
     };
     (format!("{} ({words})", time(deadline)), left < 86_400)
 }
 
+/// An amount with two decimals and its currency (`8.50 USD`).
+fn money(amount: rust_decimal::Decimal, currency: &str) -> String {
+    format!("{:.2} {currency}", amount)
+}
+
 fn amount(record: &AfterSale) -> String {
-    format!("{} {}", record.refund.total, record.refund.currency)
+    money(record.refund.total, &record.refund.currency)
 }
 
 fn items(record: &AfterSale) -> String {
     let mut counted: Vec<(String, usize)> = Vec::new();
     for line in &record.lines {
-        let name = if line.seller_sku.is_empty() {
-            line.product_name.clone()
-        } else {
-            format!("{} ({})", line.product_name, line.seller_sku)
+        let name = match (line.product_name.as_str(), line.seller_sku.as_str()) {
+            ("", sku) => sku.to_string(),
+            (product, "") => product.to_string(),
+            (product, sku) => format!("{product} ({sku})"),
         };
         match counted.iter_mut().find(|(n, _)| *n == name) {
             Some((_, units)) => *units += 1,
@@ -200,14 +205,14 @@ fn answers(record: &AfterSale, reasons: &[(String, String)], draft: &AnswerDraft
         } @else {
             div.answers {
                 @for approve in offered.iter().filter(|a| **a != Approve::PartialRefund) {
-                    form method="post" action=(action) {
+                    form.quick method="post" action=(action) {
                         input type="hidden" name="csrf" value=(csrf);
                         input type="hidden" name="answer" value=(serde_json::to_value(approve).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
                         button type="submit" { (approve.words()) }
                     }
                 }
                 @if offered.contains(&Approve::PartialRefund) {
-                    form method="post" action=(action) {
+                    form.wide method="post" action=(action) {
                         input type="hidden" name="csrf" value=(csrf);
                         input type="hidden" name="answer" value="partial_refund";
                         label { "Amount (" (record.refund.currency) ", less than " (record.refund.total) ") "
@@ -216,7 +221,7 @@ fn answers(record: &AfterSale, reasons: &[(String, String)], draft: &AnswerDraft
                     }
                 }
                 @if rejection(record).is_some() {
-                    form method="post" action=(action) {
+                    form.wide method="post" action=(action) {
                         input type="hidden" name="csrf" value=(csrf);
                         input type="hidden" name="answer" value="reject";
                         label { "Reason "
@@ -271,9 +276,9 @@ pub fn request(
             div.card #amounts {
                 dl.pairs {
                     dt { "Refund" } dd #refund { (amount(record)) }
-                    dt { "Of it, shipping" } dd { (record.refund.shipping) " " (record.refund.currency) }
-                    dt { "Of it, tax" } dd { (record.refund.tax) " " (record.refund.currency) }
-                    @if let Some(offer) = record.partial_refund { dt { "Your partial offer" } dd { (offer) " " (record.refund.currency) } }
+                    dt { "Of it, shipping" } dd { (money(record.refund.shipping, &record.refund.currency)) }
+                    dt { "Of it, tax" } dd { (money(record.refund.tax, &record.refund.currency)) }
+                    @if let Some(offer) = record.partial_refund { dt { "Your partial offer" } dd { (money(offer, &record.refund.currency)) } }
                 }
             }
         }
@@ -288,7 +293,7 @@ pub fn request(
                 thead { tr { th { "Product" } th { "Options" } th { "Seller SKU" } th.num { "Refund" } } }
                 tbody {
                     @for line in &record.lines {
-                        tr { td { (line.product_name) } td { (line.sku_name) } td { code { (line.seller_sku) } } td.num { (line.refund) " " (record.refund.currency) } }
+                        tr { td { (line.product_name) } td { (line.sku_name) } td { code { (line.seller_sku) } } td.num { (money(line.refund, &record.refund.currency)) } }
                     }
                 }
             }
