@@ -471,7 +471,7 @@ async fn selections_pages_and_ranges_are_bounded_with_a_readable_error() {
 /// store, shops, catalogue, listings, orders, parked jobs, activities), by key.
 async fn records_of(running: &Running, store_hash: &str) -> std::collections::BTreeMap<String, (u64, Value)> {
     use connector::storage::Query;
-    const KEPT: [&str; 10] = [
+    const KEPT: [&str; 11] = [
         "META",
         "SHOP#",
         "PROFILE#",
@@ -482,6 +482,7 @@ async fn records_of(running: &Running, store_hash: &str) -> std::collections::BT
         "PARKED#",
         "ACTIVITY#",
         "SKU#",
+        "RETURN#",
     ];
     let table = running.app.table.as_ref();
     let mut records = std::collections::BTreeMap::new();
@@ -538,6 +539,22 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         .await
         .unwrap();
     let parked_job = connector::queue::Job::new(connector::queue::JobKind::SyncStock, STORE_A, "isolation", json!({}));
+    // A return and a buyer cancellation request of A's, both waiting for an answer.
+    let (return_id, cancel_id) = ("1729592969712299001", "1729592969712299002");
+    for (kind, id, request_type, status) in [
+        ("return", return_id, "REFUND", "RETURN_OR_REFUND_REQUEST_PENDING"),
+        ("cancellation", cancel_id, "BUYER_CANCEL", "CANCELLATION_REQUEST_PENDING"),
+    ] {
+        let record: connector::returns::AfterSale = serde_json::from_value(json!({
+            "kind": kind, "id": id, "shop_id": shop.shop_id, "order_id": order_id, "store_order_id": null,
+            "request_type": request_type, "status": status, "role": "BUYER", "reason": "Changed my mind",
+            "arbitration_status": "", "next_action": null,
+            "refund": {"currency": "USD", "total": "8.50", "shipping": "0", "tax": "0"},
+            "partial_refund": null, "lines": [], "tracking_number": "", "shipped_back": false,
+            "created_at": unix_now(), "updated_at": unix_now()}))
+        .unwrap();
+        connector::returns::save(table, STORE_A, &record).await.unwrap();
+    }
     connector::redrive::park(&app, parked_job.clone(), "kept".into())
         .await
         .unwrap();
@@ -566,6 +583,8 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         ("activities", id_of(&before, "ACTIVITY#")),
         ("orders", order_id.to_string()),
         ("parked-jobs", parked_job.id.clone()),
+        ("returns", return_id.to_string()),
+        ("cancellations", cancel_id.to_string()),
         // The profile is A's, so any certification id of it is.
         ("certifications", "certification-1".to_string()),
     ]
@@ -599,7 +618,9 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
         while let Some(segment) = segments.next() {
             let values: Vec<String> = if segment.starts_with('{') {
                 match segment {
-                    "{step}" | "{form}" => [
+                    "{step}" | "{form}" | "{decision}" => [
+                        "approve",
+                        "reject",
                         "warehouse",
                         "retry",
                         "retry-job",
