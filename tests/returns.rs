@@ -513,3 +513,156 @@ async fn the_returns_screen_lists_answers_and_confirms_in_the_browser() {
     chromium.screenshot("returns-4-settings-error").await.unwrap();
     chromium.quit().await;
 }
+
+#[tokio::test]
+async fn automatic_rules_answer_within_their_limits_and_a_refund_made_in_the_store_is_shown_not_sent() {
+    let (_dir, running, shop, skus) = ready_on(false).await;
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let limit_field = format!("refund_only_under:{shop}");
+    let cancel_field = format!("approve_unshipped_cancellations:{shop}");
+    let saved = browser
+        .post_form(
+            &format!("{base}/settings/returns/settings"),
+            &[
+                ("csrf", &csrf),
+                ("refund_in_store", "on"),
+                ("restock_returns", "on"),
+                (&limit_field, "10.00"),
+                (&cancel_field, "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let sku = &skus[0];
+    let (small, large, unshipped, refunded_in_store) = (
+        "576461413038790501",
+        "576461413038790502",
+        "576461413038790503",
+        "576461413038790504",
+    );
+    ordered(&running, &shop, small, &[sku], "IN_TRANSIT").await;
+    ordered(&running, &shop, large, &[sku, sku], "IN_TRANSIT").await;
+    ordered(&running, &shop, unshipped, &[sku], "AWAITING_SHIPMENT").await;
+    let store_order = ordered(&running, &shop, refunded_in_store, &[sku], "DELIVERED").await;
+
+    let small_id = request(
+        &running,
+        "/sandbox/returns",
+        json!({"order_id": small, "return_type": "REFUND"}),
+        "return_id",
+    )
+    .await;
+    let large_id = request(
+        &running,
+        "/sandbox/returns",
+        json!({"order_id": large, "return_type": "REFUND"}),
+        "return_id",
+    )
+    .await;
+    let cancel_id = request(
+        &running,
+        "/sandbox/cancellations",
+        json!({"order_id": unshipped}),
+        "cancel_id",
+    )
+    .await;
+    let record = reaches(&running, &small_id, "RETURN_OR_REFUND_REQUEST_COMPLETE").await;
+    assert!(
+        record.timeline.iter().any(|e| e
+            .text
+            .contains("automatic rule \"approve refund-only requests under 10.00 USD\"")),
+        "the automatic answer names its rule: {:?}",
+        record.timeline
+    );
+    assert!(
+        eventually(10, async || store_refunds(&running, small).await.0.len() == 1).await,
+        "the automatic refund reaches the store"
+    );
+    let record = seen(&running, &large_id).await;
+    assert_eq!(
+        record.stage(),
+        Stage::NeedsAction,
+        "17.00 is over the limit: the merchant answers"
+    );
+    reaches(&running, &cancel_id, "CANCELLATION_REQUEST_COMPLETE").await;
+    assert!(
+        eventually(10, async || store_orders(&running, unshipped).await[0]["status_id"]
+            == 5)
+        .await,
+        "the unshipped order's cancellation is approved and reaches the store"
+    );
+
+    // The merchant refunds an order in the store: TikTok is not told; the order says so.
+    let path = format!("/sandbox/orders/{}/status", store_order["id"]);
+    let answer = reqwest::Client::new()
+        .post(format!("{}{path}", connector_e2e::bigcommerce(&running)))
+        .json(&json!({"status_id": 4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let table = running.app.table.as_ref();
+    let noted = eventually(10, async || {
+        connector::orders::get_record(table, STORE, refunded_in_store)
+            .await
+            .unwrap()
+            .and_then(|r| r.reason)
+            .is_some_and(|r| r.contains("refunded in the store; TikTok was not told"))
+    })
+    .await;
+    assert!(noted, "the store-side refund shows on the order");
+    let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+    assert_eq!(
+        sandbox.lock().orders[refunded_in_store]["status"],
+        "DELIVERED",
+        "TikTok's order is untouched"
+    );
+    assert!(
+        !sandbox
+            .lock()
+            .returns
+            .values()
+            .any(|r| r["order_id"] == refunded_in_store),
+        "no return or refund was made on TikTok"
+    );
+    let (refunds, _) = store_refunds(&running, small).await;
+    assert_eq!(
+        refunds.len(),
+        1,
+        "the connector's own refund was not taken for the merchant's"
+    );
+    let small_order = connector::orders::get_record(table, STORE, small)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        small_order.reason, None,
+        "the connector's own Partially Refunded status is not flagged"
+    );
+
+    // A request due within 24 hours is announced on every page.
+    {
+        let mut state = sandbox.lock();
+        let record = state.returns.get_mut(&large_id).unwrap();
+        let soon = connector::storage::unix_now() + 3600;
+        record["seller_next_action_response"][0]["deadline"] = json!(soon);
+        record["update_time"] = json!(connector::storage::unix_now() + 1);
+    }
+    let kind = returns::RequestKind::Return;
+    returns::enqueue(
+        &running.app,
+        STORE,
+        (&shop, large, kind, &large_id),
+        "poll",
+        "soon".into(),
+    )
+    .await
+    .unwrap();
+    let announced = eventually(10, async || {
+        let page = browser.get(&format!("{base}/settings/products")).await.unwrap();
+        page.body.contains("need your answer within 24 hours")
+    })
+    .await;
+    assert!(announced, "the notice shows on other pages too");
+}

@@ -543,7 +543,12 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
     let (return_id, cancel_id) = ("1729592969712299001", "1729592969712299002");
     for (kind, id, request_type, status) in [
         ("return", return_id, "REFUND", "RETURN_OR_REFUND_REQUEST_PENDING"),
-        ("cancellation", cancel_id, "BUYER_CANCEL", "CANCELLATION_REQUEST_PENDING"),
+        (
+            "cancellation",
+            cancel_id,
+            "BUYER_CANCEL",
+            "CANCELLATION_REQUEST_PENDING",
+        ),
     ] {
         let record: connector::returns::AfterSale = serde_json::from_value(json!({
             "kind": kind, "id": id, "shop_id": shop.shop_id, "order_id": order_id, "store_order_id": null,

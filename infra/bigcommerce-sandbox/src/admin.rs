@@ -41,6 +41,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/orders/{id}/shipments", post(ship_order))
         .route("/sandbox/orders/{id}/shipments/{shipment_id}", put(correct_shipment))
         .route("/sandbox/orders/{id}/cancel", post(cancel_order))
+        .route("/sandbox/orders/{id}/status", post(set_order_status))
         .route("/sandbox/products", get(products))
         .route("/sandbox/products/{id}", post(update_product).delete(delete_product))
         .route("/sandbox/products/{id}/stock", post(set_stock))
@@ -335,10 +336,23 @@ async fn correct_shipment(
 }
 
 async fn cancel_order(State(sandbox): State<Sandbox>, Path(id): Path<u64>) -> Response {
-    let Some(store_hash) = store_of_order(&sandbox, id) else {
+    change_status(&sandbox, id, 5)
+}
+
+/// The merchant moves an order to a status in the control panel (`{"status_id": 4}`
+/// for Refunded), with the same webhooks and stock moves as the API.
+async fn set_order_status(State(sandbox): State<Sandbox>, Path(id): Path<u64>, Json(body): Json<Value>) -> Response {
+    match body["status_id"].as_u64() {
+        Some(status_id @ 0..=14) => change_status(&sandbox, id, status_id),
+        _ => bad_request("status_id must be a BigCommerce status id from 0 to 14"),
+    }
+}
+
+fn change_status(sandbox: &Sandbox, id: u64, status_id: u64) -> Response {
+    let Some(store_hash) = store_of_order(sandbox, id) else {
         return bad_request("unknown order");
     };
-    match sandbox.change_order(&store_hash, id, &json!({"status_id": 5})) {
+    match sandbox.change_order(&store_hash, id, &json!({ "status_id": status_id })) {
         Some(order) => Json(crate::api::api_order(&order)).into_response(),
         None => bad_request("unknown order"),
     }
