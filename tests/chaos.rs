@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use connector::app::App;
-use connector::catalog::records::{self, ListingStatus};
+use connector::catalog::records;
 use connector::catalog::rules::InventoryPolicy;
 use connector::orders::{self, SyncState};
 use connector::schedules::{self, Schedule};
@@ -375,24 +375,7 @@ async fn set_faults(running: &Running, faults: &Value) -> anyhow::Result<()> {
 /// The US shop and every SKU live on it whose stock the store tracks.
 async fn live_skus(running: &Running) -> anyhow::Result<(String, Vec<Sku>)> {
     let table = running.app.table.as_ref();
-    let shop = connector::accounts::list_shops(table, STORE)
-        .await?
-        .into_iter()
-        .find(|s| s.region == "US")
-        .context("no US shop")?
-        .shop_id;
-    let mut live = Vec::new();
-    for _ in 0..600 {
-        live = records::shop_listings(table, STORE, &shop)
-            .await?
-            .into_iter()
-            .filter(|l| l.status == ListingStatus::Live)
-            .collect();
-        if live.len() >= 53 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (shop, live) = crate::live_demo_listings(running).await?;
     let products = records::all_products(table, STORE).await?;
     let mut skus = Vec::new();
     for listing in &live {

@@ -111,26 +111,20 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 /// The sandbox store every test onboards.
 const STORE: &str = "sbx1store";
 
-/// The local stack onboarded with the demo catalogue live (on DynamoDB and SQS, moto,
-/// when `aws`): (its data directory, the stack, the US shop, two live SKUs as (TikTok
-/// SKU id, seller SKU, store variant id)).
-pub async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
-    let data_dir = tempfile::tempdir().unwrap();
-    let running = local_stack(data_dir.path(), aws, true).await;
-    onboard_sandbox(&running).await.unwrap();
+/// The sandbox store's US shop and its live listings, once the demo catalogue's 53
+/// uploadable products are live (or after a minute, with those that are).
+pub async fn live_demo_listings(running: &Running) -> anyhow::Result<(String, Vec<records::Listing>)> {
     let table = running.app.table.as_ref();
     let shop = connector::accounts::list_shops(table, STORE)
-        .await
-        .unwrap()
+        .await?
         .into_iter()
         .find(|s| s.region == "US")
-        .unwrap()
+        .ok_or_else(|| anyhow::anyhow!("no US shop"))?
         .shop_id;
     let mut live = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..600 {
         live = records::shop_listings(table, STORE, &shop)
-            .await
-            .unwrap()
+            .await?
             .into_iter()
             .filter(|l| l.status == ListingStatus::Live)
             .collect();
@@ -139,7 +133,18 @@ pub async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(St
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let products = records::all_products(table, STORE).await.unwrap();
+    Ok((shop, live))
+}
+
+/// The local stack onboarded with the demo catalogue live (on DynamoDB and SQS, moto,
+/// when `aws`): (its data directory, the stack, the US shop, two live SKUs as (TikTok
+/// SKU id, seller SKU, store variant id)).
+pub async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(String, String, String)>) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = local_stack(data_dir.path(), aws, true).await;
+    onboard_sandbox(&running).await.unwrap();
+    let (shop, live) = live_demo_listings(&running).await.unwrap();
+    let products = records::all_products(running.app.table.as_ref(), STORE).await.unwrap();
     let skus = live
         .iter()
         .flat_map(|l| l.skus.iter().map(|(variant, sku)| (variant.clone(), sku.clone())))

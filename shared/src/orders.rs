@@ -940,57 +940,36 @@ pub async fn last_poll(table: &dyn Table, store_hash: &str, shop_id: &str) -> Re
 /// Polls every shop's orders changed since its watermark (with a 5-minute overlap)
 /// and enqueues them; the safety net for lost webhooks.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    let table = app.table.as_ref();
-    let mut enqueued = 0;
-    let mut cursor = None;
-    loop {
-        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        for (shop_id, store_hash) in entries {
-            match poll_shop(app, &store_hash, &shop_id).await {
-                Ok(count) => enqueued += count,
-                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, "order poll failed"),
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(enqueued),
-        }
-    }
+    crate::schedules::each_shop(app, "order poll", |store_hash, shop_id| async move {
+        poll_shop(app, &store_hash, &shop_id).await
+    })
+    .await
 }
 
 async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
-    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "ORDERS").await? else {
         return Ok(0);
     };
-    if shop.status != accounts::ShopStatus::Active {
-        return Ok(0);
-    }
-    let pk = accounts::store_pk(store_hash);
-    let sk = format!("CURSOR#ORDERS#{shop_id}");
-    let watermark = table
-        .get(&pk, &sk)
-        .await?
-        .and_then(|i| i.data["update_time"].as_i64())
-        .unwrap_or_else(|| unix_now() - 86_400);
+    let shop = &cursor.shop;
     let filter = OrderSearch {
-        update_time_ge: Some(watermark - 300),
+        update_time_ge: Some(cursor.since),
         ..OrderSearch::default()
     };
     let tiktok = &app.tiktok;
-    let mut newest = watermark;
+    let mut seen = Vec::new();
     let mut jobs = Vec::new();
     let mut page_token: Option<String> = None;
     loop {
         let token = page_token.clone();
         let filter = &filter;
-        let page = with_shop(app, &shop, |auth| async move {
+        let page = with_shop(app, shop, |auth| async move {
             tiktok.search_orders(&auth, filter, 50, token.as_deref()).await
         })
         .await
         .map_err(shop_failure)?;
         for order in &page.items {
-            newest = newest.max(order.update_time);
+            seen.push(order.update_time);
             let payload = serde_json::json!({"order_id": order.id.to_string(), "topic": "poll"});
             // The same order at the same update time is one job, however often it is polled.
             let key = format!("order-{}-{}", order.id, order.update_time);
@@ -1007,16 +986,7 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
         }
     }
     app.order_queue.send(&jobs, Duration::ZERO).await?;
-    table
-        .put(
-            Item::new(
-                pk,
-                sk,
-                serde_json::json!({"update_time": newest, "polled_at": unix_now()}),
-            ),
-            Condition::None,
-        )
-        .await?;
+    cursor.advance(table, seen).await?;
     Ok(jobs.len())
 }
 

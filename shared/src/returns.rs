@@ -22,9 +22,7 @@ use crate::accounts::{self, ShopRecord, StoreRecord};
 use crate::app::App;
 use crate::queue::{Job, JobError, JobKind};
 use crate::shops::{ShopError, with_shop};
-use crate::storage::{
-    Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, put_counted, unix_now,
-};
+use crate::storage::{Item, Query, StorageError, Table, WriteOp, add_counts, counters, put_counted, unix_now};
 use crate::tiktok::model::{AfterSaleSearch, Cancellation, NextAction, Return};
 use crate::tiktok::types::Id;
 
@@ -865,52 +863,26 @@ pub async fn enqueue(
 /// 5-minute overlap) and enqueues a re-read of each: the safety net for the webhooks
 /// TikTok stops sending after 4 failed deliveries. Returns how many were enqueued.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    let table = app.table.as_ref();
-    let mut enqueued = 0;
-    let mut cursor = None;
-    loop {
-        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        for (shop_id, store_hash) in entries {
-            match poll_shop(app, &store_hash, &shop_id).await {
-                Ok(count) => enqueued += count,
-                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, "after-sales poll failed"),
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(enqueued),
-        }
-    }
+    crate::schedules::each_shop(app, "after-sales poll", |store_hash, shop_id| async move {
+        poll_shop(app, &store_hash, &shop_id).await
+    })
+    .await
 }
-
-/// Overlap of each poll with the one before (seconds): a request updated while the
-/// last poll ran is read again.
-const POLL_OVERLAP: i64 = 300;
 
 async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
-    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "RETURNS").await? else {
         return Ok(0);
     };
-    if shop.status != accounts::ShopStatus::Active {
-        return Ok(0);
-    }
-    let pk = accounts::store_pk(store_hash);
-    let sk = format!("CURSOR#RETURNS#{shop_id}");
-    let watermark = table
-        .get(&pk, &sk)
-        .await?
-        .and_then(|i| i.data["update_time"].as_i64())
-        .unwrap_or_else(|| unix_now() - 86_400);
     let filter = AfterSaleSearch {
-        update_time_ge: Some(watermark - POLL_OVERLAP),
+        update_time_ge: Some(cursor.since),
         ..AfterSaleSearch::default()
     };
     let mut found: Vec<(RequestKind, String, String, i64)> = Vec::new();
     for kind in [RequestKind::Return, RequestKind::Cancellation] {
         let mut page_token: Option<String> = None;
         loop {
-            let page = search_page(app, &shop, kind, &filter, page_token.as_deref())
+            let page = search_page(app, &cursor.shop, kind, &filter, page_token.as_deref())
                 .await
                 .map_err(shop_failure)?;
             found.extend(page.0);
@@ -920,22 +892,12 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
             }
         }
     }
-    let newest = found.iter().map(|f| f.3).fold(watermark, i64::max);
     for (kind, id, order_id, update_time) in &found {
         // The same request at the same update time is one job, however often it is polled.
         let key = format!("aftersale-{id}-{update_time}");
         enqueue(app, store_hash, (shop_id, order_id, *kind, id), "poll", key).await?;
     }
-    table
-        .put(
-            Item::new(
-                pk,
-                sk,
-                serde_json::json!({"update_time": newest, "polled_at": unix_now()}),
-            ),
-            Condition::None,
-        )
-        .await?;
+    cursor.advance(table, found.iter().map(|f| f.3)).await?;
     Ok(found.len())
 }
 

@@ -1,8 +1,13 @@
 //! Scheduled work (EventBridge Scheduler in AWS, tokio timers locally).
 
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::{self, ShopRecord};
 use crate::app::App;
+use crate::queue::JobError;
+use crate::storage::{Condition, Item, StorageError, Table, unix_now};
 
 /// The scheduled tasks, one per scheduled function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,5 +86,92 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
             tracing::info!(enqueued, "return and cancellation poll done");
             Ok(())
         }
+    }
+}
+
+/// Runs `poll` for every connected shop as `(store hash, shop id)`, one after the
+/// other; a shop whose poll fails is logged (with `what`) and the others go on.
+/// Returns the sum of what the polls returned.
+pub async fn each_shop<F, Fut>(app: &App, what: &'static str, poll: F) -> Result<usize, JobError>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = Result<usize, JobError>>,
+{
+    let table = app.table.as_ref();
+    let mut total = 0;
+    let mut cursor = None;
+    loop {
+        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
+        for (shop_id, store_hash) in entries {
+            match poll(store_hash.clone(), shop_id.clone()).await {
+                Ok(count) => total += count,
+                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, what, "poll failed"),
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(total),
+        }
+    }
+}
+
+/// Overlap of each poll with the one before (seconds): what changed while the last
+/// poll ran is read again.
+pub const POLL_OVERLAP: i64 = 300;
+
+/// A shop's poll watermark (`CURSOR#<kind>#<shop id>` under the store): `since` is
+/// where the next poll starts (the newest `update_time` seen, less
+/// [`POLL_OVERLAP`]; a day back the first time).
+pub struct PollCursor {
+    /// The shop (active).
+    pub shop: ShopRecord,
+    /// Poll from (Unix seconds).
+    pub since: i64,
+    watermark: i64,
+    pk: String,
+    sk: String,
+}
+
+impl PollCursor {
+    /// The cursor of `kind` (`ORDERS`, `RETURNS`) for an active shop; `None` when the
+    /// shop is gone or not active.
+    pub async fn open(
+        table: &dyn Table,
+        store_hash: &str,
+        shop_id: &str,
+        kind: &str,
+    ) -> Result<Option<Self>, StorageError> {
+        let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+            return Ok(None);
+        };
+        if shop.status != accounts::ShopStatus::Active {
+            return Ok(None);
+        }
+        let pk = accounts::store_pk(store_hash);
+        let sk = format!("CURSOR#{kind}#{shop_id}");
+        let watermark = table
+            .get(&pk, &sk)
+            .await?
+            .and_then(|i| i.data["update_time"].as_i64())
+            .unwrap_or_else(|| unix_now() - 86_400);
+        Ok(Some(Self {
+            shop,
+            since: watermark - POLL_OVERLAP,
+            watermark,
+            pk,
+            sk,
+        }))
+    }
+
+    /// Moves the watermark to the newest of `update_times` (never back) and notes
+    /// when the poll ran (`polled_at`).
+    pub async fn advance(
+        self,
+        table: &dyn Table,
+        update_times: impl IntoIterator<Item = i64>,
+    ) -> Result<(), StorageError> {
+        let newest = update_times.into_iter().fold(self.watermark, i64::max);
+        let data = serde_json::json!({"update_time": newest, "polled_at": unix_now()});
+        table.put(Item::new(self.pk, self.sk, data), Condition::None).await
     }
 }
