@@ -249,7 +249,8 @@ async fn refund_only_requests_are_rejected_with_tiktoks_reason_or_refunded_in_pa
     let (status, answer) = api(
         &mut browser,
         &url,
-        &json!({"reject_reason": reason, "comment": "Tracking shows it on its way"}),
+        &json!({"reject_reason": reason, "comment": "Tracking shows it on its way",
+                "images": [{"image_id": "tos-maliva-i-evidence-1", "mime_type": "image/png", "width": 800, "height": 600}]}),
         &csrf,
     )
     .await;
@@ -442,7 +443,8 @@ async fn the_returns_screen_lists_answers_and_confirms_in_the_browser() {
     let return_id = request(
         &running,
         "/sandbox/returns",
-        json!({"order_id": id, "return_type": "REFUND", "return_reason_text": "Arrived damaged"}),
+        json!({"order_id": id, "return_type": "REFUND", "return_reason_text": "Arrived damaged",
+               "images": [{"url": "https://p16-oec-va.ibyteimg.com/buyer-photo-1.jpeg"}]}),
         "return_id",
     )
     .await;
@@ -466,6 +468,11 @@ async fn the_returns_screen_lists_answers_and_confirms_in_the_browser() {
         .await
         .unwrap();
     assert!(chromium.text("#summary").await.unwrap().contains("Arrived damaged"));
+    let on_tiktok = chromium.text("#tiktok-record").await.unwrap();
+    assert!(
+        on_tiktok.contains("Photo 1") && on_tiktok.contains("buyer"),
+        "the buyer's photo: {on_tiktok}"
+    );
     chromium.screenshot("returns-2-request").await.unwrap();
     chromium
         .click_to_next_page("#answer form button[type=submit]")

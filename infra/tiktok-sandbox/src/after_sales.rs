@@ -307,7 +307,18 @@ pub(crate) fn request_return(state: &mut State, body: &Value) -> Result<Notice, 
     if return_type == "RETURN_AND_REFUND" {
         record["return_method"] = json!("BUYER_SHIPPED");
     }
-    Ok(open(state, Kind::Return, record, status))
+    let images = match &body["images"] {
+        Value::Null => json!([]),
+        Value::Array(images) if images.iter().all(|i| i["url"].is_string()) => body["images"].clone(),
+        _ => return Err("images must be a list of {\"url\": …}".into()),
+    };
+    let notice = open(state, Kind::Return, record, status);
+    // The buyer's photos and words travel with the request's first record entry.
+    if let Some(stored) = state.returns.get_mut(&id) {
+        let text = stored["return_reason_text"].as_str().unwrap_or_default().to_string();
+        annotate(stored, &text, &images);
+    }
+    Ok(notice)
 }
 
 /// A buyer's cancellation request, from the admin body `{order_id, cancel_reason?,

@@ -22,6 +22,7 @@ use crate::accounts::{self, ShopStatus};
 use crate::app::App;
 use crate::returns::decisions::{self, Answer, Approve, AutoRules, DecisionError, Outcome};
 use crate::returns::{self, AfterSale, RequestKind, ReturnFilter};
+use crate::tiktok::model::RejectImage;
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
@@ -215,6 +216,12 @@ async fn render_request(
     } else {
         Vec::new()
     };
+    let on_tiktok = decisions::tiktok_records(app, &context.store, record)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(request = %record.id, %error, "TikTok's record of the return not available");
+            Vec::new()
+        });
     let frame = frame(
         context,
         &shops,
@@ -227,7 +234,15 @@ async fn render_request(
         Some((status, error, draft)) => (status, Some(error), draft),
         None => (StatusCode::OK, None, AnswerDraft::default()),
     };
-    let page = pages::returns::request(&frame, record, &shop_name, &reasons, &draft, error.as_deref(), &csrf);
+    let shown = pages::returns::Shown {
+        shop_name: &shop_name,
+        reasons: &reasons,
+        on_tiktok: &on_tiktok,
+        draft: &draft,
+        error: error.as_deref(),
+        csrf: &csrf,
+    };
+    let page = pages::returns::request(&frame, record, &shown);
     Ok((status, page).into_response())
 }
 
@@ -247,11 +262,18 @@ async fn request_page(
 
 /// An answer from its name (`refund`, `return`, `returnless_refund`, `received`,
 /// `replacement`, `partial_refund`, `cancellation`, `reject`) and fields.
-fn answer_of(name: &str, amount: &str, reason: &str, comment: &str) -> Result<Answer, DecisionError> {
+fn answer_of(
+    name: &str,
+    amount: &str,
+    reason: &str,
+    comment: &str,
+    images: Vec<RejectImage>,
+) -> Result<Answer, DecisionError> {
     if name == "reject" {
         return Ok(Answer::Reject {
             reason: reason.trim().to_string(),
             comment: comment.trim().to_string(),
+            images,
         });
     }
     let approve: Approve = serde_json::from_value(json!(name))
@@ -283,7 +305,14 @@ async fn answer_form(
             reason: text(&fields, "reject_reason"),
             comment: text(&fields, "comment"),
         };
-        let answered = match answer_of(&text(&fields, "answer"), &draft.amount, &draft.reason, &draft.comment) {
+        let answer = answer_of(
+            &text(&fields, "answer"),
+            &draft.amount,
+            &draft.reason,
+            &draft.comment,
+            Vec::new(),
+        );
+        let answered = match answer {
             Ok(answer) => decisions::decide(&app, &context.store, &id, answer, "you").await,
             Err(error) => Err(error),
         };
@@ -368,6 +397,9 @@ struct AnswerBody {
     reject_reason: String,
     #[serde(default)]
     comment: String,
+    /// Evidence for a rejection: images uploaded to TikTok before.
+    #[serde(default)]
+    images: Vec<RejectImage>,
 }
 
 async fn answer_json(
@@ -400,7 +432,7 @@ async fn answer_json(
             )));
         }
     };
-    let answer = answer_of(&name, &body.amount, &body.reject_reason, &body.comment)?;
+    let answer = answer_of(&name, &body.amount, &body.reject_reason, &body.comment, body.images)?;
     let outcome = decisions::decide(app, &context.store, id, answer, "you").await?;
     Ok(Json(json!({"sent": outcome.sent, "message": outcome.message, "request": outcome.record})).into_response())
 }

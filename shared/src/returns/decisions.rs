@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::queue::JobError;
 use crate::shops::{ShopError, with_shop};
 use crate::storage::{StorageError, unix_now};
-use crate::tiktok::model::{Approval, PartialRefund, Rejection};
+use crate::tiktok::model::{Approval, PartialRefund, RejectImage, Rejection, ReturnRecord};
 use crate::tiktok::types::{Amount, Id, OrderStatus};
 
 /// An approval the merchant can give.
@@ -71,17 +71,22 @@ impl Approve {
 pub enum Answer {
     /// An approval; `amount` for [`Approve::PartialRefund`] (in the request's currency).
     Approve(Approve, Option<Decimal>),
-    /// A rejection with a reason `name` from TikTok's Get Reject Reasons and a comment.
+    /// A rejection with a reason `name` from TikTok's Get Reject Reasons, a comment and
+    /// evidence (images uploaded to TikTok before, at most [`MAX_IMAGES`]).
     Reject {
         /// Reason key.
         reason: String,
         /// The seller's words (at most [`MAX_COMMENT`] characters).
         comment: String,
+        /// Evidence.
+        images: Vec<RejectImage>,
     },
 }
 
 /// Longest rejection comment, in characters.
 pub const MAX_COMMENT: usize = 500;
+/// Most images sent with a rejection.
+pub const MAX_IMAGES: usize = 9;
 
 /// Why an answer was not given.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +186,24 @@ pub async fn reject_reasons(
     Ok(reasons.into_iter().map(|r| (r.name, r.text)).collect())
 }
 
+/// A return's record on TikTok, with the buyer's photos (empty for cancellations).
+pub async fn tiktok_records(
+    app: &App,
+    store: &StoreRecord,
+    record: &AfterSale,
+) -> Result<Vec<ReturnRecord>, DecisionError> {
+    if record.kind != RequestKind::Return {
+        return Ok(Vec::new());
+    }
+    let shop = shop_of(app, store, record).await?;
+    let tiktok = &app.tiktok;
+    let id = Id::from(record.id.as_str());
+    let id = &id;
+    with_shop(app, &shop, |auth| async move { tiktok.return_records(&auth, id).await })
+        .await
+        .map_err(unavailable)
+}
+
 async fn shop_of(app: &App, store: &StoreRecord, record: &AfterSale) -> Result<ShopRecord, DecisionError> {
     crate::accounts::get_shop(app.table.as_ref(), &store.store_hash, &record.shop_id)
         .await?
@@ -221,7 +244,14 @@ fn check(record: &AfterSale, answer: &Answer) -> Result<String, DecisionError> {
             }
             Ok(approve.words().replace("Approve the", "Approved the"))
         }
-        Answer::Reject { reason, comment } => {
+        Answer::Reject {
+            reason,
+            comment,
+            images,
+        } => {
+            if images.len() > MAX_IMAGES {
+                return Err(DecisionError::Invalid(format!("Send at most {MAX_IMAGES} images.")));
+            }
             if rejection(record).is_none() {
                 return Err(DecisionError::NotAllowed(format!(
                     "This request is {state}: it cannot be rejected now."
@@ -365,12 +395,19 @@ async fn send(app: &App, shop: &ShopRecord, record: &AfterSale, answer: &Answer,
             })
             .await
         }
-        (kind, Answer::Reject { reason, comment }) => {
+        (
+            kind,
+            Answer::Reject {
+                reason,
+                comment,
+                images,
+            },
+        ) => {
             let rejection_of = Rejection {
                 decision: rejection(record).flatten().map(str::to_string),
                 reject_reason: reason.clone(),
                 comment: comment.clone(),
-                images: Vec::new(),
+                images: images.clone(),
             };
             let rejection_of = &rejection_of;
             with_shop(app, shop, |auth| async move {
@@ -579,6 +616,7 @@ mod tests {
             &Answer::Reject {
                 reason: " ".into(),
                 comment: String::new(),
+                images: Vec::new(),
             },
         )
         .unwrap_err();

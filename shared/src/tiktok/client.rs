@@ -972,6 +972,16 @@ impl Client {
         .map(drop)
     }
 
+    /// A return's record on TikTok: every step with its words and photos (§10.2).
+    pub async fn return_records(&self, shop: &ShopAuth, return_id: &Id) -> Result<Vec<ReturnRecord>, TikTokError> {
+        let path = format!("/return_refund/202309/returns/{return_id}/records");
+        Ok(page_from(
+            self.get(Target::Shop(shop), "return_records", path, vec![]).await?,
+            "records",
+        )?
+        .items)
+    }
+
     /// Reasons that may be given to reject a return or cancellation.
     pub async fn reject_reasons(
         &self,

@@ -1031,6 +1031,40 @@ pub struct Return {
     pub update_time: i64,
 }
 
+/// An image on a return's record entry (the buyer's photos, the seller's evidence).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct RecordImage {
+    /// Where TikTok serves it (buyer photos).
+    #[serde(default)]
+    pub url: String,
+    /// The uploaded image's id (seller evidence).
+    #[serde(default)]
+    pub image_id: String,
+}
+
+/// One entry of a return's record on TikTok (`GET …/returns/{return_id}/records`, §10.2).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct ReturnRecord {
+    /// What happened (`REQUEST_CREATED`, `BUYER_SHIPPED`, …; kept as text).
+    #[serde(default)]
+    pub event: String,
+    /// In words.
+    #[serde(default)]
+    pub description: String,
+    /// Who: `BUYER`, `SELLER`, `SYSTEM`, `OPERATOR`.
+    #[serde(default)]
+    pub role: String,
+    /// When (Unix seconds).
+    #[serde(default)]
+    pub create_time: i64,
+    /// The words given with it.
+    #[serde(default)]
+    pub note: String,
+    /// Photos given with it.
+    #[serde(default)]
+    pub images: Vec<RecordImage>,
+}
+
 /// An image sent with a rejection (`image_id` from the image upload, §6.3).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RejectImage {

@@ -11,6 +11,7 @@ use crate::accounts::ShopRecord;
 use crate::returns::decisions::{Approve, MAX_COMMENT, approvals, rejection};
 use crate::returns::{AfterSale, Listing, Restock, ReturnFilter, Stage};
 use crate::storage::unix_now;
+use crate::tiktok::model::ReturnRecord;
 
 /// The `?type=` choices: (value, label).
 const TYPES: [(&str, &str); 5] = [
@@ -240,18 +241,54 @@ fn answers(record: &AfterSale, reasons: &[(String, String)], draft: &AnswerDraft
     }
 }
 
-/// `GET /settings/returns/{id}`: the request with its items, amounts, reason,
-/// what it did in the store, its timeline and the answers TikTok takes now. `error`:
-/// why the last answer was refused (its `draft` is shown again).
-pub fn request(
-    frame: &Frame,
-    record: &AfterSale,
-    shop_name: &str,
-    reasons: &[(String, String)],
-    draft: &AnswerDraft,
-    error: Option<&str>,
-    csrf: &str,
-) -> Markup {
+/// What the request page shows besides the request.
+pub struct Shown<'a> {
+    /// The shop's name.
+    pub shop_name: &'a str,
+    /// TikTok's reject reasons for it: (name, label).
+    pub reasons: &'a [(String, String)],
+    /// TikTok's record of it (returns), with the buyer's photos.
+    pub on_tiktok: &'a [ReturnRecord],
+    /// What was typed in a refused answer.
+    pub draft: &'a AnswerDraft,
+    /// Why the last answer was refused.
+    pub error: Option<&'a str>,
+    /// The session's CSRF token.
+    pub csrf: &'a str,
+}
+
+fn tiktok_record(entries: &[ReturnRecord]) -> Markup {
+    html! {
+        div.card #tiktok-record {
+            h2 { "On TikTok" }
+            ol {
+                @for entry in entries {
+                    li {
+                        span.muted { (time(entry.create_time)) " · " (entry.role.to_lowercase()) } " "
+                        (entry.description)
+                        @if !entry.note.is_empty() { br; q { (entry.note) } }
+                        @for (n, image) in entry.images.iter().filter(|i| !i.url.is_empty()).enumerate() {
+                            " " a href=(image.url) target="_blank" rel="noopener noreferrer" { "Photo " (n + 1) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /settings/returns/{id}`: the request with its items, amounts, reason, the
+/// buyer's photos, what it did in the store, its timeline and the answers TikTok takes
+/// now; a refused answer's reason with what was typed.
+pub fn request(frame: &Frame, record: &AfterSale, shown: &Shown) -> Markup {
+    let Shown {
+        shop_name,
+        reasons,
+        on_tiktok,
+        draft,
+        error,
+        csrf,
+    } = *shown;
     let title = format!("{} {}", record.type_words(), record.id);
     let body = html! {
         p { a href="/settings/returns" { "← All returns" } }
@@ -306,6 +343,7 @@ pub fn request(
                 dt { "Stock" } dd { @match record.effects.restock { Restock::Done => "adjusted", Restock::Started => "adjustment sent, not confirmed", Restock::NotYet => "unchanged" } }
             }
         }
+        @if !on_tiktok.is_empty() { (tiktok_record(on_tiktok)) }
         div.card #timeline {
             h2 { "Timeline" }
             ol {
