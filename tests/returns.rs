@@ -414,6 +414,46 @@ async fn an_answer_tiktok_no_longer_takes_ends_as_a_readable_state_and_another_s
     assert_eq!(record.stage(), Stage::Closed, "the record follows TikTok");
     assert!(store_refunds(&running, id).await.0.is_empty(), "nothing refunded");
 
+    // TikTok's arbitration takes another request over, and that notification is lost too.
+    let other_order = "576461413038790302";
+    ordered(&running, &shop, other_order, &[&skus[0]], "DELIVERED").await;
+    let disputed = request(
+        &running,
+        "/sandbox/returns",
+        json!({"order_id": other_order, "return_type": "REFUND"}),
+        "return_id",
+    )
+    .await;
+    seen(&running, &disputed).await;
+    let faults = format!("{}/sandbox/faults", tiktok(&running));
+    let http = reqwest::Client::new();
+    http.post(&faults)
+        .json(&json!({"drop_webhook_share": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let arbitrate = format!("/sandbox/returns/{disputed}/arbitration");
+    assert_eq!(
+        tiktok_admin(&running, &arbitrate, &json!({"arbitration_status": "IN_PROGRESS"}))
+            .await
+            .status(),
+        200
+    );
+    http.post(&faults).json(&json!({})).send().await.unwrap();
+    let url_disputed = format!("{base}/settings/api/returns/{disputed}/approve");
+    let (status, answer) = api(&mut browser, &url_disputed, &json!({"decision": "refund"}), &csrf).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["sent"], false);
+    assert!(
+        answer["message"].as_str().unwrap().contains("arbitration decides"),
+        "{answer}"
+    );
+    let record = returns::get(running.app.table.as_ref(), STORE, &disputed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.stage(), Stage::Arbitration);
+
     // A second store on the same deployment cannot see or answer it.
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let (mut other, _, other_csrf) = connector_e2e::merchant_at(
