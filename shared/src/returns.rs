@@ -22,7 +22,9 @@ use crate::accounts::{self, ShopRecord, StoreRecord};
 use crate::app::App;
 use crate::queue::{Job, JobError, JobKind};
 use crate::shops::{ShopError, with_shop};
-use crate::storage::{Item, Query, StorageError, Table, WriteOp, add_counts, counters, put_counted, unix_now};
+use crate::storage::{
+    Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, put_counted, unix_now,
+};
 use crate::tiktok::model::{AfterSaleSearch, Cancellation, NextAction, Return};
 use crate::tiktok::types::Id;
 
@@ -385,7 +387,19 @@ fn record_item(store_hash: &str, record: &AfterSale) -> Item {
     }
 }
 
-/// Saves a record and moves its stage counter.
+/// The counter change of a record moving from stage `before` (none when new) to `after`.
+fn stage_moves(pk: &str, before: Option<Stage>, after: Stage) -> Option<WriteOp> {
+    if before == Some(after) {
+        return None;
+    }
+    let out = before.map(|s| (format!("stage:{}", s.key()), -1));
+    let into = Some((format!("stage:{}", after.key()), 1));
+    add_counts(pk, COUNTS, out.into_iter().chain(into))
+}
+
+/// Writes a record whole (a new one; tests) and moves its stage counter. Records that
+/// exist change through [`update`], so that a job and a merchant's answer never
+/// overwrite each other's part.
 pub async fn save(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Result<(), StorageError> {
     let pk = accounts::store_pk(store_hash);
     let after = record.stage();
@@ -393,16 +407,63 @@ pub async fn save(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Re
         let before = stored
             .and_then(|i| serde_json::from_value::<AfterSale>(i.data.clone()).ok())
             .map(|r| r.stage());
-        if before == Some(after) {
-            return Vec::new();
-        }
-        let out = before.map(|s| (format!("stage:{}", s.key()), -1));
-        let into = Some((format!("stage:{}", after.key()), 1));
-        add_counts(&pk, COUNTS, out.into_iter().chain(into))
-            .into_iter()
-            .collect::<Vec<WriteOp>>()
+        stage_moves(&pk, before, after).into_iter().collect()
     })
     .await
+}
+
+/// Changes a stored record with `change`, applied to the record as stored now: a
+/// versioned write, read again and `change` applied again when another writer came
+/// first. Returns the record as written (`None` when there is none).
+pub async fn update(
+    table: &dyn Table,
+    store_hash: &str,
+    id: &str,
+    mut change: impl FnMut(&mut AfterSale),
+) -> Result<Option<AfterSale>, StorageError> {
+    let pk = accounts::store_pk(store_hash);
+    loop {
+        let Some(stored) = table.get(&pk, &record_sk(id)).await? else {
+            return Ok(None);
+        };
+        let before: AfterSale = crate::storage::decode(&stored)?;
+        let mut after = before.clone();
+        change(&mut after);
+        if after == before {
+            return Ok(Some(after));
+        }
+        let mut item = record_item(store_hash, &after);
+        item.version = stored.version + 1;
+        match table.put(item, Condition::Version(stored.version)).await {
+            Ok(()) => {
+                if let Some(WriteOp::Add { pk, sk, counts }) = stage_moves(&pk, Some(before.stage()), after.stage()) {
+                    table.add(&pk, &sk, counts).await?;
+                }
+                return Ok(Some(after));
+            }
+            Err(StorageError::ConditionFailed { .. }) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Writes what a job did in the store (`effects`, `problem` and its timeline entries)
+/// onto the stored record, leaving what TikTok or the merchant changed meanwhile.
+pub async fn save_effects(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Result<(), StorageError> {
+    update(table, store_hash, &record.id, |stored| {
+        stored.effects = record.effects.clone();
+        stored.problem = record.problem.clone();
+        for event in &record.timeline {
+            if !stored.timeline.contains(event) {
+                stored.timeline.push(event.clone());
+            }
+        }
+        stored.timeline.sort_by_key(|e| e.at);
+        let extra = stored.timeline.len().saturating_sub(MAX_EVENTS);
+        stored.timeline.drain(..extra);
+    })
+    .await
+    .map(drop)
 }
 
 /// One record of the store (`None` for another store's id: the key is the store's).
@@ -783,17 +844,32 @@ pub async fn refresh(
     let Some(fetched) = fetch(app, shop, kind, id).await.map_err(shop_failure)? else {
         return Ok(None);
     };
-    let existing = get(table, &store.store_hash, id).await?;
-    let (mut record, changed) = absorb(existing.clone(), &shop.shop_id, &fetched, source);
-    if record.store_order_id.is_none()
-        && let Some(order) = crate::orders::get_record(table, &store.store_hash, &record.order_id).await?
-    {
-        record.store_order_id = order.store_order_id;
+    let order_id = match &fetched {
+        Fetched::Return(r) => r.order_id.to_string(),
+        Fetched::Cancellation(c) => c.order_id.to_string(),
+    };
+    let store_order_id = crate::orders::get_record(table, &store.store_hash, &order_id)
+        .await?
+        .and_then(|o| o.store_order_id);
+    let merge = |existing: Option<AfterSale>| {
+        let (mut record, _) = absorb(existing, &shop.shop_id, &fetched, source);
+        if record.store_order_id.is_none() {
+            record.store_order_id = store_order_id.clone();
+        }
+        record
+    };
+    let updated = update(table, &store.store_hash, id, |stored| {
+        *stored = merge(Some(stored.clone()))
+    })
+    .await?;
+    match updated {
+        Some(record) => Ok(Some(record)),
+        None => {
+            let record = merge(None);
+            save(table, &store.store_hash, &record).await?;
+            Ok(Some(record))
+        }
     }
-    if changed || existing.as_ref() != Some(&record) {
-        save(table, &store.store_hash, &record).await?;
-    }
-    Ok(Some(record))
 }
 
 /// The job of one request (a webhook's or a poll's): re-read it, apply the shop's
@@ -978,6 +1054,44 @@ mod tests {
         let queued = serde_json::json!({"kind": "cancellation", "id": "9"});
         assert_eq!(job_target(&queued), Some((RequestKind::Cancellation, "9".into())));
         assert_eq!(job_target(&serde_json::json!({"data": {}})), None);
+    }
+
+    #[tokio::test]
+    async fn an_answer_and_a_job_writing_at_once_both_land() {
+        let table = crate::storage::embedded::EmbeddedTable::in_memory().unwrap();
+        let fresh: Return = serde_json::from_value(serde_json::json!({
+            "return_id": "7", "order_id": "2", "return_type": "REFUND",
+            "return_status": "RETURN_OR_REFUND_REQUEST_PENDING", "update_time": 100,
+            "seller_next_action_response": [{"action": "SELLER_RESPOND_REFUND", "deadline": 999}]}))
+        .unwrap();
+        let (record, _) = absorb(None, "shop", &Fetched::Return(Box::new(fresh)), "webhook");
+        save(&table, "store", &record).await.unwrap();
+        // The job read the record, then the merchant's answer noted itself, then the job
+        // wrote its effects from its older copy: both survive.
+        let mut job_copy = get(&table, "store", "7").await.unwrap().unwrap();
+        update(&table, "store", "7", |r| {
+            r.status = "RETURN_OR_REFUND_REQUEST_COMPLETE".into();
+            r.next_action = None;
+            r.note("Approved the refund, by you.");
+        })
+        .await
+        .unwrap();
+        job_copy.effects.refund_id = Some("10013".into());
+        job_copy.note("Refund recorded.");
+        save_effects(&table, "store", &job_copy).await.unwrap();
+        let stored = get(&table, "store", "7").await.unwrap().unwrap();
+        assert_eq!(
+            stored.status, "RETURN_OR_REFUND_REQUEST_COMPLETE",
+            "the answer's status stays"
+        );
+        assert_eq!(
+            stored.effects.refund_id.as_deref(),
+            Some("10013"),
+            "the job's effects land"
+        );
+        assert_eq!(stored.timeline.len(), 3);
+        let counts = stage_counts(&table, "store").await.unwrap();
+        assert_eq!((counts[&Stage::NeedsAction], counts[&Stage::Completed]), (0, 1));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{AfterSale, RequestKind, Stage, get, refresh, save};
+use super::{AfterSale, RequestKind, Stage, get, refresh};
 use crate::accounts::{ShopRecord, StoreRecord};
 use crate::app::App;
 use crate::queue::JobError;
@@ -295,10 +295,8 @@ pub async fn decide(
     let sent = send(app, &shop, &record, &answer, &key).await;
     match sent {
         Ok(()) => {
-            let mut record = reread(app, store, &shop, record).await?;
-            record.note(format!("{what}, by {by}."));
-            record.problem = None;
-            save(table, &store.store_hash, &record).await?;
+            let record = reread(app, store, &shop, record).await?;
+            let record = noted(table, &store.store_hash, record, &format!("{what}, by {by}."), None).await?;
             queue_effects(app, store, &record).await?;
             Ok(Outcome {
                 record,
@@ -308,7 +306,7 @@ pub async fn decide(
         }
         Err(ShopError::TikTok(error)) if !error.is_retryable() => {
             let before = record.clone();
-            let mut record = reread(app, store, &shop, record).await?;
+            let record = reread(app, store, &shop, record).await?;
             let message = if record.stage() == Stage::Arbitration {
                 "TikTok's arbitration decides this request now; no answer from you is needed.".to_string()
             } else if record.status != before.status || record.stage() != Stage::NeedsAction {
@@ -324,13 +322,11 @@ pub async fn decide(
                 "The deadline to answer has passed; TikTok decides this request now.".to_string()
             } else {
                 let refused = format!("TikTok refused \"{what}\": {error}");
-                record.problem = Some(refused.clone());
-                record.note(refused.clone());
-                save(table, &store.store_hash, &record).await?;
+                noted(table, &store.store_hash, record, &refused, Some(refused.clone())).await?;
                 return Err(DecisionError::Refused(error.to_string()));
             };
-            record.note(format!("{what} was not sent: {message}"));
-            save(table, &store.store_hash, &record).await?;
+            let text = format!("{what} was not sent: {message}");
+            let record = noted(table, &store.store_hash, record, &text, None).await?;
             Ok(Outcome {
                 record,
                 message,
@@ -339,6 +335,23 @@ pub async fn decide(
         }
         Err(error) => Err(unavailable(error)),
     }
+}
+
+/// Notes `text` on the stored request's timeline and sets its `problem`; returns it
+/// as written (`record` when it is gone).
+async fn noted(
+    table: &dyn crate::storage::Table,
+    store_hash: &str,
+    record: AfterSale,
+    text: &str,
+    problem: Option<String>,
+) -> Result<AfterSale, StorageError> {
+    let written = super::update(table, store_hash, &record.id, |stored| {
+        stored.note(text);
+        stored.problem = problem.clone();
+    })
+    .await?;
+    Ok(written.unwrap_or(record))
 }
 
 /// The request read again after an answer (the stored one when TikTok lost it).

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{AfterSale, RequestKind, Restock, Stage, save};
+use super::{AfterSale, RequestKind, Restock, Stage, save_effects};
 use crate::accounts::{ShopRecord, StoreRecord};
 use crate::app::App;
 use crate::catalog::records;
@@ -40,7 +40,7 @@ pub async fn apply(app: &App, store: &StoreRecord, shop: &ShopRecord, mut record
                 crate::orders::sync_order(app, store, &shop.shop_id, &record.order_id).await?;
                 record.effects.store_cancelled = true;
                 record.note("TikTok cancelled the order; the store order follows the order settings.");
-                save(app.table.as_ref(), &store.store_hash, &record).await?;
+                save_effects(app.table.as_ref(), &store.store_hash, &record).await?;
             }
             Ok(())
         }
@@ -75,7 +75,7 @@ async fn refund(
         );
         if record.problem.as_deref() != Some(problem.as_str()) {
             record.problem = Some(problem);
-            save(table, &store.store_hash, record).await?;
+            save_effects(table, &store.store_hash, record).await?;
         }
         return Ok(());
     };
@@ -86,7 +86,7 @@ async fn refund(
             Some(before) if existing.len() > before => record.effects.refund_id = Some(existing[before].id.clone()),
             _ => {
                 record.effects.refunds_before = Some(existing.len());
-                save(table, &store.store_hash, record).await?;
+                save_effects(table, &store.store_hash, record).await?;
                 let asked = NewRefund {
                     amount: record.refund.total,
                     reason: format!("TikTok return {}", record.id),
@@ -101,7 +101,7 @@ async fn refund(
                         );
                         record.problem = Some(problem.clone());
                         record.note(problem.clone());
-                        save(table, &store.store_hash, record).await?;
+                        save_effects(table, &store.store_hash, record).await?;
                         return Err(JobError::NeedsMerchant(problem));
                     }
                 }
@@ -112,7 +112,7 @@ async fn refund(
             record.refund.total, record.refund.currency
         ));
         record.problem = None;
-        save(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_hash, record).await?;
     }
     let refunded: Decimal = platform.refunds(&store_order).await?.iter().map(|r| r.amount).sum();
     let total = platform
@@ -128,7 +128,7 @@ async fn refund(
     if record.effects.store_status.is_none() {
         record.effects.store_restocked = status == OrderStatus::Refunded && platform.restocks_on_refund().await?;
         record.effects.store_status = Some(status.clone());
-        save(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_hash, record).await?;
     }
     platform.update_order_status(&store_order, &status).await?;
     record.effects.status_set = true;
@@ -138,7 +138,7 @@ async fn refund(
         "Partially Refunded"
     };
     record.note(format!("Store order {store_order} marked {words}."));
-    save(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_hash, record).await?;
     Ok(())
 }
 
@@ -203,11 +203,11 @@ async fn restock(
     }
     if changes.is_empty() {
         record.effects.restock = Restock::Done;
-        save(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_hash, record).await?;
         return Ok(());
     }
     record.effects.restock = Restock::Started;
-    save(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_hash, record).await?;
     let described = changes
         .iter()
         .map(|c| format!("{:+} × variant {}", c.delta, c.variant_id))
@@ -229,6 +229,6 @@ async fn restock(
             record.note(problem);
         }
     }
-    save(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_hash, record).await?;
     Ok(())
 }
