@@ -577,7 +577,9 @@ async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_i
     let ours = crate::returns::all(table, &store.store_hash)
         .await?
         .iter()
-        .any(|r| r.order_id == record.tiktok_order_id && r.effects.store_status.is_some());
+        // From the moment the connector asks for a refund (the store may move the status as
+        // it creates it), the order's refund status is the connector's own.
+        .any(|r| r.order_id == record.tiktok_order_id && r.effects.refunds_before.is_some());
     if ours {
         return Ok(());
     }
@@ -948,7 +950,7 @@ pub async fn poll_all(app: &App) -> Result<usize, JobError> {
 
 async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
-    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "ORDERS").await? else {
+    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "ORDERS", 86_400).await? else {
         return Ok(0);
     };
     let shop = &cursor.shop;

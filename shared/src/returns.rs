@@ -166,6 +166,17 @@ pub struct Effects {
     pub restock: Restock,
     /// A buyer cancellation was carried to the store order.
     pub store_cancelled: bool,
+    /// The store refused the refund (its reason is the record's problem): not tried
+    /// again until the merchant asks.
+    #[serde(default)]
+    pub refund_refused: bool,
+    /// The seller confirmed receiving the returned parcel (APPROVE_RECEIVED_PACKAGE
+    /// through the connector): only then do its units go back in stock.
+    #[serde(default)]
+    pub received: bool,
+    /// The stock moved, in words (`+2 × variant 1001`), once done.
+    #[serde(default)]
+    pub restocked: String,
 }
 
 /// One entry of a request's timeline.
@@ -451,7 +462,10 @@ pub async fn update(
 /// onto the stored record, leaving what TikTok or the merchant changed meanwhile.
 pub async fn save_effects(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Result<(), StorageError> {
     update(table, store_hash, &record.id, |stored| {
+        // The receipt is the merchant's answer's to note, never a job's to undo.
+        let received = stored.effects.received;
         stored.effects = record.effects.clone();
+        stored.effects.received = received;
         stored.problem = record.problem.clone();
         for event in &record.timeline {
             if !stored.timeline.contains(event) {
@@ -482,8 +496,9 @@ pub async fn stage_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap
         .collect())
 }
 
-/// The requests waiting for the seller whose deadline falls before `until` (Unix
-/// seconds), earliest first (at most 100): the "answer within 24 hours" notice.
+/// The requests waiting for the seller whose deadline is still ahead and falls before
+/// `until` (Unix seconds), earliest first (of the 100 earliest deadlines): the "answer
+/// within 24 hours" notice. A passed deadline is TikTok's to decide, not the seller's.
 pub async fn due_before(table: &dyn Table, store_hash: &str, until: i64) -> Result<Vec<AfterSale>, StorageError> {
     let page = table
         .query(Query::index(action_index(store_hash), "").limit(100))
@@ -495,7 +510,11 @@ pub async fn due_before(table: &dyn Table, store_hash: &str, until: i64) -> Resu
         .collect::<Result<_, _>>()?;
     Ok(records
         .into_iter()
-        .filter(|r| r.next_action.as_ref().is_some_and(|n| n.deadline < until))
+        .filter(|r| {
+            r.next_action
+                .as_ref()
+                .is_some_and(|n| n.deadline >= unix_now() && n.deadline < until)
+        })
         .collect())
 }
 
@@ -945,9 +964,15 @@ pub async fn poll_all(app: &App) -> Result<usize, JobError> {
     .await
 }
 
+/// How far back a shop's first after-sales poll looks (14 days, seconds): requests
+/// still open when the shop connects (returns stay open for days) are found too.
+const FIRST_LOOK_BACK: i64 = 14 * 86_400;
+
 async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
-    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "RETURNS").await? else {
+    let Some(cursor) =
+        crate::schedules::PollCursor::open(table, store_hash, shop_id, "RETURNS", FIRST_LOOK_BACK).await?
+    else {
         return Ok(0);
     };
     let filter = AfterSaleSearch {
@@ -972,6 +997,23 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
         // The same request at the same update time is one job, however often it is polled.
         let key = format!("aftersale-{id}-{update_time}");
         enqueue(app, store_hash, (shop_id, order_id, *kind, id), "poll", key).await?;
+    }
+    // A status this build did not know is read again at every poll, changed or not.
+    if stage_counts(table, store_hash)
+        .await?
+        .get(&Stage::InProgress)
+        .copied()
+        .unwrap_or(0)
+        > 0
+    {
+        let polled_at = unix_now();
+        for record in all(table, store_hash).await? {
+            if record.shop_id == shop_id && record.stage() == Stage::InProgress {
+                let key = format!("aftersale-{}-unknown-{polled_at}", record.id);
+                let target = (shop_id, record.order_id.as_str(), record.kind, record.id.as_str());
+                enqueue(app, store_hash, target, "poll", key).await?;
+            }
+        }
     }
     cursor.advance(table, found.iter().map(|f| f.3)).await?;
     Ok(found.len())

@@ -121,7 +121,7 @@ pub const POLL_OVERLAP: i64 = 300;
 
 /// A shop's poll watermark (`CURSOR#<kind>#<shop id>` under the store): `since` is
 /// where the next poll starts (the newest `update_time` seen, less
-/// [`POLL_OVERLAP`]; a day back the first time).
+/// [`POLL_OVERLAP`]; `first_look_back` seconds back the first time).
 pub struct PollCursor {
     /// The shop (active).
     pub shop: ShopRecord,
@@ -133,13 +133,15 @@ pub struct PollCursor {
 }
 
 impl PollCursor {
-    /// The cursor of `kind` (`ORDERS`, `RETURNS`) for an active shop; `None` when the
-    /// shop is gone or not active.
+    /// The cursor of `kind` (`ORDERS`, `RETURNS`) for an active shop, starting
+    /// `first_look_back` seconds back on its first poll; `None` when the shop is gone
+    /// or not active.
     pub async fn open(
         table: &dyn Table,
         store_hash: &str,
         shop_id: &str,
         kind: &str,
+        first_look_back: i64,
     ) -> Result<Option<Self>, StorageError> {
         let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
             return Ok(None);
@@ -153,7 +155,7 @@ impl PollCursor {
             .get(&pk, &sk)
             .await?
             .and_then(|i| i.data["update_time"].as_i64())
-            .unwrap_or_else(|| unix_now() - 86_400);
+            .unwrap_or_else(|| unix_now() - first_look_back);
         Ok(Some(Self {
             shop,
             since: watermark - POLL_OVERLAP,

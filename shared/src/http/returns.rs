@@ -42,7 +42,9 @@ impl From<DecisionError> for Failure {
         match error {
             DecisionError::NotFound => Failure::NotFound("No such return or cancellation request.".into()),
             DecisionError::NotAllowed(message) | DecisionError::Invalid(message) => Failure::BadRequest(message),
-            DecisionError::Refused(_) | DecisionError::Unavailable(_) => Failure::Upstream(error.to_string()),
+            // TikTok refused the answer itself: the request was wrong, not the service.
+            DecisionError::Refused(_) => Failure::BadRequest(error.to_string()),
+            DecisionError::Unavailable(_) => Failure::Upstream(error.to_string()),
             DecisionError::Storage(error) => error.into(),
             DecisionError::Job(error) => Failure::Internal(error.to_string()),
         }
@@ -55,7 +57,14 @@ async fn own_request(app: &App, store_hash: &str, id: &str, kind: Option<Request
     returns::get(app.table.as_ref(), store_hash, id)
         .await?
         .filter(|r| kind.is_none_or(|k| r.kind == k))
-        .ok_or_else(|| Failure::NotFound(format!("No return or cancellation request {id} for this store.")))
+        .ok_or_else(|| {
+            let what = match kind {
+                Some(RequestKind::Return) => "return",
+                Some(RequestKind::Cancellation) => "cancellation request",
+                None => "return or cancellation request",
+            };
+            Failure::NotFound(format!("No {what} {id} for this store."))
+        })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -305,6 +314,10 @@ async fn answer_form(
             reason: text(&fields, "reject_reason"),
             comment: text(&fields, "comment"),
         };
+        if text(&fields, "answer") == "retry_store" {
+            decisions::retry_store(&app, &context.store, &id).await?;
+            return Ok(see_other(&format!("/settings/returns/{id}?done=retried")));
+        }
         let answer = answer_of(
             &text(&fields, "answer"),
             &draft.amount,
@@ -325,7 +338,7 @@ async fn answer_form(
             Err(error @ (DecisionError::Storage(_) | DecisionError::Job(_))) => Err(error.into()),
             Err(error) => {
                 let status = match error {
-                    DecisionError::Refused(_) | DecisionError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+                    DecisionError::Unavailable(_) => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let record = own_request(&app, &context.store.store_hash, &id, None)
@@ -391,8 +404,9 @@ async fn request_json(
 struct AnswerBody {
     #[serde(default)]
     decision: String,
+    /// A decimal string (`"5.00"`) or a JSON number.
     #[serde(default)]
-    amount: String,
+    amount: serde_json::Value,
     #[serde(default)]
     reject_reason: String,
     #[serde(default)]
@@ -413,26 +427,37 @@ async fn answer_json(
 ) -> Result<Response, Failure> {
     context.check_csrf(app, csrf_header(headers))?;
     let record = own_request(app, &context.store.store_hash, id, Some(kind)).await?;
-    let name = match (decision, body.decision.as_str()) {
-        ("reject", _) => "reject".to_string(),
-        ("approve", "") => decisions::approvals(&record)
-            .first()
-            .and_then(|a| serde_json::to_value(a).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
-            .ok_or_else(|| {
-                Failure::BadRequest(format!(
-                    "This request is {}: nothing to approve.",
-                    record.status_words().to_lowercase()
-                ))
-            })?,
-        ("approve", chosen) => chosen.to_string(),
-        (other, _) => {
+    let name = match (decision, body.decision.as_str(), kind) {
+        ("reject", _, _) => "reject".to_string(),
+        // A cancellation request takes one approval; a return's answer moves money: say which.
+        ("approve", "", RequestKind::Cancellation) => "cancellation".to_string(),
+        ("approve", "", RequestKind::Return) => {
+            let offered: Vec<String> = decisions::approvals(&record)
+                .iter()
+                .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_string))
+                .collect();
+            let offered = if offered.is_empty() {
+                "none now".to_string()
+            } else {
+                offered.join(", ")
+            };
+            return Err(Failure::BadRequest(format!(
+                "Say which answer in \"decision\": this request takes {offered}."
+            )));
+        }
+        ("approve", chosen, _) => chosen.to_string(),
+        (other, _, _) => {
             return Err(Failure::NotFound(format!(
                 "There is no answer {other:?}; use approve or reject."
             )));
         }
     };
-    let answer = answer_of(&name, &body.amount, &body.reject_reason, &body.comment, body.images)?;
+    let amount = match &body.amount {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    let answer = answer_of(&name, &amount, &body.reject_reason, &body.comment, body.images)?;
     let outcome = decisions::decide(app, &context.store, id, answer, "you").await?;
     Ok(Json(json!({"sent": outcome.sent, "message": outcome.message, "request": outcome.record})).into_response())
 }

@@ -115,10 +115,14 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
                 }
             }
             11 | 12 => {
-                let order_id = data["order_id"].as_str().unwrap_or_default();
+                // Ids may come as JSON numbers (§4.4).
+                let order_id = match &data["order_id"] {
+                    serde_json::Value::Number(n) => n.to_string(),
+                    other => other.as_str().unwrap_or_default().to_string(),
+                };
                 let job = Job::new(JobKind::AfterSale, &store_hash, &key, serde_json::json!({"topic": notification.topic, "source": "webhook", "data": data}))
                     .for_shop(&shop_id)
-                    .in_group(crate::orders::order_group(&shop_id, order_id));
+                    .in_group(crate::orders::order_group(&shop_id, &order_id));
                 enqueue(&app, job).await?;
             }
             1 | 3 | 4 => {

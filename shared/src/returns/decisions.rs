@@ -53,6 +53,19 @@ impl Approve {
         }
     }
 
+    /// What was done, for the timeline (`Approved the refund`).
+    fn done_words(self) -> &'static str {
+        match self {
+            Approve::Refund => "Approved the refund",
+            Approve::Return => "Approved the return",
+            Approve::ReturnlessRefund => "Refunded without a return",
+            Approve::Received => "Confirmed the parcel received",
+            Approve::Replacement => "Approved the replacement",
+            Approve::PartialRefund => "Offered a partial refund",
+            Approve::Cancellation => "Approved the cancellation",
+        }
+    }
+
     /// TikTok's decision (§10.2).
     fn decision(self) -> &'static str {
         match self {
@@ -242,7 +255,7 @@ fn check(record: &AfterSale, answer: &Answer) -> Result<String, DecisionError> {
                     record.refund.currency
                 ));
             }
-            Ok(approve.words().replace("Approve the", "Approved the"))
+            Ok(approve.done_words().to_string())
         }
         Answer::Reject {
             reason,
@@ -265,7 +278,7 @@ fn check(record: &AfterSale, answer: &Answer) -> Result<String, DecisionError> {
                     "The comment takes at most {MAX_COMMENT} characters."
                 )));
             }
-            Ok(format!("Rejected ({reason})"))
+            Ok(format!("Rejected with TikTok's reason {reason:?}"))
         }
     }
 }
@@ -290,9 +303,19 @@ pub async fn decide(
         Answer::Approve(approve, amount) => format!("{}:{}", approve.decision(), amount.unwrap_or_default()),
         Answer::Reject { reason, .. } => format!("REJECT:{reason}"),
     };
-    let key =
-        crate::crypto::sha256_hex(format!("{}:{}:{}", record.id, record.status, wording).as_bytes())[..32].to_string();
+    // The same answer to the request as it is now is the same call; a later answer
+    // (after the buyer turned down an offer, say) is a new one.
+    let attempt = format!("{}:{}:{}:{}", record.id, record.status, record.updated_at, wording);
+    let key = crate::crypto::sha256_hex(attempt.as_bytes())[..32].to_string();
+    // A receipt is noted before it is sent: TikTok's refund may reach the job first.
+    let receiving = matches!(answer, Answer::Approve(Approve::Received, _));
+    if receiving {
+        super::update(table, &store.store_hash, id, |r| r.effects.received = true).await?;
+    }
     let sent = send(app, &shop, &record, &answer, &key).await;
+    if receiving && sent.is_err() {
+        super::update(table, &store.store_hash, id, |r| r.effects.received = false).await?;
+    }
     match sent {
         Ok(()) => {
             let record = reread(app, store, &shop, record).await?;
@@ -364,6 +387,21 @@ async fn reread(
     Ok(refresh(app, store, shop, record.kind, &record.id, "after your answer")
         .await?
         .unwrap_or(record))
+}
+
+/// The merchant's "try again" after the store refused the refund: clears the refusal
+/// and queues the request's job. Errors: [`DecisionError::NotFound`] for another
+/// store's id.
+pub async fn retry_store(app: &App, store: &StoreRecord, id: &str) -> Result<(), DecisionError> {
+    let updated = super::update(app.table.as_ref(), &store.store_hash, id, |r| {
+        r.effects.refund_refused = false;
+        r.problem = None;
+        r.note("Store refund tried again, by you.");
+    })
+    .await?
+    .ok_or(DecisionError::NotFound)?;
+    queue_effects(app, store, &updated).await?;
+    Ok(())
 }
 
 /// Queues the request's job, which carries TikTok's outcome to the store.
@@ -489,12 +527,20 @@ pub async fn apply_rules(
             }),
         Some("SELLER_RESPOND_CANCEL") if rules.approve_unshipped_cancellations => {
             let order = crate::orders::fetch_order(app, shop, &record.order_id).await?;
-            let unshipped = order.is_some_and(|o| {
+            let mut unshipped = order.is_some_and(|o| {
                 matches!(
                     o.status,
                     OrderStatus::Unpaid | OrderStatus::OnHold | OrderStatus::AwaitingShipment
                 )
             });
+            // Packed or shipped in the store counts as shipped, whatever TikTok says yet.
+            if let (true, Some(store_order)) = (unshipped, &record.store_order_id) {
+                let platform =
+                    crate::http::store_platform(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+                unshipped = crate::store::StorePlatform::shipments(&platform, store_order)
+                    .await?
+                    .is_empty();
+            }
             unshipped.then(|| {
                 (
                     Approve::Cancellation,

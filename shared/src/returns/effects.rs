@@ -65,7 +65,11 @@ async fn refund(
     record: &mut AfterSale,
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    if !store.settings.refund_in_store || record.effects.status_set || record.refund.total <= Decimal::ZERO {
+    if !store.settings.refund_in_store
+        || record.effects.status_set
+        || record.effects.refund_refused
+        || record.refund.total <= Decimal::ZERO
+    {
         return Ok(());
     }
     let Some(store_order) = record.store_order_id.clone() else {
@@ -81,9 +85,16 @@ async fn refund(
     };
     if record.effects.refund_id.is_none() {
         let existing = platform.refunds(&store_order).await?;
-        match record.effects.refunds_before {
-            // Created by an earlier attempt whose answer was lost.
-            Some(before) if existing.len() > before => record.effects.refund_id = Some(existing[before].id.clone()),
+        // Created by an earlier attempt whose answer was lost: the first refund after the
+        // ones the order had, of this amount.
+        let lost = record.effects.refunds_before.and_then(|before| {
+            existing
+                .iter()
+                .skip(before)
+                .find(|r| r.amount == record.refund.total.round_dp(2))
+        });
+        match lost {
+            Some(made) => record.effects.refund_id = Some(made.id.clone()),
             _ => {
                 record.effects.refunds_before = Some(existing.len());
                 save_effects(table, &store.store_hash, record).await?;
@@ -96,9 +107,10 @@ async fn refund(
                     Err(error) if error.is_retryable() => return Err(error.into()),
                     Err(error) => {
                         let problem = format!(
-                            "The store refused the refund of {} {} on order {store_order}: {error}. Record it in the store by hand.",
+                            "The store refused the refund of {} {} on order {store_order}: {error}. Record it in the store by hand, or try again from this page.",
                             record.refund.total, record.refund.currency
                         );
+                        record.effects.refund_refused = true;
                         record.problem = Some(problem.clone());
                         record.note(problem.clone());
                         save_effects(table, &store.store_hash, record).await?;
@@ -118,7 +130,9 @@ async fn refund(
     let total = platform
         .find_order_by_external_id(&record.order_id)
         .await?
-        .map_or(Decimal::ZERO, |o| o.total_inc_tax);
+        .filter(|o| o.id == store_order)
+        .map(|o| o.total_inc_tax)
+        .ok_or_else(|| JobError::Retryable(format!("store order {store_order} is not readable yet")))?;
     let status = if refunded >= total {
         OrderStatus::Refunded
     } else {
@@ -150,10 +164,8 @@ async fn stock_moves(
     record: &AfterSale,
 ) -> Result<BTreeMap<String, i64>, JobError> {
     let mut moves: BTreeMap<String, i64> = BTreeMap::new();
-    let received = record.request_type == "RETURN_AND_REFUND"
-        && record.shipped_back
-        && record.status == "RETURN_OR_REFUND_REQUEST_COMPLETE";
-    if received && store.settings.restock_returns {
+    // Only what the seller confirmed receiving goes back, once TikTok refunded it.
+    if record.effects.received && record.refunded() && store.settings.restock_returns {
         for line in &record.lines {
             *moves.entry(line.sku_id.clone()).or_default() += 1;
         }
@@ -177,10 +189,28 @@ async fn restock(
     record: &mut AfterSale,
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let refund_pending =
-        store.settings.refund_in_store && record.refund.total > Decimal::ZERO && !record.effects.status_set;
+    if record.effects.restock == Restock::Started {
+        // A crash between sending the adjustment and noting its answer: never again.
+        let problem = "The stock adjustment for this return was sent but its answer was lost. Check the stock of its items in the store; the connector does not send it again, to never count it twice.";
+        if record.problem.as_deref() != Some(problem) {
+            record.problem = Some(problem.to_string());
+            save_effects(table, &store.store_hash, record).await?;
+        }
+        return Ok(());
+    }
+    // Due once TikTok refunded (or otherwise closed) the request and the store's status
+    // is set, so what the store itself put back is known.
+    let refund_pending = store.settings.refund_in_store
+        && record.refund.total > Decimal::ZERO
+        && !record.effects.status_set
+        && !record.effects.refund_refused;
     if record.effects.restock != Restock::NotYet || record.stage() != Stage::Completed || refund_pending {
         return Ok(());
+    }
+    if record.shipped_back && !record.effects.received && record.refunded() {
+        record.note(
+            "TikTok refunded this return without your receipt in the connector (accepted in Seller Center, or by TikTok at the deadline): its items were not put back in stock. Adjust the stock in the store if they arrived.",
+        );
     }
     let moves = stock_moves(app, store, shop, record).await?;
     let mut changes = Vec::new();
@@ -219,6 +249,7 @@ async fn restock(
     {
         Ok(()) => {
             record.effects.restock = Restock::Done;
+            record.effects.restocked = described.clone();
             record.note(format!("Stock adjusted in the store: {described}."));
         }
         Err(error) => {

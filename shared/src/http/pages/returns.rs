@@ -9,8 +9,9 @@ use super::activities::time;
 use super::{Frame, check, layout};
 use crate::accounts::ShopRecord;
 use crate::returns::decisions::{Approve, MAX_COMMENT, approvals, rejection};
-use crate::returns::{AfterSale, Listing, Restock, ReturnFilter, Stage};
+use crate::returns::{AfterSale, Listing, RequestKind, Restock, ReturnFilter, Stage};
 use crate::storage::unix_now;
+use crate::store::OrderStatus;
 use crate::tiktok::model::ReturnRecord;
 
 /// The `?type=` choices: (value, label).
@@ -149,12 +150,13 @@ pub fn returns(frame: &Frame, listing: &Listing, filter: &ReturnFilter, settings
             div.card { p.muted { "No requests here. Returns, refunds and cancellation requests from TikTok appear within seconds of the buyer's request." } }
         } @else {
             table #returns {
-                thead { tr { th { "Request" } th { "Type" } th { "Order" } th { "Items" } th.num { "Refund" } th { "Status" } th { "Answer by" } } }
+                thead { tr { th { "Request" } th { "Type" } th { "Shop" } th { "Order" } th { "Items" } th.num { "Refund" } th { "Status" } th { "Answer by" } } }
                 tbody {
                     @for record in &listing.rows {
                         tr data-id=(record.id) data-stage=(record.stage().key()) {
                             td { a href=(format!("/settings/returns/{}", record.id)) { (record.id) } }
                             td { (record.type_words()) }
+                            td { (frame.shops.iter().find(|s| s.shop_id == record.shop_id).map_or(record.shop_id.as_str(), |s| s.name.as_str())) }
                             td { "TikTok " (record.order_id) @if let Some(store) = &record.store_order_id { br; span.muted { "Store #" (store) } } }
                             td { (items(record)) }
                             td.num { (amount(record)) }
@@ -337,10 +339,32 @@ pub fn request(frame: &Frame, record: &AfterSale, shown: &Shown) -> Markup {
         }
         div.card #store-effects {
             h2 { "In the store" }
-            dl.pairs {
-                dt { "Refund recorded" } dd { @if let Some(id) = &record.effects.refund_id { "yes (refund " (id) ")" } @else { "no" } }
-                dt { "Store status" } dd { @match &record.effects.store_status { Some(status) if record.effects.status_set => { (format!("{status:?}")) } _ => "unchanged" } }
-                dt { "Stock" } dd { @match record.effects.restock { Restock::Done => "adjusted", Restock::Started => "adjustment sent, not confirmed", Restock::NotYet => "unchanged" } }
+            @if record.kind == RequestKind::Cancellation {
+                dl.pairs {
+                    dt { "Store order cancelled" } dd { @if record.effects.store_cancelled { "yes (as the order settings say)" } @else { "no" } }
+                }
+            } @else {
+                dl.pairs {
+                    dt { "Refund recorded" } dd { @if let Some(id) = &record.effects.refund_id { "yes (refund " (id) ")" } @else { "no" } }
+                    dt { "Store status" } dd { @match &record.effects.store_status {
+                        Some(OrderStatus::Refunded) if record.effects.status_set => "Refunded",
+                        Some(OrderStatus::PartiallyRefunded) if record.effects.status_set => "Partially Refunded",
+                        _ => "unchanged",
+                    } }
+                    dt { "Stock" } dd { @match record.effects.restock {
+                        Restock::Done if record.effects.restocked.is_empty() => "nothing to move",
+                        Restock::Done => { "adjusted: " (record.effects.restocked) },
+                        Restock::Started => "adjustment sent, not confirmed",
+                        Restock::NotYet => "unchanged",
+                    } }
+                }
+                @if record.effects.refund_refused {
+                    form method="post" action=(format!("/settings/returns/{}/answer", record.id)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="answer" value="retry_store";
+                        button.secondary type="submit" { "Try the store refund again" }
+                    }
+                }
             }
         }
         @if !on_tiktok.is_empty() { (tiktok_record(on_tiktok)) }

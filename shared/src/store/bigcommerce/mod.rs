@@ -524,15 +524,22 @@ impl StorePlatform for BigCommerce {
             .map_err(|e| StoreError::Malformed(format!("refund amount: {e}")))?;
         let items = serde_json::json!([{ "item_type": "ORDER", "item_id": id, "amount": amount }]);
         let quote = self.client.refund_quote(order_id, &items).await?;
-        // Marketplace orders are paid outside BigCommerce: the quote offers an offline method.
+        // Marketplace orders are paid outside BigCommerce: the money went back on the
+        // marketplace, so the refund is recorded offline, never paid again (store
+        // credit or a card refund would pay the buyer twice).
         let method = quote["refund_methods"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|methods| methods.as_array()?.first())
-            .next()
+            .filter_map(|methods| methods.as_array())
+            .filter(|methods| methods.len() == 1)
+            .flatten()
+            .find(|method| method["offline"].as_bool() == Some(true))
             .cloned()
-            .ok_or_else(|| StoreError::Malformed("the refund quote offers no refund method".into()))?;
+            .ok_or_else(|| StoreError::Invalid {
+                status: 422,
+                message: "the store offers no offline refund method for this order, so the refund cannot be recorded without paying the buyer again".into(),
+            })?;
         let body = serde_json::json!({
             "items": items,
             "payments": [{
