@@ -19,6 +19,7 @@ pub mod jobs;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod orders;
+pub mod platforms;
 pub mod queue;
 pub mod redrive;
 pub mod returns;

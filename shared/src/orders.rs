@@ -621,7 +621,7 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
         return Ok(());
     };
     let existing = get_record(table, &store.store_hash, order_id).await?;
-    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let platform = crate::platforms::open(app, store).map_err(retry)?;
     match (existing, &order.status) {
         (Some(record), _) if record.store_order_id.is_some() => {
             follow_tiktok(table, store, &platform, record, &order).await
@@ -1075,7 +1075,7 @@ async fn push_shipment(
     let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
         return Ok(());
     };
-    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let platform = crate::platforms::open(app, store).map_err(retry)?;
     let Some(shipment) = platform
         .shipments(store_order_id)
         .await?

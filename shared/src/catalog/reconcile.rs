@@ -170,7 +170,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
-    let platform = crate::http::store_platform(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+    let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
     let variant_ids: Vec<String> = linked.values().map(|(_, variant)| variant.clone()).collect();
     let store_units: HashMap<String, i64> = match platform.variant_stock(&variant_ids).await {
         Ok(stock) => stock.into_iter().map(|s| (s.variant_id, s.available)).collect(),

@@ -146,7 +146,7 @@ pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) ->
 }
 
 async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Result<(), JobError> {
-    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let platform = crate::platforms::open(app, store).map_err(retry)?;
     if let Some(product_id) = &request.product_id {
         return import_one(app, store, &platform, product_id, request.topic).await;
     }
@@ -325,7 +325,7 @@ pub async fn enqueue_price_syncs(app: &App, store_hash: &str, product_ids: &[Str
 /// price, and the listing says why; nothing is retried that cannot succeed.
 async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let platform = crate::platforms::open(app, store).map_err(retry)?;
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
@@ -779,7 +779,7 @@ async fn sync_stock(
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
     idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
-    let platform = crate::http::store_platform(app, store).map_err(retry)?;
+    let platform = crate::platforms::open(app, store).map_err(retry)?;
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };

@@ -32,12 +32,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument as _;
 
-use crate::accounts::{self, ConnectionMode, StoreRecord};
+use crate::accounts::{self, StoreRecord};
 use crate::app::App;
 use crate::shops::ShopError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
-use crate::store::bigcommerce::{BigCommerce, Client, ClientConfig};
+use crate::store::bigcommerce::BigCommerce;
 use session::Session;
 
 /// Why a request failed, with what the merchant should read.
@@ -187,26 +187,13 @@ pub(crate) async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Resu
         .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
 }
 
-/// The BigCommerce platform of an installed store.
+/// The platform of an installed store ([`crate::platforms::open`]), its refusals in
+/// the merchant's words.
 pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Failure> {
-    let token = store
-        .access_token(&app.secrets.token_cipher)
-        .ok_or_else(|| Failure::BadRequest("The store has no access token; connect it again.".into()))?;
-    let mut config = ClientConfig::new(&store.store_hash, token);
-    config.api_base = app.endpoints.bigcommerce_api.clone();
-    let client = Client::new(config)?;
-    // Webhooks are signed with the secret of the account that created them: the app's
-    // for app installs, the store-level API account's own (when the merchant gave it)
-    // for stores connected by hand.
-    let webhook_key = match store.mode {
-        ConnectionMode::App => Some(app.secrets.bigcommerce_client_secret.clone()),
-        ConnectionMode::ApiAccount => store.account_client_secret(&app.secrets.token_cipher),
-    };
-    Ok(BigCommerce::new(
-        client,
-        webhook_key,
-        app.secrets.bigcommerce_app_id.clone(),
-    ))
+    crate::platforms::open(app, store).map_err(|error| match error {
+        StoreError::Unauthorized(message) => Failure::BadRequest(message),
+        other => other.into(),
+    })
 }
 
 /// One route: its path (axum syntax, `{param}` placeholders) and its handlers.

@@ -535,8 +535,7 @@ pub async fn apply_rules(
             });
             // Packed or shipped in the store counts as shipped, whatever TikTok says yet.
             if let (true, Some(store_order)) = (unshipped, &record.store_order_id) {
-                let platform =
-                    crate::http::store_platform(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+                let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
                 unshipped = crate::store::StorePlatform::shipments(&platform, store_order)
                     .await?
                     .is_empty();

@@ -48,7 +48,7 @@ pub async fn apply(app: &App, store: &StoreRecord, shop: &ShopRecord, mut record
             if !record.refunded() && record.stage() != Stage::Completed {
                 return Ok(());
             }
-            let platform = crate::http::store_platform(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+            let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
             if record.refunded() {
                 refund(app, store, &platform, &mut record).await?;
             }
