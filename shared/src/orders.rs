@@ -506,7 +506,8 @@ fn retry(error: impl std::fmt::Display) -> JobError {
     JobError::Retryable(error.to_string())
 }
 
-fn shop_failure(error: ShopError) -> JobError {
+/// A shop call's failure in a job: storage as storage, anything else retried.
+pub(crate) fn shop_failure(error: ShopError) -> JobError {
     match error {
         ShopError::Storage(storage) => storage.into(),
         other => retry(other),

@@ -802,51 +802,75 @@ fn record_type_words(kind: RequestKind, request_type: &str) -> &'static str {
     }
 }
 
-fn shop_failure(error: ShopError) -> JobError {
-    match error {
-        ShopError::Storage(storage) => storage.into(),
-        other => JobError::Retryable(other.to_string()),
+/// One page of Search Returns or Search Cancellations for `filter`, and the next token.
+async fn search(
+    app: &App,
+    shop: &ShopRecord,
+    kind: RequestKind,
+    filter: &AfterSaleSearch,
+    page_size: u32,
+    token: Option<&str>,
+) -> Result<(Vec<Fetched>, Option<String>), ShopError> {
+    let tiktok = &app.tiktok;
+    Ok(match kind {
+        RequestKind::Return => {
+            let page = with_shop(app, shop, |auth| async move {
+                tiktok.search_returns(&auth, filter, page_size, token).await
+            })
+            .await?;
+            let items = page.items.into_iter().map(|r| Fetched::Return(Box::new(r))).collect();
+            (items, page.next_page_token)
+        }
+        RequestKind::Cancellation => {
+            let page = with_shop(app, shop, |auth| async move {
+                tiktok.search_cancellations(&auth, filter, page_size, token).await
+            })
+            .await?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|c| Fetched::Cancellation(Box::new(c)))
+                .collect();
+            (items, page.next_page_token)
+        }
+    })
+}
+
+impl Fetched {
+    /// (kind, request id, order id, update time).
+    fn key(&self) -> (RequestKind, String, String, i64) {
+        match self {
+            Fetched::Return(r) => (
+                RequestKind::Return,
+                r.return_id.to_string(),
+                r.order_id.to_string(),
+                r.update_time,
+            ),
+            Fetched::Cancellation(c) => (
+                RequestKind::Cancellation,
+                c.cancel_id.to_string(),
+                c.order_id.to_string(),
+                c.update_time,
+            ),
+        }
     }
 }
 
 /// Reads one request from TikTok (`None` when TikTok does not know it).
 pub async fn fetch(app: &App, shop: &ShopRecord, kind: RequestKind, id: &str) -> Result<Option<Fetched>, ShopError> {
-    let tiktok = &app.tiktok;
     let ids = Some(vec![Id::from(id)]);
-    match kind {
-        RequestKind::Return => {
-            let filter = AfterSaleSearch {
-                return_ids: ids,
-                ..AfterSaleSearch::default()
-            };
-            let filter = &filter;
-            let page = with_shop(app, shop, |auth| async move {
-                tiktok.search_returns(&auth, filter, 10, None).await
-            })
-            .await?;
-            Ok(page
-                .items
-                .into_iter()
-                .find(|r| r.return_id.as_str() == id)
-                .map(|r| Fetched::Return(Box::new(r))))
-        }
-        RequestKind::Cancellation => {
-            let filter = AfterSaleSearch {
-                cancel_ids: ids,
-                ..AfterSaleSearch::default()
-            };
-            let filter = &filter;
-            let page = with_shop(app, shop, |auth| async move {
-                tiktok.search_cancellations(&auth, filter, 10, None).await
-            })
-            .await?;
-            Ok(page
-                .items
-                .into_iter()
-                .find(|c| c.cancel_id.as_str() == id)
-                .map(|c| Fetched::Cancellation(Box::new(c))))
-        }
-    }
+    let filter = match kind {
+        RequestKind::Return => AfterSaleSearch {
+            return_ids: ids,
+            ..AfterSaleSearch::default()
+        },
+        RequestKind::Cancellation => AfterSaleSearch {
+            cancel_ids: ids,
+            ..AfterSaleSearch::default()
+        },
+    };
+    let (found, _) = search(app, shop, kind, &filter, 10, None).await?;
+    Ok(found.into_iter().find(|f| f.key().1 == id))
 }
 
 /// Re-reads a request from TikTok and stores what it says; returns the record (`None`
@@ -860,13 +884,10 @@ pub async fn refresh(
     source: &str,
 ) -> Result<Option<AfterSale>, JobError> {
     let table = app.table.as_ref();
-    let Some(fetched) = fetch(app, shop, kind, id).await.map_err(shop_failure)? else {
+    let Some(fetched) = fetch(app, shop, kind, id).await.map_err(crate::orders::shop_failure)? else {
         return Ok(None);
     };
-    let order_id = match &fetched {
-        Fetched::Return(r) => r.order_id.to_string(),
-        Fetched::Cancellation(c) => c.order_id.to_string(),
-    };
+    let (_, _, order_id, _) = fetched.key();
     let store_order_id = crate::orders::get_record(table, &store.store_hash, &order_id)
         .await?
         .and_then(|o| o.store_order_id);
@@ -983,10 +1004,10 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
     for kind in [RequestKind::Return, RequestKind::Cancellation] {
         let mut page_token: Option<String> = None;
         loop {
-            let page = search_page(app, &cursor.shop, kind, &filter, page_token.as_deref())
+            let page = search(app, &cursor.shop, kind, &filter, 50, page_token.as_deref())
                 .await
-                .map_err(shop_failure)?;
-            found.extend(page.0);
+                .map_err(crate::orders::shop_failure)?;
+            found.extend(page.0.iter().map(Fetched::key));
             match page.1 {
                 Some(next) => page_token = Some(next),
                 None => break,
@@ -1017,45 +1038,6 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
     }
     cursor.advance(table, found.iter().map(|f| f.3)).await?;
     Ok(found.len())
-}
-
-type Found = (Vec<(RequestKind, String, String, i64)>, Option<String>);
-
-/// One page of a search: (kind, id, order id, update time) per request, and the next token.
-async fn search_page(
-    app: &App,
-    shop: &ShopRecord,
-    kind: RequestKind,
-    filter: &AfterSaleSearch,
-    token: Option<&str>,
-) -> Result<Found, ShopError> {
-    let tiktok = &app.tiktok;
-    match kind {
-        RequestKind::Return => {
-            let page = with_shop(app, shop, |auth| async move {
-                tiktok.search_returns(&auth, filter, 50, token).await
-            })
-            .await?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|r| (kind, r.return_id.to_string(), r.order_id.to_string(), r.update_time))
-                .collect();
-            Ok((items, page.next_page_token))
-        }
-        RequestKind::Cancellation => {
-            let page = with_shop(app, shop, |auth| async move {
-                tiktok.search_cancellations(&auth, filter, 50, token).await
-            })
-            .await?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|c| (kind, c.cancel_id.to_string(), c.order_id.to_string(), c.update_time))
-                .collect();
-            Ok((items, page.next_page_token))
-        }
-    }
 }
 
 #[cfg(test)]
