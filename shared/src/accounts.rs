@@ -120,6 +120,29 @@ pub struct Settings {
     /// Put returned items back in stock once the seller received them.
     #[serde(default = "enabled")]
     pub restock_returns: bool,
+    /// Which notices are also mailed to the owner.
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+}
+
+/// Which notices ([`crate::notices`]) are also mailed to the store owner's address
+/// (at most one mail per kind, shop and day). Both on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationSettings {
+    /// Mail when a shop's orders could not be created in the store.
+    pub email_orders_need_attention: bool,
+    /// Mail when a shop's TikTok authorization expires within 7 days or was revoked.
+    pub email_authorization_expiring: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            email_orders_need_attention: true,
+            email_authorization_expiring: true,
+        }
+    }
 }
 
 fn enabled() -> bool {
@@ -152,6 +175,7 @@ impl Default for Settings {
             inventory: crate::catalog::rules::InventoryPolicy::default(),
             refund_in_store: true,
             restock_returns: true,
+            notifications: NotificationSettings::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, ConfigError, Endpoints};
+use crate::mail::{Mailer, SesMailer};
 use crate::queue::JobQueue;
 use crate::queue::sqs::SqsQueue;
 use crate::secrets::AppSecrets;
@@ -37,6 +38,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Keeps TikTok tokens in the table and refreshes them single-flight.
     pub token_keeper: Arc<crate::shops::StoredTokens>,
+    /// Sends the owner's notice e-mails (SES in AWS).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// AWS SDK configuration from the environment (`AWS_ENDPOINT_URL` points it at an emulator).
@@ -62,6 +65,9 @@ pub struct Parts {
     pub public_url: String,
     /// External hosts.
     pub endpoints: Endpoints,
+    /// Mailer of the notice e-mails ([`crate::mail::SesMailer`] in AWS,
+    /// [`crate::mail::LogMailer`] without SES).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl App {
@@ -96,6 +102,7 @@ impl App {
             secrets: parts.secrets,
             public_url: parts.public_url,
             endpoints: parts.endpoints,
+            mailer: parts.mailer,
             tiktok,
             http,
         }))
@@ -112,7 +119,8 @@ impl App {
         }
     }
 
-    /// The production wiring: DynamoDB, SQS and secrets named by the environment.
+    /// The production wiring: DynamoDB, SQS, SES (sender `NOTICE_FROM_EMAIL`) and
+    /// secrets named by the environment.
     pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config().await;
@@ -136,6 +144,10 @@ impl App {
             secrets,
             public_url: config.public_url,
             endpoints: config.endpoints,
+            mailer: Arc::new(SesMailer::new(
+                aws_sdk_sesv2::Client::new(&sdk),
+                crate::mail::sender_from_env(),
+            )),
         })
     }
 }

@@ -16,8 +16,11 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod jobs;
+pub mod journal;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod mail;
+pub mod notices;
 pub mod orders;
 pub mod platforms;
 pub mod queue;

@@ -898,18 +898,35 @@ pub async fn refresh(
         }
         record
     };
+    let mut before = None;
     let updated = update(table, &store.store_hash, id, |stored| {
+        before = Some(stored.status.clone());
         *stored = merge(Some(stored.clone()))
     })
     .await?;
-    match updated {
-        Some(record) => Ok(Some(record)),
+    let record = match updated {
+        Some(record) => record,
         None => {
             let record = merge(None);
             save(table, &store.store_hash, &record).await?;
-            Ok(Some(record))
+            record
         }
+    };
+    if before.as_ref() != Some(&record.status) && !record.status.is_empty() {
+        // Ids and the status only: the buyer's reason and items stay out of the log.
+        let summary = format!(
+            "{} request {} of order {} on shop {}: {} (seen through the {source})",
+            record.type_words(),
+            record.id,
+            record.order_id,
+            record.shop_id,
+            record.status_words()
+        );
+        let key = format!("after-sale-{}-{}", record.id, record.status);
+        let entry = crate::journal::Entry::now(crate::journal::LogKind::Returns, summary);
+        crate::journal::note(table, &store.store_hash, entry, Some(&key)).await;
     }
+    Ok(Some(record))
 }
 
 /// The job of one request (a webhook's or a poll's): re-read it, apply the shop's

@@ -17,7 +17,8 @@ pub enum Schedule {
     PollOrders,
     /// Same for returns, refunds and cancellation requests.
     PollReturns,
-    /// Refresh TikTok tokens before they expire.
+    /// Refresh TikTok tokens before they expire, then raise (and mail) the notices
+    /// of orders needing attention and authorizations ending ([`crate::notices::check_all`]).
     RefreshTokens,
     /// Re-drive failed jobs and orders with back-off; park the hopeless.
     SweepRetries,
@@ -55,7 +56,16 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
     match schedule {
         Schedule::RefreshTokens => {
             let refreshed = crate::shops::refresh_all(app).await?;
-            tracing::info!(refreshed, "token refresh run done");
+            // Then what the merchant should know: orders waiting, authorizations ending.
+            let checked = crate::notices::check_all(app, unix_now())
+                .await
+                .map_err(JobError::from)?;
+            tracing::info!(
+                refreshed,
+                notices = checked.raised,
+                mails = checked.mailed,
+                "token refresh run done"
+            );
             Ok(())
         }
         Schedule::PollOrders => {

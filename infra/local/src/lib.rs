@@ -203,11 +203,19 @@ async fn build_app(
 ) -> anyhow::Result<(Arc<App>, Vec<InProcessQueue>)> {
     type Queues = [Arc<dyn JobQueue>; 4];
     let mut local_queues = Vec::new();
+    let mut mailer: Arc<dyn connector::mail::Mailer> = Arc::new(connector::mail::LogMailer);
     let (table, [product_queue, order_queue, product_dead_letters, order_dead_letters]): (Arc<dyn Table>, Queues) =
         if args.aws {
             let sdk = aws_config().await;
             let table = DynamoTable::create(aws_sdk_dynamodb::Client::new(&sdk), &args.table).await?;
             let sqs = aws_sdk_sqs::Client::new(&sdk);
+            // The notice mails go through SES, whose sender identity is created if missing.
+            let ses =
+                connector::mail::SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), connector::mail::sender_from_env());
+            if let Err(error) = ses.ensure_identity().await {
+                tracing::warn!(%error, "the SES sender identity could not be created");
+            }
+            mailer = Arc::new(ses);
             let (products, product_dlq) = SqsQueue::create(
                 sqs.clone(),
                 &format!("{}-products", args.table),
@@ -248,6 +256,7 @@ async fn build_app(
         secrets,
         public_url: public_url.to_string(),
         endpoints,
+        mailer,
     })?;
     Ok((app, local_queues))
 }

@@ -682,9 +682,11 @@ fn activity_item(store_hash: &str, activity: &Activity) -> Item {
     )
 }
 
-/// Saves an activity.
+/// Saves an activity (its start and its end go to the activity log, once each).
 pub async fn save_activity(table: &dyn Table, store_hash: &str, activity: &Activity) -> Result<(), StorageError> {
-    table.put(activity_item(store_hash, activity), Condition::None).await
+    table.put(activity_item(store_hash, activity), Condition::None).await?;
+    crate::journal::activity_saved(table, store_hash, activity).await;
+    Ok(())
 }
 
 /// One activity.
@@ -715,6 +717,10 @@ pub async fn count_in_activity(
         updated.version = item.version;
         match table.put_versioned(updated).await {
             Err(StorageError::ConditionFailed { .. }) => continue,
+            Ok(_) if activity.status == "done" => {
+                crate::journal::activity_saved(table, store_hash, &activity).await;
+                return Ok(());
+            }
             other => return other.map(drop),
         }
     }

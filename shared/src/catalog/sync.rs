@@ -663,6 +663,9 @@ pub async fn upload(
     }
     let status = listing.status;
     records::save_listing(table, store_hash, listing).await?;
+    if status == ListingStatus::Scheduled {
+        crate::notices::listing_limit(table, store_hash, shop_id).await?;
+    }
     // Stock and price syncs skip a listing while it is queued and uploading.
     if status == ListingStatus::Live {
         publish_offer(app, store, product_id, None).await?;

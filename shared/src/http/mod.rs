@@ -5,6 +5,7 @@
 
 mod bigcommerce;
 mod catalog;
+mod log;
 mod orders;
 pub mod pages;
 mod returns;
@@ -233,6 +234,7 @@ fn settings_table() -> Vec<Route> {
     table.extend(catalog::routes());
     table.extend(orders::routes());
     table.extend(returns::routes());
+    table.extend(log::routes());
     table
 }
 
@@ -275,6 +277,7 @@ pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route(pages::stylesheet_path(), get(pages::stylesheet))
         .route(pages::script_path(), get(pages::script))
+        .layer(middleware::from_fn_with_state(app.clone(), with_unread_notices))
         .layer(middleware::from_fn(refuse_unusable_paths))
         .layer(middleware::from_fn_with_state(app.clone(), with_framing_policy))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -295,6 +298,28 @@ pub fn serve(app: Arc<App>, routes: Router<Arc<App>>) -> Router {
         ))
         .layer(middleware::from_fn(with_request_id))
         .with_state(app)
+}
+
+/// Renders a settings page (`/settings…`, not the JSON API nor htmx progress
+/// fragments) with the session store's unread notice count, which the layout's bell
+/// shows ([`pages::unread_notices`]). Without a readable session, or when the count
+/// cannot be read, the page goes on (the handler refuses a bad session itself).
+async fn with_unread_notices(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let page = path.starts_with("/settings") && !path.starts_with("/settings/api/") && !path.ends_with("/progress");
+    let session = page
+        .then(|| Session::from_headers(&app.secrets.token_cipher, request.headers()))
+        .flatten();
+    let Some(session) = session else {
+        return next.run(request).await;
+    };
+    let unread = crate::notices::unread_count(app.table.as_ref(), &session.store_hash)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "unread notices not counted");
+            0
+        });
+    pages::with_unread_notices(unread, next.run(request)).await
 }
 
 /// Paths whose pages are never shown inside another site: the manual connection form

@@ -183,8 +183,10 @@ async fn update_settings(
     let settings: accounts::Settings =
         serde_json::from_value(merged).map_err(|e| Failure::BadRequest(format!("The settings are not valid: {e}")))?;
     settings.validate()?;
-    store.settings = settings;
+    let before = std::mem::replace(&mut store.settings, settings);
     accounts::save_store(app.table.as_ref(), &store).await?;
+    let author = crate::journal::author(context.session.user_id, store.owner_id);
+    crate::journal::settings_changed(app.table.as_ref(), &store.store_hash, &author, &before, &store.settings).await?;
     Ok(Json(&store.settings).into_response())
 }
 

@@ -7,6 +7,8 @@
 pub mod activities;
 pub mod catalog;
 pub mod dashboard;
+pub mod log;
+pub mod notices;
 pub mod orders;
 pub mod returns;
 pub mod wizard;
@@ -127,12 +129,16 @@ pub enum Section {
     Activities,
     /// Configuration (the order settings on the dashboard until their screen lands).
     Configuration,
+    /// The activity log.
+    Log,
+    /// The notices behind the bell (reached from the header, not the navigation).
+    Notifications,
     /// The onboarding wizard.
     Setup,
 }
 
 /// The navigation: label, link (none for a section not built yet) and section.
-const NAVIGATION: [(&str, Option<&str>, Section); 7] = [
+const NAVIGATION: [(&str, Option<&str>, Section); 8] = [
     ("Dashboard", Some("/settings/dashboard"), Section::Dashboard),
     ("Profiles", Some("/settings/profiles"), Section::Profiles),
     ("Products", Some("/settings/products"), Section::Products),
@@ -144,7 +150,25 @@ const NAVIGATION: [(&str, Option<&str>, Section); 7] = [
         Some("/settings/dashboard#order-settings"),
         Section::Configuration,
     ),
+    ("Log", Some("/settings/log"), Section::Log),
 ];
+
+tokio::task_local! {
+    /// The session store's unread notices, set for the request rendering a page.
+    static UNREAD: usize;
+}
+
+/// Runs `render` (a page request) with the session store's unread notice count, which
+/// the layout's bell shows (see [`unread_notices`]).
+pub async fn with_unread_notices<F: std::future::Future>(count: usize, render: F) -> F::Output {
+    UNREAD.scope(count, render).await
+}
+
+/// The unread notice count of the request being rendered (0 outside
+/// [`with_unread_notices`]).
+pub fn unread_notices() -> usize {
+    UNREAD.try_with(|count| *count).unwrap_or(0)
+}
 
 /// What a redirect after a form tells the next page (`?done=<key>&n=<count>`): only
 /// these keys, so a link cannot put words in the page.
@@ -173,6 +197,8 @@ pub enum Done {
     Answered,
     /// An answer not sent: the request had moved on (its timeline says how).
     NotSent,
+    /// Notices marked read.
+    MarkedRead,
 }
 
 /// The query every settings page reads its confirmation from.
@@ -201,6 +227,7 @@ impl Confirmation {
             Done::Retried => "Queued again.".to_string(),
             Done::Answered => "Your answer was sent to TikTok. The timeline below shows what followed.".to_string(),
             Done::NotSent => "Your answer was not sent: TikTok had moved on. The timeline below says how.".to_string(),
+            Done::MarkedRead => format!("{n} notice(s) marked read."),
         })
     }
 }
@@ -243,6 +270,7 @@ impl Frame<'_> {
 pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) -> Markup {
     let current = frame.current_shop().map(|s| s.shop_id.as_str());
     let setup = frame.store.onboarding < OnboardingStep::Done;
+    let unread = unread_notices();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -267,6 +295,8 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                     } @else if let Some(shop) = frame.current_shop() {
                         span.store { "Shop " (shop.name) " (" (shop.region) ")" }
                     }
+                    a.bell.unread[unread > 0] #bell href="/settings/notifications"
+                        aria-label=(format!("Notifications: {unread} unread")) { "🔔 " (unread) }
                 }
                 nav.main aria-label="Sections" {
                     ul {
