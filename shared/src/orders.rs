@@ -7,8 +7,11 @@
 //! runs out, finds the order, and saves the mapping. Orders that cannot be created
 //! (an SKU not linked) are parked as *Error* with the reason, never half-created.
 
+pub mod actions;
+pub mod browse;
 mod carriers;
 pub mod money;
+pub mod timeline;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,6 +31,7 @@ use crate::store::{Address, NewOrder, NewOrderLine, OrderStatus as StoreStatus, 
 use crate::tiktok::client::Shipped;
 use crate::tiktok::model::{MarkShipped, Order, OrderSearch};
 use crate::tiktok::types::{Id, OrderStatus};
+use timeline::EventKind;
 
 /// Where an order stands in the connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +159,14 @@ impl CancelReason {
         (CancelReason::BuyerRequested, "Buyer asked to cancel"),
     ];
 
+    /// The merchant's words for the reason.
+    pub fn words(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(reason, _)| *reason == self)
+            .map_or("", |(_, words)| words)
+    }
+
     /// TikTok's key for the reason.
     pub fn key(self) -> &'static str {
         match self {
@@ -205,15 +217,34 @@ pub struct Sale {
     pub total: rust_decimal::Decimal,
     /// ISO 4217 code.
     pub currency: String,
+    /// The buyer's name as TikTok shows it to the seller (the recipient's name; often
+    /// masked by TikTok). Shown and searched on the orders screen, never logged.
+    #[serde(default)]
+    pub buyer: String,
+    /// The seller SKUs ordered, each once, in order.
+    #[serde(default)]
+    pub skus: Vec<String>,
+    /// Units ordered (TikTok has one line item per unit).
+    #[serde(default)]
+    pub units: u32,
 }
 
 impl Sale {
     /// The sale of a TikTok order.
     pub fn of(order: &Order) -> Self {
+        let mut skus: Vec<String> = Vec::new();
+        for line in &order.line_items {
+            if !line.seller_sku.is_empty() && !skus.contains(&line.seller_sku) {
+                skus.push(line.seller_sku.clone());
+            }
+        }
         Self {
             placed_at: order.create_time,
             total: order.payment.total_amount.0,
             currency: order.payment.currency.clone(),
+            buyer: order.recipient_address.name.clone(),
+            skus,
+            units: u32::try_from(order.line_items.len()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -267,11 +298,7 @@ const ORDER_COUNTS: &str = "COUNTS#ORDERS";
 
 /// The counters an order record counts in.
 fn counted_in(record: &OrderRecord) -> Vec<String> {
-    let state = serde_json::to_value(record.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let mut names = vec![format!("state:{state}")];
+    let mut names = vec![format!("state:{}", state_key(record.state))];
     if !record.tiktok_status.is_empty() {
         names.push(format!("status:{}", record.tiktok_status));
     }
@@ -281,7 +308,15 @@ fn counted_in(record: &OrderRecord) -> Vec<String> {
     names
 }
 
-/// The day a sale counts on (`SALES#2026-11-29`, UTC).
+/// A sync state's key (`created`, `error`, …), as counters and the orders screen's
+/// `?state=` spell it.
+pub fn state_key(state: SyncState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// The periods gross sales are counted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -353,6 +388,7 @@ fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<W
     let out = before.map(counted_in).unwrap_or_default().into_iter().map(|n| (n, -1));
     let into = counted_in(after).into_iter().map(|n| (n, 1));
     let mut ops: Vec<WriteOp> = add_counts(pk, ORDER_COUNTS, out.chain(into)).into_iter().collect();
+    ops.extend(browse::derived(pk, before, after));
     if let Some(sale) = &after.sale
         && before.is_none_or(|b| b.sale.is_none())
     {
@@ -535,7 +571,11 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 tracing::info!(topic = %job.payload["topic"], "order job without an order id; acknowledged");
                 return Ok(());
             };
-            sync_order(app, &store, &shop_id, &order_id).await
+            let source = match &job.payload["topic"] {
+                serde_json::Value::String(source) => source.clone(),
+                _ => "webhook".to_string(),
+            };
+            sync_from(app, &store, &shop_id, &order_id, &source).await
         }
         JobKind::PushShipment => {
             let event: StoreEvent =
@@ -590,8 +630,18 @@ async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_i
     if record.reason.as_deref() == Some(reason.as_str()) {
         return Ok(());
     }
-    record.reason = Some(reason);
+    record.reason = Some(reason.clone());
+    let order_id = record.tiktok_order_id.clone();
     save_record(table, &store.store_hash, record).await?;
+    timeline::note(
+        table,
+        &store.store_hash,
+        &order_id,
+        EventKind::StoreWrite,
+        false,
+        reason,
+    )
+    .await?;
     Ok(())
 }
 
@@ -607,6 +657,32 @@ pub async fn fetch_order(app: &App, shop: &ShopRecord, order_id: &str) -> Result
 
 /// Re-reads a TikTok order and brings the store order in line with it.
 pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id: &str) -> Result<(), JobError> {
+    sync_from(app, store, shop_id, order_id, "sync").await
+}
+
+/// What made the connector read an order, in the timeline's words.
+fn source_words(source: &str) -> &str {
+    match source {
+        "webhook" => "TikTok's order webhook",
+        "poll" => "the order poll",
+        "fetch" => "a fetch by id",
+        "range" => "a sync of missed orders",
+        "manual" => "a retry from the orders screen",
+        "retry" => "an automatic retry",
+        "resync" => "a re-sync from the orders screen",
+        _ => "a sync",
+    }
+}
+
+/// [`sync_order`], noting on the order's timeline what made it read the order
+/// (`source`: `webhook`, `poll`, `fetch`, `range`, `manual`, `retry`, `resync`).
+async fn sync_from(
+    app: &App,
+    store: &StoreRecord,
+    shop_id: &str,
+    order_id: &str,
+    source: &str,
+) -> Result<(), JobError> {
     let table = app.table.as_ref();
     let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
         tracing::warn!(
@@ -621,6 +697,19 @@ pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id:
         tracing::warn!(order = order_id, "TikTok does not know the order; acknowledged");
         return Ok(());
     };
+    timeline::note(
+        table,
+        &store.store_hash,
+        order_id,
+        EventKind::Read,
+        true,
+        format!(
+            "Read after {}: {}.",
+            source_words(source),
+            browse::status_words(order.status.as_str())
+        ),
+    )
+    .await?;
     let existing = get_record(table, &store.store_hash, order_id).await?;
     let platform = crate::platforms::open(app, store).map_err(retry)?;
     match (existing, &order.status) {
@@ -658,17 +747,42 @@ async fn follow_tiktok(
         // Recorded first, so the store's echo of this cancellation is not sent back to
         // TikTok; the store calls are idempotent, so a retry repeats them safely.
         record.state = SyncState::Cancelled;
+        let order_id = record.tiktok_order_id.clone();
         save_record(table, &store.store_hash, record).await?;
         platform.cancel_order(&store_order_id).await?;
+        let mut text = format!("Store order {store_order_id} cancelled: TikTok cancelled the order");
         if settings.archive_cancelled {
             platform.archive_order(&store_order_id).await?;
+            text.push_str(" (archived)");
         }
+        timeline::note(
+            table,
+            &store.store_hash,
+            &order_id,
+            EventKind::StoreWrite,
+            true,
+            text + ".",
+        )
+        .await?;
         return Ok(());
     }
     let mut changed = status_changed;
     if let (true, Some(target)) = (status_changed, settings.status_mapping.target(&order.status)) {
         platform.update_order_status(&store_order_id, &target).await?;
         tracing::info!(order = %order.id, store_order = %store_order_id, status = ?target, "store order status follows TikTok");
+        let text = format!(
+            "Store order {store_order_id} set to {target:?}, following TikTok's {}.",
+            browse::status_words(order.status.as_str())
+        );
+        timeline::note(
+            table,
+            &store.store_hash,
+            order.id.as_str(),
+            EventKind::StoreWrite,
+            true,
+            text,
+        )
+        .await?;
     }
     if matches!(
         order.status,
@@ -679,6 +793,16 @@ async fn follow_tiktok(
         if record.address_fingerprint.as_deref() != Some(current.as_str()) {
             platform.update_shipping_address(&store_order_id, &address).await?;
             tracing::info!(order = %order.id, store_order = %store_order_id, "shipping address updated from TikTok");
+            let text = format!("Store order {store_order_id}: shipping address updated from TikTok.");
+            timeline::note(
+                table,
+                &store.store_hash,
+                order.id.as_str(),
+                EventKind::StoreWrite,
+                true,
+                text,
+            )
+            .await?;
             record.address_fingerprint = Some(current);
             changed = true;
         }
@@ -733,6 +857,16 @@ async fn create_once(
         Ok(record) => {
             let store_order_id = record.store_order_id.clone();
             save_record(table, &store.store_hash, record).await?;
+            let text = format!("Store order {} created.", store_order_id.as_deref().unwrap_or_default());
+            timeline::note(
+                table,
+                &store.store_hash,
+                order.id.as_str(),
+                EventKind::StoreWrite,
+                true,
+                text,
+            )
+            .await?;
             idempotency::complete(
                 table,
                 "order-create",
@@ -756,7 +890,7 @@ async fn create_once(
                     SyncState::Error
                 },
                 store_order_id: None,
-                reason: Some(reason),
+                reason: Some(reason.clone()),
                 tiktok_status: order.status.as_str().to_string(),
                 updated_at: unix_now(),
                 attempts,
@@ -764,6 +898,16 @@ async fn create_once(
                 sale: Some(Sale::of(order)),
             };
             save_record(table, &store.store_hash, record).await?;
+            let text = format!("Not created: {reason}");
+            timeline::note(
+                table,
+                &store.store_hash,
+                order.id.as_str(),
+                EventKind::Failed,
+                false,
+                text,
+            )
+            .await?;
             idempotency::release(table, "order-create", &key).await?;
             Ok(())
         }
@@ -1123,6 +1267,19 @@ async fn push_shipment(
     };
     match sent {
         Ok(pushed) => {
+            let text = format!(
+                "Store shipment {shipment_id} sent: tracking {} with {}, package {}.",
+                pushed.tracking_number, provider.name, pushed.package_id
+            );
+            timeline::note(
+                table,
+                &store.store_hash,
+                &pushed.tiktok_order_id,
+                EventKind::Shipment,
+                true,
+                text,
+            )
+            .await?;
             let sk = shipment_sk(store_order_id, shipment_id);
             let data = serde_json::to_value(&pushed).expect("shipments serialize");
             table
@@ -1301,6 +1458,23 @@ async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) 
         Err(ShopError::TikTok(error)) => record.reason = Some(format!("TikTok refused the cancellation: {error}")),
         Err(other) => return Err(shop_failure(other)),
     }
+    let text = match &record.reason {
+        None => format!(
+            "Cancelled on TikTok after store order {store_order_id} was cancelled ({}).",
+            store.settings.store_cancel_reason.words()
+        ),
+        Some(reason) => reason.clone(),
+    };
+    let ok = record.reason.is_none();
+    timeline::note(
+        table,
+        &store.store_hash,
+        &record.tiktok_order_id,
+        EventKind::Cancel,
+        ok,
+        text,
+    )
+    .await?;
     save_record(table, &store.store_hash, record).await?;
     Ok(())
 }
@@ -1312,7 +1486,9 @@ async fn save_shipment_error(
     reason: &str,
 ) -> Result<(), JobError> {
     record.reason = Some(reason.to_string());
+    let order_id = record.tiktok_order_id.clone();
     save_record(table, &store.store_hash, record).await?;
+    timeline::note(table, &store.store_hash, &order_id, EventKind::Shipment, false, reason).await?;
     Ok(())
 }
 
@@ -1374,12 +1550,17 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
                 record.reason = record
                     .reason
                     .map(|r| format!("{r} Parked after {limit} retries: fix it and press Retry."));
+                let order_id = record.tiktok_order_id.clone();
                 save_record(table, &store_hash, record).await?;
+                let text = format!("Waits for you after {limit} automatic retries.");
+                timeline::note(table, &store_hash, &order_id, EventKind::Failed, false, text).await?;
                 continue;
             }
             record.attempts += 1;
             let (shop_id, order_id) = (record.shop_id.clone(), record.tiktok_order_id.clone());
+            let text = format!("Automatic retry {} of {limit}.", record.attempts);
             save_record(table, &store_hash, record).await?;
+            timeline::note(table, &store_hash, &order_id, EventKind::Retry, true, text).await?;
             enqueue_sync(app, &store_hash, &shop_id, &order_id, "retry").await?;
             retried += 1;
         }
@@ -1422,7 +1603,8 @@ pub async fn park(
             sale: None,
         },
     };
-    save_record(table, store_hash, record).await
+    save_record(table, store_hash, record).await?;
+    timeline::note(table, store_hash, tiktok_order_id, EventKind::Failed, false, reason).await
 }
 
 /// The store's latest `limit` order records: the highest TikTok order numbers (TikTok
@@ -1477,6 +1659,16 @@ pub async fn retry_now(app: &App, store_hash: &str, tiktok_order_id: &str) -> Re
     }
     let shop_id = record.shop_id.clone();
     save_record(app.table.as_ref(), store_hash, record).await?;
+    let text = "Retry asked for from the orders screen.";
+    timeline::note(
+        app.table.as_ref(),
+        store_hash,
+        tiktok_order_id,
+        EventKind::Retry,
+        true,
+        text,
+    )
+    .await?;
     enqueue_sync(app, store_hash, &shop_id, tiktok_order_id, "manual").await?;
     Ok(true)
 }

@@ -393,6 +393,21 @@ impl Query {
         self
     }
 
+    /// Starts a descending table query strictly below `sort_key` (which need not be a
+    /// stored key: DynamoDB's `ExclusiveStartKey` is a position), e.g. the end of a
+    /// time range in sort keys that hold times.
+    pub fn below(mut self, sort_key: &str) -> Self {
+        self.cursor = Some(
+            PageCursor {
+                pk: self.partition.clone(),
+                sk: sort_key.to_string(),
+                index: None,
+            }
+            .encode(),
+        );
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), StorageError> {
         if self.partition.is_empty() || self.partition.contains('\0') || self.sort_prefix.contains('\0') {
             return Err(StorageError::InvalidRequest(

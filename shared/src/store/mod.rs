@@ -527,6 +527,8 @@ pub trait StorePlatform: Send + Sync {
     ) -> Result<Vec<Subscription>, StoreError>;
     /// Removes every subscription of this app.
     async fn unsubscribe_webhooks(&self) -> Result<(), StoreError>;
+    /// The store's control-panel page of an order, where the merchant opens it.
+    fn order_admin_url(&self, order_id: &str) -> String;
     /// Verifies a delivery (headers lower-case) against the per-store `secret` and parses it.
     fn parse_webhook(
         &self,

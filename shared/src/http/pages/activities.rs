@@ -21,6 +21,8 @@ pub fn kind_label(kind: &str) -> &str {
         "sync_price" => "Sync price",
         "link" => "Link by SKU",
         "unlink" => "Unlink",
+        "fetch_order" => "Fetch a TikTok order",
+        "sync_orders" => "Sync missed orders",
         other => other,
     }
 }

@@ -715,6 +715,15 @@ impl StorePlatform for BigCommerce {
     /// be checked, and refusing them would refuse every delivery (BigCommerce then
     /// retries for 48 hours and deactivates the hooks), so such deliveries rest on the
     /// per-store secret header alone, which only BigCommerce and the connector know.
+    /// `https://store-<hash>.mybigcommerce.com/manage/orders/<id>`: the control panel's
+    /// order page.
+    fn order_admin_url(&self, order_id: &str) -> String {
+        format!(
+            "https://store-{}.mybigcommerce.com/manage/orders/{order_id}",
+            self.client.store_hash()
+        )
+    }
+
     fn parse_webhook(
         &self,
         headers: &[(String, String)],

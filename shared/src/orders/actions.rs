@@ -1,0 +1,341 @@
+//! What the merchant does to one TikTok order from the orders screens: cancel it on
+//! TikTok with a reason valid for its status, re-sync it, fetch one by id, and sync
+//! the missed orders of a date range. Each fetch and range sync is an activity, so
+//! the merchant sees how many orders it queued.
+
+use serde::Serialize;
+
+use super::timeline::{self, EventKind};
+use super::{enqueue_sync, get_record, shop_failure};
+use crate::accounts::{self, ShopRecord, StoreRecord};
+use crate::app::App;
+use crate::catalog::records::{self, Activity};
+use crate::queue::JobError;
+use crate::shops::{ShopError, with_shop};
+use crate::storage::StorageError;
+use crate::tiktok::model::{CancelOrder, OrderSearch};
+use crate::tiktok::types::{Id, OrderStatus};
+
+/// TikTok's US seller cancel reasons for an unpaid order (reference §10.1).
+const UNPAID_REASONS: [(&str, &str); 4] = [
+    ("seller_cancel_unpaid_reason_out_of_stock", "Out of stock"),
+    ("seller_cancel_unpaid_reason_wrong_price", "Wrong price"),
+    (
+        "seller_cancel_unpaid_reason_buyer_hasnt_paid_within_time_allowed",
+        "Buyer has not paid in time",
+    ),
+    (
+        "seller_cancel_unpaid_reason_buyer_requested_cancellation",
+        "Buyer asked to cancel",
+    ),
+];
+
+/// TikTok's US seller cancel reasons for a paid order not yet shipped (reference §10.1).
+const PAID_REASONS: [(&str, &str); 4] = [
+    ("seller_cancel_reason_out_of_stock", "Out of stock"),
+    ("seller_cancel_reason_wrong_price", "Wrong price"),
+    (
+        "seller_cancel_paid_reason_address_not_deliver",
+        "Address cannot be delivered to",
+    ),
+    (
+        "seller_cancel_paid_reason_buyer_requested_cancellation",
+        "Buyer asked to cancel",
+    ),
+];
+
+/// The cancel reasons TikTok takes from a seller at an order's status: (key, words).
+/// None once the order shipped (TikTok answers 25001021 to a reason that does not
+/// match the status).
+pub fn cancel_reasons(status: &OrderStatus) -> &'static [(&'static str, &'static str)] {
+    match status {
+        OrderStatus::Unpaid => &UNPAID_REASONS,
+        OrderStatus::OnHold | OrderStatus::AwaitingShipment => &PAID_REASONS,
+        _ => &[],
+    }
+}
+
+/// Why an action on an order did not go through, in the merchant's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No such order (or shop) in this store.
+    #[error("{0}")]
+    NotFound(String),
+    /// The action does not fit the order or the input: nothing was done.
+    #[error("{0}")]
+    Invalid(String),
+    /// TikTok refused it; the order's timeline says so too.
+    #[error("TikTok refused: {0}")]
+    Refused(String),
+    /// TikTok or the table could not be reached; try again.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<StorageError> for ActionError {
+    fn from(error: StorageError) -> Self {
+        ActionError::Unavailable(format!("The connector's storage failed: {error}"))
+    }
+}
+
+impl From<JobError> for ActionError {
+    fn from(error: JobError) -> Self {
+        ActionError::Unavailable(error.to_string())
+    }
+}
+
+async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<ShopRecord, ActionError> {
+    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+        .await?
+        .filter(|s| s.status != accounts::ShopStatus::Disconnected)
+        .ok_or_else(|| ActionError::NotFound(format!("No connected shop {shop_id} for this store.")))
+}
+
+/// Cancels a TikTok order on TikTok with `reason` (a key of [`cancel_reasons`] for the
+/// order's status as TikTok has it now), notes it on the timeline, and re-syncs the
+/// order so the store order follows (cancelled per the settings).
+pub async fn cancel(app: &App, store: &StoreRecord, tiktok_order_id: &str, reason: &str) -> Result<(), ActionError> {
+    let table = app.table.as_ref();
+    let store_hash = &store.store_hash;
+    let record = get_record(table, store_hash, tiktok_order_id)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(format!("No TikTok order {tiktok_order_id} for this store.")))?;
+    let shop = own_shop(app, store_hash, &record.shop_id).await?;
+    let order = super::fetch_order(app, &shop, tiktok_order_id)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(format!("TikTok no longer knows order {tiktok_order_id}.")))?;
+    let offered = cancel_reasons(&order.status);
+    let Some((key, words)) = offered.iter().find(|(key, _)| *key == reason) else {
+        return Err(ActionError::Invalid(if offered.is_empty() {
+            format!(
+                "TikTok does not let sellers cancel an order that is {}.",
+                super::browse::status_words(order.status.as_str()).to_lowercase()
+            )
+        } else {
+            "Choose one of the reasons offered for this order.".to_string()
+        }));
+    };
+    let cancel = CancelOrder {
+        order_id: Id::from(tiktok_order_id),
+        cancel_reason: (*key).to_string(),
+        order_line_item_ids: vec![],
+    };
+    let tiktok = &app.tiktok;
+    let cancel = &cancel;
+    match with_shop(
+        app,
+        &shop,
+        |auth| async move { tiktok.cancel_order(&auth, cancel).await },
+    )
+    .await
+    {
+        Ok(_) => {
+            let text = format!("Cancelled on TikTok from the orders screen ({words}).");
+            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, true, text).await?;
+            enqueue_sync(app, store_hash, &shop.shop_id, tiktok_order_id, "resync").await?;
+            Ok(())
+        }
+        Err(ShopError::TikTok(error)) if !error.is_retryable() => {
+            let text = format!("TikTok refused the cancellation ({words}): {error}");
+            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, false, text).await?;
+            Err(ActionError::Refused(error.to_string()))
+        }
+        Err(error) => Err(ActionError::Unavailable(shop_failure(error).to_string())),
+    }
+}
+
+/// Queues a fresh read of an order from TikTok (the store order follows what it finds).
+pub async fn resync(app: &App, store_hash: &str, tiktok_order_id: &str) -> Result<(), ActionError> {
+    let record = get_record(app.table.as_ref(), store_hash, tiktok_order_id)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(format!("No TikTok order {tiktok_order_id} for this store.")))?;
+    enqueue_sync(app, store_hash, &record.shop_id, tiktok_order_id, "resync").await?;
+    Ok(())
+}
+
+/// The longest range one sync of missed orders covers (90 days, in seconds).
+pub const MAX_RANGE_SECONDS: i64 = 90 * 86_400;
+/// The most orders one sync of missed orders queues before it asks for a shorter range.
+pub const MAX_RANGE_ORDERS: u64 = 10_000;
+
+/// What a fetch or range sync did, as its activity records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Queued {
+    /// The activity (kind `fetch_order` or `sync_orders`; `done` = orders queued).
+    pub activity_id: String,
+    /// Orders queued.
+    pub queued: u64,
+}
+
+/// Fetches one TikTok order by id into the store (as an activity `fetch_order`): the
+/// order is read from TikTok now, so an id TikTok does not know is refused at once.
+pub async fn fetch_one(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    tiktok_order_id: &str,
+) -> Result<Queued, ActionError> {
+    let id = tiktok_order_id.trim();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ActionError::Invalid(
+            "A TikTok order id is a number such as 576461413038785752.".into(),
+        ));
+    }
+    let shop = own_shop(app, store_hash, shop_id).await?;
+    let table = app.table.as_ref();
+    let mut activity = Activity::start("fetch_order", Some(shop_id), Some(1));
+    let found = super::fetch_order(app, &shop, id).await?;
+    let outcome = match found {
+        Some(_) => {
+            enqueue_sync(app, store_hash, shop_id, id, "fetch").await?;
+            Ok(())
+        }
+        None => Err((id.to_string(), format!("{} does not know order {id}.", shop.name))),
+    };
+    activity.count(outcome.clone());
+    activity.finish();
+    records::save_activity(table, store_hash, &activity).await?;
+    match outcome {
+        Ok(()) => Ok(Queued {
+            activity_id: activity.id,
+            queued: 1,
+        }),
+        Err((_, reason)) => Err(ActionError::NotFound(reason)),
+    }
+}
+
+/// Syncs every order a shop's buyers placed in `[from, to)` (Unix seconds; at most
+/// [`MAX_RANGE_SECONDS`] and [`MAX_RANGE_ORDERS`]) as an activity `sync_orders`:
+/// each order is queued once and handled like a webhook's, so orders already in the
+/// store are only followed, never created twice.
+pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, to: i64) -> Result<Queued, ActionError> {
+    if to <= from {
+        return Err(ActionError::Invalid("The range must end after it starts.".into()));
+    }
+    if to - from > MAX_RANGE_SECONDS {
+        return Err(ActionError::Invalid(
+            "Sync at most 90 days at a time; split a longer range.".into(),
+        ));
+    }
+    let shop = own_shop(app, store_hash, shop_id).await?;
+    let table = app.table.as_ref();
+    let mut activity = Activity::start("sync_orders", Some(shop_id), None);
+    records::save_activity(table, store_hash, &activity).await?;
+    let filter = OrderSearch {
+        create_time_ge: Some(from),
+        create_time_lt: Some(to),
+        ..OrderSearch::default()
+    };
+    let tiktok = &app.tiktok;
+    let mut token: Option<String> = None;
+    let outcome = loop {
+        let (filter, page_token) = (&filter, token.clone());
+        let page = with_shop(app, &shop, |auth| async move {
+            tiktok.search_orders(&auth, filter, 50, page_token.as_deref()).await
+        })
+        .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => break Err(error.to_string()),
+        };
+        for order in &page.items {
+            enqueue_sync(app, store_hash, shop_id, order.id.as_str(), "range").await?;
+            activity.count(Ok(()));
+        }
+        match page.next_page_token {
+            Some(_) if activity.done >= MAX_RANGE_ORDERS => {
+                break Err(format!(
+                    "{} orders were queued and the range holds more; sync the rest in shorter ranges.",
+                    activity.done
+                ));
+            }
+            Some(next) => token = Some(next),
+            None => break Ok(()),
+        }
+    };
+    if let Err(reason) = &outcome {
+        activity.count(Err((String::new(), reason.clone())));
+    }
+    activity.total = Some(activity.done + activity.failed);
+    activity.finish();
+    records::save_activity(table, store_hash, &activity).await?;
+    match outcome {
+        // Nothing queued: the merchant tries again (the activity keeps the reason).
+        Err(reason) if activity.done == 0 => Err(ActionError::Unavailable(reason)),
+        // Some queued: the activity says what was and why the rest was not.
+        _ => Ok(Queued {
+            activity_id: activity.id,
+            queued: activity.done,
+        }),
+    }
+}
+
+/// A package of a TikTok order as the order screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageSummary {
+    /// Package id.
+    pub id: String,
+    /// TikTok's package status (`PROCESSING`, `FULFILLING`, `COMPLETED`, `CANCELLED`).
+    pub status: String,
+    /// The carrier: TikTok's shipping provider name, else its id (empty before shipping).
+    pub carrier: String,
+    /// Tracking number (empty before shipping).
+    pub tracking_number: String,
+    /// Units in it.
+    pub units: usize,
+}
+
+/// The packages of a TikTok order with their carrier and tracking, read from TikTok
+/// (Get Package Detail per package, Get Shipping Providers once for the names).
+pub async fn packages(
+    app: &App,
+    shop: &ShopRecord,
+    order: &crate::tiktok::model::Order,
+) -> Result<Vec<PackageSummary>, ShopError> {
+    let mut ids: Vec<&Id> = Vec::new();
+    for line in &order.line_items {
+        if let Some(id) = line.package_id.as_ref().filter(|p| !p.as_str().is_empty())
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    let tiktok = &app.tiktok;
+    let mut summaries = Vec::new();
+    let mut provider_names: Option<Vec<crate::tiktok::model::ShippingProvider>> = None;
+    for id in ids {
+        let package = with_shop(app, shop, |auth| async move { tiktok.package_detail(&auth, id).await }).await?;
+        let carrier = match &package.shipping_provider_id {
+            Some(provider) if !provider.as_str().is_empty() => {
+                if provider_names.is_none() {
+                    let option = order.delivery_option_id.clone().unwrap_or_else(|| Id::from("0"));
+                    let option = &option;
+                    let listed = with_shop(app, shop, |auth| async move {
+                        tiktok.shipping_providers(&auth, option).await
+                    })
+                    .await
+                    .unwrap_or_default();
+                    provider_names = Some(listed);
+                }
+                provider_names
+                    .iter()
+                    .flatten()
+                    .find(|p| p.id == *provider)
+                    .map_or_else(|| provider.to_string(), |p| p.name.clone())
+            }
+            _ => String::new(),
+        };
+        summaries.push(PackageSummary {
+            id: id.to_string(),
+            status: package.package_status,
+            carrier,
+            tracking_number: package.tracking_number,
+            units: order
+                .line_items
+                .iter()
+                .filter(|l| l.package_id.as_ref() == Some(id))
+                .count(),
+        });
+    }
+    Ok(summaries)
+}
