@@ -121,7 +121,7 @@ pub enum Section {
     Profiles,
     /// Products.
     Products,
-    /// Orders (on the dashboard until their own screen lands).
+    /// Orders: the list, one order.
     Orders,
     /// Returns, refunds and cancellation requests.
     Returns,
@@ -142,7 +142,7 @@ const NAVIGATION: [(&str, Option<&str>, Section); 8] = [
     ("Dashboard", Some("/settings/dashboard"), Section::Dashboard),
     ("Profiles", Some("/settings/profiles"), Section::Profiles),
     ("Products", Some("/settings/products"), Section::Products),
-    ("Orders", Some("/settings/dashboard#orders"), Section::Orders),
+    ("Orders", Some("/settings/orders"), Section::Orders),
     ("Returns", Some("/settings/returns"), Section::Returns),
     ("Activities", Some("/settings/activities"), Section::Activities),
     (
@@ -191,8 +191,12 @@ pub enum Done {
     Linked,
     /// A product unlinked.
     Unlinked,
-    /// A retry queued.
+    /// A retry queued (`n` orders when more than one).
     Retried,
+    /// An order re-read from TikTok.
+    Resynced,
+    /// An order cancelled on TikTok.
+    Cancelled,
     /// An answer to a return or cancellation request TikTok took.
     Answered,
     /// An answer not sent: the request had moved on (its timeline says how).
@@ -224,7 +228,12 @@ impl Confirmation {
             Done::OverridesSaved => "Overrides saved. Upload the product again to send them to TikTok.".to_string(),
             Done::Linked => "Linked.".to_string(),
             Done::Unlinked => "Unlinked.".to_string(),
+            Done::Retried if n > 1 => format!("{n} orders queued again."),
             Done::Retried => "Queued again.".to_string(),
+            Done::Resynced => "Re-reading the order from TikTok; the timeline below shows what follows.".to_string(),
+            Done::Cancelled => {
+                "TikTok took the cancellation. The store order follows your cancellation settings.".to_string()
+            }
             Done::Answered => "Your answer was sent to TikTok. The timeline below shows what followed.".to_string(),
             Done::NotSent => "Your answer was not sent: TikTok had moved on. The timeline below says how.".to_string(),
             Done::MarkedRead => format!("{n} notice(s) marked read."),
