@@ -464,7 +464,7 @@ async fn selections_pages_and_ranges_are_bounded_with_a_readable_error() {
         .await
         .unwrap();
     assert_eq!(answer.status, 400);
-    assert!(answer.body.contains("31 days"), "{}", answer.body);
+    assert!(answer.body.contains("90 days"), "{}", answer.body);
 }
 
 /// Store A's records as they are now (everything a route or job could change: the
@@ -563,6 +563,22 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
     connector::redrive::park(&app, parked_job.clone(), "kept".into())
         .await
         .unwrap();
+    // An unread notice and a log entry of A's, naming its shop: B's bell, notices and
+    // log show none of it, and B's "Mark all read" leaves it unread.
+    connector::notices::cancelled_order(
+        table,
+        STORE_A,
+        &shop.shop_id,
+        order_id,
+        "seller_cancel_reason_out_of_stock",
+    )
+    .await
+    .unwrap();
+    let entry = connector::journal::Entry::now(
+        connector::journal::LogKind::Orders,
+        format!("Order {order_id} of shop {} ({})", shop.shop_id, shop.name),
+    );
+    connector::journal::record(table, STORE_A, &entry).await.unwrap();
     let before = settled(&running, STORE_A).await;
     // Store product ids are the store's own (both sandbox stores number theirs from 1):
     // a product id of A's that B also has names B's product, which B may reach.
