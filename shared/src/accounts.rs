@@ -123,6 +123,14 @@ pub struct Settings {
     /// Which notices are also mailed to the owner.
     #[serde(default)]
     pub notifications: NotificationSettings,
+    /// The e-mail address store orders carry when TikTok sends no buyer e-mail (TikTok
+    /// hides it for most orders): at most [`MAX_EMAIL`] characters, one `@`, no spaces.
+    /// `None` leaves the store order's e-mail empty.
+    #[serde(default)]
+    pub default_buyer_email: Option<String>,
+    /// The shop the settings pages show first when the store has several.
+    #[serde(default)]
+    pub default_shop_id: Option<String>,
 }
 
 /// Which notices ([`crate::notices`]) are also mailed to the store owner's address
@@ -176,6 +184,8 @@ impl Default for Settings {
             refund_in_store: true,
             restock_returns: true,
             notifications: NotificationSettings::default(),
+            default_buyer_email: None,
+            default_shop_id: None,
         }
     }
 }
@@ -188,6 +198,8 @@ pub const MAX_ORDER_PREFIX: usize = 10;
 pub const MAX_CARRIERS: usize = 100;
 /// Longest carrier or shipping provider name, in characters.
 pub const MAX_CARRIER_NAME: usize = 100;
+/// Longest e-mail address ([`Settings::default_buyer_email`]), in characters (RFC 5321).
+pub const MAX_EMAIL: usize = 254;
 
 impl Settings {
     /// Checks every setting against its range (documented on each field). Errors:
@@ -229,83 +241,19 @@ impl Settings {
         if let Some(problem) = self.status_mapping.problem() {
             return Err(invalid("status_mapping", problem));
         }
-        self.inventory.validate()
-    }
-}
-
-/// A choice from a form's `<select>` named `field`, by its serialized name.
-fn choice<T: serde::de::DeserializeOwned>(field: &str, value: Option<&str>) -> Result<T, SettingError> {
-    let value = value.unwrap_or_default();
-    serde_json::from_value(serde_json::json!(value)).map_err(|_| SettingError::Invalid {
-        field: field.to_string(),
-        rule: format!("{value:?} is not one of the choices"),
-    })
-}
-
-impl Settings {
-    /// Applies the dashboard's order settings form, whose `field` gives a field's
-    /// value by name (`status:<TikTok status>` selects, `order_retries`, `carrier_map`
-    /// with one `store carrier = TikTok provider` per line, `on` checkboxes, …), then
-    /// checks the result with [`Settings::validate`]. Errors: the first field that
-    /// cannot be read or is out of range; `self` may then be partly changed, so the
-    /// caller saves it only on `Ok`.
-    pub fn apply_order_form<'a>(&mut self, field: &dyn Fn(&str) -> Option<&'a str>) -> Result<(), SettingError> {
-        let on = |name: &str| field(name) == Some("on");
-        let status = |name: &str| -> Result<Option<crate::store::OrderStatus>, SettingError> {
-            let key = format!("status:{name}");
-            match field(&key).filter(|v| !v.is_empty()) {
-                None => Ok(None),
-                Some(value) => choice(&key, Some(value)).map(Some),
+        if let Some(email) = &self.default_buyer_email {
+            let parts: Vec<&str> = email.split('@').collect();
+            let plausible = email.chars().count() <= MAX_EMAIL
+                && !email.chars().any(char::is_whitespace)
+                && matches!(parts.as_slice(), [local, domain] if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+            if !plausible {
+                return Err(invalid(
+                    "default_buyer_email",
+                    format!("“{email}” is not an e-mail address such as orders@example.com"),
+                ));
             }
-        };
-        self.status_mapping = crate::orders::StatusMapping {
-            awaiting_shipment: status("awaiting_shipment")?.ok_or_else(|| SettingError::Invalid {
-                field: "status:awaiting_shipment".into(),
-                rule: "choose the status new orders are created in".into(),
-            })?,
-            awaiting_collection: status("awaiting_collection")?,
-            in_transit: status("in_transit")?,
-            delivered: status("delivered")?,
-            completed: status("completed")?,
-        };
-        self.store_cancel_reason = choice("store_cancel_reason", field("store_cancel_reason"))?;
-        if let Some(price) = field("item_price") {
-            self.item_price = choice("item_price", Some(price))?;
         }
-        if let Some(retries) = field("order_retries") {
-            self.order_retries = retries.trim().parse().map_err(|_| SettingError::Invalid {
-                field: "order_retries".into(),
-                rule: format!("must be a number from 0 to {MAX_ORDER_RETRIES}"),
-            })?;
-        }
-        if let Some(prefix) = field("order_prefix") {
-            self.order_prefix = prefix.trim().to_string();
-        }
-        if let Some(provider) = field("default_provider") {
-            self.default_provider = Some(provider.trim().to_string()).filter(|p| !p.is_empty());
-        }
-        if let Some(lines) = field("carrier_map") {
-            self.carrier_map = lines
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .map(|line| match line.split_once('=') {
-                    Some((store, tiktok)) if !store.trim().is_empty() && !tiktok.trim().is_empty() => {
-                        Ok((store.trim().to_string(), tiktok.trim().to_string()))
-                    }
-                    _ => Err(SettingError::Invalid {
-                        field: "carrier_map".into(),
-                        rule: format!("\"{line}\" is not \"store carrier = TikTok provider\""),
-                    }),
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        self.import_sample_orders = on("import_sample_orders");
-        self.import_fbt_orders = on("import_fbt_orders");
-        self.import_awaiting_collection = on("import_awaiting_collection");
-        self.cancel_store_orders = on("cancel_store_orders");
-        self.archive_cancelled = on("archive_cancelled");
-        self.validate()
+        self.inventory.validate()
     }
 }
 
@@ -483,6 +431,9 @@ pub struct ShopRecord {
     pub default_warehouse_id: Option<String>,
     /// Store → shop currency rate when they differ.
     pub conversion_rate: Option<Decimal>,
+    /// When the merchant last set the conversion rate (Unix seconds).
+    #[serde(default)]
+    pub conversion_rate_set_at: Option<i64>,
     /// Webhook topics subscribed through the Event API.
     pub webhooks_subscribed: bool,
     /// Automatic answers to after-sales requests (all off by default).

@@ -1063,7 +1063,15 @@ fn new_order(
         external_order_id: order.id.to_string(),
         channel_id: None,
         status: settings.status_mapping.creation_status(&order.status),
-        billing_address: shipping.clone(),
+        billing_address: Address {
+            // TikTok's own address when it sends one, else the merchant's default.
+            email: Some(order.buyer_email.trim())
+                .filter(|e| !e.is_empty())
+                .or(settings.default_buyer_email.as_deref())
+                .unwrap_or_default()
+                .to_string(),
+            ..shipping.clone()
+        },
         shipping_address: shipping,
         shipping_method: "TikTok Shop shipping".into(),
         lines,

@@ -33,6 +33,31 @@ pub enum ShopError {
     NoTokens(String),
 }
 
+/// Disconnects a shop of a store at the merchant's request: its tokens are forgotten,
+/// so every job of the shop stops (orders, stock, uploads, returns) until the merchant
+/// re-authorizes it; what is linked stays. Logged with its `author`. Returns the shop
+/// as saved, `None` when the store has no such shop. Errors: the table's.
+pub async fn disconnect(
+    app: &App,
+    store_hash: &str,
+    shop_id: &str,
+    author: &str,
+) -> Result<Option<ShopRecord>, StorageError> {
+    let table = app.table.as_ref();
+    let Some(mut shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+        return Ok(None);
+    };
+    shop.access_token = None;
+    shop.refresh_token = None;
+    shop.status = ShopStatus::Disconnected;
+    shop.attention = Some("Disconnected by the merchant.".into());
+    accounts::save_shop(table, &shop).await?;
+    let summary = format!("Shop {} ({}) disconnected", shop.name, shop.region);
+    let entry = crate::journal::Entry::now(crate::journal::LogKind::Account, summary).by(author);
+    crate::journal::record(table, store_hash, &entry).await?;
+    Ok(Some(shop))
+}
+
 /// The TikTok webhook address of this connector.
 pub fn webhook_address(app: &App) -> String {
     format!("{}/webhooks/tiktok", app.public_url)
@@ -122,6 +147,7 @@ pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Connecti
             warehouses: Vec::new(),
             default_warehouse_id: None,
             conversion_rate: None,
+            conversion_rate_set_at: None,
             webhooks_subscribed: false,
             after_sale_rules: crate::returns::decisions::AutoRules::default(),
             version: 0,

@@ -24,6 +24,10 @@ pub fn routes() -> Router<Sandbox> {
         .route("/authorization/202309/shops", get(authorized_shops))
         .route("/logistics/202309/warehouses", get(warehouses))
         .route(
+            "/logistics/202309/warehouses/{id}/delivery_options",
+            get(delivery_options),
+        )
+        .route(
             "/logistics/202309/delivery_options/{id}/shipping_providers",
             get(shipping_providers),
         )
@@ -250,7 +254,29 @@ async fn warehouses(Extension(caller): Extension<Caller>) -> Response {
     ok(json!({"warehouses": shop(&caller).warehouses}))
 }
 
-async fn shipping_providers(Extension(caller): Extension<Caller>, Path(_delivery_option): Path<String>) -> Response {
+/// Get Warehouse Delivery Options (reference §8): the seller-shipping options of one of
+/// the shop's warehouses; another id is refused.
+async fn delivery_options(Extension(caller): Extension<Caller>, Path(warehouse_id): Path<String>) -> Response {
+    let shop = shop(&caller);
+    if !shop.warehouses.iter().any(|w| w["id"] == warehouse_id.as_str()) {
+        return business_error(
+            21001001,
+            format!("warehouse {warehouse_id} does not belong to this shop"),
+        );
+    }
+    ok(json!({"delivery_options": crate::State::delivery_options()}))
+}
+
+/// Get Shipping Providers of a delivery option; an option the shop does not have is
+/// refused with 21008116 (no subscription for the delivery option).
+async fn shipping_providers(Extension(caller): Extension<Caller>, Path(delivery_option): Path<String>) -> Response {
+    let known = crate::State::delivery_options();
+    if !known.iter().any(|o| o["id"] == delivery_option.as_str()) {
+        return business_error(
+            21008116,
+            format!("the shop has no subscription for delivery option {delivery_option}"),
+        );
+    }
     ok(json!({"shipping_providers": crate::State::shipping_providers(&shop(&caller).region)}))
 }
 

@@ -267,6 +267,17 @@ impl State {
         }
     }
 
+    /// The seller-shipping delivery options of every warehouse, as Get Warehouse
+    /// Delivery Options lists them (the first is the one sandbox orders carry).
+    pub fn delivery_options() -> Vec<Value> {
+        vec![
+            json!({"id": "7091146663229654785", "name": "Standard shipping", "type": "STANDARD",
+                   "description": "3-5 business days", "platform": ["TIKTOK_SHOP"]}),
+            json!({"id": "7091146663229654786", "name": "Express shipping", "type": "EXPRESS",
+                   "description": "1-2 business days", "platform": ["TIKTOK_SHOP"]}),
+        ]
+    }
+
     /// The shipping providers of a seller-shipping delivery option in `region`, as Get
     /// Shipping Providers names them (ids stable across regions for shared carriers).
     pub fn shipping_providers(region: &str) -> Vec<Value> {

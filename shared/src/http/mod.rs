@@ -5,6 +5,7 @@
 
 mod bigcommerce;
 mod catalog;
+mod configuration;
 mod log;
 mod orders;
 pub mod pages;
@@ -53,6 +54,9 @@ pub enum Failure {
     /// Not found for this store.
     #[error("{0}")]
     NotFound(String),
+    /// The session's user may not do this (only the store owner changes settings).
+    #[error("{0}")]
+    Forbidden(String),
     /// TikTok or the store failed.
     #[error("{0}")]
     Upstream(String),
@@ -67,6 +71,7 @@ impl Failure {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +84,7 @@ impl Failure {
             Self::BadRequest(_) => "This link cannot be used",
             Self::Unauthorized(_) => "Please open the app from your store",
             Self::NotFound(_) => "Not found",
+            Self::Forbidden(_) => "Only the store owner can do this",
             Self::Upstream(_) => "A connected service did not answer",
             Self::Internal(_) => "Something went wrong on our side",
         };
@@ -135,6 +141,24 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
+    /// Whether the session's user is the store's owner (who alone changes settings).
+    pub fn is_owner(&self) -> bool {
+        self.session.user_id == self.store.owner_id
+    }
+
+    /// Refuses a settings change by a user other than the store owner (403): other
+    /// users see the settings read-only.
+    pub fn require_owner(&self) -> Result<(), Failure> {
+        if self.is_owner() {
+            return Ok(());
+        }
+        tracing::warn!(store = %self.store.store_hash, user = self.session.user_id, "settings change by a non-owner refused");
+        Err(Failure::Forbidden(
+            "Only the store owner can change the connector's settings. Ask them to sign in, or to make the change."
+                .into(),
+        ))
+    }
+
     /// Refuses state changes without the session's CSRF token.
     pub fn check_csrf(&self, app: &App, provided: Option<&str>) -> Result<(), Failure> {
         let expected = self.session.csrf_token(&app.secrets.token_cipher);
@@ -233,6 +257,7 @@ fn settings_table() -> Vec<Route> {
     table.extend(settings::routes());
     table.extend(catalog::routes());
     table.extend(orders::routes());
+    table.extend(configuration::routes());
     table.extend(returns::routes());
     table.extend(log::routes());
     table

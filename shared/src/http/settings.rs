@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Failure, Route, SessionContext, csrf_header, own_shop};
-use crate::accounts::{self, OnboardingStep, ShopRecord, ShopStatus, WarehouseChoice};
+use crate::accounts::{self, OnboardingStep, ShopRecord, WarehouseChoice};
 use crate::app::App;
 use crate::catalog::rules::SettingError;
 use crate::catalog::{reconcile, records, sync};
@@ -54,7 +54,17 @@ async fn submit_form(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if step == "orders" {
+        // The dashboard's former order settings form: now the configuration's section.
+        return super::configuration::save_section(&app, &context, "orders", &fields)
+            .await
+            .unwrap_or_else(Failure::page);
+    }
     if let Err(failure) = context.check_csrf(&app, field("csrf")) {
+        return failure.page();
+    }
+    let owner_only = !matches!(step.as_str(), "retry" | "retry-job");
+    if owner_only && let Err(failure) = context.require_owner() {
         return failure.page();
     }
     let mut done = "saved";
@@ -103,9 +113,6 @@ async fn submit_form(
                 store.settings.archive_cancelled = on("archive_cancelled");
                 store.onboarding = OnboardingStep::Done;
                 done = "setup_done";
-            }
-            "orders" => {
-                store.settings.apply_order_form(&field)?;
             }
             "retry-job" => {
                 done = "retried";
@@ -171,6 +178,7 @@ async fn update_settings(
     headers: HeaderMap,
     Json(changes): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let mut store = context.store.clone();
     let mut merged = serde_json::to_value(&store.settings).expect("settings serialize");
@@ -246,6 +254,7 @@ async fn choose_warehouse(
     Path(shop_id): Path<String>,
     Json(body): Json<WarehouseBody>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let shop = set_warehouse(&app, &context.store.store_hash, &shop_id, &body.warehouse_id).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
@@ -263,6 +272,7 @@ async fn set_conversion_rate(
     Path(shop_id): Path<String>,
     Json(body): Json<RateBody>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let shop = set_rate(&app, &context.store.store_hash, &shop_id, Some(body.rate)).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
@@ -273,7 +283,12 @@ async fn set_conversion_rate(
 async fn set_rate(app: &App, store_hash: &str, shop_id: &str, rate: Option<Decimal>) -> Result<ShopRecord, Failure> {
     let mut shop = own_shop(app, store_hash, shop_id).await?;
     match rate {
-        Some(rate) if rate > Decimal::ZERO && rate <= Decimal::from(100_000) => shop.conversion_rate = Some(rate),
+        Some(rate) if rate > Decimal::ZERO && rate <= Decimal::from(100_000) => {
+            if shop.conversion_rate != Some(rate) {
+                shop.conversion_rate_set_at = Some(crate::storage::unix_now());
+            }
+            shop.conversion_rate = Some(rate);
+        }
         _ => {
             return Err(Failure::BadRequest(format!(
                 "The conversion rate of {} must be a positive number (at most 100000).",
@@ -291,6 +306,7 @@ async fn refresh_warehouses(
     headers: HeaderMap,
     Path(shop_id): Path<String>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
     let tiktok = &app.tiktok;
@@ -308,12 +324,12 @@ async fn disconnect(
     headers: HeaderMap,
     Path(shop_id): Path<String>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
-    shop.access_token = None;
-    shop.refresh_token = None;
-    shop.status = ShopStatus::Disconnected;
-    shop.attention = Some("Disconnected by the merchant.".into());
-    accounts::save_shop(app.table.as_ref(), &shop).await?;
+    own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    let author = crate::journal::author(context.session.user_id, context.store.owner_id);
+    let shop = shops::disconnect(&app, &context.store.store_hash, &shop_id, &author)
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
 }

@@ -339,3 +339,34 @@ pub async fn packages(
     }
     Ok(summaries)
 }
+
+/// The names of the shipping providers a shop's buyers can be shipped with: every
+/// provider of every delivery option of the shop's warehouse (its chosen one, else
+/// TikTok's default), each once, sorted. The carrier map's TikTok side is one of these.
+pub async fn provider_names(app: &App, shop: &ShopRecord) -> Result<Vec<String>, ShopError> {
+    let warehouse = shop
+        .default_warehouse_id
+        .clone()
+        .or_else(|| shop.warehouses.iter().find(|w| w.is_default).map(|w| w.id.clone()))
+        .or_else(|| shop.warehouses.first().map(|w| w.id.clone()));
+    let Some(warehouse) = warehouse else {
+        return Ok(Vec::new());
+    };
+    let tiktok = &app.tiktok;
+    let warehouse = Id::from(warehouse.as_str());
+    let warehouse = &warehouse;
+    let options = with_shop(app, shop, |auth| async move {
+        tiktok.delivery_options(&auth, warehouse).await
+    })
+    .await?;
+    let mut names = std::collections::BTreeSet::new();
+    for option in &options {
+        let option = &option.id;
+        let providers = with_shop(app, shop, |auth| async move {
+            tiktok.shipping_providers(&auth, option).await
+        })
+        .await?;
+        names.extend(providers.into_iter().map(|p| p.name));
+    }
+    Ok(names.into_iter().collect())
+}

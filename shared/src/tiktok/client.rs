@@ -485,6 +485,18 @@ impl Client {
         .items)
     }
 
+    /// The delivery options of one of the shop's warehouses (Get Warehouse Delivery
+    /// Options, reference §8).
+    pub async fn delivery_options(
+        &self,
+        shop: &ShopAuth,
+        warehouse_id: &Id,
+    ) -> Result<Vec<DeliveryOption>, TikTokError> {
+        let path = format!("/logistics/202309/warehouses/{warehouse_id}/delivery_options");
+        let data = self.get(Target::Shop(shop), "delivery_options", path, vec![]).await?;
+        Ok(page_from(data, "delivery_options")?.items)
+    }
+
     /// Carriers available for an order's delivery option.
     pub async fn shipping_providers(
         &self,

@@ -98,6 +98,19 @@ pub struct ShippingProvider {
     pub name: String,
 }
 
+/// A delivery option of a warehouse (Get Warehouse Delivery Options, reference §8).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DeliveryOption {
+    /// Delivery option id (selects shipping providers).
+    pub id: Id,
+    /// Name, e.g. `Standard shipping`.
+    #[serde(default)]
+    pub name: String,
+    /// `STANDARD`, `EXPRESS`, `ECONOMY` or `SEND_BY_SELLER`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
 /// A category of the (flat) category list.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Category {
@@ -770,6 +783,10 @@ pub struct Order {
     /// Buyer's message.
     #[serde(default)]
     pub buyer_message: String,
+    /// The buyer's e-mail as TikTok gives it to the seller: an anonymized relay address,
+    /// or empty when hidden (reference §9: never write to the buyer through it).
+    #[serde(default)]
+    pub buyer_email: String,
     /// `FULFILLMENT_BY_SELLER` or `FULFILLMENT_BY_TIKTOK`.
     #[serde(default)]
     pub fulfillment_type: String,

@@ -5,7 +5,7 @@
 use maud::{Markup, PreEscaped, html};
 
 use super::activities::{kind_label, progress};
-use super::orders::{order_settings_form, order_table, parked_list, reconciliation_card, state_label};
+use super::orders::{order_table, parked_list, reconciliation_card, state_label};
 use super::{Frame, Section, ago, layout};
 use crate::accounts::{ShopRecord, ShopStatus};
 use crate::catalog::browse::TABS;
@@ -165,7 +165,6 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
         }
         (reconciliation_card(frame.shops, data.reconciliations))
         (order_table(data.orders, data.order_total, data.order_states.iter().filter(|(s, _)| matches!(s, SyncState::Error | SyncState::Parked)).map(|(_, n)| n).sum(), csrf))
-        (order_settings_form(&store.settings, csrf))
     };
     layout(
         &Frame {

@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod catalog;
+pub mod configuration;
 pub mod dashboard;
 pub mod log;
 pub mod notices;
@@ -127,7 +128,7 @@ pub enum Section {
     Returns,
     /// Activities.
     Activities,
-    /// Configuration (the order settings on the dashboard until their screen lands).
+    /// Configuration: every setting, the account and its shops.
     Configuration,
     /// The activity log.
     Log,
@@ -145,11 +146,7 @@ const NAVIGATION: [(&str, Option<&str>, Section); 8] = [
     ("Orders", Some("/settings/orders"), Section::Orders),
     ("Returns", Some("/settings/returns"), Section::Returns),
     ("Activities", Some("/settings/activities"), Section::Activities),
-    (
-        "Configuration",
-        Some("/settings/dashboard#order-settings"),
-        Section::Configuration,
-    ),
+    ("Configuration", Some("/settings/configuration"), Section::Configuration),
     ("Log", Some("/settings/log"), Section::Log),
 ];
 
@@ -197,6 +194,8 @@ pub enum Done {
     Resynced,
     /// An order cancelled on TikTok.
     Cancelled,
+    /// A TikTok shop disconnected.
+    Disconnected,
     /// An answer to a return or cancellation request TikTok took.
     Answered,
     /// An answer not sent: the request had moved on (its timeline says how).
@@ -231,6 +230,7 @@ impl Confirmation {
             Done::Retried if n > 1 => format!("{n} orders queued again."),
             Done::Retried => "Queued again.".to_string(),
             Done::Resynced => "Re-reading the order from TikTok; the timeline below shows what follows.".to_string(),
+            Done::Disconnected => "Shop disconnected. Re-authorize it to start again.".to_string(),
             Done::Cancelled => {
                 "TikTok took the cancellation. The store order follows your cancellation settings.".to_string()
             }
@@ -266,10 +266,12 @@ impl Frame<'_> {
         self.shops.iter().filter(|s| s.status != ShopStatus::Disconnected)
     }
 
-    /// The chosen shop, else the first connected one.
+    /// The chosen shop, else the store's default shop, else the first connected one.
     pub fn current_shop(&self) -> Option<&ShopRecord> {
+        let chosen = |id: &str| self.active_shops().find(|s| s.shop_id == id);
         self.shop
-            .and_then(|id| self.active_shops().find(|s| s.shop_id == id))
+            .and_then(chosen)
+            .or_else(|| self.store.settings.default_shop_id.as_deref().and_then(chosen))
             .or_else(|| self.active_shops().next())
     }
 }
@@ -367,20 +369,6 @@ pub fn form(action: &str, csrf: &str, fields: Markup, button: &str) -> Markup {
 /// A labelled checkbox sending `on` when ticked.
 pub fn check(name: &str, label: &str, on: bool) -> Markup {
     html! { label { input type="checkbox" name=(name) value="on" checked[on]; " " (label) } }
-}
-
-/// A labelled select of `(value, text)` options with `chosen` selected.
-pub fn select(name: &str, label: &str, options: &[(String, &str)], chosen: &str) -> Markup {
-    html! {
-        label {
-            (label) " "
-            select name=(name) {
-                @for (value, text) in options {
-                    option value=(value) selected[value == chosen] { (text) }
-                }
-            }
-        }
-    }
 }
 
 /// "n minute(s) ago" style age of a Unix time, in words.

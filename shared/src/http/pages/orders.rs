@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::{Frame, check, form, layout, select};
-use crate::accounts::{Settings, ShopRecord};
+use super::{Frame, form, layout};
+use crate::accounts::ShopRecord;
 use crate::catalog::reconcile::Reconciliation;
 use crate::orders::actions::PackageSummary;
 use crate::orders::browse::{OrderFilter, OrderPage, STATE_TABS, STATUS_TABS, status_words};
 use crate::orders::timeline::Event;
-use crate::orders::{CancelReason, ItemPrice, OrderRecord, SyncState};
+use crate::orders::{OrderRecord, SyncState};
 use crate::redrive::ParkedJob;
 use crate::store::OrderStatus as StoreStatus;
 use crate::tiktok::model::Order;
@@ -66,7 +66,8 @@ pub fn order_table(newest: &[OrderRecord], total: u64, failing: u64, csrf: &str)
     }
 }
 
-const STORE_STATUSES: [(StoreStatus, &str); 6] = [
+/// The store statuses a TikTok status may map to, with the merchant's words.
+pub(crate) const STORE_STATUSES: [(StoreStatus, &str); 6] = [
     (StoreStatus::Pending, "Pending"),
     (StoreStatus::AwaitingFulfillment, "Awaiting Fulfillment"),
     (StoreStatus::AwaitingShipment, "Awaiting Shipment"),
@@ -74,76 +75,6 @@ const STORE_STATUSES: [(StoreStatus, &str); 6] = [
     (StoreStatus::Shipped, "Shipped"),
     (StoreStatus::Completed, "Completed"),
 ];
-
-fn status_key(status: &StoreStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The order settings: status mapping, cancellations both ways, what is imported.
-pub fn order_settings_form(settings: &Settings, csrf: &str) -> Markup {
-    let mapping = &settings.status_mapping;
-    let statuses = |keep: bool| {
-        let mut options: Vec<(String, &str)> = STORE_STATUSES
-            .iter()
-            .map(|(s, label)| (status_key(s), *label))
-            .collect();
-        if keep {
-            options.insert(0, (String::new(), "Leave as it is"));
-        }
-        options
-    };
-    let optional = |status: &Option<StoreStatus>| status.as_ref().map(status_key).unwrap_or_default();
-    let prices = [
-        ("buyer_paid".to_string(), "What the buyer paid"),
-        (
-            "seller_price".to_string(),
-            "Seller price (before TikTok's platform discounts)",
-        ),
-    ];
-    let item_price = match settings.item_price {
-        ItemPrice::BuyerPaid => "buyer_paid",
-        ItemPrice::SellerPrice => "seller_price",
-    };
-    let carrier_lines: String = settings
-        .carrier_map
-        .iter()
-        .map(|(store, tiktok)| format!("{store} = {tiktok}\n"))
-        .collect();
-    let reasons: Vec<(String, &str)> = CancelReason::ALL
-        .iter()
-        .map(|(reason, label)| (reason.key().to_string(), *label))
-        .collect();
-    let fields = html! {
-        h3 { "Store order status for each TikTok status" }
-        (select("status:awaiting_shipment", "Awaiting shipment (new orders)", &statuses(false), &status_key(&mapping.awaiting_shipment)))
-        (select("status:awaiting_collection", "Awaiting collection", &statuses(true), &optional(&mapping.awaiting_collection)))
-        (select("status:in_transit", "In transit", &statuses(true), &optional(&mapping.in_transit)))
-        (select("status:delivered", "Delivered", &statuses(true), &optional(&mapping.delivered)))
-        (select("status:completed", "Completed", &statuses(true), &optional(&mapping.completed)))
-        h3 { "Cancellations and imports" }
-        (check("cancel_store_orders", "Cancel the store order when TikTok cancels it", settings.cancel_store_orders))
-        (check("archive_cancelled", "Archive store orders that TikTok cancels", settings.archive_cancelled))
-        (select("store_cancel_reason", "Reason sent to TikTok when you cancel in the store", &reasons, settings.store_cancel_reason.key()))
-        (check("import_awaiting_collection", "Import orders awaiting collection", settings.import_awaiting_collection))
-        (check("import_sample_orders", "Import sample orders", settings.import_sample_orders))
-        (check("import_fbt_orders", "Import orders fulfilled by TikTok (FBT)", settings.import_fbt_orders))
-        (select("item_price", "Item prices on store orders", &prices, item_price))
-        label { "Order id prefix in the store order's note " input name="order_prefix" maxlength="10" value=(settings.order_prefix); }
-        label { "Automatic retries of a failed order " input type="number" name="order_retries" min="0" max="10" value=(settings.order_retries); }
-        h3 { "Carriers" }
-        label { "Store carrier = TikTok shipping provider, one per line " textarea name="carrier_map" rows="3" { (carrier_lines) } }
-        label { "Default TikTok shipping provider " input name="default_provider" value=(settings.default_provider.as_deref().unwrap_or("")); }
-    };
-    html! {
-        div.card #order-settings {
-            h2 { "Order settings" }
-            (form("/settings/forms/orders", csrf, fields, "Save order settings"))
-        }
-    }
-}
 
 /// How many repaired SKUs the stock card lists per shop.
 const REPAIRS_SHOWN: usize = 20;
