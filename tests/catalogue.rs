@@ -602,6 +602,14 @@ async fn uploads_held_by_the_daily_listing_limit_are_scheduled_and_sent_the_next
         "the ETA the merchant sees: next midnight UTC"
     );
     assert!(held.reasons[0].contains("daily listing limit"), "{:?}", held.reasons);
+    // The merchant is told behind the bell, once for the day.
+    let notices = connector::notices::list(table, STORE).await.unwrap();
+    let limited: Vec<_> = notices
+        .iter()
+        .filter(|n| n.kind == connector::notices::NoticeKind::ListingLimit && n.shop_id == gb.shop_id)
+        .collect();
+    assert_eq!(limited.len(), 1, "{notices:?}");
+    assert!(!limited[0].read && limited[0].text.contains("daily listing limit"));
 
     assert_eq!(
         connector::catalog::sync::release_scheduled(&running.app, eta - 1)
@@ -1716,11 +1724,7 @@ async fn a_setting_out_of_range_is_refused_by_name_and_nothing_is_saved() {
         .await
         .unwrap();
     assert_eq!(form.status, 400);
-    assert!(
-        form.body.contains("order_retries must be between 0 and 10 retries"),
-        "{}",
-        form.body
-    );
+    assert!(form.body.contains("Must be between 0 and 10 retries."), "{}", form.body);
     let table = running.app.table.as_ref();
     let after = connector::accounts::get_store(table, STORE)
         .await
