@@ -54,7 +54,7 @@ async fn mails_to(to: &str) -> Vec<(String, String)> {
 fn bell(page: &str) -> usize {
     let start = page.find("id=\"bell\"").expect("the bell is on the page");
     let text = &page[start..];
-    let number = &text[text.find("🔔").expect("a bell") + "🔔".len()..];
+    let number = &text[text.find("</svg>").expect("a bell") + "</svg>".len()..];
     number
         .trim_start()
         .chars()

@@ -1264,10 +1264,19 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
     .await;
     assert!(restarted, "Retry starts the order's retries over");
 
+    // The order settings live in the configuration's Orders section.
+    chromium
+        .goto(&format!("http://{}/settings/configuration#orders", running.addr))
+        .await
+        .unwrap();
     let shipped = "select[name=\"status:in_transit\"] option[value=shipped]";
     assert!(!chromium.is_selected(shipped).await.unwrap());
     chromium.click(shipped).await.unwrap();
-    chromium.click_to_next_page("#order-settings button").await.unwrap();
+    chromium
+        .click_to_next_page("#orders button[type=submit]")
+        .await
+        .unwrap();
+    assert_eq!(chromium.text("#flash").await.unwrap(), "Saved.");
     let store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
     assert_eq!(
         store.settings.status_mapping.in_transit,
@@ -1281,7 +1290,7 @@ async fn in_chromium_the_merchant_finishes_the_wizard_sees_orders_retries_one_an
         chromium.is_selected(shipped).await.unwrap(),
         "the page shows the saved choice"
     );
-    chromium.scroll_to("#order-settings").await.unwrap();
+    chromium.scroll_to("#orders").await.unwrap();
     chromium.screenshot("orders-settings-saved").await.unwrap();
     chromium.quit().await;
 }
@@ -1500,4 +1509,234 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
     );
     assert_eq!(store_level().await, 18);
     assert_eq!(store_orders(&running, id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn in_chromium_the_merchant_finds_an_order_reads_its_timeline_retries_one_after_linking_and_cancels_another() {
+    let (_dir, running, shop, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    // The product of the second SKU is unlinked: its orders wait until it is linked again.
+    let listing = records::shop_listings(table, STORE, &shop)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.skus.iter().any(|(_, sku)| *sku == skus[1].0))
+        .unwrap();
+    let tiktok_product = listing.tiktok_product_id.clone().unwrap();
+    let unlinked = browser
+        .post_json(
+            &format!("{base}/settings/api/linking/unlink"),
+            &json!({"shop_id": shop, "product_id": listing.product_id}),
+            &csrf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(unlinked.status, 200, "{}", unlinked.body);
+    let (found, waiting, cancelled) = ("576461413038786001", "576461413038786002", "576461413038786003");
+    place_synced(&running, &shop, &skus[0], &[found, cancelled]).await;
+    tiktok_admin(
+        &running,
+        "/sandbox/orders",
+        &tiktok_order(&shop, waiting, &[(&skus[1].0, "RENAMED-ON-TIKTOK")]),
+    )
+    .await;
+    assert!(
+        eventually(10, async || orders::get_record(table, STORE, waiting)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == SyncState::Error))
+        .await
+    );
+
+    let chromium = Chromium::start().await.unwrap();
+    chromium
+        .goto(&running.sandboxes.as_ref().unwrap().load_url().await.unwrap())
+        .await
+        .unwrap();
+    chromium.goto(&format!("{base}/settings/orders")).await.unwrap();
+    let tabs = chromium.text("main").await.unwrap();
+    assert!(
+        tabs.contains("All (3)") && tabs.contains("Error (1)") && tabs.contains("In the store (2)"),
+        "{tabs}"
+    );
+    // Find one order by its id.
+    chromium
+        .client()
+        .find(fantoccini::Locator::Css("#order-search"))
+        .await
+        .unwrap()
+        .send_keys(found)
+        .await
+        .unwrap();
+    chromium.click_to_next_page("form.filters button").await.unwrap();
+    let rows = chromium
+        .client()
+        .find_all(fantoccini::Locator::Css("#orders-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = rows[0].text().await.unwrap();
+    let store_order = store_orders(&running, found).await[0]["id"].to_string();
+    assert!(
+        row.contains(found) && row.contains(&format!("#{store_order}")) && row.contains("13.50 USD"),
+        "{row}"
+    );
+    assert!(
+        row.contains("Awaiting shipment") && row.contains("In the store"),
+        "{row}"
+    );
+    chromium.screenshot("orders-1-found").await.unwrap();
+    chromium
+        .click_to_next_page(&format!("#orders-table a[href=\"/settings/orders/{found}\"]"))
+        .await
+        .unwrap();
+    let lines = chromium.text("#order-lines").await.unwrap();
+    assert!(lines.contains(&skus[0].1) && lines.contains("8.50 USD"), "{lines}");
+    let link = chromium
+        .client()
+        .find(fantoccini::Locator::Css("#store-order"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(link.ends_with(&format!("/manage/orders/{store_order}")), "{link}");
+    let timeline = chromium.text("#timeline").await.unwrap();
+    assert!(
+        timeline.contains("Read after TikTok's order webhook: Awaiting shipment.")
+            && timeline.contains(&format!("Store order {store_order} created.")),
+        "{timeline}"
+    );
+    assert!(chromium.text("#order-totals").await.unwrap().contains("13.50 USD"));
+    chromium.screenshot("orders-2-detail").await.unwrap();
+
+    // The order in error names its SKU; linked again, Retry brings it into the store.
+    chromium
+        .goto(&format!("{base}/settings/orders?state=error"))
+        .await
+        .unwrap();
+    chromium
+        .click_to_next_page(&format!("#orders-table a[href=\"/settings/orders/{waiting}\"]"))
+        .await
+        .unwrap();
+    let reason = chromium.text("#sync-reason").await.unwrap();
+    assert!(reason.contains("RENAMED-ON-TIKTOK") && reason.contains("not linked"), "{reason}");
+    chromium
+        .goto(&format!("{base}/settings/products/{}?shop={shop}", listing.product_id))
+        .await
+        .unwrap();
+    chromium
+        .client()
+        .find(fantoccini::Locator::Css("input[name=tiktok_product_id]"))
+        .await
+        .unwrap()
+        .send_keys(&tiktok_product)
+        .await
+        .unwrap();
+    chromium
+        .click_to_next_page("form[action$=\"/link\"] button")
+        .await
+        .unwrap();
+    assert_eq!(chromium.text("#flash").await.unwrap(), "Linked.");
+    chromium
+        .goto(&format!("{base}/settings/orders/{waiting}"))
+        .await
+        .unwrap();
+    chromium
+        .click_to_next_page("form[action$=\"/retry\"] button")
+        .await
+        .unwrap();
+    assert_eq!(chromium.text("#flash").await.unwrap(), "Queued again.");
+    assert!(
+        eventually(10, async || {
+            chromium.client().refresh().await.unwrap();
+            chromium
+                .text("#sync-state")
+                .await
+                .unwrap_or_default()
+                .starts_with("In the store")
+        })
+        .await,
+        "the retried order reaches the store"
+    );
+    assert_eq!(store_orders(&running, waiting).await.len(), 1);
+    assert!(
+        chromium
+            .text("#timeline")
+            .await
+            .unwrap()
+            .contains("Retry asked for from the orders screen.")
+    );
+    chromium.screenshot("orders-3-retried").await.unwrap();
+
+    // Cancel on TikTok with a reason TikTok takes at the order's status.
+    chromium
+        .goto(&format!("{base}/settings/orders/{cancelled}"))
+        .await
+        .unwrap();
+    let offered = chromium.text("#cancel-order select").await.unwrap();
+    assert!(
+        offered.contains("Out of stock") && offered.contains("Address cannot be delivered to"),
+        "{offered}"
+    );
+    chromium
+        .click("#cancel-order option[value=seller_cancel_reason_out_of_stock]")
+        .await
+        .unwrap();
+    chromium.click_to_next_page("#cancel-order button").await.unwrap();
+    assert!(
+        chromium
+            .text("#flash")
+            .await
+            .unwrap()
+            .contains("TikTok took the cancellation")
+    );
+    assert!(
+        eventually(10, async || {
+            orders::get_record(table, STORE, cancelled)
+                .await
+                .unwrap()
+                .is_some_and(|r| r.state == SyncState::Cancelled)
+        })
+        .await,
+        "the store order follows TikTok's cancellation"
+    );
+    assert_eq!(store_orders(&running, cancelled).await[0]["status_id"], 5, "Cancelled");
+    chromium.client().refresh().await.unwrap();
+    let timeline = chromium.text("#timeline").await.unwrap();
+    assert!(
+        timeline.contains("Cancelled on TikTok from the orders screen (Out of stock)."),
+        "{timeline}"
+    );
+    assert!(
+        chromium.text("#cancel-order").await.is_err(),
+        "a cancelled order offers no cancellation"
+    );
+    chromium.screenshot("orders-4-cancelled").await.unwrap();
+    chromium.quit().await;
+
+    // A reason TikTok does not take at the order's status is refused on the order's page.
+    let refused = browser
+        .post_form(
+            &format!("{base}/settings/orders/{found}/cancel"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("reason", "seller_cancel_unpaid_reason_wrong_price"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("Choose one of the reasons offered"),
+        "{}",
+        refused.body
+    );
+    let nothing = browser
+        .post_form(&format!("{base}/settings/orders/retry"), &[("csrf", csrf.as_str())])
+        .await
+        .unwrap();
+    assert_eq!(nothing.status, 400, "bulk retry without a selection");
 }

@@ -652,6 +652,10 @@ async fn another_stores_session_reaches_nothing_of_a_store_on_any_route_or_job()
                         "upload",
                         "link",
                         "unlink",
+                        "resync",
+                        "cancel",
+                        "inventory",
+                        "account",
                     ]
                     .map(String::from)
                     .to_vec(),

@@ -28,7 +28,7 @@ use crate::storage::{Query as TableQuery, unix_now};
 pub(super) fn routes() -> Vec<Route> {
     vec![
         ("/settings/configuration", get(page)),
-        ("/settings/configuration/{section}", axum::routing::post(save)),
+        ("/settings/configuration/{form}", axum::routing::post(save)),
         (
             "/settings/configuration/shops/{shop_id}/disconnect",
             get(confirm_disconnect).post(disconnect),

@@ -32,7 +32,7 @@ pub(super) fn routes() -> Vec<Route> {
         ("/settings/orders/fetch", post(fetch_form)),
         ("/settings/orders/sync-range", post(sync_range_form)),
         ("/settings/orders/{id}", get(order_page)),
-        ("/settings/orders/{id}/{action}", post(order_action)),
+        ("/settings/orders/{id}/{form}", post(order_action)),
         ("/settings/api/orders", get(list_json)),
         ("/settings/api/orders/{id}", get(order_json)),
         ("/settings/api/orders/{id}/retry", post(retry_json)),

@@ -462,3 +462,155 @@ pub enum BrowseError {
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::orders::{Sale, save_record};
+    use crate::storage::embedded::EmbeddedTable;
+
+    const STORE: &str = "s1";
+    /// 2026-11-01T00:00:00Z.
+    const NOV_1: i64 = 1_793_491_200;
+
+    fn record(n: usize) -> OrderRecord {
+        let (state, status) = match n % 4 {
+            0 => (SyncState::Error, "AWAITING_SHIPMENT"),
+            1 => (SyncState::Created, "IN_TRANSIT"),
+            2 => (SyncState::Created, "DELIVERED"),
+            _ => (SyncState::Skipped, "AWAITING_SHIPMENT"),
+        };
+        OrderRecord {
+            tiktok_order_id: format!("5764614130387{n:05}"),
+            shop_id: if n % 2 == 0 { "us".into() } else { "gb".into() },
+            state,
+            store_order_id: (state == SyncState::Created).then(|| format!("{}", 10_000 + n)),
+            reason: None,
+            tiktok_status: status.into(),
+            updated_at: 0,
+            attempts: 0,
+            address_fingerprint: None,
+            // One order an hour from November 1st.
+            sale: Some(Sale {
+                placed_at: NOV_1 + n as i64 * 3600,
+                total: Decimal::new(1350, 2),
+                currency: "USD".into(),
+                buyer: if n == 7 {
+                    "Ada Lovelace".into()
+                } else {
+                    format!("Buyer {n}")
+                },
+                skus: vec![format!("SKU-{}", n % 10)],
+                units: 1,
+            }),
+        }
+    }
+
+    fn filter(query: &str) -> OrderFilter {
+        serde_json::from_value(serde_json::Value::Object(
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect(),
+        ))
+        .unwrap()
+    }
+
+    async fn ids(table: &dyn Table, query: &str) -> (Vec<String>, bool) {
+        let page = page(table, STORE, &filter(query)).await.unwrap();
+        (page.records.into_iter().map(|r| r.tiktok_order_id).collect(), page.more)
+    }
+
+    #[tokio::test]
+    async fn tabs_dates_shops_searches_and_pages_read_the_index_newest_first() {
+        let table = EmbeddedTable::in_memory().unwrap();
+        for n in 0..120 {
+            save_record(&table, STORE, record(n)).await.unwrap();
+        }
+        let (first, more) = ids(&table, "").await;
+        assert_eq!((first.len(), more), (PAGE_SIZE, true));
+        assert_eq!(first[0], record(119).tiktok_order_id, "newest first");
+        let (third, more) = ids(&table, "page=3").await;
+        assert_eq!((third.len(), more), (20, false));
+        assert_eq!(third.last().unwrap(), &record(0).tiktok_order_id);
+
+        let (errors, _) = ids(&table, "state=error").await;
+        assert_eq!(errors.len(), 30);
+        let (transit_gb, _) = ids(&table, "status=IN_TRANSIT&shop=gb").await;
+        assert_eq!(transit_gb.len(), 30, "IN_TRANSIT orders are all odd: gb");
+        assert!(ids(&table, "status=IN_TRANSIT&shop=us").await.0.is_empty());
+
+        // November 2nd (UTC), both ends included: orders 24 to 47.
+        let (day, _) = ids(&table, "from=2026-11-02&to=2026-11-02").await;
+        assert_eq!(day.len(), 24);
+        assert_eq!(
+            (day.first().unwrap(), day.last().unwrap()),
+            (&record(47).tiktok_order_id, &record(24).tiktok_order_id)
+        );
+        let (errors_that_day, _) = ids(&table, "state=error&from=2026-11-02&to=2026-11-02").await;
+        assert_eq!(errors_that_day.len(), 6);
+
+        assert_eq!(ids(&table, "q=lovelace").await.0, vec![record(7).tiktok_order_id]);
+        assert_eq!(
+            ids(&table, "q=ada lov").await.0,
+            vec![record(7).tiktok_order_id],
+            "every word starts one"
+        );
+        assert_eq!(ids(&table, "q=SKU-3").await.0.len(), 12);
+        assert_eq!(
+            ids(&table, "q=10005").await.0,
+            vec![record(5).tiktok_order_id],
+            "store order id"
+        );
+        let exact = record(8).tiktok_order_id;
+        assert_eq!(ids(&table, &format!("q={exact}")).await.0, vec![exact.clone()]);
+        let searched = page(&table, STORE, &filter("q=SKU-3&state=created")).await.unwrap();
+        assert_eq!(searched.records.len(), 6);
+        let counts = searched.matched.unwrap();
+        assert_eq!(
+            (counts["all"], counts["state:created"], counts["state:skipped"]),
+            (12, 6, 6)
+        );
+
+        assert_eq!(
+            page(&table, STORE, &filter("from=2026-13-01"))
+                .await
+                .unwrap_err()
+                .to_string(),
+            "“2026-13-01” is not a date (YYYY-MM-DD)."
+        );
+        assert!(matches!(
+            page(&table, STORE, &filter("from=2026-11-03&to=2026-11-02")).await,
+            Err(BrowseError::Filter(FilterError::Range))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_status_change_moves_an_order_between_tabs_and_old_records_are_indexed_once() {
+        let table = EmbeddedTable::in_memory().unwrap();
+        let mut order = record(0);
+        save_record(&table, STORE, order.clone()).await.unwrap();
+        order.tiktok_status = "CANCELLED".into();
+        order.state = SyncState::Cancelled;
+        save_record(&table, STORE, order.clone()).await.unwrap();
+        assert!(ids(&table, "status=AWAITING_SHIPMENT").await.0.is_empty());
+        assert!(ids(&table, "state=error").await.0.is_empty());
+        assert_eq!(ids(&table, "status=CANCELLED").await.0.len(), 1);
+        assert_eq!(ids(&table, "").await.0.len(), 1, "one entry in All");
+
+        // A record saved before the index: only the record, no entries, no marker.
+        let old = record(1);
+        let pk = accounts::store_pk("s2");
+        let item = Item::new(
+            &pk,
+            format!("ORDER#{}", old.tiktok_order_id),
+            crate::storage::encode(&old),
+        );
+        table.put(item, Condition::None).await.unwrap();
+        assert_eq!(ensure_indexed(&table, "s2").await.unwrap(), 1);
+        assert_eq!(ensure_indexed(&table, "s2").await.unwrap(), 0, "once");
+        let listed = page(&table, "s2", &OrderFilter::default()).await.unwrap();
+        assert_eq!(listed.records, vec![old]);
+    }
+}

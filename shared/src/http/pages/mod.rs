@@ -307,7 +307,13 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                         span.store { "Shop " (shop.name) " (" (shop.region) ")" }
                     }
                     a.bell.unread[unread > 0] #bell href="/settings/notifications"
-                        aria-label=(format!("Notifications: {unread} unread")) { "🔔 " (unread) }
+                        aria-label=(format!("Notifications: {unread} unread")) {
+                        // A bell (Material Icons' "notifications", Apache-2.0): no emoji font needed.
+                        svg.icon width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" {
+                            path fill="currentColor" d="M12 22c1.1 0 2-.9 2-2h-4c0 1.1.9 2 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4c0-.83-.67-1.5-1.5-1.5s-1.5.67-1.5 1.5v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z" {}
+                        }
+                        " " (unread)
+                    }
                 }
                 nav.main aria-label="Sections" {
                     ul {
