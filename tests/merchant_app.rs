@@ -465,3 +465,238 @@ async fn an_upload_that_fails_every_retry_counts_as_failed_in_its_activity_and_o
         "a Retry of the parked upload is not counted in the activity again"
     );
 }
+
+/// The configuration's save button of section `anchor`, clicked, waiting for the page.
+async fn save_section(chromium: &Chromium, anchor: &str) {
+    chromium
+        .click_to_next_page(&format!("#{anchor} button[type=submit]"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_user_sees_them_read_only() {
+    let (_dir, running, us, _) = connector_e2e::ready_on(false).await;
+    let table = running.app.table.as_ref();
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    let base = format!("http://{}", running.addr);
+    let shops = connector::accounts::list_shops(table, STORE).await.unwrap();
+    let gb = shops.iter().find(|s| s.region == "GB").unwrap().shop_id.clone();
+    let store = || async { connector::accounts::get_store(table, STORE).await.unwrap().unwrap() };
+    let shop = |id: String| async move { connector::accounts::get_shop(table, STORE, &id).await.unwrap().unwrap() };
+    let chromium = Chromium::start().await.unwrap();
+    let c = chromium.client();
+    c.goto(&sandboxes.load_url().await.unwrap()).await.unwrap();
+    c.goto(&format!("{base}/settings/configuration")).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Configuration");
+    chromium.screenshot("config-1-products").await.unwrap();
+
+    // One change per section, each saved on its own and confirmed.
+    find(c, "input[name=\"sync:title\"]").await.click().await.unwrap();
+    save_section(&chromium, "products").await;
+    assert_eq!(text(c, "#flash").await, "Saved.");
+    assert!(!store().await.settings.sync_fields.title);
+    assert!(
+        !find(c, "input[name=\"sync:title\"]").await.is_selected().await.unwrap(),
+        "shown as saved"
+    );
+
+    type_into(c, "input[name=reserve]", "3").await;
+    find(c, "input[name=at_threshold][value=deactivate]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    save_section(&chromium, "inventory").await;
+    let policy = store().await.settings.inventory;
+    assert_eq!((policy.reserve, policy.deactivate_at_threshold), (3, true));
+
+    type_into(c, &format!("input[name=\"rate:{gb}\"]"), "0.8").await;
+    save_section(&chromium, "price").await;
+    let rated = shop(gb.clone()).await;
+    assert_eq!(rated.conversion_rate.map(|r| r.to_string()), Some("0.8".into()));
+    assert!(rated.conversion_rate_set_at.is_some());
+    assert!(text(c, "#price").await.contains(" Set 20"), "the date it was set shows");
+
+    type_into(c, "input[name=order_prefix]", "TT-").await;
+    save_section(&chromium, "orders").await;
+    assert_eq!(store().await.settings.order_prefix, "TT-");
+
+    // The carrier picker offers the providers TikTok lists for the shops' delivery options.
+    let offered = text(c, "select[name=\"carrier_tiktok:0\"]").await;
+    assert!(offered.contains("Royal Mail") && offered.contains("USPS"), "{offered}");
+    type_into(c, "input[name=\"carrier_store:0\"]", "royalmail").await;
+    choose(c, "select[name=\"carrier_tiktok:0\"]", "Royal Mail").await;
+    choose(c, "select[name=default_provider]", "USPS").await;
+    save_section(&chromium, "carriers").await;
+    let settings = store().await.settings;
+    assert_eq!(
+        settings.carrier_map,
+        vec![("royalmail".to_string(), "Royal Mail".to_string())]
+    );
+    assert_eq!(settings.default_provider.as_deref(), Some("USPS"));
+
+    find(c, "input[name=email_orders_need_attention]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    save_section(&chromium, "notifications").await;
+    assert!(!store().await.settings.notifications.email_orders_need_attention);
+
+    choose(c, "select[name=default_shop_id]", &gb).await;
+    save_section(&chromium, "account").await;
+    assert_eq!(store().await.settings.default_shop_id.as_deref(), Some(gb.as_str()));
+    assert!(
+        text(c, "header").await.contains("Sandbox UK Shop"),
+        "the default shop shows first"
+    );
+
+    // A bad value is refused next to its field; the section's other edits stay as typed.
+    type_into(c, "input[name=order_prefix]", "bad prefix!").await;
+    type_into(c, "input[name=order_retries]", "5").await;
+    find(c, "input[name=import_sample_orders]").await.click().await.unwrap();
+    save_section(&chromium, "orders").await;
+    let refusal = text(c, "#orders .field-error").await;
+    assert!(refusal.contains("letters, digits, - or _"), "{refusal}");
+    assert_eq!(
+        find(c, "input[name=order_prefix]")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bad prefix!")
+    );
+    assert_eq!(
+        find(c, "input[name=order_retries]")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("5")
+    );
+    assert!(
+        find(c, "input[name=import_sample_orders]")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    assert_eq!(text(c, "h1").await, "Configuration", "the page, not an error page");
+    let unchanged = store().await.settings;
+    assert_eq!(
+        (
+            unchanged.order_retries,
+            unchanged.order_prefix.as_str(),
+            unchanged.import_sample_orders
+        ),
+        (3, "TT-", false)
+    );
+    chromium.scroll_to("#orders").await.unwrap();
+    chromium.screenshot("config-2-refused").await.unwrap();
+
+    // The log names who changed what.
+    c.goto(&format!("{base}/settings/log")).await.unwrap();
+    let log = text(c, "main").await;
+    assert!(log.contains("order_prefix") && log.contains("(owner)"), "{log}");
+    assert!(log.contains("conversion rate of Sandbox UK Shop"), "{log}");
+
+    // Disconnect with a confirmation that says what stops; connect it again.
+    c.goto(&format!("{base}/settings/configuration#account")).await.unwrap();
+    chromium
+        .click_to_next_page(&format!("#shops tr[data-shop=\"{gb}\"] a.danger"))
+        .await
+        .unwrap();
+    assert!(
+        text(c, "#confirm-disconnect")
+            .await
+            .contains("new TikTok orders reaching the store")
+    );
+    chromium.screenshot("config-3-disconnect").await.unwrap();
+    chromium.click_to_next_page("#confirm-disconnect button").await.unwrap();
+    assert!(text(c, "#flash").await.contains("Shop disconnected"));
+    assert_eq!(
+        shop(gb.clone()).await.status,
+        connector::accounts::ShopStatus::Disconnected
+    );
+    chromium.click_to_next_page("#connect-shop").await.unwrap();
+    assert_eq!(
+        shop(gb.clone()).await.status,
+        connector::accounts::ShopStatus::Active,
+        "connected again"
+    );
+    // A shop whose authorization was revoked is re-authorized from its row.
+    let mut revoked = shop(us.clone()).await;
+    revoked.status = connector::accounts::ShopStatus::NeedsReauthorization;
+    revoked.attention = Some("The seller revoked the authorization.".into());
+    connector::accounts::save_shop(table, &revoked).await.unwrap();
+    c.goto(&format!("{base}/settings/configuration#account")).await.unwrap();
+    assert!(
+        text(c, &format!("#shops tr[data-shop=\"{us}\"]"))
+            .await
+            .contains("Needs re-authorization")
+    );
+    chromium.scroll_to("#account").await.unwrap();
+    chromium.screenshot("config-4-account").await.unwrap();
+    chromium
+        .click_to_next_page(&format!("#shops tr[data-shop=\"{us}\"] a.secondary"))
+        .await
+        .unwrap();
+    assert_eq!(
+        shop(us.clone()).await.status,
+        connector::accounts::ShopStatus::Active,
+        "re-authorized"
+    );
+
+    // Another user of the store sees the settings read-only; a save is refused.
+    let user_load = async || -> String {
+        let load: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url?user_id=24654", sandboxes.bigcommerce))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        load["url"].as_str().unwrap().to_string()
+    };
+    c.goto(&user_load().await).await.unwrap();
+    c.goto(&format!("{base}/settings/configuration")).await.unwrap();
+    assert!(text(c, "#read-only").await.contains("only the store owner"));
+    assert!(
+        text(c, "#products button[type=submit]").await.is_empty(),
+        "no save button"
+    );
+    assert_eq!(
+        find(c, "#products fieldset")
+            .await
+            .attr("disabled")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert!(text(c, "#users").await.contains("User 24654 · you"));
+    chromium.screenshot("config-5-read-only").await.unwrap();
+    chromium.quit().await;
+    let (mut user, _, csrf) = connector_e2e::merchant_at(&running, &user_load().await).await;
+    let before = store().await;
+    let refused = user
+        .post_form(
+            &format!("{base}/settings/configuration/products"),
+            &[("csrf", csrf.as_str()), ("auto_create", "on")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let json = user
+        .put_json(
+            &format!("{base}/settings/api/settings"),
+            &serde_json::json!({"auto_create": true}),
+            &csrf,
+        )
+        .await
+        .unwrap();
+    assert_eq!(json.status, 403);
+    assert_eq!(store().await.settings, before.settings, "nothing changed");
+}

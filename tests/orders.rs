@@ -1622,7 +1622,10 @@ async fn in_chromium_the_merchant_finds_an_order_reads_its_timeline_retries_one_
         .await
         .unwrap();
     let reason = chromium.text("#sync-reason").await.unwrap();
-    assert!(reason.contains("RENAMED-ON-TIKTOK") && reason.contains("not linked"), "{reason}");
+    assert!(
+        reason.contains("RENAMED-ON-TIKTOK") && reason.contains("not linked"),
+        "{reason}"
+    );
     chromium
         .goto(&format!("{base}/settings/products/{}?shop={shop}", listing.product_id))
         .await
@@ -1713,6 +1716,13 @@ async fn in_chromium_the_merchant_finds_an_order_reads_its_timeline_retries_one_
     assert!(
         chromium.text("#cancel-order").await.is_err(),
         "a cancelled order offers no cancellation"
+    );
+    let notices = connector::notices::list(table, STORE).await.unwrap();
+    assert!(
+        notices
+            .iter()
+            .all(|n| n.kind != connector::notices::NoticeKind::OversoldCancellation),
+        "the merchant's own cancellation raises no oversold notice: {notices:?}"
     );
     chromium.screenshot("orders-4-cancelled").await.unwrap();
     chromium.quit().await;

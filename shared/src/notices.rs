@@ -75,7 +75,7 @@ pub struct Notice {
     pub topic: String,
     /// What the merchant should know, in words.
     pub text: String,
-    /// Where the app shows more (a path such as `/settings/dashboard#orders`).
+    /// Where the app shows more (a path such as `/settings/orders?state=error`).
     pub link: String,
     /// When it was raised, or its text last changed (Unix seconds).
     pub raised_at: i64,
@@ -221,7 +221,7 @@ pub async fn cancelled_order(
         format!(
             "TikTok cancelled order {tiktok_order_id} of shop {shop_id} as out of stock: the shop sold more than it had. Check the stock of its products."
         ),
-        "/settings/dashboard#orders",
+        "/settings/orders?status=CANCELLED",
     );
     raise(table, store_hash, notice).await
 }
@@ -295,7 +295,7 @@ fn orders_notice(shop: &ShopRecord, waiting: i64) -> Option<Notice> {
                 "{waiting} TikTok order(s) of shop {} ({}) could not be created in your store and need your attention.",
                 shop.name, shop.region
             ),
-            "/settings/dashboard#orders",
+            "/settings/orders?state=error",
         )
     })
 }

@@ -743,6 +743,17 @@ async fn follow_tiktok(
     let settings = &store.settings;
     let status_changed = record.tiktok_status != order.status.as_str();
     record.tiktok_status = order.status.as_str().to_string();
+    if status_changed && order.status == OrderStatus::Cancelled && order.cancellation_initiator != "SELLER" {
+        // TikTok (or the buyer) cancelled it: an out-of-stock reason means the shop oversold.
+        crate::notices::cancelled_order(
+            table,
+            &store.store_hash,
+            &record.shop_id,
+            order.id.as_str(),
+            &order.cancel_reason,
+        )
+        .await?;
+    }
     if order.status == OrderStatus::Cancelled && settings.cancel_store_orders {
         // Recorded first, so the store's echo of this cancellation is not sent back to
         // TikTok; the store calls are idempotent, so a retry repeats them safely.

@@ -239,6 +239,15 @@ async fn move_order(State(sandbox): State<Sandbox>, Path(id): Path<String>, Json
         order["status"] = json!(status);
         order["is_on_hold_order"] = json!(status == "ON_HOLD");
         order["update_time"] = json!(now());
+        if status == "CANCELLED" {
+            // TikTok's own cancellation (a system reason unless the body names one).
+            let reason = body["cancel_reason"]
+                .as_str()
+                .unwrap_or("system_cancel_order_reason_shipping_timeout");
+            order["cancel_reason"] = json!(reason);
+            order["cancellation_initiator"] = json!(body["cancellation_initiator"].as_str().unwrap_or("SYSTEM"));
+            order["cancel_time"] = json!(now());
+        }
         order["_shop"].as_str().unwrap_or_default().to_string()
     };
     sandbox.notify_order(&shop_id, &id, &status);

@@ -1820,6 +1820,9 @@ async fn seller_cancel_order(
         }
         order["status"] = json!("CANCELLED");
         order["update_time"] = json!(now());
+        order["cancel_reason"] = json!(reason);
+        order["cancellation_initiator"] = json!("SELLER");
+        order["cancel_time"] = json!(now());
         let order = order.clone();
         let record = match after_sales::cancellation(&mut state, &order, ("CANCEL", "SELLER"), &reason, &reason) {
             Ok(record) => record,

@@ -783,6 +783,13 @@ pub struct Order {
     /// Buyer's message.
     #[serde(default)]
     pub buyer_message: String,
+    /// Why the order was cancelled (TikTok's machine key, e.g.
+    /// `seller_cancel_reason_out_of_stock`); empty unless cancelled.
+    #[serde(default)]
+    pub cancel_reason: String,
+    /// Who cancelled it: `SELLER`, `BUYER` or `SYSTEM` (empty unless cancelled).
+    #[serde(default)]
+    pub cancellation_initiator: String,
     /// The buyer's e-mail as TikTok gives it to the seller: an anonymized relay address,
     /// or empty when hidden (reference §9: never write to the buyer through it).
     #[serde(default)]
