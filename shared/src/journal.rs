@@ -99,6 +99,7 @@ impl LogKind {
         match activity_kind {
             "import" => LogKind::Imports,
             "upload" => LogKind::Uploads,
+            "fetch_order" | "sync_orders" => LogKind::Orders,
             kind if kind.starts_with("sync") => LogKind::Syncs,
             _ => LogKind::Listings,
         }

@@ -878,6 +878,17 @@ async fn create_once(
                 text,
             )
             .await?;
+            let logged = crate::journal::Entry::now(
+                crate::journal::LogKind::Orders,
+                format!(
+                    "TikTok order {} of shop {}: store order {} created",
+                    order.id,
+                    shop.shop_id,
+                    store_order_id.as_deref().unwrap_or_default()
+                ),
+            );
+            let key = format!("order-created-{}", order.id);
+            crate::journal::note(table, &store.store_hash, logged, Some(&key)).await;
             idempotency::complete(
                 table,
                 "order-create",
@@ -919,6 +930,15 @@ async fn create_once(
                 text,
             )
             .await?;
+            // The reason names SKUs and ids only (never the buyer).
+            let logged = crate::journal::Entry::now(
+                crate::journal::LogKind::Orders,
+                format!(
+                    "TikTok order {} of shop {} not created: {reason}",
+                    order.id, shop.shop_id
+                ),
+            );
+            crate::journal::note(table, &store.store_hash, logged, None).await;
             idempotency::release(table, "order-create", &key).await?;
             Ok(())
         }
