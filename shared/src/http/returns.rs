@@ -95,6 +95,7 @@ async fn stored_settings(app: &App, context: &SessionContext) -> Result<Settings
             })
             .collect(),
         error: None,
+        read_only: !context.is_owner(),
     })
 }
 
@@ -148,6 +149,7 @@ async fn save_settings(
     Form(fields): Form<Fields>,
 ) -> Result<Response, Response> {
     let outcome = async {
+        context.require_owner()?;
         context.check_csrf(&app, field(&fields, "csrf"))?;
         let table = app.table.as_ref();
         let mut posted = stored_settings(&app, &context).await?;

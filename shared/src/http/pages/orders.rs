@@ -39,13 +39,14 @@ pub fn order_table(newest: &[OrderRecord], total: u64, failing: u64, csrf: &str)
                 p { "No TikTok orders yet. Paid orders appear here within seconds." }
             } @else {
                 p { (total) " order(s) · " (failing) " need attention · the latest " (newest.len()) " below" }
+                p { a href="/settings/orders" { "All orders, with search and filters →" } }
                 table {
                     thead { tr { th { "TikTok order" } th { "Store order" } th { "State" } th { "TikTok status" } th { "Reason" } th {} } }
                     tbody {
                         @for record in newest {
                             @let (class, label) = state_label(record.state);
                             tr data-order=(record.tiktok_order_id) {
-                                td { (record.tiktok_order_id) }
+                                td { a href=(format!("/settings/orders/{}", record.tiktok_order_id)) { (record.tiktok_order_id) } }
                                 td { (record.store_order_id.as_deref().unwrap_or("—")) }
                                 td class=(format!("state-{class}")) { (label) }
                                 td { (record.tiktok_status) }

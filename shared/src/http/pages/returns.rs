@@ -93,6 +93,8 @@ pub struct SettingsForm {
     pub shops: Vec<(ShopRecord, String, bool)>,
     /// The field refused and why.
     pub error: Option<(String, String)>,
+    /// Shown read-only: the session's user is not the store owner.
+    pub read_only: bool,
 }
 
 fn settings_card(form: &SettingsForm, csrf: &str) -> Markup {
@@ -102,6 +104,7 @@ fn settings_card(form: &SettingsForm, csrf: &str) -> Markup {
             h2 { "After-sales settings" }
             form method="post" action="/settings/returns/settings" {
                 input type="hidden" name="csrf" value=(csrf);
+                fieldset.plain disabled[form.read_only] {
                 (check("refund_in_store", "When TikTok refunds a buyer, record the refund on the store order and mark it Refunded or Partially Refunded", form.refund_in_store))
                 (check("restock_returns", "Put returned items back in stock once you received them", form.restock_returns))
                 @for (shop, limit, cancellations) in &form.shops {
@@ -116,7 +119,12 @@ fn settings_card(form: &SettingsForm, csrf: &str) -> Markup {
                         (check(&format!("approve_unshipped_cancellations:{}", shop.shop_id), "Approve buyer cancellations of orders not yet shipped", *cancellations))
                     }
                 }
-                p { button type="submit" { "Save after-sales settings" } }
+                }
+                @if form.read_only {
+                    p.muted { "Only the store owner can change these settings." }
+                } @else {
+                    p { button type="submit" { "Save after-sales settings" } }
+                }
             }
         }
     }
