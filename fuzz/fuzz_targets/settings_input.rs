@@ -1,10 +1,11 @@
-//! Settings from the merchant: the settings JSON, a profile's JSON and the order
-//! settings form. Any input is refused or accepted without a panic, and whatever is
+//! Settings from the merchant: the settings JSON, a profile's JSON and each
+//! configuration section's form. Any input is refused or accepted without a panic, and whatever is
 //! accepted passes validation and publishes stock within TikTok's range.
 #![no_main]
 
 use connector::accounts::Settings;
 use connector::catalog::rules::{MAX_STOCK, Profile};
+use connector::configuration::{Draft, SECTIONS};
 use libfuzzer_sys::fuzz_target;
 use rust_decimal::Decimal;
 
@@ -29,10 +30,11 @@ fuzz_target!(|input: (u8, &[u8])| {
         }
         _ => {
             let fields: Vec<(String, String)> = url::form_urlencoded::parse(data).into_owned().collect();
-            let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-            let mut settings = Settings::default();
-            if settings.apply_order_form(&field).is_ok() {
-                assert_eq!(settings.validate(), Ok(()), "an accepted form is valid");
+            let section = SECTIONS[usize::from(kind / 3) % SECTIONS.len()];
+            let mut draft = Draft::new(Settings::default(), Vec::new());
+            draft.apply(section, &fields).expect("a known section");
+            if draft.errors.is_empty() {
+                assert_eq!(draft.settings.validate(), Ok(()), "an accepted form is valid");
             }
         }
     }

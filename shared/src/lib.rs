@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod app;
 pub mod catalog;
 pub mod config;
+pub mod configuration;
 pub mod crypto;
 pub mod http;
 pub mod jobs;

@@ -146,11 +146,14 @@ proptest! {
     #[test]
     fn order_forms_are_refused_or_valid(fields in prop::collection::vec((prop::sample::select(vec![
         "status:awaiting_shipment", "status:completed", "store_cancel_reason", "item_price", "order_retries",
-        "order_prefix", "default_provider", "carrier_map", "import_fbt_orders"]), ".{0,40}"), 0..10)) {
-        let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
-        let mut settings = Settings::default();
-        if settings.apply_order_form(&field).is_ok() {
-            prop_assert_eq!(settings.validate(), Ok(()));
+        "order_prefix", "default_provider", "default_buyer_email", "import_fbt_orders"]), ".{0,40}"), 0..10)) {
+        let fields: Vec<(String, String)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut draft = connector::configuration::Draft::new(Settings::default(), Vec::new());
+        draft.apply("orders", &fields).unwrap();
+        if draft.errors.is_empty() {
+            prop_assert_eq!(draft.settings.validate(), Ok(()));
+        } else {
+            prop_assert!(draft.errors.keys().all(|field| draft.typed.contains_key(field)), "a refused field keeps what was typed");
         }
     }
 
