@@ -206,6 +206,10 @@ pub struct OrderRecord {
     /// was kept have none).
     #[serde(default)]
     pub sale: Option<Sale>,
+    /// When the connector first recorded the order (Unix seconds; 0 until saved): the
+    /// orders screen's time for an order whose TikTok time is unknown.
+    #[serde(default)]
+    pub first_seen: i64,
 }
 
 /// A TikTok order's sale as the dashboard counts it.
@@ -284,6 +288,9 @@ pub async fn get_record(
 
 async fn save_record(table: &dyn Table, store_hash: &str, mut record: OrderRecord) -> Result<(), StorageError> {
     record.updated_at = unix_now();
+    if record.first_seen == 0 {
+        record.first_seen = record.updated_at;
+    }
     let pk = accounts::store_pk(store_hash);
     put_counted(table, record_item(store_hash, &record), Vec::new(), |stored| {
         let before: Option<OrderRecord> = stored.and_then(|i| serde_json::from_value(i.data.clone()).ok());
@@ -641,7 +648,7 @@ async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_i
         false,
         reason,
     )
-    .await?;
+    .await;
     Ok(())
 }
 
@@ -709,7 +716,7 @@ async fn sync_from(
             browse::status_words(order.status.as_str())
         ),
     )
-    .await?;
+    .await;
     let existing = get_record(table, &store.store_hash, order_id).await?;
     let platform = crate::platforms::open(app, store).map_err(retry)?;
     match (existing, &order.status) {
@@ -717,6 +724,17 @@ async fn sync_from(
             follow_tiktok(table, store, &platform, record, &order).await
         }
         (_, status) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
+        (Some(mut record), status) if record.tiktok_status != status.as_str() => {
+            // An order waiting for the merchant (not in the store) moved on at TikTok:
+            // its tab and state follow, and a cancelled one no longer waits.
+            record.tiktok_status = status.as_str().to_string();
+            if *status == OrderStatus::Cancelled {
+                record.state = SyncState::Cancelled;
+                record.reason = Some("TikTok cancelled the order before it reached the store.".into());
+            }
+            save_record(table, &store.store_hash, record).await?;
+            Ok(())
+        }
         (_, status) => {
             tracing::info!(
                 order = order_id,
@@ -774,7 +792,7 @@ async fn follow_tiktok(
             true,
             text + ".",
         )
-        .await?;
+        .await;
         return Ok(());
     }
     let mut changed = status_changed;
@@ -793,7 +811,7 @@ async fn follow_tiktok(
             true,
             text,
         )
-        .await?;
+        .await;
     }
     if matches!(
         order.status,
@@ -813,7 +831,7 @@ async fn follow_tiktok(
                 true,
                 text,
             )
-            .await?;
+            .await;
             record.address_fingerprint = Some(current);
             changed = true;
         }
@@ -877,7 +895,7 @@ async fn create_once(
                 true,
                 text,
             )
-            .await?;
+            .await;
             let logged = crate::journal::Entry::now(
                 crate::journal::LogKind::Orders,
                 format!(
@@ -887,8 +905,6 @@ async fn create_once(
                     store_order_id.as_deref().unwrap_or_default()
                 ),
             );
-            let key = format!("order-created-{}", order.id);
-            crate::journal::note(table, &store.store_hash, logged, Some(&key)).await;
             idempotency::complete(
                 table,
                 "order-create",
@@ -897,6 +913,8 @@ async fn create_once(
                 Duration::from_secs(30 * 86_400),
             )
             .await?;
+            let log_key = format!("order-created-{}", order.id);
+            crate::journal::note(table, &store.store_hash, logged, Some(&log_key)).await;
             Ok(())
         }
         Err(Parked(reason)) => {
@@ -918,6 +936,7 @@ async fn create_once(
                 attempts,
                 address_fingerprint: None,
                 sale: Some(Sale::of(order)),
+                first_seen: 0,
             };
             save_record(table, &store.store_hash, record).await?;
             let text = format!("Not created: {reason}");
@@ -929,7 +948,7 @@ async fn create_once(
                 false,
                 text,
             )
-            .await?;
+            .await;
             // The reason names SKUs and ids only (never the buyer).
             let logged = crate::journal::Entry::now(
                 crate::journal::LogKind::Orders,
@@ -966,6 +985,7 @@ async fn create(
         attempts: 0,
         address_fingerprint: Some(fingerprint(&shipping_address(order))),
         sale: Some(Sale::of(order)),
+        first_seen: 0,
     };
     // A crash after the store created the order but before the mapping was saved leaves
     // the order in the store: find it instead of creating a second one.
@@ -1134,6 +1154,8 @@ pub async fn poll_all(app: &App) -> Result<usize, JobError> {
 
 async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
+    // Orders saved before the orders screen's index get indexed a batch a minute.
+    browse::ensure_indexed(table, store_hash).await?;
     let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "ORDERS", 86_400).await? else {
         return Ok(0);
     };
@@ -1310,15 +1332,6 @@ async fn push_shipment(
                 "Store shipment {shipment_id} sent: tracking {} with {}, package {}.",
                 pushed.tracking_number, provider.name, pushed.package_id
             );
-            timeline::note(
-                table,
-                &store.store_hash,
-                &pushed.tiktok_order_id,
-                EventKind::Shipment,
-                true,
-                text,
-            )
-            .await?;
             let sk = shipment_sk(store_order_id, shipment_id);
             let data = serde_json::to_value(&pushed).expect("shipments serialize");
             table
@@ -1327,6 +1340,8 @@ async fn push_shipment(
                     Condition::None,
                 )
                 .await?;
+            let order_id = &pushed.tiktok_order_id;
+            timeline::note(table, &store.store_hash, order_id, EventKind::Shipment, true, text).await;
             Ok(())
         }
         Err(ShopError::TikTok(error)) if error.is_retryable() => Err(retry(error)),
@@ -1504,17 +1519,9 @@ async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) 
         ),
         Some(reason) => reason.clone(),
     };
-    let ok = record.reason.is_none();
-    timeline::note(
-        table,
-        &store.store_hash,
-        &record.tiktok_order_id,
-        EventKind::Cancel,
-        ok,
-        text,
-    )
-    .await?;
+    let (ok, order_id) = (record.reason.is_none(), record.tiktok_order_id.clone());
     save_record(table, &store.store_hash, record).await?;
+    timeline::note(table, &store.store_hash, &order_id, EventKind::Cancel, ok, text).await;
     Ok(())
 }
 
@@ -1527,7 +1534,7 @@ async fn save_shipment_error(
     record.reason = Some(reason.to_string());
     let order_id = record.tiktok_order_id.clone();
     save_record(table, &store.store_hash, record).await?;
-    timeline::note(table, &store.store_hash, &order_id, EventKind::Shipment, false, reason).await?;
+    timeline::note(table, &store.store_hash, &order_id, EventKind::Shipment, false, reason).await;
     Ok(())
 }
 
@@ -1592,14 +1599,14 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
                 let order_id = record.tiktok_order_id.clone();
                 save_record(table, &store_hash, record).await?;
                 let text = format!("Waits for you after {limit} automatic retries.");
-                timeline::note(table, &store_hash, &order_id, EventKind::Failed, false, text).await?;
+                timeline::note(table, &store_hash, &order_id, EventKind::Failed, false, text).await;
                 continue;
             }
             record.attempts += 1;
             let (shop_id, order_id) = (record.shop_id.clone(), record.tiktok_order_id.clone());
             let text = format!("Automatic retry {} of {limit}.", record.attempts);
             save_record(table, &store_hash, record).await?;
-            timeline::note(table, &store_hash, &order_id, EventKind::Retry, true, text).await?;
+            timeline::note(table, &store_hash, &order_id, EventKind::Retry, true, text).await;
             enqueue_sync(app, &store_hash, &shop_id, &order_id, "retry").await?;
             retried += 1;
         }
@@ -1640,10 +1647,12 @@ pub async fn park(
             attempts: 0,
             address_fingerprint: None,
             sale: None,
+            first_seen: 0,
         },
     };
     save_record(table, store_hash, record).await?;
-    timeline::note(table, store_hash, tiktok_order_id, EventKind::Failed, false, reason).await
+    timeline::note(table, store_hash, tiktok_order_id, EventKind::Failed, false, reason).await;
+    Ok(())
 }
 
 /// The store's latest `limit` order records: the highest TikTok order numbers (TikTok
@@ -1707,7 +1716,7 @@ pub async fn retry_now(app: &App, store_hash: &str, tiktok_order_id: &str) -> Re
         true,
         text,
     )
-    .await?;
+    .await;
     enqueue_sync(app, store_hash, &shop_id, tiktok_order_id, "manual").await?;
     Ok(true)
 }

@@ -22,7 +22,7 @@ use super::{Failure, Route, SessionContext, csrf_header};
 use crate::app::App;
 use crate::catalog::records;
 use crate::orders::actions::{self, ActionError, Queued};
-use crate::orders::browse::{self, BrowseError, FilterError, OrderFilter};
+use crate::orders::browse::{self, BrowseError, OrderFilter};
 use crate::orders::{self, OrderRecord, timeline};
 
 pub(super) fn routes() -> Vec<Route> {
@@ -58,14 +58,6 @@ impl From<BrowseError> for Failure {
             BrowseError::Filter(error) => Failure::BadRequest(error.to_string()),
             BrowseError::Storage(error) => error.into(),
         }
-    }
-}
-
-/// The field a refused filter names.
-fn filter_field(error: &FilterError) -> &'static str {
-    match error {
-        FilterError::Date(_) | FilterError::Range => "to",
-        FilterError::State(_) => "state",
     }
 }
 
@@ -107,7 +99,7 @@ async fn list_page(
         let store_hash = &context.store.store_hash;
         let (listed, error) = match browse::page(table, store_hash, &query.filter).await {
             Ok(listed) => (listed, None),
-            Err(BrowseError::Filter(error)) => (Default::default(), Some((filter_field(&error), error.to_string()))),
+            Err(BrowseError::Filter(error)) => (Default::default(), Some((error.field(), error.to_string()))),
             Err(BrowseError::Storage(error)) => return Err(error.into()),
         };
         let counts = orders::order_counts(table, store_hash).await?;
@@ -290,20 +282,10 @@ async fn retry_selected(
 
 /// The dates of a range form as Unix seconds, `to` taken as the whole day.
 fn range_of(fields: &Fields) -> Result<(i64, i64), Failure> {
-    let filter = OrderFilter {
-        from: text(fields, "from"),
-        to: text(fields, "to"),
-        ..OrderFilter::default()
+    let day = |field: &'static str| {
+        browse::utc_day(field, &text(fields, field)).map_err(|e| Failure::BadRequest(e.to_string()))
     };
-    let day = |text: &str| -> Result<i64, Failure> {
-        let date: jiff::civil::Date = text
-            .parse()
-            .map_err(|_| Failure::BadRequest(FilterError::Date(text.to_string()).to_string()))?;
-        date.to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_second())
-            .map_err(|e| Failure::BadRequest(e.to_string()))
-    };
-    Ok((day(&filter.from)?, day(&filter.to)? + 86_400))
+    Ok((day("from")?, day("to")? + 86_400))
 }
 
 /// Where a fetch or range sync goes: its activity.

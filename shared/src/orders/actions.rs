@@ -131,13 +131,13 @@ pub async fn cancel(app: &App, store: &StoreRecord, tiktok_order_id: &str, reaso
     {
         Ok(_) => {
             let text = format!("Cancelled on TikTok from the orders screen ({words}).");
-            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, true, text).await?;
+            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, true, text).await;
             enqueue_sync(app, store_hash, &shop.shop_id, tiktok_order_id, "resync").await?;
             Ok(())
         }
         Err(ShopError::TikTok(error)) if !error.is_retryable() => {
             let text = format!("TikTok refused the cancellation ({words}): {error}");
-            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, false, text).await?;
+            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, false, text).await;
             Err(ActionError::Refused(error.to_string()))
         }
         Err(error) => Err(ActionError::Unavailable(shop_failure(error).to_string())),

@@ -71,9 +71,10 @@ pub fn status_words(status: &str) -> String {
         )
 }
 
-/// The query of the orders screen (`?state=&status=&q=&from=&to=&shop=&page=`); an
-/// empty field means "any". `from` and `to` are dates (`2026-11-29`, UTC, both
-/// included); `page` counts from 1.
+/// The query of the orders screen (`?state=&status=&q=&from=&to=&shop=&page=&after=`);
+/// an empty field means "any". `from` and `to` are dates (`2026-11-29`, UTC, both
+/// included); `page` counts from 1; `after` is the position the previous page ended at
+/// (the "Older" link's), which reads the next page without counting the ones before.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OrderFilter {
@@ -89,23 +90,60 @@ pub struct OrderFilter {
     pub to: String,
     /// A shop id.
     pub shop: String,
-    /// The page, from 1.
+    /// The page, from 1 (at most [`MAX_PAGE`]).
     #[serde(deserialize_with = "crate::catalog::browse::optional_number")]
     pub page: Option<usize>,
+    /// Where the previous page ended ([`OrderPage::next`]).
+    pub after: String,
 }
+
+/// The deepest page reached by number (100,000 orders); deeper pages are reached by
+/// "Older" ([`OrderFilter::after`]).
+pub const MAX_PAGE: usize = 2_000;
 
 /// A filter the screen cannot apply, in words for the field it names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    /// A date that is not `YYYY-MM-DD`.
-    #[error("“{0}” is not a date (YYYY-MM-DD).")]
-    Date(String),
+    /// A date that is not `YYYY-MM-DD`, in the field named.
+    #[error("“{text}” is not a date (YYYY-MM-DD).")]
+    Date {
+        /// `from` or `to`.
+        field: &'static str,
+        /// What was typed.
+        text: String,
+    },
     /// A sync state the screen does not know.
     #[error("There is no order state “{0}”.")]
     State(String),
     /// The range ends before it starts.
     #[error("The date range ends before it starts.")]
     Range,
+    /// An "Older" position that is not of this list.
+    #[error("This page link is out of date; start from the first page.")]
+    Position,
+}
+
+impl FilterError {
+    /// The field of the filter form the error belongs next to.
+    pub fn field(&self) -> &'static str {
+        match self {
+            FilterError::Date { field, .. } => field,
+            FilterError::State(_) => "state",
+            FilterError::Range | FilterError::Position => "to",
+        }
+    }
+}
+
+/// The start of a UTC day (`2026-11-29`) in Unix seconds. Errors:
+/// [`FilterError::Date`] naming `field` when `text` is not such a date.
+pub fn utc_day(field: &'static str, text: &str) -> Result<i64, FilterError> {
+    let refused = || FilterError::Date {
+        field,
+        text: text.to_string(),
+    };
+    let date: jiff::civil::Date = text.trim().parse().map_err(|_| refused())?;
+    let start = date.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| refused())?;
+    Ok(start.timestamp().as_second())
 }
 
 /// One order as the index lists it.
@@ -119,28 +157,53 @@ pub struct Entry {
     pub status: String,
     /// Sync state.
     pub state: SyncState,
-    /// Placed at (Unix seconds; the record's last change when TikTok's time is unknown).
+    /// Placed at (Unix seconds; for an order whose TikTok time is unknown, when the
+    /// connector first recorded it: [`OrderRecord::first_seen`]).
     pub placed_at: i64,
 }
 
 impl Entry {
+    /// The entry of `record`: placed when TikTok says, else when first recorded.
     fn of(record: &OrderRecord) -> Self {
+        let placed_at = match &record.sale {
+            Some(sale) => sale.placed_at,
+            None if record.first_seen > 0 => record.first_seen,
+            None => record.updated_at,
+        };
         Self {
             id: record.tiktok_order_id.clone(),
             shop: record.shop_id.clone(),
             status: record.tiktok_status.clone(),
             state: record.state,
-            placed_at: record.sale.as_ref().map_or(record.updated_at, |s| s.placed_at),
+            placed_at,
         }
     }
 
-    fn list_keys(&self) -> Vec<String> {
-        let facets = [
-            "all".to_string(),
+    /// Whether `record` is still what this entry lists (a save racing another may
+    /// leave an entry behind until the order's next save).
+    fn lists(&self, record: &OrderRecord) -> bool {
+        record.shop_id == self.shop && record.tiktok_status == self.status && record.state == self.state
+    }
+
+    /// The facets it is listed under: every tab alone and with its shop.
+    fn facets(&self) -> Vec<String> {
+        let (status, state) = (
             format!("status:{}", self.status),
             format!("state:{}", state_key(self.state)),
-        ];
-        facets
+        );
+        let shop = format!("shop:{}", self.shop);
+        vec![
+            "all".to_string(),
+            format!("{shop}|{status}"),
+            format!("{shop}|{state}"),
+            status,
+            state,
+            shop,
+        ]
+    }
+
+    fn list_keys(&self) -> Vec<String> {
+        self.facets()
             .iter()
             .map(|facet| format!("OLIST#{facet}#{:011}#{}", self.placed_at.max(0), self.id))
             .collect()
@@ -168,8 +231,8 @@ fn find_key(word: &str, order_id: &str) -> String {
 /// what the index holds of the order is unchanged.
 pub(super) fn derived(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
     let mut ops = Vec::new();
-    let entry = Entry::of(after);
     let old_entry = before.map(Entry::of);
+    let entry = Entry::of(after);
     if old_entry.as_ref() != Some(&entry) {
         let new_keys = entry.list_keys();
         for key in old_entry.iter().flat_map(Entry::list_keys) {
@@ -206,45 +269,53 @@ fn delete(pk: &str, sk: String) -> WriteOp {
     }
 }
 
-/// The marker saying a store's records are all indexed.
+/// Where indexing the records saved before the index stands (`{"cursor": …}` while
+/// under way, `{"done": true}` once every record is indexed).
 const INDEXED: &str = "OLIST#READY";
 
-/// Indexes the store's order records saved before the index existed, once: later saves
-/// keep the index themselves. Returns how many records it indexed (0 once done).
-pub async fn ensure_indexed(table: &dyn Table, store_hash: &str) -> Result<usize, StorageError> {
+/// Records [`ensure_indexed`] indexes per call.
+pub const INDEX_BATCH: usize = 1_000;
+
+/// Indexes up to [`INDEX_BATCH`] of the store's order records saved before the index
+/// existed, continuing where the last call stopped (later saves keep the index
+/// themselves). The orders screen and the order poll call it until it is done.
+/// Returns whether every record is indexed. Errors: the table's.
+pub async fn ensure_indexed(table: &dyn Table, store_hash: &str) -> Result<bool, StorageError> {
     let pk = accounts::store_pk(store_hash);
-    if table.get(&pk, INDEXED).await?.is_some() {
-        return Ok(0);
+    let progress = table.get(&pk, INDEXED).await?;
+    if progress.as_ref().is_some_and(|p| p.data["done"] == true) {
+        return Ok(true);
     }
-    let records = super::all_records(table, store_hash).await?;
-    for record in &records {
-        for op in derived(&pk, None, record) {
+    let cursor = progress.and_then(|p| p.data["cursor"].as_str().map(str::to_string));
+    let page = table
+        .query(Query::table(&pk, "ORDER#").limit(INDEX_BATCH).after(cursor))
+        .await?;
+    for item in &page.items {
+        let record: OrderRecord = crate::storage::decode(item)?;
+        for op in derived(&pk, None, &record) {
             if let WriteOp::Put { item, condition } = op {
                 table.put(item, condition).await?;
             }
         }
     }
-    table
-        .put(Item::new(&pk, INDEXED, serde_json::json!({})), Condition::None)
-        .await?;
-    Ok(records.len())
+    let data = match &page.cursor {
+        Some(cursor) => serde_json::json!({ "cursor": cursor }),
+        None => serde_json::json!({"done": true}),
+    };
+    table.put(Item::new(&pk, INDEXED, data), Condition::None).await?;
+    Ok(page.cursor.is_none())
 }
 
 /// The bounds a filter's dates set: (from, to) in Unix seconds, `to` exclusive.
 fn bounds(filter: &OrderFilter) -> Result<(Option<i64>, Option<i64>), FilterError> {
-    let day = |text: &str| -> Result<Option<i64>, FilterError> {
-        let text = text.trim();
-        if text.is_empty() {
+    let day = |field: &'static str, text: &str| -> Result<Option<i64>, FilterError> {
+        if text.trim().is_empty() {
             return Ok(None);
         }
-        let date: jiff::civil::Date = text.parse().map_err(|_| FilterError::Date(text.to_string()))?;
-        let start = date
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(|_| FilterError::Date(text.to_string()))?;
-        Ok(Some(start.timestamp().as_second()))
+        utc_day(field, text).map(Some)
     };
-    let from = day(&filter.from)?;
-    let to = day(&filter.to)?.map(|start| start + 86_400);
+    let from = day("from", &filter.from)?;
+    let to = day("to", &filter.to)?.map(|start| start + 86_400);
     if let (Some(from), Some(to)) = (from, to)
         && to <= from
     {
@@ -265,9 +336,24 @@ impl OrderFilter {
             .map_err(|_| FilterError::State(text.to_string()))
     }
 
-    /// The page asked for, from 1.
+    /// The page asked for, from 1 to [`MAX_PAGE`].
     pub fn page(&self) -> usize {
-        self.page.unwrap_or(1).max(1)
+        self.page.unwrap_or(1).clamp(1, MAX_PAGE)
+    }
+
+    /// The facet whose range holds exactly the orders of the tab and shop asked for.
+    fn facet(&self, state: Option<SyncState>) -> String {
+        let tab = match state {
+            Some(state) => Some(format!("state:{}", state_key(state))),
+            None if !self.status.trim().is_empty() => Some(format!("status:{}", self.status.trim())),
+            None => None,
+        };
+        match (self.shop.trim(), tab) {
+            ("", None) => "all".to_string(),
+            ("", Some(tab)) => tab,
+            (shop, None) => format!("shop:{shop}"),
+            (shop, Some(tab)) => format!("shop:{shop}|{tab}"),
+        }
     }
 
     fn keeps(&self, entry: &Entry, state: Option<SyncState>, (from, to): (Option<i64>, Option<i64>)) -> bool {
@@ -288,37 +374,47 @@ pub struct OrderPage {
     pub records: Vec<OrderRecord>,
     /// The page shown, from 1.
     pub page: usize,
-    /// Whether an older page follows.
-    pub more: bool,
+    /// Where the next (older) page starts, when there is one: the "Older" link's
+    /// [`OrderFilter::after`].
+    pub next: Option<String>,
     /// With a search: how many orders matched it, by tab (`state:<key>`,
     /// `status:<status>`, `all`); without one the store's counters are the counts.
     pub matched: Option<HashMap<String, usize>>,
-    /// The search matched more than [`MAX_MATCHES`] orders: only those were read.
+    /// The search matched more than [`MAX_MATCHES`] orders: only the newest were read.
     pub truncated: bool,
+    /// Orders saved before the index are still being indexed: some may be missing.
+    pub indexing: bool,
 }
 
-/// The orders a filter selects, one page of them (see the module doc for the reads).
+/// The orders a filter selects, one page of them: one range read of the facet the tab
+/// and shop name (from the end of the date range, or from where the previous page
+/// ended), then one read per order shown. See the module doc.
 pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> Result<OrderPage, BrowseError> {
     let state = filter.state()?;
     let bounds = bounds(filter)?;
-    ensure_indexed(table, store_hash).await?;
+    let indexing = !ensure_indexed(table, store_hash).await?;
     let page = filter.page();
-    let skip = (page - 1) * PAGE_SIZE;
     if !filter.q.trim().is_empty() {
-        return searched(table, store_hash, filter, state, bounds, page).await;
+        let mut found = searched(table, store_hash, filter, state, bounds, page).await?;
+        found.indexing = indexing;
+        return Ok(found);
     }
-    let facet = match state {
-        Some(state) => format!("state:{}", state_key(state)),
-        None if !filter.status.trim().is_empty() => format!("status:{}", filter.status.trim()),
-        None => "all".to_string(),
-    };
     let pk = accounts::store_pk(store_hash);
-    let prefix = format!("OLIST#{facet}#");
-    let mut query = Query::table(&pk, &prefix).limit(1000).descending();
-    if let Some(to) = bounds.1 {
-        query = query.below(&format!("{prefix}{to:011}"));
+    let prefix = format!("OLIST#{}#", filter.facet(state));
+    let after = filter.after.trim();
+    let (mut query, mut skip) = (Query::table(&pk, &prefix).limit(1000).descending(), 0);
+    if !after.is_empty() {
+        if !after.starts_with(&prefix) {
+            return Err(FilterError::Position.into());
+        }
+        query = query.below(after);
+    } else {
+        if let Some(to) = bounds.1 {
+            query = query.below(&format!("{prefix}{to:011}"));
+        }
+        skip = (page - 1) * PAGE_SIZE;
     }
-    let mut chosen: Vec<Entry> = Vec::new();
+    let mut chosen: Vec<(String, Entry)> = Vec::new();
     let mut seen = 0;
     let mut more = false;
     'read: loop {
@@ -328,16 +424,13 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
             if bounds.0.is_some_and(|from| entry.placed_at < from) {
                 break 'read;
             }
-            if !filter.keeps(&entry, state, bounds) {
-                continue;
-            }
             seen += 1;
             if seen > skip + PAGE_SIZE {
                 more = true;
                 break 'read;
             }
             if seen > skip {
-                chosen.push(entry);
+                chosen.push((item.sk.clone(), entry));
             }
         }
         match read.cursor {
@@ -345,17 +438,21 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
             None => break,
         }
     }
+    let next = more.then(|| chosen.last().map(|(sk, _)| sk.clone())).flatten();
+    let entries: Vec<Entry> = chosen.into_iter().map(|(_, entry)| entry).collect();
     Ok(OrderPage {
-        records: records_of(table, store_hash, &chosen).await?,
+        records: records_of(table, store_hash, &entries).await?,
         page,
-        more,
+        next,
         matched: None,
         truncated: false,
+        indexing,
     })
 }
 
-/// A search: exact TikTok and store order ids, then words that start with each word
-/// of the query (an order must match them all), newest first.
+/// A search: the exact TikTok and store order ids, then the orders with a word
+/// starting with each word of the query (an order must match them all), newest first;
+/// at most [`MAX_MATCHES`] of the newest are read.
 async fn searched(
     table: &dyn Table,
     store_hash: &str,
@@ -370,20 +467,21 @@ async fn searched(
         found.push(record);
     }
     let mut truncated = false;
-    let mut ids: Option<BTreeSet<String>> = None;
+    // Order id → placed at, of the orders every word so far matched.
+    let mut matches: Option<HashMap<String, i64>> = None;
     let pk = accounts::store_pk(store_hash);
     for word in q.split_whitespace().map(str::to_lowercase) {
-        let mut matching = BTreeSet::new();
+        let mut matching = HashMap::new();
         let mut query = Query::table(&pk, format!("OFIND#{word}")).limit(1000);
         loop {
             let read = table.query(query.clone()).await?;
             for item in &read.items {
-                if let Some(id) = item.data["id"].as_str() {
-                    matching.insert(id.to_string());
+                if let (Some(id), Some(placed_at)) = (item.data["id"].as_str(), item.data["placed_at"].as_i64()) {
+                    matching.insert(id.to_string(), placed_at);
                 }
             }
             match read.cursor {
-                Some(next) if matching.len() < MAX_MATCHES => query = query.after(Some(next)),
+                Some(next) if matching.len() < MAX_SCANNED => query = query.after(Some(next)),
                 Some(_) => {
                     truncated = true;
                     break;
@@ -391,18 +489,20 @@ async fn searched(
                 None => break,
             }
         }
-        ids = Some(match ids {
+        matches = Some(match matches {
             None => matching,
-            Some(ids) => ids.intersection(&matching).cloned().collect(),
+            Some(kept) => kept.into_iter().filter(|(id, _)| matching.contains_key(id)).collect(),
         });
     }
-    let ids: Vec<String> = ids
+    let mut newest: Vec<(String, i64)> = matches
         .unwrap_or_default()
         .into_iter()
-        .filter(|id| found.iter().all(|r| &r.tiktok_order_id != id))
-        .take(MAX_MATCHES)
+        .filter(|(id, _)| found.iter().all(|r| &r.tiktok_order_id != id))
         .collect();
-    let reads = ids.iter().map(|id| get_record(table, store_hash, id));
+    newest.sort_by_key(|(_, placed_at)| std::cmp::Reverse(*placed_at));
+    truncated |= newest.len() > MAX_MATCHES;
+    newest.truncate(MAX_MATCHES);
+    let reads = newest.iter().map(|(id, _)| get_record(table, store_hash, id));
     for record in futures_util::future::join_all(reads).await {
         found.extend(record?);
     }
@@ -412,42 +512,49 @@ async fn searched(
         found.push(record);
     }
     let mut matched: HashMap<String, usize> = HashMap::new();
-    let mut shown: Vec<OrderRecord> = Vec::new();
+    let mut shown: Vec<(i64, OrderRecord)> = Vec::new();
+    // Counted by tab: the tab itself is left out of what counts.
+    let others = OrderFilter {
+        state: String::new(),
+        status: String::new(),
+        ..filter.clone()
+    };
     for record in found {
         let entry = Entry::of(&record);
-        // Counted by tab: the tab itself is left out of what counts.
-        let others = OrderFilter {
-            state: String::new(),
-            status: String::new(),
-            ..filter.clone()
-        };
         if others.keeps(&entry, None, bounds) {
             *matched.entry("all".into()).or_default() += 1;
             *matched.entry(format!("state:{}", state_key(entry.state))).or_default() += 1;
             *matched.entry(format!("status:{}", entry.status)).or_default() += 1;
         }
         if filter.keeps(&entry, state, bounds) {
-            shown.push(record);
+            shown.push((entry.placed_at, record));
         }
     }
-    shown.sort_by_key(|r| std::cmp::Reverse(Entry::of(r).placed_at));
+    shown.sort_by_key(|(placed_at, _)| std::cmp::Reverse(*placed_at));
     let skip = (page - 1) * PAGE_SIZE;
     let more = shown.len() > skip + PAGE_SIZE;
-    let records = shown.into_iter().skip(skip).take(PAGE_SIZE).collect();
+    let records = shown.into_iter().skip(skip).take(PAGE_SIZE).map(|(_, r)| r).collect();
     Ok(OrderPage {
         records,
         page,
-        more,
+        // Search pages go by number: they hold at most MAX_MATCHES orders.
+        next: more.then(String::new),
         matched: Some(matched),
         truncated,
+        indexing: false,
     })
 }
 
+/// The most search entries one word reads before the search counts as truncated.
+const MAX_SCANNED: usize = 10 * MAX_MATCHES;
+
+/// The records of `entries`, in order, leaving out any an entry no longer lists (a
+/// save that raced another left it behind).
 async fn records_of(table: &dyn Table, store_hash: &str, entries: &[Entry]) -> Result<Vec<OrderRecord>, StorageError> {
     let reads = entries.iter().map(|e| get_record(table, store_hash, &e.id));
     let mut records = Vec::new();
-    for record in futures_util::future::join_all(reads).await {
-        records.extend(record?);
+    for (entry, record) in entries.iter().zip(futures_util::future::join_all(reads).await) {
+        records.extend(record?.filter(|r| entry.lists(r)));
     }
     Ok(records)
 }
@@ -493,6 +600,7 @@ mod tests {
             attempts: 0,
             address_fingerprint: None,
             // One order an hour from November 1st.
+            first_seen: 0,
             sale: Some(Sale {
                 placed_at: NOV_1 + n as i64 * 3600,
                 total: Decimal::new(1350, 2),
@@ -519,7 +627,10 @@ mod tests {
 
     async fn ids(table: &dyn Table, query: &str) -> (Vec<String>, bool) {
         let page = page(table, STORE, &filter(query)).await.unwrap();
-        (page.records.into_iter().map(|r| r.tiktok_order_id).collect(), page.more)
+        (
+            page.records.into_iter().map(|r| r.tiktok_order_id).collect(),
+            page.next.is_some(),
+        )
     }
 
     #[tokio::test]
@@ -534,6 +645,33 @@ mod tests {
         let (third, more) = ids(&table, "page=3").await;
         assert_eq!((third.len(), more), (20, false));
         assert_eq!(third.last().unwrap(), &record(0).tiktok_order_id);
+
+        // "Older" continues where the page ended, however deep.
+        let mut walked: Vec<String> = Vec::new();
+        let mut query = "shop=us".to_string();
+        loop {
+            let listed = page(&table, STORE, &filter(&query)).await.unwrap();
+            walked.extend(listed.records.iter().map(|r| r.tiktok_order_id.clone()));
+            match listed.next {
+                Some(after) => {
+                    query = format!(
+                        "shop=us&after={}",
+                        url::form_urlencoded::byte_serialize(after.as_bytes()).collect::<String>()
+                    )
+                }
+                None => break,
+            }
+        }
+        let expected: Vec<String> = (0..120)
+            .rev()
+            .filter(|n| n % 2 == 0)
+            .map(|n| record(n).tiktok_order_id)
+            .collect();
+        assert_eq!(walked, expected, "every US order once, newest first");
+        assert!(matches!(
+            page(&table, STORE, &filter("state=error&after=OLIST%23all%2300000000001")).await,
+            Err(BrowseError::Filter(FilterError::Position))
+        ));
 
         let (errors, _) = ids(&table, "state=error").await;
         assert_eq!(errors.len(), 30);
@@ -598,6 +736,40 @@ mod tests {
         assert!(ids(&table, "state=error").await.0.is_empty());
         assert_eq!(ids(&table, "status=CANCELLED").await.0.len(), 1);
         assert_eq!(ids(&table, "").await.0.len(), 1, "one entry in All");
+        // An entry a racing save left behind lists nothing.
+        let stale = Entry::of(&record(0));
+        let stale_key = stale
+            .list_keys()
+            .into_iter()
+            .find(|k| k.starts_with("OLIST#status:AWAITING"))
+            .unwrap();
+        let item = Item::new(accounts::store_pk(STORE), stale_key, crate::storage::encode(&stale));
+        table.put(item, Condition::None).await.unwrap();
+        assert!(ids(&table, "status=AWAITING_SHIPMENT").await.0.is_empty());
+
+        // An order with no TikTok time keeps the time it was first recorded.
+        let mut timeless = record(1);
+        timeless.sale = None;
+        save_record(&table, STORE, timeless.clone()).await.unwrap();
+        let keys = async || {
+            let entries = table
+                .query(Query::table(accounts::store_pk(STORE), "OLIST#status:IN_TRANSIT#"))
+                .await
+                .unwrap();
+            entries.items.into_iter().map(|i| i.sk).collect::<Vec<_>>()
+        };
+        let first = keys().await;
+        assert_eq!(first.len(), 1);
+        for change in ["changed", "changed again"] {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            timeless = get_record(&table, STORE, &timeless.tiktok_order_id)
+                .await
+                .unwrap()
+                .unwrap();
+            timeless.reason = Some(change.into());
+            save_record(&table, STORE, timeless.clone()).await.unwrap();
+            assert_eq!(keys().await, first, "the entry does not move");
+        }
 
         // A record saved before the index: only the record, no entries, no marker.
         let old = record(1);
@@ -608,8 +780,8 @@ mod tests {
             crate::storage::encode(&old),
         );
         table.put(item, Condition::None).await.unwrap();
-        assert_eq!(ensure_indexed(&table, "s2").await.unwrap(), 1);
-        assert_eq!(ensure_indexed(&table, "s2").await.unwrap(), 0, "once");
+        assert!(ensure_indexed(&table, "s2").await.unwrap(), "one batch indexes it");
+        assert!(ensure_indexed(&table, "s2").await.unwrap(), "and stays done");
         let listed = page(&table, "s2", &OrderFilter::default()).await.unwrap();
         assert_eq!(listed.records, vec![old]);
     }

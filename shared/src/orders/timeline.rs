@@ -62,7 +62,9 @@ fn prefix(tiktok_order_id: &str) -> String {
     format!("OEVENT#{tiktok_order_id}#")
 }
 
-/// Appends an event to a TikTok order's timeline.
+/// Appends an event to a TikTok order's timeline. Best effort: a failure is logged,
+/// never returned, so a timeline never holds up (or repeats) the work it describes;
+/// callers note an event after the write it records.
 pub async fn note(
     table: &dyn Table,
     store_hash: &str,
@@ -70,7 +72,7 @@ pub async fn note(
     kind: EventKind,
     ok: bool,
     text: impl Into<String>,
-) -> Result<(), StorageError> {
+) {
     let at = unix_now();
     // Milliseconds in the key keep the events of one second in the order they happened.
     let millis = std::time::SystemTime::now()
@@ -84,12 +86,10 @@ pub async fn note(
         text: text.into(),
     };
     let sk = format!("{}{millis:014}#{}", prefix(tiktok_order_id), &random[..8]);
-    table
-        .put(
-            Item::new(accounts::store_pk(store_hash), sk, crate::storage::encode(&event)),
-            Condition::None,
-        )
-        .await
+    let item = Item::new(accounts::store_pk(store_hash), sk, crate::storage::encode(&event));
+    if let Err(error) = table.put(item, Condition::None).await {
+        tracing::warn!(store = %store_hash, order = %tiktok_order_id, %error, "order timeline event not written");
+    }
 }
 
 /// A TikTok order's timeline, oldest first (the latest [`EVENTS_SHOWN`]).

@@ -143,6 +143,11 @@ pub fn parked_list(parked: &[ParkedJob], csrf: &str) -> Markup {
 /// A link to the orders list with `filter`'s search, dates and shop, the tab
 /// (`state` or `status`) and the page.
 fn list_link(filter: &OrderFilter, tab: Tab, page: Option<usize>) -> String {
+    list_link_after(filter, tab, page, "")
+}
+
+/// [`list_link`] continuing after the position `after` (the "Older" link).
+fn list_link_after(filter: &OrderFilter, tab: Tab, page: Option<usize>, after: &str) -> String {
     let mut pairs = url::form_urlencoded::Serializer::new(String::new());
     match tab {
         Tab::All => {}
@@ -165,6 +170,9 @@ fn list_link(filter: &OrderFilter, tab: Tab, page: Option<usize>) -> String {
     }
     if let Some(page) = page {
         pairs.append_pair("page", &page.to_string());
+    }
+    if !after.is_empty() {
+        pairs.append_pair("after", after);
     }
     format!("/settings/orders?{}", pairs.finish())
 }
@@ -295,8 +303,11 @@ pub fn orders_page(frame: &Frame, view: &OrdersView, csrf: &str) -> Markup {
             }
             button.secondary type="submit" { "Filter" }
         }
+        @if view.page.indexing {
+            p.muted #indexing { "Orders from before this screen existed are still being indexed; some may be missing for a few minutes." }
+        }
         @if view.page.truncated {
-            p.muted { "More than " (crate::orders::browse::MAX_MATCHES) " orders match; only those are shown. Narrow the search." }
+            p.muted { "More than " (crate::orders::browse::MAX_MATCHES) " orders match; the newest are shown. Narrow the search." }
         }
         @if view.page.records.is_empty() {
             div.card { p.muted { "No orders here. Paid TikTok orders appear within seconds; use “Fetch an order” below for one you miss." } }
@@ -339,7 +350,7 @@ pub fn orders_page(frame: &Frame, view: &OrdersView, csrf: &str) -> Markup {
             div.pager {
                 @if view.page.page > 1 { a href=(list_link(filter, chosen, Some(view.page.page - 1))) { "← Newer" } }
                 span { "Page " (view.page.page) }
-                @if view.page.more { a href=(list_link(filter, chosen, Some(view.page.page + 1))) { "Older →" } }
+                @if let Some(after) = &view.page.next { a href=(list_link_after(filter, chosen, Some(view.page.page + 1), after)) { "Older →" } }
             }
         }
         div.grid {
