@@ -141,7 +141,7 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
     // Order mails switched off: the next day only the authorization mail goes out.
     let saved = browser
         .post_form(
-            &format!("{base}/settings/notifications/email"),
+            &format!("{base}/settings/configuration/notifications"),
             &[("csrf", &csrf), ("email_authorization_expiring", "on")],
         )
         .await

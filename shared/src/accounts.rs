@@ -444,7 +444,42 @@ pub struct ShopRecord {
     pub version: u64,
 }
 
+/// The most a conversion rate may be ([`ShopRecord::set_conversion_rate`]).
+pub const MAX_CONVERSION_RATE: i64 = 100_000;
+
 impl ShopRecord {
+    /// Chooses the warehouse TikTok stock goes to. Errors: the reason, in the merchant's
+    /// words, when `warehouse_id` is not one of the shop's sales warehouses.
+    pub fn choose_warehouse(&mut self, warehouse_id: &str) -> Result<(), String> {
+        if !self.warehouses.iter().any(|w| w.id == warehouse_id) {
+            return Err(format!(
+                "Warehouse {warehouse_id} is not a sales warehouse of {}.",
+                self.name
+            ));
+        }
+        self.default_warehouse_id = Some(warehouse_id.to_string());
+        Ok(())
+    }
+
+    /// Sets the conversion rate (1 store currency unit = `rate` shop currency units,
+    /// more than 0 and at most [`MAX_CONVERSION_RATE`]; `None` clears it), dating a
+    /// change. Errors: the reason, naming the shop.
+    pub fn set_conversion_rate(&mut self, rate: Option<Decimal>) -> Result<(), String> {
+        if let Some(rate) = rate
+            && !(rate > Decimal::ZERO && rate <= Decimal::from(MAX_CONVERSION_RATE))
+        {
+            return Err(format!(
+                "The conversion rate of {} must be a number above 0, at most {MAX_CONVERSION_RATE}.",
+                self.name
+            ));
+        }
+        if self.conversion_rate != rate {
+            self.conversion_rate_set_at = rate.map(|_| unix_now());
+        }
+        self.conversion_rate = rate;
+        Ok(())
+    }
+
     fn context(&self, which: &str) -> String {
         format!("{}/SHOP#{}/{which}", store_pk(&self.store_hash), self.shop_id)
     }

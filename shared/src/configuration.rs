@@ -12,7 +12,6 @@ use rust_decimal::Decimal;
 
 use crate::accounts::{Settings, ShopRecord};
 use crate::catalog::rules::SettingError;
-use crate::storage::unix_now;
 
 /// A form's fields as posted, in order (repeated names kept).
 pub type Fields = [(String, String)];
@@ -32,6 +31,9 @@ pub const SECTIONS: [&str; 7] = [
     "account",
 ];
 
+/// Blank carrier rows the carriers section offers after the saved ones.
+pub const BLANK_CARRIER_ROWS: usize = 3;
+
 /// A section the configuration does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("There is no settings section “{0}”.")]
@@ -46,8 +48,8 @@ pub struct Draft {
     pub shops: Vec<ShopRecord>,
     /// The default profile chosen (products section), `Some("")` for none.
     pub default_profile: Option<String>,
-    /// Store product ids kept out of stock sync (inventory section).
-    pub excluded: Vec<String>,
+    /// Store product ids kept out of stock sync, when the inventory section was posted.
+    pub excluded: Option<Vec<String>>,
     /// What was typed in each field, for a section shown again.
     pub typed: BTreeMap<String, String>,
     /// Refused fields: field → the merchant's reason.
@@ -61,7 +63,7 @@ impl Draft {
             settings,
             shops,
             default_profile: None,
-            excluded: Vec::new(),
+            excluded: None,
             typed: BTreeMap::new(),
             errors: BTreeMap::new(),
         }
@@ -88,17 +90,17 @@ impl Draft {
             let (name, message) = refusal(&error);
             self.refuse(fields, &name, message);
         }
-        if !self.errors.is_empty() {
-            for (name, value) in fields.iter().filter(|(name, _)| name != "csrf") {
-                self.typed.entry(name.clone()).or_insert_with(|| value.clone());
-            }
-        }
         Ok(())
     }
 
-    fn refuse(&mut self, fields: &Fields, name: &str, message: impl Into<String>) {
+    /// Refuses field `name` of the posted `fields` with `message` (the first refusal of
+    /// a field stands), keeping every posted field as typed.
+    pub fn refuse(&mut self, fields: &Fields, name: &str, message: impl Into<String>) {
         self.typed
             .insert(name.to_string(), field(fields, name).unwrap_or_default().to_string());
+        for (posted, value) in fields.iter().filter(|(posted, _)| posted != "csrf") {
+            self.typed.entry(posted.clone()).or_insert_with(|| value.clone());
+        }
         self.errors.entry(name.to_string()).or_insert_with(|| message.into());
     }
 
@@ -201,27 +203,23 @@ fn apply_inventory(draft: &mut Draft, fields: &Fields) {
         if chosen.is_empty() {
             continue;
         }
-        if shop.warehouses.iter().any(|w| w.id == chosen) {
-            shop.default_warehouse_id = Some(chosen);
-        } else {
-            refused.push((
-                name,
-                format!("Warehouse {chosen} is not a sales warehouse of {}.", shop.name),
-            ));
+        if let Err(message) = shop.choose_warehouse(&chosen) {
+            refused.push((name, message));
         }
     }
     for (name, message) in refused {
         draft.refuse(fields, &name, message);
     }
-    draft.excluded = fields
+    let mut excluded: Vec<String> = fields
         .iter()
         .filter(|(name, _)| name == "exclude")
         .map(|(_, id)| id.trim().to_string())
         .collect();
     let new = trimmed(fields, "exclude_new");
     if !new.is_empty() {
-        draft.excluded.push(new);
+        excluded.push(new);
     }
+    draft.excluded = Some(excluded);
 }
 
 fn apply_price(draft: &mut Draft, fields: &Fields) {
@@ -229,21 +227,14 @@ fn apply_price(draft: &mut Draft, fields: &Fields) {
     for shop in &mut draft.shops {
         let name = format!("rate:{}", shop.shop_id);
         let text = trimmed(fields, &name);
-        if text.is_empty() {
-            shop.conversion_rate = None;
-            continue;
-        }
-        match Decimal::from_str(&text) {
-            Ok(rate) if rate > Decimal::ZERO && rate <= Decimal::from(100_000) => {
-                if shop.conversion_rate != Some(rate) {
-                    shop.conversion_rate_set_at = Some(unix_now());
-                }
-                shop.conversion_rate = Some(rate);
-            }
-            _ => refused.push((
-                name,
-                format!("“{text}” is not a rate: a number above 0, at most 100000."),
-            )),
+        let rate = match text.as_str() {
+            "" => Ok(None),
+            typed => Decimal::from_str(typed)
+                .map(Some)
+                .map_err(|_| format!("“{typed}” is not a number such as 0.79.")),
+        };
+        if let Err(message) = rate.and_then(|rate| shop.set_conversion_rate(rate)) {
+            refused.push((name, message));
         }
     }
     for (name, message) in refused {
@@ -311,13 +302,17 @@ fn apply_orders(draft: &mut Draft, fields: &Fields) {
 }
 
 fn apply_carriers(draft: &mut Draft, fields: &Fields) {
-    let rows = fields
+    // The rows posted, in order, each once; no more than the map may hold (and the
+    // blank rows the page adds).
+    let mut rows: Vec<usize> = fields
         .iter()
         .filter_map(|(name, _)| name.strip_prefix("carrier_store:")?.parse::<usize>().ok())
-        .max()
-        .map_or(0, |last| last + 1);
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows.truncate(crate::accounts::MAX_CARRIERS + BLANK_CARRIER_ROWS);
     let mut map = Vec::new();
-    for row in 0..rows {
+    for row in rows {
         let (store_name, tiktok_name) = (format!("carrier_store:{row}"), format!("carrier_tiktok:{row}"));
         let (store, tiktok) = (trimmed(fields, &store_name), trimmed(fields, &tiktok_name));
         match (store.is_empty(), tiktok.is_empty()) {

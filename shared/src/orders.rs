@@ -168,7 +168,7 @@ impl CancelReason {
     }
 
     /// TikTok's key for the reason.
-    pub fn key(self) -> &'static str {
+    pub const fn key(self) -> &'static str {
         match self {
             CancelReason::OutOfStock => "seller_cancel_reason_out_of_stock",
             CancelReason::WrongPrice => "seller_cancel_reason_wrong_price",
@@ -318,10 +318,7 @@ fn counted_in(record: &OrderRecord) -> Vec<String> {
 /// A sync state's key (`created`, `error`, …), as counters and the orders screen's
 /// `?state=` spell it.
 pub fn state_key(state: SyncState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    crate::storage::serde_name(&state)
 }
 
 /// The periods gross sales are counted by.
@@ -949,11 +946,17 @@ async fn create_once(
                 text,
             )
             .await;
-            // The reason names SKUs and ids only (never the buyer).
+            // A store's refusal may echo the order's fields (the buyer's address): the log
+            // gets its class only; the order's own page has the whole reason.
+            let logged_reason = if reason.starts_with("The store ") {
+                "the store refused or could not be reached (the order's page says why)"
+            } else {
+                reason.as_str()
+            };
             let logged = crate::journal::Entry::now(
                 crate::journal::LogKind::Orders,
                 format!(
-                    "TikTok order {} of shop {} not created: {reason}",
+                    "TikTok order {} of shop {} not created: {logged_reason}",
                     order.id, shop.shop_id
                 ),
             );

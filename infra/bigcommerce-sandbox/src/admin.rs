@@ -105,11 +105,7 @@ impl Sandbox {
     /// [`OWNER_ID`]), as BigCommerce sends it.
     pub fn signed_payload_jwt(&self, store_hash: &str, user_id: u64) -> String {
         let now = connector::storage::unix_now();
-        let email = if user_id == OWNER_ID {
-            "owner@example.com".to_string()
-        } else {
-            format!("user{user_id}@example.com")
-        };
+        let email = email_of(user_id);
         let claims = json!({"aud": self.config.client_id, "iss": "bc", "iat": now, "nbf": now, "exp": now + 86_400,
             "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
             "user": {"id": user_id, "email": email, "locale": "en-US"},
@@ -118,7 +114,17 @@ impl Sandbox {
     }
 }
 
-/// The merchant clicks Install: the browser goes to the app's auth callback.
+/// The e-mail address of a sandbox user: the owner's, or `user<id>@example.com`.
+pub fn email_of(user_id: u64) -> String {
+    if user_id == OWNER_ID {
+        "owner@example.com".to_string()
+    } else {
+        format!("user{user_id}@example.com")
+    }
+}
+
+/// The merchant (`?user_id=`, the owner by default) clicks Install: the browser goes
+/// to the app's auth callback.
 async fn install(State(sandbox): State<Sandbox>, Query(params): Params) -> Response {
     let Some(callback) = sandbox.config.auth_callback_url.clone() else {
         return bad_request("the sandbox has no auth_callback_url configured");
@@ -132,6 +138,7 @@ async fn install(State(sandbox): State<Sandbox>, Query(params): Params) -> Respo
         Grant {
             store_hash: store_hash.clone(),
             expires_at: connector::storage::unix_now() + 600,
+            user_id: user_of(&params),
         },
     );
     let Ok(mut target) = url::Url::parse(&callback) else {

@@ -1663,7 +1663,7 @@ async fn exchange_token(State(sandbox): State<Sandbox>, headers: HeaderMap, body
         store.installed = true;
     }
     ok(json!({"access_token": token, "scope": field("scope"),
-              "user": {"id": 24654, "username": "merchant@example.com", "email": "merchant@example.com"},
-              "owner": {"id": 12345, "username": "owner@example.com", "email": "owner@example.com"},
+              "user": {"id": grant.user_id, "username": crate::admin::email_of(grant.user_id), "email": crate::admin::email_of(grant.user_id)},
+              "owner": {"id": crate::admin::OWNER_ID, "username": "owner@example.com", "email": "owner@example.com"},
               "context": field("context"), "account_uuid": "12345678-90ab-cdef-1234-567890abcdef"}))
 }

@@ -354,6 +354,8 @@ pub struct Grant {
     pub store_hash: String,
     /// Expiry (Unix seconds).
     pub expires_at: i64,
+    /// The user who clicked Install (the owner unless `/sandbox/install?user_id=`).
+    pub user_id: u64,
 }
 
 /// A webhook attempt, for inspection.

@@ -106,10 +106,7 @@ fn listing_counts_sk(shop_id: &str) -> String {
 
 /// A listing status as its counter is named (`not_ready`).
 pub fn status_key(status: ListingStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    crate::storage::serde_name(&status)
 }
 
 /// A store id as the catalogue orders it: numeric ids zero-padded to 20 digits (so

@@ -127,6 +127,7 @@ async fn create_profile(
     headers: HeaderMap,
     Json(mut profile): Json<Profile>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     profile.id = uuid::Uuid::new_v4().simple().to_string();
     save(&app, &context, profile).await
@@ -139,6 +140,7 @@ async fn update_profile(
     Path(id): Path<String>,
     Json(mut profile): Json<Profile>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let profiles = records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?;
     if !profiles.iter().any(|p| p.id == id) {
@@ -154,6 +156,7 @@ async fn delete_profile(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     remove_profile(&app, &context.store.store_hash, &id).await?;
     Ok(Json(json!({"deleted": id})).into_response())
@@ -414,6 +417,7 @@ async fn upload_profile_file(
     file: ProfileFile,
     bytes: axum::body::Bytes,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(app, csrf_header(headers))?;
     let profile = store_profile_file(app, &context.store.store_hash, profile_id, file, bytes).await?;
     Ok(Json(profile).into_response())
@@ -530,6 +534,7 @@ async fn put_overrides(
     Path(id): Path<String>,
     Json(overrides): Json<Overrides>,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
     let queued = apply_overrides(&app, &context.store.store_hash, &id, &overrides).await?;
     Ok(Json(json!({"overrides": overrides, "queued": queued})).into_response())

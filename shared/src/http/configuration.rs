@@ -40,7 +40,6 @@ struct Loaded {
     all_shops: Vec<ShopRecord>,
     profiles: Vec<Profile>,
     excluded: Vec<(String, String)>,
-    providers: Result<Vec<String>, String>,
 }
 
 /// Products the merchant kept out of stock sync: (store product id, name).
@@ -66,9 +65,9 @@ async fn excluded_products(app: &App, store_hash: &str) -> Result<Vec<(String, S
     }
 }
 
-async fn load(app: &App, store_hash: &str) -> Result<Loaded, Failure> {
-    let table = app.table.as_ref();
-    let all_shops = accounts::list_shops(table, store_hash).await?;
+/// The shipping provider names TikTok offers the store's active shops, each once, or
+/// why they could not be read (read for the page only, never for a save).
+async fn provider_names(app: &App, all_shops: &[ShopRecord]) -> Result<Vec<String>, String> {
     let mut providers: Result<Vec<String>, String> = Ok(Vec::new());
     for shop in all_shops.iter().filter(|s| s.status == ShopStatus::Active) {
         match crate::orders::actions::provider_names(app, shop).await {
@@ -84,11 +83,15 @@ async fn load(app: &App, store_hash: &str) -> Result<Loaded, Failure> {
         names.sort();
         names.dedup();
     }
+    providers
+}
+
+async fn load(app: &App, store_hash: &str) -> Result<Loaded, Failure> {
+    let table = app.table.as_ref();
     Ok(Loaded {
+        all_shops: accounts::list_shops(table, store_hash).await?,
         profiles: records::all_profiles(table, store_hash).await?,
         excluded: excluded_products(app, store_hash).await?,
-        all_shops,
-        providers,
     })
 }
 
@@ -126,9 +129,10 @@ async fn render(
     let excluded: Vec<(String, String)> = loaded
         .excluded
         .iter()
-        .filter(|(id, _)| draft.errors.is_empty() || draft.excluded.contains(id))
+        .filter(|(id, _)| draft.excluded.as_ref().is_none_or(|kept| kept.contains(id)))
         .cloned()
         .collect();
+    let providers = provider_names(app, &loaded.all_shops).await;
     let store = &context.store;
     let view = ConfigurationView {
         settings: &draft.settings,
@@ -136,7 +140,7 @@ async fn render(
         all_shops: &loaded.all_shops,
         profiles: &profiles,
         excluded: &excluded,
-        providers: &loaded.providers,
+        providers: &providers,
         typed: &draft.typed,
         errors: &draft.errors,
         mode: store.mode,
@@ -197,6 +201,18 @@ pub(super) async fn save_section(
     draft
         .apply(section, fields)
         .map_err(|unknown| Failure::NotFound(unknown.to_string()))?;
+    // A product kept out must be one of the store's.
+    let new_exclusion = draft.excluded.as_ref().and_then(|ids| {
+        ids.iter()
+            .find(|id| loaded.excluded.iter().all(|(known, _)| known != *id))
+            .cloned()
+    });
+    if let Some(id) = new_exclusion
+        && records::get_product(table, store_hash, &id).await?.is_none()
+    {
+        let message = format!("There is no store product {id}.");
+        draft.refuse(fields, "exclude_new", message);
+    }
     if !draft.errors.is_empty() {
         return render(app, context, &draft, &loaded, &pages::Confirmation::default()).await;
     }
@@ -251,18 +267,15 @@ pub(super) async fn save_section(
             }
         }
     }
-    if section == "inventory" {
+    if let Some(excluded) = &draft.excluded {
         let was: Vec<&String> = loaded.excluded.iter().map(|(id, _)| id).collect();
-        for id in draft.excluded.iter().filter(|id| !was.contains(id)) {
-            let Some(_) = records::get_product(table, store_hash, id).await? else {
-                continue;
-            };
+        for id in excluded.iter().filter(|id| !was.contains(id)) {
             let mut overrides = records::get_overrides(table, store_hash, id).await?;
             overrides.exclude_from_stock_sync = true;
             records::save_overrides(table, store_hash, id, &overrides).await?;
             changes.push(format!("product {id} kept out of stock sync"));
         }
-        for id in was.into_iter().filter(|id| !draft.excluded.contains(id)) {
+        for id in was.into_iter().filter(|id| !excluded.contains(id)) {
             let mut overrides = records::get_overrides(table, store_hash, id).await?;
             overrides.exclude_from_stock_sync = false;
             records::save_overrides(table, store_hash, id, &overrides).await?;

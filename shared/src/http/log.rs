@@ -1,7 +1,8 @@
 //! The activity log and the notices: `GET /settings/log` ([`crate::journal`]),
-//! `GET /settings/notifications`, `POST /settings/notifications/read` and
-//! `POST /settings/notifications/email` ([`crate::notices`]). Everything is read and
-//! written under the session's store only.
+//! `GET /settings/notifications` and `POST /settings/notifications/read`
+//! ([`crate::notices`]; which notices are e-mailed is the configuration's
+//! `#notifications` section). Everything is read and written under the session's store
+//! only.
 
 use std::sync::Arc;
 
@@ -16,7 +17,6 @@ use super::pages::log::LogFilterForm;
 use super::pages::{self, Section};
 use super::screens::{Fields, PageQuery, field, frame, see_other, shops_and_csrf};
 use super::{Failure, Route, SessionContext};
-use crate::accounts;
 use crate::app::App;
 use crate::journal::{self, Filter, LogError, LogKind};
 use crate::notices;
@@ -26,7 +26,6 @@ pub(super) fn routes() -> Vec<Route> {
         ("/settings/log", get(log)),
         ("/settings/notifications", get(notifications)),
         ("/settings/notifications/read", post(mark_read)),
-        ("/settings/notifications/email", post(email_settings)),
     ]
 }
 
@@ -46,17 +45,13 @@ struct LogQuery {
 
 /// The first second of a `YYYY-MM-DD` date (UTC); `None` for an empty one. Errors:
 /// the merchant's words for a date that is not one.
-fn day_start(text: &str, name: &str) -> Result<Option<i64>, String> {
-    let text = text.trim();
-    if text.is_empty() {
+fn day_start(text: &str, name: &'static str) -> Result<Option<i64>, String> {
+    if text.trim().is_empty() {
         return Ok(None);
     }
-    let date: jiff::civil::Date = text
-        .parse()
-        .map_err(|_| format!("The {name} date {text:?} is not a date (YYYY-MM-DD)."))?;
-    date.to_zoned(jiff::tz::TimeZone::UTC)
-        .map(|zoned| Some(zoned.timestamp().as_second()))
-        .map_err(|_| format!("The {name} date {text:?} is out of range."))
+    crate::orders::browse::utc_day(name, text)
+        .map(Some)
+        .map_err(|error| format!("From/to: {error}"))
 }
 
 /// The log filter a query names. Errors: the merchant's words for what is wrong.
@@ -164,30 +159,6 @@ async fn mark_read(
         )))
     };
     marked.await.map_err(Failure::page)
-}
-
-/// `POST /settings/notifications/email`: which notices are mailed to the owner (ticked
-/// boxes send `on`); the change goes to the activity log with its author.
-async fn email_settings(
-    State(app): State<Arc<App>>,
-    context: SessionContext,
-    Form(fields): Form<Fields>,
-) -> Result<Response, Response> {
-    let saved = async {
-        context.check_csrf(&app, field(&fields, "csrf"))?;
-        let mut store = context.store.clone();
-        let before = store.settings.clone();
-        let on = |name: &str| field(&fields, name) == Some("on");
-        store.settings.notifications = accounts::NotificationSettings {
-            email_orders_need_attention: on("email_orders_need_attention"),
-            email_authorization_expiring: on("email_authorization_expiring"),
-        };
-        accounts::save_store(app.table.as_ref(), &store).await?;
-        let author = journal::author(context.session.user_id, store.owner_id);
-        journal::settings_changed(app.table.as_ref(), &store.store_hash, &author, &before, &store.settings).await?;
-        Ok::<_, Failure>(see_other("/settings/notifications?done=saved"))
-    };
-    saved.await.map_err(Failure::page)
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ async fn list_page(
 struct Read {
     order: Result<crate::tiktok::model::Order, String>,
     store_variants: HashMap<String, (String, String)>,
-    packages: Vec<actions::PackageSummary>,
+    packages: Result<Vec<actions::PackageSummary>, String>,
     events: Vec<timeline::Event>,
 }
 
@@ -145,7 +145,7 @@ async fn read_order(app: &App, store_hash: &str, record: &OrderRecord) -> Result
     let mut read = Read {
         order: Err("the shop is not connected".into()),
         store_variants: HashMap::new(),
-        packages: Vec::new(),
+        packages: Ok(Vec::new()),
         events,
     };
     let Some(shop) = crate::accounts::get_shop(table, store_hash, &record.shop_id).await? else {
@@ -164,7 +164,9 @@ async fn read_order(app: &App, store_hash: &str, record: &OrderRecord) -> Result
                 read.store_variants.insert(line.sku_id.to_string(), (product, variant));
             }
         }
-        read.packages = actions::packages(app, &shop, order).await.unwrap_or_default();
+        read.packages = actions::packages(app, &shop, order)
+            .await
+            .map_err(|error| error.to_string());
     }
     Ok(read)
 }
@@ -190,7 +192,7 @@ async fn render_order(
         record: &record,
         order: read.order.as_ref().map_err(String::clone),
         store_variants: &read.store_variants,
-        packages: &read.packages,
+        packages: read.packages.as_deref().map_err(String::as_str),
         events: &read.events,
         admin_url,
         error,
@@ -250,7 +252,8 @@ async fn order_action(
     outcome.await.map_err(Failure::page)
 }
 
-/// `POST /settings/orders/retry`: Retry every selected order (`order_id`, repeated).
+/// `POST /settings/orders/retry`: Retry every selected order (`order_id`, repeated)
+/// that waits in *Error* or *Needs attention* (others are left as they are).
 async fn retry_selected(
     State(app): State<Arc<App>>,
     context: SessionContext,
@@ -266,15 +269,19 @@ async fn retry_selected(
         if chosen.is_empty() {
             return Err(Failure::BadRequest("Select the orders to retry first.".into()));
         }
+        let mut waiting = Vec::new();
         for id in &chosen {
-            own_order(&app, &context.store.store_hash, id).await?;
+            let record = own_order(&app, &context.store.store_hash, id).await?;
+            if matches!(record.state, orders::SyncState::Error | orders::SyncState::Parked) {
+                waiting.push(record.tiktok_order_id);
+            }
         }
-        for id in &chosen {
+        for id in &waiting {
             orders::retry_now(&app, &context.store.store_hash, id).await?;
         }
         Ok(see_other(&format!(
             "/settings/orders?state=error&done=retried&n={}",
-            chosen.len()
+            waiting.len()
         )))
     };
     outcome.await.map_err(Failure::page)
@@ -356,7 +363,7 @@ async fn order_json(
         Err(problem) => (None, Some(problem)),
     };
     Ok(Json(
-        json!({"record": record, "tiktok": order, "tiktok_problem": problem, "packages": read.packages,
+        json!({"record": record, "tiktok": order, "tiktok_problem": problem, "packages": read.packages.unwrap_or_default(),
                    "store_variants": read.store_variants, "timeline": read.events}),
     )
     .into_response())

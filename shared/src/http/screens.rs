@@ -442,13 +442,7 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQu
     ];
     let order_states: Vec<(SyncState, u64)> = states
         .iter()
-        .map(|state| {
-            let key = serde_json::to_value(state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            (*state, count(&format!("state:{key}")))
-        })
+        .map(|state| (*state, count(&format!("state:{}", orders::state_key(*state)))))
         .collect();
     let mut tiktok_statuses: Vec<(String, u64)> = order_counts
         .iter()
@@ -703,6 +697,7 @@ async fn profile_file(
                 _ => {}
             }
         }
+        context.require_owner()?;
         context.check_csrf(&app, csrf.as_deref())?;
         let base = own_profile(&app, &context.store.store_hash, &id).await?;
         let file = match kind.as_deref() {
@@ -938,6 +933,7 @@ async fn save_profile_form(
     exists: bool,
     fields: &Fields,
 ) -> Result<Response, Failure> {
+    context.require_owner()?;
     context.check_csrf(app, field(fields, "csrf"))?;
     let (profile, error) = profile_from_form(fields, &base);
     let saved = match error {
@@ -1002,6 +998,7 @@ async fn delete_profile(
     Form(fields): Form<Fields>,
 ) -> Result<Response, Response> {
     let deleted = async {
+        context.require_owner()?;
         context.check_csrf(&app, field(&fields, "csrf"))?;
         remove_profile(&app, &context.store.store_hash, &id).await?;
         Ok::<_, Failure>(see_other("/settings/profiles?done=deleted"))
@@ -1401,6 +1398,7 @@ async fn product_form(
         };
         match form.as_str() {
             "overrides" => {
+                context.require_owner()?;
                 let overrides = match overrides_from_form(&fields) {
                     Ok(overrides) => overrides,
                     Err(e) => return product_page(&app, &context, &id, &query, Some((e.field, &e.message))).await,

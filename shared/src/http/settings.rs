@@ -76,13 +76,13 @@ async fn submit_form(
                     let Some(shop_id) = name.strip_prefix("warehouse:") else {
                         continue;
                     };
-                    set_warehouse(&app, &store.store_hash, shop_id, warehouse_id).await?;
+                    set_warehouse(&app, &context, shop_id, warehouse_id).await?;
                 }
                 for (name, rate) in &fields {
                     let Some(shop_id) = name.strip_prefix("rate:") else {
                         continue;
                     };
-                    set_rate(&app, &store.store_hash, shop_id, rate.trim().parse().ok()).await?;
+                    set_rate(&app, &context, shop_id, rate.trim().parse().ok()).await?;
                 }
                 // The products arrive while the merchant picks the default profile's category.
                 if records::activities_page(app.table.as_ref(), &store.store_hash, 1, None)
@@ -134,6 +134,15 @@ async fn submit_form(
         }
         store.settings.validate()?;
         accounts::save_store(app.table.as_ref(), &store).await?;
+        let author = crate::journal::author(context.session.user_id, store.owner_id);
+        crate::journal::settings_changed(
+            app.table.as_ref(),
+            &store.store_hash,
+            &author,
+            &context.store.settings,
+            &store.settings,
+        )
+        .await?;
         Ok::<_, Failure>(())
     };
     let wizard_step = super::pages::wizard::step_named(&step);
@@ -230,16 +239,31 @@ async fn shops_view(State(app): State<Arc<App>>, context: SessionContext) -> Res
     Ok(Json(views).into_response())
 }
 
-async fn set_warehouse(app: &App, store_hash: &str, shop_id: &str, warehouse_id: &str) -> Result<ShopRecord, Failure> {
-    let mut shop = own_shop(app, store_hash, shop_id).await?;
-    if !shop.warehouses.iter().any(|w| w.id == warehouse_id) {
-        return Err(Failure::BadRequest(format!(
-            "Warehouse {warehouse_id} is not a sales warehouse of this shop."
-        )));
-    }
-    shop.default_warehouse_id = Some(warehouse_id.to_string());
+/// Sets a shop's warehouse; logged with its author. Errors: 404 for another store's
+/// shop, 400 for a warehouse the shop does not have.
+async fn set_warehouse(
+    app: &App,
+    context: &SessionContext,
+    shop_id: &str,
+    warehouse_id: &str,
+) -> Result<ShopRecord, Failure> {
+    let mut shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    let before = shop.default_warehouse_id.clone();
+    shop.choose_warehouse(warehouse_id).map_err(Failure::BadRequest)?;
     accounts::save_shop(app.table.as_ref(), &shop).await?;
+    if before != shop.default_warehouse_id {
+        log_shop_change(app, context, &format!("warehouse of {} → {warehouse_id}", shop.name)).await?;
+    }
     Ok(shop)
+}
+
+/// Logs a change to a shop's settings with the session's user as its author.
+async fn log_shop_change(app: &App, context: &SessionContext, change: &str) -> Result<(), Failure> {
+    let author = crate::journal::author(context.session.user_id, context.store.owner_id);
+    let entry =
+        crate::journal::Entry::now(crate::journal::LogKind::Settings, format!("Settings changed: {change}")).by(author);
+    crate::journal::record(app.table.as_ref(), &context.store.store_hash, &entry).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -256,7 +280,7 @@ async fn choose_warehouse(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let shop = set_warehouse(&app, &context.store.store_hash, &shop_id, &body.warehouse_id).await?;
+    let shop = set_warehouse(&app, &context, &shop_id, &body.warehouse_id).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
 }
 
@@ -274,29 +298,32 @@ async fn set_conversion_rate(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let shop = set_rate(&app, &context.store.store_hash, &shop_id, Some(body.rate)).await?;
+    let shop = set_rate(&app, &context, &shop_id, Some(body.rate)).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
 }
 
-/// Sets a shop's conversion rate (1 store currency unit = `rate` shop currency units):
-/// more than 0 and at most 100,000, else 400 naming the shop.
-async fn set_rate(app: &App, store_hash: &str, shop_id: &str, rate: Option<Decimal>) -> Result<ShopRecord, Failure> {
-    let mut shop = own_shop(app, store_hash, shop_id).await?;
-    match rate {
-        Some(rate) if rate > Decimal::ZERO && rate <= Decimal::from(100_000) => {
-            if shop.conversion_rate != Some(rate) {
-                shop.conversion_rate_set_at = Some(crate::storage::unix_now());
-            }
-            shop.conversion_rate = Some(rate);
-        }
-        _ => {
-            return Err(Failure::BadRequest(format!(
-                "The conversion rate of {} must be a positive number (at most 100000).",
-                shop.name
-            )));
-        }
+/// Sets a shop's conversion rate ([`ShopRecord::set_conversion_rate`]); logged with
+/// its author. Errors: 404 for another store's shop, 400 for a rate out of range.
+async fn set_rate(
+    app: &App,
+    context: &SessionContext,
+    shop_id: &str,
+    rate: Option<Decimal>,
+) -> Result<ShopRecord, Failure> {
+    let mut shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    let before = shop.conversion_rate;
+    if rate.is_none() {
+        return Err(Failure::BadRequest(format!(
+            "The conversion rate of {} must be a number above 0.",
+            shop.name
+        )));
     }
+    shop.set_conversion_rate(rate).map_err(Failure::BadRequest)?;
     accounts::save_shop(app.table.as_ref(), &shop).await?;
+    if before != shop.conversion_rate {
+        let change = format!("conversion rate of {} → {}", shop.name, rate.unwrap_or_default());
+        log_shop_change(app, context, &change).await?;
+    }
     Ok(shop)
 }
 

@@ -27,6 +27,10 @@ pub struct CallbackQuery {
 
 /// `GET /tiktok/connect` (session required).
 pub async fn connect(State(app): State<Arc<App>>, context: SessionContext) -> Response {
+    // Connecting and re-authorizing shops are the owner's.
+    if let Err(failure) = context.require_owner() {
+        return failure.page();
+    }
     let issued = match issue_state(&app.secrets.token_cipher, app.table.as_ref(), &context.store.store_hash).await {
         Ok(issued) => issued,
         Err(error) => return Failure::from(error).page(),

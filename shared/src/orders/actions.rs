@@ -30,19 +30,17 @@ const UNPAID_REASONS: [(&str, &str); 4] = [
     ),
 ];
 
-/// TikTok's US seller cancel reasons for a paid order not yet shipped (reference §10.1).
-const PAID_REASONS: [(&str, &str); 4] = [
-    ("seller_cancel_reason_out_of_stock", "Out of stock"),
-    ("seller_cancel_reason_wrong_price", "Wrong price"),
-    (
-        "seller_cancel_paid_reason_address_not_deliver",
-        "Address cannot be delivered to",
-    ),
-    (
-        "seller_cancel_paid_reason_buyer_requested_cancellation",
-        "Buyer asked to cancel",
-    ),
-];
+/// TikTok's US seller cancel reasons for a paid order not yet shipped (reference §10.1):
+/// the reasons the store's own cancellations send ([`super::CancelReason`]).
+const PAID_REASONS: [(&str, &str); 4] = {
+    let all = super::CancelReason::ALL;
+    [
+        (all[0].0.key(), all[0].1),
+        (all[1].0.key(), all[1].1),
+        (all[2].0.key(), all[2].1),
+        (all[3].0.key(), all[3].1),
+    ]
+};
 
 /// The cancel reasons TikTok takes from a seller at an order's status: (key, words).
 /// None once the order shipped (TikTok answers 25001021 to a reason that does not
@@ -238,9 +236,16 @@ pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, t
             Ok(page) => page,
             Err(error) => break Err(error.to_string()),
         };
+        let mut queued = Ok(());
         for order in &page.items {
-            enqueue_sync(app, store_hash, shop_id, order.id.as_str(), "range").await?;
+            queued = enqueue_sync(app, store_hash, shop_id, order.id.as_str(), "range").await;
+            if queued.is_err() {
+                break;
+            }
             activity.count(Ok(()));
+        }
+        if let Err(error) = queued {
+            break Err(format!("The orders could not be queued: {error}"));
         }
         match page.next_page_token {
             Some(_) if activity.done >= MAX_RANGE_ORDERS => {

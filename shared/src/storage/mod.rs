@@ -531,6 +531,15 @@ pub fn encode<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("records serialize")
 }
 
+/// The name a unit enum variant serializes to (`awaiting_shipment`), as keys, counters
+/// and query strings spell it; empty for a value that is not a plain string.
+pub fn serde_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

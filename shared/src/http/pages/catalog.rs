@@ -470,13 +470,7 @@ fn filter_query(filter: &ProductFilter, shop: &str, status: Option<ListingStatus
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("shop", shop);
     if let Some(status) = status {
-        query.append_pair(
-            "status",
-            &serde_json::to_value(status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        );
+        query.append_pair("status", &crate::storage::serde_name(&status));
     }
     for (name, value) in [("q", &filter.q), ("profile", &filter.profile), ("brand", &filter.brand)] {
         if !value.is_empty() {

@@ -212,7 +212,15 @@ fn warehouse_options(shop: &ShopRecord) -> Vec<(String, String)> {
             let twins = shop.warehouses.iter().filter(|o| o.name == w.name).count() > 1;
             let mut label = w.name.clone();
             if twins || label.is_empty() {
-                label.push_str(&format!(" (id …{})", &w.id[w.id.len().saturating_sub(6)..]));
+                let tail: String =
+                    w.id.chars()
+                        .rev()
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                label.push_str(&format!(" (id …{tail})"));
             }
             if w.is_default {
                 label.push_str(" · TikTok's default");
@@ -303,10 +311,7 @@ fn price(view: &ConfigurationView, csrf: &str) -> Markup {
 }
 
 fn status_key(status: &StoreStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    crate::storage::serde_name(status)
 }
 
 fn orders(view: &ConfigurationView, csrf: &str) -> Markup {
@@ -373,9 +378,6 @@ fn orders(view: &ConfigurationView, csrf: &str) -> Markup {
     )
 }
 
-/// Blank carrier rows offered after the saved ones.
-pub const BLANK_CARRIER_ROWS: usize = 3;
-
 fn carriers(view: &ConfigurationView, csrf: &str) -> Markup {
     let s = view.settings;
     let names: Vec<String> = match view.providers {
@@ -390,7 +392,7 @@ fn carriers(view: &ConfigurationView, csrf: &str) -> Markup {
         options.extend(names.iter().map(|n| (n.clone(), n.clone())));
         options
     };
-    let rows = s.carrier_map.len() + BLANK_CARRIER_ROWS;
+    let rows = s.carrier_map.len() + crate::configuration::BLANK_CARRIER_ROWS;
     section(
         view,
         "carriers",
@@ -431,7 +433,10 @@ fn carriers(view: &ConfigurationView, csrf: &str) -> Markup {
 
 fn notifications(view: &ConfigurationView, csrf: &str) -> Markup {
     let n = &view.settings.notifications;
-    let to = view.users.owner_email.unwrap_or("the owner's address");
+    let to = match view.users.owner_email {
+        Some(email) if view.owner() => email,
+        _ => "the owner's address",
+    };
     section(
         view,
         "notifications",
@@ -509,7 +514,7 @@ fn account(view: &ConfigurationView, csrf: &str) -> Markup {
             table #users {
                 thead { tr { th { "User" } th { "Can" } } }
                 tbody {
-                    tr { td { "User " (users.owner_id) @if let Some(email) = users.owner_email { " · " (email) } " (owner)" @if users.current == users.owner_id { " · you" } } td { "Change settings" } }
+                    tr { td { "User " (users.owner_id) @if let (true, Some(email)) = (owner, users.owner_email) { " · " (email) } " (owner)" @if owner { " · you" } } td { "Change settings" } }
                     @for id in users.user_ids.iter().filter(|id| **id != users.owner_id) {
                         tr { td { "User " (id) @if users.current == *id { " · you" } } td { "See settings; act on orders, products and returns" } }
                     }

@@ -153,7 +153,7 @@ pub fn dashboard(frame: &Frame, data: &Dashboard, csrf: &str) -> Markup {
             h2 { "Gross sales of TikTok orders" }
             ul.tabs aria-label="Period" {
                 @for (period, label) in [(SalesPeriod::Day, "Last 30 days"), (SalesPeriod::Week, "Last 12 weeks"), (SalesPeriod::Month, "Last 12 months")] {
-                    li { a href=(format!("/settings/dashboard?sales={}#sales", serde_json::to_value(period).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()))
+                    li { a href=(format!("/settings/dashboard?sales={}#sales", crate::storage::serde_name(&period)))
                         aria-current=[(data.sales_period == period).then_some("page")] { (label) } }
                 }
             }

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::activities::time;
-use super::{Frame, Section, check, form, layout};
+use super::{Frame, Section, form, layout};
 use crate::accounts::NotificationSettings;
 use crate::notices::Notice;
 
@@ -62,10 +62,11 @@ pub fn notices_page(
                 Some(address) => p { "Also sent to the store owner's address " strong { (masked(address)) } ", at most once a day per shop:" },
                 None => p { "The store has no owner e-mail address, so no e-mails are sent." },
             }
-            (form("/settings/notifications/email", csrf, html! {
-                p { (check("email_orders_need_attention", "When orders could not be created in the store", email.email_orders_need_attention)) }
-                p { (check("email_authorization_expiring", "When a shop's TikTok authorization expires within 7 days or was revoked", email.email_authorization_expiring)) }
-            }, "Save e-mail settings"))
+            ul {
+                li { "Orders that could not be created: " (if email.email_orders_need_attention { "e-mailed" } else { "not e-mailed" }) }
+                li { "A shop's authorization expiring or revoked: " (if email.email_authorization_expiring { "e-mailed" } else { "not e-mailed" }) }
+            }
+            p { a href="/settings/configuration#notifications" { "Change which notices are e-mailed" } }
         }
     };
     layout(

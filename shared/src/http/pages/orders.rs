@@ -216,7 +216,8 @@ fn total_words(record: &OrderRecord) -> String {
 
 fn items_words(record: &OrderRecord) -> String {
     match &record.sale {
-        Some(sale) if sale.units > 0 => format!("{} × {}", sale.units, sale.skus.join(", ")),
+        Some(sale) if sale.units == 1 => format!("1 unit: {}", sale.skus.join(", ")),
+        Some(sale) if sale.units > 0 => format!("{} units: {}", sale.units, sale.skus.join(", ")),
         _ => "—".to_string(),
     }
 }
@@ -402,8 +403,8 @@ pub struct OrderDetail<'a> {
     pub order: Result<&'a Order, String>,
     /// Store (product id, variant id) per TikTok SKU id, where linked.
     pub store_variants: &'a HashMap<String, (String, String)>,
-    /// Its packages.
-    pub packages: &'a [PackageSummary],
+    /// Its packages, or why TikTok's could not be read.
+    pub packages: Result<&'a [PackageSummary], &'a str>,
     /// Its timeline, oldest first.
     pub events: &'a [Event],
     /// The store order's control-panel page.
@@ -512,17 +513,17 @@ pub fn order_page(frame: &Frame, detail: &OrderDetail, csrf: &str) -> Markup {
         }
         div.card #packages {
             h2 { "Packages" }
-            @if detail.packages.is_empty() {
-                p.muted { "No package yet." }
-            } @else {
-                table {
+            @match detail.packages {
+                Err(why) => p.state-error { "TikTok's packages could not be read: " (why) },
+                Ok([]) => p.muted { "No package yet." },
+                Ok(packages) => table {
                     thead { tr { th { "Package" } th { "Status" } th { "Carrier" } th { "Tracking" } th.num { "Units" } } }
                     tbody {
-                        @for package in detail.packages {
+                        @for package in packages {
                             tr { td { (package.id) } td { (package.status) } td { (package.carrier) } td { (package.tracking_number) } td.num { (package.units) } }
                         }
                     }
-                }
+                },
             }
         }
         @if !reasons.is_empty() {
