@@ -143,13 +143,21 @@ pub async fn resolve(table: &dyn Table, store_hash: &str, kind: NoticeKind, shop
         .await
 }
 
-/// The store's notices, newest first ([`MAX_LISTED`] at most). Errors: the table's.
+/// The store's notices, newest first ([`MAX_LISTED`] at most, the newest of all).
+/// Errors: the table's.
 pub async fn list(table: &dyn Table, store_hash: &str) -> Result<Vec<Notice>, StorageError> {
-    let page = table
-        .query(Query::table(store_pk(store_hash), "NOTICE#").limit(MAX_LISTED))
-        .await?;
-    let mut notices: Vec<Notice> = page.items.iter().filter_map(|item| decode(item).ok()).collect();
+    let mut notices: Vec<Notice> = Vec::new();
+    let mut query = Query::table(store_pk(store_hash), "NOTICE#").limit(1000);
+    loop {
+        let page = table.query(query.clone()).await?;
+        notices.extend(page.items.iter().filter_map(|item| decode(item).ok()));
+        match page.cursor {
+            Some(next) => query = query.after(Some(next)),
+            None => break,
+        }
+    }
     notices.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+    notices.truncate(MAX_LISTED);
     Ok(notices)
 }
 
