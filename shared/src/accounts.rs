@@ -131,6 +131,10 @@ pub struct Settings {
     /// The shop the settings pages show first when the store has several.
     #[serde(default)]
     pub default_shop_id: Option<String>,
+    /// Which store field gives the barcode TikTok lists a SKU with, and whether the
+    /// products are GTIN-exempt.
+    #[serde(default)]
+    pub gtin: crate::catalog::gtin::GtinRule,
 }
 
 /// Which notices ([`crate::notices`]) are also mailed to the store owner's address
@@ -186,6 +190,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             default_buyer_email: None,
             default_shop_id: None,
+            gtin: crate::catalog::gtin::GtinRule::default(),
         }
     }
 }

@@ -182,6 +182,12 @@ fn apply_products(draft: &mut Draft, fields: &Fields) {
     sync.barcode = on(fields, "sync:barcode");
     sync.stock = on(fields, "sync:stock");
     draft.default_profile = Some(trimmed(fields, "default_profile"));
+    if field(fields, "gtin_source").is_some()
+        && let Some(source) = choice(draft, fields, "gtin_source")
+    {
+        draft.settings.gtin.source = source;
+    }
+    draft.settings.gtin.exempt = on(fields, "gtin_exempt");
 }
 
 fn apply_inventory(draft: &mut Draft, fields: &Fields) {

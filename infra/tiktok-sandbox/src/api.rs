@@ -549,6 +549,7 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
         }
         let mut seller_skus = std::collections::HashSet::new();
         let mut combinations = std::collections::HashSet::new();
+        let mut identifier_codes = std::collections::HashSet::new();
         let warehouses = shop.sales_warehouse_ids();
         for sku in &skus {
             let seller_sku = sku["seller_sku"].as_str().unwrap_or_default();
@@ -559,6 +560,35 @@ fn validate_product(state: &crate::State, shop: &Shop, body: &Value, creating: b
                 );
             } else if !seller_skus.insert(seller_sku.to_string()) {
                 problem(12052553, format!("duplicate seller_sku {seller_sku}"));
+            }
+            // identifier_code (reference §6.5): GTIN 14 digits, EAN 8/13/14, UPC 12, ISBN 13
+            // (may end in X); unique per SKU.
+            if let Some(identifier) = sku.get("identifier_code").filter(|i| !i.is_null()) {
+                let code = identifier["code"].as_str().unwrap_or_default();
+                let digits = |lengths: &[usize], x_last: bool| {
+                    lengths.contains(&code.len())
+                        && code
+                            .char_indices()
+                            .all(|(i, c)| c.is_ascii_digit() || (x_last && i + 1 == code.len() && c == 'X'))
+                };
+                let valid = match identifier["type"].as_str().unwrap_or_default() {
+                    "GTIN" => digits(&[14], false),
+                    "EAN" => digits(&[8, 13, 14], false),
+                    "UPC" => digits(&[12], false),
+                    "ISBN" => digits(&[13], true),
+                    _ => false,
+                };
+                if !valid {
+                    problem(
+                        12052910,
+                        format!("SKU {seller_sku}: identifier_code {identifier} is not a valid GTIN, EAN, UPC or ISBN"),
+                    );
+                } else if !identifier_codes.insert(code.to_string()) {
+                    problem(
+                        12052910,
+                        format!("SKU {seller_sku}: identifier_code {code} is used by another SKU"),
+                    );
+                }
             }
             let combination = sku["sales_attributes"].to_string();
             if skus.len() > 1 && !combinations.insert(combination) {

@@ -76,6 +76,10 @@ fn dress(uri: &str, warehouse: &Id, seller_sku: &str) -> ProductRequest {
                 warehouse_id: warehouse.clone(),
                 quantity: 10,
             }],
+            identifier_code: Some(IdentifierCode {
+                kind: "UPC".into(),
+                code: "036000291452".into(),
+            }),
         }]),
         package_weight: Some(Weight {
             value: "0.5".into(),
@@ -157,6 +161,18 @@ async fn catalogue_calls_work_end_to_end() {
     assert_eq!(
         again.product_id, created.product_id,
         "the idempotency key makes a retried create harmless"
+    );
+    let mut short_code = dress(&image.uri, &sales[0].id, "DRESS-BLUE");
+    short_code.skus.as_mut().unwrap()[0].identifier_code = Some(IdentifierCode {
+        kind: "UPC".into(),
+        code: "03600029145".into(),
+    });
+    assert!(
+        matches!(
+            client.create_product(us, &short_code).await,
+            Err(TikTokError::InvalidRequest { code: 12052910, .. })
+        ),
+        "an 11-digit UPC is refused"
     );
     let product_id = created.product_id.clone();
     let sku_id = created.skus[0].id.clone();

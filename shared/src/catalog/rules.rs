@@ -8,6 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use super::gtin::GtinRule;
 use crate::store::{InventoryTracking, Product, Units, Variant};
 use crate::tiktok::model::{
     Attribute, CategoryRules, Dimensions, ImageRef, ProductAttribute, ProductAttributeValue, ProductRequest,
@@ -859,6 +860,8 @@ pub struct ListingContext<'a> {
     pub image_uris: &'a [String],
     /// TikTok SKU ids of variants already listed (edits keep them).
     pub known_skus: &'a [(String, String)],
+    /// Where barcodes come from.
+    pub gtin: GtinRule,
 }
 
 /// TikTok's listing limits (reference §6.4).
@@ -1077,6 +1080,7 @@ pub fn build_listing(
         ));
     }
     let mut seen_skus = HashSet::new();
+    let mut seen_codes = HashSet::new();
     let mut skus = Vec::new();
     for variant in &sellable {
         let sku = seller_sku(product, variant);
@@ -1117,7 +1121,23 @@ pub fn build_listing(
                 quantity: context.inventory.publish(available),
             }],
         };
+        let identifier_code = match context.gtin.code_of(product, variant) {
+            Ok(code) => code,
+            Err(reason) => {
+                reasons.push(format!("SKU \"{sku}\": {reason}"));
+                None
+            }
+        };
+        if let Some(code) = &identifier_code
+            && !seen_codes.insert(code.code.clone())
+        {
+            reasons.push(format!(
+                "The barcode {} is used by two variants; TikTok needs one per SKU.",
+                code.code
+            ));
+        }
         skus.push(SkuRequest {
+            identifier_code,
             id: known_sku,
             seller_sku: sku,
             external_sku_id: Some(variant.id.clone()),
@@ -1225,6 +1245,7 @@ mod tests {
             price: None,
             inventory_level: Some(7),
             upc: None,
+            gtin: None,
             option_values: vec![OptionValue {
                 option_id: "11".into(),
                 option_name: "Color".into(),
@@ -1249,6 +1270,7 @@ mod tests {
             inventory_level: 14,
             is_visible: true,
             upc: None,
+            gtin: None,
             images: vec![Image {
                 url: "https://x/1.jpg".into(),
                 is_primary: true,
@@ -1642,6 +1664,7 @@ mod tests {
             currency: "USD",
             rate: Decimal::ONE,
             warehouse_id: "w1",
+            gtin: GtinRule::default(),
             units: &units,
             region: "US",
             inventory: InventoryPolicy::default(),
@@ -1692,6 +1715,53 @@ mod tests {
                 .as_str(),
             "1001533",
             "mapped to TikTok's value id"
+        );
+    }
+
+    #[test]
+    fn barcodes_come_from_the_chosen_field_are_checked_and_an_exemption_sends_none() {
+        let profile = profile("default", 0, vec![], Match::All);
+        let build = |product: &Product, gtin: GtinRule| {
+            with_listing_context(&[], |spec, context| {
+                let context = ListingContext { gtin, ..*context };
+                build_listing(product, &profile, spec, &context)
+            })
+        };
+        let codes = |listing: ProductRequest| -> Vec<Option<String>> {
+            listing
+                .skus
+                .unwrap()
+                .into_iter()
+                .map(|s| s.identifier_code.map(|c| format!("{} {}", c.kind, c.code)))
+                .collect()
+        };
+        let upc = GtinRule {
+            source: super::super::gtin::GtinSource::Upc,
+            exempt: false,
+        };
+        let mut dress = product();
+        dress.variants[0].upc = Some("036000291452".into());
+        dress.variants[1].upc = Some("036000291453".into());
+        let refused = build(&dress, upc).unwrap_err();
+        assert!(refused.iter().any(|r| r.contains("wrong check digit")), "{refused:?}");
+        dress.variants[1].upc = Some("4006381333931".into());
+        assert_eq!(
+            codes(build(&dress, upc).unwrap()),
+            vec![Some("UPC 036000291452".into()), Some("EAN 4006381333931".into())]
+        );
+        let exempt = GtinRule { exempt: true, ..upc };
+        assert_eq!(codes(build(&dress, exempt).unwrap()), vec![None, None]);
+        assert_eq!(codes(build(&dress, GtinRule::default()).unwrap()), vec![None, None]);
+        // The product's code, when the variants have none, would list twice: refused.
+        let gtin = GtinRule {
+            source: super::super::gtin::GtinSource::Gtin,
+            exempt: false,
+        };
+        dress.gtin = Some("10036000291459".into());
+        let refused = build(&dress, gtin).unwrap_err();
+        assert!(
+            refused.iter().any(|r| r.contains("used by two variants")),
+            "{refused:?}"
         );
     }
 
@@ -1878,6 +1948,7 @@ mod tests {
             currency: "USD",
             rate: Decimal::ONE,
             warehouse_id: "w1",
+            gtin: GtinRule::default(),
             units: &units,
             region: "US",
             inventory: InventoryPolicy::default(),

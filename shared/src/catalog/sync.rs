@@ -606,6 +606,7 @@ pub async fn upload(
         inventory: profile.inventory.unwrap_or(store.settings.inventory),
         image_uris: &uris,
         known_skus: &listing.skus,
+        gtin: store.settings.gtin,
     };
     let mut request = match build_listing(&product, profile, &spec, &context) {
         Ok(request) => request,

@@ -89,6 +89,9 @@ pub struct Variant {
     pub inventory_level: Option<i64>,
     /// Barcode.
     pub upc: Option<String>,
+    /// Global Trade Item Number field.
+    #[serde(default)]
+    pub gtin: Option<String>,
     /// Options that define it.
     pub option_values: Vec<OptionValue>,
     /// Variant image.
@@ -158,8 +161,11 @@ pub struct Product {
     pub inventory_level: i64,
     /// Visible in the storefront.
     pub is_visible: bool,
-    /// Barcode.
+    /// Barcode (UPC/EAN field).
     pub upc: Option<String>,
+    /// Global Trade Item Number field.
+    #[serde(default)]
+    pub gtin: Option<String>,
     /// Images.
     pub images: Vec<Image>,
     /// Custom fields (name, value).

@@ -328,6 +328,16 @@ pub struct SalesAttribute {
     pub sku_img: Option<ImageRef>,
 }
 
+/// A SKU's barcode (reference §6.5): `type` GTIN, EAN, UPC or ISBN.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IdentifierCode {
+    /// `GTIN`, `EAN`, `UPC` or `ISBN`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The digits.
+    pub code: String,
+}
+
 /// A SKU in a product create/edit request.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SkuRequest {
@@ -348,6 +358,9 @@ pub struct SkuRequest {
     /// keeps its stock (reference §6.5).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inventory: Vec<WarehouseStock>,
+    /// Barcode ([`crate::catalog::gtin`]); left out when none is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_code: Option<IdentifierCode>,
 }
 
 /// A value of a product attribute: built-in `id` or custom `name`.

@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use super::activities::time;
 use super::{Frame, layout};
 use crate::accounts::{ConnectionMode, Settings, ShopRecord, ShopStatus};
+use crate::catalog::gtin::GtinSource;
 use crate::catalog::rules::{Adjustment, Profile, Rounding};
 use crate::orders::{CancelReason, ItemPrice};
 use crate::store::OrderStatus as StoreStatus;
@@ -201,6 +202,9 @@ fn products(view: &ConfigurationView, csrf: &str) -> Markup {
                 (switch("sync:stock", "Stock", "", sync.stock))
             }
             (choose(view, "default_profile", "Default profile", "Products no other profile matches list with this one.", &profiles, default))
+        @let sources: Vec<(String, String)> = GtinSource::ALL.iter().map(|(source, words)| (crate::storage::serde_name(source), words.to_string())).collect();
+        (choose(view, "gtin_source", "Barcode (GTIN) sent to TikTok", "Each SKU lists with this barcode; a code that is not a valid UPC, EAN, ISBN or GTIN leaves the product Not ready with the reason.", &sources, &crate::storage::serde_name(&s.gtin.source)))
+        (switch("gtin_exempt", "My products are GTIN-exempt on TikTok", "TikTok granted the exemption (Seller Center → GTIN exemption): no barcode is sent.", s.gtin.exempt))
         },
     )
 }

@@ -210,6 +210,7 @@ fn product_from(bc: BcProduct) -> Product {
         inventory_level: bc.inventory_level,
         is_visible: bc.is_visible,
         upc: bc.upc.filter(|u| !u.is_empty()),
+        gtin: bc.gtin.filter(|g| !g.is_empty()),
         images,
         custom_fields: bc.custom_fields.into_iter().map(|f| (f.name, f.value)).collect(),
         variants: bc
@@ -221,6 +222,7 @@ fn product_from(bc: BcProduct) -> Product {
                 price: v.price,
                 inventory_level: (tracking == InventoryTracking::Variant).then_some(v.inventory_level),
                 upc: v.upc.filter(|u| !u.is_empty()),
+                gtin: v.gtin.filter(|g| !g.is_empty()),
                 option_values: v
                     .option_values
                     .into_iter()

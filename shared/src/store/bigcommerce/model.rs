@@ -106,6 +106,9 @@ pub struct BcVariant {
     /// Barcode.
     #[serde(default)]
     pub upc: Option<String>,
+    /// Global Trade Item Number.
+    #[serde(default)]
+    pub gtin: Option<String>,
     /// Image.
     #[serde(default)]
     pub image_url: Option<String>,
@@ -193,6 +196,9 @@ pub struct BcProduct {
     /// Barcode.
     #[serde(default)]
     pub upc: Option<String>,
+    /// Global Trade Item Number.
+    #[serde(default)]
+    pub gtin: Option<String>,
     /// ISO-8601.
     #[serde(default)]
     pub date_modified: String,
