@@ -2,8 +2,8 @@
 //! in the BigCommerce sandbox takes to show in the TikTok sandbox and (2) how long a
 //! TikTok order takes from its webhook to the store order. Prints p50/p99 of each.
 //! `bench screens [N]` instead fills the store with N products (listed on the US shop)
-//! and N TikTok orders (default 100,000) and measures the dashboard and the products
-//! screen.
+//! and N TikTok orders (default 100,000) and measures the dashboard, the products
+//! screen and the orders screen.
 //!
 //! Run: `cargo run -p connector-e2e --bin bench -- [samples]` or `-- screens [N]`
 
@@ -200,7 +200,8 @@ async fn screens(count: usize) -> anyhow::Result<()> {
             let record = json!({"tiktok_order_id": format!("5764614130{i:08}"), "shop_id": shop, "state": "created",
                 "store_order_id": format!("{}", 50_000 + i), "reason": null, "tiktok_status": "AWAITING_SHIPMENT",
                 "updated_at": now, "attempts": 0,
-                "sale": {"placed_at": now - (*i as i64 % 30) * 86_400, "total": "19.99", "currency": "USD"}});
+                "sale": {"placed_at": now - (*i as i64 % 30) * 86_400, "total": "19.99", "currency": "USD",
+                         "buyer": format!("Buyer{i:06} Bench"), "skus": [format!("BENCH-SKU-{}", i % 1000)], "units": 1}});
             ops.push(WriteOp::Put {
                 item: Item::new(pk.clone(), format!("ORDER#5764614130{i:08}"), record),
                 condition: Condition::None,
@@ -220,12 +221,29 @@ async fn screens(count: usize) -> anyhow::Result<()> {
         "filled {count} products, {count} listings and {count} orders in {:?}",
         filled.elapsed()
     );
+    // The orders were written as records saved before the orders index: index them as
+    // the orders screen and the poller would, a batch at a time.
+    let indexing = Instant::now();
+    while !connector::orders::browse::ensure_indexed(table, store).await? {}
+    println!("indexed {count} orders saved before the index in {:?}", indexing.elapsed());
     let (mut browser, base, _) = connector_e2e::merchant(&running).await;
+    let day = |days_ago: i64| {
+        jiff::Timestamp::from_second(now - days_ago * 86_400)
+            .map_or_else(|_| String::new(), |t| t.strftime("%Y-%m-%d").to_string())
+    };
+    let orders_range = format!("/settings/orders?shop={shop}&from={}&to={}", day(12), day(10));
     for (what, path) in [
         ("dashboard", "/settings/dashboard"),
         ("products, first page", "/settings/products"),
         ("products, live tab, page 3", "/settings/products?status=live&page=3"),
         ("products, search", "/settings/products?q=Bench+product+099"),
+        ("orders, first page of All", "/settings/orders"),
+        ("orders, Awaiting shipment tab, page 3", "/settings/orders?status=AWAITING_SHIPMENT&page=3"),
+        ("orders, one shop and a date range", &orders_range),
+        ("orders, page 200 by number", "/settings/orders?page=200"),
+        ("orders, search by buyer name", "/settings/orders?q=buyer012345"),
+        ("orders, search by SKU (100 matches)", "/settings/orders?q=BENCH-SKU-7"),
+        ("orders, search by store order id", "/settings/orders?q=50123"),
     ] {
         let mut latencies = Vec::new();
         for _ in 0..20 {

@@ -493,9 +493,11 @@ async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_us
 
     // One change per section, each saved on its own and confirmed.
     find(c, "input[name=\"sync:title\"]").await.click().await.unwrap();
+    choose(c, "select[name=gtin_source]", "upc").await;
     save_section(&chromium, "products").await;
     assert_eq!(text(c, "#flash").await, "Saved.");
     assert!(!store().await.settings.sync_fields.title);
+    assert_eq!(store().await.settings.gtin.source, connector::catalog::gtin::GtinSource::Upc);
     assert!(
         !find(c, "input[name=\"sync:title\"]").await.is_selected().await.unwrap(),
         "shown as saved"
