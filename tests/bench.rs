@@ -225,7 +225,10 @@ async fn screens(count: usize) -> anyhow::Result<()> {
     // the orders screen and the poller would, a batch at a time.
     let indexing = Instant::now();
     while !connector::orders::browse::ensure_indexed(table, store).await? {}
-    println!("indexed {count} orders saved before the index in {:?}", indexing.elapsed());
+    println!(
+        "indexed {count} orders saved before the index in {:?}",
+        indexing.elapsed()
+    );
     let (mut browser, base, _) = connector_e2e::merchant(&running).await;
     let day = |days_ago: i64| {
         jiff::Timestamp::from_second(now - days_ago * 86_400)
@@ -238,7 +241,10 @@ async fn screens(count: usize) -> anyhow::Result<()> {
         ("products, live tab, page 3", "/settings/products?status=live&page=3"),
         ("products, search", "/settings/products?q=Bench+product+099"),
         ("orders, first page of All", "/settings/orders"),
-        ("orders, Awaiting shipment tab, page 3", "/settings/orders?status=AWAITING_SHIPMENT&page=3"),
+        (
+            "orders, Awaiting shipment tab, page 3",
+            "/settings/orders?status=AWAITING_SHIPMENT&page=3",
+        ),
         ("orders, one shop and a date range", &orders_range),
         ("orders, page 200 by number", "/settings/orders?page=200"),
         ("orders, search by buyer name", "/settings/orders?q=buyer012345"),

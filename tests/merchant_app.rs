@@ -497,7 +497,10 @@ async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_us
     save_section(&chromium, "products").await;
     assert_eq!(text(c, "#flash").await, "Saved.");
     assert!(!store().await.settings.sync_fields.title);
-    assert_eq!(store().await.settings.gtin.source, connector::catalog::gtin::GtinSource::Upc);
+    assert_eq!(
+        store().await.settings.gtin.source,
+        connector::catalog::gtin::GtinSource::Upc
+    );
     assert!(
         !find(c, "input[name=\"sync:title\"]").await.is_selected().await.unwrap(),
         "shown as saved"

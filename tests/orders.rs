@@ -1750,3 +1750,93 @@ async fn in_chromium_the_merchant_finds_an_order_reads_its_timeline_retries_one_
         .unwrap();
     assert_eq!(nothing.status, 400, "bulk retry without a selection");
 }
+
+#[tokio::test]
+async fn missed_orders_come_in_by_id_or_by_date_range_each_as_an_activity() {
+    let (_dir, running, shop, skus) = ready().await;
+    let table = running.app.table.as_ref();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let ids = ["576461413038787001", "576461413038787002", "576461413038787003"];
+    for (n, id) in ids.iter().enumerate() {
+        place_silently(&running, &shop, &skus[0], id, &format!("90070{n}"));
+    }
+    let form = |order_id: &'static str| -> Vec<(&str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("shop_id", shop.clone()),
+            ("order_id", order_id.to_string()),
+        ]
+    };
+    let fetched = browser
+        .post_form(&format!("{base}/settings/orders/fetch"), &borrowed(&form(ids[0])))
+        .await
+        .unwrap();
+    assert_eq!(fetched.status, 303, "{}", fetched.body);
+    assert!(fetched.location.unwrap().contains("done=fetching"));
+    assert!(eventually(10, async || store_orders(&running, ids[0]).await.len() == 1).await);
+    let unknown = browser
+        .post_form(
+            &format!("{base}/settings/orders/fetch"),
+            &borrowed(&form("576461413038787999")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.body.contains("does not know order 576461413038787999"),
+        "{}",
+        unknown.body
+    );
+
+    let today = jiff::Timestamp::from_second(connector::storage::unix_now())
+        .unwrap()
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let range = [
+        ("csrf", csrf.clone()),
+        ("shop_id", shop.clone()),
+        ("from", today.clone()),
+        ("to", today),
+    ];
+    let synced = browser
+        .post_form(&format!("{base}/settings/orders/sync-range"), &borrowed(&range))
+        .await
+        .unwrap();
+    assert_eq!(synced.status, 303, "{}", synced.body);
+    let location = synced.location.unwrap();
+    let activity_id = location
+        .trim_start_matches("/settings/activities/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let all_in = eventually(20, async || {
+        for id in ids {
+            if store_orders(&running, id).await.len() != 1 {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert!(all_in, "every missed order reaches the store, the fetched one once");
+    let activity = records::get_activity(table, STORE, &activity_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (activity.kind.as_str(), activity.status.as_str()),
+        ("sync_orders", "done")
+    );
+    assert!(activity.done >= 3, "{activity:?}");
+    let page = browser.get(&format!("{base}{location}")).await.unwrap();
+    assert!(
+        page.body.contains("Sync missed orders"),
+        "the activity names what it did"
+    );
+}
+
+/// A form's fields as `post_form` takes them.
+fn borrowed<'a>(fields: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}

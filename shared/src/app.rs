@@ -111,10 +111,10 @@ impl App {
     /// The work queue of a job kind: order work on the order queue, the rest on the
     /// catalogue queue.
     pub fn queue_for(&self, kind: crate::queue::JobKind) -> &dyn JobQueue {
-        use crate::queue::JobKind::{AfterSale, PushShipment, StoreOrderStatus, SyncOrder};
+        use crate::queue::JobKind::{AfterSale, PushShipment, StoreOrderStatus, SyncOrder, SyncOrderRange};
         match kind {
             // After-sales jobs share their order's FIFO group: never beside its other jobs.
-            SyncOrder | PushShipment | StoreOrderStatus | AfterSale => self.order_queue.as_ref(),
+            SyncOrder | PushShipment | StoreOrderStatus | AfterSale | SyncOrderRange => self.order_queue.as_ref(),
             _ => self.product_queue.as_ref(),
         }
     }

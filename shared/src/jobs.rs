@@ -28,7 +28,7 @@ impl JobHandler for Dispatcher {
             | JobKind::SyncStock
             | JobKind::SyncPrice
             | JobKind::ProductStatus => crate::catalog::sync::handle(&self.app, job).await,
-            JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus => {
+            JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus | JobKind::SyncOrderRange => {
                 crate::orders::handle(&self.app, job).await
             }
             JobKind::AfterSale => crate::returns::handle(&self.app, job).await,

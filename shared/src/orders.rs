@@ -607,6 +607,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 _ => Ok(()),
             }
         }
+        JobKind::SyncOrderRange => actions::sync_range_page(app, &store, &job).await,
         other => Err(JobError::NotImplemented(other)),
     }
 }

@@ -129,6 +129,7 @@ fn kind_words(kind: JobKind) -> &'static str {
         JobKind::ProductStatus => "product status",
         JobKind::StoreOrderStatus => "store order status",
         JobKind::AfterSale => "return or cancellation",
+        JobKind::SyncOrderRange => "sync of missed orders",
         JobKind::Unknown => "unknown",
     }
 }

@@ -296,11 +296,8 @@ fn range_of(fields: &Fields) -> Result<(i64, i64), Failure> {
 }
 
 /// Where a fetch or range sync goes: its activity.
-fn to_activity(queued: &Queued) -> Response {
-    see_other(&format!(
-        "/settings/activities/{}?done=started&n={}",
-        queued.activity_id, queued.queued
-    ))
+fn to_activity(queued: &Queued, done: &str) -> Response {
+    see_other(&format!("/settings/activities/{}?done={done}", queued.activity_id))
 }
 
 /// `POST /settings/orders/fetch` (`shop_id`, `order_id`).
@@ -318,7 +315,7 @@ async fn fetch_form(
             &text(&fields, "order_id"),
         )
         .await?;
-        Ok::<_, Failure>(to_activity(&queued))
+        Ok::<_, Failure>(to_activity(&queued, "fetching"))
     };
     outcome.await.map_err(Failure::page)
 }
@@ -334,7 +331,7 @@ async fn sync_range_form(
         let (from, to) = range_of(&fields)?;
         let shop_id = text(&fields, "shop_id");
         let queued = actions::sync_range(&app, &context.store.store_hash, &shop_id, from, to).await?;
-        Ok::<_, Failure>(to_activity(&queued))
+        Ok::<_, Failure>(to_activity(&queued, "sync_started"))
     };
     outcome.await.map_err(Failure::page)
 }

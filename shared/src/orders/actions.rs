@@ -202,10 +202,11 @@ pub async fn fetch_one(
     }
 }
 
-/// Syncs every order a shop's buyers placed in `[from, to)` (Unix seconds; at most
-/// [`MAX_RANGE_SECONDS`] and [`MAX_RANGE_ORDERS`]) as an activity `sync_orders`:
-/// each order is queued once and handled like a webhook's, so orders already in the
-/// store are only followed, never created twice.
+/// Starts syncing every order a shop's buyers placed in `[from, to)` (Unix seconds; at
+/// most [`MAX_RANGE_SECONDS`]) as an activity `sync_orders`: a job per page of TikTok's
+/// search ([`sync_range_page`]) queues each order once, handled like a webhook's, so
+/// orders already in the store are only followed, never created twice. Errors: an
+/// invalid range or another store's shop, before anything is queued.
 pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, to: i64) -> Result<Queued, ActionError> {
     if to <= from {
         return Err(ActionError::Invalid("The range must end after it starts.".into()));
@@ -215,64 +216,116 @@ pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, t
             "Sync at most 90 days at a time; split a longer range.".into(),
         ));
     }
-    let shop = own_shop(app, store_hash, shop_id).await?;
+    own_shop(app, store_hash, shop_id).await?;
+    let activity = Activity::start("sync_orders", Some(shop_id), None);
+    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
+    let page = RangePage {
+        activity_id: activity.id.clone(),
+        from,
+        to,
+        page_token: None,
+    };
+    queue_range_page(app, store_hash, shop_id, &page).await?;
+    Ok(Queued {
+        activity_id: activity.id,
+        queued: 0,
+    })
+}
+
+/// One page of a range sync, as its job carries it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct RangePage {
+    activity_id: String,
+    from: i64,
+    to: i64,
+    page_token: Option<String>,
+}
+
+async fn queue_range_page(app: &App, store_hash: &str, shop_id: &str, page: &RangePage) -> Result<(), JobError> {
+    let key = format!(
+        "range-{}-{}",
+        page.activity_id,
+        page.page_token.as_deref().unwrap_or("first")
+    );
+    let job = crate::queue::Job::new(
+        crate::queue::JobKind::SyncOrderRange,
+        store_hash,
+        key,
+        serde_json::to_value(page).expect("pages serialize"),
+    )
+    .for_shop(shop_id)
+    .in_group(format!("{shop_id}/range/{}", page.activity_id));
+    app.order_queue.send(&[job], std::time::Duration::ZERO).await?;
+    Ok(())
+}
+
+/// Runs one page of a range sync ([`sync_range`]): reads it from TikTok, queues each
+/// order, counts them in the activity, and queues the next page, or finishes the
+/// activity (with the reason when TikTok refused, or [`MAX_RANGE_ORDERS`] were reached).
+/// A shop that is not the job's store's is acknowledged and left alone.
+pub async fn sync_range_page(app: &App, store: &StoreRecord, job: &crate::queue::Job) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let mut activity = Activity::start("sync_orders", Some(shop_id), None);
-    records::save_activity(table, store_hash, &activity).await?;
+    let store_hash = &store.store_hash;
+    let page: RangePage =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))?;
+    let shop_id = job.shop.clone().unwrap_or_default();
+    let Some(shop) = accounts::get_shop(table, store_hash, &shop_id).await? else {
+        tracing::warn!(store = %store_hash, shop = %shop_id, "range sync for a shop the store does not have; acknowledged");
+        return Ok(());
+    };
+    let Some(mut activity) = records::get_activity(table, store_hash, &page.activity_id).await? else {
+        return Ok(());
+    };
+    if activity.status == "done" {
+        return Ok(());
+    }
     let filter = OrderSearch {
-        create_time_ge: Some(from),
-        create_time_lt: Some(to),
+        create_time_ge: Some(page.from),
+        create_time_lt: Some(page.to),
         ..OrderSearch::default()
     };
     let tiktok = &app.tiktok;
-    let mut token: Option<String> = None;
-    let outcome = loop {
-        let (filter, page_token) = (&filter, token.clone());
-        let page = with_shop(app, &shop, |auth| async move {
-            tiktok.search_orders(&auth, filter, 50, page_token.as_deref()).await
-        })
-        .await;
-        let page = match page {
-            Ok(page) => page,
-            Err(error) => break Err(error.to_string()),
-        };
-        let mut queued = Ok(());
-        for order in &page.items {
-            queued = enqueue_sync(app, store_hash, shop_id, order.id.as_str(), "range").await;
-            if queued.is_err() {
-                break;
-            }
-            activity.count(Ok(()));
+    let (filter, token) = (&filter, page.page_token.clone());
+    let read = with_shop(app, &shop, |auth| async move {
+        tiktok.search_orders(&auth, filter, 50, token.as_deref()).await
+    })
+    .await;
+    let read = match read {
+        Ok(read) => read,
+        Err(ShopError::TikTok(error)) if !error.is_retryable() => {
+            activity.count(Err((String::new(), format!("TikTok refused the search: {error}"))));
+            activity.finish();
+            records::save_activity(table, store_hash, &activity).await?;
+            return Ok(());
         }
-        if let Err(error) = queued {
-            break Err(format!("The orders could not be queued: {error}"));
-        }
-        match page.next_page_token {
-            Some(_) if activity.done >= MAX_RANGE_ORDERS => {
-                break Err(format!(
-                    "{} orders were queued and the range holds more; sync the rest in shorter ranges.",
-                    activity.done
-                ));
-            }
-            Some(next) => token = Some(next),
-            None => break Ok(()),
-        }
+        Err(error) => return Err(shop_failure(error)),
     };
-    if let Err(reason) = &outcome {
-        activity.count(Err((String::new(), reason.clone())));
+    for order in &read.items {
+        enqueue_sync(app, store_hash, &shop.shop_id, order.id.as_str(), "range").await?;
+        activity.count(Ok(()));
+    }
+    match read.next_page_token {
+        Some(_) if activity.done >= MAX_RANGE_ORDERS => {
+            let reason = format!(
+                "{} orders were queued and the range holds more; sync the rest in shorter ranges.",
+                activity.done
+            );
+            activity.count(Err((String::new(), reason)));
+        }
+        Some(next) => {
+            records::save_activity(table, store_hash, &activity).await?;
+            let next = RangePage {
+                page_token: Some(next),
+                ..page
+            };
+            return queue_range_page(app, store_hash, &shop.shop_id, &next).await;
+        }
+        None => {}
     }
     activity.total = Some(activity.done + activity.failed);
     activity.finish();
     records::save_activity(table, store_hash, &activity).await?;
-    match outcome {
-        // Nothing queued: the merchant tries again (the activity keeps the reason).
-        Err(reason) if activity.done == 0 => Err(ActionError::Unavailable(reason)),
-        // Some queued: the activity says what was and why the rest was not.
-        _ => Ok(Queued {
-            activity_id: activity.id,
-            queued: activity.done,
-        }),
-    }
+    Ok(())
 }
 
 /// A package of a TikTok order as the order screen shows it.

@@ -69,6 +69,9 @@ pub enum JobKind {
     StoreOrderStatus,
     /// Re-read a return or cancellation request and carry its outcome to the store.
     AfterSale,
+    /// Read one page of a shop's orders placed in a date range and queue each (the
+    /// merchant's "sync missed orders"); the next page is a job of its own.
+    SyncOrderRange,
     /// A kind this build does not know.
     #[serde(other)]
     Unknown,
@@ -76,7 +79,7 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind this build handles (all but [`JobKind::Unknown`]).
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::ImportProducts,
         JobKind::UploadProduct,
         JobKind::SyncStock,
@@ -86,6 +89,7 @@ impl JobKind {
         JobKind::ProductStatus,
         JobKind::StoreOrderStatus,
         JobKind::AfterSale,
+        JobKind::SyncOrderRange,
     ];
 }
 

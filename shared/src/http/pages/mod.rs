@@ -196,6 +196,10 @@ pub enum Done {
     Cancelled,
     /// A TikTok shop disconnected.
     Disconnected,
+    /// One TikTok order is being fetched.
+    Fetching,
+    /// A sync of missed orders started.
+    SyncStarted,
     /// An answer to a return or cancellation request TikTok took.
     Answered,
     /// An answer not sent: the request had moved on (its timeline says how).
@@ -231,6 +235,8 @@ impl Confirmation {
             Done::Retried => "Queued again.".to_string(),
             Done::Resynced => "Re-reading the order from TikTok; the timeline below shows what follows.".to_string(),
             Done::Disconnected => "Shop disconnected. Re-authorize it to start again.".to_string(),
+            Done::Fetching => "TikTok knows the order: it is on its way to the store and shows under Orders within seconds.".to_string(),
+            Done::SyncStarted => "Reading the range's orders from TikTok; each one missing from the store is brought in. Progress shows below.".to_string(),
             Done::Cancelled => {
                 "TikTok took the cancellation. The store order follows your cancellation settings.".to_string()
             }
