@@ -2,7 +2,7 @@
 //! orders, returns, settings changes with who changed what), newest first, kept
 //! [`KEPT_DAYS`] days by the table's TTL.
 //!
-//! Entries live under the store (`STORE#<hash>` / `LOG#<inverted time>#<suffix>`):
+//! Entries live beside the store (`STORE#<hash>#LOG` / `LOG#<inverted time>#<suffix>`):
 //! the time counted down from [`ID_CLOCK`], so a plain ascending query lists the
 //! newest first, and a date bound is a start key. Summaries name things by id and
 //! count only: never a secret, a token, or a buyer's personal data (name, address,
@@ -27,6 +27,12 @@ const VALUE_CHARS: usize = 120;
 
 /// Sort-key prefix of the log.
 const PREFIX: &str = "LOG#";
+
+/// The partition of a store's log, beside the store's own (`STORE#<hash>#LOG`), so the
+/// store's partition stays small.
+fn log_pk(store_hash: &str) -> String {
+    format!("{}#LOG", store_pk(store_hash))
+}
 
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,7 +158,7 @@ fn sort_key(at: i64, suffix: &str) -> String {
 }
 
 fn entry_item(store_hash: &str, entry: &Entry, suffix: &str) -> Item {
-    Item::new(store_pk(store_hash), sort_key(entry.at, suffix), encode(entry))
+    Item::new(log_pk(store_hash), sort_key(entry.at, suffix), encode(entry))
         .with_expiry(entry.at.max(unix_now()) + KEPT_DAYS * 86_400)
 }
 
@@ -227,7 +233,7 @@ pub async fn page(
     filter: &Filter,
     cursor: Option<&str>,
 ) -> Result<LogPage, LogError> {
-    let pk = store_pk(store_hash);
+    let pk = log_pk(store_hash);
     // The position to start after: the cursor's key, else just before `to`'s second.
     let start = match cursor {
         Some(cursor) => {

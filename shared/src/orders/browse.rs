@@ -4,7 +4,9 @@
 //! store has.
 //!
 //! Two kinds of small items are derived from every order record when it is saved
-//! ([`derived`]):
+//! ([`derived`]), each in a partition of its own beside the store's
+//! (`STORE#<hash>#ORDERLIST`, `STORE#<hash>#ORDERFIND`), so the store's partition stays
+//! small:
 //! - list entries `OLIST#<facet>#<placed at, 11 digits>#<order id>` for the facets
 //!   `all`, `status:<TikTok status>` and `state:<sync state>`, holding the shop, status,
 //!   state and time, so a tab is one partition range read newest first, and a date range
@@ -223,26 +225,39 @@ fn words(record: &OrderRecord) -> BTreeSet<String> {
     words
 }
 
+/// The partition of a store's order list entries (beside the store's own, so the
+/// store's partition stays small): `STORE#<hash>#ORDERLIST`.
+fn list_pk(store_pk: &str) -> String {
+    format!("{store_pk}#ORDERLIST")
+}
+
+/// The partition of a store's search entries (they hold buyers' name words):
+/// `STORE#<hash>#ORDERFIND`.
+pub(crate) fn find_pk(store_pk: &str) -> String {
+    format!("{store_pk}#ORDERFIND")
+}
+
 fn find_key(word: &str, order_id: &str) -> String {
     format!("OFIND#{word}#{order_id}")
 }
 
 /// The index items to write and delete when `before` becomes `after`: nothing when
 /// what the index holds of the order is unchanged.
-pub(super) fn derived(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
+pub(super) fn derived(store_pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<WriteOp> {
     let mut ops = Vec::new();
+    let (lists, finds) = (list_pk(store_pk), find_pk(store_pk));
     let old_entry = before.map(Entry::of);
     let entry = Entry::of(after);
     if old_entry.as_ref() != Some(&entry) {
         let new_keys = entry.list_keys();
         for key in old_entry.iter().flat_map(Entry::list_keys) {
             if !new_keys.contains(&key) {
-                ops.push(delete(pk, key));
+                ops.push(delete(&lists, key));
             }
         }
         let data = crate::storage::encode(&entry);
         ops.extend(new_keys.into_iter().map(|sk| WriteOp::Put {
-            item: Item::new(pk, sk, data.clone()),
+            item: Item::new(&lists, sk, data.clone()),
             condition: Condition::None,
         }));
     }
@@ -250,11 +265,11 @@ pub(super) fn derived(pk: &str, before: Option<&OrderRecord>, after: &OrderRecor
     let old_words = before.map(words).unwrap_or_default();
     if old_entry.as_ref().map(|e| e.placed_at) != Some(entry.placed_at) || new_words != old_words {
         for word in old_words.difference(&new_words) {
-            ops.push(delete(pk, find_key(word, &after.tiktok_order_id)));
+            ops.push(delete(&finds, find_key(word, &after.tiktok_order_id)));
         }
         let data = serde_json::json!({"id": after.tiktok_order_id, "placed_at": entry.placed_at});
         ops.extend(new_words.iter().map(|word| WriteOp::Put {
-            item: Item::new(pk, find_key(word, &after.tiktok_order_id), data.clone()),
+            item: Item::new(&finds, find_key(word, &after.tiktok_order_id), data.clone()),
             condition: Condition::None,
         }));
     }
@@ -282,7 +297,7 @@ pub const INDEX_BATCH: usize = 1_000;
 /// Returns whether every record is indexed. Errors: the table's.
 pub async fn ensure_indexed(table: &dyn Table, store_hash: &str) -> Result<bool, StorageError> {
     let pk = accounts::store_pk(store_hash);
-    let progress = table.get(&pk, INDEXED).await?;
+    let progress = table.get(&list_pk(&pk), INDEXED).await?;
     if progress.as_ref().is_some_and(|p| p.data["done"] == true) {
         return Ok(true);
     }
@@ -302,7 +317,9 @@ pub async fn ensure_indexed(table: &dyn Table, store_hash: &str) -> Result<bool,
         Some(cursor) => serde_json::json!({ "cursor": cursor }),
         None => serde_json::json!({"done": true}),
     };
-    table.put(Item::new(&pk, INDEXED, data), Condition::None).await?;
+    table
+        .put(Item::new(list_pk(&pk), INDEXED, data), Condition::None)
+        .await?;
     Ok(page.cursor.is_none())
 }
 
@@ -399,7 +416,7 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
         found.indexing = indexing;
         return Ok(found);
     }
-    let pk = accounts::store_pk(store_hash);
+    let pk = list_pk(&accounts::store_pk(store_hash));
     let prefix = format!("OLIST#{}#", filter.facet(state));
     let after = filter.after.trim();
     let (mut query, mut skip) = (Query::table(&pk, &prefix).limit(1000).descending(), 0);
@@ -469,7 +486,7 @@ async fn searched(
     let mut truncated = false;
     // Order id → placed at, of the orders every word so far matched.
     let mut matches: Option<HashMap<String, i64>> = None;
-    let pk = accounts::store_pk(store_hash);
+    let pk = find_pk(&accounts::store_pk(store_hash));
     for word in q.split_whitespace().map(str::to_lowercase) {
         let mut matching = HashMap::new();
         let mut query = Query::table(&pk, format!("OFIND#{word}")).limit(1000);
@@ -557,6 +574,41 @@ async fn records_of(table: &dyn Table, store_hash: &str, entries: &[Entry]) -> R
         records.extend(record?.filter(|r| entry.lists(r)));
     }
     Ok(records)
+}
+
+/// Forgets the buyers' names the store's orders keep (uninstall): every search entry
+/// is deleted and each record's `Sale::buyer` blanked, a page at a time. Returns how
+/// many records were blanked. Errors: the table's (a later call goes on).
+pub async fn forget_buyers(table: &dyn Table, store_hash: &str) -> Result<usize, StorageError> {
+    let pk = accounts::store_pk(store_hash);
+    let finds = find_pk(&pk);
+    loop {
+        let page = table.query(Query::table(&finds, "OFIND#").limit(100)).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let deletes = page.items.iter().map(|item| delete(&finds, item.sk.clone())).collect();
+        table.transact(deletes).await?;
+    }
+    let mut blanked = 0;
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::table(&pk, "ORDER#").limit(1000).after(cursor))
+            .await?;
+        for item in &page.items {
+            if item.data["sale"]["buyer"].as_str().is_some_and(|b| !b.is_empty()) {
+                let mut blank = item.clone();
+                blank.data["sale"]["buyer"] = serde_json::Value::String(String::new());
+                table.put(blank, Condition::None).await?;
+                blanked += 1;
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(blanked),
+        }
+    }
 }
 
 /// Why the orders screen could not list orders.
@@ -725,6 +777,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_uninstall_forgets_the_buyers_names() {
+        let table = EmbeddedTable::in_memory().unwrap();
+        for n in 0..3 {
+            save_record(&table, STORE, record(n)).await.unwrap();
+        }
+        assert_eq!(ids(&table, "q=lovelace").await.0.len(), 0);
+        assert_eq!(ids(&table, "q=buyer").await.0.len(), 3);
+        assert_eq!(forget_buyers(&table, STORE).await.unwrap(), 3);
+        assert!(ids(&table, "q=buyer").await.0.is_empty(), "no name is searchable");
+        let kept = get_record(&table, STORE, &record(1).tiktok_order_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.sale.unwrap().buyer, "", "the order stays, without its buyer");
+        assert_eq!(ids(&table, "").await.0.len(), 3);
+    }
+
+    #[tokio::test]
     async fn a_status_change_moves_an_order_between_tabs_and_old_records_are_indexed_once() {
         let table = EmbeddedTable::in_memory().unwrap();
         let mut order = record(0);
@@ -743,7 +813,11 @@ mod tests {
             .into_iter()
             .find(|k| k.starts_with("OLIST#status:AWAITING"))
             .unwrap();
-        let item = Item::new(accounts::store_pk(STORE), stale_key, crate::storage::encode(&stale));
+        let item = Item::new(
+            list_pk(&accounts::store_pk(STORE)),
+            stale_key,
+            crate::storage::encode(&stale),
+        );
         table.put(item, Condition::None).await.unwrap();
         assert!(ids(&table, "status=AWAITING_SHIPMENT").await.0.is_empty());
 
@@ -753,7 +827,10 @@ mod tests {
         save_record(&table, STORE, timeless.clone()).await.unwrap();
         let keys = async || {
             let entries = table
-                .query(Query::table(accounts::store_pk(STORE), "OLIST#status:IN_TRANSIT#"))
+                .query(Query::table(
+                    list_pk(&accounts::store_pk(STORE)),
+                    "OLIST#status:IN_TRANSIT#",
+                ))
                 .await
                 .unwrap();
             entries.items.into_iter().map(|i| i.sk).collect::<Vec<_>>()

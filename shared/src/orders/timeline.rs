@@ -1,7 +1,8 @@
 //! An order's timeline: every webhook, poll, store write, retry, shipment and
 //! cancellation the connector handled for one TikTok order, with its time and outcome,
 //! as the order detail screen lists it. One small item per event
-//! (`OEVENT#<order id>#<Unix milliseconds, 14 digits>#<random>`), so events are appended without
+//! (`OEVENT#<order id>#<Unix milliseconds, 14 digits>#<random>` in the store's
+//! timeline partition), so events are appended without
 //! reading the order record, and the record's own writes never race them. No buyer data
 //! goes into an event.
 
@@ -58,6 +59,12 @@ pub struct Event {
 /// The most events one order keeps on screen (the oldest are dropped from view).
 pub const EVENTS_SHOWN: usize = 200;
 
+/// The partition of a store's order timelines, beside the store's own:
+/// `STORE#<hash>#ORDEREVENTS`.
+fn events_pk(store_hash: &str) -> String {
+    format!("{}#ORDEREVENTS", accounts::store_pk(store_hash))
+}
+
 fn prefix(tiktok_order_id: &str) -> String {
     format!("OEVENT#{tiktok_order_id}#")
 }
@@ -86,7 +93,7 @@ pub async fn note(
         text: text.into(),
     };
     let sk = format!("{}{millis:014}#{}", prefix(tiktok_order_id), &random[..8]);
-    let item = Item::new(accounts::store_pk(store_hash), sk, crate::storage::encode(&event));
+    let item = Item::new(events_pk(store_hash), sk, crate::storage::encode(&event));
     if let Err(error) = table.put(item, Condition::None).await {
         tracing::warn!(store = %store_hash, order = %tiktok_order_id, %error, "order timeline event not written");
     }
@@ -96,7 +103,7 @@ pub async fn note(
 pub async fn events(table: &dyn Table, store_hash: &str, tiktok_order_id: &str) -> Result<Vec<Event>, StorageError> {
     let page = table
         .query(
-            Query::table(accounts::store_pk(store_hash), prefix(tiktok_order_id))
+            Query::table(events_pk(store_hash), prefix(tiktok_order_id))
                 .limit(EVENTS_SHOWN)
                 .descending(),
         )
