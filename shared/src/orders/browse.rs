@@ -8,9 +8,9 @@
 //! (`STORE#<hash>#ORDERLIST`, `STORE#<hash>#ORDERFIND`), so the store's partition stays
 //! small:
 //! - list entries `OLIST#<facet>#<placed at, 11 digits>#<order id>` for the facets
-//!   `all`, `status:<TikTok status>` and `state:<sync state>`, holding the shop, status,
-//!   state and time, so a tab is one partition range read newest first, and a date range
-//!   starts where it ends;
+//!   `all`, `status:<TikTok status>`, `state:<sync state>` and `shop:<id>`, holding the
+//!   shop, status, state and time, so a tab is one partition range read newest first
+//!   (another filter is applied as it is read), and a date range starts where it ends;
 //! - search entries `OFIND#<word>#<order id>` for each word of the buyer's name, each
 //!   SKU and the store order id, lower-cased, so a search is a prefix read.
 //!
@@ -189,18 +189,11 @@ impl Entry {
 
     /// The facets it is listed under: every tab alone and with its shop.
     fn facets(&self) -> Vec<String> {
-        let (status, state) = (
-            format!("status:{}", self.status),
-            format!("state:{}", state_key(self.state)),
-        );
-        let shop = format!("shop:{}", self.shop);
         vec![
             "all".to_string(),
-            format!("{shop}|{status}"),
-            format!("{shop}|{state}"),
-            status,
-            state,
-            shop,
+            format!("status:{}", self.status),
+            format!("state:{}", state_key(self.state)),
+            format!("shop:{}", self.shop),
         ]
     }
 
@@ -358,18 +351,14 @@ impl OrderFilter {
         self.page.unwrap_or(1).clamp(1, MAX_PAGE)
     }
 
-    /// The facet whose range holds exactly the orders of the tab and shop asked for.
+    /// The facet read: the tab asked for, else the shop, else all (a shop within a tab
+    /// is filtered as the tab's range is read).
     fn facet(&self, state: Option<SyncState>) -> String {
-        let tab = match state {
-            Some(state) => Some(format!("state:{}", state_key(state))),
-            None if !self.status.trim().is_empty() => Some(format!("status:{}", self.status.trim())),
-            None => None,
-        };
-        match (self.shop.trim(), tab) {
-            ("", None) => "all".to_string(),
-            ("", Some(tab)) => tab,
-            (shop, None) => format!("shop:{shop}"),
-            (shop, Some(tab)) => format!("shop:{shop}|{tab}"),
+        match (state, self.status.trim(), self.shop.trim()) {
+            (Some(state), _, _) => format!("state:{}", state_key(state)),
+            (None, status, _) if !status.is_empty() => format!("status:{status}"),
+            (None, _, shop) if !shop.is_empty() => format!("shop:{shop}"),
+            _ => "all".to_string(),
         }
     }
 
@@ -440,6 +429,9 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
             let entry: Entry = crate::storage::decode(item)?;
             if bounds.0.is_some_and(|from| entry.placed_at < from) {
                 break 'read;
+            }
+            if !filter.keeps(&entry, state, bounds) {
+                continue;
             }
             seen += 1;
             if seen > skip + PAGE_SIZE {

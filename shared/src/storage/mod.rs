@@ -240,25 +240,14 @@ pub async fn put_counted(
     apply_derived(table, derived).await
 }
 
-/// Applies what [`put_counted`] derived: the index entries (puts and deletes) together,
-/// one transaction per [`MAX_TRANSACTION_OPS`] (one request instead of one each, and
-/// all or nothing), then each counter change on its own (hot counter items would make
-/// transactions conflict).
+/// Applies what [`put_counted`] derived, one write each.
 async fn apply_derived(table: &dyn Table, derived: Vec<WriteOp>) -> Result<(), StorageError> {
-    let (entries, counters): (Vec<WriteOp>, Vec<WriteOp>) = derived
-        .into_iter()
-        .filter(|op| !matches!(op, WriteOp::Check { .. }))
-        .partition(|op| matches!(op, WriteOp::Put { .. } | WriteOp::Delete { .. }));
-    for chunk in entries.chunks(MAX_TRANSACTION_OPS) {
-        match chunk {
-            [WriteOp::Put { item, condition }] => table.put(item.clone(), *condition).await?,
-            [WriteOp::Delete { pk, sk, condition }] => table.delete(pk, sk, *condition).await?,
-            several => table.transact(several.to_vec()).await?,
-        }
-    }
-    for op in counters {
-        if let WriteOp::Add { pk, sk, counts } = op {
-            table.add(&pk, &sk, counts).await?;
+    for op in derived {
+        match op {
+            WriteOp::Add { pk, sk, counts } => table.add(&pk, &sk, counts).await?,
+            WriteOp::Put { item, condition } => table.put(item, condition).await?,
+            WriteOp::Delete { pk, sk, condition } => table.delete(&pk, &sk, condition).await?,
+            WriteOp::Check { .. } => {}
         }
     }
     Ok(())
