@@ -658,7 +658,6 @@ pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), Stor
     store.account_client_secret = None;
     store.owner_email = None;
     store.user_ids.clear();
-    crate::orders::browse::forget_buyers(table, store_hash).await?;
     store.uninstalled_at = Some(unix_now());
     save_store(table, &store).await
 }

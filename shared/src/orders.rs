@@ -221,10 +221,6 @@ pub struct Sale {
     pub total: rust_decimal::Decimal,
     /// ISO 4217 code.
     pub currency: String,
-    /// The buyer's name as TikTok shows it to the seller (the recipient's name; often
-    /// masked by TikTok). Shown and searched on the orders screen, never logged.
-    #[serde(default)]
-    pub buyer: String,
     /// The seller SKUs ordered, each once, in order.
     #[serde(default)]
     pub skus: Vec<String>,
@@ -246,7 +242,6 @@ impl Sale {
             placed_at: order.create_time,
             total: order.payment.total_amount.0,
             currency: order.payment.currency.clone(),
-            buyer: order.recipient_address.name.clone(),
             skus,
             units: u32::try_from(order.line_items.len()).unwrap_or(u32::MAX),
         }

@@ -1,5 +1,5 @@
 //! The orders screen's index: tabs by TikTok status and by sync state, a search by
-//! TikTok order id, store order id, buyer name or SKU, a date range, a shop, and pages,
+//! TikTok order id, store order id or SKU, a date range, a shop, and pages,
 //! each page read with one query and one read per order shown, however many orders the
 //! store has.
 //!
@@ -11,8 +11,9 @@
 //!   `all`, `status:<TikTok status>`, `state:<sync state>` and `shop:<id>`, holding the
 //!   shop, status, state and time, so a tab is one partition range read newest first
 //!   (another filter is applied as it is read), and a date range starts where it ends;
-//! - search entries `OFIND#<word>#<order id>` for each word of the buyer's name, each
-//!   SKU and the store order id, lower-cased, so a search is a prefix read.
+//! - search entries `OFIND#<word>#<order id>` for each SKU and the store order id,
+//!   lower-cased, so a search is a prefix read (no buyer data is kept, so buyers' names
+//!   are not searchable).
 //!
 //! Records saved before the index existed are indexed the first time the screen is
 //! opened ([`ensure_indexed`]).
@@ -84,7 +85,7 @@ pub struct OrderFilter {
     pub state: String,
     /// A TikTok status (`AWAITING_SHIPMENT`, …).
     pub status: String,
-    /// A TikTok order id, a store order id, or the start of a buyer's name or a SKU.
+    /// A TikTok order id, a store order id, or the start of a SKU.
     pub q: String,
     /// First day placed.
     pub from: String,
@@ -205,12 +206,11 @@ impl Entry {
     }
 }
 
-/// The words an order is found by: each word of the buyer's name, each SKU and the
-/// store order id, lower-cased.
+/// The words an order is found by: each SKU and the store order id, lower-cased (the
+/// connector keeps no buyer data, so buyers' names are not searchable).
 fn words(record: &OrderRecord) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     if let Some(sale) = &record.sale {
-        words.extend(sale.buyer.split_whitespace().map(str::to_lowercase));
         words.extend(sale.skus.iter().map(|s| s.trim().to_lowercase()));
     }
     words.extend(record.store_order_id.iter().map(|s| s.to_lowercase()));
@@ -224,7 +224,7 @@ fn list_pk(store_pk: &str) -> String {
     format!("{store_pk}#ORDERLIST")
 }
 
-/// The partition of a store's search entries (they hold buyers' name words):
+/// The partition of a store's search entries:
 /// `STORE#<hash>#ORDERFIND`.
 pub(crate) fn find_pk(store_pk: &str) -> String {
     format!("{store_pk}#ORDERFIND")
@@ -568,41 +568,6 @@ async fn records_of(table: &dyn Table, store_hash: &str, entries: &[Entry]) -> R
     Ok(records)
 }
 
-/// Forgets the buyers' names the store's orders keep (uninstall): every search entry
-/// is deleted and each record's `Sale::buyer` blanked, a page at a time. Returns how
-/// many records were blanked. Errors: the table's (a later call goes on).
-pub async fn forget_buyers(table: &dyn Table, store_hash: &str) -> Result<usize, StorageError> {
-    let pk = accounts::store_pk(store_hash);
-    let finds = find_pk(&pk);
-    loop {
-        let page = table.query(Query::table(&finds, "OFIND#").limit(100)).await?;
-        if page.items.is_empty() {
-            break;
-        }
-        let deletes = page.items.iter().map(|item| delete(&finds, item.sk.clone())).collect();
-        table.transact(deletes).await?;
-    }
-    let mut blanked = 0;
-    let mut cursor = None;
-    loop {
-        let page = table
-            .query(Query::table(&pk, "ORDER#").limit(1000).after(cursor))
-            .await?;
-        for item in &page.items {
-            if item.data["sale"]["buyer"].as_str().is_some_and(|b| !b.is_empty()) {
-                let mut blank = item.clone();
-                blank.data["sale"]["buyer"] = serde_json::Value::String(String::new());
-                table.put(blank, Condition::None).await?;
-                blanked += 1;
-            }
-        }
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(blanked),
-        }
-    }
-}
-
 /// Why the orders screen could not list orders.
 #[derive(Debug, thiserror::Error)]
 pub enum BrowseError {
@@ -649,11 +614,6 @@ mod tests {
                 placed_at: NOV_1 + n as i64 * 3600,
                 total: Decimal::new(1350, 2),
                 currency: "USD".into(),
-                buyer: if n == 7 {
-                    "Ada Lovelace".into()
-                } else {
-                    format!("Buyer {n}")
-                },
                 skus: vec![format!("SKU-{}", n % 10)],
                 units: 1,
             }),
@@ -733,12 +693,6 @@ mod tests {
         let (errors_that_day, _) = ids(&table, "state=error&from=2026-11-02&to=2026-11-02").await;
         assert_eq!(errors_that_day.len(), 6);
 
-        assert_eq!(ids(&table, "q=lovelace").await.0, vec![record(7).tiktok_order_id]);
-        assert_eq!(
-            ids(&table, "q=ada lov").await.0,
-            vec![record(7).tiktok_order_id],
-            "every word starts one"
-        );
         assert_eq!(ids(&table, "q=SKU-3").await.0.len(), 12);
         assert_eq!(
             ids(&table, "q=10005").await.0,
@@ -766,24 +720,6 @@ mod tests {
             page(&table, STORE, &filter("from=2026-11-03&to=2026-11-02")).await,
             Err(BrowseError::Filter(FilterError::Range))
         ));
-    }
-
-    #[tokio::test]
-    async fn an_uninstall_forgets_the_buyers_names() {
-        let table = EmbeddedTable::in_memory().unwrap();
-        for n in 0..3 {
-            save_record(&table, STORE, record(n)).await.unwrap();
-        }
-        assert_eq!(ids(&table, "q=lovelace").await.0.len(), 0);
-        assert_eq!(ids(&table, "q=buyer").await.0.len(), 3);
-        assert_eq!(forget_buyers(&table, STORE).await.unwrap(), 3);
-        assert!(ids(&table, "q=buyer").await.0.is_empty(), "no name is searchable");
-        let kept = get_record(&table, STORE, &record(1).tiktok_order_id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(kept.sale.unwrap().buyer, "", "the order stays, without its buyer");
-        assert_eq!(ids(&table, "").await.0.len(), 3);
     }
 
     #[tokio::test]

@@ -289,7 +289,7 @@ pub fn orders_page(frame: &Frame, view: &OrdersView, csrf: &str) -> Markup {
                 Tab::Status(status) => input type="hidden" name="status" value=(status);,
                 Tab::All => {},
             }
-            label { "Search " input #order-search type="search" name="q" value=(filter.q) placeholder="TikTok order, store order, buyer or SKU"; }
+            label { "Search " input #order-search type="search" name="q" value=(filter.q) placeholder="TikTok order, store order or SKU"; }
             label { "From " input type="date" name="from" value=(filter.from) aria-invalid=[refused("from").map(|_| "true")];
                 @if let Some(message) = refused("from") { span.field-error { (message) } } }
             label { "To " input type="date" name="to" value=(filter.to) aria-invalid=[refused("to").map(|_| "true")];
@@ -318,7 +318,7 @@ pub fn orders_page(frame: &Frame, view: &OrdersView, csrf: &str) -> Markup {
                 table #orders-table {
                     thead { tr {
                         th { span.visually-hidden { "Select" } }
-                        th { "TikTok order" } th { "Store order" } th { "Shop" } th { "Placed" } th { "Buyer" }
+                        th { "TikTok order" } th { "Store order" } th { "Shop" } th { "Placed" }
                         th { "Items" } th.num { "Total" } th { "TikTok status" } th { "Sync" }
                     } }
                     tbody {
@@ -334,7 +334,6 @@ pub fn orders_page(frame: &Frame, view: &OrdersView, csrf: &str) -> Markup {
                                 td { (store_order_link(record.store_order_id.as_deref(), view.admin_url)) }
                                 td { (shop_name(frame, &record.shop_id)) }
                                 td { @if let Some(sale) = &record.sale { (super::activities::time(sale.placed_at)) } @else { span.muted { "—" } } }
-                                td { (record.sale.as_ref().map_or("", |s| s.buyer.as_str())) }
                                 td { (items_words(record)) }
                                 td.num { (total_words(record)) }
                                 td { (status_words(&record.tiktok_status)) }
