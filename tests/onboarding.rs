@@ -480,7 +480,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     let refused = store_b
         .fill_in(
             &format!("{}/connect", base(&running)),
-            &[("store_hash", "sbx2store"), ("access_token", "wrong")],
+            &[("store_id", "sbx2store"), ("access_token", "wrong")],
         )
         .await
         .unwrap();
@@ -494,7 +494,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     );
     let account: Value = reqwest::Client::new()
         .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
-        .json(&json!({"store_hash": "sbx2store"}))
+        .json(&json!({"store_id": "sbx2store"}))
         .send()
         .await
         .unwrap()
@@ -505,7 +505,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
         .fill_in(
             &format!("{}/connect", base(&running)),
             &[
-                ("store_hash", "sbx2store"),
+                ("store_id", "sbx2store"),
                 ("access_token", account["access_token"].as_str().unwrap()),
             ],
         )
@@ -520,7 +520,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
             .body,
     )
     .unwrap();
-    assert_eq!(session_b["store_hash"], "sbx2store");
+    assert_eq!(session_b["store_id"], "sbx2store");
     let csrf_b = session_b["csrf_token"].as_str().unwrap().to_string();
 
     let listed: Value = serde_json::from_str(
@@ -719,13 +719,13 @@ async fn workers_refreshing_one_authorization_at_once_refresh_it_once() {
     assert!(sandboxes.tiktok_sandbox.lock().grants.contains_key(&saved[0]));
 }
 
-/// POSTs a `store/product/updated` delivery for `store_hash` to the connector as
+/// POSTs a `store/product/updated` delivery for `store_id` to the connector as
 /// BigCommerce would, with the per-store header secret and a Standard Webhooks
 /// signature made with `key` at `sent_at`; the connector's status.
-async fn deliver(running: &Running, store_hash: &str, header_secret: &str, key: &[u8], sent_at: i64) -> u16 {
+async fn deliver(running: &Running, store_id: &str, header_secret: &str, key: &[u8], sent_at: i64) -> u16 {
     let event = uuid::Uuid::new_v4().simple().to_string();
     let body = json!({"scope": "store/product/updated", "store_id": "1025647", "data": {"type": "product", "id": 1},
-                      "hash": event, "created_at": unix_now(), "producer": format!("stores/{store_hash}")})
+                      "hash": event, "created_at": unix_now(), "producer": format!("stores/{store_id}")})
     .to_string();
     let webhook_id = format!("msg_{event}");
     let signature = bigcommerce_sandbox::signing::sign_webhook(key, &webhook_id, sent_at, &body);
@@ -744,9 +744,9 @@ async fn deliver(running: &Running, store_hash: &str, header_secret: &str, key: 
         .as_u16()
 }
 
-/// Connects `store_hash` by pasting a store-level API account into the connect form.
-async fn connect_api_account(running: &Running, store_hash: &str, token: &str, client_secret: Option<&str>) {
-    let mut fields = vec![("store_hash", store_hash), ("access_token", token)];
+/// Connects `store_id` by pasting a store-level API account into the connect form.
+async fn connect_api_account(running: &Running, store_id: &str, token: &str, client_secret: Option<&str>) {
+    let mut fields = vec![("store_id", store_id), ("access_token", token)];
     fields.extend(client_secret.map(|secret| ("client_secret", secret)));
     let answer = Browser::new()
         .unwrap()
@@ -802,7 +802,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let account: Value = reqwest::Client::new()
         .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
-        .json(&json!({"store_hash": "sbx2store"}))
+        .json(&json!({"store_id": "sbx2store"}))
         .send()
         .await
         .unwrap()
@@ -826,7 +826,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     // And BigCommerce's own deliveries for that store are accepted.
     reqwest::Client::new()
         .post(format!(
-            "{}/sandbox/products/2?store_hash=sbx2store",
+            "{}/sandbox/products/2?store_id=sbx2store",
             sandboxes.bigcommerce
         ))
         .json(&json!({"price": 42.0}))
@@ -839,7 +839,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
             .lock()
             .deliveries
             .iter()
-            .any(|d| d.store_hash == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
+            .any(|d| d.store_id == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
     })
     .await;
     assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox.lock().deliveries);

@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::rules::{SettingError, within};
 use crate::crypto::TokenCipher;
 use crate::secrets::SecretString;
+use crate::store::Platform;
 use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
 use crate::tiktok::Tokens;
 
 /// Partition of a store.
-pub fn store_pk(store_hash: &str) -> String {
-    format!("STORE#{store_hash}")
+pub fn store_pk(store_id: &str) -> String {
+    format!("STORE#{store_id}")
 }
 
 const META: &str = "META";
@@ -265,8 +266,15 @@ impl Settings {
 /// A store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRecord {
-    /// Store hash.
-    pub store_hash: String,
+    /// The tenant id ([`crate::store::tenant_id`]): the store's own id on its
+    /// platform, prefixed by the platform for any but BigCommerce (whose records, keyed
+    /// by the bare store hash before there were other platforms, keep their keys).
+    #[serde(alias = "store_hash")]
+    pub store_id: String,
+    /// The platform the store runs on (records from before there were others have
+    /// none and are BigCommerce).
+    #[serde(default)]
+    pub platform: Platform,
     /// How it is connected.
     pub mode: ConnectionMode,
     /// Lifecycle.
@@ -313,15 +321,15 @@ pub struct StoreRecord {
 
 impl StoreRecord {
     fn token_context(&self) -> String {
-        format!("{}/access_token", store_pk(&self.store_hash))
+        format!("{}/access_token", store_pk(&self.store_id))
     }
 
     fn secret_context(&self) -> String {
-        format!("{}/webhook_secret", store_pk(&self.store_hash))
+        format!("{}/webhook_secret", store_pk(&self.store_id))
     }
 
     fn account_secret_context(&self) -> String {
-        format!("{}/account_client_secret", store_pk(&self.store_hash))
+        format!("{}/account_client_secret", store_pk(&self.store_id))
     }
 
     /// Seals and sets the access token.
@@ -402,8 +410,9 @@ impl WarehouseChoice {
 /// A TikTok shop connected to a store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShopRecord {
-    /// Store hash.
-    pub store_hash: String,
+    /// The tenant id of the store it is connected to ([`StoreRecord::store_id`]).
+    #[serde(alias = "store_hash")]
+    pub store_id: String,
     /// Shop id.
     pub shop_id: String,
     /// Shop name.
@@ -486,7 +495,7 @@ impl ShopRecord {
     }
 
     fn context(&self, which: &str) -> String {
-        format!("{}/SHOP#{}/{which}", store_pk(&self.store_hash), self.shop_id)
+        format!("{}/SHOP#{}/{which}", store_pk(&self.store_id), self.shop_id)
     }
 
     /// Seals and sets both tokens with their expiries.
@@ -534,8 +543,8 @@ impl ShopRecord {
 }
 
 /// The store, if it was ever connected.
-pub async fn get_store(table: &dyn Table, store_hash: &str) -> Result<Option<StoreRecord>, StorageError> {
-    let Some(item) = table.get(&store_pk(store_hash), META).await? else {
+pub async fn get_store(table: &dyn Table, store_id: &str) -> Result<Option<StoreRecord>, StorageError> {
+    let Some(item) = table.get(&store_pk(store_id), META).await? else {
         return Ok(None);
     };
     let mut record: StoreRecord = decode(&item)?;
@@ -546,7 +555,7 @@ pub async fn get_store(table: &dyn Table, store_hash: &str) -> Result<Option<Sto
 /// Writes the store: created when `record.version` is 0 and absent, else only if no
 /// one changed it since it was read.
 pub async fn save_store(table: &dyn Table, record: &StoreRecord) -> Result<(), StorageError> {
-    let item = Item::new(store_pk(&record.store_hash), META, encode(record));
+    let item = Item::new(store_pk(&record.store_id), META, encode(record));
     save(table, item, record.version).await
 }
 
@@ -559,8 +568,8 @@ async fn save(table: &dyn Table, mut item: Item, version: u64) -> Result<(), Sto
 }
 
 /// One shop of a store.
-pub async fn get_shop(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<ShopRecord>, StorageError> {
-    let Some(item) = table.get(&store_pk(store_hash), &format!("SHOP#{shop_id}")).await? else {
+pub async fn get_shop(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Option<ShopRecord>, StorageError> {
+    let Some(item) = table.get(&store_pk(store_id), &format!("SHOP#{shop_id}")).await? else {
         return Ok(None);
     };
     let mut record: ShopRecord = decode(&item)?;
@@ -569,12 +578,12 @@ pub async fn get_shop(table: &dyn Table, store_hash: &str, shop_id: &str) -> Res
 }
 
 /// Every shop of a store.
-pub async fn list_shops(table: &dyn Table, store_hash: &str) -> Result<Vec<ShopRecord>, StorageError> {
+pub async fn list_shops(table: &dyn Table, store_id: &str) -> Result<Vec<ShopRecord>, StorageError> {
     let mut shops = Vec::new();
     let mut cursor = None;
     loop {
         let page = table
-            .query(Query::table(store_pk(store_hash), "SHOP#").after(cursor))
+            .query(Query::table(store_pk(store_id), "SHOP#").after(cursor))
             .await?;
         for item in &page.items {
             let mut record: ShopRecord = decode(item)?;
@@ -591,7 +600,7 @@ pub async fn list_shops(table: &dyn Table, store_hash: &str) -> Result<Vec<ShopR
 /// Writes a shop (optimistically, like [`save_store`]) and its directory entry.
 pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), StorageError> {
     let item = Item::new(
-        store_pk(&record.store_hash),
+        store_pk(&record.store_id),
         format!("SHOP#{}", record.shop_id),
         encode(record),
     );
@@ -599,7 +608,7 @@ pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), Sto
     let directory = Item::new(
         SHOP_DIRECTORY,
         record.shop_id.clone(),
-        serde_json::json!({"store_hash": record.store_hash}),
+        serde_json::json!({"store_id": record.store_id}),
     );
     table.put(directory, Condition::None).await
 }
@@ -607,7 +616,7 @@ pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), Sto
 /// The store a shop belongs to (webhook routing).
 pub async fn store_of_shop(table: &dyn Table, shop_id: &str) -> Result<Option<String>, StorageError> {
     let item = table.get(SHOP_DIRECTORY, shop_id).await?;
-    Ok(item.and_then(|i| i.data["store_hash"].as_str().map(str::to_string)))
+    Ok(item.and_then(|i| i.data["store_id"].as_str().map(str::to_string)))
 }
 
 /// Every (shop id, store hash) pair, one page at a time.
@@ -619,7 +628,7 @@ pub async fn shop_directory_page(
     let entries = page
         .items
         .iter()
-        .filter_map(|item| Some((item.sk.clone(), item.data["store_hash"].as_str()?.to_string())))
+        .filter_map(|item| Some((item.sk.clone(), item.data["store_id"].as_str()?.to_string())))
         .collect();
     Ok((entries, page.cursor))
 }
@@ -627,13 +636,13 @@ pub async fn shop_directory_page(
 /// Uninstall: purges tokens and personal data of the store and its shops, marks the
 /// store uninstalled and drops the shops from the directory, so no scheduled work
 /// finds them again. One transaction per shop plus one for the store.
-pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), StorageError> {
-    for mut shop in list_shops(table, store_hash).await? {
+pub async fn purge_store(table: &dyn Table, store_id: &str) -> Result<(), StorageError> {
+    for mut shop in list_shops(table, store_id).await? {
         shop.access_token = None;
         shop.refresh_token = None;
         shop.status = ShopStatus::Disconnected;
         shop.attention = Some("The app was uninstalled from the store.".into());
-        let mut item = Item::new(store_pk(store_hash), format!("SHOP#{}", shop.shop_id), encode(&shop));
+        let mut item = Item::new(store_pk(store_id), format!("SHOP#{}", shop.shop_id), encode(&shop));
         item.version = shop.version + 1;
         table
             .transact(vec![
@@ -649,7 +658,7 @@ pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), Stor
             ])
             .await?;
     }
-    let Some(mut store) = get_store(table, store_hash).await? else {
+    let Some(mut store) = get_store(table, store_id).await? else {
         return Ok(());
     };
     store.status = StoreStatus::Uninstalled;
@@ -663,8 +672,8 @@ pub async fn purge_store(table: &dyn Table, store_hash: &str) -> Result<(), Stor
 }
 
 /// Marks a shop as needing re-authorization with a reason the merchant reads.
-pub async fn flag_shop(table: &dyn Table, store_hash: &str, shop_id: &str, reason: &str) -> Result<(), StorageError> {
-    let Some(mut shop) = get_shop(table, store_hash, shop_id).await? else {
+pub async fn flag_shop(table: &dyn Table, store_id: &str, shop_id: &str, reason: &str) -> Result<(), StorageError> {
+    let Some(mut shop) = get_shop(table, store_id, shop_id).await? else {
         return Ok(());
     };
     shop.status = ShopStatus::NeedsReauthorization;
@@ -678,9 +687,9 @@ fn webhook_seen_sk(shop_id: &str) -> String {
 
 /// Records that a verified TikTok webhook of a shop arrived at `at` (Unix seconds),
 /// for the dashboard's connection health.
-pub async fn note_webhook(table: &dyn Table, store_hash: &str, shop_id: &str, at: i64) -> Result<(), StorageError> {
+pub async fn note_webhook(table: &dyn Table, store_id: &str, shop_id: &str, at: i64) -> Result<(), StorageError> {
     let item = Item::new(
-        store_pk(store_hash),
+        store_pk(store_id),
         webhook_seen_sk(shop_id),
         serde_json::json!({"at": at}),
     );
@@ -688,7 +697,7 @@ pub async fn note_webhook(table: &dyn Table, store_hash: &str, shop_id: &str, at
 }
 
 /// When the shop's last verified TikTok webhook arrived (Unix seconds), if one did.
-pub async fn last_webhook(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
-    let seen = table.get(&store_pk(store_hash), &webhook_seen_sk(shop_id)).await?;
+pub async fn last_webhook(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
+    let seen = table.get(&store_pk(store_id), &webhook_seen_sk(shop_id)).await?;
     Ok(seen.and_then(|i| i.data["at"].as_i64()))
 }

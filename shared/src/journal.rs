@@ -30,8 +30,8 @@ const PREFIX: &str = "LOG#";
 
 /// The partition of a store's log, beside the store's own (`STORE#<hash>#LOG`), so the
 /// store's partition stays small.
-fn log_pk(store_hash: &str) -> String {
-    format!("{}#LOG", store_pk(store_hash))
+fn log_pk(store_id: &str) -> String {
+    format!("{}#LOG", store_pk(store_id))
 }
 
 /// What an entry is about.
@@ -157,34 +157,34 @@ fn sort_key(at: i64, suffix: &str) -> String {
     format!("{PREFIX}{:010}#{suffix}", (ID_CLOCK - at).clamp(0, ID_CLOCK))
 }
 
-fn entry_item(store_hash: &str, entry: &Entry, suffix: &str) -> Item {
-    Item::new(log_pk(store_hash), sort_key(entry.at, suffix), encode(entry))
+fn entry_item(store_id: &str, entry: &Entry, suffix: &str) -> Item {
+    Item::new(log_pk(store_id), sort_key(entry.at, suffix), encode(entry))
         .with_expiry(entry.at.max(unix_now()) + KEPT_DAYS * 86_400)
 }
 
 /// Writes one entry (a new one each call). Errors: the table's.
-pub async fn record(table: &dyn Table, store_hash: &str, entry: &Entry) -> Result<(), StorageError> {
+pub async fn record(table: &dyn Table, store_id: &str, entry: &Entry) -> Result<(), StorageError> {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    table.put(entry_item(store_hash, entry, suffix), Condition::None).await
+    table.put(entry_item(store_id, entry, suffix), Condition::None).await
 }
 
 /// Writes one entry once per `key` and time: a job that runs again writes the same
 /// item again instead of a second entry (`key`: any text naming the event, such as
 /// `activity-<id>-done`). Errors: the table's.
-pub async fn record_once(table: &dyn Table, store_hash: &str, entry: &Entry, key: &str) -> Result<(), StorageError> {
+pub async fn record_once(table: &dyn Table, store_id: &str, entry: &Entry, key: &str) -> Result<(), StorageError> {
     let suffix = &crate::crypto::sha256_hex(key.as_bytes())[..16];
-    table.put(entry_item(store_hash, entry, suffix), Condition::None).await
+    table.put(entry_item(store_id, entry, suffix), Condition::None).await
 }
 
 /// Writes an entry and logs (rather than returns) a failure: for the places where
 /// the log must never stop the work it describes.
-pub async fn note(table: &dyn Table, store_hash: &str, entry: Entry, key: Option<&str>) {
+pub async fn note(table: &dyn Table, store_id: &str, entry: Entry, key: Option<&str>) {
     let written = match key {
-        Some(key) => record_once(table, store_hash, &entry, key).await,
-        None => record(table, store_hash, &entry).await,
+        Some(key) => record_once(table, store_id, &entry, key).await,
+        None => record(table, store_id, &entry).await,
     };
     if let Err(error) = written {
-        tracing::warn!(store = %store_hash, %error, "activity log entry not written");
+        tracing::warn!(store = %store_id, %error, "activity log entry not written");
     }
 }
 
@@ -229,11 +229,11 @@ const READ_BUDGET: usize = 1000;
 /// [`LogError::InvalidCursor`] for a cursor [`page`] did not hand out; the table's.
 pub async fn page(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     filter: &Filter,
     cursor: Option<&str>,
 ) -> Result<LogPage, LogError> {
-    let pk = log_pk(store_hash);
+    let pk = log_pk(store_id);
     // The position to start after: the cursor's key, else just before `to`'s second.
     let start = match cursor {
         Some(cursor) => {
@@ -369,7 +369,7 @@ pub fn settings_diff(before: &Settings, after: &Settings) -> Vec<String> {
 /// Returns whether an entry was written. Errors: the table's.
 pub async fn settings_changed(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     author: &str,
     before: &Settings,
     after: &Settings,
@@ -379,13 +379,13 @@ pub async fn settings_changed(
         return Ok(false);
     }
     let summary = format!("Settings changed: {}", changes.join("; "));
-    record(table, store_hash, &Entry::now(LogKind::Settings, summary).by(author)).await?;
+    record(table, store_id, &Entry::now(LogKind::Settings, summary).by(author)).await?;
     Ok(true)
 }
 
 /// Logs a catalogue activity's start (when nothing is counted yet) or its end, once
 /// each however often the activity is saved.
-pub async fn activity_saved(table: &dyn Table, store_hash: &str, activity: &crate::catalog::records::Activity) {
+pub async fn activity_saved(table: &dyn Table, store_id: &str, activity: &crate::catalog::records::Activity) {
     let kind = LogKind::of_activity(&activity.kind);
     let what = activity.kind.replace('_', " ");
     let shop = activity
@@ -406,7 +406,7 @@ pub async fn activity_saved(table: &dyn Table, store_hash: &str, activity: &crat
         };
         note(
             table,
-            store_hash,
+            store_id,
             entry,
             Some(&format!("activity-{}-done", activity.id)),
         )
@@ -422,7 +422,7 @@ pub async fn activity_saved(table: &dyn Table, store_hash: &str, activity: &crat
         };
         note(
             table,
-            store_hash,
+            store_id,
             entry,
             Some(&format!("activity-{}-start", activity.id)),
         )

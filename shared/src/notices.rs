@@ -102,9 +102,9 @@ fn notice_sk(kind: NoticeKind, shop_id: &str, topic: &str) -> String {
     format!("NOTICE#{}#{shop_id}#{topic}", kind.key())
 }
 
-fn notice_item(store_hash: &str, notice: &Notice) -> Item {
+fn notice_item(store_id: &str, notice: &Notice) -> Item {
     Item::new(
-        store_pk(store_hash),
+        store_pk(store_id),
         notice_sk(notice.kind, &notice.shop_id, &notice.topic),
         encode(notice),
     )
@@ -113,8 +113,8 @@ fn notice_item(store_hash: &str, notice: &Notice) -> Item {
 
 /// Raises `notice`: stored unread unless the same notice (kind, shop, topic) is
 /// there with the same text. Returns whether it is new or changed. Errors: the table's.
-pub async fn raise(table: &dyn Table, store_hash: &str, notice: Notice) -> Result<bool, StorageError> {
-    let pk = store_pk(store_hash);
+pub async fn raise(table: &dyn Table, store_id: &str, notice: Notice) -> Result<bool, StorageError> {
+    let pk = store_pk(store_id);
     let sk = notice_sk(notice.kind, &notice.shop_id, &notice.topic);
     if let Some(stored) = table.get(&pk, &sk).await?
         && decode::<Notice>(&stored).is_ok_and(|stored| stored.text == notice.text)
@@ -122,10 +122,10 @@ pub async fn raise(table: &dyn Table, store_hash: &str, notice: Notice) -> Resul
         return Ok(false);
     }
     let notice = Notice { read: false, ..notice };
-    table.put(notice_item(store_hash, &notice), Condition::None).await?;
+    table.put(notice_item(store_id, &notice), Condition::None).await?;
     journal::note(
         table,
-        store_hash,
+        store_id,
         Entry::now(
             LogKind::Notifications,
             format!("Notice on shop {}: {}", notice.shop_id, notice.text),
@@ -137,17 +137,17 @@ pub async fn raise(table: &dyn Table, store_hash: &str, notice: Notice) -> Resul
 }
 
 /// Removes the one-per-shop notice of `kind` (its cause is gone). Errors: the table's.
-pub async fn resolve(table: &dyn Table, store_hash: &str, kind: NoticeKind, shop_id: &str) -> Result<(), StorageError> {
+pub async fn resolve(table: &dyn Table, store_id: &str, kind: NoticeKind, shop_id: &str) -> Result<(), StorageError> {
     table
-        .delete(&store_pk(store_hash), &notice_sk(kind, shop_id, ""), Condition::None)
+        .delete(&store_pk(store_id), &notice_sk(kind, shop_id, ""), Condition::None)
         .await
 }
 
 /// The store's notices, newest first ([`MAX_LISTED`] at most, the newest of all).
 /// Errors: the table's.
-pub async fn list(table: &dyn Table, store_hash: &str) -> Result<Vec<Notice>, StorageError> {
+pub async fn list(table: &dyn Table, store_id: &str) -> Result<Vec<Notice>, StorageError> {
     let mut notices: Vec<Notice> = Vec::new();
-    let mut query = Query::table(store_pk(store_hash), "NOTICE#").limit(1000);
+    let mut query = Query::table(store_pk(store_id), "NOTICE#").limit(1000);
     loop {
         let page = table.query(query.clone()).await?;
         notices.extend(page.items.iter().filter_map(|item| decode(item).ok()));
@@ -162,17 +162,17 @@ pub async fn list(table: &dyn Table, store_hash: &str) -> Result<Vec<Notice>, St
 }
 
 /// How many of the store's notices are unread (the bell's number). Errors: the table's.
-pub async fn unread_count(table: &dyn Table, store_hash: &str) -> Result<usize, StorageError> {
-    Ok(list(table, store_hash).await?.iter().filter(|n| !n.read).count())
+pub async fn unread_count(table: &dyn Table, store_id: &str) -> Result<usize, StorageError> {
+    Ok(list(table, store_id).await?.iter().filter(|n| !n.read).count())
 }
 
 /// Marks every notice of the store read; returns how many were unread. Errors: the
 /// table's.
-pub async fn mark_all_read(table: &dyn Table, store_hash: &str) -> Result<usize, StorageError> {
+pub async fn mark_all_read(table: &dyn Table, store_id: &str) -> Result<usize, StorageError> {
     let mut marked = 0;
-    for notice in list(table, store_hash).await?.into_iter().filter(|n| !n.read) {
+    for notice in list(table, store_id).await?.into_iter().filter(|n| !n.read) {
         let notice = Notice { read: true, ..notice };
-        table.put(notice_item(store_hash, &notice), Condition::None).await?;
+        table.put(notice_item(store_id, &notice), Condition::None).await?;
         marked += 1;
     }
     Ok(marked)
@@ -187,7 +187,7 @@ fn day_of(at: i64) -> String {
 /// Raises the shop's [`NoticeKind::ListingLimit`] notice of today: TikTok's daily
 /// listing limit refused an upload (TikTok error `12052093`), which waits for the next
 /// day. Errors: the table's.
-pub async fn listing_limit(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<bool, StorageError> {
+pub async fn listing_limit(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<bool, StorageError> {
     let notice = Notice::new(
         NoticeKind::ListingLimit,
         shop_id,
@@ -197,7 +197,7 @@ pub async fn listing_limit(table: &dyn Table, store_hash: &str, shop_id: &str) -
         ),
         "/settings/products?status=scheduled",
     );
-    raise(table, store_hash, notice).await
+    raise(table, store_id, notice).await
 }
 
 /// Whether a TikTok `cancel_reason` key says the order was cancelled for lack of stock
@@ -214,7 +214,7 @@ pub fn is_oversold(cancel_reason: &str) -> bool {
 /// Returns whether a notice was raised (new). Errors: the table's.
 pub async fn cancelled_order(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     tiktok_order_id: &str,
     cancel_reason: &str,
@@ -231,7 +231,7 @@ pub async fn cancelled_order(
         ),
         "/settings/orders?status=CANCELLED",
     );
-    raise(table, store_hash, notice).await
+    raise(table, store_id, notice).await
 }
 
 /// Why a notice check failed.
@@ -256,17 +256,17 @@ pub struct Checked {
 /// connected shop whose cause holds (and mailed to the owner, once a day per kind
 /// and shop, when the owner's settings allow), removed where it no longer holds.
 /// A mail that fails is logged and tried again at the next check. Errors: the table's.
-pub async fn check_store(app: &App, store_hash: &str, now: i64) -> Result<Checked, CheckError> {
+pub async fn check_store(app: &App, store_id: &str, now: i64) -> Result<Checked, CheckError> {
     let table = app.table.as_ref();
     let mut checked = Checked::default();
-    let Some(store) = accounts::get_store(table, store_hash).await? else {
+    let Some(store) = accounts::get_store(table, store_id).await? else {
         return Ok(checked);
     };
     if store.status != StoreStatus::Installed {
         return Ok(checked);
     }
-    let counts = crate::orders::order_counts(table, store_hash).await?;
-    for shop in accounts::list_shops(table, store_hash).await? {
+    let counts = crate::orders::order_counts(table, store_id).await?;
+    for shop in accounts::list_shops(table, store_id).await? {
         if shop.status == ShopStatus::Disconnected {
             continue;
         }
@@ -277,12 +277,12 @@ pub async fn check_store(app: &App, store_hash: &str, now: i64) -> Result<Checke
         ];
         for (kind, notice) in causes {
             let Some(notice) = notice else {
-                resolve(table, store_hash, kind, &shop.shop_id).await?;
+                resolve(table, store_id, kind, &shop.shop_id).await?;
                 continue;
             };
             let text = notice.text.clone();
             let link = notice.link.clone();
-            if raise(table, store_hash, notice).await? {
+            if raise(table, store_id, notice).await? {
                 checked.raised += 1;
             }
             if mail_once(app, &store, &shop, kind, &text, &link, now).await? {
@@ -356,7 +356,7 @@ async fn mail_once(
         return Ok(false);
     };
     let table = app.table.as_ref();
-    let pk = store_pk(&store.store_hash);
+    let pk = store_pk(&store.store_id);
     let sk = format!("MAILED#{}#{}#{}", kind.key(), shop.shop_id, day_of(now));
     let claim = Item::new(pk.clone(), sk.clone(), serde_json::json!({"at": now})).with_expiry(now + 2 * 86_400);
     match table.put(claim, Condition::Absent).await {
@@ -376,7 +376,7 @@ async fn mail_once(
         Ok(()) => {
             journal::note(
                 table,
-                &store.store_hash,
+                &store.store_id,
                 Entry::now(
                     LogKind::Notifications,
                     format!("E-mail to the owner: {} on shop {}", kind.label(), shop.shop_id),
@@ -387,7 +387,7 @@ async fn mail_once(
             Ok(true)
         }
         Err(error) => {
-            tracing::warn!(store = %store.store_hash, shop = %shop.shop_id, kind = kind.key(), %error, "notice mail not sent");
+            tracing::warn!(store = %store.store_id, shop = %shop.shop_id, kind = kind.key(), %error, "notice mail not sent");
             table.delete(&pk, &sk, Condition::None).await?;
             Ok(false)
         }
@@ -403,20 +403,20 @@ pub async fn check_all(app: &App, now: i64) -> Result<Checked, StorageError> {
     let mut cursor = None;
     loop {
         let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        stores.extend(entries.into_iter().map(|(_, store_hash)| store_hash));
+        stores.extend(entries.into_iter().map(|(_, store_id)| store_id));
         match next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     let mut total = Checked::default();
-    for store_hash in stores {
-        match check_store(app, &store_hash, now).await {
+    for store_id in stores {
+        match check_store(app, &store_id, now).await {
             Ok(checked) => {
                 total.raised += checked.raised;
                 total.mailed += checked.mailed;
             }
-            Err(error) => tracing::warn!(store = %store_hash, %error, "notice check failed"),
+            Err(error) => tracing::warn!(store = %store_id, %error, "notice check failed"),
         }
     }
     Ok(total)

@@ -248,16 +248,16 @@ impl Sale {
     }
 }
 
-fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
+fn record_item(store_id: &str, record: &OrderRecord) -> Item {
     let item = Item::new(
-        accounts::store_pk(store_hash),
+        accounts::store_pk(store_id),
         format!("ORDER#{}", record.tiktok_order_id),
         serde_json::to_value(record).expect("records serialize"),
     );
     match (&record.store_order_id, record.state) {
-        (Some(id), _) => item.with_index(format!("BCORDER#{store_hash}#{id}"), "ORDER"),
+        (Some(id), _) => item.with_index(format!("BCORDER#{store_id}#{id}"), "ORDER"),
         // A sparse index of the orders the sweeper retries.
-        (None, SyncState::Error) => item.with_index("ORDERERRORS", format!("{store_hash}#{}", record.tiktok_order_id)),
+        (None, SyncState::Error) => item.with_index("ORDERERRORS", format!("{store_id}#{}", record.tiktok_order_id)),
         (None, _) => item,
     }
 }
@@ -265,11 +265,11 @@ fn record_item(store_hash: &str, record: &OrderRecord) -> Item {
 /// The record of a TikTok order.
 pub async fn get_record(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     tiktok_order_id: &str,
 ) -> Result<Option<OrderRecord>, StorageError> {
     let item = table
-        .get(&accounts::store_pk(store_hash), &format!("ORDER#{tiktok_order_id}"))
+        .get(&accounts::store_pk(store_id), &format!("ORDER#{tiktok_order_id}"))
         .await?;
     item.map(|i| {
         serde_json::from_value(i.data).map_err(|e| StorageError::Corrupt {
@@ -281,13 +281,13 @@ pub async fn get_record(
     .transpose()
 }
 
-async fn save_record(table: &dyn Table, store_hash: &str, mut record: OrderRecord) -> Result<(), StorageError> {
+async fn save_record(table: &dyn Table, store_id: &str, mut record: OrderRecord) -> Result<(), StorageError> {
     record.updated_at = unix_now();
     if record.first_seen == 0 {
         record.first_seen = record.updated_at;
     }
-    let pk = accounts::store_pk(store_hash);
-    put_counted(table, record_item(store_hash, &record), Vec::new(), |stored| {
+    let pk = accounts::store_pk(store_id);
+    put_counted(table, record_item(store_id, &record), Vec::new(), |stored| {
         let before: Option<OrderRecord> = stored.and_then(|i| serde_json::from_value(i.data.clone()).ok());
         counted(&pk, before.as_ref(), &record)
     })
@@ -410,8 +410,8 @@ fn counted(pk: &str, before: Option<&OrderRecord>, after: &OrderRecord) -> Vec<W
 }
 
 /// The store's order counters (see [`ORDER_COUNTS`]): counter → orders.
-pub async fn order_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap<String, i64>, StorageError> {
-    let item = table.get(&accounts::store_pk(store_hash), ORDER_COUNTS).await?;
+pub async fn order_counts(table: &dyn Table, store_id: &str) -> Result<HashMap<String, i64>, StorageError> {
+    let item = table.get(&accounts::store_pk(store_id), ORDER_COUNTS).await?;
     Ok(item.as_ref().map(counters).unwrap_or_default())
 }
 
@@ -429,11 +429,11 @@ fn sale_keys(placed_at: i64) -> (String, String) {
 /// the month items the periods fall in (2 for days, 4 for weeks, 12 for months).
 pub async fn sales(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     period: SalesPeriod,
     now: i64,
 ) -> Result<Vec<(String, HashMap<String, i64>)>, StorageError> {
-    let pk = accounts::store_pk(store_hash);
+    let pk = accounts::store_pk(store_id);
     let periods = period.last(now);
     let days: Vec<i64> = match period {
         SalesPeriod::Month => Vec::new(),
@@ -519,11 +519,11 @@ mod sales_periods {
 /// The record of the TikTok order behind a store order.
 pub async fn record_of_store_order(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     store_order_id: &str,
 ) -> Result<Option<OrderRecord>, StorageError> {
     let page = table
-        .query(Query::index(format!("BCORDER#{store_hash}#{store_order_id}"), "").limit(1))
+        .query(Query::index(format!("BCORDER#{store_id}#{store_order_id}"), "").limit(1))
         .await?;
     page.items
         .first()
@@ -612,10 +612,10 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
 /// merchant. The connector's own refunds (a TikTok return it recorded) are known by
 /// the return's record and change nothing.
 async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
-    let Some(mut record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+    let Some(mut record) = record_of_store_order(table, &store.store_id, store_order_id).await? else {
         return Ok(());
     };
-    let ours = crate::returns::all(table, &store.store_hash)
+    let ours = crate::returns::all(table, &store.store_id)
         .await?
         .iter()
         // From the moment the connector asks for a refund (the store may move the status as
@@ -632,10 +632,10 @@ async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_i
     }
     record.reason = Some(reason.clone());
     let order_id = record.tiktok_order_id.clone();
-    save_record(table, &store.store_hash, record).await?;
+    save_record(table, &store.store_id, record).await?;
     timeline::note(
         table,
-        &store.store_hash,
+        &store.store_id,
         &order_id,
         EventKind::StoreWrite,
         false,
@@ -684,7 +684,7 @@ async fn sync_from(
     source: &str,
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, shop_id).await? else {
         tracing::warn!(
             shop = shop_id,
             order = order_id,
@@ -699,7 +699,7 @@ async fn sync_from(
     };
     timeline::note(
         table,
-        &store.store_hash,
+        &store.store_id,
         order_id,
         EventKind::Read,
         true,
@@ -710,13 +710,14 @@ async fn sync_from(
         ),
     )
     .await;
-    let existing = get_record(table, &store.store_hash, order_id).await?;
+    let existing = get_record(table, &store.store_id, order_id).await?;
     let platform = crate::platforms::open(app, store).map_err(retry)?;
+    let platform = platform.as_ref();
     match (existing, &order.status) {
         (Some(record), _) if record.store_order_id.is_some() => {
-            follow_tiktok(table, store, &platform, record, &order).await
+            follow_tiktok(table, store, platform, record, &order).await
         }
-        (_, status) if importable(store, status, &order) => create_once(app, store, &shop, &platform, &order).await,
+        (_, status) if importable(store, status, &order) => create_once(app, store, &shop, platform, &order).await,
         (Some(mut record), status) if record.tiktok_status != status.as_str() => {
             // An order waiting for the merchant (not in the store) moved on at TikTok:
             // its tab and state follow, and a cancelled one no longer waits.
@@ -725,7 +726,7 @@ async fn sync_from(
                 record.state = SyncState::Cancelled;
                 record.reason = Some("TikTok cancelled the order before it reached the store.".into());
             }
-            save_record(table, &store.store_hash, record).await?;
+            save_record(table, &store.store_id, record).await?;
             Ok(())
         }
         (_, status) => {
@@ -758,7 +759,7 @@ async fn follow_tiktok(
         // TikTok (or the buyer) cancelled it: an out-of-stock reason means the shop oversold.
         crate::notices::cancelled_order(
             table,
-            &store.store_hash,
+            &store.store_id,
             &record.shop_id,
             order.id.as_str(),
             &order.cancel_reason,
@@ -770,7 +771,7 @@ async fn follow_tiktok(
         // TikTok; the store calls are idempotent, so a retry repeats them safely.
         record.state = SyncState::Cancelled;
         let order_id = record.tiktok_order_id.clone();
-        save_record(table, &store.store_hash, record).await?;
+        save_record(table, &store.store_id, record).await?;
         platform.cancel_order(&store_order_id).await?;
         let mut text = format!("Store order {store_order_id} cancelled: TikTok cancelled the order");
         if settings.archive_cancelled {
@@ -779,7 +780,7 @@ async fn follow_tiktok(
         }
         timeline::note(
             table,
-            &store.store_hash,
+            &store.store_id,
             &order_id,
             EventKind::StoreWrite,
             true,
@@ -798,7 +799,7 @@ async fn follow_tiktok(
         );
         timeline::note(
             table,
-            &store.store_hash,
+            &store.store_id,
             order.id.as_str(),
             EventKind::StoreWrite,
             true,
@@ -818,7 +819,7 @@ async fn follow_tiktok(
             let text = format!("Store order {store_order_id}: shipping address updated from TikTok.");
             timeline::note(
                 table,
-                &store.store_hash,
+                &store.store_id,
                 order.id.as_str(),
                 EventKind::StoreWrite,
                 true,
@@ -830,7 +831,7 @@ async fn follow_tiktok(
         }
     }
     if changed {
-        save_record(table, &store.store_hash, record).await?;
+        save_record(table, &store.store_id, record).await?;
     }
     Ok(())
 }
@@ -878,11 +879,11 @@ async fn create_once(
     match outcome {
         Ok(record) => {
             let store_order_id = record.store_order_id.clone();
-            save_record(table, &store.store_hash, record).await?;
+            save_record(table, &store.store_id, record).await?;
             let text = format!("Store order {} created.", store_order_id.as_deref().unwrap_or_default());
             timeline::note(
                 table,
-                &store.store_hash,
+                &store.store_id,
                 order.id.as_str(),
                 EventKind::StoreWrite,
                 true,
@@ -907,11 +908,11 @@ async fn create_once(
             )
             .await?;
             let log_key = format!("order-created-{}", order.id);
-            crate::journal::note(table, &store.store_hash, logged, Some(&log_key)).await;
+            crate::journal::note(table, &store.store_id, logged, Some(&log_key)).await;
             Ok(())
         }
         Err(Parked(reason)) => {
-            let attempts = get_record(table, &store.store_hash, order.id.as_str())
+            let attempts = get_record(table, &store.store_id, order.id.as_str())
                 .await?
                 .map_or(0, |r| r.attempts);
             let record = OrderRecord {
@@ -931,11 +932,11 @@ async fn create_once(
                 sale: Some(Sale::of(order)),
                 first_seen: 0,
             };
-            save_record(table, &store.store_hash, record).await?;
+            save_record(table, &store.store_id, record).await?;
             let text = format!("Not created: {reason}");
             timeline::note(
                 table,
-                &store.store_hash,
+                &store.store_id,
                 order.id.as_str(),
                 EventKind::Failed,
                 false,
@@ -956,7 +957,7 @@ async fn create_once(
                     order.id, shop.shop_id
                 ),
             );
-            crate::journal::note(table, &store.store_hash, logged, None).await;
+            crate::journal::note(table, &store.store_id, logged, None).await;
             idempotency::release(table, "order-create", &key).await?;
             Ok(())
         }
@@ -1012,7 +1013,7 @@ async fn map_lines(
     let table = app.table.as_ref();
     let priced = money::store_money(order, store.settings.item_price).map_err(|e| Parked(e.to_string()))?;
     let mut lines = Vec::new();
-    let products = records::all_products(table, &store.store_hash)
+    let products = records::all_products(table, &store.store_id)
         .await
         .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
     for line in &priced.lines {
@@ -1045,7 +1046,7 @@ async fn store_variant(
     seller_sku: &str,
     products: &[crate::store::Product],
 ) -> Result<Option<(String, String)>, StorageError> {
-    if let Some(link) = records::variant_of_sku(table, &shop.store_hash, &shop.shop_id, sku_id).await? {
+    if let Some(link) = records::variant_of_sku(table, &shop.store_id, &shop.shop_id, sku_id).await? {
         return Ok(Some(link));
     }
     Ok(products.iter().find_map(|p| {
@@ -1135,9 +1136,9 @@ fn new_order(
 }
 
 /// When the order poller last read a shop (Unix seconds), if it ever did.
-pub async fn last_poll(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
+pub async fn last_poll(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
     let cursor = table
-        .get(&accounts::store_pk(store_hash), &format!("CURSOR#ORDERS#{shop_id}"))
+        .get(&accounts::store_pk(store_id), &format!("CURSOR#ORDERS#{shop_id}"))
         .await?;
     Ok(cursor.and_then(|i| i.data["polled_at"].as_i64()))
 }
@@ -1145,17 +1146,17 @@ pub async fn last_poll(table: &dyn Table, store_hash: &str, shop_id: &str) -> Re
 /// Polls every shop's orders changed since its watermark (with a 5-minute overlap)
 /// and enqueues them; the safety net for lost webhooks.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    crate::schedules::each_shop(app, "order poll", |store_hash, shop_id| async move {
-        poll_shop(app, &store_hash, &shop_id).await
+    crate::schedules::each_shop(app, "order poll", |store_id, shop_id| async move {
+        poll_shop(app, &store_id, &shop_id).await
     })
     .await
 }
 
-async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
+async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
     // Orders saved before the orders screen's index get indexed a batch a minute.
-    browse::ensure_indexed(table, store_hash).await?;
-    let Some(cursor) = crate::schedules::PollCursor::open(table, store_hash, shop_id, "ORDERS", 86_400).await? else {
+    browse::ensure_indexed(table, store_id).await?;
+    let Some(cursor) = crate::schedules::PollCursor::open(table, store_id, shop_id, "ORDERS", 86_400).await? else {
         return Ok(0);
     };
     let shop = &cursor.shop;
@@ -1182,7 +1183,7 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
             let key = format!("order-{}-{}", order.id, order.update_time);
             let group = order_group(shop_id, &order.id.to_string());
             jobs.push(
-                Job::new(JobKind::SyncOrder, store_hash, key, payload)
+                Job::new(JobKind::SyncOrder, store_id, key, payload)
                     .for_shop(shop_id)
                     .in_group(group),
             );
@@ -1246,13 +1247,13 @@ fn shipment_sk(store_order_id: &str, shipment_id: &str) -> String {
 /// What was sent to TikTok for a store shipment, if anything.
 pub async fn pushed_shipment(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     store_order_id: &str,
     shipment_id: &str,
 ) -> Result<Option<PushedShipment>, StorageError> {
     let item = table
         .get(
-            &accounts::store_pk(store_hash),
+            &accounts::store_pk(store_id),
             &shipment_sk(store_order_id, shipment_id),
         )
         .await?;
@@ -1270,17 +1271,18 @@ async fn push_shipment(
     shipment_id: &str,
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let Some(record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+    let Some(record) = record_of_store_order(table, &store.store_id, store_order_id).await? else {
         tracing::info!(
             order = store_order_id,
             "shipment of an order that did not come from TikTok; acknowledged"
         );
         return Ok(());
     };
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, &record.shop_id).await? else {
         return Ok(());
     };
     let platform = crate::platforms::open(app, store).map_err(retry)?;
+    let platform = platform.as_ref();
     let Some(shipment) = platform
         .shipments(store_order_id)
         .await?
@@ -1305,7 +1307,7 @@ async fn push_shipment(
         );
         return save_shipment_error(table, store, record, &reason).await;
     };
-    let pushed = pushed_shipment(table, &store.store_hash, store_order_id, shipment_id).await?;
+    let pushed = pushed_shipment(table, &store.store_id, store_order_id, shipment_id).await?;
     let sent = match pushed {
         Some(pushed)
             if pushed.tracking_number == shipment.tracking_number
@@ -1315,7 +1317,7 @@ async fn push_shipment(
         }
         Some(pushed) => correct_tracking(app, &shop, &order, pushed, &shipment.tracking_number, &provider.id).await,
         None => {
-            let units = shipped_units(table, &store.store_hash, &shop, &order, &shipment).await?;
+            let units = shipped_units(table, &store.store_id, &shop, &order, &shipment).await?;
             if units.is_empty() {
                 let reason = format!(
                     "Shipment {shipment_id} ships no item that waits for shipment on TikTok (already shipped, cancelled, or not linked); nothing was sent."
@@ -1335,12 +1337,12 @@ async fn push_shipment(
             let data = serde_json::to_value(&pushed).expect("shipments serialize");
             table
                 .put(
-                    Item::new(accounts::store_pk(&store.store_hash), sk, data),
+                    Item::new(accounts::store_pk(&store.store_id), sk, data),
                     Condition::None,
                 )
                 .await?;
             let order_id = &pushed.tiktok_order_id;
-            timeline::note(table, &store.store_hash, order_id, EventKind::Shipment, true, text).await;
+            timeline::note(table, &store.store_id, order_id, EventKind::Shipment, true, text).await;
             Ok(())
         }
         Err(ShopError::TikTok(error)) if error.is_retryable() => Err(retry(error)),
@@ -1358,12 +1360,12 @@ async fn push_shipment(
 /// package id alone does not mean shipped, packages exist from payment).
 async fn shipped_units(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop: &ShopRecord,
     order: &Order,
     shipment: &crate::store::Shipment,
 ) -> Result<Vec<Id>, StorageError> {
-    let products = records::all_products(table, store_hash).await?;
+    let products = records::all_products(table, store_id).await?;
     // Units the connector already marked shipped stay shipped, even when TikTok's read
     // of the order lags behind (store shipments of one order share `SHIPMENT#<order>#`).
     let mut sent = std::collections::HashSet::new();
@@ -1372,7 +1374,7 @@ async fn shipped_units(
         let prefix = shipment_sk(&shipment.order_id, "");
         let page = table
             .query(
-                Query::table(accounts::store_pk(store_hash), prefix)
+                Query::table(accounts::store_pk(store_id), prefix)
                     .limit(1000)
                     .after(cursor),
             )
@@ -1480,14 +1482,14 @@ async fn correct_tracking(
 /// The merchant cancelled a TikTok order in the store: cancel it on TikTok too.
 async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let Some(mut record) = record_of_store_order(table, &store.store_hash, store_order_id).await? else {
+    let Some(mut record) = record_of_store_order(table, &store.store_id, store_order_id).await? else {
         return Ok(());
     };
     if record.state == SyncState::Cancelled || record.tiktok_status == OrderStatus::Cancelled.as_str() {
         // Our own cancellation (TikTok cancelled first) echoing back, or one TikTok already has.
         return Ok(());
     }
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, &record.shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, &record.shop_id).await? else {
         return Ok(());
     };
     let tiktok = &app.tiktok;
@@ -1519,8 +1521,8 @@ async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) 
         Some(reason) => reason.clone(),
     };
     let (ok, order_id) = (record.reason.is_none(), record.tiktok_order_id.clone());
-    save_record(table, &store.store_hash, record).await?;
-    timeline::note(table, &store.store_hash, &order_id, EventKind::Cancel, ok, text).await;
+    save_record(table, &store.store_id, record).await?;
+    timeline::note(table, &store.store_id, &order_id, EventKind::Cancel, ok, text).await;
     Ok(())
 }
 
@@ -1532,8 +1534,8 @@ async fn save_shipment_error(
 ) -> Result<(), JobError> {
     record.reason = Some(reason.to_string());
     let order_id = record.tiktok_order_id.clone();
-    save_record(table, &store.store_hash, record).await?;
-    timeline::note(table, &store.store_hash, &order_id, EventKind::Shipment, false, reason).await;
+    save_record(table, &store.store_id, record).await?;
+    timeline::note(table, &store.store_id, &order_id, EventKind::Shipment, false, reason).await;
     Ok(())
 }
 
@@ -1547,7 +1549,7 @@ pub fn order_group(shop_id: &str, tiktok_order_id: &str) -> String {
 /// Enqueues a fresh sync of one order (manual retry, sweeper).
 pub async fn enqueue_sync(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     tiktok_order_id: &str,
     reason: &str,
@@ -1556,7 +1558,7 @@ pub async fn enqueue_sync(
     let key = format!("{reason}-{tiktok_order_id}-{}", uuid::Uuid::new_v4().simple());
     app.order_queue
         .send(
-            &[Job::new(JobKind::SyncOrder, store_hash, key, payload)
+            &[Job::new(JobKind::SyncOrder, store_id, key, payload)
                 .for_shop(shop_id)
                 .in_group(order_group(shop_id, tiktok_order_id))],
             Duration::ZERO,
@@ -1578,16 +1580,16 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
             .query(Query::index("ORDERERRORS", "").limit(100).after(cursor))
             .await?;
         for item in &page.items {
-            let store_hash = item.pk.trim_start_matches("STORE#").to_string();
+            let store_id = item.pk.trim_start_matches("STORE#").to_string();
             let Ok(mut record) = serde_json::from_value::<OrderRecord>(item.data.clone()) else {
                 continue;
             };
-            let limit = match allowed_retries.get(&store_hash) {
+            let limit = match allowed_retries.get(&store_id) {
                 Some(limit) => *limit,
                 None => {
-                    let store = accounts::get_store(table, &store_hash).await?;
+                    let store = accounts::get_store(table, &store_id).await?;
                     let limit = store.map_or(DEFAULT_RETRIES, |s| s.settings.order_retries);
-                    *allowed_retries.entry(store_hash.clone()).or_insert(limit)
+                    *allowed_retries.entry(store_id.clone()).or_insert(limit)
                 }
             };
             if record.attempts >= limit {
@@ -1596,17 +1598,17 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
                     .reason
                     .map(|r| format!("{r} Parked after {limit} retries: fix it and press Retry."));
                 let order_id = record.tiktok_order_id.clone();
-                save_record(table, &store_hash, record).await?;
+                save_record(table, &store_id, record).await?;
                 let text = format!("Waits for you after {limit} automatic retries.");
-                timeline::note(table, &store_hash, &order_id, EventKind::Failed, false, text).await;
+                timeline::note(table, &store_id, &order_id, EventKind::Failed, false, text).await;
                 continue;
             }
             record.attempts += 1;
             let (shop_id, order_id) = (record.shop_id.clone(), record.tiktok_order_id.clone());
             let text = format!("Automatic retry {} of {limit}.", record.attempts);
-            save_record(table, &store_hash, record).await?;
-            timeline::note(table, &store_hash, &order_id, EventKind::Retry, true, text).await;
-            enqueue_sync(app, &store_hash, &shop_id, &order_id, "retry").await?;
+            save_record(table, &store_id, record).await?;
+            timeline::note(table, &store_id, &order_id, EventKind::Retry, true, text).await;
+            enqueue_sync(app, &store_id, &shop_id, &order_id, "retry").await?;
             retried += 1;
         }
         match page.cursor {
@@ -1620,12 +1622,12 @@ pub async fn sweep(app: &App) -> Result<usize, JobError> {
 /// keeps its state and only shows the reason.
 pub async fn park(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     tiktok_order_id: &str,
     reason: &str,
 ) -> Result<(), StorageError> {
-    let record = match get_record(table, store_hash, tiktok_order_id).await? {
+    let record = match get_record(table, store_id, tiktok_order_id).await? {
         Some(record) if record.store_order_id.is_some() => OrderRecord {
             reason: Some(reason.to_string()),
             ..record
@@ -1649,8 +1651,8 @@ pub async fn park(
             first_seen: 0,
         },
     };
-    save_record(table, store_hash, record).await?;
-    timeline::note(table, store_hash, tiktok_order_id, EventKind::Failed, false, reason).await;
+    save_record(table, store_id, record).await?;
+    timeline::note(table, store_id, tiktok_order_id, EventKind::Failed, false, reason).await;
     Ok(())
 }
 
@@ -1658,12 +1660,12 @@ pub async fn park(
 /// numbers orders in time order), read from the end of the key range.
 pub async fn latest_records(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     limit: usize,
 ) -> Result<Vec<OrderRecord>, StorageError> {
     let page = table
         .query(
-            Query::table(accounts::store_pk(store_hash), "ORDER#")
+            Query::table(accounts::store_pk(store_id), "ORDER#")
                 .limit(limit)
                 .descending(),
         )
@@ -1672,13 +1674,13 @@ pub async fn latest_records(
 }
 
 /// Every order record of a store.
-pub async fn all_records(table: &dyn Table, store_hash: &str) -> Result<Vec<OrderRecord>, StorageError> {
+pub async fn all_records(table: &dyn Table, store_id: &str) -> Result<Vec<OrderRecord>, StorageError> {
     let mut records = Vec::new();
     let mut cursor = None;
     loop {
         let page = table
             .query(
-                Query::table(accounts::store_pk(store_hash), "ORDER#")
+                Query::table(accounts::store_pk(store_id), "ORDER#")
                     .limit(1000)
                     .after(cursor),
             )
@@ -1696,8 +1698,8 @@ pub async fn all_records(table: &dyn Table, store_hash: &str) -> Result<Vec<Orde
 }
 
 /// The merchant's Retry: resets the retry count and syncs the order now.
-pub async fn retry_now(app: &App, store_hash: &str, tiktok_order_id: &str) -> Result<bool, JobError> {
-    let Some(mut record) = get_record(app.table.as_ref(), store_hash, tiktok_order_id).await? else {
+pub async fn retry_now(app: &App, store_id: &str, tiktok_order_id: &str) -> Result<bool, JobError> {
+    let Some(mut record) = get_record(app.table.as_ref(), store_id, tiktok_order_id).await? else {
         return Ok(false);
     };
     record.attempts = 0;
@@ -1705,17 +1707,17 @@ pub async fn retry_now(app: &App, store_hash: &str, tiktok_order_id: &str) -> Re
         record.state = SyncState::Error;
     }
     let shop_id = record.shop_id.clone();
-    save_record(app.table.as_ref(), store_hash, record).await?;
+    save_record(app.table.as_ref(), store_id, record).await?;
     let text = "Retry asked for from the orders screen.";
     timeline::note(
         app.table.as_ref(),
-        store_hash,
+        store_id,
         tiktok_order_id,
         EventKind::Retry,
         true,
         text,
     )
     .await;
-    enqueue_sync(app, store_hash, &shop_id, tiktok_order_id, "manual").await?;
+    enqueue_sync(app, store_id, &shop_id, tiktok_order_id, "manual").await?;
     Ok(true)
 }

@@ -1,22 +1,38 @@
-//! The platform registry: the store platform of a store record, the one way the
-//! domain (catalogue, orders, returns) reaches a store. BigCommerce is the only
-//! adapter so far; the registry is where the others plug in.
+//! The platform registry: the one way the domain (catalogue, orders, returns,
+//! schedules) reaches a store. It opens the adapter of a store record's platform as a
+//! `Box<dyn StorePlatform>`; nothing outside this file and the adapters names a
+//! concrete platform.
 
 use crate::accounts::{ConnectionMode, StoreRecord};
 use crate::app::App;
-use crate::store::StoreError;
 use crate::store::bigcommerce::{BigCommerce, Client, ClientConfig};
+use crate::store::{Capabilities, Platform, StoreError, StorePlatform};
+
+/// What a platform can do, without opening a store on it (the settings page asks this
+/// to leave out what the platform cannot do).
+pub fn capabilities(platform: Platform) -> Capabilities {
+    match platform {
+        Platform::BigCommerce => BigCommerce::CAPABILITIES,
+    }
+}
 
 /// The platform of an installed store, built from its sealed credentials and the
 /// app's endpoints.
 ///
 /// Errors: [`StoreError::Unauthorized`] when the store has no usable access token (it
 /// must be connected again); a client that cannot be built.
-pub fn open(app: &App, store: &StoreRecord) -> Result<BigCommerce, StoreError> {
+pub fn open(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, StoreError> {
+    match store.platform {
+        Platform::BigCommerce => open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
+    }
+}
+
+/// The BigCommerce adapter of a store, with the app's or the API account's webhook key.
+fn open_bigcommerce(app: &App, store: &StoreRecord) -> Result<BigCommerce, StoreError> {
     let token = store
         .access_token(&app.secrets.token_cipher)
         .ok_or_else(|| StoreError::Unauthorized("The store has no access token; connect it again.".into()))?;
-    let mut config = ClientConfig::new(&store.store_hash, token);
+    let mut config = ClientConfig::new(crate::store::native_id(Platform::BigCommerce, &store.store_id), token);
     config.api_base = app.endpoints.bigcommerce_api.clone();
     let client = Client::new(config)?;
     // Webhooks are signed with the secret of the account that created them: the app's

@@ -186,9 +186,9 @@ async fn park_unreadable(table: &dyn Table, delivery: &Delivery, error: &str) ->
 }
 
 /// The parked jobs of a store.
-pub async fn parked_jobs(table: &dyn Table, store_hash: &str) -> Result<Vec<ParkedJob>, StorageError> {
+pub async fn parked_jobs(table: &dyn Table, store_id: &str) -> Result<Vec<ParkedJob>, StorageError> {
     let page = table
-        .query(Query::table(accounts::store_pk(store_hash), "PARKED#").limit(1000))
+        .query(Query::table(accounts::store_pk(store_id), "PARKED#").limit(1000))
         .await?;
     Ok(page
         .items
@@ -199,9 +199,9 @@ pub async fn parked_jobs(table: &dyn Table, store_hash: &str) -> Result<Vec<Park
 
 /// The merchant's Retry of a parked job: sent again with a fresh round count.
 /// Returns false when the store has no such parked job.
-pub async fn retry_parked(app: &App, store_hash: &str, job_id: &str) -> Result<bool, JobError> {
+pub async fn retry_parked(app: &App, store_id: &str, job_id: &str) -> Result<bool, JobError> {
     let table = app.table.as_ref();
-    let pk = accounts::store_pk(store_hash);
+    let pk = accounts::store_pk(store_id);
     let sk = format!("PARKED#{job_id}");
     let Some(item) = table.get(&pk, &sk).await? else {
         return Ok(false);

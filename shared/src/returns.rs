@@ -378,20 +378,20 @@ fn record_sk(id: &str) -> String {
 const COUNTS: &str = "COUNTS#RETURNS";
 
 /// The index partition of the requests waiting for the seller, by deadline.
-fn action_index(store_hash: &str) -> String {
-    format!("ACTION#{store_hash}")
+fn action_index(store_id: &str) -> String {
+    format!("ACTION#{store_id}")
 }
 
-fn record_item(store_hash: &str, record: &AfterSale) -> Item {
+fn record_item(store_id: &str, record: &AfterSale) -> Item {
     let item = Item::new(
-        accounts::store_pk(store_hash),
+        accounts::store_pk(store_id),
         record_sk(&record.id),
         serde_json::to_value(record).expect("after-sales records serialize"),
     );
     match (&record.next_action, record.stage()) {
         // A sparse index of what waits for the seller, earliest deadline first.
         (Some(next), Stage::NeedsAction) => item.with_index(
-            action_index(store_hash),
+            action_index(store_id),
             format!("{:012}#{}", next.deadline.max(0), record.id),
         ),
         _ => item,
@@ -411,10 +411,10 @@ fn stage_moves(pk: &str, before: Option<Stage>, after: Stage) -> Option<WriteOp>
 /// Writes a record whole (a new one; tests) and moves its stage counter. Records that
 /// exist change through [`update`], so that a job and a merchant's answer never
 /// overwrite each other's part.
-pub async fn save(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Result<(), StorageError> {
-    let pk = accounts::store_pk(store_hash);
+pub async fn save(table: &dyn Table, store_id: &str, record: &AfterSale) -> Result<(), StorageError> {
+    let pk = accounts::store_pk(store_id);
     let after = record.stage();
-    put_counted(table, record_item(store_hash, record), Vec::new(), |stored| {
+    put_counted(table, record_item(store_id, record), Vec::new(), |stored| {
         let before = stored
             .and_then(|i| serde_json::from_value::<AfterSale>(i.data.clone()).ok())
             .map(|r| r.stage());
@@ -428,11 +428,11 @@ pub async fn save(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Re
 /// first. Returns the record as written (`None` when there is none).
 pub async fn update(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     id: &str,
     mut change: impl FnMut(&mut AfterSale),
 ) -> Result<Option<AfterSale>, StorageError> {
-    let pk = accounts::store_pk(store_hash);
+    let pk = accounts::store_pk(store_id);
     loop {
         let Some(stored) = table.get(&pk, &record_sk(id)).await? else {
             return Ok(None);
@@ -443,7 +443,7 @@ pub async fn update(
         if after == before {
             return Ok(Some(after));
         }
-        let mut item = record_item(store_hash, &after);
+        let mut item = record_item(store_id, &after);
         item.version = stored.version + 1;
         match table.put(item, Condition::Version(stored.version)).await {
             Ok(()) => {
@@ -460,8 +460,8 @@ pub async fn update(
 
 /// Writes what a job did in the store (`effects`, `problem` and its timeline entries)
 /// onto the stored record, leaving what TikTok or the merchant changed meanwhile.
-pub async fn save_effects(table: &dyn Table, store_hash: &str, record: &AfterSale) -> Result<(), StorageError> {
-    update(table, store_hash, &record.id, |stored| {
+pub async fn save_effects(table: &dyn Table, store_id: &str, record: &AfterSale) -> Result<(), StorageError> {
+    update(table, store_id, &record.id, |stored| {
         // The receipt is the merchant's answer's to note, never a job's to undo.
         let received = stored.effects.received;
         stored.effects = record.effects.clone();
@@ -481,14 +481,14 @@ pub async fn save_effects(table: &dyn Table, store_hash: &str, record: &AfterSal
 }
 
 /// One record of the store (`None` for another store's id: the key is the store's).
-pub async fn get(table: &dyn Table, store_hash: &str, id: &str) -> Result<Option<AfterSale>, StorageError> {
-    let item = table.get(&accounts::store_pk(store_hash), &record_sk(id)).await?;
+pub async fn get(table: &dyn Table, store_id: &str, id: &str) -> Result<Option<AfterSale>, StorageError> {
+    let item = table.get(&accounts::store_pk(store_id), &record_sk(id)).await?;
     item.as_ref().map(crate::storage::decode).transpose()
 }
 
 /// Requests per stage (the counters; absent stages are 0).
-pub async fn stage_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap<Stage, i64>, StorageError> {
-    let item = table.get(&accounts::store_pk(store_hash), COUNTS).await?;
+pub async fn stage_counts(table: &dyn Table, store_id: &str) -> Result<HashMap<Stage, i64>, StorageError> {
+    let item = table.get(&accounts::store_pk(store_id), COUNTS).await?;
     let named = item.as_ref().map(counters).unwrap_or_default();
     Ok(Stage::ALL
         .into_iter()
@@ -499,9 +499,9 @@ pub async fn stage_counts(table: &dyn Table, store_hash: &str) -> Result<HashMap
 /// The requests waiting for the seller whose deadline is still ahead and falls before
 /// `until` (Unix seconds), earliest first (of the 100 earliest deadlines): the "answer
 /// within 24 hours" notice. A passed deadline is TikTok's to decide, not the seller's.
-pub async fn due_before(table: &dyn Table, store_hash: &str, until: i64) -> Result<Vec<AfterSale>, StorageError> {
+pub async fn due_before(table: &dyn Table, store_id: &str, until: i64) -> Result<Vec<AfterSale>, StorageError> {
     let page = table
-        .query(Query::index(action_index(store_hash), "").limit(100))
+        .query(Query::index(action_index(store_id), "").limit(100))
         .await?;
     let records: Vec<AfterSale> = page
         .items
@@ -519,13 +519,13 @@ pub async fn due_before(table: &dyn Table, store_hash: &str, until: i64) -> Resu
 }
 
 /// Every request of the store.
-pub async fn all(table: &dyn Table, store_hash: &str) -> Result<Vec<AfterSale>, StorageError> {
+pub async fn all(table: &dyn Table, store_id: &str) -> Result<Vec<AfterSale>, StorageError> {
     let mut records = Vec::new();
     let mut cursor = None;
     loop {
         let page = table
             .query(
-                Query::table(accounts::store_pk(store_hash), "RETURN#")
+                Query::table(accounts::store_pk(store_id), "RETURN#")
                     .limit(1000)
                     .after(cursor),
             )
@@ -578,9 +578,9 @@ pub struct Listing {
 
 /// One page of the store's requests for `filter`. Reads every request of the store
 /// (a few per hundred orders); the tab counts follow the type and search filters.
-pub async fn list(table: &dyn Table, store_hash: &str, filter: &ReturnFilter) -> Result<Listing, StorageError> {
+pub async fn list(table: &dyn Table, store_id: &str, filter: &ReturnFilter) -> Result<Listing, StorageError> {
     let query = filter.q.trim().to_lowercase();
-    let mut records: Vec<AfterSale> = all(table, store_hash)
+    let mut records: Vec<AfterSale> = all(table, store_id)
         .await?
         .into_iter()
         .filter(|r| filter.request_type.is_empty() || r.type_key() == filter.request_type)
@@ -888,7 +888,7 @@ pub async fn refresh(
         return Ok(None);
     };
     let (_, _, order_id, _) = fetched.key();
-    let store_order_id = crate::orders::get_record(table, &store.store_hash, &order_id)
+    let store_order_id = crate::orders::get_record(table, &store.store_id, &order_id)
         .await?
         .and_then(|o| o.store_order_id);
     let merge = |existing: Option<AfterSale>| {
@@ -899,7 +899,7 @@ pub async fn refresh(
         record
     };
     let mut before = None;
-    let updated = update(table, &store.store_hash, id, |stored| {
+    let updated = update(table, &store.store_id, id, |stored| {
         before = Some(stored.status.clone());
         *stored = merge(Some(stored.clone()))
     })
@@ -908,7 +908,7 @@ pub async fn refresh(
         Some(record) => record,
         None => {
             let record = merge(None);
-            save(table, &store.store_hash, &record).await?;
+            save(table, &store.store_id, &record).await?;
             record
         }
     };
@@ -924,7 +924,7 @@ pub async fn refresh(
         );
         let key = format!("after-sale-{}-{}", record.id, record.status);
         let entry = crate::journal::Entry::now(crate::journal::LogKind::Returns, summary);
-        crate::journal::note(table, &store.store_hash, entry, Some(&key)).await;
+        crate::journal::note(table, &store.store_id, entry, Some(&key)).await;
     }
     Ok(Some(record))
 }
@@ -940,7 +940,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
         return Ok(());
     }
     let shop_id = job.shop.clone().unwrap_or_default();
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, &shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, &shop_id).await? else {
         tracing::warn!(shop = %shop_id, "after-sales job of a shop that is not connected; acknowledged");
         return Ok(());
     };
@@ -978,14 +978,14 @@ fn job_target(payload: &serde_json::Value) -> Option<(RequestKind, String)> {
 /// order's own jobs and never beside another job of the same order).
 pub async fn enqueue(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     record: (&str, &str, RequestKind, &str),
     source: &str,
     key: String,
 ) -> Result<(), JobError> {
     let (shop_id, order_id, kind, id) = record;
     let payload = serde_json::json!({"kind": kind, "id": id, "order_id": order_id, "source": source});
-    let job = Job::new(JobKind::AfterSale, store_hash, key, payload)
+    let job = Job::new(JobKind::AfterSale, store_id, key, payload)
         .for_shop(shop_id)
         .in_group(crate::orders::order_group(shop_id, order_id));
     app.order_queue.send(&[job], Duration::ZERO).await?;
@@ -996,8 +996,8 @@ pub async fn enqueue(
 /// 5-minute overlap) and enqueues a re-read of each: the safety net for the webhooks
 /// TikTok stops sending after 4 failed deliveries. Returns how many were enqueued.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    crate::schedules::each_shop(app, "after-sales poll", |store_hash, shop_id| async move {
-        poll_shop(app, &store_hash, &shop_id).await
+    crate::schedules::each_shop(app, "after-sales poll", |store_id, shop_id| async move {
+        poll_shop(app, &store_id, &shop_id).await
     })
     .await
 }
@@ -1006,10 +1006,10 @@ pub async fn poll_all(app: &App) -> Result<usize, JobError> {
 /// still open when the shop connects (returns stay open for days) are found too.
 const FIRST_LOOK_BACK: i64 = 14 * 86_400;
 
-async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, JobError> {
+async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
     let Some(cursor) =
-        crate::schedules::PollCursor::open(table, store_hash, shop_id, "RETURNS", FIRST_LOOK_BACK).await?
+        crate::schedules::PollCursor::open(table, store_id, shop_id, "RETURNS", FIRST_LOOK_BACK).await?
     else {
         return Ok(0);
     };
@@ -1034,10 +1034,10 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
     for (kind, id, order_id, update_time) in &found {
         // The same request at the same update time is one job, however often it is polled.
         let key = format!("aftersale-{id}-{update_time}");
-        enqueue(app, store_hash, (shop_id, order_id, *kind, id), "poll", key).await?;
+        enqueue(app, store_id, (shop_id, order_id, *kind, id), "poll", key).await?;
     }
     // A status this build did not know is read again at every poll, changed or not.
-    if stage_counts(table, store_hash)
+    if stage_counts(table, store_id)
         .await?
         .get(&Stage::InProgress)
         .copied()
@@ -1045,11 +1045,11 @@ async fn poll_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<usize, 
         > 0
     {
         let polled_at = unix_now();
-        for record in all(table, store_hash).await? {
+        for record in all(table, store_id).await? {
             if record.shop_id == shop_id && record.stage() == Stage::InProgress {
                 let key = format!("aftersale-{}-unknown-{polled_at}", record.id);
                 let target = (shop_id, record.order_id.as_str(), record.kind, record.id.as_str());
-                enqueue(app, store_hash, target, "poll", key).await?;
+                enqueue(app, store_id, target, "poll", key).await?;
             }
         }
     }

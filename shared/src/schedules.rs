@@ -112,10 +112,10 @@ where
     let mut cursor = None;
     loop {
         let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        for (shop_id, store_hash) in entries {
-            match poll(store_hash.clone(), shop_id.clone()).await {
+        for (shop_id, store_id) in entries {
+            match poll(store_id.clone(), shop_id.clone()).await {
                 Ok(count) => total += count,
-                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, what, "poll failed"),
+                Err(error) => tracing::warn!(store = %store_id, shop = %shop_id, %error, what, "poll failed"),
             }
         }
         match next {
@@ -148,18 +148,18 @@ impl PollCursor {
     /// or not active.
     pub async fn open(
         table: &dyn Table,
-        store_hash: &str,
+        store_id: &str,
         shop_id: &str,
         kind: &str,
         first_look_back: i64,
     ) -> Result<Option<Self>, StorageError> {
-        let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+        let Some(shop) = accounts::get_shop(table, store_id, shop_id).await? else {
             return Ok(None);
         };
         if shop.status != accounts::ShopStatus::Active {
             return Ok(None);
         }
-        let pk = accounts::store_pk(store_hash);
+        let pk = accounts::store_pk(store_id);
         let sk = format!("CURSOR#{kind}#{shop_id}");
         let watermark = table
             .get(&pk, &sk)

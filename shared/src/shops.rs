@@ -39,12 +39,12 @@ pub enum ShopError {
 /// as saved, `None` when the store has no such shop. Errors: the table's.
 pub async fn disconnect(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     author: &str,
 ) -> Result<Option<ShopRecord>, StorageError> {
     let table = app.table.as_ref();
-    let Some(mut shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+    let Some(mut shop) = accounts::get_shop(table, store_id, shop_id).await? else {
         return Ok(None);
     };
     shop.access_token = None;
@@ -54,7 +54,7 @@ pub async fn disconnect(
     accounts::save_shop(table, &shop).await?;
     let summary = format!("Shop {} ({}) disconnected", shop.name, shop.region);
     let entry = crate::journal::Entry::now(crate::journal::LogKind::Account, summary).by(author);
-    crate::journal::record(table, store_hash, &entry).await?;
+    crate::journal::record(table, store_id, &entry).await?;
     Ok(Some(shop))
 }
 
@@ -73,13 +73,13 @@ pub struct Connection {
     pub refused: Vec<(String, String)>,
 }
 
-/// The store other than `store_hash` that still owns `shop_id`: installed, with the
+/// The store other than `store_id` that still owns `shop_id`: installed, with the
 /// shop not disconnected. A shop whose owner disconnected it or uninstalled the app
 /// may move.
-pub async fn other_owner(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Option<String>, StorageError> {
+pub async fn other_owner(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Option<String>, StorageError> {
     let Some(owner) = accounts::store_of_shop(table, shop_id)
         .await?
-        .filter(|owner| owner != store_hash)
+        .filter(|owner| owner != store_id)
     else {
         return Ok(None);
     };
@@ -92,21 +92,21 @@ pub async fn other_owner(table: &dyn Table, store_hash: &str, shop_id: &str) -> 
     Ok((installed && shop_kept).then_some(owner))
 }
 
-/// Exchanges `code`, stores every authorized shop of the grant under `store_hash`
+/// Exchanges `code`, stores every authorized shop of the grant under `store_id`
 /// (new or re-authorized), with warehouses and webhook subscriptions. A shop that
 /// another store owns ([`other_owner`]) is refused and left untouched: an
 /// authorization link approved by a seller can never move their shop to a store they
 /// did not choose.
-pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Connection, ShopError> {
+pub async fn connect(app: &App, store_id: &str, code: &str) -> Result<Connection, ShopError> {
     let granted = app.tiktok.get_token(code).await?;
-    tracing::info!(store = store_hash, grant = ?granted, "TikTok authorization granted");
+    tracing::info!(store = store_id, grant = ?granted, "TikTok authorization granted");
     let tokens = Tokens::from(&granted);
     let grant = Grant::new(tokens.clone());
     let cipher = &app.secrets.token_cipher;
     let mut connection = Connection::default();
     for shop in app.tiktok.authorized_shops(&grant).await? {
-        if let Some(owner) = other_owner(app.table.as_ref(), store_hash, shop.id.as_str()).await? {
-            tracing::warn!(store = store_hash, owner = %owner, shop = %shop.id, "authorization for a shop another store owns refused");
+        if let Some(owner) = other_owner(app.table.as_ref(), store_id, shop.id.as_str()).await? {
+            tracing::warn!(store = store_id, owner = %owner, shop = %shop.id, "authorization for a shop another store owns refused");
             connection.refused.push((
                 shop.name.clone(),
                 "it is connected to another store. Disconnect it there (or uninstall the app from that store) first, then connect it here.".into(),
@@ -124,13 +124,13 @@ pub async fn connect(app: &App, store_hash: &str, code: &str) -> Result<Connecti
         for topic in WEBHOOK_TOPICS {
             if let Err(error) = app.tiktok.update_webhook(&auth, topic, &address).await {
                 // The poller still finds orders; the merchant sees that webhooks are off.
-                tracing::warn!(store = store_hash, shop = %shop.id, topic, %error, "webhook subscription failed");
+                tracing::warn!(store = store_id, shop = %shop.id, topic, %error, "webhook subscription failed");
                 subscribed = false;
             }
         }
-        let existing = accounts::get_shop(app.table.as_ref(), store_hash, shop.id.as_str()).await?;
+        let existing = accounts::get_shop(app.table.as_ref(), store_id, shop.id.as_str()).await?;
         let mut record = existing.unwrap_or_else(|| ShopRecord {
-            store_hash: store_hash.to_string(),
+            store_id: store_id.to_string(),
             shop_id: shop.id.to_string(),
             name: String::new(),
             region: String::new(),
@@ -222,7 +222,7 @@ where
 /// The authorization a shop's tokens belong to: one seller (open id) of one store; it
 /// may cover several shops.
 pub fn owner_of(shop: &ShopRecord) -> String {
-    format!("{}|{}", shop.store_hash, shop.open_id)
+    format!("{}|{}", shop.store_id, shop.open_id)
 }
 
 /// Saves refreshed tokens on every shop of the authorization, re-reading each shop
@@ -230,18 +230,18 @@ pub fn owner_of(shop: &ShopRecord) -> String {
 async fn persist(
     table: &dyn Table,
     cipher: &TokenCipher,
-    store_hash: &str,
+    store_id: &str,
     open_id: &str,
     tokens: &Tokens,
 ) -> Result<(), StorageError> {
-    for shop in accounts::list_shops(table, store_hash)
+    for shop in accounts::list_shops(table, store_id)
         .await?
         .into_iter()
         .filter(|s| s.open_id == open_id)
     {
         let mut saved = false;
         for _ in 0..3 {
-            let Some(mut current) = accounts::get_shop(table, store_hash, &shop.shop_id).await? else {
+            let Some(mut current) = accounts::get_shop(table, store_id, &shop.shop_id).await? else {
                 break;
             };
             current.set_tokens(cipher, tokens);
@@ -283,8 +283,8 @@ impl StoredTokens {
     }
 
     /// The tokens stored for an authorization.
-    async fn stored(&self, store_hash: &str, open_id: &str) -> Result<Option<Tokens>, StorageError> {
-        let shops = accounts::list_shops(self.table.as_ref(), store_hash).await?;
+    async fn stored(&self, store_id: &str, open_id: &str) -> Result<Option<Tokens>, StorageError> {
+        let shops = accounts::list_shops(self.table.as_ref(), store_id).await?;
         Ok(shops
             .iter()
             .filter(|s| s.open_id == open_id)
@@ -308,7 +308,7 @@ impl TokenKeeper for StoredTokens {
         owner: &str,
         stale: &SecretString,
     ) -> Result<Tokens, TikTokError> {
-        let (store_hash, open_id) = owner.split_once('|').unwrap_or((owner, ""));
+        let (store_id, open_id) = owner.split_once('|').unwrap_or((owner, ""));
         let lock = self
             .locks
             .lock()
@@ -320,7 +320,7 @@ impl TokenKeeper for StoredTokens {
         let key = crate::crypto::sha256_hex(stale.expose().as_bytes());
         for _ in 0..50 {
             let current = self
-                .stored(store_hash, open_id)
+                .stored(store_id, open_id)
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| unavailable("the authorization has no tokens"))?;
@@ -348,7 +348,7 @@ impl TokenKeeper for StoredTokens {
                             return Err(error);
                         }
                     };
-                    persist(self.table.as_ref(), &self.cipher, store_hash, open_id, &tokens)
+                    persist(self.table.as_ref(), &self.cipher, store_id, open_id, &tokens)
                         .await
                         .map_err(unavailable)?;
                     idempotency::complete(
@@ -386,9 +386,9 @@ pub enum RefreshOutcome {
 
 /// Refreshes a shop's tokens if they expire within [`REFRESH_AHEAD`], through the
 /// keeper (single-flight across workers). A refusal flags the shop.
-pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64) -> Result<RefreshOutcome, ShopError> {
+pub async fn refresh_if_due(app: &App, store_id: &str, shop_id: &str, now: i64) -> Result<RefreshOutcome, ShopError> {
     let table = app.table.as_ref();
-    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, store_id, shop_id).await? else {
         return Ok(RefreshOutcome::Skipped);
     };
     if shop.status != ShopStatus::Active {
@@ -400,7 +400,7 @@ pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64
     let Some(tokens) = shop.tokens(&app.secrets.token_cipher) else {
         accounts::flag_shop(
             table,
-            store_hash,
+            store_id,
             shop_id,
             "The shop's tokens are missing; connect it again.",
         )
@@ -415,10 +415,10 @@ pub async fn refresh_if_due(app: &App, store_hash: &str, shop_id: &str, now: i64
         Ok(_) => Ok(RefreshOutcome::Refreshed),
         Err(error) if error.is_retryable() => Err(error.into()),
         Err(error) => {
-            tracing::warn!(store = store_hash, shop = shop_id, %error, "token refresh refused");
+            tracing::warn!(store = store_id, shop = shop_id, %error, "token refresh refused");
             accounts::flag_shop(
                 table,
-                store_hash,
+                store_id,
                 shop_id,
                 "TikTok refused to renew access. Re-authorize the shop to resume syncing.",
             )
@@ -435,12 +435,12 @@ pub async fn refresh_all(app: &App) -> Result<usize, ShopError> {
     let mut cursor = None;
     loop {
         let (entries, next) = accounts::shop_directory_page(app.table.as_ref(), cursor).await?;
-        for (shop_id, store_hash) in entries {
-            match refresh_if_due(app, &store_hash, &shop_id, now).await {
+        for (shop_id, store_id) in entries {
+            match refresh_if_due(app, &store_id, &shop_id, now).await {
                 Ok(RefreshOutcome::Refreshed) => refreshed += 1,
                 Ok(_) => {}
                 // One shop's temporary failure must not stop the others; the next run retries.
-                Err(error) => tracing::warn!(store = %store_hash, shop = %shop_id, %error, "token refresh failed"),
+                Err(error) => tracing::warn!(store = %store_id, shop = %shop_id, %error, "token refresh failed"),
             }
         }
         match next {

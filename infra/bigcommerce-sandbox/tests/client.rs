@@ -107,8 +107,8 @@ fn order(external_id: &str, product_id: &str, variant_id: &str) -> NewOrder {
 async fn install_then_read_the_catalog_brands_categories_and_stock() {
     let h = start(config()).await;
     let store = h.platform("storea", h.install("storea").await, |_| {});
-    let info = store.verify_account().await.unwrap();
-    assert_eq!(info.weight_units, "Ounces");
+    let info = store.profile().await.unwrap();
+    assert_eq!(info.units.weight, "Ounces");
     assert_eq!(store.units().await.unwrap().dimension, "Inches");
     let page = store.products_changed_since(None, None).await.unwrap();
     assert_eq!(page.products.len(), 40);
@@ -172,7 +172,7 @@ async fn paging_through_10000_products_returns_each_once() {
 
 #[tokio::test]
 async fn an_order_whose_answer_was_lost_is_found_not_created_again() {
-    use sandbox_faults::{Faults, Injector, RequestFault};
+    use sandbox_kit::faults::{Faults, Injector, RequestFault};
     let h = start(config()).await;
     let store = h.platform("storea", h.install("storea").await, |_| {});
     let product = store.product("3").await.unwrap().unwrap();
@@ -543,7 +543,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
 
     let stranger = h.platform("storea", SecretString::new("wrong".into()), |_| {});
     assert!(matches!(
-        stranger.verify_account().await,
+        stranger.profile().await,
         Err(StoreError::Unauthorized(_))
     ));
     let hook = connector::store::bigcommerce::model::BcHookPost {
@@ -566,7 +566,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
         .unwrap();
     let impatient = h.platform("storea", token.clone(), |c| c.max_attempts = 2);
     assert!(matches!(
-        impatient.verify_account().await,
+        impatient.profile().await,
         Err(StoreError::Unavailable(_))
     ));
     h.http
@@ -577,7 +577,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
         .unwrap();
     let patient = h.platform("storea", token.clone(), |c| c.max_attempts = 8);
     for _ in 0..5 {
-        patient.verify_account().await.unwrap();
+        patient.profile().await.unwrap();
     }
     h.http
         .post(format!("{}/sandbox/faults", h.base))
@@ -589,7 +589,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
         c.timeout = Duration::from_millis(200);
         c.max_attempts = 1;
     });
-    assert!(matches!(hasty.verify_account().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(hasty.profile().await, Err(StoreError::Unavailable(_))));
 }
 
 #[tokio::test]
@@ -714,7 +714,7 @@ async fn inventory_variants_orders_and_shipments_through_the_raw_client() {
     );
     let unknown = h.platform("nostore", SecretString::new("x".into()), |_| {});
     assert!(
-        matches!(unknown.verify_account().await, Err(StoreError::NotFound(_))),
+        matches!(unknown.profile().await, Err(StoreError::NotFound(_))),
         "an unknown store is a typed error"
     );
 }

@@ -46,20 +46,20 @@ async fn admin(running: &Running, path: &str, body: &Value) -> anyhow::Result<Va
 /// Places two orders of a live demo product in the US shop, waits until the store
 /// has them, then has the first delivered and returned and the second's buyer ask to
 /// cancel it.
-pub async fn place_demo_after_sales(running: &Running, store_hash: &str) -> anyhow::Result<()> {
+pub async fn place_demo_after_sales(running: &Running, store_id: &str) -> anyhow::Result<()> {
     let table = running.app.table.as_ref();
-    let shop = connector::accounts::list_shops(table, store_hash)
+    let shop = connector::accounts::list_shops(table, store_id)
         .await?
         .into_iter()
         .find(|s| s.region == "US")
         .context("no US shop")?;
-    let listing = records::shop_listings(table, store_hash, &shop.shop_id)
+    let listing = records::shop_listings(table, store_id, &shop.shop_id)
         .await?
         .into_iter()
         .find(|l| l.status == ListingStatus::Live && !l.skus.is_empty())
         .context("no live demo product")?;
     let (variant_id, sku_id) = listing.skus[0].clone();
-    let (product_name, seller_sku) = records::all_products(table, store_hash)
+    let (product_name, seller_sku) = records::all_products(table, store_id)
         .await?
         .into_iter()
         .find_map(|p| {
@@ -77,7 +77,7 @@ pub async fn place_demo_after_sales(running: &Running, store_hash: &str) -> anyh
     for _ in 0..300 {
         let mut created = 0;
         for id in [returned, cancelled] {
-            let record = connector::orders::get_record(table, store_hash, id).await?;
+            let record = connector::orders::get_record(table, store_id, id).await?;
             created += usize::from(record.is_some_and(|r| r.store_order_id.is_some()));
         }
         if created == 2 {

@@ -22,7 +22,6 @@ use crate::accounts::{self, ShopStatus, StoreRecord, store_pk};
 use crate::app::App;
 use crate::queue::JobError;
 use crate::storage::{Condition, Item, StorageError, Table, unix_now};
-use crate::store::StorePlatform;
 use crate::tiktok::model::{OrderSearch, ProductSearch};
 use crate::tiktok::types::OrderStatus;
 
@@ -69,10 +68,10 @@ fn reconcile_sk(shop_id: &str) -> String {
 }
 
 /// The latest reconciliation of every shop of a store that had one, by shop id.
-pub async fn latest(table: &dyn Table, store_hash: &str) -> Result<Vec<Reconciliation>, StorageError> {
+pub async fn latest(table: &dyn Table, store_id: &str) -> Result<Vec<Reconciliation>, StorageError> {
     let mut found = Vec::new();
-    for shop in accounts::list_shops(table, store_hash).await? {
-        if let Some(item) = table.get(&store_pk(store_hash), &reconcile_sk(&shop.shop_id)).await?
+    for shop in accounts::list_shops(table, store_id).await? {
+        if let Some(item) = table.get(&store_pk(store_id), &reconcile_sk(&shop.shop_id)).await?
             && let Ok(report) = serde_json::from_value(item.data)
         {
             found.push(report);
@@ -89,8 +88,8 @@ pub async fn reconcile_all(app: &App) -> Result<usize, JobError> {
     let mut cursor = None;
     loop {
         let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        for (shop_id, store_hash) in entries {
-            let Some(store) = accounts::get_store(table, &store_hash).await? else {
+        for (shop_id, store_id) in entries {
+            let Some(store) = accounts::get_store(table, &store_id).await? else {
                 continue;
             };
             let report = match reconcile_shop(app, &store, &shop_id).await {
@@ -105,13 +104,13 @@ pub async fn reconcile_all(app: &App) -> Result<usize, JobError> {
                 },
             };
             if let Some(error) = &report.error {
-                tracing::warn!(store = %store_hash, shop = %shop_id, %error, "stock reconciliation stopped early");
+                tracing::warn!(store = %store_id, shop = %shop_id, %error, "stock reconciliation stopped early");
             }
             repaired += report.repaired.len();
             let data = serde_json::to_value(&report).expect("reports serialize");
             table
                 .put(
-                    Item::new(store_pk(&store_hash), reconcile_sk(&shop_id), data),
+                    Item::new(store_pk(&store_id), reconcile_sk(&shop_id), data),
                     Condition::None,
                 )
                 .await?;
@@ -135,7 +134,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
         held: Vec::new(),
         error: None,
     };
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, shop_id).await? else {
         return Ok(report);
     };
     if shop.status != ShopStatus::Active {
@@ -143,7 +142,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
     }
     // TikTok SKU → (store product, store variant) of every live listing.
     let mut linked: HashMap<String, (String, String)> = HashMap::new();
-    for listing in records::shop_listings(table, &store.store_hash, shop_id).await? {
+    for listing in records::shop_listings(table, &store.store_id, shop_id).await? {
         if listing.status == ListingStatus::Live {
             for (variant_id, sku_id) in listing.skus {
                 linked.insert(sku_id, (listing.product_id.clone(), variant_id));
@@ -165,12 +164,13 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
             return Ok(report);
         }
     };
-    let products: HashMap<String, crate::store::Product> = records::all_products(table, &store.store_hash)
+    let products: HashMap<String, crate::store::Product> = records::all_products(table, &store.store_id)
         .await?
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
     let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+    let platform = platform.as_ref();
     let variant_ids: Vec<String> = linked.values().map(|(_, variant)| variant.clone()).collect();
     let store_units: HashMap<String, i64> = match platform.variant_stock(&variant_ids).await {
         Ok(stock) => stock.into_iter().map(|s| (s.variant_id, s.available)).collect(),
@@ -179,7 +179,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
             return Ok(report);
         }
     };
-    let profiles = records::all_profiles(table, &store.store_hash).await?;
+    let profiles = records::all_profiles(table, &store.store_id).await?;
     let mut drifted_products = Vec::new();
     let mut excluded: HashMap<&str, bool> = HashMap::new();
     for (sku_id, (seller_sku, units)) in &tiktok_units {
@@ -187,7 +187,7 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
             continue;
         };
         if !excluded.contains_key(product_id.as_str()) {
-            let overrides = records::get_overrides(table, &store.store_hash, product_id).await?;
+            let overrides = records::get_overrides(table, &store.store_id, product_id).await?;
             excluded.insert(product_id, overrides.exclude_from_stock_sync);
         }
         if excluded[product_id.as_str()] {
@@ -223,10 +223,10 @@ pub async fn reconcile_shop(app: &App, store: &StoreRecord, shop_id: &str) -> Re
         }
     }
     for product_id in &drifted_products {
-        super::sync::request_stock_sync(app, &store.store_hash, product_id).await?;
+        super::sync::request_stock_sync(app, &store.store_id, product_id).await?;
     }
     if !report.repaired.is_empty() {
-        tracing::info!(store = %store.store_hash, shop = shop_id, skus = report.repaired.len(), "stock drift repaired");
+        tracing::info!(store = %store.store_id, shop = shop_id, skus = report.repaired.len(), "stock drift repaired");
     }
     Ok(report)
 }

@@ -77,14 +77,14 @@ impl Listing {
 
 async fn all<T: serde::de::DeserializeOwned>(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     prefix: &str,
 ) -> Result<Vec<T>, StorageError> {
     let mut found = Vec::new();
     let mut cursor = None;
     loop {
         let page = table
-            .query(Query::table(store_pk(store_hash), prefix).limit(1000).after(cursor))
+            .query(Query::table(store_pk(store_id), prefix).limit(1000).after(cursor))
             .await?;
         for item in &page.items {
             found.push(decode(item)?);
@@ -140,8 +140,8 @@ fn index_entry(pk: &str, sk: String, product_id: &str) -> WriteOp {
 
 /// Saves a store product; a new one is then counted and entered in the catalogue
 /// index (see [`put_counted`]).
-pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product) -> Result<(), StorageError> {
-    let pk = store_pk(store_hash);
+pub async fn save_product(table: &dyn Table, store_id: &str, product: &Product) -> Result<(), StorageError> {
+    let pk = store_pk(store_id);
     let item = Item::new(pk.clone(), format!("PRODUCT#{}", product.id), encode(product));
     put_counted(table, item, Vec::new(), |stored| match stored {
         Some(_) => Vec::new(),
@@ -158,7 +158,7 @@ pub async fn save_product(table: &dyn Table, store_hash: &str, product: &Product
 /// with `status`. Reads `offset + limit` index entries, never a product.
 pub async fn catalogue_page(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     status: Option<ListingStatus>,
     offset: usize,
@@ -173,7 +173,7 @@ pub async fn catalogue_page(
     while ids.len() < offset + limit {
         let page = table
             .query(
-                Query::table(store_pk(store_hash), prefix.as_str())
+                Query::table(store_pk(store_id), prefix.as_str())
                     .limit(1000)
                     .after(cursor),
             )
@@ -192,8 +192,8 @@ pub async fn catalogue_page(
 }
 
 /// How many products the store has (kept by [`save_product`] and [`delete_product`]).
-pub async fn product_count(table: &dyn Table, store_hash: &str) -> Result<u64, StorageError> {
-    let item = table.get(&store_pk(store_hash), CATALOG_COUNTS).await?;
+pub async fn product_count(table: &dyn Table, store_id: &str) -> Result<u64, StorageError> {
+    let item = table.get(&store_pk(store_id), CATALOG_COUNTS).await?;
     Ok(item.map_or(0, |i| counters(&i).get("products").copied().unwrap_or(0).max(0) as u64))
 }
 
@@ -202,18 +202,18 @@ pub async fn product_count(table: &dyn Table, store_hash: &str) -> Result<u64, S
 /// listing in another status.
 pub async fn status_counts(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     statuses: &[ListingStatus],
 ) -> Result<Vec<(ListingStatus, u64)>, StorageError> {
-    let counted = listing_counts(table, store_hash, shop_id).await?;
+    let counted = listing_counts(table, store_id, shop_id).await?;
     let count = |status: ListingStatus| counted.get(&status_key(status)).copied().unwrap_or(0).max(0) as u64;
     let listed: u64 = counted
         .iter()
         .filter(|(status, _)| *status != &status_key(ListingStatus::NotUploaded))
         .map(|(_, n)| (*n).max(0) as u64)
         .sum();
-    let products = product_count(table, store_hash).await?;
+    let products = product_count(table, store_id).await?;
     Ok(statuses
         .iter()
         .map(|status| match status {
@@ -226,29 +226,29 @@ pub async fn status_counts(
 /// How many listings of a shop have each status (kept by every listing write).
 pub async fn listing_counts(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
 ) -> Result<std::collections::HashMap<String, i64>, StorageError> {
-    let item = table.get(&store_pk(store_hash), &listing_counts_sk(shop_id)).await?;
+    let item = table.get(&store_pk(store_id), &listing_counts_sk(shop_id)).await?;
     Ok(item.as_ref().map(counters).unwrap_or_default())
 }
 
 /// One stored product.
 pub async fn get_product(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     product_id: &str,
 ) -> Result<Option<Product>, StorageError> {
     table
-        .get(&store_pk(store_hash), &format!("PRODUCT#{product_id}"))
+        .get(&store_pk(store_id), &format!("PRODUCT#{product_id}"))
         .await?
         .map(|i| decode(&i))
         .transpose()
 }
 
 /// Removes a stored product, then its count and its catalogue index entry.
-pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<(), StorageError> {
-    let pk = store_pk(store_hash);
+pub async fn delete_product(table: &dyn Table, store_id: &str, product_id: &str) -> Result<(), StorageError> {
+    let pk = store_pk(store_id);
     match table
         .delete(&pk, &format!("PRODUCT#{product_id}"), Condition::Exists)
         .await
@@ -265,25 +265,25 @@ pub async fn delete_product(table: &dyn Table, store_hash: &str, product_id: &st
 }
 
 /// Every stored product.
-pub async fn all_products(table: &dyn Table, store_hash: &str) -> Result<Vec<Product>, StorageError> {
-    all(table, store_hash, "PRODUCT#").await
+pub async fn all_products(table: &dyn Table, store_id: &str) -> Result<Vec<Product>, StorageError> {
+    all(table, store_id, "PRODUCT#").await
 }
 
 /// Saves a profile.
-pub async fn save_profile(table: &dyn Table, store_hash: &str, profile: &Profile) -> Result<(), StorageError> {
+pub async fn save_profile(table: &dyn Table, store_id: &str, profile: &Profile) -> Result<(), StorageError> {
     table
         .put(
-            Item::new(store_pk(store_hash), format!("PROFILE#{}", profile.id), encode(profile)),
+            Item::new(store_pk(store_id), format!("PROFILE#{}", profile.id), encode(profile)),
             Condition::None,
         )
         .await
 }
 
 /// Deletes a profile.
-pub async fn delete_profile(table: &dyn Table, store_hash: &str, profile_id: &str) -> Result<(), StorageError> {
+pub async fn delete_profile(table: &dyn Table, store_id: &str, profile_id: &str) -> Result<(), StorageError> {
     table
         .delete(
-            &store_pk(store_hash),
+            &store_pk(store_id),
             &format!("PROFILE#{profile_id}"),
             Condition::Exists,
         )
@@ -291,8 +291,8 @@ pub async fn delete_profile(table: &dyn Table, store_hash: &str, profile_id: &st
 }
 
 /// Every profile.
-pub async fn all_profiles(table: &dyn Table, store_hash: &str) -> Result<Vec<Profile>, StorageError> {
-    all(table, store_hash, "PROFILE#").await
+pub async fn all_profiles(table: &dyn Table, store_id: &str) -> Result<Vec<Profile>, StorageError> {
+    all(table, store_id, "PROFILE#").await
 }
 
 fn listing_sk(shop_id: &str, product_id: &str) -> String {
@@ -302,12 +302,12 @@ fn listing_sk(shop_id: &str, product_id: &str) -> String {
 /// A product's listing on a shop (a fresh one if never uploaded).
 pub async fn get_listing(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     product_id: &str,
 ) -> Result<Listing, StorageError> {
     let item = table
-        .get(&store_pk(store_hash), &listing_sk(shop_id, product_id))
+        .get(&store_pk(store_id), &listing_sk(shop_id, product_id))
         .await?;
     Ok(item
         .map(|i| decode(&i))
@@ -316,22 +316,22 @@ pub async fn get_listing(
 }
 
 /// Every listing of a shop.
-pub async fn shop_listings(table: &dyn Table, store_hash: &str, shop_id: &str) -> Result<Vec<Listing>, StorageError> {
-    all(table, store_hash, &format!("LISTING#{shop_id}#")).await
+pub async fn shop_listings(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Vec<Listing>, StorageError> {
+    all(table, store_id, &format!("LISTING#{shop_id}#")).await
 }
 
-fn listing_item(store_hash: &str, listing: &Listing) -> Item {
+fn listing_item(store_id: &str, listing: &Listing) -> Item {
     let item = Item::new(
-        store_pk(store_hash),
+        store_pk(store_id),
         listing_sk(&listing.shop_id, &listing.product_id),
         encode(listing),
     );
     match (&listing.tiktok_product_id, listing.status, listing.eta) {
-        (Some(id), _, _) => item.with_index(format!("TTPRODUCT#{}#{id}", listing.shop_id), store_pk(store_hash)),
+        (Some(id), _, _) => item.with_index(format!("TTPRODUCT#{}#{id}", listing.shop_id), store_pk(store_id)),
         // A sparse index of held uploads, ordered by ETA, for the sweeper.
         (None, ListingStatus::Scheduled, Some(eta)) => item.with_index(
             SCHEDULED,
-            format!("{eta:012}#{store_hash}#{}#{}", listing.shop_id, listing.product_id),
+            format!("{eta:012}#{store_id}#{}#{}", listing.shop_id, listing.product_id),
         ),
         (None, _, _) => item,
     }
@@ -372,12 +372,12 @@ pub async fn due_uploads(table: &dyn Table, now: i64) -> Result<Vec<DueUpload>, 
 
 /// Unlinks a listing from its TikTok product: back to *Not uploaded*, its SKU
 /// mappings removed, in one transaction (orders of those SKUs then need linking again).
-pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Listing) -> Result<(), StorageError> {
+pub async fn unlink_listing(table: &dyn Table, store_id: &str, mut listing: Listing) -> Result<(), StorageError> {
     let removals: Vec<WriteOp> = listing
         .skus
         .iter()
         .map(|(variant_id, _)| WriteOp::Delete {
-            pk: store_pk(store_hash),
+            pk: store_pk(store_id),
             sk: format!("SKU#{}#{variant_id}", listing.shop_id),
             condition: Condition::None,
         })
@@ -386,23 +386,23 @@ pub async fn unlink_listing(table: &dyn Table, store_hash: &str, mut listing: Li
     listing.skus.clear();
     listing.status = ListingStatus::NotUploaded;
     listing.reasons.clear();
-    write_listing(table, store_hash, listing, removals).await
+    write_listing(table, store_id, listing, removals).await
 }
 
 /// Writes a listing with `extra` operations in one transaction (at most 98), moving
 /// its count from its stored status to its new one.
 async fn write_listing(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     mut listing: Listing,
     extra: Vec<WriteOp>,
 ) -> Result<(), StorageError> {
     listing.updated_at = unix_now();
-    let pk = store_pk(store_hash);
+    let pk = store_pk(store_id);
     let counts_sk = listing_counts_sk(&listing.shop_id);
     let status = status_key(listing.status);
     let (shop_id, product_id) = (listing.shop_id.clone(), listing.product_id.clone());
-    put_counted(table, listing_item(store_hash, &listing), extra, |stored| {
+    put_counted(table, listing_item(store_id, &listing), extra, |stored| {
         let before = stored.and_then(|i| i.data["status"].as_str().map(str::to_string));
         if before.as_deref() == Some(status.as_str()) {
             return Vec::new();
@@ -431,9 +431,9 @@ async fn write_listing(
 /// products, and listings per status on each of `shop_ids` (after a full import, and
 /// for data saved before they were kept). Writes made during the recount may be
 /// counted twice or not at all until the next one.
-pub async fn recount(table: &dyn Table, store_hash: &str, shop_ids: &[String]) -> Result<(), StorageError> {
-    let pk = store_pk(store_hash);
-    let products = all_products(table, store_hash).await?;
+pub async fn recount(table: &dyn Table, store_id: &str, shop_ids: &[String]) -> Result<(), StorageError> {
+    let pk = store_pk(store_id);
+    let products = all_products(table, store_id).await?;
     let entries: Vec<WriteOp> = products
         .iter()
         .map(|p| index_entry(&pk, by_id_sk(&p.id), &p.id))
@@ -450,7 +450,7 @@ pub async fn recount(table: &dyn Table, store_hash: &str, shop_ids: &[String]) -
     for shop_id in shop_ids {
         let mut counts = serde_json::Map::new();
         let mut entries = Vec::new();
-        for listing in shop_listings(table, store_hash, shop_id).await? {
+        for listing in shop_listings(table, store_id, shop_id).await? {
             let status = status_key(listing.status);
             entries.push(index_entry(
                 &pk,
@@ -478,9 +478,9 @@ fn overrides_sk(product_id: &str) -> String {
 }
 
 /// The merchant's overrides of one product (none when never set).
-pub async fn get_overrides(table: &dyn Table, store_hash: &str, product_id: &str) -> Result<Overrides, StorageError> {
+pub async fn get_overrides(table: &dyn Table, store_id: &str, product_id: &str) -> Result<Overrides, StorageError> {
     table
-        .get(&store_pk(store_hash), &overrides_sk(product_id))
+        .get(&store_pk(store_id), &overrides_sk(product_id))
         .await?
         .map(|i| decode(&i))
         .transpose()
@@ -490,17 +490,17 @@ pub async fn get_overrides(table: &dyn Table, store_hash: &str, product_id: &str
 /// Saves the merchant's overrides of one product.
 pub async fn save_overrides(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     product_id: &str,
     overrides: &Overrides,
 ) -> Result<(), StorageError> {
-    let item = Item::new(store_pk(store_hash), overrides_sk(product_id), encode(overrides));
+    let item = Item::new(store_pk(store_id), overrides_sk(product_id), encode(overrides));
     table.put(item, Condition::None).await
 }
 
 /// Saves a listing, moving its count to its status; with SKUs, also their mappings
 /// (TikTok SKU → store variant), in the same transaction (beyond 98, in further ones).
-pub async fn save_listing(table: &dyn Table, store_hash: &str, listing: Listing) -> Result<(), StorageError> {
+pub async fn save_listing(table: &dyn Table, store_id: &str, listing: Listing) -> Result<(), StorageError> {
     let mappings: Vec<WriteOp> = listing
         .skus
         .iter()
@@ -508,11 +508,11 @@ pub async fn save_listing(table: &dyn Table, store_hash: &str, listing: Listing)
             let mapping = serde_json::json!({"variant_id": variant_id, "product_id": listing.product_id, "tiktok_sku_id": sku_id,
                                              "tiktok_product_id": listing.tiktok_product_id});
             let item = Item::new(
-                store_pk(store_hash),
+                store_pk(store_id),
                 format!("SKU#{}#{variant_id}", listing.shop_id),
                 mapping,
             )
-            .with_index(format!("TTSKU#{}#{sku_id}", listing.shop_id), store_pk(store_hash));
+            .with_index(format!("TTSKU#{}#{sku_id}", listing.shop_id), store_pk(store_id));
             WriteOp::Put {
                 item,
                 condition: Condition::None,
@@ -522,7 +522,7 @@ pub async fn save_listing(table: &dyn Table, store_hash: &str, listing: Listing)
     // The listing, its count and the first mappings together; the rest after.
     let mut mappings = mappings.into_iter();
     let first: Vec<WriteOp> = mappings.by_ref().take(98).collect();
-    write_listing(table, store_hash, listing, first).await?;
+    write_listing(table, store_id, listing, first).await?;
     let rest: Vec<WriteOp> = mappings.collect();
     for chunk in rest.chunks(100) {
         table.transact(chunk.to_vec()).await?;
@@ -531,26 +531,26 @@ pub async fn save_listing(table: &dyn Table, store_hash: &str, listing: Listing)
 }
 
 /// The items of a TikTok-side index entry (`TTPRODUCT#…`, `TTSKU#…`) that belong to
-/// `store_hash`. A shop may have belonged to another store before (disconnected
+/// `store_id`. A shop may have belonged to another store before (disconnected
 /// there, connected here), so the owning store is always checked.
 async fn owned_index_item(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     index_key: String,
 ) -> Result<Option<Item>, StorageError> {
     let page = table.query(Query::index(index_key, "").limit(25)).await?;
-    let owner = store_pk(store_hash);
+    let owner = store_pk(store_id);
     Ok(page.items.into_iter().find(|item| item.pk == owner))
 }
 
 /// This store's listing of a TikTok product (for TikTok's product webhooks).
 pub async fn listing_by_tiktok_product(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     tiktok_product_id: &str,
 ) -> Result<Option<Listing>, StorageError> {
-    owned_index_item(table, store_hash, format!("TTPRODUCT#{shop_id}#{tiktok_product_id}"))
+    owned_index_item(table, store_id, format!("TTPRODUCT#{shop_id}#{tiktok_product_id}"))
         .await?
         .map(|item| decode(&item))
         .transpose()
@@ -559,11 +559,11 @@ pub async fn listing_by_tiktok_product(
 /// The variant of this store a TikTok SKU is mapped to: (variant id, product id).
 pub async fn variant_of_sku(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     sku_id: &str,
 ) -> Result<Option<(String, String)>, StorageError> {
-    let item = owned_index_item(table, store_hash, format!("TTSKU#{shop_id}#{sku_id}")).await?;
+    let item = owned_index_item(table, store_id, format!("TTSKU#{shop_id}#{sku_id}")).await?;
     Ok(item.map(|item| {
         let text = |key: &str| item.data[key].as_str().unwrap_or_default().to_string();
         (text("variant_id"), text("product_id"))
@@ -571,10 +571,10 @@ pub async fn variant_of_sku(
 }
 
 /// The TikTok uri of an already uploaded image.
-pub async fn cached_image(table: &dyn Table, store_hash: &str, url: &str) -> Result<Option<String>, StorageError> {
+pub async fn cached_image(table: &dyn Table, store_id: &str, url: &str) -> Result<Option<String>, StorageError> {
     let item = table
         .get(
-            &store_pk(store_hash),
+            &store_pk(store_id),
             &format!("IMAGE#{}", crate::crypto::sha256_hex(url.as_bytes())),
         )
         .await?;
@@ -582,9 +582,9 @@ pub async fn cached_image(table: &dyn Table, store_hash: &str, url: &str) -> Res
 }
 
 /// Remembers an uploaded image.
-pub async fn cache_image(table: &dyn Table, store_hash: &str, url: &str, uri: &str) -> Result<(), StorageError> {
+pub async fn cache_image(table: &dyn Table, store_id: &str, url: &str, uri: &str) -> Result<(), StorageError> {
     let item = Item::new(
-        store_pk(store_hash),
+        store_pk(store_id),
         format!("IMAGE#{}", crate::crypto::sha256_hex(url.as_bytes())),
         serde_json::json!({"url": url, "uri": uri}),
     );
@@ -671,25 +671,25 @@ impl Activity {
     }
 }
 
-fn activity_item(store_hash: &str, activity: &Activity) -> Item {
+fn activity_item(store_id: &str, activity: &Activity) -> Item {
     Item::new(
-        store_pk(store_hash),
+        store_pk(store_id),
         format!("ACTIVITY#{}", activity.id),
         encode(activity),
     )
 }
 
 /// Saves an activity (its start and its end go to the activity log, once each).
-pub async fn save_activity(table: &dyn Table, store_hash: &str, activity: &Activity) -> Result<(), StorageError> {
-    table.put(activity_item(store_hash, activity), Condition::None).await?;
-    crate::journal::activity_saved(table, store_hash, activity).await;
+pub async fn save_activity(table: &dyn Table, store_id: &str, activity: &Activity) -> Result<(), StorageError> {
+    table.put(activity_item(store_id, activity), Condition::None).await?;
+    crate::journal::activity_saved(table, store_id, activity).await;
     Ok(())
 }
 
 /// One activity.
-pub async fn get_activity(table: &dyn Table, store_hash: &str, id: &str) -> Result<Option<Activity>, StorageError> {
+pub async fn get_activity(table: &dyn Table, store_id: &str, id: &str) -> Result<Option<Activity>, StorageError> {
     table
-        .get(&store_pk(store_hash), &format!("ACTIVITY#{id}"))
+        .get(&store_pk(store_id), &format!("ACTIVITY#{id}"))
         .await?
         .map(|i| decode(&i))
         .transpose()
@@ -700,22 +700,22 @@ pub async fn get_activity(table: &dyn Table, store_hash: &str, id: &str) -> Resu
 /// activity that does not exist (anymore).
 pub async fn count_in_activity(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     id: &str,
     outcome: Result<(), (String, String)>,
 ) -> Result<(), StorageError> {
     loop {
-        let Some(item) = table.get(&store_pk(store_hash), &format!("ACTIVITY#{id}")).await? else {
+        let Some(item) = table.get(&store_pk(store_id), &format!("ACTIVITY#{id}")).await? else {
             return Ok(());
         };
         let mut activity: Activity = decode(&item)?;
         activity.count(outcome.clone());
-        let mut updated = activity_item(store_hash, &activity);
+        let mut updated = activity_item(store_id, &activity);
         updated.version = item.version;
         match table.put_versioned(updated).await {
             Err(StorageError::ConditionFailed { .. }) => continue,
             Ok(_) if activity.status == "done" => {
-                crate::journal::activity_saved(table, store_hash, &activity).await;
+                crate::journal::activity_saved(table, store_id, &activity).await;
                 return Ok(());
             }
             other => return other.map(drop),
@@ -726,13 +726,13 @@ pub async fn count_in_activity(
 /// One page of the store's activities, newest first, and the cursor of the next.
 pub async fn activities_page(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     limit: usize,
     cursor: Option<String>,
 ) -> Result<(Vec<Activity>, Option<String>), StorageError> {
     let page = table
         .query(
-            Query::table(store_pk(store_hash), "ACTIVITY#")
+            Query::table(store_pk(store_id), "ACTIVITY#")
                 .limit(limit)
                 .after(cursor),
         )

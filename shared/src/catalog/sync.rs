@@ -92,7 +92,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
         JobKind::UploadProduct => {
             let request: UploadPayload = payload(&job)?;
             let status = upload(app, &store, &request, request.automatic).await?;
-            count_upload(app, &store.store_hash, &request, status).await
+            count_upload(app, &store.store_id, &request, status).await
         }
         JobKind::SyncStock => sync_stock(app, &store, &payload::<StockPayload>(&job)?.product_id, None).await,
         JobKind::SyncPrice => sync_price(app, &store, &payload::<StockPayload>(&job)?.product_id).await,
@@ -107,7 +107,7 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
 /// ended *Not ready* or refused (with its first reason), else done.
 async fn count_upload(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     request: &UploadPayload,
     status: ListingStatus,
 ) -> Result<(), JobError> {
@@ -116,20 +116,20 @@ async fn count_upload(
     };
     let table = app.table.as_ref();
     let outcome = if matches!(status, ListingStatus::NotReady | ListingStatus::Failed) {
-        let listing = records::get_listing(table, store_hash, &request.shop_id, &request.product_id).await?;
+        let listing = records::get_listing(table, store_id, &request.shop_id, &request.product_id).await?;
         let reason = listing.reasons.join(" ");
         Err((request.product_id.clone(), reason))
     } else {
         Ok(())
     };
-    records::count_in_activity(table, store_hash, activity_id, outcome).await?;
+    records::count_in_activity(table, store_id, activity_id, outcome).await?;
     Ok(())
 }
 
 /// Starts a full (or since-a-date) import; returns its activity.
-pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) -> Result<Activity, JobError> {
+pub async fn start_import(app: &App, store_id: &str, since: Option<String>) -> Result<Activity, JobError> {
     let activity = Activity::start("import", None, None);
-    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
+    records::save_activity(app.table.as_ref(), store_id, &activity).await?;
     let first = ImportPayload {
         activity_id: Some(activity.id.clone()),
         since,
@@ -137,7 +137,7 @@ pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) ->
     };
     let job = Job::new(
         JobKind::ImportProducts,
-        store_hash,
+        store_id,
         format!("import-{}-1", activity.id),
         serde_json::to_value(&first).expect("payload serializes"),
     );
@@ -147,17 +147,18 @@ pub async fn start_import(app: &App, store_hash: &str, since: Option<String>) ->
 
 async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Result<(), JobError> {
     let platform = crate::platforms::open(app, store).map_err(retry)?;
+    let platform = platform.as_ref();
     if let Some(product_id) = &request.product_id {
-        return import_one(app, store, &platform, product_id, request.topic).await;
+        return import_one(app, store, platform, product_id, request.topic).await;
     }
     let page = platform
         .products_changed_since(request.since.as_deref(), request.cursor.as_deref())
         .await?;
     for product in &page.products {
-        records::save_product(app.table.as_ref(), &store.store_hash, product).await?;
+        records::save_product(app.table.as_ref(), &store.store_id, product).await?;
     }
     if let Some(activity_id) = &request.activity_id
-        && let Some(mut activity) = records::get_activity(app.table.as_ref(), &store.store_hash, activity_id).await?
+        && let Some(mut activity) = records::get_activity(app.table.as_ref(), &store.store_id, activity_id).await?
     {
         activity.done += page.products.len() as u64;
         activity.total = page.total.or(activity.total);
@@ -165,15 +166,15 @@ async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Resul
             activity.finish();
             // A full import has read every product: set the counters to what is stored.
             if request.since.is_none() {
-                let shops: Vec<String> = accounts::list_shops(app.table.as_ref(), &store.store_hash)
+                let shops: Vec<String> = accounts::list_shops(app.table.as_ref(), &store.store_id)
                     .await?
                     .into_iter()
                     .map(|s| s.shop_id)
                     .collect();
-                records::recount(app.table.as_ref(), &store.store_hash, &shops).await?;
+                records::recount(app.table.as_ref(), &store.store_id, &shops).await?;
             }
         }
-        records::save_activity(app.table.as_ref(), &store.store_hash, &activity).await?;
+        records::save_activity(app.table.as_ref(), &store.store_id, &activity).await?;
     }
     // One page per job: a crash repeats one page, not the import.
     if let Some(next) = page.next {
@@ -184,7 +185,7 @@ async fn import(app: &App, store: &StoreRecord, request: ImportPayload) -> Resul
         let key = format!("import-{}-{next}", request.activity_id.as_deref().unwrap_or("adhoc"));
         let job = Job::new(
             JobKind::ImportProducts,
-            &store.store_hash,
+            &store.store_id,
             key,
             serde_json::to_value(&following).expect("payload serializes"),
         );
@@ -202,16 +203,16 @@ async fn import_one(
     topic: Option<Topic>,
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let shops = active_shops(app, &store.store_hash).await?;
+    let shops = active_shops(app, &store.store_id).await?;
     let current = if topic == Some(Topic::ProductDeleted) {
         None
     } else {
         platform.product(product_id).await?
     };
     let Some(product) = current else {
-        records::delete_product(table, &store.store_hash, product_id).await?;
+        records::delete_product(table, &store.store_id, product_id).await?;
         for shop in &shops {
-            let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+            let mut listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
             if let (true, Some(tiktok_id)) = (store.settings.auto_delete, listing.tiktok_product_id.clone()) {
                 let tiktok = &app.tiktok;
                 tiktok_call(app, shop, |auth| async move {
@@ -222,20 +223,20 @@ async fn import_one(
                 .await?
                 .map_err(|e| retry(format!("TikTok delete: {e}")))?;
                 listing.status = ListingStatus::Deleted;
-                records::save_listing(table, &store.store_hash, listing).await?;
+                records::save_listing(table, &store.store_id, listing).await?;
             }
         }
         return Ok(());
     };
-    let before = records::get_product(table, &store.store_hash, product_id).await?;
-    records::save_product(table, &store.store_hash, &product).await?;
+    let before = records::get_product(table, &store.store_id, product_id).await?;
+    records::save_product(table, &store.store_id, &product).await?;
     // Only prices (or stock) changed: Update Price, not an edit that sends a live
     // product back to TikTok's review. Stock has its own webhook.
     let change = before.map(|before| ProductChange::between(&before, &product));
     let fields = store.settings.sync_fields;
     let mut uploads = Vec::new();
     for shop in &shops {
-        let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        let listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
         let listed = listing.tiktok_product_id.is_some();
         let content_changed = change.is_none_or(|c| c.listing);
         if (listed && store.settings.auto_update && content_changed) || (!listed && store.settings.auto_create) {
@@ -245,7 +246,7 @@ async fn import_one(
     for shop_id in uploads {
         queue_uploads(
             app,
-            &store.store_hash,
+            &store.store_id,
             &shop_id,
             std::slice::from_ref(&product.id),
             true,
@@ -257,7 +258,7 @@ async fn import_one(
     // or a partial one with SKUs).
     let edit_carries_prices = change.is_some_and(|c| c.listing) && (fields.all() || fields.sends_skus());
     if change.is_some_and(|c| c.price) && store.settings.auto_update && fields.price && !edit_carries_prices {
-        enqueue_price_syncs(app, &store.store_hash, std::slice::from_ref(&product.id)).await?;
+        enqueue_price_syncs(app, &store.store_id, std::slice::from_ref(&product.id)).await?;
     }
     Ok(())
 }
@@ -307,13 +308,13 @@ fn prices(product: &crate::store::Product) -> (Decimal, Option<Decimal>, Vec<Opt
 
 /// Queues a price sync of each product (manual single, bulk or global sync, or a
 /// store price change); returns how many.
-pub async fn enqueue_price_syncs(app: &App, store_hash: &str, product_ids: &[String]) -> Result<usize, JobError> {
+pub async fn enqueue_price_syncs(app: &App, store_id: &str, product_ids: &[String]) -> Result<usize, JobError> {
     let jobs: Vec<Job> = product_ids
         .iter()
         .map(|product_id| {
             let key = format!("price-{product_id}-{}", uuid::Uuid::new_v4().simple());
             let payload = serde_json::json!({ "product_id": product_id });
-            Job::new(JobKind::SyncPrice, store_hash, key, payload)
+            Job::new(JobKind::SyncPrice, store_id, key, payload)
         })
         .collect();
     app.product_queue.send(&jobs, Duration::ZERO).await?;
@@ -326,16 +327,17 @@ pub async fn enqueue_price_syncs(app: &App, store_hash: &str, product_ids: &[Str
 async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
     let platform = crate::platforms::open(app, store).map_err(retry)?;
+    let platform = platform.as_ref();
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
-    records::save_product(table, &store.store_hash, &product).await?;
-    let profiles = records::all_profiles(table, &store.store_hash).await?;
+    records::save_product(table, &store.store_id, &product).await?;
+    let profiles = records::all_profiles(table, &store.store_id).await?;
     let Some(profile) = profile_for(&profiles, &product) else {
         return Ok(());
     };
-    for shop in active_shops(app, &store.store_hash).await? {
-        let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+    for shop in active_shops(app, &store.store_id).await? {
+        let mut listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
         let (Some(tiktok_id), ListingStatus::Live) = (listing.tiktok_product_id.clone(), listing.status) else {
             continue;
         };
@@ -364,7 +366,7 @@ async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             )),
             Err(error) => listing.reasons.push(format!("{PRICE_REASON} refused by TikTok: {error}")),
         }
-        records::save_listing(table, &store.store_hash, listing).await?;
+        records::save_listing(table, &store.store_id, listing).await?;
     }
     Ok(())
 }
@@ -372,8 +374,8 @@ async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<
 /// How reasons about prices start (a new sync replaces them).
 const PRICE_REASON: &str = "Price";
 
-async fn active_shops(app: &App, store_hash: &str) -> Result<Vec<ShopRecord>, JobError> {
-    Ok(accounts::list_shops(app.table.as_ref(), store_hash)
+async fn active_shops(app: &App, store_id: &str) -> Result<Vec<ShopRecord>, JobError> {
+    Ok(accounts::list_shops(app.table.as_ref(), store_id)
         .await?
         .into_iter()
         .filter(|s| s.status == ShopStatus::Active)
@@ -384,11 +386,11 @@ async fn active_shops(app: &App, store_hash: &str) -> Result<Vec<ShopRecord>, Jo
 /// uploads TikTok's daily limit held back).
 pub async fn enqueue_uploads(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     product_ids: &[String],
 ) -> Result<usize, JobError> {
-    queue_uploads(app, store_hash, shop_id, product_ids, false, None).await
+    queue_uploads(app, store_id, shop_id, product_ids, false, None).await
 }
 
 /// Starts the merchant's upload of `product_ids` to a shop: an `upload` activity that
@@ -396,7 +398,7 @@ pub async fn enqueue_uploads(
 /// ends *Not ready* or refused), and one queued job per product.
 pub async fn start_upload(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     product_ids: &[String],
 ) -> Result<Activity, JobError> {
@@ -404,14 +406,14 @@ pub async fn start_upload(
     if product_ids.is_empty() {
         activity.finish();
     }
-    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
-    queue_uploads(app, store_hash, shop_id, product_ids, false, Some(&activity.id)).await?;
+    records::save_activity(app.table.as_ref(), store_id, &activity).await?;
+    queue_uploads(app, store_id, shop_id, product_ids, false, Some(&activity.id)).await?;
     Ok(activity)
 }
 
 async fn queue_uploads(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     product_ids: &[String],
     automatic: bool,
@@ -419,10 +421,10 @@ async fn queue_uploads(
 ) -> Result<usize, JobError> {
     let mut jobs = Vec::new();
     for product_id in product_ids {
-        let mut listing = records::get_listing(app.table.as_ref(), store_hash, shop_id, product_id).await?;
+        let mut listing = records::get_listing(app.table.as_ref(), store_id, shop_id, product_id).await?;
         listing.status = ListingStatus::Queued;
         listing.eta = None;
-        records::save_listing(app.table.as_ref(), store_hash, listing).await?;
+        records::save_listing(app.table.as_ref(), store_id, listing).await?;
         let payload = UploadPayload {
             shop_id: shop_id.to_string(),
             product_id: product_id.clone(),
@@ -433,7 +435,7 @@ async fn queue_uploads(
         jobs.push(
             Job::new(
                 JobKind::UploadProduct,
-                store_hash,
+                store_id,
                 key,
                 serde_json::to_value(&payload).expect("payload serializes"),
             )
@@ -449,8 +451,8 @@ async fn queue_uploads(
 /// upload for the day after, so no upload is ever dropped.
 pub async fn release_scheduled(app: &App, now: i64) -> Result<usize, JobError> {
     let due = records::due_uploads(app.table.as_ref(), now).await?;
-    for (store_hash, shop_id, product_id) in &due {
-        enqueue_uploads(app, store_hash, shop_id, std::slice::from_ref(product_id)).await?;
+    for (store_id, shop_id, product_id) in &due {
+        enqueue_uploads(app, store_id, shop_id, std::slice::from_ref(product_id)).await?;
     }
     Ok(due.len())
 }
@@ -536,26 +538,26 @@ pub async fn upload(
 ) -> Result<ListingStatus, JobError> {
     let (shop_id, product_id) = (request.shop_id.as_str(), request.product_id.as_str());
     let table = app.table.as_ref();
-    let store_hash = &store.store_hash;
-    let mut listing = records::get_listing(table, store_hash, shop_id, product_id).await?;
+    let store_id = &store.store_id;
+    let mut listing = records::get_listing(table, store_id, shop_id, product_id).await?;
     let not_ready = |mut listing: Listing, reasons: Vec<String>| async move {
         listing.status = ListingStatus::NotReady;
         listing.reasons = reasons;
-        records::save_listing(table, store_hash, listing).await?;
+        records::save_listing(table, store_id, listing).await?;
         Ok::<_, JobError>(ListingStatus::NotReady)
     };
-    let Some(shop) = accounts::get_shop(table, store_hash, shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, store_id, shop_id).await? else {
         // Not a shop of this store (never connected here): nothing is written for it.
-        tracing::warn!(store = %store_hash, shop = shop_id, "upload for a shop this store never connected; dropped");
+        tracing::warn!(store = %store_id, shop = shop_id, "upload for a shop this store never connected; dropped");
         return Ok(ListingStatus::NotReady);
     };
     if let Some(blocker) = shop.sync_blocker(&store.currency) {
         return not_ready(listing, vec![blocker]).await;
     }
-    let Some(product) = records::get_product(table, store_hash, product_id).await? else {
+    let Some(product) = records::get_product(table, store_id, product_id).await? else {
         return not_ready(listing, vec!["The product is not in the store anymore.".into()]).await;
     };
-    let profiles = records::all_profiles(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
     let Some(profile) = profile_for(&profiles, &product) else {
         return not_ready(
             listing,
@@ -563,26 +565,26 @@ pub async fn upload(
         )
         .await;
     };
-    let overrides = records::get_overrides(table, store_hash, product_id).await?;
+    let overrides = records::get_overrides(table, store_id, product_id).await?;
     let (product, profile) = overrides.apply(&product, profile);
     let profile = &profile;
     if let Err(error) = profile.validate().and(store.settings.inventory.validate()) {
         return not_ready(listing, vec![setting_reason(&error)]).await;
     }
     listing.status = ListingStatus::Uploading;
-    records::save_listing(table, store_hash, listing.clone()).await?;
+    records::save_listing(table, store_id, listing.clone()).await?;
 
     let (attributes, rules) = match category(app, &shop, &profile.category_id).await? {
         Ok(spec) => spec,
         Err(error) => {
             refusal(&mut listing, error)?;
-            records::save_listing(table, store_hash, listing.clone()).await?;
+            records::save_listing(table, store_id, listing.clone()).await?;
             return Ok(listing.status);
         }
     };
     let mut uris = Vec::new();
     for image in product.images.iter().take(super::rules::limits::IMAGES) {
-        match upload_image(app, store_hash, &shop, &image.url).await? {
+        match upload_image(app, store_id, &shop, &image.url).await? {
             Ok(uri) => uris.push(uri),
             Err(reason) => return not_ready(listing, vec![reason]).await,
         }
@@ -636,7 +638,7 @@ pub async fn upload(
         }
         None => {
             // A retried create returns the product the first attempt made.
-            request.idempotency_key = Some(format!("{store_hash}-{shop_id}-{product_id}"));
+            request.idempotency_key = Some(format!("{store_id}-{shop_id}-{product_id}"));
             let created = tiktok_call(app, &shop, |auth| async move {
                 tiktok.create_product(&auth, &request).await
             })
@@ -663,9 +665,9 @@ pub async fn upload(
         Err(error) => refusal(&mut listing, error)?,
     }
     let status = listing.status;
-    records::save_listing(table, store_hash, listing).await?;
+    records::save_listing(table, store_id, listing).await?;
     if status == ListingStatus::Scheduled {
-        crate::notices::listing_limit(table, store_hash, shop_id).await?;
+        crate::notices::listing_limit(table, store_id, shop_id).await?;
     }
     // Stock and price syncs skip a listing while it is queued and uploading.
     if status == ListingStatus::Live {
@@ -677,11 +679,11 @@ pub async fn upload(
 /// The TikTok uri of a store image, uploading it the first time only.
 async fn upload_image(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop: &ShopRecord,
     url: &str,
 ) -> Result<Result<String, String>, JobError> {
-    if let Some(uri) = records::cached_image(app.table.as_ref(), store_hash, url).await? {
+    if let Some(uri) = records::cached_image(app.table.as_ref(), store_id, url).await? {
         return Ok(Ok(uri));
     }
     let downloaded = async { app.http.get(url).send().await?.error_for_status()?.bytes().await };
@@ -700,7 +702,7 @@ async fn upload_image(
     let name = url.rsplit('/').next().unwrap_or("image.jpg");
     match upload_image_bytes(app, shop, bytes, name, "MAIN_IMAGE").await? {
         Ok(uri) => {
-            records::cache_image(app.table.as_ref(), store_hash, url, &uri).await?;
+            records::cache_image(app.table.as_ref(), store_id, url, &uri).await?;
             Ok(Ok(uri))
         }
         Err(error) => Ok(Err(format!("TikTok refused the image {url}: {error}"))),
@@ -743,8 +745,8 @@ pub async fn upload_image_bytes(
 
 /// Asks for a stock sync of a product; changes arriving while one is pending
 /// coalesce into it (one TikTok call for many store changes).
-pub async fn request_stock_sync(app: &App, store_hash: &str, product_id: &str) -> Result<bool, JobError> {
-    let key = format!("{store_hash}/{product_id}");
+pub async fn request_stock_sync(app: &App, store_id: &str, product_id: &str) -> Result<bool, JobError> {
+    let key = format!("{store_id}/{product_id}");
     let claim = idempotency::claim(
         app.table.as_ref(),
         "stock-pending",
@@ -762,7 +764,7 @@ pub async fn request_stock_sync(app: &App, store_hash: &str, product_id: &str) -
     .expect("payload serializes");
     let job = Job::new(
         JobKind::SyncStock,
-        store_hash,
+        store_id,
         format!("stock-{key}-{}", uuid::Uuid::new_v4().simple()),
         payload,
     );
@@ -782,18 +784,19 @@ async fn sync_stock(
 ) -> Result<(), JobError> {
     let table = app.table.as_ref();
     // Released first: a change after the read below asks for a new sync.
-    idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_hash)).await?;
+    idempotency::release(table, "stock-pending", &format!("{}/{product_id}", store.store_id)).await?;
     let platform = crate::platforms::open(app, store).map_err(retry)?;
+    let platform = platform.as_ref();
     let Some(product) = platform.product(product_id).await? else {
         return Ok(());
     };
-    records::save_product(table, &store.store_hash, &product).await?;
-    let profiles = records::all_profiles(table, &store.store_hash).await?;
+    records::save_product(table, &store.store_id, &product).await?;
+    let profiles = records::all_profiles(table, &store.store_id).await?;
     let policy = super::rules::policy_for(&profiles, &product, store.settings.inventory);
     policy
         .validate()
         .map_err(|e| JobError::NeedsMerchant(setting_reason(&e)))?;
-    if records::get_overrides(table, &store.store_hash, product_id)
+    if records::get_overrides(table, &store.store_id, product_id)
         .await?
         .exclude_from_stock_sync
     {
@@ -810,8 +813,8 @@ async fn sync_stock(
         .into_iter()
         .map(|s| (s.variant_id, s.available))
         .collect();
-    for shop in active_shops(app, &store.store_hash).await? {
-        let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+    for shop in active_shops(app, &store.store_id).await? {
+        let mut listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
         let Some(tiktok_id) = listing.tiktok_product_id.clone() else {
             continue;
         };
@@ -883,7 +886,7 @@ async fn sync_stock(
         listing.reasons.retain(|r| !r.starts_with(STOCK_REASON));
         listing.reasons.extend(refusals);
         if listing.reasons != before {
-            records::save_listing(table, &store.store_hash, listing).await?;
+            records::save_listing(table, &store.store_id, listing).await?;
         }
     }
     Ok(())
@@ -969,7 +972,7 @@ async fn threshold_action(
             listing.reasons.clear();
         }
     }
-    records::save_listing(app.table.as_ref(), &store.store_hash, listing).await?;
+    records::save_listing(app.table.as_ref(), &store.store_id, listing).await?;
     Ok(())
 }
 
@@ -999,12 +1002,12 @@ async fn product_status(
         serde_json::Value::String(s) => s.clone(),
         _ => return Err(JobError::Malformed("product status without product_id".into())),
     };
-    let Some(mut listing) = records::listing_by_tiktok_product(table, &store.store_hash, shop_id, &tiktok_id).await?
+    let Some(mut listing) = records::listing_by_tiktok_product(table, &store.store_id, shop_id, &tiktok_id).await?
     else {
         tracing::info!(shop = shop_id, product = %tiktok_id, "status of a product the connector did not upload; ignored");
         return Ok(());
     };
-    let Some(shop) = accounts::get_shop(table, &store.store_hash, shop_id).await? else {
+    let Some(shop) = accounts::get_shop(table, &store.store_id, shop_id).await? else {
         return Ok(());
     };
     let tiktok = &app.tiktok;
@@ -1020,7 +1023,7 @@ async fn product_status(
     // PRODUCT_AUDIT_STATUS_CHANGE (type 37) with the review over: an edit's review ended.
     let review_ended = payload["topic"] == 37 && product.audit.status != "AUDITING";
     let product_id = listing.product_id.clone();
-    records::save_listing(table, &store.store_hash, listing).await?;
+    records::save_listing(table, &store.store_id, listing).await?;
     if now_live && (!was_live || review_ended) {
         publish_offer(app, store, &product_id, Some(&product)).await?;
     }
@@ -1079,7 +1082,7 @@ fn listing_state(product: &crate::tiktok::model::Product) -> (ListingStatus, Vec
 /// Queues a status read of each listed product (the same job a product webhook makes).
 async fn enqueue_status_syncs(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     listings: &[Listing],
 ) -> Result<usize, JobError> {
@@ -1089,7 +1092,7 @@ async fn enqueue_status_syncs(
         .map(|tiktok_id| {
             let payload = serde_json::json!({"type": "status_sync", "data": {"product_id": tiktok_id}});
             let key = format!("status-{shop_id}-{tiktok_id}-{}", uuid::Uuid::new_v4().simple());
-            Job::new(JobKind::ProductStatus, store_hash, key, payload).for_shop(shop_id)
+            Job::new(JobKind::ProductStatus, store_id, key, payload).for_shop(shop_id)
         })
         .collect();
     app.product_queue.send(&jobs, Duration::ZERO).await?;
@@ -1131,12 +1134,12 @@ pub async fn link_manually(
     pairs: Option<Vec<(String, String)>>,
 ) -> Result<Listing, LinkError> {
     let table = app.table.as_ref();
-    let product = records::get_product(table, &store.store_hash, product_id)
+    let product = records::get_product(table, &store.store_id, product_id)
         .await
         .map_err(JobError::from)?
         .ok_or_else(|| LinkError::UnknownStoreProduct(product_id.to_string()))?;
     let linked_elsewhere =
-        records::listing_by_tiktok_product(table, &store.store_hash, &shop.shop_id, tiktok_product_id)
+        records::listing_by_tiktok_product(table, &store.store_id, &shop.shop_id, tiktok_product_id)
             .await
             .map_err(JobError::from)?
             .map(|listing| listing.product_id)
@@ -1179,14 +1182,14 @@ pub async fn link_manually(
             })
             .collect::<Result<_, _>>()?,
     };
-    let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id)
+    let mut listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id)
         .await
         .map_err(JobError::from)?;
     listing.tiktok_product_id = Some(tiktok_product_id.to_string());
     listing.skus = skus;
     listing.status = status_of(&tiktok_product.status);
     listing.reasons.clear();
-    records::save_listing(table, &store.store_hash, listing.clone())
+    records::save_listing(table, &store.store_id, listing.clone())
         .await
         .map_err(JobError::from)?;
     Ok(listing)
@@ -1204,7 +1207,7 @@ pub struct LinkReport {
 /// Links the shop's existing TikTok products to store products by seller SKU.
 pub async fn auto_link(app: &App, store: &StoreRecord, shop: &ShopRecord) -> Result<LinkReport, JobError> {
     let table = app.table.as_ref();
-    let products = records::all_products(table, &store.store_hash).await?;
+    let products = records::all_products(table, &store.store_id).await?;
     let by_sku: HashMap<&str, (&str, &str)> = products
         .iter()
         .flat_map(|p| {
@@ -1241,7 +1244,7 @@ pub async fn auto_link(app: &App, store: &StoreRecord, shop: &ShopRecord) -> Res
                     .push((product.id.to_string(), product.title.clone()));
                 continue;
             };
-            let mut listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+            let mut listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
             if listing
                 .tiktok_product_id
                 .as_deref()
@@ -1260,7 +1263,7 @@ pub async fn auto_link(app: &App, store: &StoreRecord, shop: &ShopRecord) -> Res
                 .collect();
             listing.status = status_of(&product.status);
             listing.reasons.clear();
-            records::save_listing(table, &store.store_hash, listing).await?;
+            records::save_listing(table, &store.store_id, listing).await?;
             report.linked += 1;
         }
         match page.next_page_token {
@@ -1314,7 +1317,7 @@ pub async fn bulk_action(
     let mut activity = Activity::start(action.key(), Some(&shop.shop_id), Some(product_ids.len() as u64));
     let mut listings = Vec::new();
     for product_id in product_ids {
-        let listing = records::get_listing(table, &store.store_hash, &shop.shop_id, product_id).await?;
+        let listing = records::get_listing(table, &store.store_id, &shop.shop_id, product_id).await?;
         if listing.tiktok_product_id.is_some() {
             listings.push(listing);
         } else {
@@ -1326,9 +1329,9 @@ pub async fn bulk_action(
     }
     let (tiktok_action, status) = match action {
         BulkAction::SyncStatus => {
-            enqueue_status_syncs(app, &store.store_hash, &shop.shop_id, &listings).await?;
+            enqueue_status_syncs(app, &store.store_id, &shop.shop_id, &listings).await?;
             listings.iter().for_each(|_| activity.count(Ok(())));
-            records::save_activity(table, &store.store_hash, &activity).await?;
+            records::save_activity(table, &store.store_id, &activity).await?;
             return Ok(activity);
         }
         BulkAction::Activate => (ProductAction::Activate, ListingStatus::PendingReview),
@@ -1367,10 +1370,10 @@ pub async fn bulk_action(
                     activity.count(Ok(()));
                 }
             }
-            records::save_listing(table, &store.store_hash, listing).await?;
+            records::save_listing(table, &store.store_id, listing).await?;
         }
     }
     activity.finish();
-    records::save_activity(table, &store.store_hash, &activity).await?;
+    records::save_activity(table, &store.store_id, &activity).await?;
     Ok(activity)
 }

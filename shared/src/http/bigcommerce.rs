@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::secrets::SecretString;
 use crate::storage::unix_now;
 use crate::store::bigcommerce::{LoadClaims, exchange_code, verify_signed_payload_jwt};
-use crate::store::{CONNECTOR_TOPICS, StorePlatform};
+use crate::store::{CONNECTOR_TOPICS, Platform};
 
 #[derive(Deserialize)]
 pub struct AuthQuery {
@@ -75,7 +75,8 @@ async fn connect_store(
     let cipher = &app.secrets.token_cipher;
     let existing = accounts::get_store(app.table.as_ref(), store_hash).await?;
     let mut record = existing.unwrap_or_else(|| StoreRecord {
-        store_hash: store_hash.to_string(),
+        store_id: crate::store::tenant_id(Platform::BigCommerce, store_hash),
+        platform: Platform::BigCommerce,
         mode,
         status: StoreStatus::Installed,
         access_token: None,
@@ -99,7 +100,7 @@ async fn connect_store(
     record.set_account_client_secret(cipher, account_secret.as_ref());
     record.mode = mode;
     let platform = store_platform(app, &record)?;
-    let info = platform.verify_account().await?;
+    let profile = platform.profile().await?;
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     platform
         .subscribe_webhooks(
@@ -120,9 +121,9 @@ async fn connect_store(
     if !record.user_ids.contains(&user_id) {
         record.user_ids.push(user_id);
     }
-    record.currency = info.currency;
-    record.weight_units = info.weight_units;
-    record.dimension_units = info.dimension_units;
+    record.currency = profile.currency;
+    record.weight_units = profile.units.weight;
+    record.dimension_units = profile.units.dimension;
     record.uninstalled_at = None;
     accounts::save_store(app.table.as_ref(), &record).await?;
     tracing::info!(store = store_hash, ?mode, "store connected");

@@ -74,7 +74,7 @@ async fn start_import(
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
     let since = body.and_then(|Json(b)| b.since);
-    let activity = sync::start_import(&app, &context.store.store_hash, since).await?;
+    let activity = sync::start_import(&app, &context.store.store_id, since).await?;
     Ok(Json(activity).into_response())
 }
 
@@ -83,42 +83,42 @@ async fn activity(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let found = records::get_activity(app.table.as_ref(), &context.store.store_hash, &id).await?;
+    let found = records::get_activity(app.table.as_ref(), &context.store.store_id, &id).await?;
     found
         .map(|a| Json(a).into_response())
         .ok_or_else(|| Failure::NotFound(format!("No activity {id}.")))
 }
 
 async fn list_profiles(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
-    Ok(Json(records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+    Ok(Json(records::all_profiles(app.table.as_ref(), &context.store.store_id).await?).into_response())
 }
 
 /// Checks and saves a profile of the store (one default per store: saving a default
 /// makes the others ordinary; a default keeps no rules).
-pub(super) async fn store_profile(app: &App, store_hash: &str, mut profile: Profile) -> Result<Profile, Failure> {
+pub(super) async fn store_profile(app: &App, store_id: &str, mut profile: Profile) -> Result<Profile, Failure> {
     if profile.category_id.trim().is_empty() {
         return Err(Failure::BadRequest("A profile needs a TikTok category.".into()));
     }
     profile.validate()?;
     let table = app.table.as_ref();
     if profile.is_default {
-        for mut other in records::all_profiles(table, store_hash)
+        for mut other in records::all_profiles(table, store_id)
             .await?
             .into_iter()
             .filter(|p| p.is_default && p.id != profile.id)
         {
             other.is_default = false;
-            records::save_profile(table, store_hash, &other).await?;
+            records::save_profile(table, store_id, &other).await?;
         }
         profile.rules.clear();
         profile.groups.clear();
     }
-    records::save_profile(table, store_hash, &profile).await?;
+    records::save_profile(table, store_id, &profile).await?;
     Ok(profile)
 }
 
 async fn save(app: &App, context: &SessionContext, profile: Profile) -> Result<Response, Failure> {
-    Ok(Json(store_profile(app, &context.store.store_hash, profile).await?).into_response())
+    Ok(Json(store_profile(app, &context.store.store_id, profile).await?).into_response())
 }
 
 async fn create_profile(
@@ -142,7 +142,7 @@ async fn update_profile(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let profiles = records::all_profiles(app.table.as_ref(), &context.store.store_hash).await?;
+    let profiles = records::all_profiles(app.table.as_ref(), &context.store.store_id).await?;
     if !profiles.iter().any(|p| p.id == id) {
         return Err(Failure::NotFound(format!("No profile {id}.")));
     }
@@ -158,13 +158,13 @@ async fn delete_profile(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    remove_profile(&app, &context.store.store_hash, &id).await?;
+    remove_profile(&app, &context.store.store_id, &id).await?;
     Ok(Json(json!({"deleted": id})).into_response())
 }
 
 /// Deletes a profile of the store, or 404.
-pub(super) async fn remove_profile(app: &App, store_hash: &str, id: &str) -> Result<(), Failure> {
-    match records::delete_profile(app.table.as_ref(), store_hash, id).await {
+pub(super) async fn remove_profile(app: &App, store_id: &str, id: &str) -> Result<(), Failure> {
+    match records::delete_profile(app.table.as_ref(), store_id, id).await {
         Ok(()) => Ok(()),
         Err(crate::storage::StorageError::ConditionFailed { .. }) => {
             Err(Failure::NotFound(format!("No profile {id}.")))
@@ -179,7 +179,7 @@ async fn run_query(
     context: SessionContext,
     Json(profile): Json<Profile>,
 ) -> Result<Response, Failure> {
-    let products = records::all_products(app.table.as_ref(), &context.store.store_hash).await?;
+    let products = records::all_products(app.table.as_ref(), &context.store.store_id).await?;
     let count = products.iter().filter(|p| profile.matches(p)).count();
     Ok(Json(json!({"count": count, "of": products.len()})).into_response())
 }
@@ -221,15 +221,15 @@ async fn products(
         return Err(Failure::BadRequest(format!("limit must be between 1 and {MAX_PAGE}.")));
     }
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    let all = records::all_products(table, store_hash).await?;
+    let store_id = &context.store.store_id;
+    let all = records::all_products(table, store_id).await?;
     let total = all.len();
     let products: Vec<_> = all.into_iter().skip(page.offset).take(limit).collect();
-    let profiles = records::all_profiles(table, store_hash).await?;
-    let shops = accounts::list_shops(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
+    let shops = accounts::list_shops(table, store_id).await?;
     let mut listings = std::collections::HashMap::new();
     for shop in &shops {
-        for listing in records::shop_listings(table, store_hash, &shop.shop_id).await? {
+        for listing in records::shop_listings(table, store_id, &shop.shop_id).await? {
             listings.insert((shop.shop_id.clone(), listing.product_id.clone()), listing);
         }
     }
@@ -275,15 +275,15 @@ async fn upload(
     context.check_csrf(&app, csrf_header(&headers))?;
     bounded(&body.product_ids)?;
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    if accounts::get_shop(table, store_hash, &body.shop_id).await?.is_none() {
+    let store_id = &context.store.store_id;
+    if accounts::get_shop(table, store_id, &body.shop_id).await?.is_none() {
         return Err(Failure::NotFound(format!(
             "No TikTok shop {} is connected to this store.",
             body.shop_id
         )));
     }
-    let products = records::all_products(table, store_hash).await?;
-    let profiles = records::all_profiles(table, store_hash).await?;
+    let products = records::all_products(table, store_id).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
     let mut chosen: Vec<String> = body
         .product_ids
         .iter()
@@ -299,7 +299,7 @@ async fn upload(
         );
     }
     if body.all_ready {
-        let listings = records::shop_listings(table, store_hash, &body.shop_id).await?;
+        let listings = records::shop_listings(table, store_id, &body.shop_id).await?;
         let settled = |id: &str| {
             listings
                 .iter()
@@ -309,7 +309,7 @@ async fn upload(
     }
     chosen.sort();
     chosen.dedup();
-    let activity = sync::start_upload(&app, store_hash, &body.shop_id, &chosen).await?;
+    let activity = sync::start_upload(&app, store_id, &body.shop_id, &chosen).await?;
     Ok(Json(json!({"queued": chosen.len(), "activity": activity})).into_response())
 }
 
@@ -323,12 +323,12 @@ struct SyncBody {
 }
 
 impl SyncBody {
-    async fn products(self, app: &App, store_hash: &str) -> Result<Vec<String>, Failure> {
+    async fn products(self, app: &App, store_id: &str) -> Result<Vec<String>, Failure> {
         bounded(&self.product_ids)?;
         if !self.all {
             return Ok(self.product_ids);
         }
-        let products = records::all_products(app.table.as_ref(), store_hash).await?;
+        let products = records::all_products(app.table.as_ref(), store_id).await?;
         Ok(products.into_iter().map(|p| p.id).collect())
     }
 }
@@ -341,9 +341,9 @@ async fn price_sync(
     Json(body): Json<SyncBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let store_hash = &context.store.store_hash;
-    let products = body.products(&app, store_hash).await?;
-    let queued = sync::enqueue_price_syncs(&app, store_hash, &products).await?;
+    let store_id = &context.store.store_id;
+    let products = body.products(&app, store_id).await?;
+    let queued = sync::enqueue_price_syncs(&app, store_id, &products).await?;
     Ok(Json(json!({"queued": queued})).into_response())
 }
 
@@ -356,8 +356,8 @@ async fn stock_sync(
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
     let mut requested = 0;
-    for product_id in &body.products(&app, &context.store.store_hash).await? {
-        if sync::request_stock_sync(&app, &context.store.store_hash, product_id).await? {
+    for product_id in &body.products(&app, &context.store.store_id).await? {
+        if sync::request_stock_sync(&app, &context.store.store_id, product_id).await? {
             requested += 1;
         }
     }
@@ -379,7 +379,7 @@ async fn bulk_action(
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
     bounded(&body.product_ids)?;
-    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let shop = own_shop(&app, &context.store.store_id, &body.shop_id).await?;
     let activity = sync::bulk_action(&app, &context.store, &shop, body.action, &body.product_ids).await?;
     Ok(Json(json!({"accepted": activity.done, "activity": activity})).into_response())
 }
@@ -397,7 +397,7 @@ async fn auto_link(
     Json(body): Json<ShopBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let shop = own_shop(&app, &context.store.store_id, &body.shop_id).await?;
     Ok(Json(sync::auto_link(&app, &context.store, &shop).await?).into_response())
 }
 
@@ -419,7 +419,7 @@ async fn upload_profile_file(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(app, csrf_header(headers))?;
-    let profile = store_profile_file(app, &context.store.store_hash, profile_id, file, bytes).await?;
+    let profile = store_profile_file(app, &context.store.store_id, profile_id, file, bytes).await?;
     Ok(Json(profile).into_response())
 }
 
@@ -428,13 +428,13 @@ async fn upload_profile_file(
 /// another store's profile, 400 when the file is empty or TikTok refuses it.
 pub(super) async fn store_profile_file(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     profile_id: &str,
     file: ProfileFile,
     bytes: axum::body::Bytes,
 ) -> Result<Profile, Failure> {
     let table = app.table.as_ref();
-    let mut profile = records::all_profiles(table, store_hash)
+    let mut profile = records::all_profiles(table, store_id)
         .await?
         .into_iter()
         .find(|p| p.id == profile_id)
@@ -445,7 +445,7 @@ pub(super) async fn store_profile_file(
         ));
     }
     // Media belong to the seller: any connected shop of the store can upload them.
-    let shop = accounts::list_shops(table, store_hash)
+    let shop = accounts::list_shops(table, store_id)
         .await?
         .into_iter()
         .find(|s| s.status == accounts::ShopStatus::Active)
@@ -480,7 +480,7 @@ pub(super) async fn store_profile_file(
             profile.size_chart_uri = Some(uri);
         }
     }
-    records::save_profile(table, store_hash, &profile).await?;
+    records::save_profile(table, store_id, &profile).await?;
     Ok(profile)
 }
 
@@ -510,18 +510,18 @@ async fn get_overrides(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let (table, store_hash) = (app.table.as_ref(), &context.store.store_hash);
-    own_product(table, store_hash, &id).await?;
-    Ok(Json(records::get_overrides(table, store_hash, &id).await?).into_response())
+    let (table, store_id) = (app.table.as_ref(), &context.store.store_id);
+    own_product(table, store_id, &id).await?;
+    Ok(Json(records::get_overrides(table, store_id, &id).await?).into_response())
 }
 
 /// The session store's product, or 404 (also for another store's product).
 pub(super) async fn own_product(
     table: &dyn crate::storage::Table,
-    store_hash: &str,
+    store_id: &str,
     id: &str,
 ) -> Result<crate::store::Product, Failure> {
-    records::get_product(table, store_hash, id)
+    records::get_product(table, store_id, id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("No store product {id}.")))
 }
@@ -536,7 +536,7 @@ async fn put_overrides(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let queued = apply_overrides(&app, &context.store.store_hash, &id, &overrides).await?;
+    let queued = apply_overrides(&app, &context.store.store_id, &id, &overrides).await?;
     Ok(Json(json!({"overrides": overrides, "queued": queued})).into_response())
 }
 
@@ -544,12 +544,12 @@ async fn put_overrides(
 /// listed on; returns how many uploads were queued. 404 for another store's product.
 pub(super) async fn apply_overrides(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     id: &str,
     overrides: &Overrides,
 ) -> Result<usize, Failure> {
     let table = app.table.as_ref();
-    own_product(table, store_hash, id).await?;
+    own_product(table, store_id, id).await?;
     if let Some(title) = &overrides.title
         && (title.trim().is_empty() || title.chars().count() > limits::TITLE)
     {
@@ -558,12 +558,12 @@ pub(super) async fn apply_overrides(
             limits::TITLE
         )));
     }
-    records::save_overrides(table, store_hash, id, overrides).await?;
+    records::save_overrides(table, store_id, id, overrides).await?;
     let mut queued = 0;
-    for shop in accounts::list_shops(table, store_hash).await? {
-        let listing = records::get_listing(table, store_hash, &shop.shop_id, id).await?;
+    for shop in accounts::list_shops(table, store_id).await? {
+        let listing = records::get_listing(table, store_id, &shop.shop_id, id).await?;
         if listing.tiktok_product_id.is_some() {
-            queued += sync::enqueue_uploads(app, store_hash, &shop.shop_id, &[id.to_string()]).await?;
+            queued += sync::enqueue_uploads(app, store_id, &shop.shop_id, &[id.to_string()]).await?;
         }
     }
     Ok(queued)
@@ -608,7 +608,7 @@ pub(super) async fn link(
     tiktok_product_id: &str,
     skus: Option<Vec<(String, String)>>,
 ) -> Result<records::Listing, Failure> {
-    let shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    let shop = own_shop(app, &context.store.store_id, shop_id).await?;
     match sync::link_manually(app, &context.store, &shop, product_id, tiktok_product_id, skus).await {
         Ok(listing) => Ok(listing),
         Err(sync::LinkError::Job(error)) => Err(error.into()),
@@ -630,7 +630,7 @@ async fn unlink(
     Json(body): Json<UnlinkBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    unlink_product(&app, &context.store.store_hash, &body.shop_id, &body.product_id).await?;
+    unlink_product(&app, &context.store.store_id, &body.shop_id, &body.product_id).await?;
     Ok(Json(json!({"unlinked": body.product_id})).into_response())
 }
 
@@ -638,18 +638,18 @@ async fn unlink(
 /// (TikTok's product is left as it is); 400 when it is not linked.
 pub(super) async fn unlink_product(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     product_id: &str,
 ) -> Result<(), Failure> {
-    let shop = own_shop(app, store_hash, shop_id).await?;
-    let listing = records::get_listing(app.table.as_ref(), store_hash, &shop.shop_id, product_id).await?;
+    let shop = own_shop(app, store_id, shop_id).await?;
+    let listing = records::get_listing(app.table.as_ref(), store_id, &shop.shop_id, product_id).await?;
     if listing.tiktok_product_id.is_none() {
         return Err(Failure::BadRequest(format!(
             "Store product {product_id} is not linked on this shop."
         )));
     }
-    records::unlink_listing(app.table.as_ref(), store_hash, listing).await?;
+    records::unlink_listing(app.table.as_ref(), store_id, listing).await?;
     Ok(())
 }
 
@@ -665,7 +665,7 @@ async fn recommend_category(
     context: SessionContext,
     Json(body): Json<RecommendBody>,
 ) -> Result<Response, Failure> {
-    let shop = own_shop(&app, &context.store.store_hash, &body.shop_id).await?;
+    let shop = own_shop(&app, &context.store.store_id, &body.shop_id).await?;
     let tiktok = &app.tiktok;
     let title = body.title.clone();
     let recommended = crate::shops::with_shop(&app, &shop, |auth| async move {

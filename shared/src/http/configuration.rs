@@ -43,16 +43,16 @@ struct Loaded {
 }
 
 /// Products the merchant kept out of stock sync: (store product id, name).
-async fn excluded_products(app: &App, store_hash: &str) -> Result<Vec<(String, String)>, Failure> {
+async fn excluded_products(app: &App, store_id: &str) -> Result<Vec<(String, String)>, Failure> {
     let table = app.table.as_ref();
     let mut excluded = Vec::new();
-    let mut query = TableQuery::table(accounts::store_pk(store_hash), "OVERRIDE#").limit(1000);
+    let mut query = TableQuery::table(accounts::store_pk(store_id), "OVERRIDE#").limit(1000);
     loop {
         let page = table.query(query.clone()).await?;
         for item in &page.items {
             if item.data["exclude_from_stock_sync"].as_bool() == Some(true) {
                 let id = item.sk.trim_start_matches("OVERRIDE#").to_string();
-                let name = records::get_product(table, store_hash, &id)
+                let name = records::get_product(table, store_id, &id)
                     .await?
                     .map_or_else(|| format!("Product {id}"), |p| p.name);
                 excluded.push((id, name));
@@ -86,12 +86,12 @@ async fn provider_names(app: &App, all_shops: &[ShopRecord]) -> Result<Vec<Strin
     providers
 }
 
-async fn load(app: &App, store_hash: &str) -> Result<Loaded, Failure> {
+async fn load(app: &App, store_id: &str) -> Result<Loaded, Failure> {
     let table = app.table.as_ref();
     Ok(Loaded {
-        all_shops: accounts::list_shops(table, store_hash).await?,
-        profiles: records::all_profiles(table, store_hash).await?,
-        excluded: excluded_products(app, store_hash).await?,
+        all_shops: accounts::list_shops(table, store_id).await?,
+        profiles: records::all_profiles(table, store_id).await?,
+        excluded: excluded_products(app, store_id).await?,
     })
 }
 
@@ -171,7 +171,7 @@ async fn page(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, Response> {
     let page = async {
-        let loaded = load(&app, &context.store.store_hash).await?;
+        let loaded = load(&app, &context.store.store_id).await?;
         render(
             &app,
             &context,
@@ -195,8 +195,8 @@ pub(super) async fn save_section(
     context.require_owner()?;
     context.check_csrf(app, field(fields, "csrf"))?;
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    let loaded = load(app, store_hash).await?;
+    let store_id = &context.store.store_id;
+    let loaded = load(app, store_id).await?;
     let mut draft = stored_draft(context, &loaded);
     draft
         .apply(section, fields)
@@ -208,7 +208,7 @@ pub(super) async fn save_section(
             .cloned()
     });
     if let Some(id) = new_exclusion
-        && records::get_product(table, store_hash, &id).await?.is_none()
+        && records::get_product(table, store_id, &id).await?.is_none()
     {
         let message = format!("There is no store product {id}.");
         draft.refuse(fields, "exclude_new", message);
@@ -222,7 +222,7 @@ pub(super) async fn save_section(
         let mut store = context.store.clone();
         store.settings = draft.settings.clone();
         accounts::save_store(table, &store).await?;
-        journal::settings_changed(table, store_hash, &author, &context.store.settings, &store.settings).await?;
+        journal::settings_changed(table, store_id, &author, &context.store.settings, &store.settings).await?;
     }
     for shop in &draft.shops {
         let Some(before) = loaded.all_shops.iter().find(|s| s.shop_id == shop.shop_id) else {
@@ -230,7 +230,7 @@ pub(super) async fn save_section(
         };
         if before.default_warehouse_id != shop.default_warehouse_id || before.conversion_rate != shop.conversion_rate {
             // Re-read: a token refresh may have saved the shop since the page loaded.
-            if let Some(mut current) = accounts::get_shop(table, store_hash, &shop.shop_id).await? {
+            if let Some(mut current) = accounts::get_shop(table, store_id, &shop.shop_id).await? {
                 current.default_warehouse_id = shop.default_warehouse_id.clone();
                 current.conversion_rate = shop.conversion_rate;
                 current.conversion_rate_set_at = shop.conversion_rate_set_at;
@@ -260,7 +260,7 @@ pub(super) async fn save_section(
             let is_default = &profile.id == chosen;
             if profile.is_default != is_default {
                 profile.is_default = is_default;
-                records::save_profile(table, store_hash, &profile).await?;
+                records::save_profile(table, store_id, &profile).await?;
                 if is_default {
                     changes.push(format!("default profile → {}", profile.name));
                 }
@@ -270,21 +270,21 @@ pub(super) async fn save_section(
     if let Some(excluded) = &draft.excluded {
         let was: Vec<&String> = loaded.excluded.iter().map(|(id, _)| id).collect();
         for id in excluded.iter().filter(|id| !was.contains(id)) {
-            let mut overrides = records::get_overrides(table, store_hash, id).await?;
+            let mut overrides = records::get_overrides(table, store_id, id).await?;
             overrides.exclude_from_stock_sync = true;
-            records::save_overrides(table, store_hash, id, &overrides).await?;
+            records::save_overrides(table, store_id, id, &overrides).await?;
             changes.push(format!("product {id} kept out of stock sync"));
         }
         for id in was.into_iter().filter(|id| !excluded.contains(id)) {
-            let mut overrides = records::get_overrides(table, store_hash, id).await?;
+            let mut overrides = records::get_overrides(table, store_id, id).await?;
             overrides.exclude_from_stock_sync = false;
-            records::save_overrides(table, store_hash, id, &overrides).await?;
+            records::save_overrides(table, store_id, id, &overrides).await?;
             changes.push(format!("product {id} back in stock sync"));
         }
     }
     if !changes.is_empty() {
         let summary = format!("Settings changed: {}", changes.join("; "));
-        journal::record(table, store_hash, &Entry::now(LogKind::Settings, summary).by(author)).await?;
+        journal::record(table, store_id, &Entry::now(LogKind::Settings, summary).by(author)).await?;
     }
     Ok(see_other(&format!("/settings/configuration?done=saved#{section}")))
 }
@@ -302,7 +302,7 @@ async fn save(
 
 /// A connected shop of the session's store (404 for another store's).
 async fn connected_shop(app: &App, context: &SessionContext, shop_id: &str) -> Result<ShopRecord, Failure> {
-    accounts::get_shop(app.table.as_ref(), &context.store.store_hash, shop_id)
+    accounts::get_shop(app.table.as_ref(), &context.store.store_id, shop_id)
         .await?
         .filter(|s| s.status != ShopStatus::Disconnected)
         .ok_or_else(|| Failure::NotFound(format!("No connected TikTok shop {shop_id} for this store.")))
@@ -344,7 +344,7 @@ async fn disconnect(
         context.check_csrf(&app, field(&fields, "csrf"))?;
         connected_shop(&app, &context, &shop_id).await?;
         let author = journal::author(context.session.user_id, context.store.owner_id);
-        crate::shops::disconnect(&app, &context.store.store_hash, &shop_id, &author).await?;
+        crate::shops::disconnect(&app, &context.store.store_id, &shop_id, &author).await?;
         Ok::<_, Failure>(see_other("/settings/configuration?done=disconnected#account"))
     };
     outcome.await.map_err(Failure::page)

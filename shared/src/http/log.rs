@@ -100,7 +100,7 @@ async fn log(
         };
         let found = journal::page(
             app.table.as_ref(),
-            &context.store.store_hash,
+            &context.store.store_id,
             &filter,
             query.cursor.as_deref(),
         )
@@ -123,7 +123,7 @@ async fn notifications(
 ) -> Result<Response, Response> {
     let page = async {
         let (shops, csrf) = shops_and_csrf(&app, &context).await?;
-        let notices = notices::list(app.table.as_ref(), &context.store.store_hash).await?;
+        let notices = notices::list(app.table.as_ref(), &context.store.store_id).await?;
         let frame = frame(
             &context,
             &shops,
@@ -153,7 +153,7 @@ async fn mark_read(
 ) -> Result<Response, Response> {
     let marked = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        let marked = notices::mark_all_read(app.table.as_ref(), &context.store.store_hash).await?;
+        let marked = notices::mark_all_read(app.table.as_ref(), &context.store.store_id).await?;
         Ok::<_, Failure>(see_other(&format!(
             "/settings/notifications?done=marked_read&n={marked}"
         )))

@@ -38,8 +38,7 @@ use crate::accounts::{self, StoreRecord};
 use crate::app::App;
 use crate::shops::ShopError;
 use crate::storage::StorageError;
-use crate::store::StoreError;
-use crate::store::bigcommerce::BigCommerce;
+use crate::store::{StoreError, StorePlatform};
 use session::Session;
 
 /// Why a request failed, with what the merchant should read.
@@ -152,7 +151,7 @@ impl SessionContext {
         if self.is_owner() {
             return Ok(());
         }
-        tracing::warn!(store = %self.store.store_hash, user = self.session.user_id, "settings change by a non-owner refused");
+        tracing::warn!(store = %self.store.store_id, user = self.session.user_id, "settings change by a non-owner refused");
         Err(Failure::Forbidden(
             "Only the store owner can change the connector's settings. Ask them to sign in, or to make the change."
                 .into(),
@@ -188,7 +187,7 @@ impl FromRequestParts<Arc<App>> for SessionContext {
                 "Your session is missing or expired. Open the app from your BigCommerce control panel.".into(),
             )));
         };
-        let store = accounts::get_store(app.table.as_ref(), &session.store_hash)
+        let store = accounts::get_store(app.table.as_ref(), &session.store_id)
             .await
             .map_err(|e| refuse(e.into()))?;
         match store {
@@ -206,15 +205,15 @@ pub(crate) fn csrf_header(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 /// The session store's shop, or 404 (also for another store's shop).
-pub(crate) async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<accounts::ShopRecord, Failure> {
-    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+pub(crate) async fn own_shop(app: &App, store_id: &str, shop_id: &str) -> Result<accounts::ShopRecord, Failure> {
+    accounts::get_shop(app.table.as_ref(), store_id, shop_id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
 }
 
 /// The platform of an installed store ([`crate::platforms::open`]), its refusals in
 /// the merchant's words.
-pub fn store_platform(app: &App, store: &StoreRecord) -> Result<BigCommerce, Failure> {
+pub fn store_platform(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, Failure> {
     crate::platforms::open(app, store).map_err(|error| match error {
         StoreError::Unauthorized(message) => Failure::BadRequest(message),
         other => other.into(),
@@ -338,7 +337,7 @@ async fn with_unread_notices(State(app): State<Arc<App>>, request: Request, next
     let Some(session) = session else {
         return next.run(request).await;
     };
-    let unread = crate::notices::unread_count(app.table.as_ref(), &session.store_hash)
+    let unread = crate::notices::unread_count(app.table.as_ref(), &session.store_id)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "unread notices not counted");

@@ -70,8 +70,8 @@ struct ListQuery {
 }
 
 /// One order of the session's store (404 for another store's id).
-async fn own_order(app: &App, store_hash: &str, id: &str) -> Result<OrderRecord, Failure> {
-    orders::get_record(app.table.as_ref(), store_hash, id)
+async fn own_order(app: &App, store_id: &str, id: &str) -> Result<OrderRecord, Failure> {
+    orders::get_record(app.table.as_ref(), store_id, id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("No TikTok order {id} for this store.")))
 }
@@ -83,7 +83,7 @@ fn admin_urls(app: &App, context: &SessionContext) -> impl Fn(&str) -> String {
     move |id: &str| {
         platform
             .as_ref()
-            .map_or_else(String::new, |p| crate::store::StorePlatform::order_admin_url(p, id))
+            .map_or_else(String::new, |p| p.order_admin_url(id))
     }
 }
 
@@ -96,13 +96,13 @@ async fn list_page(
 ) -> Result<Response, Response> {
     let page = async {
         let table = app.table.as_ref();
-        let store_hash = &context.store.store_hash;
-        let (listed, error) = match browse::page(table, store_hash, &query.filter).await {
+        let store_id = &context.store.store_id;
+        let (listed, error) = match browse::page(table, store_id, &query.filter).await {
             Ok(listed) => (listed, None),
             Err(BrowseError::Filter(error)) => (Default::default(), Some((error.field(), error.to_string()))),
             Err(BrowseError::Storage(error)) => return Err(error.into()),
         };
-        let counts = orders::order_counts(table, store_hash).await?;
+        let counts = orders::order_counts(table, store_id).await?;
         let (shops, csrf) = shops_and_csrf(&app, &context).await?;
         let frame = frame(
             &context,
@@ -139,16 +139,16 @@ struct Read {
     events: Vec<timeline::Event>,
 }
 
-async fn read_order(app: &App, store_hash: &str, record: &OrderRecord) -> Result<Read, Failure> {
+async fn read_order(app: &App, store_id: &str, record: &OrderRecord) -> Result<Read, Failure> {
     let table = app.table.as_ref();
-    let events = timeline::events(table, store_hash, &record.tiktok_order_id).await?;
+    let events = timeline::events(table, store_id, &record.tiktok_order_id).await?;
     let mut read = Read {
         order: Err("the shop is not connected".into()),
         store_variants: HashMap::new(),
         packages: Ok(Vec::new()),
         events,
     };
-    let Some(shop) = crate::accounts::get_shop(table, store_hash, &record.shop_id).await? else {
+    let Some(shop) = crate::accounts::get_shop(table, store_id, &record.shop_id).await? else {
         return Ok(read);
     };
     read.order = match orders::fetch_order(app, &shop, &record.tiktok_order_id).await {
@@ -159,7 +159,7 @@ async fn read_order(app: &App, store_hash: &str, record: &OrderRecord) -> Result
     if let Ok(order) = &read.order {
         for line in &order.line_items {
             if let Some((variant, product)) =
-                records::variant_of_sku(table, store_hash, &shop.shop_id, line.sku_id.as_str()).await?
+                records::variant_of_sku(table, store_id, &shop.shop_id, line.sku_id.as_str()).await?
             {
                 read.store_variants.insert(line.sku_id.to_string(), (product, variant));
             }
@@ -178,9 +178,9 @@ async fn render_order(
     confirmation: &pages::Confirmation,
     error: Option<&str>,
 ) -> Result<Response, Failure> {
-    let store_hash = &context.store.store_hash;
-    let record = own_order(app, store_hash, id).await?;
-    let read = read_order(app, store_hash, &record).await?;
+    let store_id = &context.store.store_id;
+    let record = own_order(app, store_id, id).await?;
+    let read = read_order(app, store_id, &record).await?;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
     let frame = frame(context, &shops, Section::Orders, None, "/settings/orders", confirmation);
     let admin_url = record
@@ -227,14 +227,14 @@ async fn order_action(
 ) -> Result<Response, Response> {
     let outcome = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        let store_hash = &context.store.store_hash;
-        own_order(&app, store_hash, &id).await?;
+        let store_id = &context.store.store_id;
+        own_order(&app, store_id, &id).await?;
         let done = match action.as_str() {
             "retry" => {
-                orders::retry_now(&app, store_hash, &id).await?;
+                orders::retry_now(&app, store_id, &id).await?;
                 Ok("retried")
             }
-            "resync" => actions::resync(&app, store_hash, &id).await.map(|()| "resynced"),
+            "resync" => actions::resync(&app, store_id, &id).await.map(|()| "resynced"),
             "cancel" => actions::cancel(&app, &context.store, &id, &text(&fields, "reason"))
                 .await
                 .map(|()| "cancelled"),
@@ -271,13 +271,13 @@ async fn retry_selected(
         }
         let mut waiting = Vec::new();
         for id in &chosen {
-            let record = own_order(&app, &context.store.store_hash, id).await?;
+            let record = own_order(&app, &context.store.store_id, id).await?;
             if matches!(record.state, orders::SyncState::Error | orders::SyncState::Parked) {
                 waiting.push(record.tiktok_order_id);
             }
         }
         for id in &waiting {
-            orders::retry_now(&app, &context.store.store_hash, id).await?;
+            orders::retry_now(&app, &context.store.store_id, id).await?;
         }
         Ok(see_other(&format!(
             "/settings/orders?state=error&done=retried&n={}",
@@ -310,7 +310,7 @@ async fn fetch_form(
         context.check_csrf(&app, field(&fields, "csrf"))?;
         let queued = actions::fetch_one(
             &app,
-            &context.store.store_hash,
+            &context.store.store_id,
             &text(&fields, "shop_id"),
             &text(&fields, "order_id"),
         )
@@ -330,7 +330,7 @@ async fn sync_range_form(
         context.check_csrf(&app, field(&fields, "csrf"))?;
         let (from, to) = range_of(&fields)?;
         let shop_id = text(&fields, "shop_id");
-        let queued = actions::sync_range(&app, &context.store.store_hash, &shop_id, from, to).await?;
+        let queued = actions::sync_range(&app, &context.store.store_id, &shop_id, from, to).await?;
         Ok::<_, Failure>(to_activity(&queued, "sync_started"))
     };
     outcome.await.map_err(Failure::page)
@@ -342,7 +342,7 @@ async fn list_json(
     context: SessionContext,
     Query(filter): Query<OrderFilter>,
 ) -> Result<Response, Failure> {
-    let listed = browse::page(app.table.as_ref(), &context.store.store_hash, &filter).await?;
+    let listed = browse::page(app.table.as_ref(), &context.store.store_id, &filter).await?;
     Ok(Json(listed.records).into_response())
 }
 
@@ -352,9 +352,9 @@ async fn order_json(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let store_hash = &context.store.store_hash;
-    let record = own_order(&app, store_hash, &id).await?;
-    let read = read_order(&app, store_hash, &record).await?;
+    let store_id = &context.store.store_id;
+    let record = own_order(&app, store_id, &id).await?;
+    let read = read_order(&app, store_id, &record).await?;
     let (order, problem) = match read.order {
         Ok(order) => (Some(order), None),
         Err(problem) => (None, Some(problem)),
@@ -373,8 +373,8 @@ async fn retry_json(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    own_order(&app, &context.store.store_hash, &id).await?;
-    orders::retry_now(&app, &context.store.store_hash, &id).await?;
+    own_order(&app, &context.store.store_id, &id).await?;
+    orders::retry_now(&app, &context.store.store_id, &id).await?;
     Ok(Json(json!({"retrying": id})).into_response())
 }
 
@@ -392,7 +392,7 @@ async fn fetch_json(
     Json(body): Json<FetchBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let queued = actions::fetch_one(&app, &context.store.store_hash, &body.shop_id, &body.order_id).await?;
+    let queued = actions::fetch_one(&app, &context.store.store_id, &body.shop_id, &body.order_id).await?;
     Ok(Json(json!({"queued": body.order_id, "activity_id": queued.activity_id})).into_response())
 }
 
@@ -413,6 +413,6 @@ async fn sync_range_json(
     Json(body): Json<RangeBody>,
 ) -> Result<Response, Failure> {
     context.check_csrf(&app, csrf_header(&headers))?;
-    let queued = actions::sync_range(&app, &context.store.store_hash, &body.shop_id, body.from, body.to).await?;
+    let queued = actions::sync_range(&app, &context.store.store_id, &body.shop_id, body.from, body.to).await?;
     Ok(Json(queued).into_response())
 }

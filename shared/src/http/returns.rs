@@ -53,8 +53,8 @@ impl From<DecisionError> for Failure {
 
 /// One request of the session's store (404 for another store's id, or a kind other
 /// than `kind` when one is asked for).
-async fn own_request(app: &App, store_hash: &str, id: &str, kind: Option<RequestKind>) -> Result<AfterSale, Failure> {
-    returns::get(app.table.as_ref(), store_hash, id)
+async fn own_request(app: &App, store_id: &str, id: &str, kind: Option<RequestKind>) -> Result<AfterSale, Failure> {
+    returns::get(app.table.as_ref(), store_id, id)
         .await?
         .filter(|r| kind.is_none_or(|k| r.kind == k))
         .ok_or_else(|| {
@@ -77,7 +77,7 @@ struct ListQuery {
 
 /// The settings form as stored.
 async fn stored_settings(app: &App, context: &SessionContext) -> Result<SettingsForm, Failure> {
-    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await?;
+    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_id).await?;
     Ok(SettingsForm {
         refund_in_store: context.store.settings.refund_in_store,
         restock_returns: context.store.settings.restock_returns,
@@ -105,7 +105,7 @@ async fn render_list(
     query: &ListQuery,
     settings: SettingsForm,
 ) -> Result<Response, Failure> {
-    let listing = returns::list(app.table.as_ref(), &context.store.store_hash, &query.filter).await?;
+    let listing = returns::list(app.table.as_ref(), &context.store.store_id, &query.filter).await?;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
     let frame = frame(
         context,
@@ -191,7 +191,7 @@ async fn save_settings(
         store.settings.restock_returns = posted.restock_returns;
         accounts::save_store(table, &store).await?;
         for (shop_id, shop_rules) in rules {
-            if let Some(mut shop) = accounts::get_shop(table, &store.store_hash, &shop_id).await? {
+            if let Some(mut shop) = accounts::get_shop(table, &store.store_id, &shop_id).await? {
                 shop.after_sale_rules = shop_rules;
                 accounts::save_shop(table, &shop).await?;
             }
@@ -265,7 +265,7 @@ async fn request_page(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, Response> {
     let page = async {
-        let record = own_request(&app, &context.store.store_hash, &id, None).await?;
+        let record = own_request(&app, &context.store.store_id, &id, None).await?;
         render_request(&app, &context, &record, &query, None).await
     };
     page.await.map_err(Failure::page)
@@ -310,7 +310,7 @@ async fn answer_form(
 ) -> Result<Response, Response> {
     let outcome = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        let record = own_request(&app, &context.store.store_hash, &id, None).await?;
+        let record = own_request(&app, &context.store.store_id, &id, None).await?;
         let draft = AnswerDraft {
             amount: text(&fields, "amount"),
             reason: text(&fields, "reject_reason"),
@@ -343,7 +343,7 @@ async fn answer_form(
                     DecisionError::Unavailable(_) => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                let record = own_request(&app, &context.store.store_hash, &id, None)
+                let record = own_request(&app, &context.store.store_id, &id, None)
                     .await
                     .unwrap_or(record);
                 let query = PageQuery::default();
@@ -368,7 +368,7 @@ async fn list_json(
     context: SessionContext,
     Query(filter): Query<ReturnFilter>,
 ) -> Result<Response, Failure> {
-    let listing = returns::list(app.table.as_ref(), &context.store.store_hash, &filter).await?;
+    let listing = returns::list(app.table.as_ref(), &context.store.store_id, &filter).await?;
     Ok(Json(listing).into_response())
 }
 
@@ -379,7 +379,7 @@ async fn request_json(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let record = own_request(&app, &context.store.store_hash, &id, None).await?;
+    let record = own_request(&app, &context.store.store_id, &id, None).await?;
     let reasons = if decisions::rejection(&record).is_some() {
         decisions::reject_reasons(&app, &context.store, &record).await?
     } else {
@@ -428,7 +428,7 @@ async fn answer_json(
     body: AnswerBody,
 ) -> Result<Response, Failure> {
     context.check_csrf(app, csrf_header(headers))?;
-    let record = own_request(app, &context.store.store_hash, id, Some(kind)).await?;
+    let record = own_request(app, &context.store.store_id, id, Some(kind)).await?;
     let name = match (decision, body.decision.as_str(), kind) {
         ("reject", _, _) => "reject".to_string(),
         // A cancellation request takes one approval; a return's answer moves money: say which.

@@ -94,9 +94,9 @@ impl std::ops::Deref for StoreShops {
 /// The store's shops and due requests (for the frame) and the session's CSRF token.
 pub(super) async fn shops_and_csrf(app: &App, context: &SessionContext) -> Result<(StoreShops, String), Failure> {
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    let list = accounts::list_shops(table, store_hash).await?;
-    let due = crate::returns::due_before(table, store_hash, crate::storage::unix_now() + 86_400)
+    let store_id = &context.store.store_id;
+    let list = accounts::list_shops(table, store_id).await?;
+    let due = crate::returns::due_before(table, store_id, crate::storage::unix_now() + 86_400)
         .await?
         .len();
     Ok((
@@ -191,9 +191,9 @@ async fn wizard_page(
     if shown != OnboardingStep::DefaultProfile {
         return Ok((status, pages::wizard::wizard(&frame, shown, None, &csrf, error)).into_response());
     }
-    let store_hash = &context.store.store_hash;
-    let mut products = records::all_products(app.table.as_ref(), store_hash).await?;
-    let mut importing = latest_import(app, store_hash)
+    let store_id = &context.store.store_id;
+    let mut products = records::all_products(app.table.as_ref(), store_id).await?;
+    let mut importing = latest_import(app, store_id)
         .await?
         .is_some_and(|a| a.status == "running");
     // Right after the warehouse step the import has just begun: its first page (and
@@ -201,13 +201,13 @@ async fn wizard_page(
     let waiting_since = std::time::Instant::now();
     while products.is_empty() && importing && waiting_since.elapsed() < FIRST_PAGE_WAIT {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        products = records::all_products(app.table.as_ref(), store_hash).await?;
-        importing = latest_import(app, store_hash)
+        products = records::all_products(app.table.as_ref(), store_id).await?;
+        importing = latest_import(app, store_id)
             .await?
             .is_some_and(|a| a.status == "running");
     }
     let sample = products.first().map(|p| p.name.as_str());
-    let chosen = records::all_profiles(app.table.as_ref(), store_hash)
+    let chosen = records::all_profiles(app.table.as_ref(), store_id)
         .await?
         .into_iter()
         .find(|p| p.is_default)
@@ -227,8 +227,8 @@ async fn wizard_page(
 const FIRST_PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The newest import activity of the store, if any.
-async fn latest_import(app: &App, store_hash: &str) -> Result<Option<records::Activity>, Failure> {
-    let (recent, _) = records::activities_page(app.table.as_ref(), store_hash, 20, None).await?;
+async fn latest_import(app: &App, store_id: &str) -> Result<Option<records::Activity>, Failure> {
+    let (recent, _) = records::activities_page(app.table.as_ref(), store_id, 20, None).await?;
     Ok(recent.into_iter().find(|a| a.kind == "import"))
 }
 
@@ -239,8 +239,8 @@ pub(super) async fn create_default_profile(
     context: &SessionContext,
     category_id: &str,
 ) -> Result<(), Failure> {
-    let store_hash = &context.store.store_hash;
-    let existing = records::all_profiles(app.table.as_ref(), store_hash)
+    let store_id = &context.store.store_id;
+    let existing = records::all_profiles(app.table.as_ref(), store_id)
         .await?
         .into_iter()
         .find(|p| p.is_default);
@@ -248,9 +248,9 @@ pub(super) async fn create_default_profile(
         category_id: category_id.to_string(),
         ..existing.unwrap_or_else(|| blank_profile("Default", true))
     };
-    store_profile(app, store_hash, profile).await?;
-    if latest_import(app, store_hash).await?.is_none() {
-        sync::start_import(app, store_hash, None).await?;
+    store_profile(app, store_id, profile).await?;
+    if latest_import(app, store_id).await?.is_none() {
+        sync::start_import(app, store_id, None).await?;
     }
     Ok(())
 }
@@ -413,23 +413,23 @@ const LATEST_ORDERS: usize = 50;
 /// with the catalogue or the order history.
 async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQuery) -> Result<Response, Failure> {
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
+    let store_id = &context.store.store_id;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
-    let latest = orders::latest_records(table, store_hash, LATEST_ORDERS).await?;
-    let order_counts = orders::order_counts(table, store_hash).await?;
+    let latest = orders::latest_records(table, store_id, LATEST_ORDERS).await?;
+    let order_counts = orders::order_counts(table, store_id).await?;
     let count = |name: &str| order_counts.get(name).copied().unwrap_or(0).max(0) as u64;
-    let parked = redrive::parked_jobs(table, store_hash).await?;
-    let reconciliations = reconcile::latest(table, store_hash).await?;
-    let (activities, _) = records::activities_page(table, store_hash, 5, None).await?;
+    let parked = redrive::parked_jobs(table, store_id).await?;
+    let reconciliations = reconcile::latest(table, store_id).await?;
+    let (activities, _) = records::activities_page(table, store_id, 5, None).await?;
     let mut health = Vec::new();
     for shop in shops.iter().filter(|s| s.status != ShopStatus::Disconnected) {
         let statuses = crate::catalog::browse::TABS.map(|(s, _)| s);
-        let counts = records::status_counts(table, store_hash, &shop.shop_id, &statuses).await?;
+        let counts = records::status_counts(table, store_id, &shop.shop_id, &statuses).await?;
         health.push(ShopHealth {
             shop,
             listings: counts,
-            last_poll: orders::last_poll(table, store_hash, &shop.shop_id).await?,
-            last_webhook: accounts::last_webhook(table, store_hash, &shop.shop_id).await?,
+            last_poll: orders::last_poll(table, store_id, &shop.shop_id).await?,
+            last_webhook: accounts::last_webhook(table, store_id, &shop.shop_id).await?,
             orders_waiting: count(&format!("waiting:{}", shop.shop_id)),
         });
     }
@@ -450,7 +450,7 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQu
         .filter(|(_, n)| *n > 0)
         .collect();
     tiktok_statuses.sort();
-    let sales = orders::sales(table, store_hash, query.sales, crate::storage::unix_now()).await?;
+    let sales = orders::sales(table, store_id, query.sales, crate::storage::unix_now()).await?;
     let data = Dashboard {
         shops: health,
         order_total: order_states.iter().map(|(_, n)| n).sum(),
@@ -463,7 +463,7 @@ async fn dashboard_page(app: &App, context: &SessionContext, query: &DashboardQu
         sales_chart: pages::dashboard::sales_chart(&sales),
         sales_period: query.sales,
         returns: {
-            let counts = crate::returns::stage_counts(table, store_hash).await?;
+            let counts = crate::returns::stage_counts(table, store_id).await?;
             crate::returns::Stage::ALL
                 .into_iter()
                 .map(|stage| (stage, counts.get(&stage).copied().unwrap_or(0)))
@@ -490,10 +490,10 @@ async fn profiles(
 ) -> Result<Response, Response> {
     let page = async {
         let table = app.table.as_ref();
-        let store_hash = &context.store.store_hash;
+        let store_id = &context.store.store_id;
         let (shops, csrf) = shops_and_csrf(&app, &context).await?;
-        let profiles = records::all_profiles(table, store_hash).await?;
-        let products = records::all_products(table, store_hash).await?;
+        let profiles = records::all_profiles(table, store_id).await?;
+        let products = records::all_products(table, store_id).await?;
         let mut covered = std::collections::HashMap::<&str, usize>::new();
         for product in &products {
             if let Some(profile) = profile_for(&profiles, product) {
@@ -549,14 +549,14 @@ async fn edit_profile(
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, Response> {
     let page = async {
-        let profile = own_profile(&app, &context.store.store_hash, &id).await?;
+        let profile = own_profile(&app, &context.store.store_id, &id).await?;
         profile_page(&app, &context, &profile, true, &query, None).await
     };
     page.await.map_err(Failure::page)
 }
 
-async fn own_profile(app: &App, store_hash: &str, id: &str) -> Result<Profile, Failure> {
-    records::all_profiles(app.table.as_ref(), store_hash)
+async fn own_profile(app: &App, store_id: &str, id: &str) -> Result<Profile, Failure> {
+    records::all_profiles(app.table.as_ref(), store_id)
         .await?
         .into_iter()
         .find(|p| p.id == id)
@@ -565,10 +565,10 @@ async fn own_profile(app: &App, store_hash: &str, id: &str) -> Result<Profile, F
 
 /// Products a profile would cover (as uploads choose: the highest priority wins), and
 /// products in all.
-async fn coverage(app: &App, store_hash: &str, profile: &Profile) -> Result<(usize, usize), Failure> {
+async fn coverage(app: &App, store_id: &str, profile: &Profile) -> Result<(usize, usize), Failure> {
     let table = app.table.as_ref();
-    let products = records::all_products(table, store_hash).await?;
-    let mut profiles: Vec<Profile> = records::all_profiles(table, store_hash)
+    let products = records::all_products(table, store_id).await?;
+    let mut profiles: Vec<Profile> = records::all_profiles(table, store_id)
         .await?
         .into_iter()
         .filter(|p| p.id != profile.id && !(profile.is_default && p.is_default))
@@ -589,7 +589,7 @@ async fn profile_page(
     query: &ProfileQuery,
     error: Option<(&str, &str)>,
 ) -> Result<Response, Failure> {
-    let store_hash = &context.store.store_hash;
+    let store_id = &context.store.store_id;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
     let frame = frame(
         context,
@@ -599,7 +599,7 @@ async fn profile_page(
         "/settings/profiles",
         &query.page.confirmation,
     );
-    let products = records::all_products(app.table.as_ref(), store_hash).await?;
+    let products = records::all_products(app.table.as_ref(), store_id).await?;
     let sample = products
         .iter()
         .find(|p| profile.matches(p) || profile.is_default)
@@ -608,7 +608,7 @@ async fn profile_page(
     categories.narrow(&query.category_q);
     let attributes = category_attributes(app, frame.current_shop(), &profile.category_id).await;
     let rules = category_rules(app, frame.current_shop(), &profile.category_id).await;
-    let matches = coverage(app, store_hash, profile).await?;
+    let matches = coverage(app, store_id, profile).await?;
     let editor = ProfileEditor {
         profile,
         exists,
@@ -699,7 +699,7 @@ async fn profile_file(
         }
         context.require_owner()?;
         context.check_csrf(&app, csrf.as_deref())?;
-        let base = own_profile(&app, &context.store.store_hash, &id).await?;
+        let base = own_profile(&app, &context.store.store_id, &id).await?;
         let file = match kind.as_deref() {
             Some("size_chart") => ProfileFile::SizeChart,
             Some(kind) if kind.starts_with("certification:") => {
@@ -707,7 +707,7 @@ async fn profile_file(
             }
             _ => return Err(Failure::BadRequest("Say which file this is.".into())),
         };
-        match store_profile_file(&app, &context.store.store_hash, &id, file, bytes.unwrap_or_default()).await {
+        match store_profile_file(&app, &context.store.store_id, &id, file, bytes.unwrap_or_default()).await {
             Ok(_) => Ok(see_other(&format!("/settings/profiles/{id}?done=saved#files"))),
             Err(Failure::BadRequest(message)) => {
                 profile_page(
@@ -938,7 +938,7 @@ async fn save_profile_form(
     let (profile, error) = profile_from_form(fields, &base);
     let saved = match error {
         Some(error) => Err(error),
-        None => store_profile(app, &context.store.store_hash, profile.clone())
+        None => store_profile(app, &context.store.store_id, profile.clone())
             .await
             .map_err(|failure| match failure {
                 Failure::BadRequest(message) => form_error("rules", message),
@@ -984,7 +984,7 @@ async fn update_profile(
     Form(fields): Form<Fields>,
 ) -> Result<Response, Response> {
     let saved = async {
-        let base = own_profile(&app, &context.store.store_hash, &id).await?;
+        let base = own_profile(&app, &context.store.store_id, &id).await?;
         save_profile_form(&app, &context, base, true, &fields).await
     };
     saved.await.map_err(Failure::page)
@@ -1000,7 +1000,7 @@ async fn delete_profile(
     let deleted = async {
         context.require_owner()?;
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        remove_profile(&app, &context.store.store_hash, &id).await?;
+        remove_profile(&app, &context.store.store_id, &id).await?;
         Ok::<_, Failure>(see_other("/settings/profiles?done=deleted"))
     };
     deleted.await.map_err(Failure::page)
@@ -1017,7 +1017,7 @@ async fn preview_profile(
         context.check_csrf(&app, field(&fields, "csrf"))?;
         let (profile, _) = profile_from_form(&fields, &blank_profile("", false));
         Ok::<_, Failure>(pages::catalog::match_count(
-            coverage(&app, &context.store.store_hash, &profile).await?,
+            coverage(&app, &context.store.store_id, &profile).await?,
         ))
     };
     preview.await.map_err(|failure: Failure| failure.into_response())
@@ -1059,7 +1059,7 @@ async fn products_page(
     error: Option<&str>,
 ) -> Result<Response, Failure> {
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
+    let store_id = &context.store.store_id;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
     let frame = frame(
         context,
@@ -1069,7 +1069,7 @@ async fn products_page(
         "/settings/products",
         &query.confirmation,
     );
-    let profiles = records::all_profiles(table, store_hash).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
     let filter = &query.filter;
     let indexed = !filter.narrows() && filter.status != Some(ListingStatus::NotUploaded);
     let (products, listings, browse_of_index) = match frame.current_shop() {
@@ -1077,22 +1077,22 @@ async fn products_page(
         Some(shop) if indexed => {
             let statuses = crate::catalog::browse::TABS.map(|(s, _)| s);
             let counts: Vec<(ListingStatus, usize)> =
-                records::status_counts(table, store_hash, &shop.shop_id, &statuses)
+                records::status_counts(table, store_id, &shop.shop_id, &statuses)
                     .await?
                     .into_iter()
                     .map(|(status, n)| (status, n as usize))
                     .collect();
-            let total = records::product_count(table, store_hash).await? as usize;
+            let total = records::product_count(table, store_id).await? as usize;
             let matching = filter
                 .status
                 .map_or(total, |s| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n));
             let (page, pages) = filter.page_of(matching);
             let size = crate::catalog::browse::PAGE_SIZE;
-            let ids = records::catalogue_page(table, store_hash, &shop.shop_id, filter.status, (page - 1) * size, size)
+            let ids = records::catalogue_page(table, store_id, &shop.shop_id, filter.status, (page - 1) * size, size)
                 .await?;
             let reads = ids.iter().map(|id| async move {
-                let product = records::get_product(table, store_hash, id).await?;
-                let listing = records::get_listing(table, store_hash, &shop.shop_id, id).await?;
+                let product = records::get_product(table, store_id, id).await?;
+                let listing = records::get_listing(table, store_id, &shop.shop_id, id).await?;
                 Ok::<_, crate::storage::StorageError>(product.map(|p| (p, listing)))
             });
             let found: Vec<_> = futures_util::future::try_join_all(reads)
@@ -1104,11 +1104,11 @@ async fn products_page(
             (products, listings, Some((counts, total, matching, page, pages)))
         }
         Some(shop) => (
-            records::all_products(table, store_hash).await?,
-            records::shop_listings(table, store_hash, &shop.shop_id).await?,
+            records::all_products(table, store_id).await?,
+            records::shop_listings(table, store_id, &shop.shop_id).await?,
             None,
         ),
-        None => (records::all_products(table, store_hash).await?, Vec::new(), None),
+        None => (records::all_products(table, store_id).await?, Vec::new(), None),
     };
     let browse = match browse_of_index {
         Some((counts, searched, matching, page, pages)) => Browse {
@@ -1139,7 +1139,7 @@ async fn products_page(
 }
 
 /// The products a bulk form names: those ticked, or every product its filter keeps.
-async fn selection(app: &App, store_hash: &str, shop_id: &str, fields: &Fields) -> Result<Vec<String>, Failure> {
+async fn selection(app: &App, store_id: &str, shop_id: &str, fields: &Fields) -> Result<Vec<String>, Failure> {
     if field(fields, "all_matching") != Some("on") {
         return Ok(fields
             .iter()
@@ -1149,9 +1149,9 @@ async fn selection(app: &App, store_hash: &str, shop_id: &str, fields: &Fields) 
     }
     let filter = filter_of(fields)?;
     let table = app.table.as_ref();
-    let products = records::all_products(table, store_hash).await?;
-    let profiles = records::all_profiles(table, store_hash).await?;
-    let listings = records::shop_listings(table, store_hash, shop_id).await?;
+    let products = records::all_products(table, store_id).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
+    let listings = records::shop_listings(table, store_id, shop_id).await?;
     Ok(filter.chosen(&products, &listings, &profiles))
 }
 
@@ -1186,12 +1186,12 @@ async fn product_actions(
             confirmation: Confirmation::default(),
             filter: filter_of(&fields).unwrap_or_default(),
         };
-        let store_hash = &context.store.store_hash;
-        let shop = own_shop(&app, store_hash, field(&fields, "shop").unwrap_or_default()).await?;
+        let store_id = &context.store.store_id;
+        let shop = own_shop(&app, store_id, field(&fields, "shop").unwrap_or_default()).await?;
         let action = field(&fields, "action").unwrap_or_default();
-        let chosen = selection(&app, store_hash, &shop.shop_id, &fields).await?;
+        let chosen = selection(&app, store_id, &shop.shop_id, &fields).await?;
         // Only this store's products.
-        let known: std::collections::HashSet<String> = records::all_products(app.table.as_ref(), store_hash)
+        let known: std::collections::HashSet<String> = records::all_products(app.table.as_ref(), store_id)
             .await?
             .into_iter()
             .map(|p| p.id)
@@ -1223,7 +1223,7 @@ async fn run_action(
     action: &str,
     chosen: &[String],
 ) -> Result<records::Activity, Failure> {
-    let store_hash = &context.store.store_hash;
+    let store_id = &context.store.store_id;
     let table = app.table.as_ref();
     let bulk = |action| async move {
         if chosen.len() > MAX_SELECTION {
@@ -1240,7 +1240,7 @@ async fn run_action(
         activity
     };
     let activity = match action {
-        "upload" => sync::start_upload(app, store_hash, &shop.shop_id, chosen).await?,
+        "upload" => sync::start_upload(app, store_id, &shop.shop_id, chosen).await?,
         "activate" => bulk(BulkAction::Activate).await?,
         "deactivate" => bulk(BulkAction::Deactivate).await?,
         "delete" => bulk(BulkAction::Delete).await?,
@@ -1249,16 +1249,16 @@ async fn run_action(
         "sync_stock" => {
             let mut activity = finished("sync_stock", chosen.len());
             for product_id in chosen {
-                sync::request_stock_sync(app, store_hash, product_id).await?;
+                sync::request_stock_sync(app, store_id, product_id).await?;
             }
             activity.done = chosen.len() as u64;
-            records::save_activity(table, store_hash, &activity).await?;
+            records::save_activity(table, store_id, &activity).await?;
             activity
         }
         "sync_price" => {
             let mut activity = finished("sync_price", chosen.len());
-            activity.done = sync::enqueue_price_syncs(app, store_hash, chosen).await? as u64;
-            records::save_activity(table, store_hash, &activity).await?;
+            activity.done = sync::enqueue_price_syncs(app, store_id, chosen).await? as u64;
+            records::save_activity(table, store_id, &activity).await?;
             activity
         }
         "link" => {
@@ -1274,19 +1274,19 @@ async fn run_action(
                     (String::new(), format!("TikTok product {tiktok_id} “{title}” matches no store SKU: link it from the store product's page."))
                 })
                 .collect();
-            records::save_activity(table, store_hash, &activity).await?;
+            records::save_activity(table, store_id, &activity).await?;
             activity
         }
         "unlink" => {
             let mut activity = records::Activity::start("unlink", Some(&shop.shop_id), Some(chosen.len() as u64));
             for product_id in chosen {
-                let outcome = unlink_product(app, store_hash, &shop.shop_id, product_id)
+                let outcome = unlink_product(app, store_id, &shop.shop_id, product_id)
                     .await
                     .map_err(|failure| (product_id.clone(), failure.to_string()));
                 activity.count(outcome);
             }
             activity.finish();
-            records::save_activity(table, store_hash, &activity).await?;
+            records::save_activity(table, store_id, &activity).await?;
             activity
         }
         other => return Err(Failure::BadRequest(format!("There is no bulk action {other:?}."))),
@@ -1314,8 +1314,8 @@ async fn product_page(
     error: Option<(&str, &str)>,
 ) -> Result<Response, Failure> {
     let table = app.table.as_ref();
-    let store_hash = &context.store.store_hash;
-    let product = own_product(table, store_hash, id).await?;
+    let store_id = &context.store.store_id;
+    let product = own_product(table, store_id, id).await?;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
     let frame = frame(
         context,
@@ -1326,11 +1326,11 @@ async fn product_page(
         &query.confirmation,
     );
     let listing = match frame.current_shop() {
-        Some(shop) => records::get_listing(table, store_hash, &shop.shop_id, id).await?,
+        Some(shop) => records::get_listing(table, store_id, &shop.shop_id, id).await?,
         None => records::Listing::new(id, ""),
     };
-    let profiles = records::all_profiles(table, store_hash).await?;
-    let overrides = records::get_overrides(table, store_hash, id).await?;
+    let profiles = records::all_profiles(table, store_id).await?;
+    let overrides = records::get_overrides(table, store_id, id).await?;
     let tiktok = match (frame.current_shop(), &listing.tiktok_product_id) {
         (Some(shop), Some(tiktok_id)) => Some(tiktok_side(app, shop, tiktok_id).await),
         _ => None,
@@ -1388,8 +1388,8 @@ async fn product_form(
 ) -> Result<Response, Response> {
     let outcome = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        let store_hash = &context.store.store_hash;
-        own_product(app.table.as_ref(), store_hash, &id).await?;
+        let store_id = &context.store.store_id;
+        own_product(app.table.as_ref(), store_id, &id).await?;
         let shop_id = text(&fields, "shop");
         let back = |done: &str| see_other(&format!("/settings/products/{id}?shop={shop_id}&done={done}"));
         let query = PageQuery {
@@ -1403,7 +1403,7 @@ async fn product_form(
                     Ok(overrides) => overrides,
                     Err(e) => return product_page(&app, &context, &id, &query, Some((e.field, &e.message))).await,
                 };
-                match apply_overrides(&app, store_hash, &id, &overrides).await {
+                match apply_overrides(&app, store_id, &id, &overrides).await {
                     Ok(_) => Ok(back("overrides_saved")),
                     Err(Failure::BadRequest(message)) => {
                         product_page(&app, &context, &id, &query, Some(("title", &message))).await
@@ -1412,8 +1412,8 @@ async fn product_form(
                 }
             }
             "upload" => {
-                let shop = own_shop(&app, store_hash, &shop_id).await?;
-                let activity = sync::start_upload(&app, store_hash, &shop.shop_id, std::slice::from_ref(&id)).await?;
+                let shop = own_shop(&app, store_id, &shop_id).await?;
+                let activity = sync::start_upload(&app, store_id, &shop.shop_id, std::slice::from_ref(&id)).await?;
                 Ok(see_other(&format!(
                     "/settings/activities/{}?done=started&n=1",
                     activity.id
@@ -1430,7 +1430,7 @@ async fn product_form(
                 }
             }
             "unlink" => {
-                unlink_product(&app, store_hash, &shop_id, &id).await?;
+                unlink_product(&app, store_id, &shop_id, &id).await?;
                 Ok(back("unlinked"))
             }
             other => Err(Failure::NotFound(format!("There is no product form {other:?}."))),
@@ -1478,7 +1478,7 @@ async fn activities(
         let (shops, _) = shops_and_csrf(&app, &context).await?;
         let (activities, next) = records::activities_page(
             app.table.as_ref(),
-            &context.store.store_hash,
+            &context.store.store_id,
             ACTIVITIES_PER_PAGE,
             query.after.clone(),
         )
@@ -1500,8 +1500,8 @@ async fn activities(
     page.await.map_err(Failure::page)
 }
 
-async fn own_activity(app: &App, store_hash: &str, id: &str) -> Result<records::Activity, Failure> {
-    records::get_activity(app.table.as_ref(), store_hash, id)
+async fn own_activity(app: &App, store_id: &str, id: &str) -> Result<records::Activity, Failure> {
+    records::get_activity(app.table.as_ref(), store_id, id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("No activity {id}.")))
 }
@@ -1514,7 +1514,7 @@ async fn activity(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, Response> {
     let page = async {
-        let activity = own_activity(&app, &context.store.store_hash, &id).await?;
+        let activity = own_activity(&app, &context.store.store_id, &id).await?;
         let (shops, _) = shops_and_csrf(&app, &context).await?;
         let shop_name = activity
             .shop_id
@@ -1540,7 +1540,7 @@ async fn activity_progress(
     context: SessionContext,
     Path(id): Path<String>,
 ) -> Result<Markup, Response> {
-    own_activity(&app, &context.store.store_hash, &id)
+    own_activity(&app, &context.store.store_id, &id)
         .await
         .map(|activity| pages::activities::progress(&activity, true))
         .map_err(Failure::page)

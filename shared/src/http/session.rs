@@ -37,8 +37,9 @@ pub const FORM_LIFETIME: Duration = Duration::from_secs(3600);
 /// A session: who may read and change which store's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// The one store this session may read and change.
-    pub store_hash: String,
+    /// The one store this session may read and change (its tenant id).
+    #[serde(alias = "store_hash")]
+    pub store_id: String,
     /// The installation it was opened under ([`StoreRecord::installation`]): a session
     /// from before an uninstall does not open the store after a reinstall.
     #[serde(default)]
@@ -110,7 +111,7 @@ impl Session {
     /// A new session for `user_id` of the store as installed now.
     pub fn new(store: &StoreRecord, user_id: u64) -> Self {
         Self {
-            store_hash: store.store_hash.clone(),
+            store_id: store.store_id.clone(),
             installation: store.installation.clone(),
             user_id,
             expires_at: unix_now() + LIFETIME.as_secs() as i64,
@@ -133,7 +134,7 @@ impl Session {
     /// Whether `store` (this session's store, as stored now) still admits the session:
     /// installed, the same installation, and the user still one of its users.
     pub fn allowed_by(&self, store: &StoreRecord) -> bool {
-        store.store_hash == self.store_hash
+        store.store_id == self.store_id
             && store.status == crate::accounts::StoreStatus::Installed
             && store.installation == self.installation
             && (self.user_id == store.owner_id || store.user_ids.contains(&self.user_id))
@@ -143,7 +144,7 @@ impl Session {
     pub fn csrf_token(&self, cipher: &TokenCipher) -> String {
         let material = format!(
             "csrf|{}|{}|{}|{}",
-            self.store_hash, self.installation, self.user_id, self.expires_at
+            self.store_id, self.installation, self.user_id, self.expires_at
         );
         hex::encode(&cipher.sign(material.as_bytes())[..16])
     }
@@ -246,22 +247,22 @@ pub struct IssuedState {
     pub cookie: String,
 }
 
-/// A signed, expiring, single-use `state` bound to `store_hash` and to the browser.
+/// A signed, expiring, single-use `state` bound to `store_id` and to the browser.
 pub async fn issue_state(
     cipher: &TokenCipher,
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
 ) -> Result<IssuedState, StorageError> {
     let (state, cookie, nonce) = bind(
         cipher,
         (OAUTH_COOKIE, "/tiktok"),
         STATE_LIFETIME,
-        store_hash.to_string(),
+        store_id.to_string(),
     );
     let marker = Item::new(
         format!("OAUTHSTATE#{nonce}"),
         "STATE",
-        serde_json::json!({"store_hash": store_hash}),
+        serde_json::json!({"store_id": store_id}),
     )
     .with_expiry(unix_now() + STATE_LIFETIME.as_secs() as i64);
     table.put(marker, Condition::Absent).await?;

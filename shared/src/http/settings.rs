@@ -85,12 +85,12 @@ async fn submit_form(
                     set_rate(&app, &context, shop_id, rate.trim().parse().ok()).await?;
                 }
                 // The products arrive while the merchant picks the default profile's category.
-                if records::activities_page(app.table.as_ref(), &store.store_hash, 1, None)
+                if records::activities_page(app.table.as_ref(), &store.store_id, 1, None)
                     .await?
                     .0
                     .is_empty()
                 {
-                    sync::start_import(&app, &store.store_hash, None).await?;
+                    sync::start_import(&app, &store.store_id, None).await?;
                 }
                 store.onboarding = store.onboarding.max(OnboardingStep::DefaultProfile);
             }
@@ -117,7 +117,7 @@ async fn submit_form(
             "retry-job" => {
                 done = "retried";
                 let job_id = field("job_id").unwrap_or_default();
-                if !redrive::retry_parked(&app, &store.store_hash, job_id).await? {
+                if !redrive::retry_parked(&app, &store.store_id, job_id).await? {
                     return Err(Failure::NotFound(format!("No parked job {job_id} for this store.")));
                 }
                 return Ok(());
@@ -125,7 +125,7 @@ async fn submit_form(
             "retry" => {
                 done = "retried";
                 let order_id = field("order_id").unwrap_or_default();
-                if !orders::retry_now(&app, &store.store_hash, order_id).await? {
+                if !orders::retry_now(&app, &store.store_id, order_id).await? {
                     return Err(Failure::NotFound(format!("No TikTok order {order_id} for this store.")));
                 }
                 return Ok(());
@@ -137,7 +137,7 @@ async fn submit_form(
         let author = crate::journal::author(context.session.user_id, store.owner_id);
         crate::journal::settings_changed(
             app.table.as_ref(),
-            &store.store_hash,
+            &store.store_id,
             &author,
             &context.store.settings,
             &store.settings,
@@ -172,7 +172,7 @@ impl From<SettingError> for Failure {
 async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> Response {
     let session = &context.session;
     Json(
-        json!({"store_hash": session.store_hash, "user_id": session.user_id, "expires_at": session.expires_at,
+        json!({"store_id": session.store_id, "user_id": session.user_id, "expires_at": session.expires_at,
                 "csrf_token": session.csrf_token(&app.secrets.token_cipher)}),
     )
     .into_response()
@@ -203,23 +203,23 @@ async fn update_settings(
     let before = std::mem::replace(&mut store.settings, settings);
     accounts::save_store(app.table.as_ref(), &store).await?;
     let author = crate::journal::author(context.session.user_id, store.owner_id);
-    crate::journal::settings_changed(app.table.as_ref(), &store.store_hash, &author, &before, &store.settings).await?;
+    crate::journal::settings_changed(app.table.as_ref(), &store.store_id, &author, &before, &store.settings).await?;
     Ok(Json(&store.settings).into_response())
 }
 
 /// Jobs set aside after every retry failed, with their reasons.
 async fn parked_jobs(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
-    Ok(Json(redrive::parked_jobs(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+    Ok(Json(redrive::parked_jobs(app.table.as_ref(), &context.store.store_id).await?).into_response())
 }
 
 /// The latest stock reconciliation of each of the session store's shops.
 async fn reconciliation(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
-    Ok(Json(reconcile::latest(app.table.as_ref(), &context.store.store_hash).await?).into_response())
+    Ok(Json(reconcile::latest(app.table.as_ref(), &context.store.store_id).await?).into_response())
 }
 
 async fn store_view(context: SessionContext) -> Response {
     let store = &context.store;
-    Json(json!({"store_hash": store.store_hash, "mode": store.mode, "currency": store.currency, "weight_units": store.weight_units,
+    Json(json!({"store_id": store.store_id, "mode": store.mode, "currency": store.currency, "weight_units": store.weight_units,
                 "dimension_units": store.dimension_units, "onboarding": store.onboarding, "settings": store.settings}))
     .into_response()
 }
@@ -234,7 +234,7 @@ fn shop_json(shop: &ShopRecord, store_currency: &str) -> serde_json::Value {
 }
 
 async fn shops_view(State(app): State<Arc<App>>, context: SessionContext) -> Result<Response, Failure> {
-    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_hash).await?;
+    let shops = accounts::list_shops(app.table.as_ref(), &context.store.store_id).await?;
     let views: Vec<_> = shops.iter().map(|s| shop_json(s, &context.store.currency)).collect();
     Ok(Json(views).into_response())
 }
@@ -247,7 +247,7 @@ async fn set_warehouse(
     shop_id: &str,
     warehouse_id: &str,
 ) -> Result<ShopRecord, Failure> {
-    let mut shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    let mut shop = own_shop(app, &context.store.store_id, shop_id).await?;
     let before = shop.default_warehouse_id.clone();
     shop.choose_warehouse(warehouse_id).map_err(Failure::BadRequest)?;
     accounts::save_shop(app.table.as_ref(), &shop).await?;
@@ -262,7 +262,7 @@ async fn log_shop_change(app: &App, context: &SessionContext, change: &str) -> R
     let author = crate::journal::author(context.session.user_id, context.store.owner_id);
     let entry =
         crate::journal::Entry::now(crate::journal::LogKind::Settings, format!("Settings changed: {change}")).by(author);
-    crate::journal::record(app.table.as_ref(), &context.store.store_hash, &entry).await?;
+    crate::journal::record(app.table.as_ref(), &context.store.store_id, &entry).await?;
     Ok(())
 }
 
@@ -310,7 +310,7 @@ async fn set_rate(
     shop_id: &str,
     rate: Option<Decimal>,
 ) -> Result<ShopRecord, Failure> {
-    let mut shop = own_shop(app, &context.store.store_hash, shop_id).await?;
+    let mut shop = own_shop(app, &context.store.store_id, shop_id).await?;
     let before = shop.conversion_rate;
     if rate.is_none() {
         return Err(Failure::BadRequest(format!(
@@ -335,11 +335,11 @@ async fn refresh_warehouses(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    let shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    let shop = own_shop(&app, &context.store.store_id, &shop_id).await?;
     let tiktok = &app.tiktok;
     let warehouses = shops::with_shop(&app, &shop, |auth| async move { tiktok.warehouses(&auth).await }).await?;
     // Re-read: the call may have refreshed and saved the shop's tokens.
-    let mut shop = own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    let mut shop = own_shop(&app, &context.store.store_id, &shop_id).await?;
     shop.warehouses = WarehouseChoice::sales(warehouses);
     accounts::save_shop(app.table.as_ref(), &shop).await?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())
@@ -353,9 +353,9 @@ async fn disconnect(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(&app, csrf_header(&headers))?;
-    own_shop(&app, &context.store.store_hash, &shop_id).await?;
+    own_shop(&app, &context.store.store_id, &shop_id).await?;
     let author = crate::journal::author(context.session.user_id, context.store.owner_id);
-    let shop = shops::disconnect(&app, &context.store.store_hash, &shop_id, &author)
+    let shop = shops::disconnect(&app, &context.store.store_id, &shop_id, &author)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))?;
     Ok(Json(shop_json(&shop, &context.store.currency)).into_response())

@@ -31,7 +31,7 @@ pub async fn connect(State(app): State<Arc<App>>, context: SessionContext) -> Re
     if let Err(failure) = context.require_owner() {
         return failure.page();
     }
-    let issued = match issue_state(&app.secrets.token_cipher, app.table.as_ref(), &context.store.store_hash).await {
+    let issued = match issue_state(&app.secrets.token_cipher, app.table.as_ref(), &context.store.store_id).await {
         Ok(issued) => issued,
         Err(error) => return Failure::from(error).page(),
     };
@@ -62,14 +62,14 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(que
         )
         .page();
     };
-    let store_hash = match consume_state(&app.secrets.token_cipher, app.table.as_ref(), &headers, &state).await {
-        Ok(store_hash) => store_hash,
+    let store_id = match consume_state(&app.secrets.token_cipher, app.table.as_ref(), &headers, &state).await {
+        Ok(store_id) => store_id,
         Err(StateError::Storage(error)) => return Failure::from(error).page(),
         Err(refused) => return Failure::BadRequest(refused.to_string()).page(),
     };
     let outcome = async {
-        let connection = shops::connect(&app, &store_hash, &code).await?;
-        if let Some(mut store) = accounts::get_store(app.table.as_ref(), &store_hash).await?
+        let connection = shops::connect(&app, &store_id, &code).await?;
+        if let Some(mut store) = accounts::get_store(app.table.as_ref(), &store_id).await?
             && store.onboarding == OnboardingStep::ConnectShop
             && !connection.connected.is_empty()
         {
@@ -80,11 +80,11 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(que
     };
     let mut response = match outcome.await {
         Ok(connection) if connection.refused.is_empty() => {
-            tracing::info!(store = %store_hash, shops = connection.connected.len(), "TikTok shops connected");
+            tracing::info!(store = %store_id, shops = connection.connected.len(), "TikTok shops connected");
             (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response()
         }
         Ok(connection) => {
-            tracing::info!(store = %store_hash, shops = connection.connected.len(), refused = connection.refused.len(), "TikTok shops connected in part");
+            tracing::info!(store = %store_id, shops = connection.connected.len(), refused = connection.refused.len(), "TikTok shops connected in part");
             let refused: Vec<String> = connection
                 .refused
                 .iter()

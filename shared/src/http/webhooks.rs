@@ -17,7 +17,7 @@ use crate::catalog::{self, sync::ImportPayload};
 use crate::queue::{Job, JobKind};
 use crate::storage::idempotency::{self, Claim};
 use crate::storage::unix_now;
-use crate::store::{StoreEvent, StorePlatform};
+use crate::store::StoreEvent;
 use crate::tiktok::webhook::{WebhookError, check_fresh, parse};
 
 /// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is
@@ -96,18 +96,18 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         .map_or_else(|| crate::crypto::sha256_hex(&body), |id| id.to_string());
     let shop_id = notification.shop_id.to_string();
     once(&app, "tiktok-webhook", &key, TIKTOK_DEDUP_TTL, || async {
-        let Some(store_hash) = accounts::store_of_shop(app.table.as_ref(), &shop_id).await? else {
+        let Some(store_id) = accounts::store_of_shop(app.table.as_ref(), &shop_id).await? else {
             tracing::warn!(shop = %shop_id, topic = notification.topic, "webhook for a shop no store has connected; ignored");
             return Ok(());
         };
-        accounts::note_webhook(app.table.as_ref(), &store_hash, &shop_id, unix_now()).await?;
+        accounts::note_webhook(app.table.as_ref(), &store_id, &shop_id, unix_now()).await?;
         let data = &notification.data;
         match notification.topic {
             6 => {
-                accounts::flag_shop(app.table.as_ref(), &store_hash, &shop_id, "The seller removed the app's access in TikTok Seller Center. Re-authorize to resume syncing.").await?;
+                accounts::flag_shop(app.table.as_ref(), &store_id, &shop_id, "The seller removed the app's access in TikTok Seller Center. Re-authorize to resume syncing.").await?;
             }
             7 => {
-                if let Some(mut shop) = accounts::get_shop(app.table.as_ref(), &store_hash, &shop_id).await? {
+                if let Some(mut shop) = accounts::get_shop(app.table.as_ref(), &store_id, &shop_id).await? {
                     let expires = data["expiration_time"].as_str().and_then(|t| t.parse().ok()).or_else(|| data["expiration_time"].as_i64());
                     shop.authorization_expires_at = expires;
                     shop.attention = Some("TikTok's authorization for this shop expires soon. Re-authorize it to avoid an interruption.".into());
@@ -120,20 +120,20 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
                     serde_json::Value::Number(n) => n.to_string(),
                     other => other.as_str().unwrap_or_default().to_string(),
                 };
-                let job = Job::new(JobKind::AfterSale, &store_hash, &key, serde_json::json!({"topic": notification.topic, "source": "webhook", "data": data}))
+                let job = Job::new(JobKind::AfterSale, &store_id, &key, serde_json::json!({"topic": notification.topic, "source": "webhook", "data": data}))
                     .for_shop(&shop_id)
                     .in_group(crate::orders::order_group(&shop_id, &order_id));
                 enqueue(&app, job).await?;
             }
             1 | 3 | 4 => {
-                let mut job = Job::new(JobKind::SyncOrder, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                let mut job = Job::new(JobKind::SyncOrder, &store_id, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
                 if let Some(order_id) = data["order_id"].as_str() {
                     job = job.in_group(crate::orders::order_group(&shop_id, order_id));
                 }
                 enqueue(&app, job).await?;
             }
             5 | 15 | 16 | 37 => {
-                let job = Job::new(JobKind::ProductStatus, &store_hash, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
+                let job = Job::new(JobKind::ProductStatus, &store_id, &key, serde_json::json!({"topic": notification.topic, "data": data})).for_shop(&shop_id);
                 enqueue(&app, job).await?;
             }
             other => tracing::info!(topic = other, "TikTok webhook topic not used by the connector; acknowledged"),
@@ -151,13 +151,13 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
             .and_then(|p| p.strip_prefix("stores/"))
             .map(str::to_string)
     });
-    let Some(store_hash) = producer else {
+    let Some(store_id) = producer else {
         return Failure::BadRequest("The delivery has no producer store.".into()).into_response();
     };
-    let store = match accounts::get_store(app.table.as_ref(), &store_hash).await {
+    let store = match accounts::get_store(app.table.as_ref(), &store_id).await {
         Ok(Some(store)) if store.status == StoreStatus::Installed => store,
         Ok(_) => {
-            tracing::info!(store = %store_hash, "delivery for a store that is not installed; ignored");
+            tracing::info!(store = %store_id, "delivery for a store that is not installed; ignored");
             return StatusCode::OK.into_response();
         }
         Err(error) => return Failure::from(error).into_response(),
@@ -175,14 +175,14 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
     let delivery = match platform.parse_webhook(&header_list, &body, secret.expose()) {
         Ok(delivery) => delivery,
         Err(error) => {
-            tracing::warn!(store = %store_hash, %error, "BigCommerce delivery refused");
+            tracing::warn!(store = %store_id, %error, "BigCommerce delivery refused");
             return StatusCode::UNAUTHORIZED.into_response();
         }
     };
     let key = delivery.dedupe_key.clone();
     once(&app, "bigcommerce-webhook", &key, BIGCOMMERCE_DEDUP_TTL, || async {
         let (kind, payload) = match &delivery.event {
-            StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_hash).await,
+            StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_id).await,
             StoreEvent::Product { topic, product_id } => {
                 let request = ImportPayload {
                     product_id: Some(product_id.clone()),
@@ -195,12 +195,12 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
                 )
             }
             StoreEvent::Inventory { .. } if !store.settings.sync_fields.stock => {
-                tracing::info!(store = %store_hash, "stock change not synced: the merchant's sync rules exclude stock");
+                tracing::info!(store = %store_id, "stock change not synced: the merchant's sync rules exclude stock");
                 return Ok(());
             }
             StoreEvent::Inventory { product_id, .. } => {
                 // Coalesced: a burst of stock changes becomes one TikTok call.
-                return catalog::sync::request_stock_sync(&app, &store_hash, product_id)
+                return catalog::sync::request_stock_sync(&app, &store_id, product_id)
                     .await
                     .map(drop)
                     .map_err(|e| {
@@ -224,11 +224,11 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         // Store order events are ordered per order, so one stuck order never holds up the others.
         let group = match &delivery.event {
             StoreEvent::OrderStatus { order_id, .. } | StoreEvent::Shipment { order_id, .. } => {
-                format!("{store_hash}/order/{order_id}")
+                format!("{store_id}/order/{order_id}")
             }
-            _ => store_hash.clone(),
+            _ => store_id.clone(),
         };
-        enqueue(&app, Job::new(kind, &store_hash, &key, payload).in_group(group)).await
+        enqueue(&app, Job::new(kind, &store_id, &key, payload).in_group(group)).await
     })
     .await
 }

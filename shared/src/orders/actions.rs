@@ -82,8 +82,8 @@ impl From<JobError> for ActionError {
     }
 }
 
-async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<ShopRecord, ActionError> {
-    accounts::get_shop(app.table.as_ref(), store_hash, shop_id)
+async fn own_shop(app: &App, store_id: &str, shop_id: &str) -> Result<ShopRecord, ActionError> {
+    accounts::get_shop(app.table.as_ref(), store_id, shop_id)
         .await?
         .filter(|s| s.status != accounts::ShopStatus::Disconnected)
         .ok_or_else(|| ActionError::NotFound(format!("No connected shop {shop_id} for this store.")))
@@ -94,11 +94,11 @@ async fn own_shop(app: &App, store_hash: &str, shop_id: &str) -> Result<ShopReco
 /// order so the store order follows (cancelled per the settings).
 pub async fn cancel(app: &App, store: &StoreRecord, tiktok_order_id: &str, reason: &str) -> Result<(), ActionError> {
     let table = app.table.as_ref();
-    let store_hash = &store.store_hash;
-    let record = get_record(table, store_hash, tiktok_order_id)
+    let store_id = &store.store_id;
+    let record = get_record(table, store_id, tiktok_order_id)
         .await?
         .ok_or_else(|| ActionError::NotFound(format!("No TikTok order {tiktok_order_id} for this store.")))?;
-    let shop = own_shop(app, store_hash, &record.shop_id).await?;
+    let shop = own_shop(app, store_id, &record.shop_id).await?;
     let order = super::fetch_order(app, &shop, tiktok_order_id)
         .await?
         .ok_or_else(|| ActionError::NotFound(format!("TikTok no longer knows order {tiktok_order_id}.")))?;
@@ -129,13 +129,13 @@ pub async fn cancel(app: &App, store: &StoreRecord, tiktok_order_id: &str, reaso
     {
         Ok(_) => {
             let text = format!("Cancelled on TikTok from the orders screen ({words}).");
-            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, true, text).await;
-            enqueue_sync(app, store_hash, &shop.shop_id, tiktok_order_id, "resync").await?;
+            timeline::note(table, store_id, tiktok_order_id, EventKind::Cancel, true, text).await;
+            enqueue_sync(app, store_id, &shop.shop_id, tiktok_order_id, "resync").await?;
             Ok(())
         }
         Err(ShopError::TikTok(error)) if !error.is_retryable() => {
             let text = format!("TikTok refused the cancellation ({words}): {error}");
-            timeline::note(table, store_hash, tiktok_order_id, EventKind::Cancel, false, text).await;
+            timeline::note(table, store_id, tiktok_order_id, EventKind::Cancel, false, text).await;
             Err(ActionError::Refused(error.to_string()))
         }
         Err(error) => Err(ActionError::Unavailable(shop_failure(error).to_string())),
@@ -143,11 +143,11 @@ pub async fn cancel(app: &App, store: &StoreRecord, tiktok_order_id: &str, reaso
 }
 
 /// Queues a fresh read of an order from TikTok (the store order follows what it finds).
-pub async fn resync(app: &App, store_hash: &str, tiktok_order_id: &str) -> Result<(), ActionError> {
-    let record = get_record(app.table.as_ref(), store_hash, tiktok_order_id)
+pub async fn resync(app: &App, store_id: &str, tiktok_order_id: &str) -> Result<(), ActionError> {
+    let record = get_record(app.table.as_ref(), store_id, tiktok_order_id)
         .await?
         .ok_or_else(|| ActionError::NotFound(format!("No TikTok order {tiktok_order_id} for this store.")))?;
-    enqueue_sync(app, store_hash, &record.shop_id, tiktok_order_id, "resync").await?;
+    enqueue_sync(app, store_id, &record.shop_id, tiktok_order_id, "resync").await?;
     Ok(())
 }
 
@@ -169,7 +169,7 @@ pub struct Queued {
 /// order is read from TikTok now, so an id TikTok does not know is refused at once.
 pub async fn fetch_one(
     app: &App,
-    store_hash: &str,
+    store_id: &str,
     shop_id: &str,
     tiktok_order_id: &str,
 ) -> Result<Queued, ActionError> {
@@ -179,20 +179,20 @@ pub async fn fetch_one(
             "A TikTok order id is a number such as 576461413038785752.".into(),
         ));
     }
-    let shop = own_shop(app, store_hash, shop_id).await?;
+    let shop = own_shop(app, store_id, shop_id).await?;
     let table = app.table.as_ref();
     let mut activity = Activity::start("fetch_order", Some(shop_id), Some(1));
     let found = super::fetch_order(app, &shop, id).await?;
     let outcome = match found {
         Some(_) => {
-            enqueue_sync(app, store_hash, shop_id, id, "fetch").await?;
+            enqueue_sync(app, store_id, shop_id, id, "fetch").await?;
             Ok(())
         }
         None => Err((id.to_string(), format!("{} does not know order {id}.", shop.name))),
     };
     activity.count(outcome.clone());
     activity.finish();
-    records::save_activity(table, store_hash, &activity).await?;
+    records::save_activity(table, store_id, &activity).await?;
     match outcome {
         Ok(()) => Ok(Queued {
             activity_id: activity.id,
@@ -207,7 +207,7 @@ pub async fn fetch_one(
 /// search ([`sync_range_page`]) queues each order once, handled like a webhook's, so
 /// orders already in the store are only followed, never created twice. Errors: an
 /// invalid range or another store's shop, before anything is queued.
-pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, to: i64) -> Result<Queued, ActionError> {
+pub async fn sync_range(app: &App, store_id: &str, shop_id: &str, from: i64, to: i64) -> Result<Queued, ActionError> {
     if to <= from {
         return Err(ActionError::Invalid("The range must end after it starts.".into()));
     }
@@ -216,16 +216,16 @@ pub async fn sync_range(app: &App, store_hash: &str, shop_id: &str, from: i64, t
             "Sync at most 90 days at a time; split a longer range.".into(),
         ));
     }
-    own_shop(app, store_hash, shop_id).await?;
+    own_shop(app, store_id, shop_id).await?;
     let activity = Activity::start("sync_orders", Some(shop_id), None);
-    records::save_activity(app.table.as_ref(), store_hash, &activity).await?;
+    records::save_activity(app.table.as_ref(), store_id, &activity).await?;
     let page = RangePage {
         activity_id: activity.id.clone(),
         from,
         to,
         page_token: None,
     };
-    queue_range_page(app, store_hash, shop_id, &page).await?;
+    queue_range_page(app, store_id, shop_id, &page).await?;
     Ok(Queued {
         activity_id: activity.id,
         queued: 0,
@@ -241,7 +241,7 @@ struct RangePage {
     page_token: Option<String>,
 }
 
-async fn queue_range_page(app: &App, store_hash: &str, shop_id: &str, page: &RangePage) -> Result<(), JobError> {
+async fn queue_range_page(app: &App, store_id: &str, shop_id: &str, page: &RangePage) -> Result<(), JobError> {
     let key = format!(
         "range-{}-{}",
         page.activity_id,
@@ -249,7 +249,7 @@ async fn queue_range_page(app: &App, store_hash: &str, shop_id: &str, page: &Ran
     );
     let job = crate::queue::Job::new(
         crate::queue::JobKind::SyncOrderRange,
-        store_hash,
+        store_id,
         key,
         serde_json::to_value(page).expect("pages serialize"),
     )
@@ -265,15 +265,15 @@ async fn queue_range_page(app: &App, store_hash: &str, shop_id: &str, page: &Ran
 /// A shop that is not the job's store's is acknowledged and left alone.
 pub async fn sync_range_page(app: &App, store: &StoreRecord, job: &crate::queue::Job) -> Result<(), JobError> {
     let table = app.table.as_ref();
-    let store_hash = &store.store_hash;
+    let store_id = &store.store_id;
     let page: RangePage =
         serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))?;
     let shop_id = job.shop.clone().unwrap_or_default();
-    let Some(shop) = accounts::get_shop(table, store_hash, &shop_id).await? else {
-        tracing::warn!(store = %store_hash, shop = %shop_id, "range sync for a shop the store does not have; acknowledged");
+    let Some(shop) = accounts::get_shop(table, store_id, &shop_id).await? else {
+        tracing::warn!(store = %store_id, shop = %shop_id, "range sync for a shop the store does not have; acknowledged");
         return Ok(());
     };
-    let Some(mut activity) = records::get_activity(table, store_hash, &page.activity_id).await? else {
+    let Some(mut activity) = records::get_activity(table, store_id, &page.activity_id).await? else {
         return Ok(());
     };
     if activity.status == "done" {
@@ -295,13 +295,13 @@ pub async fn sync_range_page(app: &App, store: &StoreRecord, job: &crate::queue:
         Err(ShopError::TikTok(error)) if !error.is_retryable() => {
             activity.count(Err((String::new(), format!("TikTok refused the search: {error}"))));
             activity.finish();
-            records::save_activity(table, store_hash, &activity).await?;
+            records::save_activity(table, store_id, &activity).await?;
             return Ok(());
         }
         Err(error) => return Err(shop_failure(error)),
     };
     for order in &read.items {
-        enqueue_sync(app, store_hash, &shop.shop_id, order.id.as_str(), "range").await?;
+        enqueue_sync(app, store_id, &shop.shop_id, order.id.as_str(), "range").await?;
         activity.count(Ok(()));
     }
     match read.next_page_token {
@@ -313,18 +313,18 @@ pub async fn sync_range_page(app: &App, store: &StoreRecord, job: &crate::queue:
             activity.count(Err((String::new(), reason)));
         }
         Some(next) => {
-            records::save_activity(table, store_hash, &activity).await?;
+            records::save_activity(table, store_id, &activity).await?;
             let next = RangePage {
                 page_token: Some(next),
                 ..page
             };
-            return queue_range_page(app, store_hash, &shop.shop_id, &next).await;
+            return queue_range_page(app, store_id, &shop.shop_id, &next).await;
         }
         None => {}
     }
     activity.total = Some(activity.done + activity.failed);
     activity.finish();
-    records::save_activity(table, store_hash, &activity).await?;
+    records::save_activity(table, store_id, &activity).await?;
     Ok(())
 }
 

@@ -288,8 +288,8 @@ pub const INDEX_BATCH: usize = 1_000;
 /// existed, continuing where the last call stopped (later saves keep the index
 /// themselves). The orders screen and the order poll call it until it is done.
 /// Returns whether every record is indexed. Errors: the table's.
-pub async fn ensure_indexed(table: &dyn Table, store_hash: &str) -> Result<bool, StorageError> {
-    let pk = accounts::store_pk(store_hash);
+pub async fn ensure_indexed(table: &dyn Table, store_id: &str) -> Result<bool, StorageError> {
+    let pk = accounts::store_pk(store_id);
     let progress = table.get(&list_pk(&pk), INDEXED).await?;
     if progress.as_ref().is_some_and(|p| p.data["done"] == true) {
         return Ok(true);
@@ -395,17 +395,17 @@ pub struct OrderPage {
 /// The orders a filter selects, one page of them: one range read of the facet the tab
 /// and shop name (from the end of the date range, or from where the previous page
 /// ended), then one read per order shown. See the module doc.
-pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> Result<OrderPage, BrowseError> {
+pub async fn page(table: &dyn Table, store_id: &str, filter: &OrderFilter) -> Result<OrderPage, BrowseError> {
     let state = filter.state()?;
     let bounds = bounds(filter)?;
-    let indexing = !ensure_indexed(table, store_hash).await?;
+    let indexing = !ensure_indexed(table, store_id).await?;
     let page = filter.page();
     if !filter.q.trim().is_empty() {
-        let mut found = searched(table, store_hash, filter, state, bounds, page).await?;
+        let mut found = searched(table, store_id, filter, state, bounds, page).await?;
         found.indexing = indexing;
         return Ok(found);
     }
-    let pk = list_pk(&accounts::store_pk(store_hash));
+    let pk = list_pk(&accounts::store_pk(store_id));
     let prefix = format!("OLIST#{}#", filter.facet(state));
     let after = filter.after.trim();
     let (mut query, mut skip) = (Query::table(&pk, &prefix).limit(1000).descending(), 0);
@@ -450,7 +450,7 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
     let next = more.then(|| chosen.last().map(|(sk, _)| sk.clone())).flatten();
     let entries: Vec<Entry> = chosen.into_iter().map(|(_, entry)| entry).collect();
     Ok(OrderPage {
-        records: records_of(table, store_hash, &entries).await?,
+        records: records_of(table, store_id, &entries).await?,
         page,
         next,
         matched: None,
@@ -464,7 +464,7 @@ pub async fn page(table: &dyn Table, store_hash: &str, filter: &OrderFilter) -> 
 /// at most [`MAX_MATCHES`] of the newest are read.
 async fn searched(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     filter: &OrderFilter,
     state: Option<SyncState>,
     bounds: (Option<i64>, Option<i64>),
@@ -472,13 +472,13 @@ async fn searched(
 ) -> Result<OrderPage, BrowseError> {
     let q = filter.q.trim();
     let mut found: Vec<OrderRecord> = Vec::new();
-    if let Some(record) = get_record(table, store_hash, q).await? {
+    if let Some(record) = get_record(table, store_id, q).await? {
         found.push(record);
     }
     let mut truncated = false;
     // Order id → placed at, of the orders every word so far matched.
     let mut matches: Option<HashMap<String, i64>> = None;
-    let pk = find_pk(&accounts::store_pk(store_hash));
+    let pk = find_pk(&accounts::store_pk(store_id));
     for word in q.split_whitespace().map(str::to_lowercase) {
         let mut matching = HashMap::new();
         let mut query = Query::table(&pk, format!("OFIND#{word}")).limit(1000);
@@ -511,12 +511,12 @@ async fn searched(
     newest.sort_by_key(|(_, placed_at)| std::cmp::Reverse(*placed_at));
     truncated |= newest.len() > MAX_MATCHES;
     newest.truncate(MAX_MATCHES);
-    let reads = newest.iter().map(|(id, _)| get_record(table, store_hash, id));
+    let reads = newest.iter().map(|(id, _)| get_record(table, store_id, id));
     for record in futures_util::future::join_all(reads).await {
         found.extend(record?);
     }
     if found.is_empty()
-        && let Some(record) = record_of_store_order(table, store_hash, q).await?
+        && let Some(record) = record_of_store_order(table, store_id, q).await?
     {
         found.push(record);
     }
@@ -559,8 +559,8 @@ const MAX_SCANNED: usize = 10 * MAX_MATCHES;
 
 /// The records of `entries`, in order, leaving out any an entry no longer lists (a
 /// save that raced another left it behind).
-async fn records_of(table: &dyn Table, store_hash: &str, entries: &[Entry]) -> Result<Vec<OrderRecord>, StorageError> {
-    let reads = entries.iter().map(|e| get_record(table, store_hash, &e.id));
+async fn records_of(table: &dyn Table, store_id: &str, entries: &[Entry]) -> Result<Vec<OrderRecord>, StorageError> {
+    let reads = entries.iter().map(|e| get_record(table, store_id, &e.id));
     let mut records = Vec::new();
     for (entry, record) in entries.iter().zip(futures_util::future::join_all(reads).await) {
         records.extend(record?.filter(|r| entry.lists(r)));

@@ -61,8 +61,8 @@ pub const EVENTS_SHOWN: usize = 200;
 
 /// The partition of a store's order timelines, beside the store's own:
 /// `STORE#<hash>#ORDEREVENTS`.
-fn events_pk(store_hash: &str) -> String {
-    format!("{}#ORDEREVENTS", accounts::store_pk(store_hash))
+fn events_pk(store_id: &str) -> String {
+    format!("{}#ORDEREVENTS", accounts::store_pk(store_id))
 }
 
 fn prefix(tiktok_order_id: &str) -> String {
@@ -74,7 +74,7 @@ fn prefix(tiktok_order_id: &str) -> String {
 /// callers note an event after the write it records.
 pub async fn note(
     table: &dyn Table,
-    store_hash: &str,
+    store_id: &str,
     tiktok_order_id: &str,
     kind: EventKind,
     ok: bool,
@@ -93,17 +93,17 @@ pub async fn note(
         text: text.into(),
     };
     let sk = format!("{}{millis:014}#{}", prefix(tiktok_order_id), &random[..8]);
-    let item = Item::new(events_pk(store_hash), sk, crate::storage::encode(&event));
+    let item = Item::new(events_pk(store_id), sk, crate::storage::encode(&event));
     if let Err(error) = table.put(item, Condition::None).await {
-        tracing::warn!(store = %store_hash, order = %tiktok_order_id, %error, "order timeline event not written");
+        tracing::warn!(store = %store_id, order = %tiktok_order_id, %error, "order timeline event not written");
     }
 }
 
 /// A TikTok order's timeline, oldest first (the latest [`EVENTS_SHOWN`]).
-pub async fn events(table: &dyn Table, store_hash: &str, tiktok_order_id: &str) -> Result<Vec<Event>, StorageError> {
+pub async fn events(table: &dyn Table, store_id: &str, tiktok_order_id: &str) -> Result<Vec<Event>, StorageError> {
     let page = table
         .query(
-            Query::table(events_pk(store_hash), prefix(tiktok_order_id))
+            Query::table(events_pk(store_id), prefix(tiktok_order_id))
                 .limit(EVENTS_SHOWN)
                 .descending(),
         )

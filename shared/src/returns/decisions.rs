@@ -218,7 +218,7 @@ pub async fn tiktok_records(
 }
 
 async fn shop_of(app: &App, store: &StoreRecord, record: &AfterSale) -> Result<ShopRecord, DecisionError> {
-    crate::accounts::get_shop(app.table.as_ref(), &store.store_hash, &record.shop_id)
+    crate::accounts::get_shop(app.table.as_ref(), &store.store_id, &record.shop_id)
         .await?
         .ok_or(DecisionError::NotFound)
 }
@@ -294,7 +294,7 @@ pub async fn decide(
     by: &str,
 ) -> Result<Outcome, DecisionError> {
     let table = app.table.as_ref();
-    let record = get(table, &store.store_hash, id)
+    let record = get(table, &store.store_id, id)
         .await?
         .ok_or(DecisionError::NotFound)?;
     let shop = shop_of(app, store, &record).await?;
@@ -310,16 +310,16 @@ pub async fn decide(
     // A receipt is noted before it is sent: TikTok's refund may reach the job first.
     let receiving = matches!(answer, Answer::Approve(Approve::Received, _));
     if receiving {
-        super::update(table, &store.store_hash, id, |r| r.effects.received = true).await?;
+        super::update(table, &store.store_id, id, |r| r.effects.received = true).await?;
     }
     let sent = send(app, &shop, &record, &answer, &key).await;
     if receiving && sent.is_err() {
-        super::update(table, &store.store_hash, id, |r| r.effects.received = false).await?;
+        super::update(table, &store.store_id, id, |r| r.effects.received = false).await?;
     }
     match sent {
         Ok(()) => {
             let record = reread(app, store, &shop, record).await?;
-            let record = noted(table, &store.store_hash, record, &format!("{what}, by {by}."), None).await?;
+            let record = noted(table, &store.store_id, record, &format!("{what}, by {by}."), None).await?;
             queue_effects(app, store, &record).await?;
             Ok(Outcome {
                 record,
@@ -345,11 +345,11 @@ pub async fn decide(
                 "The deadline to answer has passed; TikTok decides this request now.".to_string()
             } else {
                 let refused = format!("TikTok refused \"{what}\": {error}");
-                noted(table, &store.store_hash, record, &refused, Some(refused.clone())).await?;
+                noted(table, &store.store_id, record, &refused, Some(refused.clone())).await?;
                 return Err(DecisionError::Refused(error.to_string()));
             };
             let text = format!("{what} was not sent: {message}");
-            let record = noted(table, &store.store_hash, record, &text, None).await?;
+            let record = noted(table, &store.store_id, record, &text, None).await?;
             Ok(Outcome {
                 record,
                 message,
@@ -364,12 +364,12 @@ pub async fn decide(
 /// as written (`record` when it is gone).
 async fn noted(
     table: &dyn crate::storage::Table,
-    store_hash: &str,
+    store_id: &str,
     record: AfterSale,
     text: &str,
     problem: Option<String>,
 ) -> Result<AfterSale, StorageError> {
-    let written = super::update(table, store_hash, &record.id, |stored| {
+    let written = super::update(table, store_id, &record.id, |stored| {
         stored.note(text);
         stored.problem = problem.clone();
     })
@@ -393,7 +393,7 @@ async fn reread(
 /// and queues the request's job. Errors: [`DecisionError::NotFound`] for another
 /// store's id.
 pub async fn retry_store(app: &App, store: &StoreRecord, id: &str) -> Result<(), DecisionError> {
-    let updated = super::update(app.table.as_ref(), &store.store_hash, id, |r| {
+    let updated = super::update(app.table.as_ref(), &store.store_id, id, |r| {
         r.effects.refund_refused = false;
         r.problem = None;
         r.note("Store refund tried again, by you.");
@@ -409,7 +409,7 @@ async fn queue_effects(app: &App, store: &StoreRecord, record: &AfterSale) -> Re
     let key = format!("aftersale-{}-decided-{}", record.id, uuid::Uuid::new_v4().simple());
     super::enqueue(
         app,
-        &store.store_hash,
+        &store.store_id,
         (&record.shop_id, &record.order_id, record.kind, &record.id),
         "decision",
         key,
@@ -536,7 +536,8 @@ pub async fn apply_rules(
             // Packed or shipped in the store counts as shipped, whatever TikTok says yet.
             if let (true, Some(store_order)) = (unshipped, &record.store_order_id) {
                 let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
-                unshipped = crate::store::StorePlatform::shipments(&platform, store_order)
+                let platform = platform.as_ref();
+                unshipped = platform.shipments(store_order)
                     .await?
                     .is_empty();
             }
@@ -563,7 +564,7 @@ pub async fn apply_rules(
         Err(DecisionError::Job(error)) => Err(error),
         Err(error) => {
             tracing::warn!(request = %record.id, rule = %rule, %error, "automatic after-sales answer not given");
-            Ok(get(app.table.as_ref(), &store.store_hash, &record.id)
+            Ok(get(app.table.as_ref(), &store.store_id, &record.id)
                 .await?
                 .unwrap_or(record))
         }

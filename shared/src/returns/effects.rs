@@ -40,7 +40,7 @@ pub async fn apply(app: &App, store: &StoreRecord, shop: &ShopRecord, mut record
                 crate::orders::sync_order(app, store, &shop.shop_id, &record.order_id).await?;
                 record.effects.store_cancelled = true;
                 record.note("TikTok cancelled the order; the store order follows the order settings.");
-                save_effects(app.table.as_ref(), &store.store_hash, &record).await?;
+                save_effects(app.table.as_ref(), &store.store_id, &record).await?;
             }
             Ok(())
         }
@@ -49,10 +49,11 @@ pub async fn apply(app: &App, store: &StoreRecord, shop: &ShopRecord, mut record
                 return Ok(());
             }
             let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
+            let platform = platform.as_ref();
             if record.refunded() {
-                refund(app, store, &platform, &mut record).await?;
+                refund(app, store, platform, &mut record).await?;
             }
-            restock(app, store, shop, &platform, &mut record).await
+            restock(app, store, shop, platform, &mut record).await
         }
     }
 }
@@ -79,7 +80,7 @@ async fn refund(
         );
         if record.problem.as_deref() != Some(problem.as_str()) {
             record.problem = Some(problem);
-            save_effects(table, &store.store_hash, record).await?;
+            save_effects(table, &store.store_id, record).await?;
         }
         return Ok(());
     };
@@ -97,7 +98,7 @@ async fn refund(
             Some(made) => record.effects.refund_id = Some(made.id.clone()),
             _ => {
                 record.effects.refunds_before = Some(existing.len());
-                save_effects(table, &store.store_hash, record).await?;
+                save_effects(table, &store.store_id, record).await?;
                 let asked = NewRefund {
                     amount: record.refund.total,
                     reason: format!("TikTok return {}", record.id),
@@ -113,7 +114,7 @@ async fn refund(
                         record.effects.refund_refused = true;
                         record.problem = Some(problem.clone());
                         record.note(problem.clone());
-                        save_effects(table, &store.store_hash, record).await?;
+                        save_effects(table, &store.store_id, record).await?;
                         return Err(JobError::NeedsMerchant(problem));
                     }
                 }
@@ -124,7 +125,7 @@ async fn refund(
             record.refund.total, record.refund.currency
         ));
         record.problem = None;
-        save_effects(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_id, record).await?;
     }
     let refunded: Decimal = platform.refunds(&store_order).await?.iter().map(|r| r.amount).sum();
     let total = platform
@@ -142,7 +143,7 @@ async fn refund(
     if record.effects.store_status.is_none() {
         record.effects.store_restocked = status == OrderStatus::Refunded && platform.restocks_on_refund().await?;
         record.effects.store_status = Some(status.clone());
-        save_effects(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_id, record).await?;
     }
     platform.update_order_status(&store_order, &status).await?;
     record.effects.status_set = true;
@@ -152,7 +153,7 @@ async fn refund(
         "Partially Refunded"
     };
     record.note(format!("Store order {store_order} marked {words}."));
-    save_effects(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_id, record).await?;
     Ok(())
 }
 
@@ -194,7 +195,7 @@ async fn restock(
         let problem = "The stock adjustment for this return was sent but its answer was lost. Check the stock of its items in the store; the connector does not send it again, to never count it twice.";
         if record.problem.as_deref() != Some(problem) {
             record.problem = Some(problem.to_string());
-            save_effects(table, &store.store_hash, record).await?;
+            save_effects(table, &store.store_id, record).await?;
         }
         return Ok(());
     }
@@ -216,7 +217,7 @@ async fn restock(
     let mut changes = Vec::new();
     let mut unlinked = Vec::new();
     for (sku_id, delta) in &moves {
-        match records::variant_of_sku(table, &store.store_hash, &shop.shop_id, sku_id).await? {
+        match records::variant_of_sku(table, &store.store_id, &shop.shop_id, sku_id).await? {
             Some((variant_id, product_id)) => changes.push(StockChange {
                 product_id,
                 variant_id,
@@ -233,11 +234,11 @@ async fn restock(
     }
     if changes.is_empty() {
         record.effects.restock = Restock::Done;
-        save_effects(table, &store.store_hash, record).await?;
+        save_effects(table, &store.store_id, record).await?;
         return Ok(());
     }
     record.effects.restock = Restock::Started;
-    save_effects(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_id, record).await?;
     let described = changes
         .iter()
         .map(|c| format!("{:+} × variant {}", c.delta, c.variant_id))
@@ -260,6 +261,6 @@ async fn restock(
             record.note(problem);
         }
     }
-    save_effects(table, &store.store_hash, record).await?;
+    save_effects(table, &store.store_id, record).await?;
     Ok(())
 }

@@ -6,7 +6,92 @@ pub mod bigcommerce;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
+
+/// The store platforms the connector serves. Each has an adapter under [`crate::store`]
+/// and a sandbox under `infra/`; [`crate::platforms`] opens the adapter of a store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// BigCommerce (the first platform; stores from before there were others).
+    #[default]
+    #[serde(rename = "bigcommerce")]
+    BigCommerce,
+}
+
+impl Platform {
+    /// Every platform, in the order the settings page lists them.
+    pub const ALL: [Platform; 1] = [Platform::BigCommerce];
+
+    /// The platform's name in URLs, flags and records (`bigcommerce`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::BigCommerce => "bigcommerce",
+        }
+    }
+
+    /// The platform's name for merchants (`BigCommerce`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::BigCommerce => "BigCommerce",
+        }
+    }
+
+    /// The platform of a slug (`bigcommerce`); `None` for one the connector does not serve.
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.slug() == slug)
+    }
+}
+
+/// The tenant id of a store: `(platform, the store's own id on it)` in one string, the
+/// key every record of the store is partitioned by. BigCommerce's is the bare store hash
+/// (the keys of stores from before there were other platforms, kept unchanged); any
+/// other platform's is `<slug>.<id>` (a BigCommerce hash has no `.`, so two platforms'
+/// stores never share a key).
+pub fn tenant_id(platform: Platform, store_id: &str) -> String {
+    match platform {
+        Platform::BigCommerce => store_id.to_string(),
+    }
+}
+
+/// The store's own id on its platform, from its tenant id (the inverse of [`tenant_id`]).
+pub fn native_id(platform: Platform, tenant_id: &str) -> &str {
+    match platform {
+        Platform::BigCommerce => tenant_id,
+    }
+}
+
+/// How a platform tells the connector that something changed in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeFeed {
+    /// Signed webhooks (and a periodic [`StorePlatform::changes`] sweep for the
+    /// deliveries a store dropped).
+    Webhooks,
+    /// Only [`StorePlatform::changes`], polled on a schedule by the store poller.
+    Polling,
+}
+
+/// What a platform can do, declared by its adapter: the connector (and the settings
+/// page) leaves out what a store's platform cannot do instead of failing later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// How changes are learned.
+    pub change_feed: ChangeFeed,
+    /// Refunds of part of an order ([`StorePlatform::refund_order`] with any amount);
+    /// without, only whole-order refunds.
+    pub partial_refunds: bool,
+    /// Stock per location (several sources or warehouses), not one level per variant.
+    pub multi_location_stock: bool,
+    /// [`StorePlatform::archive_order`] (hide an order, keep its records).
+    pub order_archive: bool,
+    /// [`StorePlatform::update_shipping_address`] on an order not yet shipped.
+    pub shipping_address_edit: bool,
+    /// A sales channel to file marketplace orders under ([`NewOrder::channel_id`]).
+    pub sales_channels: bool,
+}
 
 /// Errors of store calls. [`StoreError::is_retryable`] says which a retry can fix.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -98,6 +183,17 @@ pub struct Variant {
     pub image_url: Option<String>,
     /// Not for sale.
     pub purchasing_disabled: bool,
+}
+
+/// A store as its settings describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreProfile {
+    /// The store's name.
+    pub name: String,
+    /// Default currency (ISO 4217).
+    pub currency: String,
+    /// Weight and dimension units.
+    pub units: Units,
 }
 
 /// A product image.
@@ -432,10 +528,11 @@ pub enum StoreEvent {
     Other { scope: String },
 }
 
-/// A verified webhook delivery.
+/// A change in a store: a verified webhook delivery, or one [`StorePlatform::changes`]
+/// found by polling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookDelivery {
-    /// The store it came from (BigCommerce: the store hash).
+pub struct StoreChange {
+    /// The store it came from, as the platform names it (BigCommerce: the store hash).
     pub store: String,
     /// What happened.
     pub event: StoreEvent,
@@ -447,6 +544,24 @@ pub struct WebhookDelivery {
     /// Event time (Unix seconds).
     pub created_at: i64,
 }
+
+/// One poll of a store's changes ([`StorePlatform::changes`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangePage {
+    /// What changed, oldest first. A poll re-reads a short overlap before its cursor (a
+    /// store's clock and its writes are not exact), so a change may come again in the
+    /// next poll with the same [`StoreChange::dedupe_key`]: the store poller handles a
+    /// key once.
+    pub changes: Vec<StoreChange>,
+    /// Where the next poll starts (opaque to the caller; save it once the changes are handled).
+    pub cursor: String,
+    /// More changes wait after this page: poll again at once.
+    pub more: bool,
+}
+
+/// How far before its cursor a poll reads again (seconds): changes a store saved with a
+/// time a little before the last poll's end are still seen.
+pub const POLL_OVERLAP_SECS: i64 = 120;
 
 /// A refund to record on a store order: an order-level amount, what the marketplace
 /// gave back to the buyer, in the order's currency.
@@ -478,9 +593,69 @@ pub struct StockChange {
     pub delta: i64,
 }
 
-/// What the connector needs from a store, whatever the platform.
+/// What the connector needs from a store, whatever the platform. The registry
+/// ([`crate::platforms::open`]) opens one for a store record; the domain uses nothing
+/// else of a platform.
 #[async_trait]
 pub trait StorePlatform: Send + Sync {
+    /// Which platform this is.
+    fn platform(&self) -> Platform;
+    /// What the platform can do.
+    fn capabilities(&self) -> Capabilities;
+    /// The store's name, currency and units, read with the store's credentials: the
+    /// check a connect flow makes before saving them (a refusal says what is missing).
+    async fn profile(&self) -> Result<StoreProfile, StoreError>;
+    /// Changes since `cursor` (from [`ChangePage::cursor`]; `None` starts from the
+    /// oldest change the store keeps): the store poller's feed, the only one for
+    /// platforms without webhooks and the recovery of dropped deliveries for the others.
+    ///
+    /// The provided method reads product changes (edits, and stock changes where the
+    /// store marks the product modified) through [`StorePlatform::products_changed_since`],
+    /// with the cursor the newest `date_modified` seen; adapters whose store can list
+    /// changed orders or stock add them.
+    async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, StoreError> {
+        let mut poll: ProductPoll = match cursor {
+            Some(cursor) => serde_json::from_str(cursor).map_err(|_| StoreError::Invalid {
+                status: 400,
+                message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
+            })?,
+            None => ProductPoll::default(),
+        };
+        let page = self.products_changed_since(poll.since.as_deref(), poll.page.as_deref()).await?;
+        let mut changes = Vec::with_capacity(page.products.len());
+        for product in page.products {
+            let modified = jiff::Timestamp::from_str(&product.date_modified).map_err(|_| {
+                StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id))
+            })?;
+            let modified = modified.as_second();
+            poll.newest = poll.newest.max(Some(modified));
+            changes.push(StoreChange {
+                store: String::new(),
+                dedupe_key: format!("product/{}/{modified}", product.id),
+                created_at: modified,
+                event: StoreEvent::Product {
+                    topic: Topic::ProductUpdated,
+                    product_id: product.id,
+                },
+            });
+        }
+        let more = page.next.is_some();
+        if more {
+            poll.page = page.next;
+        } else {
+            // The listing is done: the next starts a little before its newest change.
+            poll.page = None;
+            poll.since = poll
+                .newest
+                .and_then(|newest| jiff::Timestamp::from_second(newest - POLL_OVERLAP_SECS).ok())
+                .map(|since| since.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string());
+        }
+        Ok(ChangePage {
+            changes,
+            cursor: serde_json::to_string(&poll).expect("a poll cursor serializes"),
+            more,
+        })
+    }
     /// Products changed at or after `since` (ISO-8601; `None` = all), oldest change
     /// first, with variants, images and custom fields; `cursor` continues a listing.
     async fn products_changed_since(
@@ -541,5 +716,15 @@ pub trait StorePlatform: Send + Sync {
         headers: &[(String, String)],
         body: &[u8],
         secret: &str,
-    ) -> Result<WebhookDelivery, StoreError>;
+    ) -> Result<StoreChange, StoreError>;
+}
+
+/// Where [`StorePlatform::changes`]' product listing stands: the listing's lower bound
+/// (`date_modified:min`, ISO-8601), its next page, and the newest change it has seen.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ProductPoll {
+    since: Option<String>,
+    page: Option<String>,
+    /// Unix seconds.
+    newest: Option<i64>,
 }

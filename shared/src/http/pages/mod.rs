@@ -296,7 +296,7 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     span.brand { "TikTok Shop Connector" }
-                    span.store { "Store " code { (frame.store.store_hash) } }
+                    span.store { "Store " code { (frame.store.store_id) } }
                     @if frame.active_shops().count() > 1 {
                         form method="get" action=(frame.path) {
                             label for="shop-switcher" { "Shop" }
@@ -396,7 +396,7 @@ pub fn ago(then: i64) -> String {
 
 /// The manual connection form (store hash + API token), with `message` when the last
 /// attempt was refused.
-pub fn connect_form(message: Option<&str>, form_token: &str, store_hash: &str) -> Markup {
+pub fn connect_form(message: Option<&str>, form_token: &str, store_id: &str) -> Markup {
     page(
         "Connect your store",
         html! {
@@ -406,7 +406,7 @@ pub fn connect_form(message: Option<&str>, form_token: &str, store_hash: &str) -
                 p { "Create a store-level API account in BigCommerce (Settings → Store-level API accounts) and paste its details." }
                 form method="post" action="/connect" {
                     input type="hidden" name="form_token" value=(form_token);
-                    label { "Store hash " input name="store_hash" value=(store_hash) required; }
+                    label { "Store hash " input name="store_id" value=(store_id) required; }
                     label { "Access token " input name="access_token" type="password" required; }
                     label { "Client secret (lets the connector check BigCommerce's webhook signatures) " input name="client_secret" type="password"; }
                     p { button type="submit" { "Connect" } }

@@ -342,20 +342,49 @@ impl BigCommerce {
         }
     }
 
-    /// Checks pasted store-level API account credentials with a live call; returns
-    /// the store's settings when they work.
-    pub async fn verify_account(&self) -> Result<StoreInfo, StoreError> {
-        self.client.store_info().await
-    }
-
     /// The underlying REST client.
     pub fn client(&self) -> &Client {
         &self.client
     }
 }
 
+impl BigCommerce {
+    /// What the BigCommerce adapter does (reference §1): webhooks for changes; refunds
+    /// of any amount up to the refund quote; orders archived (deleted to the archive)
+    /// and their shipping address edited; a TikTok Shop sales channel. Stock is one
+    /// level per variant here (the sum over locations), not per location.
+    pub const CAPABILITIES: Capabilities = Capabilities {
+        change_feed: ChangeFeed::Webhooks,
+        partial_refunds: true,
+        multi_location_stock: false,
+        order_archive: true,
+        shipping_address_edit: true,
+        sales_channels: true,
+    };
+}
+
 #[async_trait]
 impl StorePlatform for BigCommerce {
+    fn platform(&self) -> Platform {
+        Platform::BigCommerce
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Self::CAPABILITIES
+    }
+
+    async fn profile(&self) -> Result<StoreProfile, StoreError> {
+        let info = self.client.store_info().await?;
+        Ok(StoreProfile {
+            name: info.name,
+            currency: info.currency,
+            units: Units {
+                weight: info.weight_units,
+                dimension: info.dimension_units,
+            },
+        })
+    }
+
     async fn products_changed_since(
         &self,
         since: Option<&str>,
@@ -731,7 +760,7 @@ impl StorePlatform for BigCommerce {
         headers: &[(String, String)],
         body: &[u8],
         secret: &str,
-    ) -> Result<WebhookDelivery, StoreError> {
+    ) -> Result<StoreChange, StoreError> {
         let header = |name: &str| {
             headers
                 .iter()
@@ -816,7 +845,7 @@ impl StorePlatform for BigCommerce {
             )
             .as_bytes(),
         );
-        Ok(WebhookDelivery {
+        Ok(StoreChange {
             store: store.to_string(),
             event,
             dedupe_key,
