@@ -12,14 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
+use sandbox_kit::admin::bad_request;
+
+use crate::Sandbox;
 use crate::state::Grant;
-use crate::{Faults, Sandbox};
 
 type Params = Query<HashMap<String, String>>;
-
-fn bad_request(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
-}
 
 /// The user id of every sandbox store's owner.
 pub const OWNER_ID: u64 = 12345;
@@ -45,7 +43,6 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/products", get(products))
         .route("/sandbox/products/{id}", post(update_product).delete(delete_product))
         .route("/sandbox/products/{id}/stock", post(set_stock))
-        .route("/sandbox/faults", get(get_faults).post(set_faults))
         .route("/sandbox/deliveries", get(deliveries))
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/images/{name}", get(image))
@@ -104,7 +101,7 @@ impl Sandbox {
     /// A fresh `signed_payload_jwt` for user `user_id` of the store (the owner is
     /// [`OWNER_ID`]), as BigCommerce sends it.
     pub fn signed_payload_jwt(&self, store_hash: &str, user_id: u64) -> String {
-        let now = connector::storage::unix_now();
+        let now = sandbox_kit::clock::unix_now();
         let email = email_of(user_id);
         let claims = json!({"aud": self.config.client_id, "iss": "bc", "iat": now, "nbf": now, "exp": now + 86_400,
             "jti": format!("{:032x}", rand::random::<u128>()), "sub": format!("stores/{store_hash}"),
@@ -137,7 +134,7 @@ async fn install(State(sandbox): State<Sandbox>, Query(params): Params) -> Respo
         code.clone(),
         Grant {
             store_hash: store_hash.clone(),
-            expires_at: connector::storage::unix_now() + 600,
+            expires_at: sandbox_kit::clock::unix_now() + 600,
             user_id: user_of(&params),
         },
     );
@@ -189,7 +186,9 @@ async fn uninstall(State(sandbox): State<Sandbox>, Query(params): Params) -> Res
     if let Some(uninstall) = sandbox.config.uninstall_callback_url.clone() {
         let jwt = sandbox.signed_payload_jwt(&store_hash, OWNER_ID);
         let sent = sandbox
-            .http
+            .kit
+            .courier
+            .http()
             .get(&uninstall)
             .query(&[("signed_payload_jwt", jwt)])
             .send()
@@ -219,7 +218,9 @@ async fn remove_user(State(sandbox): State<Sandbox>, Query(params): Params) -> R
     };
     let jwt = sandbox.signed_payload_jwt(&store_hash, user_of(&params));
     let sent = sandbox
-        .http
+        .kit
+        .courier
+        .http()
         .get(&callback)
         .query(&[("signed_payload_jwt", jwt)])
         .send()
@@ -401,7 +402,7 @@ async fn update_product(
         if let Some(price) = body["price"].as_f64() {
             product.price_cents = (price * 100.0).round() as i64;
         }
-        product.date_modified = connector::storage::unix_now();
+        product.date_modified = sandbox_kit::clock::unix_now();
     }
     sandbox.fire(
         &store_hash,
@@ -496,23 +497,13 @@ async fn set_stock(
     }
 }
 
-async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
-    Json(sandbox.faults.report()).into_response()
-}
-
-async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
-    match sandbox.faults.set(faults) {
-        Ok(()) => Json(sandbox.faults.report()).into_response(),
-        Err(message) => bad_request(message),
-    }
-}
-
 async fn deliveries(State(sandbox): State<Sandbox>) -> Response {
     Json(sandbox.lock().deliveries.clone()).into_response()
 }
 
+/// Requests answered 429 by the stores' windows: `{"throttled": total, "throttled_by_store": {hash: n}}`.
 async fn stats(State(sandbox): State<Sandbox>) -> Response {
-    let state = sandbox.lock();
-    let throttled: u64 = state.throttled.values().sum();
-    Json(json!({"throttled": throttled, "throttled_by_store": state.throttled})).into_response()
+    let by_store = sandbox.kit.rates.throttled();
+    let throttled: u64 = by_store.values().sum();
+    Json(json!({"throttled": throttled, "throttled_by_store": by_store})).into_response()
 }

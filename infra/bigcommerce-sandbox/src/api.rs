@@ -13,8 +13,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::state::{Hook, ProductRecord, Store, UpdateStockBehavior};
-use crate::time::{iso, parse_iso};
 use crate::{Caller, Sandbox, v2_error, v3_error};
+use sandbox_kit::clock::{iso, parse_iso};
 
 type Params = Query<HashMap<String, String>>;
 type PathParams = Path<HashMap<String, String>>;
@@ -540,7 +540,7 @@ impl Sandbox {
             else {
                 return;
             };
-            product.date_modified = connector::storage::unix_now();
+            product.date_modified = sandbox_kit::clock::unix_now();
             match (product.tracking, variant_id) {
                 ("variant", Some(variant_id)) => {
                     let Some(variant) = product.variants.iter_mut().find(|v| v.id == variant_id) else {
@@ -685,7 +685,7 @@ async fn create_hook(State(sandbox): State<Sandbox>, Extension(caller): Extensio
             destination,
             headers,
             is_active: body["is_active"].as_bool().unwrap_or(true),
-            created_at: connector::storage::unix_now(),
+            created_at: sandbox_kit::clock::unix_now(),
         };
         let answer = hook.to_json(&store.hash);
         store.hooks.push(hook);
@@ -994,7 +994,7 @@ impl Sandbox {
         let order = json!({
             "id": order_id, "customer_id": body["customer_id"].as_u64().unwrap_or(0), "status_id": status_id, "status": STATUSES[status_id as usize],
             "channel_id": channel_id, "external_source": body["external_source"], "external_order_id": body["external_order_id"].as_str().unwrap_or_default(),
-            "external_id": null, "date_created": iso(connector::storage::unix_now()), "date_modified": iso(connector::storage::unix_now()),
+            "external_id": null, "date_created": iso(sandbox_kit::clock::unix_now()), "date_modified": iso(sandbox_kit::clock::unix_now()),
             "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_inc),
             "shipping_cost_ex_tax": money(shipping_ex), "shipping_cost_inc_tax": money(shipping_inc),
             "handling_cost_ex_tax": money(handling_ex), "handling_cost_inc_tax": money(handling_inc), "discount_amount": money(discount),
@@ -1150,7 +1150,7 @@ impl Sandbox {
             }
             let next = order["status_id"].as_u64().unwrap_or(previous);
             order["status"] = json!(STATUSES[next as usize]);
-            order["date_modified"] = json!(iso(connector::storage::unix_now()));
+            order["date_modified"] = json!(iso(sandbox_kit::clock::unix_now()));
             store.orders.insert(id, order.clone());
             (order, previous)
         };
@@ -1205,7 +1205,7 @@ impl Sandbox {
                 .and_then(|o| o["products"].as_array().cloned())
                 .unwrap_or_default();
             let mut events = Vec::new();
-            let now = connector::storage::unix_now();
+            let now = sandbox_kit::clock::unix_now();
             for line in lines {
                 let (Some(product_id), Some(variant_id), Some(quantity)) = (
                     line["product_id"].as_u64(),
@@ -1569,7 +1569,7 @@ impl Sandbox {
                 .all(|l| remaining(l) == 0);
             let status = if all_shipped { 2 } else { 3 };
             let shipment = json!({"id": shipment_id, "order_id": id, "customer_id": order["customer_id"], "order_address_id": address_id,
-                "date_created": iso(connector::storage::unix_now()), "tracking_number": tracking, "shipping_provider": provider,
+                "date_created": iso(sandbox_kit::clock::unix_now()), "tracking_number": tracking, "shipping_provider": provider,
                 "tracking_carrier": body["tracking_carrier"].as_str().unwrap_or_default(), "shipping_method": body["shipping_method"].as_str().unwrap_or_default(),
                 "comments": body["comments"].as_str().unwrap_or_default(), "items": shipped_items,
                 "generated_tracking_link": if tracking.is_empty() { String::new() } else { format!("https://track.sandbox.invalid/{tracking}") },
@@ -1643,7 +1643,7 @@ async fn exchange_token(State(sandbox): State<Sandbox>, headers: HeaderMap, body
     let mut state = sandbox.lock();
     let grant = state.codes.remove(field("code"));
     let Some(grant) = grant.filter(|g| {
-        g.expires_at > connector::storage::unix_now() && format!("stores/{}", g.store_hash) == field("context")
+        g.expires_at > sandbox_kit::clock::unix_now() && format!("stores/{}", g.store_hash) == field("context")
     }) else {
         return json_response(
             StatusCode::BAD_REQUEST,

@@ -14,20 +14,18 @@ mod delivery;
 mod refunds;
 pub mod signing;
 pub mod state;
-pub mod time;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State as AxumState};
+use axum::extract::{FromRef, Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sandbox_faults::RequestFault;
+use sandbox_kit::{Kit, RateLimit, Refusal, WindowKind};
 use serde_json::json;
-use tokio::time::Instant;
 
 pub use state::State;
 
@@ -88,7 +86,7 @@ impl Default for SandboxConfig {
 /// turning within a second); `drop_share` and `timeout_share` let the request take
 /// effect first. Webhook faults add to the configured `duplicate_share` and
 /// `max_delivery_delay`.
-pub use sandbox_faults::Faults;
+pub use sandbox_kit::Faults;
 
 /// A BigCommerce sandbox.
 #[derive(Clone)]
@@ -97,8 +95,7 @@ pub struct Sandbox {
     pub config: Arc<SandboxConfig>,
     /// The world.
     pub state: Arc<Mutex<State>>,
-    faults: Arc<sandbox_faults::Injector>,
-    http: reqwest::Client,
+    kit: Kit,
     /// `http://ADDR` once serving (image URLs point here).
     base_url: Arc<Mutex<String>>,
 }
@@ -115,7 +112,7 @@ pub struct Caller {
 impl Sandbox {
     /// A sandbox with the configured stores and catalogs.
     pub fn new(config: SandboxConfig) -> Self {
-        let now = connector::storage::unix_now();
+        let now = sandbox_kit::clock::unix_now();
         let mut state = State::default();
         for (index, hash) in config.stores.iter().enumerate() {
             state.stores.insert(
@@ -127,14 +124,16 @@ impl Sandbox {
         state
             .account_secrets
             .insert(config.client_id.clone(), config.client_secret.clone());
+        let limit = RateLimit {
+            quota: config.quota,
+            window: config.window,
+            kind: WindowKind::Fixed,
+        };
+        let kit = Kit::new(limit, delivery::policy(&config));
         Self {
             config: Arc::new(config),
             state: Arc::new(Mutex::new(state)),
-            faults: Arc::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()
-                .expect("HTTP client builds"),
+            kit,
             base_url: Arc::default(),
         }
     }
@@ -158,20 +157,21 @@ impl Sandbox {
             )
             .merge(api::oauth_routes())
             .merge(admin::routes())
+            .merge(sandbox_kit::admin::routes())
             .with_state(self.clone())
     }
 
     /// Serves on `addr` in the background; returns the bound address.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let bound = listener.local_addr()?;
+        let bound = sandbox_kit::serve(addr, self.router(), "BigCommerce").await?;
         *self.base_url.lock().expect("base url lock") = format!("http://{bound}");
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, self.router()).await {
-                tracing::error!(%error, "BigCommerce sandbox stopped");
-            }
-        });
         Ok(bound)
+    }
+}
+
+impl FromRef<Sandbox> for Kit {
+    fn from_ref(sandbox: &Sandbox) -> Kit {
+        sandbox.kit.clone()
     }
 }
 
@@ -193,38 +193,24 @@ pub(crate) fn v2_error(status: StatusCode, message: impl Into<String>) -> Respon
 
 /// Faults, the store, the token and the rate-limit window; adds the
 /// `X-Rate-Limit-*` headers to every answer.
-async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next: Next) -> Response {
-    let latency = sandbox.faults.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let fault = sandbox.faults.request();
-    match fault {
-        Some(RequestFault::ServerError { server_unavailable }) => {
+async fn gate(AxumState(sandbox): AxumState<Sandbox>, request: Request, next: Next) -> Response {
+    let limit = sandbox.kit.rates.limit();
+    let refuse = |refusal| match refusal {
+        Refusal::ServerError { server_unavailable } => {
             let status = if server_unavailable {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::INTERNAL_SERVER_ERROR
             };
-            return v3_error(status, "The service is temporarily unavailable", json!({}));
+            v3_error(status, "The service is temporarily unavailable", json!({}))
         }
-        Some(RequestFault::RateLimited { reset }) => {
-            let window = sandbox.config.window;
-            let quota = sandbox.config.quota;
-            let mut response = v3_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests", json!({}));
-            add_headers(
-                &mut response,
-                &[
-                    ("x-rate-limit-time-window-ms", window.as_millis().to_string()),
-                    ("x-rate-limit-time-reset-ms", reset.as_millis().max(1).to_string()),
-                    ("x-rate-limit-requests-quota", quota.to_string()),
-                    ("x-rate-limit-requests-left", "0".to_string()),
-                ],
-            );
-            return response;
-        }
-        _ => {}
-    }
+        Refusal::RateLimited { reset } => too_many_requests(limit, reset, 0),
+    };
+    sandbox.kit.faults.guard(refuse, admit(&sandbox, request, next)).await
+}
+
+/// The store, the token and the store's rate-limit window, then the route.
+async fn admit(sandbox: &Sandbox, mut request: Request, next: Next) -> Response {
     // Inside the nested router the URI has lost its `/stores/{hash}` prefix.
     let path = request.extensions().get::<axum::extract::OriginalUri>().map_or_else(
         || request.uri().path().to_string(),
@@ -240,14 +226,13 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
         .headers()
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let (caller, window_headers) = {
-        let mut state = sandbox.lock();
+        .unwrap_or_default();
+    let client_id = {
+        let state = sandbox.lock();
         if !state.stores.contains_key(&store_hash) {
             return v3_error(StatusCode::NOT_FOUND, "Store not found", json!({}));
         }
-        let client_id = match state.tokens.get(&token) {
+        match state.tokens.get(token) {
             Some((hash, client_id)) if *hash == store_hash => client_id.clone(),
             _ => {
                 return v3_error(
@@ -256,43 +241,37 @@ async fn gate(AxumState(sandbox): AxumState<Sandbox>, mut request: Request, next
                     json!({}),
                 );
             }
-        };
-        let quota = sandbox.config.quota;
-        let window_length = sandbox.config.window;
-        let now = Instant::now();
-        let store = state.stores.get_mut(&store_hash).expect("checked above");
-        let (started, used) = match store.window {
-            Some((started, used)) if now.duration_since(started) < window_length => (started, used),
-            _ => (now, 0),
-        };
-        let reset_ms = (window_length.saturating_sub(now.duration_since(started))).as_millis() as u64;
-        let throttled = used >= quota;
-        store.window = Some((started, if throttled { used } else { used + 1 }));
-        let left = quota.saturating_sub(if throttled { used } else { used + 1 });
-        let headers = [
-            ("x-rate-limit-time-window-ms", window_length.as_millis().to_string()),
-            ("x-rate-limit-time-reset-ms", reset_ms.max(1).to_string()),
-            ("x-rate-limit-requests-quota", quota.to_string()),
-            ("x-rate-limit-requests-left", left.to_string()),
-        ];
-        if throttled {
-            *state.throttled.entry(store_hash.clone()).or_default() += 1;
-            let mut response = v3_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests", json!({}));
-            add_headers(&mut response, &headers);
-            return response;
         }
-        (Caller { store_hash, client_id }, headers)
     };
-    request.extensions_mut().insert(caller);
+    let limit = sandbox.kit.rates.limit();
+    let verdict = sandbox.kit.rates.take(&store_hash);
+    if !verdict.admitted {
+        return too_many_requests(limit, verdict.reset, 0);
+    }
+    request.extensions_mut().insert(Caller { store_hash, client_id });
     let mut response = next.run(request).await;
-    add_headers(&mut response, &window_headers);
-    sandbox_faults::after_effect(fault, response).await
+    add_rate_headers(&mut response, limit, verdict.reset, verdict.left);
+    response
 }
 
-fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+/// BigCommerce's 429: a v3 error with the window's headers.
+fn too_many_requests(limit: RateLimit, reset: Duration, left: u32) -> Response {
+    let mut response = v3_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests", json!({}));
+    add_rate_headers(&mut response, limit, reset, left);
+    response
+}
+
+/// The `X-Rate-Limit-*` headers: window and reset in milliseconds, quota, requests left.
+fn add_rate_headers(response: &mut Response, limit: RateLimit, reset: Duration, left: u32) {
+    let headers = [
+        ("x-rate-limit-time-window-ms", limit.window.as_millis().to_string()),
+        ("x-rate-limit-time-reset-ms", reset.as_millis().max(1).to_string()),
+        ("x-rate-limit-requests-quota", limit.quota.to_string()),
+        ("x-rate-limit-requests-left", left.to_string()),
+    ];
     for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(*name, value);
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
         }
     }
 }

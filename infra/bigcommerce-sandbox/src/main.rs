@@ -1,6 +1,5 @@
 //! `bigcommerce-sandbox`: serves the BigCommerce sandbox on `--addr` until Ctrl-C.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 
 use bigcommerce_sandbox::{Sandbox, SandboxConfig};
@@ -34,8 +33,6 @@ async fn main() -> anyhow::Result<()> {
         ..SandboxConfig::default()
     };
     let addr = Sandbox::new(config).serve(args.addr).await?;
-    println!("bigcommerce sandbox on http://{addr}");
-    std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await?;
+    sandbox_kit::wait_for_ctrl_c("bigcommerce", addr).await?;
     Ok(())
 }

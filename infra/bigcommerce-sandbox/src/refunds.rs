@@ -15,8 +15,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use crate::api::{decimal, json_response, money, order_id, parse_json};
-use crate::time::iso;
 use crate::{Caller, Sandbox, v3_error};
+use sandbox_kit::clock::iso;
 
 type PathParams = Path<HashMap<String, String>>;
 
@@ -303,7 +303,7 @@ pub(crate) async fn create(
         };
         let refunded = decimal(&order["refunded_amount"]).unwrap_or_default() + total;
         order["refunded_amount"] = json!(money(refunded));
-        order["date_modified"] = json!(iso(connector::storage::unix_now()));
+        order["date_modified"] = json!(iso(sandbox_kit::clock::unix_now()));
         for line in order["products"].as_array_mut().into_iter().flatten() {
             let this = line["id"].as_u64();
             for (_, units, amount) in items.lines.iter().filter(|(line_id, ..)| this == Some(*line_id)) {
@@ -316,7 +316,7 @@ pub(crate) async fn create(
                 line["is_refunded"] = json!(whole);
             }
         }
-        let refund = json!({"id": refund_id, "order_id": id, "user_id": 0, "created": iso(connector::storage::unix_now()),
+        let refund = json!({"id": refund_id, "order_id": id, "user_id": 0, "created": iso(sandbox_kit::clock::unix_now()),
                             "reason": body["reason"].as_str().unwrap_or_default(), "total_amount": number(total), "total_tax": 0,
                             "uses_merchant_override_values": overridden, "items": body["items"], "payments": payments});
         store.refunds.push(refund.clone());

@@ -1,13 +1,12 @@
 //! The BigCommerce sandbox's world: stores with a seeded catalog (compact records,
 //! rendered to the v3 shape on request, so 100k products stay cheap), orders,
-//! shipments, webhooks, tokens and the per-store rate-limit window.
+//! shipments, webhooks and tokens.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
-use crate::time::iso;
+use sandbox_kit::clock::iso;
 
 /// One option value of a variant: (option id, option name, value id, label).
 pub type OptionValue = (u64, &'static str, u64, &'static str);
@@ -210,8 +209,6 @@ pub struct Store {
     pub without_absolute: BTreeSet<u64>,
     /// Refunds (v3 shape), in the order they were made.
     pub refunds: Vec<Value>,
-    /// Start of the rate-limit window and requests in it.
-    pub window: Option<(Instant, u32)>,
 }
 
 const COLORS: [(u64, &str); 2] = [(101, "Red"), (102, "Blue")];
@@ -309,7 +306,6 @@ impl Store {
             stock_held: BTreeSet::new(),
             without_absolute: BTreeSet::new(),
             refunds: Vec::new(),
-            window: None,
         }
     }
 }
@@ -391,8 +387,6 @@ pub struct State {
     pub next_id: u64,
     /// Webhook attempts.
     pub deliveries: Vec<Delivery>,
-    /// Requests answered 429, per store.
-    pub throttled: HashMap<String, u64>,
 }
 
 impl State {

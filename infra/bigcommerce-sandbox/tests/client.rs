@@ -542,10 +542,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
     );
 
     let stranger = h.platform("storea", SecretString::new("wrong".into()), |_| {});
-    assert!(matches!(
-        stranger.profile().await,
-        Err(StoreError::Unauthorized(_))
-    ));
+    assert!(matches!(stranger.profile().await, Err(StoreError::Unauthorized(_))));
     let hook = connector::store::bigcommerce::model::BcHookPost {
         scope: "store/order/created".into(),
         destination: "http://example.com:8080/x".into(),
@@ -565,10 +562,7 @@ async fn a_429_is_waited_out_and_errors_are_typed() {
         .await
         .unwrap();
     let impatient = h.platform("storea", token.clone(), |c| c.max_attempts = 2);
-    assert!(matches!(
-        impatient.profile().await,
-        Err(StoreError::Unavailable(_))
-    ));
+    assert!(matches!(impatient.profile().await, Err(StoreError::Unavailable(_))));
     h.http
         .post(format!("{}/sandbox/faults", h.base))
         .json(&json!({"error_share": 0.3}))

@@ -1,8 +1,9 @@
-//! Fault injection for the sandboxes: which faults are on ([`Faults`], set through
-//! each sandbox's `POST /sandbox/faults`), the dice that decide them (a seedable RNG,
-//! so a chaos run can be replayed), and the count of every fault injected (read back
-//! through `GET /sandbox/faults`, so a run can report figures). Each sandbox answers
-//! a fault the way its platform does (envelopes, headers); this crate only decides.
+//! Fault injection: which faults are on ([`Faults`], set through `POST /sandbox/faults`,
+//! see [`crate::admin`]), the dice that decide them (a seedable RNG, so a chaos run can be
+//! replayed), and the count of every fault injected (read back through
+//! `GET /sandbox/faults`, so a run can report figures). A sandbox answers a refused
+//! request the way its platform does (envelopes, headers, see [`Injector::guard`]); this
+//! module only decides, holds back and cuts short.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -104,6 +105,22 @@ pub enum RequestFault {
     DropAfterEffect,
 }
 
+/// A fault that refuses a request before it takes effect: the sandbox answers it in its
+/// platform's shape (see [`Injector::guard`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Answer 500, or 503 when `server_unavailable`.
+    ServerError {
+        /// 503 rather than 500.
+        server_unavailable: bool,
+    },
+    /// Answer 429; `reset` is when the caller may come back (100 ms to 1 s).
+    RateLimited {
+        /// Time until the rate-limit window turns.
+        reset: Duration,
+    },
+}
+
 /// What happens to one webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookFate {
@@ -149,7 +166,8 @@ impl Dice {
     }
 }
 
-/// The dice and counters of one sandbox.
+/// The dice and counters of one sandbox; shared behind an `Arc` by its gate, its
+/// webhook sender and its admin routes.
 pub struct Injector {
     dice: Mutex<Dice>,
 }
@@ -192,8 +210,8 @@ impl Injector {
         }
     }
 
-    /// Latency to add to every request.
-    pub fn latency(&self) -> Duration {
+    /// Latency to add to every request ([`Faults::latency_ms`]).
+    fn latency(&self) -> Duration {
         Duration::from_millis(self.dice().faults.latency_ms)
     }
 
@@ -254,11 +272,34 @@ impl Injector {
         };
         WebhookFate::Delivered { copies, delay }
     }
+
+    /// Runs one API request under the faults in force: waits [`Faults::latency_ms`], rolls
+    /// the request's fate ([`Injector::request`]), answers a [`Refusal`] with `refuse`
+    /// (the platform's 5xx or 429, `handle` never runs), and otherwise awaits `handle`
+    /// and passes its answer through [`after_effect`] (held back or cut short).
+    pub async fn guard(
+        &self,
+        refuse: impl FnOnce(Refusal) -> axum::response::Response,
+        handle: impl Future<Output = axum::response::Response>,
+    ) -> axum::response::Response {
+        let latency = self.latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let fault = self.request();
+        match fault {
+            Some(RequestFault::ServerError { server_unavailable }) => {
+                refuse(Refusal::ServerError { server_unavailable })
+            }
+            Some(RequestFault::RateLimited { reset }) => refuse(Refusal::RateLimited { reset }),
+            _ => after_effect(fault, handle.await).await,
+        }
+    }
 }
 
 /// The answer to a request that took effect, as `fault` wants it: cut short
 /// ([`RequestFault::DropAfterEffect`]), held back ([`RequestFault::Timeout`]), or as is.
-pub async fn after_effect(fault: Option<RequestFault>, response: axum::response::Response) -> axum::response::Response {
+async fn after_effect(fault: Option<RequestFault>, response: axum::response::Response) -> axum::response::Response {
     match fault {
         Some(RequestFault::DropAfterEffect) => cut_short(response).await,
         Some(RequestFault::Timeout(hold)) => {

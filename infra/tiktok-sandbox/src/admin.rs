@@ -11,21 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use sandbox_kit::admin::{bad_request, not_found};
+
 use crate::after_sales::{self, Kind, Notice};
 use crate::state::AuthCode;
-use crate::{Faults, Sandbox, now};
-
-fn bad_request(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
-}
-
-fn not_found(what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"error": format!("{what} not found")})),
-    )
-        .into_response()
-}
+use crate::{Sandbox, now};
 
 /// The admin routes.
 pub fn routes() -> Router<Sandbox> {
@@ -49,7 +39,6 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/authorize", post(mint_auth_code))
         .route("/open/authorize", get(authorize_page))
         .route("/sandbox/tokens/expire", post(expire_tokens))
-        .route("/sandbox/faults", get(get_faults).post(set_faults))
         .route("/sandbox/promotions", post(lock_price))
         .route("/sandbox/deliveries", get(deliveries))
         .route("/sandbox/stats", get(stats))
@@ -471,17 +460,6 @@ async fn expire_tokens(State(sandbox): State<Sandbox>) -> Response {
     Json(json!({"expired": state.grants.len()})).into_response()
 }
 
-async fn get_faults(State(sandbox): State<Sandbox>) -> Response {
-    Json(sandbox.faults.report()).into_response()
-}
-
-async fn set_faults(State(sandbox): State<Sandbox>, Json(faults): Json<Faults>) -> Response {
-    match sandbox.faults.set(faults) {
-        Ok(()) => Json(sandbox.faults.report()).into_response(),
-        Err(message) => bad_request(message),
-    }
-}
-
 async fn lock_price(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
     let Some(sku_id) = body["sku_id"].as_str() else {
         return bad_request("sku_id is required");
@@ -494,11 +472,14 @@ async fn deliveries(State(sandbox): State<Sandbox>) -> Response {
     Json(sandbox.lock().deliveries.clone()).into_response()
 }
 
+/// Requests answered 429 by the per-(shop, endpoint) windows, requests let through
+/// per key, and token refreshes.
 async fn stats(State(sandbox): State<Sandbox>) -> Response {
+    let by_key = sandbox.kit.rates.throttled();
+    let throttled: u64 = by_key.values().sum();
     let state = sandbox.lock();
-    let throttled: u64 = state.throttled.values().sum();
     Json(
-        json!({"throttled": throttled, "throttled_by_key": state.throttled, "requests_by_key": state.requests,
+        json!({"throttled": throttled, "throttled_by_key": by_key, "requests_by_key": state.requests,
                "token_refreshes": state.token_refreshes}),
     )
     .into_response()

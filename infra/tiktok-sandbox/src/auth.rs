@@ -1,9 +1,7 @@
 //! The gate in front of every Open API route: fault injection (decided by
-//! [`sandbox_faults`]), Content-Type, app key, timestamp window, signature, access
+//! [`sandbox_kit::faults`]), Content-Type, app key, timestamp window, signature, access
 //! token, `shop_cipher` rules and the per-(shop, endpoint) rate limit, in the order
 //! TikTok's gateway applies them.
-
-use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -11,8 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use sandbox_faults::RequestFault;
-use tokio::time::Instant;
+use sandbox_kit::Refusal;
 
 use crate::state::Shop;
 use crate::{Sandbox, business_error, fail, now};
@@ -52,36 +49,31 @@ fn endpoint_of(path: &str) -> String {
         .join("/")
 }
 
-/// Applies the contract; on success the request reaches its handler with a [`Caller`].
+/// Applies the contract under the faults in force; on success the request reaches its
+/// handler with a [`Caller`].
 pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
-    let latency = sandbox.faults.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let fault = sandbox.faults.request();
-    match fault {
-        Some(RequestFault::ServerError {
+    let refuse = |refusal| match refusal {
+        Refusal::ServerError {
             server_unavailable: false,
-        }) => {
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                36009003,
-                "Internal error, please try again later",
-            );
-        }
-        Some(RequestFault::ServerError {
+        } => fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            36009003,
+            "Internal error, please try again later",
+        ),
+        Refusal::ServerError {
             server_unavailable: true,
-        }) => {
+        } => {
             let mut response = Response::new(Body::from("Service Unavailable"));
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            return response;
+            response
         }
-        Some(RequestFault::RateLimited { .. }) => {
-            return fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests");
-        }
-        _ => {}
-    }
+        Refusal::RateLimited { .. } => fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests"),
+    };
+    sandbox.kit.faults.guard(refuse, check(&sandbox, request, next)).await
+}
 
+/// Content-Type, app key, timestamp, signature, then [`admit`], then the route.
+async fn check(sandbox: &Sandbox, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, 25 * 1024 * 1024).await else {
         return business_error(36009021, "File too large");
@@ -131,13 +123,12 @@ pub async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next
         .get("x-tts-access-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let caller = match admit(&sandbox, &parts.method, &path, token, param("shop_cipher")) {
+    let caller = match admit(sandbox, &parts.method, &path, token, param("shop_cipher")) {
         Ok(caller) => caller,
         Err(response) => return response,
     };
     parts.extensions.insert(caller);
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    sandbox_faults::after_effect(fault, response).await
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// Token, `shop_cipher` and rate-limit checks, under one lock of the world.
@@ -171,19 +162,9 @@ fn admit(
     };
 
     let key = format!("{}|{}", shop.as_ref().map_or("-", |s| s.id.as_str()), endpoint_of(path));
-    let now_instant = Instant::now();
-    let window = state.request_times.entry(key.clone()).or_default();
-    while window
-        .front()
-        .is_some_and(|t| now_instant.duration_since(*t) >= Duration::from_secs(1))
-    {
-        window.pop_front();
-    }
-    if window.len() >= sandbox.config.qps_limit {
-        *state.throttled.entry(key).or_default() += 1;
+    if !sandbox.kit.rates.take(&key).admitted {
         return Err(fail(StatusCode::TOO_MANY_REQUESTS, 36009002, "Too many requests"));
     }
-    window.push_back(now_instant);
     *state.requests.entry(key).or_default() += 1;
     Ok(Caller {
         shop,

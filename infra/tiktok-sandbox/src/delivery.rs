@@ -5,17 +5,24 @@
 //! faults may drop a notification, send it twice or hold it back so later ones
 //! overtake it.
 
-use std::time::Duration;
-
+use sandbox_kit::webhooks::{DeliveryPolicy, Message};
 use serde_json::{Value, json};
 
-use sandbox_faults::WebhookFate;
-
 use crate::state::Delivery;
-use crate::{Sandbox, now};
+use crate::{Sandbox, SandboxConfig, now};
 
 /// TikTok's retry delays after a failed delivery, in seconds.
 const RETRY_SCHEDULE: [u64; 4] = [120, 1800, 3 * 3600, 12 * 3600];
+
+/// TikTok's delivery: a 200 or a 401 ends the attempts.
+pub(crate) fn policy(config: &SandboxConfig) -> DeliveryPolicy {
+    DeliveryPolicy {
+        retry_delays: &RETRY_SCHEDULE,
+        time_scale: config.webhook_time_scale,
+        ends: |status| status == 200 || status == 401,
+        ..DeliveryPolicy::once()
+    }
+}
 
 impl Sandbox {
     /// Sends a new notification; returns its id, or `None` when the shop has no address.
@@ -25,7 +32,8 @@ impl Sandbox {
             .then_some(notification_id)
     }
 
-    /// Sends a notification with a given id (a re-delivery keeps its id).
+    /// Sends a notification with a given id (a re-delivery keeps its id); `false` when
+    /// the shop has no address.
     pub(crate) fn send_notification(
         &self,
         shop_id: &str,
@@ -48,49 +56,46 @@ impl Sandbox {
         .to_string();
         let signature =
             crate::signing::webhook_signature(&self.config.app_key, &self.config.app_secret, body.as_bytes());
-        let WebhookFate::Delivered { copies, delay } = self.faults.webhook() else {
-            return true;
-        };
-        for _ in 0..copies {
-            let sandbox = self.clone();
-            let (address, body, signature) = (address.clone(), body.clone(), signature.clone());
-            let notification_id = notification_id.to_string();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                sandbox
-                    .deliver(topic, &notification_id, &address, &body, &signature)
-                    .await
-            });
-        }
+        // A notification the fault injection drops was still "sent" as far as the caller knows.
+        self.kit.courier.send(Notification {
+            sandbox: self.clone(),
+            topic,
+            notification_id: notification_id.to_string(),
+            address,
+            body,
+            signature,
+        });
         true
     }
+}
 
-    /// Delivers one copy, retrying on TikTok's schedule.
-    async fn deliver(&self, topic: u32, notification_id: &str, address: &str, body: &str, signature: &str) {
-        for attempt in 1..=(RETRY_SCHEDULE.len() as u32 + 1) {
-            let sent = self
-                .http
-                .post(address)
-                .header("content-type", "application/json")
-                .header("authorization", signature)
-                .body(body.to_string())
-                .send()
-                .await;
-            let status = sent.map(|r| r.status().as_u16()).unwrap_or(0);
-            self.lock().deliveries.push(Delivery {
-                topic,
-                notification_id: notification_id.to_string(),
-                address: address.to_string(),
-                attempt,
-                status,
-            });
-            if status == 200 || status == 401 {
-                return;
-            }
-            let Some(delay) = RETRY_SCHEDULE.get(attempt as usize - 1) else {
-                return;
-            };
-            tokio::time::sleep(Duration::from_secs_f64(*delay as f64 * self.config.webhook_time_scale)).await;
-        }
+/// One notification: what every attempt sends.
+#[derive(Clone)]
+struct Notification {
+    sandbox: Sandbox,
+    topic: u32,
+    notification_id: String,
+    address: String,
+    body: String,
+    /// `Authorization`: HMAC-SHA256(app_secret, app_key + body).
+    signature: String,
+}
+
+impl Message for Notification {
+    fn request(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        http.post(&self.address)
+            .header("content-type", "application/json")
+            .header("authorization", &self.signature)
+            .body(self.body.clone())
+    }
+
+    fn record(&self, attempt: u32, status: u16) {
+        self.sandbox.lock().deliveries.push(Delivery {
+            topic: self.topic,
+            notification_id: self.notification_id.clone(),
+            address: self.address.clone(),
+            attempt,
+            status,
+        });
     }
 }

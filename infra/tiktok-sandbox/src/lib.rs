@@ -19,8 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sandbox_kit::{Kit, RateLimit, WindowKind};
 use serde_json::{Value, json};
 
 pub use state::State;
@@ -74,7 +76,7 @@ impl Default for SandboxConfig {
 /// answers them with the count injected of each kind). TikTok's answers: 500 with
 /// `36009003` or a bare 503, 429 with `36009002` (its rate-limit envelope); `drop_share`
 /// and `timeout_share` let the request take effect first.
-pub use sandbox_faults::Faults;
+pub use sandbox_kit::Faults;
 
 /// A running or embeddable sandbox.
 #[derive(Clone)]
@@ -83,21 +85,22 @@ pub struct Sandbox {
     pub config: Arc<SandboxConfig>,
     /// Its world.
     pub state: Arc<Mutex<State>>,
-    faults: Arc<sandbox_faults::Injector>,
-    http: reqwest::Client,
+    kit: Kit,
 }
 
 impl Sandbox {
     /// A sandbox with the seeded shops.
     pub fn new(config: SandboxConfig) -> Self {
+        let limit = RateLimit {
+            quota: u32::try_from(config.qps_limit).unwrap_or(u32::MAX),
+            window: Duration::from_secs(1),
+            kind: WindowKind::Sliding,
+        };
+        let kit = Kit::new(limit, delivery::policy(&config));
         Self {
             config: Arc::new(config),
             state: Arc::new(Mutex::new(State::seeded())),
-            faults: Arc::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()
-                .expect("HTTP client builds"),
+            kit,
         }
     }
 
@@ -112,19 +115,19 @@ impl Sandbox {
             .merge(api::routes().layer(axum::middleware::from_fn_with_state(self.clone(), auth::authenticate)))
             .merge(api::token_routes())
             .merge(admin::routes())
+            .merge(sandbox_kit::admin::routes())
             .with_state(self.clone())
     }
 
     /// Serves on `addr` (port 0 picks one) in the background; returns the bound address.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let bound = listener.local_addr()?;
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, self.router()).await {
-                tracing::error!(%error, "TikTok sandbox stopped");
-            }
-        });
-        Ok(bound)
+        sandbox_kit::serve(addr, self.router(), "TikTok").await
+    }
+}
+
+impl FromRef<Sandbox> for Kit {
+    fn from_ref(sandbox: &Sandbox) -> Kit {
+        sandbox.kit.clone()
     }
 }
 
@@ -150,5 +153,5 @@ pub(crate) fn business_error(code: i64, message: impl Into<String>) -> Response 
 
 /// Current Unix time.
 pub(crate) fn now() -> i64 {
-    connector::storage::unix_now()
+    sandbox_kit::clock::unix_now()
 }

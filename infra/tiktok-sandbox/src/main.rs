@@ -1,6 +1,5 @@
 //! `tiktok-sandbox`: serves the TikTok Shop sandbox on `--addr` until Ctrl-C.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -43,8 +42,6 @@ async fn main() -> anyhow::Result<()> {
         ..SandboxConfig::default()
     };
     let addr = Sandbox::new(config).serve(args.addr).await?;
-    println!("tiktok sandbox on http://{addr}");
-    std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await?;
+    sandbox_kit::wait_for_ctrl_c("tiktok", addr).await?;
     Ok(())
 }

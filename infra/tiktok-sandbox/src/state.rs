@@ -3,10 +3,9 @@
 //! Records are kept as JSON in the exact shapes of the reference, so what the
 //! sandbox answers is what TikTok documents, not what the connector's types expect.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 /// A shop of the sandbox.
 #[derive(Debug, Clone)]
@@ -118,10 +117,6 @@ pub struct State {
     pub webhooks: BTreeMap<(String, String), String>,
     /// Listings created per (shop, day).
     pub listings: HashMap<(String, i64), u32>,
-    /// Recent request times per (shop or "-", endpoint) for the 1-second window.
-    pub request_times: HashMap<String, VecDeque<Instant>>,
-    /// Requests answered with 429, per key.
-    pub throttled: HashMap<String, u64>,
     /// Requests let through, per key (shop | endpoint).
     pub requests: HashMap<String, u64>,
     /// Successful `/api/v2/token/refresh` calls.
