@@ -7,9 +7,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::rules::{SettingError, within};
+use crate::rules::catalog::{SettingError, within};
 use crate::crypto::TokenCipher;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 use crate::store::Platform;
 use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
 use crate::tiktok::Tokens;
@@ -83,7 +83,7 @@ pub struct Settings {
     pub order_prefix: String,
     /// Which unit price store order lines carry.
     #[serde(default)]
-    pub item_price: crate::orders::ItemPrice,
+    pub item_price: crate::rules::orders::ItemPrice,
     /// Automatic retries of a failed order before it is parked: from 0 to
     /// [`MAX_ORDER_RETRIES`].
     #[serde(default = "default_order_retries")]
@@ -103,18 +103,18 @@ pub struct Settings {
     #[serde(default = "enabled")]
     pub cancel_store_orders: bool,
     /// The store status an order takes at each TikTok status (never cancelled or
-    /// refunded: see [`crate::orders::StatusMapping::problem`]).
+    /// refunded: see [`crate::rules::orders::StatusMapping::problem`]).
     #[serde(default)]
-    pub status_mapping: crate::orders::StatusMapping,
+    pub status_mapping: crate::rules::orders::StatusMapping,
     /// The reason TikTok is given when the merchant cancels in the store.
     #[serde(default)]
-    pub store_cancel_reason: crate::orders::CancelReason,
+    pub store_cancel_reason: crate::rules::orders::CancelReason,
     /// What a store change may change on TikTok.
     #[serde(default)]
-    pub sync_fields: crate::catalog::rules::SyncFields,
-    /// How stock is published to TikTok (ranges: [`crate::catalog::rules::InventoryPolicy`]).
+    pub sync_fields: crate::rules::catalog::SyncFields,
+    /// How stock is published to TikTok (ranges: [`crate::rules::catalog::InventoryPolicy`]).
     #[serde(default)]
-    pub inventory: crate::catalog::rules::InventoryPolicy,
+    pub inventory: crate::rules::catalog::InventoryPolicy,
     /// Record TikTok refunds on the store order (and mark it Refunded or Partially Refunded).
     #[serde(default = "enabled")]
     pub refund_in_store: bool,
@@ -135,7 +135,7 @@ pub struct Settings {
     /// Which store field gives the barcode TikTok lists a SKU with, and whether the
     /// products are GTIN-exempt.
     #[serde(default)]
-    pub gtin: crate::catalog::gtin::GtinRule,
+    pub gtin: crate::rules::gtin::GtinRule,
 }
 
 /// Which notices ([`crate::notices`]) are also mailed to the store owner's address
@@ -163,7 +163,7 @@ fn enabled() -> bool {
 }
 
 fn default_order_retries() -> u32 {
-    crate::orders::DEFAULT_RETRIES
+    crate::rules::orders::DEFAULT_RETRIES
 }
 
 impl Default for Settings {
@@ -176,22 +176,22 @@ impl Default for Settings {
             import_sample_orders: false,
             import_fbt_orders: false,
             order_prefix: String::new(),
-            item_price: crate::orders::ItemPrice::default(),
-            order_retries: crate::orders::DEFAULT_RETRIES,
+            item_price: crate::rules::orders::ItemPrice::default(),
+            order_retries: crate::rules::orders::DEFAULT_RETRIES,
             carrier_map: Vec::new(),
             default_provider: None,
             archive_cancelled: false,
             cancel_store_orders: true,
-            status_mapping: crate::orders::StatusMapping::default(),
-            store_cancel_reason: crate::orders::CancelReason::default(),
-            sync_fields: crate::catalog::rules::SyncFields::default(),
-            inventory: crate::catalog::rules::InventoryPolicy::default(),
+            status_mapping: crate::rules::orders::StatusMapping::default(),
+            store_cancel_reason: crate::rules::orders::CancelReason::default(),
+            sync_fields: crate::rules::catalog::SyncFields::default(),
+            inventory: crate::rules::catalog::InventoryPolicy::default(),
             refund_in_store: true,
             restock_returns: true,
             notifications: NotificationSettings::default(),
             default_buyer_email: None,
             default_shop_id: None,
-            gtin: crate::catalog::gtin::GtinRule::default(),
+            gtin: crate::rules::gtin::GtinRule::default(),
         }
     }
 }
@@ -452,7 +452,7 @@ pub struct ShopRecord {
     pub webhooks_subscribed: bool,
     /// Automatic answers to after-sales requests (all off by default).
     #[serde(default)]
-    pub after_sale_rules: crate::returns::decisions::AutoRules,
+    pub after_sale_rules: crate::rules::returns::AutoRules,
     /// Optimistic version (not stored in `data`).
     #[serde(skip)]
     pub version: u64,

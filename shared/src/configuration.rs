@@ -11,7 +11,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::accounts::{Settings, ShopRecord};
-use crate::catalog::rules::SettingError;
+use crate::rules::catalog::SettingError;
 
 /// A form's fields as posted, in order (repeated names kept).
 pub type Fields = [(String, String)];
@@ -262,7 +262,7 @@ fn apply_orders(draft: &mut Draft, fields: &Fields) {
     let in_transit = status(draft, "in_transit");
     let delivered = status(draft, "delivered");
     let completed = status(draft, "completed");
-    draft.settings.status_mapping = crate::orders::StatusMapping {
+    draft.settings.status_mapping = crate::rules::orders::StatusMapping {
         awaiting_shipment: match awaiting_shipment {
             Some(Some(chosen)) => chosen,
             Some(None) => {

@@ -27,6 +27,7 @@ pub mod platforms;
 pub mod queue;
 pub mod redrive;
 pub mod returns;
+pub mod rules;
 pub mod schedules;
 pub mod secrets;
 pub mod shops;

@@ -6,34 +6,8 @@ use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::config::{ConfigError, required};
 use crate::crypto::TokenCipher;
-
-/// A string that never shows in `Debug` output or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret value.
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The secret itself, for the one place that must send or compare it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SecretString {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(SecretString::new)
-    }
-}
+/// The secret wrapper, where the secrets are read.
+pub use crate::crypto::SecretString;
 
 /// Environment variable naming the Secrets Manager secret (id or ARN).
 pub const SECRET_ID_VAR: &str = "APP_SECRET_ID";

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::accounts::{self, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
 use crate::crypto::TokenCipher;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 use crate::storage::{StorageError, Table, idempotency, unix_now};
 use crate::tiktok::model::WEBHOOK_TOPICS;
 use crate::tiktok::{Grant, ShopAuth, TikTokError, TokenKeeper, Tokens};
@@ -149,7 +149,7 @@ pub async fn connect(app: &App, store_id: &str, code: &str) -> Result<Connection
             conversion_rate: None,
             conversion_rate_set_at: None,
             webhooks_subscribed: false,
-            after_sale_rules: crate::returns::decisions::AutoRules::default(),
+            after_sale_rules: crate::rules::returns::AutoRules::default(),
             version: 0,
         });
         record.name = shop.name.clone();

@@ -1,6 +1,6 @@
 //! Logs through `tracing`: JSON for machines (Lambda, pipes), a compact coloured
 //! format for a person at a terminal. Secrets are wrapped in
-//! [`crate::secrets::SecretString`] (and keyrings print no keys), so no log line can
+//! [`crate::crypto::SecretString`] (and keyrings print no keys), so no log line can
 //! carry one in either format; `tests/redaction.rs` proves it on real log output.
 
 use std::io::IsTerminal as _;

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::records::{Listing, ListingStatus, catalogue_key};
-use super::rules::{Profile, profile_for, total_stock};
+use crate::rules::catalog::{Profile, profile_for, total_stock};
 use crate::store::Product;
 
 /// Products per page of the products screen.

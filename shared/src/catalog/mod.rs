@@ -1,8 +1,6 @@
 //! The catalogue: store products, profiles, listings on TikTok and their mappings.
 
 pub mod browse;
-pub mod gtin;
 pub mod reconcile;
 pub mod records;
-pub mod rules;
 pub mod sync;

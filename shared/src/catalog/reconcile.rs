@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, ListingStatus};
-use super::rules::{policy_for, sellable_units};
+use crate::rules::catalog::{policy_for, sellable_units};
 use crate::accounts::{self, ShopStatus, StoreRecord, store_pk};
 use crate::app::App;
 use crate::queue::JobError;

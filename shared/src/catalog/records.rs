@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::{Overrides, Profile};
+use crate::rules::catalog::{Overrides, Profile};
 use crate::accounts::store_pk;
 use crate::storage::{
     Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, decode, encode, put_counted, unix_now,

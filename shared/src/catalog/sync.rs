@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, Activity, Listing, ListingStatus};
-use super::rules::{
+use crate::rules::catalog::{
     CategorySpec, ListingContext, build_listing, check_main_image, profile_for, sellable_units, spread_stock,
 };
 use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord};
@@ -69,7 +69,7 @@ fn retry(error: impl std::fmt::Display) -> JobError {
 
 /// What a job or a listing says when a stored setting is out of range (one saved
 /// before settings were checked): the setting, its range, and what to do.
-pub(super) fn setting_reason(error: &super::rules::SettingError) -> String {
+pub(super) fn setting_reason(error: &crate::rules::catalog::SettingError) -> String {
     format!("The settings cannot be applied: {error}. Correct them, then press Retry.")
 }
 
@@ -342,7 +342,7 @@ async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             continue;
         };
         let rate = shop.conversion_rate.unwrap_or(Decimal::ONE);
-        let prices = super::rules::sku_prices(&product, profile, &listing.skus, &shop.currency, rate).map_err(|e| {
+        let prices = crate::rules::catalog::sku_prices(&product, profile, &listing.skus, &shop.currency, rate).map_err(|e| {
             JobError::NeedsMerchant(format!(
                 "{e} Correct the price rule of the profile \"{}\", then press Retry.",
                 profile.name
@@ -583,7 +583,7 @@ pub async fn upload(
         }
     };
     let mut uris = Vec::new();
-    for image in product.images.iter().take(super::rules::limits::IMAGES) {
+    for image in product.images.iter().take(crate::rules::catalog::limits::IMAGES) {
         match upload_image(app, store_id, &shop, &image.url).await? {
             Ok(uri) => uris.push(uri),
             Err(reason) => return not_ready(listing, vec![reason]).await,
@@ -792,7 +792,7 @@ async fn sync_stock(
     };
     records::save_product(table, &store.store_id, &product).await?;
     let profiles = records::all_profiles(table, &store.store_id).await?;
-    let policy = super::rules::policy_for(&profiles, &product, store.settings.inventory);
+    let policy = crate::rules::catalog::policy_for(&profiles, &product, store.settings.inventory);
     policy
         .validate()
         .map_err(|e| JobError::NeedsMerchant(setting_reason(&e)))?;
@@ -1172,7 +1172,7 @@ pub async fn link_manually(
             .variants
             .iter()
             .map(|variant| {
-                let seller_sku = super::rules::seller_sku(&product, variant);
+                let seller_sku = crate::rules::catalog::seller_sku(&product, variant);
                 tiktok_product
                     .skus
                     .iter()

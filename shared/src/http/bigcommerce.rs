@@ -16,7 +16,7 @@ use super::session::{Session, check_form_token, first_use_of_jwt, issue_form_tok
 use super::{Failure, pages, store_platform};
 use crate::accounts::{self, ConnectionMode, OnboardingStep, Settings, StoreRecord, StoreStatus};
 use crate::app::App;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 use crate::storage::unix_now;
 use crate::store::bigcommerce::{LoadClaims, exchange_code, verify_signed_payload_jwt};
 use crate::store::{CONNECTOR_TOPICS, Platform};

@@ -16,7 +16,7 @@ use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
-use crate::catalog::rules::{CertificationFile, Overrides, Profile, limits, profile_for};
+use crate::rules::catalog::{CertificationFile, Overrides, Profile, limits, profile_for};
 use crate::catalog::sync;
 use crate::queue::JobError;
 

@@ -19,7 +19,7 @@ use super::{Failure, Route, SessionContext};
 use crate::accounts::{self, ShopRecord, ShopStatus};
 use crate::app::App;
 use crate::catalog::records;
-use crate::catalog::rules::Profile;
+use crate::rules::catalog::Profile;
 use crate::configuration::Draft;
 use crate::journal::{self, Entry, LogKind};
 use crate::storage::Query as TableQuery;

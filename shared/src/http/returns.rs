@@ -20,7 +20,8 @@ use super::screens::{Fields, PageQuery, field, frame, see_other, shops_and_csrf,
 use super::{Failure, Route, SessionContext, csrf_header};
 use crate::accounts::{self, ShopStatus};
 use crate::app::App;
-use crate::returns::decisions::{self, Answer, Approve, AutoRules, DecisionError, Outcome};
+use crate::returns::decisions::{self, Answer, Approve, DecisionError, Outcome};
+use crate::rules::returns::AutoRules;
 use crate::returns::{self, AfterSale, RequestKind, ReturnFilter};
 use crate::tiktok::model::RejectImage;
 

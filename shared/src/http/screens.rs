@@ -28,7 +28,7 @@ use crate::app::App;
 use crate::catalog::browse::{Browse, ProductFilter, Row};
 use crate::catalog::reconcile;
 use crate::catalog::records::{self, ListingStatus};
-use crate::catalog::rules::{
+use crate::rules::catalog::{
     Adjustment, AttributeMapping, Field, InventoryPolicy, Match, Operator, Overrides, PriceRule, Profile, Rounding,
     Rule, RuleGroup, Source, StoreField, profile_for,
 };

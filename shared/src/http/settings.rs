@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts::{self, OnboardingStep, ShopRecord, WarehouseChoice};
 use crate::app::App;
-use crate::catalog::rules::SettingError;
+use crate::rules::catalog::SettingError;
 use crate::catalog::{reconcile, records, sync};
 use crate::shops;
 use crate::{orders, redrive};

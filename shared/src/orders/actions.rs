@@ -33,7 +33,7 @@ const UNPAID_REASONS: [(&str, &str); 4] = [
 /// TikTok's US seller cancel reasons for a paid order not yet shipped (reference §10.1):
 /// the reasons the store's own cancellations send ([`super::CancelReason`]).
 const PAID_REASONS: [(&str, &str); 4] = {
-    let all = super::CancelReason::ALL;
+    let all = crate::rules::orders::CancelReason::ALL;
     [
         (all[0].0.key(), all[0].1),
         (all[1].0.key(), all[1].1),

@@ -26,7 +26,7 @@ use std::str::FromStr;
 use iso_currency::Currency;
 use rust_decimal::Decimal;
 
-use super::ItemPrice;
+use crate::rules::orders::ItemPrice;
 use crate::tiktok::model::{LineItem, Order};
 
 /// Units of one SKU at one unit price and one unit tax.

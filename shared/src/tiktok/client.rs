@@ -16,7 +16,7 @@ use super::limiter::{RateBudget, RateLimiter};
 use super::model::*;
 use super::signing::sign;
 use super::types::Id;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 use crate::storage::unix_now;
 
 /// Production API host.

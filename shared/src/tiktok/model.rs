@@ -358,7 +358,7 @@ pub struct SkuRequest {
     /// keeps its stock (reference §6.5).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inventory: Vec<WarehouseStock>,
-    /// Barcode ([`crate::catalog::gtin`]); left out when none is sent.
+    /// Barcode ([`crate::rules::gtin`]); left out when none is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier_code: Option<IdentifierCode>,
 }

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::{Frame, Section, form, layout};
 use crate::catalog::browse::{Browse, PAGE_SIZE, ProductFilter, TABS, status_label};
 use crate::catalog::records::{Listing, ListingStatus};
-use crate::catalog::rules::{
+use crate::rules::catalog::{
     Adjustment, Field, InventoryPolicy, Match, Operator, Overrides, Profile, Rounding, Source, StoreField, total_stock,
 };
 use crate::store::Product;
@@ -194,7 +194,7 @@ pub fn operator_key(operator: Operator) -> &'static str {
 /// Empty rule rows added to each group, and empty groups added to a profile.
 const SPARE_RULES: usize = 2;
 
-fn rule_group(index: usize, matching: Match, rules: &[crate::catalog::rules::Rule]) -> Markup {
+fn rule_group(index: usize, matching: Match, rules: &[crate::rules::catalog::Rule]) -> Markup {
     let name = |part: &str, i: usize| format!("group{index}.{part}{i}");
     html! {
         fieldset {

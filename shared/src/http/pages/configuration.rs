@@ -11,9 +11,9 @@ use maud::{Markup, html};
 use super::activities::time;
 use super::{Frame, layout};
 use crate::accounts::{ConnectionMode, Settings, ShopRecord, ShopStatus};
-use crate::catalog::gtin::GtinSource;
-use crate::catalog::rules::{Adjustment, Profile, Rounding};
-use crate::orders::{CancelReason, ItemPrice};
+use crate::rules::gtin::GtinSource;
+use crate::rules::catalog::{Adjustment, Profile, Rounding};
+use crate::rules::orders::{CancelReason, ItemPrice};
 use crate::store::OrderStatus as StoreStatus;
 
 /// The sections, in order: (anchor, title, what it is for).

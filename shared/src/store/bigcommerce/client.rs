@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::model::*;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 use crate::store::StoreError;
 
 /// Production API host.

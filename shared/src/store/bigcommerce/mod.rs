@@ -16,7 +16,7 @@ pub use client::{Client, ClientConfig};
 use model::*;
 
 use super::*;
-use crate::secrets::SecretString;
+use crate::crypto::SecretString;
 
 /// Production OAuth host.
 pub const PRODUCTION_LOGIN: &str = "https://login.bigcommerce.com";
