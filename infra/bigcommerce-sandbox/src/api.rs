@@ -1,11 +1,13 @@
 //! The store API of the sandbox (catalog v3, inventory, channels, webhooks v3, orders
 //! and shipments v2, store info) and the OAuth token endpoint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -77,14 +79,64 @@ fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, body)
 }
 
-pub(crate) fn parse_json(bytes: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        v3_error(
-            StatusCode::BAD_REQUEST,
-            format!("The request body is not valid JSON: {e}"),
-            json!({}),
-        )
-    })
+/// A store API request: the sandbox and the API account the gate let through.
+pub(crate) struct Api {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) caller: Caller,
+}
+
+impl FromRequestParts<Sandbox> for Api {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, Infallible> {
+        let caller = parts.extensions.get::<Caller>().cloned();
+        Ok(Api {
+            sandbox: sandbox.clone(),
+            caller: caller.expect("the gate admits every store API request with its caller"),
+        })
+    }
+}
+
+/// A JSON body of a v3 route, or BigCommerce's v3 400 for one that is not JSON.
+pub(crate) struct V3Body(pub(crate) Value);
+
+impl FromRequest<Sandbox> for V3Body {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sandbox: &Sandbox) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(request, sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&bytes).map(V3Body).map_err(|e| {
+            v3_error(
+                StatusCode::BAD_REQUEST,
+                format!("The request body is not valid JSON: {e}"),
+                json!({}),
+            )
+        })
+    }
+}
+
+/// A JSON body of a v2 route, or BigCommerce's v2 400 for one that is not JSON.
+struct V2Body(Value);
+
+impl FromRequest<Sandbox> for V2Body {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sandbox: &Sandbox) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(request, sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&bytes)
+            .map(V2Body)
+            .map_err(|_| v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON."))
+    }
+}
+
+/// The number `key` of the path (`id`, `shipment_id`, …): 0, which no record has, when
+/// it is not one.
+pub(crate) fn path_id(params: &HashMap<String, String>, key: &str) -> u64 {
+    params.get(key).and_then(|i| i.parse().ok()).unwrap_or_default()
 }
 
 /// The page of `items` the query asks for, in the v3 envelope.
@@ -138,6 +190,14 @@ fn id_list(params: &HashMap<String, String>, key: &str) -> Option<Vec<u64>> {
         .map(|ids| ids.split(',').filter_map(|i| i.trim().parse().ok()).collect())
 }
 
+/// The store's products, only those of `ids` when given (a `product_id:in` filter).
+fn chosen_products<'a>(store: &'a Store, ids: Option<&'a [u64]>) -> impl Iterator<Item = &'a ProductRecord> {
+    store
+        .products
+        .values()
+        .filter(move |p| ids.is_none_or(|ids| ids.contains(&p.id)))
+}
+
 fn with_store<T>(sandbox: &Sandbox, caller: &Caller, read: impl FnOnce(&mut Store) -> T) -> T {
     let mut state = sandbox.lock();
     read(
@@ -148,7 +208,7 @@ fn with_store<T>(sandbox: &Sandbox, caller: &Caller, read: impl FnOnce(&mut Stor
     )
 }
 
-async fn store_info(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+async fn store_info(Api { sandbox, caller }: Api) -> Response {
     let id = with_store(&sandbox, &caller, |store| store.id);
     ok(
         json!({"id": caller.store_hash, "name": format!("Sandbox store {id}"), "domain": format!("{}.mybigcommerce.invalid", caller.store_hash),
@@ -157,11 +217,7 @@ async fn store_info(State(sandbox): State<Sandbox>, Extension(caller): Extension
     )
 }
 
-async fn list_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_products(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let include: Vec<&str> = params
         .get("include")
         .map(|i| i.split(',').collect())
@@ -217,12 +273,7 @@ async fn list_products(
     })
 }
 
-async fn get_product(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    Query(query): Params,
-) -> Response {
+async fn get_product(Api { sandbox, caller }: Api, Path(params): PathParams, Query(query): Params) -> Response {
     let include: Vec<&str> = query.get("include").map(|i| i.split(',').collect()).unwrap_or_default();
     let id = params.get("id").and_then(|i| i.parse::<u64>().ok()).unwrap_or_default();
     let base = sandbox.base_url();
@@ -234,18 +285,11 @@ async fn get_product(
     }
 }
 
-async fn list_variants(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_variants(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let ids = id_list(&params, "id:in");
     let products = id_list(&params, "product_id:in");
     let items = with_store(&sandbox, &caller, |store| {
-        store
-            .products
-            .values()
-            .filter(|p| products.as_ref().is_none_or(|ids| ids.contains(&p.id)))
+        chosen_products(store, products.as_deref())
             .flat_map(|p| p.variants.iter().filter_map(|v| p.variant(v.id)))
             .filter(|v| {
                 ids.as_ref()
@@ -257,11 +301,7 @@ async fn list_variants(
     collection(items, &params)
 }
 
-async fn list_brands(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_brands(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let items = with_store(&sandbox, &caller, |store| {
         store
             .brands
@@ -272,11 +312,7 @@ async fn list_brands(
     collection(items, &params)
 }
 
-async fn list_categories(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_categories(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let items = with_store(&sandbox, &caller, |store| {
         store.categories.iter().map(|(id, parent, name)| json!({"category_id": id, "parent_id": parent, "name": name, "tree_id": 1, "is_visible": true})).collect()
     });
@@ -296,18 +332,11 @@ fn variant_stock(product: &ProductRecord, variant_id: u64) -> i64 {
     }
 }
 
-async fn inventory_items(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn inventory_items(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let variants = id_list(&params, "variant_id:in");
     let products = id_list(&params, "product_id:in");
     let items = with_store(&sandbox, &caller, |store| {
-        store
-            .products
-            .values()
-            .filter(|p| products.as_ref().is_none_or(|ids| ids.contains(&p.id)))
+        chosen_products(store, products.as_deref())
             .flat_map(|p| p.variants.iter().map(move |v| (p, v)))
             .filter(|(_, v)| variants.as_ref().is_none_or(|ids| ids.contains(&v.id)))
             .map(|(p, v)| {
@@ -453,7 +482,7 @@ struct Adjusted {
 
 /// `PUT /v3/inventory/adjustments/absolute` (§1.10): sets levels; the item then has an
 /// absolute level for relative adjustments.
-async fn set_inventory(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
+async fn set_inventory(Api { sandbox, caller }: Api, V3Body(body): V3Body) -> Response {
     adjust_inventory(&sandbox, &caller, &body, Method::Absolute)
 }
 
@@ -462,11 +491,7 @@ async fn set_inventory(State(sandbox): State<Sandbox>, Extension(caller): Extens
 /// inventory starts from), so the connector can restock them; an item the admin marked
 /// without one (`POST /sandbox/products/{id}/stock` with `"absolute_set": false`) is
 /// refused with 422 until an absolute adjustment.
-async fn relative_inventory(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
+async fn relative_inventory(Api { sandbox, caller }: Api, V3Body(body): V3Body) -> Response {
     adjust_inventory(&sandbox, &caller, &body, Method::Relative)
 }
 
@@ -474,11 +499,7 @@ async fn relative_inventory(
 /// product_id, quantity}]}` (at most 2000 items), all or nothing; each stock moved
 /// fires `store/product/inventory/updated` or `store/sku/inventory/updated` with the
 /// method and its value; answers `{"transaction_id"}`.
-fn adjust_inventory(sandbox: &Sandbox, caller: &Caller, body: &Bytes, method: Method) -> Response {
-    let body = match parse_json(body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+fn adjust_inventory(sandbox: &Sandbox, caller: &Caller, body: &Value, method: Method) -> Response {
     let items = body["items"].as_array().cloned().unwrap_or_default();
     if items.is_empty() {
         return v3_error(
@@ -567,20 +588,12 @@ impl Sandbox {
     }
 }
 
-async fn list_channels(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_channels(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let items = with_store(&sandbox, &caller, |store| store.channels.clone());
     collection(items, &params)
 }
 
-async fn create_channel(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn create_channel(Api { sandbox, caller }: Api, V3Body(body): V3Body) -> Response {
     let (Some(name), Some(kind), Some(platform)) =
         (body["name"].as_str(), body["type"].as_str(), body["platform"].as_str())
     else {
@@ -607,15 +620,33 @@ fn acceptable_destination(destination: &str) -> bool {
     (url.scheme() == "https" && url.port().is_none_or(|p| p == 443)) || loopback
 }
 
-fn hook_id(params: &HashMap<String, String>) -> u64 {
-    params.get("id").and_then(|i| i.parse().ok()).unwrap_or_default()
+/// Runs `act` on the caller's hook `id` (its index in the store's hooks), or answers 404.
+fn with_hook(sandbox: &Sandbox, caller: &Caller, id: u64, act: impl FnOnce(&mut Store, usize) -> Response) -> Response {
+    with_store(sandbox, caller, |store| {
+        match store
+            .hooks
+            .iter()
+            .position(|h| h.id == id && h.client_id == caller.client_id)
+        {
+            Some(at) => act(store, at),
+            None => v3_error(
+                StatusCode::NOT_FOUND,
+                format!("Webhook with id [{id}] not found"),
+                json!({}),
+            ),
+        }
+    })
 }
 
-async fn list_hooks(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+/// A hook's custom headers as the body gives them (values that are not strings empty).
+fn hook_headers(headers: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+async fn list_hooks(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let items = with_store(&sandbox, &caller, |store| {
         store
             .hooks
@@ -628,11 +659,7 @@ async fn list_hooks(
     collection(items, &params)
 }
 
-async fn create_hook(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn create_hook(Api { sandbox, caller }: Api, V3Body(body): V3Body) -> Response {
     let scope = body["scope"].as_str().unwrap_or_default().to_string();
     let destination = body["destination"].as_str().unwrap_or_default().to_string();
     let mut errors = serde_json::Map::new();
@@ -649,14 +676,7 @@ async fn create_hook(State(sandbox): State<Sandbox>, Extension(caller): Extensio
             Value::Object(errors),
         );
     }
-    let headers = body["headers"]
-        .as_object()
-        .map(|h| {
-            h.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = body["headers"].as_object().map(hook_headers).unwrap_or_default();
     let id = sandbox.lock().new_id();
     with_store(&sandbox, &caller, |store| {
         let mine: Vec<&Hook> = store
@@ -693,39 +713,15 @@ async fn create_hook(State(sandbox): State<Sandbox>, Extension(caller): Extensio
     })
 }
 
-async fn get_hook(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = hook_id(&params);
-    with_store(&sandbox, &caller, |store| {
-        match store
-            .hooks
-            .iter()
-            .find(|h| h.id == id && h.client_id == caller.client_id)
-        {
-            Some(hook) => ok(json!({"data": hook.to_json(&store.hash), "meta": {}})),
-            None => v3_error(
-                StatusCode::NOT_FOUND,
-                format!("Webhook with id [{id}] not found"),
-                json!({}),
-            ),
-        }
+async fn get_hook(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
+    with_hook(&sandbox, &caller, id, |store, at| {
+        ok(json!({"data": store.hooks[at].to_json(&store.hash), "meta": {}}))
     })
 }
 
-async fn update_hook(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let id = hook_id(&params);
+async fn update_hook(Api { sandbox, caller }: Api, Path(params): PathParams, V3Body(body): V3Body) -> Response {
+    let id = path_id(&params, "id");
     if let Some(destination) = body["destination"].as_str()
         && !acceptable_destination(destination)
     {
@@ -735,19 +731,9 @@ async fn update_hook(
             json!({"destination": "error.path.missing."}),
         );
     }
-    with_store(&sandbox, &caller, |store| {
+    with_hook(&sandbox, &caller, id, |store, at| {
         let hash = store.hash.clone();
-        let Some(hook) = store
-            .hooks
-            .iter_mut()
-            .find(|h| h.id == id && h.client_id == caller.client_id)
-        else {
-            return v3_error(
-                StatusCode::NOT_FOUND,
-                format!("Webhook with id [{id}] not found"),
-                json!({}),
-            );
-        };
+        let hook = &mut store.hooks[at];
         if let Some(scope) = body["scope"].as_str() {
             hook.scope = scope.to_string();
         }
@@ -758,37 +744,17 @@ async fn update_hook(
             hook.is_active = active;
         }
         if let Some(headers) = body["headers"].as_object() {
-            hook.headers = headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect();
+            hook.headers = hook_headers(headers);
         }
         ok(json!({"data": hook.to_json(&hash), "meta": {}}))
     })
 }
 
-async fn delete_hook(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = hook_id(&params);
-    with_store(&sandbox, &caller, |store| {
-        match store
-            .hooks
-            .iter()
-            .position(|h| h.id == id && h.client_id == caller.client_id)
-        {
-            Some(position) => {
-                let hook = store.hooks.remove(position);
-                ok(json!({"data": hook.to_json(&store.hash), "meta": {}}))
-            }
-            None => v3_error(
-                StatusCode::NOT_FOUND,
-                format!("Webhook with id [{id}] not found"),
-                json!({}),
-            ),
-        }
+async fn delete_hook(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
+    with_hook(&sandbox, &caller, id, |store, at| {
+        let hook = store.hooks.remove(at);
+        ok(json!({"data": hook.to_json(&store.hash), "meta": {}}))
     })
 }
 
@@ -898,10 +864,7 @@ fn resolve_line(store: &Store, line: &Value) -> Result<(u64, u64, u32, Decimal, 
     ))
 }
 
-async fn create_order(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
-    };
+async fn create_order(Api { sandbox, caller }: Api, V2Body(body): V2Body) -> Response {
     match sandbox.place_order(&caller.store_hash, &body) {
         Ok(order) => json_response(StatusCode::CREATED, api_order(&order)),
         Err(response) => response,
@@ -1028,19 +991,11 @@ pub(crate) fn api_order(order: &Value) -> Value {
     answer
 }
 
-pub(crate) fn order_id(params: &HashMap<String, String>) -> u64 {
-    params.get("id").and_then(|i| i.parse().ok()).unwrap_or_default()
-}
-
 fn not_found() -> Response {
     v2_error(StatusCode::NOT_FOUND, "The requested resource was not found.")
 }
 
-async fn list_orders(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn list_orders(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let limit = params.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(50);
     if !(1..=250).contains(&limit) {
         return v2_error(StatusCode::BAD_REQUEST, "The field 'limit' is invalid.");
@@ -1087,12 +1042,8 @@ async fn list_orders(
 }
 
 /// Archives an order (`is_deleted`); listings leave it out unless `is_deleted=true`.
-async fn archive_order(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+async fn archive_order(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     let archived = with_store(&sandbox, &caller, |store| {
         let order = store.orders.get_mut(&id)?;
         order["is_deleted"] = json!(true);
@@ -1104,25 +1055,13 @@ async fn archive_order(
     }
 }
 
-async fn get_order(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+async fn get_order(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     with_store(&sandbox, &caller, |store| store.orders.get(&id).map(api_order)).map_or_else(not_found, ok)
 }
 
-async fn update_order(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
-    };
-    let id = order_id(&params);
+async fn update_order(Api { sandbox, caller }: Api, Path(params): PathParams, V2Body(body): V2Body) -> Response {
+    let id = path_id(&params, "id");
     if let Some(status) = body.get("status_id")
         && status.as_u64().is_none_or(|s| s as usize >= STATUSES.len())
     {
@@ -1245,21 +1184,13 @@ impl Sandbox {
     }
 }
 
-async fn inventory_settings(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+async fn inventory_settings(Api { sandbox, caller }: Api) -> Response {
     let settings = with_store(&sandbox, &caller, |store| store.inventory_settings);
     ok(json!({"data": settings, "meta": {}}))
 }
 
 /// `PUT /v3/settings/inventory`: the modelled fields change; the others are accepted and ignored.
-async fn update_inventory_settings(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn update_inventory_settings(Api { sandbox, caller }: Api, V3Body(body): V3Body) -> Response {
     let mut settings = with_store(&sandbox, &caller, |store| store.inventory_settings);
     let mut merged = serde_json::to_value(settings).expect("settings serialize");
     // Settings the sandbox does not model (stock level display, …) are accepted and
@@ -1283,24 +1214,16 @@ async fn update_inventory_settings(
     ok(json!({"data": settings, "meta": {}}))
 }
 
-async fn order_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+async fn order_products(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     with_store(&sandbox, &caller, |store| {
         store.orders.get(&id).map(|o| o["products"].clone())
     })
     .map_or_else(not_found, ok)
 }
 
-async fn order_addresses(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+async fn order_addresses(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     with_store(&sandbox, &caller, |store| {
         store.orders.get(&id).map(|o| o["shipping_addresses"].clone())
     })
@@ -1309,19 +1232,12 @@ async fn order_addresses(
 
 /// Replaces the writable fields of one shipping address; its id stays.
 async fn update_order_address(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
+    Api { sandbox, caller }: Api,
     Path(params): PathParams,
-    body: Bytes,
+    V2Body(body): V2Body,
 ) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
-    };
-    let id = order_id(&params);
-    let address_id: u64 = params
-        .get("address_id")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
+    let id = path_id(&params, "id");
+    let address_id = path_id(&params, "address_id");
     with_store(&sandbox, &caller, |store| {
         let addresses = store.orders.get_mut(&id)?["shipping_addresses"].as_array_mut()?;
         let address = addresses.iter_mut().find(|a| a["id"] == address_id)?;
@@ -1349,12 +1265,8 @@ async fn update_order_address(
     .map_or_else(not_found, ok)
 }
 
-async fn list_shipments(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+async fn list_shipments(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     match with_store(&sandbox, &caller, |store| {
         store
             .orders
@@ -1367,16 +1279,9 @@ async fn list_shipments(
     }
 }
 
-async fn get_shipment(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
-    let shipment_id: u64 = params
-        .get("shipment_id")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
+async fn get_shipment(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
+    let shipment_id = path_id(&params, "shipment_id");
     with_store(&sandbox, &caller, |store| {
         store
             .shipments
@@ -1386,35 +1291,16 @@ async fn get_shipment(
     .map_or_else(not_found, ok)
 }
 
-async fn create_shipment(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
-    };
-    match sandbox.ship(&caller.store_hash, order_id(&params), &body) {
+async fn create_shipment(Api { sandbox, caller }: Api, Path(params): PathParams, V2Body(body): V2Body) -> Response {
+    match sandbox.ship(&caller.store_hash, path_id(&params, "id"), &body) {
         Ok(shipment) => json_response(StatusCode::CREATED, shipment),
         Err(response) => response,
     }
 }
 
-async fn update_shipment(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return v2_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
-    };
-    let shipment_id: u64 = params
-        .get("shipment_id")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
-    match sandbox.update_shipment(&caller.store_hash, order_id(&params), shipment_id, &body) {
+async fn update_shipment(Api { sandbox, caller }: Api, Path(params): PathParams, V2Body(body): V2Body) -> Response {
+    let shipment_id = path_id(&params, "shipment_id");
+    match sandbox.update_shipment(&caller.store_hash, path_id(&params, "id"), shipment_id, &body) {
         Ok(shipment) => ok(shipment),
         Err(response) => response,
     }

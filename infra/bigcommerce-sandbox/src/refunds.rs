@@ -6,15 +6,14 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::{Extension, Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
-use crate::api::{decimal, json_response, money, order_id, parse_json};
+use crate::api::{Api, V3Body, decimal, json_response, money, path_id};
 use crate::{Caller, Sandbox, v3_error};
 use sandbox_kit::clock::iso;
 
@@ -173,9 +172,8 @@ fn checked_request(
     sandbox: &Sandbox,
     caller: &Caller,
     id: u64,
-    body: &Bytes,
+    body: Value,
 ) -> Result<(Value, Value, Items), Response> {
-    let body = parse_json(body)?;
     let order = order_of(sandbox, caller, id)?;
     let items = check_items(&order, &body)?;
     Ok((order, body, items))
@@ -183,14 +181,9 @@ fn checked_request(
 
 /// `POST /v3/orders/{order_id}/payment_actions/refund_quotes`: what refunding `items`
 /// comes to and how it can be paid back.
-pub(crate) async fn quote(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let id = order_id(&params);
-    let items = match checked_request(&sandbox, &caller, id, &body) {
+pub(crate) async fn quote(Api { sandbox, caller }: Api, Path(params): PathParams, V3Body(body): V3Body) -> Response {
+    let id = path_id(&params, "id");
+    let items = match checked_request(&sandbox, &caller, id, body) {
         Ok((_, _, items)) => items,
         Err(response) => return response,
     };
@@ -267,14 +260,9 @@ fn check_payments(body: &Value, total: Decimal) -> Result<Vec<Decimal>, Response
 /// does and `payments`, records the refund (201 `{"data": refund}`), adds it to the
 /// order's `refunded_amount` and to its lines' `quantity_refunded` / `refund_amount` /
 /// `is_refunded`, and fires `store/order/refund/created` and `store/order/updated`.
-pub(crate) async fn create(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-    body: Bytes,
-) -> Response {
-    let id = order_id(&params);
-    let checked = checked_request(&sandbox, &caller, id, &body).and_then(|(order, body, items)| {
+pub(crate) async fn create(Api { sandbox, caller }: Api, Path(params): PathParams, V3Body(body): V3Body) -> Response {
+    let id = path_id(&params, "id");
+    let checked = checked_request(&sandbox, &caller, id, body).and_then(|(order, body, items)| {
         let (total, overridden) = refund_total(&order, &body, &items)?;
         let payments = check_payments(&body, total)?;
         Ok((body, items, total, overridden, payments))
@@ -336,12 +324,8 @@ pub(crate) async fn create(
 }
 
 /// `GET /v3/orders/{order_id}/payment_actions/refunds`: the order's refunds, oldest first.
-pub(crate) async fn list(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(params): PathParams,
-) -> Response {
-    let id = order_id(&params);
+pub(crate) async fn list(Api { sandbox, caller }: Api, Path(params): PathParams) -> Response {
+    let id = path_id(&params, "id");
     if let Err(response) = order_of(&sandbox, &caller, id) {
         return response;
     }
