@@ -1,11 +1,13 @@
 //! The Open API endpoints of the sandbox, answering in the shapes of the reference.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, Multipart, Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Extension, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -107,6 +109,38 @@ fn parse_body(bytes: &Bytes) -> Result<Value, Response> {
     parse_json(bytes).map_err(|(code, message)| business_error(code, message))
 }
 
+/// An Open API request: the sandbox and the caller the gate let through.
+struct Api {
+    sandbox: Sandbox,
+    caller: Caller,
+}
+
+impl FromRequestParts<Sandbox> for Api {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, Infallible> {
+        let caller = parts.extensions.get::<Caller>().cloned();
+        Ok(Api {
+            sandbox: sandbox.clone(),
+            caller: caller.expect("the gate admits every Open API request with its caller"),
+        })
+    }
+}
+
+/// A JSON body (`{}` when empty), or TikTok's `36009022` for one that is not JSON.
+struct Body(Value);
+
+impl FromRequest<Sandbox> for Body {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sandbox: &Sandbox) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(request, sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_body(&bytes).map(Body)
+    }
+}
+
 /// Hides sandbox-internal keys (starting with `_`) from an answer.
 pub(crate) fn public(record: &Value) -> Value {
     match record {
@@ -163,6 +197,18 @@ fn paginate(items: Vec<Value>, params: &HashMap<String, String>, max: usize, lis
 fn require_category_version(shop: &Shop, params: &HashMap<String, String>) -> Result<(), Response> {
     if shop.region == "US" && params.get("category_version").map(String::as_str) != Some("v2") {
         return Err(business_error(12052910, "category_version v2 is required for US shops"));
+    }
+    Ok(())
+}
+
+/// [`require_category_version`], then a leaf category `id`.
+fn require_leaf_category(shop: &Shop, id: &str, params: &HashMap<String, String>) -> Result<(), Response> {
+    require_category_version(shop, params)?;
+    if !crate::State::is_leaf(id) {
+        return Err(business_error(
+            12052910,
+            format!("category {id} is not a leaf category"),
+        ));
     }
     Ok(())
 }
@@ -239,7 +285,7 @@ fn token_json(grant: &GrantRecord) -> Value {
            "granted_scopes": ["seller.authorization.info", "seller.product.basic", "seller.order.info", "seller.fulfillment.basic"]})
 }
 
-async fn authorized_shops(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+async fn authorized_shops(Api { sandbox, caller }: Api) -> Response {
     let state = sandbox.lock();
     let shops: Vec<Value> = caller
         .shop_ids
@@ -292,11 +338,8 @@ async fn category_attributes(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Response {
-    if let Err(response) = require_category_version(shop(&caller), &params) {
+    if let Err(response) = require_leaf_category(shop(&caller), &id, &params) {
         return response;
-    }
-    if !crate::State::is_leaf(&id) {
-        return business_error(12052910, format!("category {id} is not a leaf category"));
     }
     ok(json!({"attributes": crate::State::attributes(&id)}))
 }
@@ -306,20 +349,13 @@ async fn category_rules(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Response {
-    if let Err(response) = require_category_version(shop(&caller), &params) {
+    if let Err(response) = require_leaf_category(shop(&caller), &id, &params) {
         return response;
-    }
-    if !crate::State::is_leaf(&id) {
-        return business_error(12052910, format!("category {id} is not a leaf category"));
     }
     ok(crate::State::rules(&id))
 }
 
-async fn recommend_category(body: Bytes) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn recommend_category(Body(body): Body) -> Response {
     let Some(title) = body["product_title"].as_str().filter(|t| !t.is_empty()) else {
         return business_error(12052910, "product_title is required");
     };
@@ -760,11 +796,7 @@ const CONTENT_FIELDS: [&str; 11] = [
     "external_product_id",
 ];
 
-async fn create_product(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn create_product(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     let shop = shop(&caller).clone();
     let mut state = sandbox.lock();
     let idempotency = body["idempotency_key"]
@@ -921,11 +953,7 @@ fn owned_product<'a>(state: &'a mut crate::State, shop: &Shop, id: &str) -> Resu
 /// stays ACTIVATE and keeps taking stock and prices; an edit of a product with a
 /// version under review replaces that version. Price/stock-only edits publish at
 /// once; content edits of a non-live product send it back to review (PENDING).
-async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: bool) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Value, whole: bool) -> Response {
     let shop = shop(&caller).clone();
     let mut state = sandbox.lock();
     if let Err(response) = validate_product(&state, &shop, &body, whole) {
@@ -989,32 +1017,17 @@ async fn edit(sandbox: Sandbox, caller: Caller, id: String, body: Bytes, whole: 
     ok(result)
 }
 
-async fn edit_product(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn edit_product(Api { sandbox, caller }: Api, Path(id): Path<String>, Body(body): Body) -> Response {
     edit(sandbox, caller, id, body, true).await
 }
 
-async fn partial_edit_product(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn partial_edit_product(Api { sandbox, caller }: Api, Path(id): Path<String>, Body(body): Body) -> Response {
     edit(sandbox, caller, id, body, false).await
 }
 
 /// Get Product: the live version, or with `return_under_review_version=true` the
 /// version under review when an edit is in review.
-async fn get_product(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(params): Params,
-) -> Response {
+async fn get_product(Api { sandbox, caller }: Api, Path(id): Path<String>, Query(params): Params) -> Response {
     let mut state = sandbox.lock();
     match owned_product(&mut state, shop(&caller), &id) {
         Ok(product) if ["FREEZE", "DELETED"].contains(&product["status"].as_str().unwrap_or_default()) => {
@@ -1035,16 +1048,7 @@ async fn get_product(
     }
 }
 
-async fn search_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let filter = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn search_products(Api { sandbox, caller }: Api, Query(params): Params, Body(filter): Body) -> Response {
     let shop = shop(&caller);
     let state = sandbox.lock();
     let status = filter["status"].as_str().unwrap_or("ALL");
@@ -1068,16 +1072,7 @@ async fn search_products(
     paginate(products, &params, 100, "products")
 }
 
-async fn update_inventory(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn update_inventory(Api { sandbox, caller }: Api, Path(id): Path<String>, Body(body): Body) -> Response {
     let shop = shop(&caller).clone();
     let warehouses = shop.sales_warehouse_ids();
     let mut state = sandbox.lock();
@@ -1144,16 +1139,7 @@ fn lists_every_warehouse(held: &Value, requested: &[Value]) -> bool {
     held.is_empty() || (requested.len() == count && requested == held)
 }
 
-async fn update_prices(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn update_prices(Api { sandbox, caller }: Api, Path(id): Path<String>, Body(body): Body) -> Response {
     let shop = shop(&caller).clone();
     let mut state = sandbox.lock();
     let locked = state.promotion_locked_skus.clone();
@@ -1206,11 +1192,7 @@ async fn update_prices(
 }
 
 /// Applies a status action to up to 20 products; `from` lists the allowed statuses.
-fn status_action(sandbox: &Sandbox, caller: &Caller, body: &Bytes, from: &[&str], to: &str) -> Response {
-    let body = match parse_body(body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+fn status_action(sandbox: &Sandbox, caller: &Caller, body: &Value, from: &[&str], to: &str) -> Response {
     let ids: Vec<String> = body["product_ids"]
         .as_array()
         .into_iter()
@@ -1244,11 +1226,7 @@ fn status_action(sandbox: &Sandbox, caller: &Caller, body: &Bytes, from: &[&str]
     ok(json!({"errors": errors}))
 }
 
-async fn activate_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
+async fn activate_products(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     status_action(
         &sandbox,
         &caller,
@@ -1258,19 +1236,11 @@ async fn activate_products(
     )
 }
 
-async fn deactivate_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
+async fn deactivate_products(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     status_action(&sandbox, &caller, &body, &["ACTIVATE", "PENDING"], "SELLER_DEACTIVATED")
 }
 
-async fn delete_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
+async fn delete_products(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     let deletable = [
         "DRAFT",
         "PENDING",
@@ -1282,11 +1252,7 @@ async fn delete_products(
     status_action(&sandbox, &caller, &body, &deletable, "DELETED")
 }
 
-async fn recover_products(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
+async fn recover_products(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     status_action(&sandbox, &caller, &body, &["DELETED"], "SELLER_DEACTIVATED")
 }
 
@@ -1333,16 +1299,7 @@ fn order_status_matches(order: &Value, wanted: &str) -> bool {
     status == wanted || (wanted == "CANCELLED" && status == "CANCEL")
 }
 
-async fn search_orders(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let filter = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn search_orders(Api { sandbox, caller }: Api, Query(params): Params, Body(filter): Body) -> Response {
     let shop = shop(&caller);
     let state = sandbox.lock();
     let mut orders: Vec<Value> = state
@@ -1363,11 +1320,7 @@ async fn search_orders(
     paginate(orders, &params, 100, "orders")
 }
 
-async fn order_details(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn order_details(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let ids: Vec<&str> = params
         .get("ids")
         .map(|ids| ids.split(',').filter(|i| !i.is_empty()).collect())
@@ -1409,15 +1362,10 @@ fn valid_provider(shop: &Shop, provider: &str) -> bool {
 }
 
 async fn mark_package_shipped(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
+    Api { sandbox, caller }: Api,
     Path(order_id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let shop = shop(&caller).clone();
     let tracking = body["tracking_number"].as_str().unwrap_or_default().to_string();
     let provider = body["shipping_provider_id"].as_str().unwrap_or_default().to_string();
@@ -1541,16 +1489,7 @@ async fn mark_package_shipped(
     ok(json!({"order_id": order_id, "package_id": package_id, "order_line_item_ids": line_ids}))
 }
 
-async fn ship_package(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(package_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn ship_package(Api { sandbox, caller }: Api, Path(package_id): Path<String>, Body(body): Body) -> Response {
     let tracking = body["self_shipment"]["tracking_number"].as_str().unwrap_or_default();
     let provider = body["self_shipment"]["shipping_provider_id"]
         .as_str()
@@ -1577,17 +1516,15 @@ async fn ship_package(
 }
 
 async fn update_shipping_info(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
+    Api { sandbox, caller }: Api,
     Path(order_id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     correct_tracking(&sandbox, &caller, &order_id, None, &body)
 }
 
 async fn update_package_shipping_info(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
+    Api { sandbox, caller }: Api,
     Path(package_id): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -1597,7 +1534,10 @@ async fn update_package_shipping_info(
         .get(&package_id)
         .map(|p| p["order_id"].as_str().unwrap_or_default().to_string());
     match order_id {
-        Some(order_id) => correct_tracking(&sandbox, &caller, &order_id, Some(&package_id), &body),
+        Some(order_id) => match parse_body(&body) {
+            Ok(body) => correct_tracking(&sandbox, &caller, &order_id, Some(&package_id), &body),
+            Err(response) => response,
+        },
         None => business_error(21008111, "The package does not exist or does not belong to the seller"),
     }
 }
@@ -1609,12 +1549,8 @@ fn correct_tracking(
     caller: &Caller,
     order_id: &str,
     package_id: Option<&str>,
-    body: &Bytes,
+    body: &Value,
 ) -> Response {
-    let body = match parse_body(body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let tracking = body["tracking_number"].as_str().unwrap_or_default().to_string();
     let provider = body["shipping_provider_id"].as_str().unwrap_or_default().to_string();
     if !valid_tracking(&tracking) || !valid_provider(shop(caller), &provider) {
@@ -1652,11 +1588,7 @@ fn correct_tracking(
     ok(json!({}))
 }
 
-async fn package_detail(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(package_id): Path<String>,
-) -> Response {
+async fn package_detail(Api { sandbox, caller }: Api, Path(package_id): Path<String>) -> Response {
     let state = sandbox.lock();
     match state.packages.get(&package_id) {
         Some(package) if package["_shop"] == shop(&caller).id.as_str() => ok(public(package)),
@@ -1671,15 +1603,11 @@ async fn package_detail(
 fn search_after_sales(
     sandbox: &Sandbox,
     caller: &Caller,
-    (params, body): (&HashMap<String, String>, &Bytes),
+    (params, filter): (&HashMap<String, String>, &Value),
     kind: Kind,
     filters: &[(&str, &str)],
     list: &str,
 ) -> Response {
-    let filter = match parse_body(body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let mut wanted = Vec::new();
     for (body_key, record_key) in filters {
         match &filter[*body_key] {
@@ -1705,12 +1633,7 @@ fn search_after_sales(
     paginate(items, &params, 50, list)
 }
 
-async fn search_cancellations(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
+async fn search_cancellations(Api { sandbox, caller }: Api, Query(params): Params, Body(body): Body) -> Response {
     let filters = [
         ("cancel_ids", "cancel_id"),
         ("order_ids", "order_id"),
@@ -1728,12 +1651,7 @@ async fn search_cancellations(
     )
 }
 
-async fn search_returns(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
+async fn search_returns(Api { sandbox, caller }: Api, Query(params): Params, Body(body): Body) -> Response {
     let filters = [
         ("return_ids", "return_id"),
         ("order_ids", "order_id"),
@@ -1751,12 +1669,15 @@ async fn search_returns(
 /// key gets the first call's answer, success or refusal, without acting again. The
 /// decision's webhooks are sent after it.
 fn decide_once(
-    sandbox: &Sandbox,
-    caller: &Caller,
-    (params, body): (&HashMap<String, String>, &Bytes),
-    decide: impl FnOnce(&mut crate::State, &str, &Value) -> Result<Vec<Notice>, Refusal>,
+    Decision {
+        api: Api { sandbox, caller },
+        id,
+        params,
+        body,
+    }: Decision,
+    decide: impl FnOnce(&mut crate::State, &str, &str, &Value) -> Result<Vec<Notice>, Refusal>,
 ) -> Response {
-    let shop_id = shop(caller).id.clone();
+    let shop_id = shop(&caller).id.clone();
     let key = match params.get("idempotency_key") {
         Some(key) if key.is_empty() || key.len() > 255 => {
             return business_error(36009004, "idempotency_key must be 1 to 255 characters");
@@ -1769,7 +1690,7 @@ fn decide_once(
         if let Some(answer) = key.as_ref().and_then(|k| state.decision_keys.get(k)) {
             return respond(answer);
         }
-        let outcome = parse_json(body).and_then(|body| decide(&mut state, &shop_id, &body));
+        let outcome = parse_json(&body).and_then(|body| decide(&mut state, &shop_id, &id, &body));
         let (answer, notices) = match outcome {
             Ok(notices) => (json!({"code": 0, "message": "Success", "data": {}}), notices),
             Err((code, message)) => (json!({"code": code, "message": message}), Vec::new()),
@@ -1783,6 +1704,34 @@ fn decide_once(
     respond(&answer)
 }
 
+/// A seller decision's request: the caller, the record id of the path, the query (its
+/// `idempotency_key`) and the body, read only once the key was looked up.
+struct Decision {
+    api: Api,
+    id: String,
+    params: HashMap<String, String>,
+    body: Bytes,
+}
+
+impl FromRequest<Sandbox> for Decision {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sandbox: &Sandbox) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(api) = Api::from_request_parts(&mut parts, sandbox).await;
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(params) = Params::from_request_parts(&mut parts, sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), sandbox)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Decision { api, id, params, body })
+    }
+}
+
 /// The envelope of a stored decision answer.
 fn respond(answer: &Value) -> Response {
     match answer["code"].as_i64() {
@@ -1793,40 +1742,20 @@ fn respond(answer: &Value) -> Response {
 
 /// Approve Cancellation (§10.1): documented without a body (one sent is signed like
 /// any other and ignored); see [`after_sales::decide_cancellation`].
-async fn approve_cancellation(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
-        after_sales::decide_cancellation(state, shop_id, &id, body, true)
+async fn approve_cancellation(decision: Decision) -> Response {
+    decide_once(decision, |state, shop_id, id, body| {
+        after_sales::decide_cancellation(state, shop_id, id, body, true)
     })
 }
 
 /// Reject Cancellation (§10.1): `{reject_reason, comment?, images?}`.
-async fn reject_cancellation(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
-        after_sales::decide_cancellation(state, shop_id, &id, body, false)
+async fn reject_cancellation(decision: Decision) -> Response {
+    decide_once(decision, |state, shop_id, id, body| {
+        after_sales::decide_cancellation(state, shop_id, id, body, false)
     })
 }
 
-async fn seller_cancel_order(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn seller_cancel_order(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     let shop = shop(&caller).clone();
     let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
     let reason = body["cancel_reason"].as_str().unwrap_or_default().to_string();
@@ -1869,38 +1798,22 @@ async fn seller_cancel_order(
 
 /// Approve Return (§10.2): `{decision, buyer_keep_item?, partial_refund?}`; see
 /// [`after_sales::decide_return`].
-async fn approve_return(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
-        after_sales::decide_return(state, shop_id, &id, body, true)
+async fn approve_return(decision: Decision) -> Response {
+    decide_once(decision, |state, shop_id, id, body| {
+        after_sales::decide_return(state, shop_id, id, body, true)
     })
 }
 
 /// Reject Return (§10.2): `{decision, reject_reason, comment?, images?}`.
-async fn reject_return(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    decide_once(&sandbox, &caller, (&params, &body), |state, shop_id, body| {
-        after_sales::decide_return(state, shop_id, &id, body, false)
+async fn reject_return(decision: Decision) -> Response {
+    decide_once(decision, |state, shop_id, id, body| {
+        after_sales::decide_return(state, shop_id, id, body, false)
     })
 }
 
 /// Get Reject Reasons (§10.2): the reasons of one return or cancellation of the shop,
 /// as it stands (`25007006` for another shop's or an unknown id).
-async fn reject_reasons(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Query(params): Params,
-) -> Response {
+async fn reject_reasons(Api { sandbox, caller }: Api, Query(params): Params) -> Response {
     let Some(id) = params.get("return_or_cancel_id").filter(|id| !id.is_empty()) else {
         return business_error(36009004, "return_or_cancel_id is required");
     };
@@ -1925,11 +1838,7 @@ async fn reject_reasons(
 }
 
 /// Get Return Records (§10.2): the return's timeline, one entry per change.
-async fn return_records(
-    State(sandbox): State<Sandbox>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Response {
+async fn return_records(Api { sandbox, caller }: Api, Path(id): Path<String>) -> Response {
     let state = sandbox.lock();
     match state.returns.get(&id) {
         Some(record) if record["_shop"] == shop(&caller).id.as_str() => ok(json!({"records": record["_records"]})),
@@ -1957,7 +1866,7 @@ const EVENT_TYPES: [&str; 17] = [
     "REVERSE_STATUS_UPDATE",
 ];
 
-async fn list_webhooks(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>) -> Response {
+async fn list_webhooks(Api { sandbox, caller }: Api) -> Response {
     let shop = shop(&caller);
     let state = sandbox.lock();
     let webhooks: Vec<Value> = state
@@ -1979,11 +1888,7 @@ fn acceptable_address(address: &str) -> bool {
     address.len() <= 255 && ((url.scheme() == "https" && url.port().is_none() && url.domain().is_some()) || loopback)
 }
 
-async fn update_webhook(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn update_webhook(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     let event_type = body["event_type"].as_str().unwrap_or_default();
     let address = body["address"].as_str().unwrap_or_default();
     if !EVENT_TYPES.contains(&event_type) {
@@ -2002,11 +1907,7 @@ async fn update_webhook(State(sandbox): State<Sandbox>, Extension(caller): Exten
     ok(json!({}))
 }
 
-async fn delete_webhook(State(sandbox): State<Sandbox>, Extension(caller): Extension<Caller>, body: Bytes) -> Response {
-    let body = match parse_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+async fn delete_webhook(Api { sandbox, caller }: Api, Body(body): Body) -> Response {
     let event_type = body["event_type"].as_str().unwrap_or_default().to_string();
     sandbox.lock().webhooks.remove(&(shop(&caller).id.clone(), event_type));
     ok(json!({}))
