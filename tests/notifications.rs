@@ -51,6 +51,13 @@ async fn mails_to(to: &str) -> Vec<(String, String)> {
 }
 
 /// The bell's number on a page.
+/// The store's order counters, which the notice check reads orders waiting from.
+async fn counts(app: &connector::app::App) -> std::collections::HashMap<String, i64> {
+    connector::orders::order_counts(app.table.as_ref(), STORE)
+        .await
+        .unwrap()
+}
+
 fn bell(page: &str) -> usize {
     let start = page.find("id=\"bell\"").expect("the bell is on the page");
     let text = &page[start..];
@@ -93,7 +100,9 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
     shop.authorization_expires_at = Some(now + 3 * 86_400);
     accounts::save_shop(table, &shop).await.unwrap();
 
-    let checked = notices::check_store(&app, STORE, now).await.unwrap();
+    let checked = notices::check_store(&app, STORE, now, &counts(&app).await)
+        .await
+        .unwrap();
     assert_eq!((checked.raised, checked.mailed), (2, 2), "{checked:?}");
     let mails = mails_to(&owner).await;
     assert_eq!(mails.len(), 2, "one mail per kind: {mails:?}");
@@ -114,7 +123,9 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
     }
 
     // The same day again: nothing new, no second mail.
-    let again = notices::check_store(&app, STORE, now).await.unwrap();
+    let again = notices::check_store(&app, STORE, now, &counts(&app).await)
+        .await
+        .unwrap();
     assert_eq!((again.raised, again.mailed), (0, 0));
     assert_eq!(
         mails_to(&owner).await.len(),
@@ -147,7 +158,9 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
         .await
         .unwrap();
     assert_eq!(saved.status, 303, "{}", saved.body);
-    let next_day = notices::check_store(&app, STORE, now + 86_400).await.unwrap();
+    let next_day = notices::check_store(&app, STORE, now + 86_400, &counts(&app).await)
+        .await
+        .unwrap();
     assert_eq!(next_day.mailed, 1);
     let mails = mails_to(&owner).await;
     assert_eq!(mails.len(), 3);
@@ -163,7 +176,9 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
     let mut shop = accounts::get_shop(table, STORE, &shop.shop_id).await.unwrap().unwrap();
     shop.authorization_expires_at = Some(now + 300 * 86_400);
     accounts::save_shop(table, &shop).await.unwrap();
-    notices::check_store(&app, STORE, now).await.unwrap();
+    notices::check_store(&app, STORE, now, &counts(&app).await)
+        .await
+        .unwrap();
     let kinds: Vec<NoticeKind> = notices::list(table, STORE)
         .await
         .unwrap()

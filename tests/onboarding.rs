@@ -480,7 +480,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     let refused = store_b
         .fill_in(
             &format!("{}/connect", base(&running)),
-            &[("store_id", "sbx2store"), ("access_token", "wrong")],
+            &[("store_hash", "sbx2store"), ("access_token", "wrong")],
         )
         .await
         .unwrap();
@@ -494,7 +494,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
     );
     let account: Value = reqwest::Client::new()
         .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
-        .json(&json!({"store_id": "sbx2store"}))
+        .json(&json!({"store_hash": "sbx2store"}))
         .send()
         .await
         .unwrap()
@@ -505,7 +505,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
         .fill_in(
             &format!("{}/connect", base(&running)),
             &[
-                ("store_id", "sbx2store"),
+                ("store_hash", "sbx2store"),
                 ("access_token", account["access_token"].as_str().unwrap()),
             ],
         )
@@ -520,7 +520,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
             .body,
     )
     .unwrap();
-    assert_eq!(session_b["store_id"], "sbx2store");
+    assert_eq!(session_b["store_hash"], "sbx2store");
     let csrf_b = session_b["csrf_token"].as_str().unwrap().to_string();
 
     let listed: Value = serde_json::from_str(
@@ -746,7 +746,7 @@ async fn deliver(running: &Running, store_id: &str, header_secret: &str, key: &[
 
 /// Connects `store_id` by pasting a store-level API account into the connect form.
 async fn connect_api_account(running: &Running, store_id: &str, token: &str, client_secret: Option<&str>) {
-    let mut fields = vec![("store_id", store_id), ("access_token", token)];
+    let mut fields = vec![("store_hash", store_id), ("access_token", token)];
     fields.extend(client_secret.map(|secret| ("client_secret", secret)));
     let answer = Browser::new()
         .unwrap()
@@ -802,7 +802,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let account: Value = reqwest::Client::new()
         .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
-        .json(&json!({"store_id": "sbx2store"}))
+        .json(&json!({"store_hash": "sbx2store"}))
         .send()
         .await
         .unwrap()
@@ -826,7 +826,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     // And BigCommerce's own deliveries for that store are accepted.
     reqwest::Client::new()
         .post(format!(
-            "{}/sandbox/products/2?store_id=sbx2store",
+            "{}/sandbox/products/2?store_hash=sbx2store",
             sandboxes.bigcommerce
         ))
         .json(&json!({"price": 42.0}))
@@ -839,7 +839,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
             .lock()
             .deliveries
             .iter()
-            .any(|d| d.store_id == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
+            .any(|d| d.store_hash == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
     })
     .await;
     assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox.lock().deliveries);

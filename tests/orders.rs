@@ -9,7 +9,6 @@ use connector::orders::{self, SyncState};
 use connector::queue::{Job, JobKind};
 use connector::redrive;
 use connector::schedules::{self, Schedule};
-use connector::store::StorePlatform;
 use connector_e2e::chromium::Chromium;
 use connector_e2e::{bigcommerce, eventually, merchant, ready_on, store_orders, tiktok, tiktok_admin, tiktok_order};
 use connector_local::Running;
@@ -589,7 +588,7 @@ async fn failed_orders_are_retried_then_parked_and_the_merchant_can_retry() {
             .is_some_and(|r| r.state == SyncState::Error))
         .await
     );
-    for attempt in 1..=orders::DEFAULT_RETRIES {
+    for attempt in 1..=connector::rules::orders::DEFAULT_RETRIES {
         schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
         assert!(
             eventually(10, async || orders::get_record(table, STORE, id)

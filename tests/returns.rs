@@ -467,7 +467,7 @@ async fn an_answer_tiktok_no_longer_takes_ends_as_a_readable_state_and_another_s
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let (mut other, _, other_csrf) = connector_e2e::merchant_at(
         &running,
-        &format!("{}/sandbox/install?store_id=sbx2store", sandboxes.bigcommerce),
+        &format!("{}/sandbox/install?store_hash=sbx2store", sandboxes.bigcommerce),
     )
     .await;
     for path in [

@@ -30,7 +30,7 @@ async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, 
     let (data_dir, running) = onboarded().await;
     let (a, base, csrf_a) = merchant(&running).await;
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
-    let (b, _, csrf_b) = merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_id={STORE_B}")).await;
+    let (b, _, csrf_b) = merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_B}")).await;
     (data_dir, running, a, csrf_a, b, csrf_b, base)
 }
 
@@ -115,7 +115,7 @@ async fn a_session_ends_with_its_user_and_with_its_installation() {
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     let (mut owner, base, _) = merchant(&running).await;
     let load: Value = reqwest::get(format!(
-        "{bigcommerce}/sandbox/load-url?store_id={STORE_A}&user_id=777"
+        "{bigcommerce}/sandbox/load-url?store_hash={STORE_A}&user_id=777"
     ))
     .await
     .unwrap()
@@ -132,7 +132,7 @@ async fn a_session_ends_with_its_user_and_with_its_installation() {
 
     let removed: Value = reqwest::Client::new()
         .post(format!(
-            "{bigcommerce}/sandbox/remove-user?store_id={STORE_A}&user_id=777"
+            "{bigcommerce}/sandbox/remove-user?store_hash={STORE_A}&user_id=777"
         ))
         .send()
         .await
@@ -148,13 +148,13 @@ async fn a_session_ends_with_its_user_and_with_its_installation() {
 
     // Uninstall, then install again: the session from before does not come back.
     reqwest::Client::new()
-        .post(format!("{bigcommerce}/sandbox/uninstall?store_id={STORE_A}"))
+        .post(format!("{bigcommerce}/sandbox/uninstall?store_hash={STORE_A}"))
         .send()
         .await
         .unwrap();
     assert_eq!(owner.get(&session).await.unwrap().status, 401);
     let (mut reinstalled, _, _) =
-        merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_id={STORE_A}")).await;
+        merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_A}")).await;
     assert_eq!(
         reinstalled.get(&session).await.unwrap().status,
         200,
@@ -287,7 +287,7 @@ async fn the_manual_connection_form_refuses_posts_from_other_sites_and_other_bro
     let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
     let account: Value = reqwest::Client::new()
         .post(format!("{bigcommerce}/sandbox/api-accounts"))
-        .json(&json!({"store_id": STORE_B}))
+        .json(&json!({"store_hash": STORE_B}))
         .send()
         .await
         .unwrap()
@@ -296,7 +296,7 @@ async fn the_manual_connection_form_refuses_posts_from_other_sites_and_other_bro
         .unwrap();
     let token = account["access_token"].as_str().unwrap();
     let url = format!("http://{}/connect", running.addr);
-    let fields = [("store_id", STORE_B), ("access_token", token)];
+    let fields = [("store_hash", STORE_B), ("access_token", token)];
     // A page on another site posts the form (no token, or a token from the attacker's
     // own copy of the page, which this browser has no cookie for).
     let mut attacker = Browser::new().unwrap();

@@ -7,11 +7,11 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::catalog::{SettingError, within};
-use crate::crypto::TokenCipher;
 use crate::crypto::SecretString;
-use crate::store::Platform;
+use crate::crypto::TokenCipher;
+use crate::rules::catalog::{SettingError, within};
 use crate::storage::{Condition, Item, Query, StorageError, Table, WriteOp, decode, encode, unix_now};
+use crate::store::Platform;
 use crate::tiktok::Tokens;
 
 /// Partition of a store.
@@ -608,7 +608,7 @@ pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), Sto
     let directory = Item::new(
         SHOP_DIRECTORY,
         record.shop_id.clone(),
-        serde_json::json!({"store_id": record.store_id}),
+        serde_json::json!({"store_hash": record.store_id}),
     );
     table.put(directory, Condition::None).await
 }
@@ -616,7 +616,7 @@ pub async fn save_shop(table: &dyn Table, record: &ShopRecord) -> Result<(), Sto
 /// The store a shop belongs to (webhook routing).
 pub async fn store_of_shop(table: &dyn Table, shop_id: &str) -> Result<Option<String>, StorageError> {
     let item = table.get(SHOP_DIRECTORY, shop_id).await?;
-    Ok(item.and_then(|i| i.data["store_id"].as_str().map(str::to_string)))
+    Ok(item.and_then(|i| i.data["store_hash"].as_str().map(str::to_string)))
 }
 
 /// Every (shop id, store hash) pair, one page at a time.
@@ -628,9 +628,23 @@ pub async fn shop_directory_page(
     let entries = page
         .items
         .iter()
-        .filter_map(|item| Some((item.sk.clone(), item.data["store_id"].as_str()?.to_string())))
+        .filter_map(|item| Some((item.sk.clone(), item.data["store_hash"].as_str()?.to_string())))
         .collect();
     Ok((entries, page.cursor))
+}
+
+/// Every store with a connected shop (from the shop directory), each once.
+pub async fn stores_with_shops(table: &dyn Table) -> Result<std::collections::BTreeSet<String>, StorageError> {
+    let mut stores = std::collections::BTreeSet::new();
+    let mut cursor = None;
+    loop {
+        let (entries, next) = shop_directory_page(table, cursor).await?;
+        stores.extend(entries.into_iter().map(|(_, store_id)| store_id));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(stores),
+        }
+    }
 }
 
 /// Uninstall: purges tokens and personal data of the store and its shops, marks the

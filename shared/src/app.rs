@@ -37,7 +37,7 @@ pub struct App {
     /// Plain HTTP client (OAuth exchanges, image downloads).
     pub http: reqwest::Client,
     /// Keeps TikTok tokens in the table and refreshes them single-flight.
-    pub token_keeper: Arc<crate::shops::StoredTokens>,
+    pub token_keeper: Arc<crate::tokens::StoredTokens>,
     /// Sends the owner's notice e-mails (SES in AWS).
     pub mailer: Arc<dyn Mailer>,
 }
@@ -88,7 +88,7 @@ impl App {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| ConfigError::Unavailable(e.to_string()))?;
-        let token_keeper = Arc::new(crate::shops::StoredTokens::new(
+        let token_keeper = Arc::new(crate::tokens::StoredTokens::new(
             parts.table.clone(),
             parts.secrets.token_cipher.clone(),
         ));

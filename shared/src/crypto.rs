@@ -13,7 +13,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-
 const FORMAT: &str = "v1";
 const NONCE_BYTES: usize = 12;
 

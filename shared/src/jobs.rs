@@ -28,9 +28,10 @@ impl JobHandler for Dispatcher {
             | JobKind::SyncStock
             | JobKind::SyncPrice
             | JobKind::ProductStatus => crate::catalog::sync::handle(&self.app, job).await,
-            JobKind::SyncOrder | JobKind::PushShipment | JobKind::StoreOrderStatus | JobKind::SyncOrderRange => {
+            JobKind::SyncOrder | JobKind::PushShipment | JobKind::SyncOrderRange => {
                 crate::orders::handle(&self.app, job).await
             }
+            JobKind::StoreOrderStatus => crate::changes::store_order_status(&self.app, job).await,
             JobKind::AfterSale => crate::returns::handle(&self.app, job).await,
             other => Err(JobError::NotImplemented(other)),
         };

@@ -383,54 +383,7 @@ pub async fn settings_changed(
     Ok(true)
 }
 
-/// Logs a catalogue activity's start (when nothing is counted yet) or its end, once
-/// each however often the activity is saved.
-pub async fn activity_saved(table: &dyn Table, store_id: &str, activity: &crate::catalog::records::Activity) {
-    let kind = LogKind::of_activity(&activity.kind);
-    let what = activity.kind.replace('_', " ");
-    let shop = activity
-        .shop_id
-        .as_deref()
-        .map(|shop| format!(" on shop {shop}"))
-        .unwrap_or_default();
-    if let Some(finished) = activity.finished_at.filter(|_| activity.status == "done") {
-        let summary = format!(
-            "{}{shop} finished: {} done, {} failed",
-            capitalised(&what),
-            activity.done,
-            activity.failed
-        );
-        let entry = Entry {
-            at: finished,
-            ..Entry::now(kind, summary)
-        };
-        note(
-            table,
-            store_id,
-            entry,
-            Some(&format!("activity-{}-done", activity.id)),
-        )
-        .await;
-    } else if activity.done == 0 && activity.failed == 0 {
-        let total = activity
-            .total
-            .map(|total| format!(" ({total} item(s))"))
-            .unwrap_or_default();
-        let entry = Entry {
-            at: activity.started_at,
-            ..Entry::now(kind, format!("{}{shop} started{total}", capitalised(&what)))
-        };
-        note(
-            table,
-            store_id,
-            entry,
-            Some(&format!("activity-{}-start", activity.id)),
-        )
-        .await;
-    }
-}
-
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -1,8 +1,7 @@
-//! The three Lambda shapes every function binary is one of: an HTTP API, an SQS
-//! consumer with partial batch responses, and a scheduled task. Each builds the
+//! Two of the three Lambda shapes every function binary is one of: an SQS consumer with
+//! partial batch responses and a scheduled task (the third, an HTTP API, is
+//! [`crate::http::run_lambda`], since the domain never depends on the HTTP layer). Each builds the
 //! [`App`] once per cold start and serves invocations with it.
-
-use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -11,17 +10,10 @@ use crate::app::App;
 use crate::jobs::Dispatcher;
 use crate::queue::lambda::process_batch;
 use crate::schedules::{self, Schedule};
-use crate::{http, telemetry};
+use crate::telemetry;
 
 /// What a function's `main` returns.
 pub type Error = lambda_runtime::Error;
-
-/// Serves `routes` behind API Gateway (HTTP API or REST).
-pub async fn run_http(routes: axum::Router<Arc<App>>) -> Result<(), Error> {
-    telemetry::init();
-    let app = App::from_env().await?;
-    lambda_http::run(http::serve(app, routes)).await
-}
 
 /// Consumes SQS batches, reporting only failed messages (`ReportBatchItemFailures`).
 pub async fn run_sqs() -> Result<(), Error> {

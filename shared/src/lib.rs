@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod app;
 pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod configuration;
 pub mod crypto;
@@ -35,3 +36,4 @@ pub mod storage;
 pub mod store;
 pub mod telemetry;
 pub mod tiktok;
+pub mod tokens;

@@ -9,6 +9,8 @@
 //! with a conditional put of `MAILED#<kind>#<shop>#<day>` (kept 2 days). Texts name
 //! shops, counts and TikTok order ids; never a token or a buyer's data.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord, StoreStatus, store_pk};
@@ -255,8 +257,15 @@ pub struct Checked {
 /// [`NoticeKind::AuthorizationExpiring`] notices as of `now`: raised for each
 /// connected shop whose cause holds (and mailed to the owner, once a day per kind
 /// and shop, when the owner's settings allow), removed where it no longer holds.
-/// A mail that fails is logged and tried again at the next check. Errors: the table's.
-pub async fn check_store(app: &App, store_id: &str, now: i64) -> Result<Checked, CheckError> {
+/// A mail that fails is logged and tried again at the next check. `order_counts` are
+/// the store's order counters (`waiting:<shop id>` → orders waiting for the merchant;
+/// [`crate::orders::order_counts`]). Errors: the table's.
+pub async fn check_store(
+    app: &App,
+    store_id: &str,
+    now: i64,
+    order_counts: &HashMap<String, i64>,
+) -> Result<Checked, CheckError> {
     let table = app.table.as_ref();
     let mut checked = Checked::default();
     let Some(store) = accounts::get_store(table, store_id).await? else {
@@ -265,12 +274,14 @@ pub async fn check_store(app: &App, store_id: &str, now: i64) -> Result<Checked,
     if store.status != StoreStatus::Installed {
         return Ok(checked);
     }
-    let counts = crate::orders::order_counts(table, store_id).await?;
     for shop in accounts::list_shops(table, store_id).await? {
         if shop.status == ShopStatus::Disconnected {
             continue;
         }
-        let waiting = counts.get(&format!("waiting:{}", shop.shop_id)).copied().unwrap_or(0);
+        let waiting = order_counts
+            .get(&format!("waiting:{}", shop.shop_id))
+            .copied()
+            .unwrap_or(0);
         let causes = [
             (NoticeKind::OrdersNeedAttention, orders_notice(&shop, waiting)),
             (NoticeKind::AuthorizationExpiring, authorization_notice(&shop, now)),
@@ -392,34 +403,6 @@ async fn mail_once(
             Ok(false)
         }
     }
-}
-
-/// [`check_store`] for every store with a connected shop (the hourly token-refresh
-/// schedule runs it); a store whose check fails is logged and the others go on.
-/// Returns the sum of what the checks did. Errors: reading the shop directory.
-pub async fn check_all(app: &App, now: i64) -> Result<Checked, StorageError> {
-    let table = app.table.as_ref();
-    let mut stores = std::collections::BTreeSet::new();
-    let mut cursor = None;
-    loop {
-        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        stores.extend(entries.into_iter().map(|(_, store_id)| store_id));
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut total = Checked::default();
-    for store_id in stores {
-        match check_store(app, &store_id, now).await {
-            Ok(checked) => {
-                total.raised += checked.raised;
-                total.mailed += checked.mailed;
-            }
-            Err(error) => tracing::warn!(store = %store_id, %error, "notice check failed"),
-        }
-    }
-    Ok(total)
 }
 
 #[cfg(test)]

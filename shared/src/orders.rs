@@ -152,7 +152,9 @@ pub async fn get_record(
     .transpose()
 }
 
-async fn save_record(table: &dyn Table, store_id: &str, mut record: OrderRecord) -> Result<(), StorageError> {
+/// Saves an order record, stamped with the time it changed (and first seen, the first
+/// time), with its counters, list index and search words kept in step. Errors: the table's.
+pub async fn save_record(table: &dyn Table, store_id: &str, mut record: OrderRecord) -> Result<(), StorageError> {
     record.updated_at = unix_now();
     if record.first_seen == 0 {
         record.first_seen = record.updated_at;
@@ -457,63 +459,9 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 _ => Ok(()),
             }
         }
-        JobKind::StoreOrderStatus => {
-            let event: StoreEvent =
-                serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Malformed(e.to_string()))?;
-            match event {
-                StoreEvent::OrderStatus { order_id, new_status } if new_status.as_deref() == Some("5") => {
-                    cancel_on_tiktok(app, &store, &order_id).await
-                }
-                // Refunded / Partially Refunded (BigCommerce status ids 4 and 14).
-                StoreEvent::OrderStatus { order_id, new_status }
-                    if matches!(new_status.as_deref(), Some("4" | "14")) =>
-                {
-                    note_store_refund(app.table.as_ref(), &store, &order_id).await
-                }
-                _ => Ok(()),
-            }
-        }
         JobKind::SyncOrderRange => actions::sync_range_page(app, &store, &job).await,
         other => Err(JobError::NotImplemented(other)),
     }
-}
-
-/// A refund made in the store on a TikTok order: TikTok is never told silently (the
-/// buyer's money moves only on TikTok), so the order shows it as a reason for the
-/// merchant. The connector's own refunds (a TikTok return it recorded) are known by
-/// the return's record and change nothing.
-async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
-    let Some(mut record) = record_of_store_order(table, &store.store_id, store_order_id).await? else {
-        return Ok(());
-    };
-    let ours = crate::returns::all(table, &store.store_id)
-        .await?
-        .iter()
-        // From the moment the connector asks for a refund (the store may move the status as
-        // it creates it), the order's refund status is the connector's own.
-        .any(|r| r.order_id == record.tiktok_order_id && r.effects.refunds_before.is_some());
-    if ours {
-        return Ok(());
-    }
-    let reason = format!(
-        "Store order {store_order_id} was refunded in the store; TikTok was not told. If the buyer should get money back, refund them from TikTok Seller Center or approve their request under Returns."
-    );
-    if record.reason.as_deref() == Some(reason.as_str()) {
-        return Ok(());
-    }
-    record.reason = Some(reason.clone());
-    let order_id = record.tiktok_order_id.clone();
-    save_record(table, &store.store_id, record).await?;
-    timeline::note(
-        table,
-        &store.store_id,
-        &order_id,
-        EventKind::StoreWrite,
-        false,
-        reason,
-    )
-    .await;
-    Ok(())
 }
 
 /// The TikTok order as it is now (`None` when TikTok does not know it).
@@ -1017,7 +965,7 @@ pub async fn last_poll(table: &dyn Table, store_id: &str, shop_id: &str) -> Resu
 /// Polls every shop's orders changed since its watermark (with a 5-minute overlap)
 /// and enqueues them; the safety net for lost webhooks.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    crate::schedules::each_shop(app, "order poll", |store_id, shop_id| async move {
+    crate::shops::each_shop(app, "order poll", |store_id, shop_id| async move {
         poll_shop(app, &store_id, &shop_id).await
     })
     .await
@@ -1027,7 +975,7 @@ async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, Jo
     let table = app.table.as_ref();
     // Orders saved before the orders screen's index get indexed a batch a minute.
     browse::ensure_indexed(table, store_id).await?;
-    let Some(cursor) = crate::schedules::PollCursor::open(table, store_id, shop_id, "ORDERS", 86_400).await? else {
+    let Some(cursor) = crate::shops::PollCursor::open(table, store_id, shop_id, "ORDERS", 86_400).await? else {
         return Ok(0);
     };
     let shop = &cursor.shop;
@@ -1123,10 +1071,7 @@ pub async fn pushed_shipment(
     shipment_id: &str,
 ) -> Result<Option<PushedShipment>, StorageError> {
     let item = table
-        .get(
-            &accounts::store_pk(store_id),
-            &shipment_sk(store_order_id, shipment_id),
-        )
+        .get(&accounts::store_pk(store_id), &shipment_sk(store_order_id, shipment_id))
         .await?;
     Ok(item.and_then(|i| serde_json::from_value(i.data).ok()))
 }
@@ -1351,7 +1296,7 @@ async fn correct_tracking(
 }
 
 /// The merchant cancelled a TikTok order in the store: cancel it on TikTok too.
-async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
+pub async fn cancel_on_tiktok(app: &App, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
     let table = app.table.as_ref();
     let Some(mut record) = record_of_store_order(table, &store.store_id, store_order_id).await? else {
         return Ok(());
@@ -1529,11 +1474,7 @@ pub async fn park(
 
 /// The store's latest `limit` order records: the highest TikTok order numbers (TikTok
 /// numbers orders in time order), read from the end of the key range.
-pub async fn latest_records(
-    table: &dyn Table,
-    store_id: &str,
-    limit: usize,
-) -> Result<Vec<OrderRecord>, StorageError> {
+pub async fn latest_records(table: &dyn Table, store_id: &str, limit: usize) -> Result<Vec<OrderRecord>, StorageError> {
     let page = table
         .query(
             Query::table(accounts::store_pk(store_id), "ORDER#")

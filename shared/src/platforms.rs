@@ -23,7 +23,9 @@ pub fn capabilities(platform: Platform) -> Capabilities {
 /// must be connected again); a client that cannot be built.
 pub fn open(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, StoreError> {
     match store.platform {
-        Platform::BigCommerce => open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
+        Platform::BigCommerce => {
+            open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
+        }
     }
 }
 

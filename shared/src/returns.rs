@@ -500,9 +500,7 @@ pub async fn stage_counts(table: &dyn Table, store_id: &str) -> Result<HashMap<S
 /// `until` (Unix seconds), earliest first (of the 100 earliest deadlines): the "answer
 /// within 24 hours" notice. A passed deadline is TikTok's to decide, not the seller's.
 pub async fn due_before(table: &dyn Table, store_id: &str, until: i64) -> Result<Vec<AfterSale>, StorageError> {
-    let page = table
-        .query(Query::index(action_index(store_id), "").limit(100))
-        .await?;
+    let page = table.query(Query::index(action_index(store_id), "").limit(100)).await?;
     let records: Vec<AfterSale> = page
         .items
         .iter()
@@ -996,7 +994,7 @@ pub async fn enqueue(
 /// 5-minute overlap) and enqueues a re-read of each: the safety net for the webhooks
 /// TikTok stops sending after 4 failed deliveries. Returns how many were enqueued.
 pub async fn poll_all(app: &App) -> Result<usize, JobError> {
-    crate::schedules::each_shop(app, "after-sales poll", |store_id, shop_id| async move {
+    crate::shops::each_shop(app, "after-sales poll", |store_id, shop_id| async move {
         poll_shop(app, &store_id, &shop_id).await
     })
     .await
@@ -1008,8 +1006,7 @@ const FIRST_LOOK_BACK: i64 = 14 * 86_400;
 
 async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, JobError> {
     let table = app.table.as_ref();
-    let Some(cursor) =
-        crate::schedules::PollCursor::open(table, store_id, shop_id, "RETURNS", FIRST_LOOK_BACK).await?
+    let Some(cursor) = crate::shops::PollCursor::open(table, store_id, shop_id, "RETURNS", FIRST_LOOK_BACK).await?
     else {
         return Ok(0);
     };
@@ -1055,6 +1052,44 @@ async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, Jo
     }
     cursor.advance(table, found.iter().map(|f| f.3)).await?;
     Ok(found.len())
+}
+
+/// A refund made in the store on a TikTok order: TikTok is never told silently (the
+/// buyer's money moves only on TikTok), so the order shows it as a reason for the
+/// merchant. The connector's own refunds (a TikTok return it recorded) are known by
+/// the return's record and change nothing.
+pub async fn note_store_refund(table: &dyn Table, store: &StoreRecord, store_order_id: &str) -> Result<(), JobError> {
+    let Some(mut record) = crate::orders::record_of_store_order(table, &store.store_id, store_order_id).await? else {
+        return Ok(());
+    };
+    let ours = all(table, &store.store_id)
+        .await?
+        .iter()
+        // From the moment the connector asks for a refund (the store may move the status as
+        // it creates it), the order's refund status is the connector's own.
+        .any(|r| r.order_id == record.tiktok_order_id && r.effects.refunds_before.is_some());
+    if ours {
+        return Ok(());
+    }
+    let reason = format!(
+        "Store order {store_order_id} was refunded in the store; TikTok was not told. If the buyer should get money back, refund them from TikTok Seller Center or approve their request under Returns."
+    );
+    if record.reason.as_deref() == Some(reason.as_str()) {
+        return Ok(());
+    }
+    record.reason = Some(reason.clone());
+    let order_id = record.tiktok_order_id.clone();
+    crate::orders::save_record(table, &store.store_id, record).await?;
+    crate::orders::timeline::note(
+        table,
+        &store.store_id,
+        &order_id,
+        crate::orders::timeline::EventKind::StoreWrite,
+        false,
+        reason,
+    )
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]

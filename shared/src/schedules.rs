@@ -1,13 +1,11 @@
 //! Scheduled work (EventBridge Scheduler in AWS, tokio timers locally).
 
-use std::future::Future;
-
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, ShopRecord};
+use crate::accounts;
 use crate::app::App;
 use crate::queue::JobError;
-use crate::storage::{Condition, Item, StorageError, Table, unix_now};
+use crate::storage::{StorageError, unix_now};
 
 /// The scheduled tasks, one per scheduled function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,22 +16,27 @@ pub enum Schedule {
     /// Same for returns, refunds and cancellation requests.
     PollReturns,
     /// Refresh TikTok tokens before they expire, then raise (and mail) the notices
-    /// of orders needing attention and authorizations ending ([`crate::notices::check_all`]).
+    /// of orders needing attention and authorizations ending ([`check_notices`]).
     RefreshTokens,
     /// Re-drive failed jobs and orders with back-off; park the hopeless.
     SweepRetries,
     /// Compare TikTok's stock of every live SKU with the store's and repair drift.
     ReconcileStock,
+    /// Read each store's changes from its platform ([`crate::changes::poll_all`]): the
+    /// change feed of platforms without webhooks, the recovery of dropped deliveries
+    /// for the others (every minute).
+    PollStores,
 }
 
 impl Schedule {
     /// Every schedule with its period in seconds, as the local runner runs them.
-    pub const ALL: [(Schedule, u64); 5] = [
+    pub const ALL: [(Schedule, u64); 6] = [
         (Schedule::PollOrders, 60),
         (Schedule::PollReturns, 300),
         (Schedule::RefreshTokens, 3600),
         (Schedule::SweepRetries, 600),
         (Schedule::ReconcileStock, 3600),
+        (Schedule::PollStores, 60),
     ];
 }
 
@@ -57,15 +60,18 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
         Schedule::RefreshTokens => {
             let refreshed = crate::shops::refresh_all(app).await?;
             // Then what the merchant should know: orders waiting, authorizations ending.
-            let checked = crate::notices::check_all(app, unix_now())
-                .await
-                .map_err(JobError::from)?;
+            let checked = check_notices(app, unix_now()).await.map_err(JobError::from)?;
             tracing::info!(
                 refreshed,
                 notices = checked.raised,
                 mails = checked.mailed,
                 "token refresh run done"
             );
+            Ok(())
+        }
+        Schedule::PollStores => {
+            let handled = crate::changes::poll_all(app).await.map_err(JobError::from)?;
+            tracing::info!(handled, "store poll done");
             Ok(())
         }
         Schedule::PollOrders => {
@@ -99,91 +105,25 @@ pub async fn run(app: &App, schedule: Schedule) -> Result<(), ScheduleError> {
     }
 }
 
-/// Runs `poll` for every connected shop as `(store hash, shop id)`, one after the
-/// other; a shop whose poll fails is logged (with `what`) and the others go on.
-/// Returns the sum of what the polls returned.
-pub async fn each_shop<F, Fut>(app: &App, what: &'static str, poll: F) -> Result<usize, JobError>
-where
-    F: Fn(String, String) -> Fut,
-    Fut: Future<Output = Result<usize, JobError>>,
-{
+/// [`crate::notices::check_store`] for every store with a connected shop (the hourly token-refresh
+/// schedule runs it); a store whose check fails is logged and the others go on.
+/// Returns the sum of what the checks did. Errors: reading the shop directory.
+async fn check_notices(app: &App, now: i64) -> Result<crate::notices::Checked, StorageError> {
     let table = app.table.as_ref();
-    let mut total = 0;
-    let mut cursor = None;
-    loop {
-        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
-        for (shop_id, store_id) in entries {
-            match poll(store_id.clone(), shop_id.clone()).await {
-                Ok(count) => total += count,
-                Err(error) => tracing::warn!(store = %store_id, shop = %shop_id, %error, what, "poll failed"),
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(total),
-        }
-    }
-}
-
-/// Overlap of each poll with the one before (seconds): what changed while the last
-/// poll ran is read again.
-pub const POLL_OVERLAP: i64 = 300;
-
-/// A shop's poll watermark (`CURSOR#<kind>#<shop id>` under the store): `since` is
-/// where the next poll starts (the newest `update_time` seen, less
-/// [`POLL_OVERLAP`]; `first_look_back` seconds back the first time).
-pub struct PollCursor {
-    /// The shop (active).
-    pub shop: ShopRecord,
-    /// Poll from (Unix seconds).
-    pub since: i64,
-    watermark: i64,
-    pk: String,
-    sk: String,
-}
-
-impl PollCursor {
-    /// The cursor of `kind` (`ORDERS`, `RETURNS`) for an active shop, starting
-    /// `first_look_back` seconds back on its first poll; `None` when the shop is gone
-    /// or not active.
-    pub async fn open(
-        table: &dyn Table,
-        store_id: &str,
-        shop_id: &str,
-        kind: &str,
-        first_look_back: i64,
-    ) -> Result<Option<Self>, StorageError> {
-        let Some(shop) = accounts::get_shop(table, store_id, shop_id).await? else {
-            return Ok(None);
+    let stores = accounts::stores_with_shops(table).await?;
+    let mut total = crate::notices::Checked::default();
+    for store_id in stores {
+        let checked = match crate::orders::order_counts(table, &store_id).await {
+            Ok(counts) => crate::notices::check_store(app, &store_id, now, &counts).await,
+            Err(error) => Err(error.into()),
         };
-        if shop.status != accounts::ShopStatus::Active {
-            return Ok(None);
+        match checked {
+            Ok(checked) => {
+                total.raised += checked.raised;
+                total.mailed += checked.mailed;
+            }
+            Err(error) => tracing::warn!(store = %store_id, %error, "notice check failed"),
         }
-        let pk = accounts::store_pk(store_id);
-        let sk = format!("CURSOR#{kind}#{shop_id}");
-        let watermark = table
-            .get(&pk, &sk)
-            .await?
-            .and_then(|i| i.data["update_time"].as_i64())
-            .unwrap_or_else(|| unix_now() - first_look_back);
-        Ok(Some(Self {
-            shop,
-            since: watermark - POLL_OVERLAP,
-            watermark,
-            pk,
-            sk,
-        }))
     }
-
-    /// Moves the watermark to the newest of `update_times` (never back) and notes
-    /// when the poll ran (`polled_at`).
-    pub async fn advance(
-        self,
-        table: &dyn Table,
-        update_times: impl IntoIterator<Item = i64>,
-    ) -> Result<(), StorageError> {
-        let newest = update_times.into_iter().fold(self.watermark, i64::max);
-        let data = serde_json::json!({"update_time": newest, "polled_at": unix_now()});
-        table.put(Item::new(self.pk, self.sk, data), Condition::None).await
-    }
+    Ok(total)
 }

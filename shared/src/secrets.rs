@@ -5,9 +5,9 @@
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::config::{ConfigError, required};
-use crate::crypto::TokenCipher;
 /// The secret wrapper, where the secrets are read.
 pub use crate::crypto::SecretString;
+use crate::crypto::TokenCipher;
 
 /// Environment variable naming the Secrets Manager secret (id or ARN).
 pub const SECRET_ID_VAR: &str = "APP_SECRET_ID";

@@ -3,16 +3,12 @@
 //! its stored tokens (persisting them when the client refreshed them on `105002`),
 //! and the proactive refresh the token-refresher runs.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::accounts::{self, ShopRecord, ShopStatus, WarehouseChoice};
 use crate::app::App;
-use crate::crypto::TokenCipher;
-use crate::crypto::SecretString;
-use crate::storage::{StorageError, Table, idempotency, unix_now};
+use crate::queue::JobError;
+use crate::storage::{Condition, Item, StorageError, Table, unix_now};
 use crate::tiktok::model::WEBHOOK_TOPICS;
 use crate::tiktok::{Grant, ShopAuth, TikTokError, TokenKeeper, Tokens};
 
@@ -214,161 +210,9 @@ where
     let auth = ShopAuth {
         shop_id: shop.shop_id.clone(),
         cipher: shop.cipher.clone(),
-        grant: Grant::kept(tokens, app.token_keeper.clone(), owner_of(shop)),
+        grant: Grant::kept(tokens, app.token_keeper.clone(), crate::tokens::owner_of(shop)),
     };
     Ok(call(auth).await?)
-}
-
-/// The authorization a shop's tokens belong to: one seller (open id) of one store; it
-/// may cover several shops.
-pub fn owner_of(shop: &ShopRecord) -> String {
-    format!("{}|{}", shop.store_id, shop.open_id)
-}
-
-/// Saves refreshed tokens on every shop of the authorization, re-reading each shop
-/// so a concurrent change is not lost.
-async fn persist(
-    table: &dyn Table,
-    cipher: &TokenCipher,
-    store_id: &str,
-    open_id: &str,
-    tokens: &Tokens,
-) -> Result<(), StorageError> {
-    for shop in accounts::list_shops(table, store_id)
-        .await?
-        .into_iter()
-        .filter(|s| s.open_id == open_id)
-    {
-        let mut saved = false;
-        for _ in 0..3 {
-            let Some(mut current) = accounts::get_shop(table, store_id, &shop.shop_id).await? else {
-                break;
-            };
-            current.set_tokens(cipher, tokens);
-            match accounts::save_shop(table, &current).await {
-                Err(StorageError::ConditionFailed { .. }) => continue,
-                other => {
-                    other?;
-                    saved = true;
-                    break;
-                }
-            }
-        }
-        if !saved {
-            return Err(StorageError::Unavailable(format!(
-                "shop {} kept changing while saving its tokens",
-                shop.shop_id
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Keeps shop tokens in the table and refreshes each authorization once, whichever
-/// worker (or instance) notices the expiry first; the others get its tokens.
-pub struct StoredTokens {
-    table: Arc<dyn Table>,
-    cipher: TokenCipher,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl StoredTokens {
-    /// A keeper over `table`, sealing with `cipher`.
-    pub fn new(table: Arc<dyn Table>, cipher: TokenCipher) -> Self {
-        Self {
-            table,
-            cipher,
-            locks: Mutex::default(),
-        }
-    }
-
-    /// The tokens stored for an authorization.
-    async fn stored(&self, store_id: &str, open_id: &str) -> Result<Option<Tokens>, StorageError> {
-        let shops = accounts::list_shops(self.table.as_ref(), store_id).await?;
-        Ok(shops
-            .iter()
-            .filter(|s| s.open_id == open_id)
-            .find_map(|s| s.tokens(&self.cipher)))
-    }
-}
-
-fn unavailable(error: impl std::fmt::Display) -> TikTokError {
-    TikTokError::Retryable {
-        code: 0,
-        message: format!("token store: {error}"),
-        request_id: String::new(),
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenKeeper for StoredTokens {
-    async fn refresh(
-        &self,
-        client: &crate::tiktok::Client,
-        owner: &str,
-        stale: &SecretString,
-    ) -> Result<Tokens, TikTokError> {
-        let (store_id, open_id) = owner.split_once('|').unwrap_or((owner, ""));
-        let lock = self
-            .locks
-            .lock()
-            .expect("keeper locks")
-            .entry(owner.to_string())
-            .or_default()
-            .clone();
-        let _single_flight = lock.lock().await;
-        let key = crate::crypto::sha256_hex(stale.expose().as_bytes());
-        for _ in 0..50 {
-            let current = self
-                .stored(store_id, open_id)
-                .await
-                .map_err(unavailable)?
-                .ok_or_else(|| unavailable("the authorization has no tokens"))?;
-            if current.access_token != *stale {
-                return Ok(current);
-            }
-            match idempotency::claim(
-                self.table.as_ref(),
-                "token-refresh",
-                &key,
-                Duration::from_secs(30),
-                Duration::from_secs(3600),
-            )
-            .await
-            .map_err(unavailable)?
-            {
-                idempotency::Claim::Acquired => {
-                    let refreshed = client.refresh_token(current.refresh_token.expose()).await;
-                    let tokens = match refreshed {
-                        Ok(granted) => Tokens::from(&granted),
-                        Err(error) => {
-                            idempotency::release(self.table.as_ref(), "token-refresh", &key)
-                                .await
-                                .map_err(unavailable)?;
-                            return Err(error);
-                        }
-                    };
-                    persist(self.table.as_ref(), &self.cipher, store_id, open_id, &tokens)
-                        .await
-                        .map_err(unavailable)?;
-                    idempotency::complete(
-                        self.table.as_ref(),
-                        "token-refresh",
-                        &key,
-                        serde_json::json!({}),
-                        Duration::from_secs(3600),
-                    )
-                    .await
-                    .map_err(unavailable)?;
-                    tracing::info!(owner, "refreshed TikTok tokens");
-                    return Ok(tokens);
-                }
-                // Another worker is refreshing (or just did): wait for its tokens.
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        Err(unavailable("another worker's token refresh did not finish"))
-    }
 }
 
 /// What a refresh attempt did.
@@ -409,7 +253,7 @@ pub async fn refresh_if_due(app: &App, store_id: &str, shop_id: &str, now: i64) 
     };
     match app
         .token_keeper
-        .refresh(&app.tiktok, &owner_of(&shop), &tokens.access_token)
+        .refresh(&app.tiktok, &crate::tokens::owner_of(&shop), &tokens.access_token)
         .await
     {
         Ok(_) => Ok(RefreshOutcome::Refreshed),
@@ -447,5 +291,94 @@ pub async fn refresh_all(app: &App) -> Result<usize, ShopError> {
             Some(next) => cursor = Some(next),
             None => return Ok(refreshed),
         }
+    }
+}
+
+/// Runs `poll` for every connected shop as `(store id, shop id)`, one after the
+/// other; a shop whose poll fails is logged (with `what`) and the others go on.
+/// Returns the sum of what the polls returned.
+pub async fn each_shop<F, Fut>(app: &App, what: &'static str, poll: F) -> Result<usize, JobError>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = Result<usize, JobError>>,
+{
+    let table = app.table.as_ref();
+    let mut total = 0;
+    let mut cursor = None;
+    loop {
+        let (entries, next) = accounts::shop_directory_page(table, cursor).await?;
+        for (shop_id, store_id) in entries {
+            match poll(store_id.clone(), shop_id.clone()).await {
+                Ok(count) => total += count,
+                Err(error) => tracing::warn!(store = %store_id, shop = %shop_id, %error, what, "poll failed"),
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(total),
+        }
+    }
+}
+
+/// Overlap of each poll with the one before (seconds): what changed while the last
+/// poll ran is read again.
+pub const POLL_OVERLAP: i64 = 300;
+
+/// A shop's poll watermark (`CURSOR#<kind>#<shop id>` under the store): `since` is
+/// where the next poll starts (the newest `update_time` seen, less
+/// [`POLL_OVERLAP`]; `first_look_back` seconds back the first time).
+pub struct PollCursor {
+    /// The shop (active).
+    pub shop: ShopRecord,
+    /// Poll from (Unix seconds).
+    pub since: i64,
+    watermark: i64,
+    pk: String,
+    sk: String,
+}
+
+impl PollCursor {
+    /// The cursor of `kind` (`ORDERS`, `RETURNS`) for an active shop, starting
+    /// `first_look_back` seconds back on its first poll; `None` when the shop is gone
+    /// or not active.
+    pub async fn open(
+        table: &dyn Table,
+        store_id: &str,
+        shop_id: &str,
+        kind: &str,
+        first_look_back: i64,
+    ) -> Result<Option<Self>, StorageError> {
+        let Some(shop) = accounts::get_shop(table, store_id, shop_id).await? else {
+            return Ok(None);
+        };
+        if shop.status != accounts::ShopStatus::Active {
+            return Ok(None);
+        }
+        let pk = accounts::store_pk(store_id);
+        let sk = format!("CURSOR#{kind}#{shop_id}");
+        let watermark = table
+            .get(&pk, &sk)
+            .await?
+            .and_then(|i| i.data["update_time"].as_i64())
+            .unwrap_or_else(|| unix_now() - first_look_back);
+        Ok(Some(Self {
+            shop,
+            since: watermark - POLL_OVERLAP,
+            watermark,
+            pk,
+            sk,
+        }))
+    }
+
+    /// Moves the watermark to the newest of `update_times` (never back) and notes
+    /// when the poll ran (`polled_at`).
+    pub async fn advance(
+        self,
+        table: &dyn Table,
+        update_times: impl IntoIterator<Item = i64>,
+    ) -> Result<(), StorageError> {
+        let newest = update_times.into_iter().fold(self.watermark, i64::max);
+        let data = serde_json::json!({"update_time": newest, "polled_at": unix_now()});
+        table.put(Item::new(self.pk, self.sk, data), Condition::None).await
     }
 }

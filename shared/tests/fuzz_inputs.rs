@@ -6,9 +6,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use connector::accounts::Settings;
+use connector::orders::money::store_money;
 use connector::rules::catalog::{Adjustment, InventoryPolicy, MAX_STOCK, PriceRule, Profile, Rounding};
 use connector::rules::orders::ItemPrice;
-use connector::orders::money::store_money;
 use connector::secrets::SecretString;
 use connector::store::StorePlatform;
 use connector::store::bigcommerce::{

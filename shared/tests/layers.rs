@@ -60,9 +60,9 @@ impl Names<'_> {
 }
 
 fn is_test(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path().is_ident("cfg") && attr.parse_args::<syn::Ident>().is_ok_and(|ident| ident == "test")
-    })
+    attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("cfg") && attr.parse_args::<syn::Ident>().is_ok_and(|ident| ident == "test"))
 }
 
 impl<'ast> Visit<'ast> for Names<'_> {
@@ -127,17 +127,18 @@ fn graph() -> Graph {
         }
         parts
     };
-    let modules: BTreeSet<String> = files
-        .iter()
-        .filter_map(|f| module_of(f).first().cloned())
-        .collect();
+    let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(f).first().cloned()).collect();
     let mut graph = Graph::new();
     for file in &files {
         let module = module_of(file);
         let Some(top) = module.first() else { continue };
         let source = std::fs::read_to_string(file).expect("source reads");
         let parsed = syn::parse_file(&source).unwrap_or_else(|e| panic!("{} parses: {e}", file.display()));
-        let mut names = Names { depth: module.len(), modules: &modules, found: BTreeSet::new() };
+        let mut names = Names {
+            depth: module.len(),
+            modules: &modules,
+            found: BTreeSet::new(),
+        };
         names.visit_file(&parsed);
         names.found.remove(top);
         graph.entry(top.clone()).or_default().extend(names.found);
@@ -167,7 +168,9 @@ fn find_loop(graph: &Graph) -> Option<Vec<String>> {
         None
     }
     let mut done = BTreeSet::new();
-    graph.keys().find_map(|node| walk(node, graph, &mut Vec::new(), &mut done))
+    graph
+        .keys()
+        .find_map(|node| walk(node, graph, &mut Vec::new(), &mut done))
 }
 
 #[test]
@@ -175,7 +178,10 @@ fn the_modules_import_each_other_without_a_loop() {
     let graph = graph();
     assert!(graph.len() > 10, "the walk found the crate's modules: {graph:?}");
     if let Some(cycle) = find_loop(&graph) {
-        panic!("shared/src modules import each other in a loop: {}\n\ngraph:\n{graph:#?}", cycle.join(" → "));
+        panic!(
+            "shared/src modules import each other in a loop: {}\n\ngraph:\n{graph:#?}",
+            cycle.join(" → ")
+        );
     }
 }
 
@@ -187,7 +193,10 @@ fn only_the_http_layer_imports_http() {
         .filter(|(module, imports)| *module != "http" && imports.contains("http"))
         .map(|(module, _)| module)
         .collect();
-    assert!(importers.is_empty(), "these modules reach the HTTP layer: {importers:?}");
+    assert!(
+        importers.is_empty(),
+        "these modules reach the HTTP layer: {importers:?}"
+    );
 }
 
 #[test]
@@ -197,5 +206,8 @@ fn the_walk_sees_a_loop_when_there_is_one() {
     graph.entry("b".into()).or_default().insert("c".into());
     assert_eq!(find_loop(&graph), None);
     graph.entry("c".into()).or_default().insert("a".into());
-    assert_eq!(find_loop(&graph), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
+    assert_eq!(
+        find_loop(&graph),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
 }

@@ -4,8 +4,8 @@
 //! store's own arithmetic (BigCommerce orders v2: subtotal = Σ quantity × unit price;
 //! total = subtotal with tax + shipping with tax + handling with tax − discount).
 
-use connector::rules::orders::ItemPrice;
 use connector::orders::money::{StoreMoney, minor_units, store_money};
+use connector::rules::orders::ItemPrice;
 use connector::tiktok::model::Order;
 use proptest::prelude::*;
 use rust_decimal::Decimal;

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), connector::lambda::Error> {
-    connector::lambda::run_http(connector::http::oauth_routes()).await
+    connector::http::run_lambda(connector::http::oauth_routes()).await
 }

@@ -17,10 +17,10 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, ListingStatus};
-use crate::rules::catalog::{policy_for, sellable_units};
 use crate::accounts::{self, ShopStatus, StoreRecord, store_pk};
 use crate::app::App;
 use crate::queue::JobError;
+use crate::rules::catalog::{policy_for, sellable_units};
 use crate::storage::{Condition, Item, StorageError, Table, unix_now};
 use crate::tiktok::model::{OrderSearch, ProductSearch};
 use crate::tiktok::types::OrderStatus;

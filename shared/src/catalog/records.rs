@@ -5,8 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::catalog::{Overrides, Profile};
 use crate::accounts::store_pk;
+use crate::journal;
+use crate::rules::catalog::{Overrides, Profile};
 use crate::storage::{
     Condition, Item, Query, StorageError, Table, WriteOp, add_counts, counters, decode, encode, put_counted, unix_now,
 };
@@ -234,11 +235,7 @@ pub async fn listing_counts(
 }
 
 /// One stored product.
-pub async fn get_product(
-    table: &dyn Table,
-    store_id: &str,
-    product_id: &str,
-) -> Result<Option<Product>, StorageError> {
+pub async fn get_product(table: &dyn Table, store_id: &str, product_id: &str) -> Result<Option<Product>, StorageError> {
     table
         .get(&store_pk(store_id), &format!("PRODUCT#{product_id}"))
         .await?
@@ -282,11 +279,7 @@ pub async fn save_profile(table: &dyn Table, store_id: &str, profile: &Profile) 
 /// Deletes a profile.
 pub async fn delete_profile(table: &dyn Table, store_id: &str, profile_id: &str) -> Result<(), StorageError> {
     table
-        .delete(
-            &store_pk(store_id),
-            &format!("PROFILE#{profile_id}"),
-            Condition::Exists,
-        )
+        .delete(&store_pk(store_id), &format!("PROFILE#{profile_id}"), Condition::Exists)
         .await
 }
 
@@ -306,9 +299,7 @@ pub async fn get_listing(
     shop_id: &str,
     product_id: &str,
 ) -> Result<Listing, StorageError> {
-    let item = table
-        .get(&store_pk(store_id), &listing_sk(shop_id, product_id))
-        .await?;
+    let item = table.get(&store_pk(store_id), &listing_sk(shop_id, product_id)).await?;
     Ok(item
         .map(|i| decode(&i))
         .transpose()?
@@ -533,11 +524,7 @@ pub async fn save_listing(table: &dyn Table, store_id: &str, listing: Listing) -
 /// The items of a TikTok-side index entry (`TTPRODUCT#…`, `TTSKU#…`) that belong to
 /// `store_id`. A shop may have belonged to another store before (disconnected
 /// there, connected here), so the owning store is always checked.
-async fn owned_index_item(
-    table: &dyn Table,
-    store_id: &str,
-    index_key: String,
-) -> Result<Option<Item>, StorageError> {
+async fn owned_index_item(table: &dyn Table, store_id: &str, index_key: String) -> Result<Option<Item>, StorageError> {
     let page = table.query(Query::index(index_key, "").limit(25)).await?;
     let owner = store_pk(store_id);
     Ok(page.items.into_iter().find(|item| item.pk == owner))
@@ -682,7 +669,7 @@ fn activity_item(store_id: &str, activity: &Activity) -> Item {
 /// Saves an activity (its start and its end go to the activity log, once each).
 pub async fn save_activity(table: &dyn Table, store_id: &str, activity: &Activity) -> Result<(), StorageError> {
     table.put(activity_item(store_id, activity), Condition::None).await?;
-    crate::journal::activity_saved(table, store_id, activity).await;
+    log_activity(table, store_id, activity).await;
     Ok(())
 }
 
@@ -715,7 +702,7 @@ pub async fn count_in_activity(
         match table.put_versioned(updated).await {
             Err(StorageError::ConditionFailed { .. }) => continue,
             Ok(_) if activity.status == "done" => {
-                crate::journal::activity_saved(table, store_id, &activity).await;
+                log_activity(table, store_id, &activity).await;
                 return Ok(());
             }
             other => return other.map(drop),
@@ -731,12 +718,43 @@ pub async fn activities_page(
     cursor: Option<String>,
 ) -> Result<(Vec<Activity>, Option<String>), StorageError> {
     let page = table
-        .query(
-            Query::table(store_pk(store_id), "ACTIVITY#")
-                .limit(limit)
-                .after(cursor),
-        )
+        .query(Query::table(store_pk(store_id), "ACTIVITY#").limit(limit).after(cursor))
         .await?;
     let activities = page.items.iter().map(decode).collect::<Result<_, _>>()?;
     Ok((activities, page.cursor))
+}
+
+/// Logs a catalogue activity's start (when nothing is counted yet) or its end, once
+/// each however often the activity is saved.
+async fn log_activity(table: &dyn Table, store_id: &str, activity: &Activity) {
+    let kind = journal::LogKind::of_activity(&activity.kind);
+    let what = activity.kind.replace('_', " ");
+    let shop = activity
+        .shop_id
+        .as_deref()
+        .map(|shop| format!(" on shop {shop}"))
+        .unwrap_or_default();
+    if let Some(finished) = activity.finished_at.filter(|_| activity.status == "done") {
+        let summary = format!(
+            "{}{shop} finished: {} done, {} failed",
+            journal::capitalised(&what),
+            activity.done,
+            activity.failed
+        );
+        let entry = journal::Entry {
+            at: finished,
+            ..journal::Entry::now(kind, summary)
+        };
+        journal::note(table, store_id, entry, Some(&format!("activity-{}-done", activity.id))).await;
+    } else if activity.done == 0 && activity.failed == 0 {
+        let total = activity
+            .total
+            .map(|total| format!(" ({total} item(s))"))
+            .unwrap_or_default();
+        let entry = journal::Entry {
+            at: activity.started_at,
+            ..journal::Entry::now(kind, format!("{}{shop} started{total}", journal::capitalised(&what)))
+        };
+        journal::note(table, store_id, entry, Some(&format!("activity-{}-start", activity.id))).await;
+    }
 }

@@ -12,12 +12,12 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, Activity, Listing, ListingStatus};
-use crate::rules::catalog::{
-    CategorySpec, ListingContext, build_listing, check_main_image, profile_for, sellable_units, spread_stock,
-};
 use crate::accounts::{self, ShopRecord, ShopStatus, StoreRecord};
 use crate::app::App;
 use crate::queue::{Job, JobError, JobKind};
+use crate::rules::catalog::{
+    CategorySpec, ListingContext, build_listing, check_main_image, profile_for, sellable_units, spread_stock,
+};
 use crate::shops::{ShopError, with_shop};
 use crate::storage::idempotency::{self, Claim};
 use crate::storage::unix_now;
@@ -342,12 +342,13 @@ async fn sync_price(app: &App, store: &StoreRecord, product_id: &str) -> Result<
             continue;
         };
         let rate = shop.conversion_rate.unwrap_or(Decimal::ONE);
-        let prices = crate::rules::catalog::sku_prices(&product, profile, &listing.skus, &shop.currency, rate).map_err(|e| {
-            JobError::NeedsMerchant(format!(
-                "{e} Correct the price rule of the profile \"{}\", then press Retry.",
-                profile.name
-            ))
-        })?;
+        let prices = crate::rules::catalog::sku_prices(&product, profile, &listing.skus, &shop.currency, rate)
+            .map_err(|e| {
+                JobError::NeedsMerchant(format!(
+                    "{e} Correct the price rule of the profile \"{}\", then press Retry.",
+                    profile.name
+                ))
+            })?;
         if prices.is_empty() {
             continue;
         }
@@ -1138,12 +1139,11 @@ pub async fn link_manually(
         .await
         .map_err(JobError::from)?
         .ok_or_else(|| LinkError::UnknownStoreProduct(product_id.to_string()))?;
-    let linked_elsewhere =
-        records::listing_by_tiktok_product(table, &store.store_id, &shop.shop_id, tiktok_product_id)
-            .await
-            .map_err(JobError::from)?
-            .map(|listing| listing.product_id)
-            .filter(|linked| linked != product_id);
+    let linked_elsewhere = records::listing_by_tiktok_product(table, &store.store_id, &shop.shop_id, tiktok_product_id)
+        .await
+        .map_err(JobError::from)?
+        .map(|listing| listing.product_id)
+        .filter(|linked| linked != product_id);
     if let Some(linked) = linked_elsewhere {
         return Err(LinkError::AlreadyLinked {
             tiktok: tiktok_product_id.to_string(),

@@ -227,30 +227,16 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
     with_session(&app, &Session::new(&store, claims.user_id), redirect_to_settings())
 }
 
-/// Purges a store: webhooks (best effort, BigCommerce drops them too), tokens,
-/// personal data; marks it uninstalled so no scheduled work finds it.
-pub(super) async fn purge(app: &App, store_hash: &str) -> Result<(), Failure> {
-    if let Some(store) = accounts::get_store(app.table.as_ref(), store_hash).await?
-        && store.status == StoreStatus::Installed
-        && let Ok(platform) = store_platform(app, &store)
-        && let Err(error) = platform.unsubscribe_webhooks().await
-    {
-        tracing::warn!(store = store_hash, %error, "webhooks could not be removed; BigCommerce removes them on uninstall");
-    }
-    accounts::purge_store(app.table.as_ref(), store_hash).await?;
-    tracing::info!(store = store_hash, "store uninstalled and purged");
-    Ok(())
-}
-
 /// `GET /bigcommerce/uninstall`.
 pub async fn uninstall(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>) -> Response {
     let claims = match verified_claims(&app, query.signed_payload_jwt).await {
         Ok(claims) => claims,
         Err(failure) => return failure.into_response(),
     };
-    match purge(&app, &claims.store_hash).await {
+    let store_id = crate::store::tenant_id(Platform::BigCommerce, &claims.store_hash);
+    match crate::changes::uninstall(&app, &store_id).await {
         Ok(()) => axum::Json(serde_json::json!({"status": "uninstalled"})).into_response(),
-        Err(failure) => failure.into_response(),
+        Err(error) => Failure::Internal(format!("The store could not be uninstalled: {error}")).into_response(),
     }
 }
 

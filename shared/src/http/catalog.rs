@@ -16,9 +16,9 @@ use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts;
 use crate::app::App;
 use crate::catalog::records::{self, ListingStatus};
-use crate::rules::catalog::{CertificationFile, Overrides, Profile, limits, profile_for};
 use crate::catalog::sync;
 use crate::queue::JobError;
+use crate::rules::catalog::{CertificationFile, Overrides, Profile, limits, profile_for};
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
@@ -636,12 +636,7 @@ async fn unlink(
 
 /// Unlinks a store product from its TikTok product on one of the store's shops
 /// (TikTok's product is left as it is); 400 when it is not linked.
-pub(super) async fn unlink_product(
-    app: &App,
-    store_id: &str,
-    shop_id: &str,
-    product_id: &str,
-) -> Result<(), Failure> {
+pub(super) async fn unlink_product(app: &App, store_id: &str, shop_id: &str, product_id: &str) -> Result<(), Failure> {
     let shop = own_shop(app, store_id, shop_id).await?;
     let listing = records::get_listing(app.table.as_ref(), store_id, &shop.shop_id, product_id).await?;
     if listing.tiktok_product_id.is_none() {

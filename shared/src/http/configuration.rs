@@ -19,9 +19,9 @@ use super::{Failure, Route, SessionContext};
 use crate::accounts::{self, ShopRecord, ShopStatus};
 use crate::app::App;
 use crate::catalog::records;
-use crate::rules::catalog::Profile;
 use crate::configuration::Draft;
 use crate::journal::{self, Entry, LogKind};
+use crate::rules::catalog::Profile;
 use crate::storage::Query as TableQuery;
 
 pub(super) fn routes() -> Vec<Route> {

@@ -211,6 +211,16 @@ pub(crate) async fn own_shop(app: &App, store_id: &str, shop_id: &str) -> Result
         .ok_or_else(|| Failure::NotFound(format!("No TikTok shop {shop_id} is connected to this store.")))
 }
 
+/// Serves `routes` behind API Gateway (HTTP API or REST), building the [`App`] once
+/// per cold start: the runtime loop of the HTTP functions. Errors: the app's
+/// configuration, or the runtime's.
+#[cfg(feature = "lambda")]
+pub async fn run_lambda(routes: Router<Arc<App>>) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = App::from_env().await?;
+    lambda_http::run(serve(app, routes)).await
+}
+
 /// The platform of an installed store ([`crate::platforms::open`]), its refusals in
 /// the merchant's words.
 pub fn store_platform(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, Failure> {

@@ -80,11 +80,7 @@ async fn own_order(app: &App, store_id: &str, id: &str) -> Result<OrderRecord, F
 /// credentials cannot be opened).
 fn admin_urls(app: &App, context: &SessionContext) -> impl Fn(&str) -> String {
     let platform = crate::platforms::open(app, &context.store).ok();
-    move |id: &str| {
-        platform
-            .as_ref()
-            .map_or_else(String::new, |p| p.order_admin_url(id))
-    }
+    move |id: &str| platform.as_ref().map_or_else(String::new, |p| p.order_admin_url(id))
 }
 
 /// `GET /settings/orders` (`?state=&status=&q=&from=&to=&shop=&page=`); a filter it

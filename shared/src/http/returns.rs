@@ -21,8 +21,8 @@ use super::{Failure, Route, SessionContext, csrf_header};
 use crate::accounts::{self, ShopStatus};
 use crate::app::App;
 use crate::returns::decisions::{self, Answer, Approve, DecisionError, Outcome};
-use crate::rules::returns::AutoRules;
 use crate::returns::{self, AfterSale, RequestKind, ReturnFilter};
+use crate::rules::returns::AutoRules;
 use crate::tiktok::model::RejectImage;
 
 pub(super) fn routes() -> Vec<Route> {

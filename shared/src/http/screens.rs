@@ -28,13 +28,13 @@ use crate::app::App;
 use crate::catalog::browse::{Browse, ProductFilter, Row};
 use crate::catalog::reconcile;
 use crate::catalog::records::{self, ListingStatus};
+use crate::catalog::sync::{self, BulkAction};
+use crate::orders::{self, SyncState};
+use crate::redrive;
 use crate::rules::catalog::{
     Adjustment, AttributeMapping, Field, InventoryPolicy, Match, Operator, Overrides, PriceRule, Profile, Rounding,
     Rule, RuleGroup, Source, StoreField, profile_for,
 };
-use crate::catalog::sync::{self, BulkAction};
-use crate::orders::{self, SyncState};
-use crate::redrive;
 use crate::shops::with_shop;
 use crate::tiktok::model::{Attribute, CategoryRules};
 use crate::tiktok::types::Id;
@@ -1076,20 +1076,19 @@ async fn products_page(
         // A plain tab: counts from the counters, the page from the catalogue indexes.
         Some(shop) if indexed => {
             let statuses = crate::catalog::browse::TABS.map(|(s, _)| s);
-            let counts: Vec<(ListingStatus, usize)> =
-                records::status_counts(table, store_id, &shop.shop_id, &statuses)
-                    .await?
-                    .into_iter()
-                    .map(|(status, n)| (status, n as usize))
-                    .collect();
+            let counts: Vec<(ListingStatus, usize)> = records::status_counts(table, store_id, &shop.shop_id, &statuses)
+                .await?
+                .into_iter()
+                .map(|(status, n)| (status, n as usize))
+                .collect();
             let total = records::product_count(table, store_id).await? as usize;
             let matching = filter
                 .status
                 .map_or(total, |s| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n));
             let (page, pages) = filter.page_of(matching);
             let size = crate::catalog::browse::PAGE_SIZE;
-            let ids = records::catalogue_page(table, store_id, &shop.shop_id, filter.status, (page - 1) * size, size)
-                .await?;
+            let ids =
+                records::catalogue_page(table, store_id, &shop.shop_id, filter.status, (page - 1) * size, size).await?;
             let reads = ids.iter().map(|id| async move {
                 let product = records::get_product(table, store_id, id).await?;
                 let listing = records::get_listing(table, store_id, &shop.shop_id, id).await?;

@@ -248,21 +248,12 @@ pub struct IssuedState {
 }
 
 /// A signed, expiring, single-use `state` bound to `store_id` and to the browser.
-pub async fn issue_state(
-    cipher: &TokenCipher,
-    table: &dyn Table,
-    store_id: &str,
-) -> Result<IssuedState, StorageError> {
-    let (state, cookie, nonce) = bind(
-        cipher,
-        (OAUTH_COOKIE, "/tiktok"),
-        STATE_LIFETIME,
-        store_id.to_string(),
-    );
+pub async fn issue_state(cipher: &TokenCipher, table: &dyn Table, store_id: &str) -> Result<IssuedState, StorageError> {
+    let (state, cookie, nonce) = bind(cipher, (OAUTH_COOKIE, "/tiktok"), STATE_LIFETIME, store_id.to_string());
     let marker = Item::new(
         format!("OAUTHSTATE#{nonce}"),
         "STATE",
-        serde_json::json!({"store_id": store_id}),
+        serde_json::json!({"store_hash": store_id}),
     )
     .with_expiry(unix_now() + STATE_LIFETIME.as_secs() as i64);
     table.put(marker, Condition::Absent).await?;

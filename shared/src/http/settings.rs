@@ -17,8 +17,8 @@ use serde_json::json;
 use super::{Failure, Route, SessionContext, csrf_header, own_shop};
 use crate::accounts::{self, OnboardingStep, ShopRecord, WarehouseChoice};
 use crate::app::App;
-use crate::rules::catalog::SettingError;
 use crate::catalog::{reconcile, records, sync};
+use crate::rules::catalog::SettingError;
 use crate::shops;
 use crate::{orders, redrive};
 
@@ -172,7 +172,7 @@ impl From<SettingError> for Failure {
 async fn session_view(State(app): State<Arc<App>>, context: SessionContext) -> Response {
     let session = &context.session;
     Json(
-        json!({"store_id": session.store_id, "user_id": session.user_id, "expires_at": session.expires_at,
+        json!({"store_hash": session.store_id, "user_id": session.user_id, "expires_at": session.expires_at,
                 "csrf_token": session.csrf_token(&app.secrets.token_cipher)}),
     )
     .into_response()
@@ -219,7 +219,7 @@ async fn reconciliation(State(app): State<Arc<App>>, context: SessionContext) ->
 
 async fn store_view(context: SessionContext) -> Response {
     let store = &context.store;
-    Json(json!({"store_id": store.store_id, "mode": store.mode, "currency": store.currency, "weight_units": store.weight_units,
+    Json(json!({"store_hash": store.store_id, "mode": store.mode, "currency": store.currency, "weight_units": store.weight_units,
                 "dimension_units": store.dimension_units, "onboarding": store.onboarding, "settings": store.settings}))
     .into_response()
 }

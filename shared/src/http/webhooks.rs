@@ -13,23 +13,15 @@ use axum::response::{IntoResponse, Response};
 use super::{Failure, store_platform};
 use crate::accounts::{self, StoreStatus};
 use crate::app::App;
-use crate::catalog::{self, sync::ImportPayload};
 use crate::queue::{Job, JobKind};
-use crate::storage::idempotency::{self, Claim};
+use crate::storage::idempotency::{self, Once, OnceError};
 use crate::storage::unix_now;
-use crate::store::StoreEvent;
+
 use crate::tiktok::webhook::{WebhookError, check_fresh, parse};
 
 /// How long a TikTok notification stays de-duplicated (its `tts_notification_id` is
 /// unique per notification, so a long window drops nothing real).
 const TIKTOK_DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long a BigCommerce delivery stays de-duplicated: one hour. Without a
-/// `webhook-id` its key (scope, `hash`, `created_at`) may still collide for two real
-/// events in one second, so the window is kept short: it covers duplicate copies and the first five retries of a delivery whose
-/// 200 was lost (1, 4, 9, 19 and 34 minutes after it, reference §1.8), and a later
-/// re-delivery is processed again harmlessly, because every job re-reads the store's
-/// current state instead of trusting the event.
-const BIGCOMMERCE_DEDUP_TTL: Duration = Duration::from_secs(3600);
 /// How long one intake may hold a delivery before another may take it over.
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -39,27 +31,14 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
-    match idempotency::claim(app.table.as_ref(), scope, key, LEASE, ttl).await {
-        Ok(Claim::Acquired) => {}
-        Ok(Claim::Completed(_)) | Ok(Claim::InProgress) => {
+    match idempotency::once(app.table.as_ref(), scope, key, LEASE, ttl, work).await {
+        Ok(Once::Ran) => StatusCode::OK.into_response(),
+        Ok(Once::Duplicate) => {
             tracing::info!(scope, key, "duplicate delivery acknowledged");
-            return StatusCode::OK.into_response();
+            StatusCode::OK.into_response()
         }
-        Err(error) => return Failure::from(error).into_response(),
-    }
-    match work().await {
-        Ok(()) => {
-            match idempotency::complete(app.table.as_ref(), scope, key, serde_json::json!({"done": true}), ttl).await {
-                Ok(()) => StatusCode::OK.into_response(),
-                Err(error) => Failure::from(error).into_response(),
-            }
-        }
-        Err(failure) => {
-            if let Err(error) = idempotency::release(app.table.as_ref(), scope, key).await {
-                tracing::error!(scope, key, %error, "could not release a failed delivery");
-            }
-            failure.into_response()
-        }
+        Err(OnceError::Storage(error)) => Failure::from(error).into_response(),
+        Err(OnceError::Work(failure)) => failure.into_response(),
     }
 }
 
@@ -179,56 +158,15 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
             return StatusCode::UNAUTHORIZED.into_response();
         }
     };
-    let key = delivery.dedupe_key.clone();
-    once(&app, "bigcommerce-webhook", &key, BIGCOMMERCE_DEDUP_TTL, || async {
-        let (kind, payload) = match &delivery.event {
-            StoreEvent::AppUninstalled => return super::bigcommerce::purge(&app, &store_id).await,
-            StoreEvent::Product { topic, product_id } => {
-                let request = ImportPayload {
-                    product_id: Some(product_id.clone()),
-                    topic: Some(*topic),
-                    ..ImportPayload::default()
-                };
-                (
-                    JobKind::ImportProducts,
-                    serde_json::to_value(request).expect("payload serializes"),
-                )
-            }
-            StoreEvent::Inventory { .. } if !store.settings.sync_fields.stock => {
-                tracing::info!(store = %store_id, "stock change not synced: the merchant's sync rules exclude stock");
-                return Ok(());
-            }
-            StoreEvent::Inventory { product_id, .. } => {
-                // Coalesced: a burst of stock changes becomes one TikTok call.
-                return catalog::sync::request_stock_sync(&app, &store_id, product_id)
-                    .await
-                    .map(drop)
-                    .map_err(|e| {
-                        tracing::error!(%e, "stock sync request failed");
-                        Failure::Internal("The stock change could not be queued; it will be delivered again.".into())
-                    });
-            }
-            StoreEvent::OrderStatus { .. } => (
-                JobKind::StoreOrderStatus,
-                serde_json::to_value(&delivery.event).expect("events serialize"),
-            ),
-            StoreEvent::Shipment { .. } => (
-                JobKind::PushShipment,
-                serde_json::to_value(&delivery.event).expect("events serialize"),
-            ),
-            StoreEvent::Other { scope } => {
-                tracing::info!(scope = %scope, "store webhook not used by the connector; acknowledged");
-                return Ok(());
-            }
-        };
-        // Store order events are ordered per order, so one stuck order never holds up the others.
-        let group = match &delivery.event {
-            StoreEvent::OrderStatus { order_id, .. } | StoreEvent::Shipment { order_id, .. } => {
-                format!("{store_id}/order/{order_id}")
-            }
-            _ => store_id.clone(),
-        };
-        enqueue(&app, Job::new(kind, &store_id, &key, payload).in_group(group)).await
-    })
-    .await
+    match crate::changes::accept(&app, &store, &delivery, "bigcommerce-webhook").await {
+        Ok(Once::Ran) => StatusCode::OK.into_response(),
+        Ok(Once::Duplicate) => {
+            tracing::info!(store = %store_id, key = %delivery.dedupe_key, "duplicate delivery acknowledged");
+            StatusCode::OK.into_response()
+        }
+        Err(error) => {
+            tracing::error!(store = %store_id, %error, "store change not handled; the platform delivers it again");
+            Failure::Internal("The change could not be handled; it will be delivered again.".into()).into_response()
+        }
+    }
 }

@@ -167,12 +167,7 @@ pub struct Queued {
 
 /// Fetches one TikTok order by id into the store (as an activity `fetch_order`): the
 /// order is read from TikTok now, so an id TikTok does not know is refused at once.
-pub async fn fetch_one(
-    app: &App,
-    store_id: &str,
-    shop_id: &str,
-    tiktok_order_id: &str,
-) -> Result<Queued, ActionError> {
+pub async fn fetch_one(app: &App, store_id: &str, shop_id: &str, tiktok_order_id: &str) -> Result<Queued, ActionError> {
     let id = tiktok_order_id.trim();
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
         return Err(ActionError::Invalid(

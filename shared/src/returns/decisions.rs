@@ -294,9 +294,7 @@ pub async fn decide(
     by: &str,
 ) -> Result<Outcome, DecisionError> {
     let table = app.table.as_ref();
-    let record = get(table, &store.store_id, id)
-        .await?
-        .ok_or(DecisionError::NotFound)?;
+    let record = get(table, &store.store_id, id).await?.ok_or(DecisionError::NotFound)?;
     let shop = shop_of(app, store, &record).await?;
     let what = check(&record, &answer)?;
     let wording = match &answer {
@@ -507,9 +505,7 @@ pub async fn apply_rules(
             if let (true, Some(store_order)) = (unshipped, &record.store_order_id) {
                 let platform = crate::platforms::open(app, store).map_err(|e| JobError::Retryable(e.to_string()))?;
                 let platform = platform.as_ref();
-                unshipped = platform.shipments(store_order)
-                    .await?
-                    .is_empty();
+                unshipped = platform.shipments(store_order).await?.is_empty();
             }
             unshipped.then(|| {
                 (
@@ -545,6 +541,7 @@ pub async fn apply_rules(
 mod tests {
     use super::*;
     use crate::returns::{Effects, Money};
+    use crate::rules::returns::AutoRules;
     use crate::tiktok::model::NextAction;
 
     fn request(kind: RequestKind, request_type: &str, status: &str, action: Option<&str>) -> AfterSale {

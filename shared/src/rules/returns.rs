@@ -25,12 +25,10 @@ impl AutoRules {
     /// Checks the ranges. Errors: the field and its rule, in words.
     pub fn validate(&self) -> Result<(), SettingError> {
         match self.refund_only_under {
-            Some(limit) if limit <= Decimal::ZERO || limit > MAX_AUTO_REFUND => {
-                Err(SettingError::Invalid {
-                    field: "refund_only_under".into(),
-                    rule: format!("must be more than 0 and at most {MAX_AUTO_REFUND}"),
-                })
-            }
+            Some(limit) if limit <= Decimal::ZERO || limit > MAX_AUTO_REFUND => Err(SettingError::Invalid {
+                field: "refund_only_under".into(),
+                rule: format!("must be more than 0 and at most {MAX_AUTO_REFUND}"),
+            }),
             _ => Ok(()),
         }
     }

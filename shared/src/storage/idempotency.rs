@@ -103,3 +103,56 @@ pub async fn release(table: &dyn Table, scope: &str, key: &str) -> Result<(), St
     let (pk, sk) = keys(scope, key);
     table.delete(&pk, &sk, Condition::None).await
 }
+
+/// What [`once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    /// The work ran and succeeded; the key is recorded as done for its TTL.
+    Ran,
+    /// The key was done before, or another caller holds it: nothing ran.
+    Duplicate,
+}
+
+/// Why [`once`] did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError<E> {
+    /// The claim could not be read or written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The work failed; the claim was given back so a retry runs it again.
+    #[error(transparent)]
+    Work(E),
+}
+
+/// Runs `work` once per `key` in `scope` within `ttl` (holding the claim for `lease`
+/// while it runs): a duplicate (done before, or running elsewhere) runs nothing. A
+/// failed `work` releases the claim, so the sender's retry runs it again.
+pub async fn once<E, F, Fut>(
+    table: &dyn Table,
+    scope: &str,
+    key: &str,
+    lease: Duration,
+    ttl: Duration,
+    work: F,
+) -> Result<Once, OnceError<E>>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    match claim(table, scope, key, lease, ttl).await? {
+        Claim::Acquired => {}
+        Claim::Completed(_) | Claim::InProgress => return Ok(Once::Duplicate),
+    }
+    match work().await {
+        Ok(()) => {
+            complete(table, scope, key, serde_json::json!({"done": true}), ttl).await?;
+            Ok(Once::Ran)
+        }
+        Err(error) => {
+            if let Err(release_error) = release(table, scope, key).await {
+                tracing::error!(scope, key, %release_error, "could not release a failed claim");
+            }
+            Err(OnceError::Work(error))
+        }
+    }
+}

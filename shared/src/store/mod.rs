@@ -518,7 +518,7 @@ pub enum StoreEvent {
     /// Order status changed.
     OrderStatus {
         order_id: String,
-        new_status: Option<String>,
+        new_status: Option<OrderStatus>,
     },
     /// A shipment was created or changed (re-read it).
     Shipment { order_id: String, shipment_id: String },
@@ -605,8 +605,9 @@ pub trait StorePlatform: Send + Sync {
     /// The store's name, currency and units, read with the store's credentials: the
     /// check a connect flow makes before saving them (a refusal says what is missing).
     async fn profile(&self) -> Result<StoreProfile, StoreError>;
-    /// Changes since `cursor` (from [`ChangePage::cursor`]; `None` starts from the
-    /// oldest change the store keeps): the store poller's feed, the only one for
+    /// Changes since `cursor` (from [`ChangePage::cursor`]; `None` starts a moment
+    /// before now, [`POLL_OVERLAP_SECS`]: the first poll of a store does not replay its
+    /// history, which the merchant imports by choice): the store poller's feed, the only one for
     /// platforms without webhooks and the recovery of dropped deliveries for the others.
     ///
     /// The provided method reads product changes (edits, and stock changes where the
@@ -619,14 +620,20 @@ pub trait StorePlatform: Send + Sync {
                 status: 400,
                 message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
             })?,
-            None => ProductPoll::default(),
+            None => ProductPoll {
+                since: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - POLL_OVERLAP_SECS)
+                    .ok()
+                    .map(|since| since.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()),
+                ..ProductPoll::default()
+            },
         };
-        let page = self.products_changed_since(poll.since.as_deref(), poll.page.as_deref()).await?;
+        let page = self
+            .products_changed_since(poll.since.as_deref(), poll.page.as_deref())
+            .await?;
         let mut changes = Vec::with_capacity(page.products.len());
         for product in page.products {
-            let modified = jiff::Timestamp::from_str(&product.date_modified).map_err(|_| {
-                StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id))
-            })?;
+            let modified = jiff::Timestamp::from_str(&product.date_modified)
+                .map_err(|_| StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id)))?;
             let modified = modified.as_second();
             poll.newest = poll.newest.max(Some(modified));
             changes.push(StoreChange {
@@ -711,12 +718,8 @@ pub trait StorePlatform: Send + Sync {
     /// The store's control-panel page of an order, where the merchant opens it.
     fn order_admin_url(&self, order_id: &str) -> String;
     /// Verifies a delivery (headers lower-case) against the per-store `secret` and parses it.
-    fn parse_webhook(
-        &self,
-        headers: &[(String, String)],
-        body: &[u8],
-        secret: &str,
-    ) -> Result<StoreChange, StoreError>;
+    fn parse_webhook(&self, headers: &[(String, String)], body: &[u8], secret: &str)
+    -> Result<StoreChange, StoreError>;
 }
 
 /// Where [`StorePlatform::changes`]' product listing stands: the listing's lower bound

@@ -11,8 +11,8 @@ use maud::{Markup, html};
 use super::activities::time;
 use super::{Frame, layout};
 use crate::accounts::{ConnectionMode, Settings, ShopRecord, ShopStatus};
-use crate::rules::gtin::GtinSource;
 use crate::rules::catalog::{Adjustment, Profile, Rounding};
+use crate::rules::gtin::GtinSource;
 use crate::rules::orders::{CancelReason, ItemPrice};
 use crate::store::OrderStatus as StoreStatus;
 

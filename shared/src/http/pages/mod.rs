@@ -406,7 +406,7 @@ pub fn connect_form(message: Option<&str>, form_token: &str, store_id: &str) -> 
                 p { "Create a store-level API account in BigCommerce (Settings → Store-level API accounts) and paste its details." }
                 form method="post" action="/connect" {
                     input type="hidden" name="form_token" value=(form_token);
-                    label { "Store hash " input name="store_id" value=(store_id) required; }
+                    label { "Store hash " input name="store_hash" value=(store_id) required; }
                     label { "Access token " input name="access_token" type="password" required; }
                     label { "Client secret (lets the connector check BigCommerce's webhook signatures) " input name="client_secret" type="password"; }
                     p { button type="submit" { "Connect" } }

@@ -814,7 +814,9 @@ impl StorePlatform for BigCommerce {
             },
             Some(Topic::OrderStatusUpdated) => StoreEvent::OrderStatus {
                 order_id: id.ok_or_else(missing)?,
-                new_status: id_text(&delivery.data["status"]["new_status_id"]),
+                new_status: id_text(&delivery.data["status"]["new_status_id"])
+                    .and_then(|id| id.parse().ok())
+                    .map(status_of),
             },
             Some(Topic::ShipmentCreated | Topic::ShipmentUpdated) => StoreEvent::Shipment {
                 order_id: id_text(&delivery.data["orderId"]).ok_or_else(missing)?,
