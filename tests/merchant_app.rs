@@ -499,7 +499,7 @@ async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_us
     assert!(!store().await.settings.sync_fields.title);
     assert_eq!(
         store().await.settings.gtin.source,
-        connector::catalog::gtin::GtinSource::Upc
+        connector::rules::gtin::GtinSource::Upc
     );
     assert!(
         !find(c, "input[name=\"sync:title\"]").await.is_selected().await.unwrap(),
