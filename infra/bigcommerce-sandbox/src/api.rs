@@ -2,12 +2,10 @@
 //! and shipments v2, store info) and the OAuth token endpoint.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -79,23 +77,8 @@ fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, body)
 }
 
-/// A store API request: the sandbox and the API account the gate let through.
-pub(crate) struct Api {
-    pub(crate) sandbox: Sandbox,
-    pub(crate) caller: Caller,
-}
-
-impl FromRequestParts<Sandbox> for Api {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, Infallible> {
-        let caller = parts.extensions.get::<Caller>().cloned();
-        Ok(Api {
-            sandbox: sandbox.clone(),
-            caller: caller.expect("the gate admits every store API request with its caller"),
-        })
-    }
-}
+/// A store API request the gate let through.
+pub(crate) type Api = sandbox_kit::Admitted<Sandbox, Caller>;
 
 /// A JSON body of a v3 route, or BigCommerce's v3 400 for one that is not JSON.
 pub(crate) struct V3Body(pub(crate) Value);

@@ -10,8 +10,8 @@
 //!   and delays, under the injected webhook faults;
 //! - [`admin`]: `GET`/`POST /sandbox/faults` and the admin error answers;
 //! - [`clock`]: Unix time and ISO-8601 dates;
-//! - [`Kit`], the bundle a sandbox holds, and [`serve`] / [`wait_for_ctrl_c`] for its
-//!   library and binary.
+//! - [`Kit`], the bundle a sandbox holds, [`Admitted`], what its handlers extract behind
+//!   its gate, and [`serve`] / [`wait_for_ctrl_c`] for its library and binary.
 //!
 //! See `README.md` beside this crate for a new sandbox's skeleton.
 
@@ -21,8 +21,12 @@ pub mod faults;
 pub mod rate;
 pub mod webhooks;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 pub use faults::{Faults, Injector, Refusal};
 pub use rate::{RateLimit, RateWindows, Verdict, WindowKind};
@@ -50,6 +54,32 @@ impl Kit {
             courier: Courier::new(faults.clone(), policy),
             faults,
         }
+    }
+}
+
+/// A request the sandbox's gate let through, as a handler extracts it: the sandbox (the
+/// router's state) and the caller the gate put in the request's extensions. Extracting
+/// it on a route without that gate is a bug and panics.
+pub struct Admitted<S, C> {
+    /// The sandbox.
+    pub sandbox: S,
+    /// Who is calling, as the gate established it.
+    pub caller: C,
+}
+
+impl<S, C> FromRequestParts<S> for Admitted<S, C>
+where
+    S: Clone + Send + Sync,
+    C: Clone + Send + Sync + 'static,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, sandbox: &S) -> Result<Self, Infallible> {
+        let caller = parts.extensions.get::<C>().cloned();
+        Ok(Self {
+            sandbox: sandbox.clone(),
+            caller: caller.expect("the gate admits every request with its caller"),
+        })
     }
 }
 

@@ -1,12 +1,10 @@
 //! The Open API endpoints of the sandbox, answering in the shapes of the reference.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -109,23 +107,8 @@ fn parse_body(bytes: &Bytes) -> Result<Value, Response> {
     parse_json(bytes).map_err(|(code, message)| business_error(code, message))
 }
 
-/// An Open API request: the sandbox and the caller the gate let through.
-struct Api {
-    sandbox: Sandbox,
-    caller: Caller,
-}
-
-impl FromRequestParts<Sandbox> for Api {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, Infallible> {
-        let caller = parts.extensions.get::<Caller>().cloned();
-        Ok(Api {
-            sandbox: sandbox.clone(),
-            caller: caller.expect("the gate admits every Open API request with its caller"),
-        })
-    }
-}
+/// A Open API request the gate let through.
+type Api = sandbox_kit::Admitted<Sandbox, Caller>;
 
 /// A JSON body (`{}` when empty), or TikTok's `36009022` for one that is not JSON.
 struct Body(Value);
