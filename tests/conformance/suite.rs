@@ -434,6 +434,10 @@ pub async fn paging_through_the_catalogue(start: Start, products: usize) {
     );
 }
 
+/// A variant as the checks compare it: id, SKU, and its (option name, value label)
+/// pairs sorted.
+type VariantShape = (String, String, Vec<(String, String)>);
+
 /// Every product reads back with the store's variants: ids, SKUs and the options
 /// (name, value) that define each; variants of one product differ in their options,
 /// and one option name keeps one option id.
@@ -452,7 +456,7 @@ pub async fn variants_and_options(start: Start) {
             .await
             .expect("the product reads")
             .unwrap_or_else(|| panic!("product {} is found", held.id));
-        let mut read: Vec<(String, String, Vec<(String, String)>)> = product
+        let mut read: Vec<VariantShape> = product
             .variants
             .iter()
             .map(|v| {
@@ -465,7 +469,7 @@ pub async fn variants_and_options(start: Start) {
                 (v.id.clone(), v.sku.clone(), options)
             })
             .collect();
-        let mut expected: Vec<(String, String, Vec<(String, String)>)> = held
+        let mut expected: Vec<VariantShape> = held
             .variants
             .iter()
             .map(|v| {
