@@ -38,6 +38,7 @@ pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products
         sandbox_store_quota: 100_000,
         sandbox_products: products,
         sandbox_listing_limit: 1000.max(products as u32 * 2),
+        platform: connector::store::Platform::BigCommerce,
     }
 }
 

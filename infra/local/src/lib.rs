@@ -31,6 +31,7 @@ use connector::secrets::AppSecrets;
 use connector::storage::Table;
 use connector::storage::dynamodb::DynamoTable;
 use connector::storage::embedded::EmbeddedTable;
+use connector::store::Platform;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -64,6 +65,18 @@ pub struct Args {
     /// Products each TikTok sandbox shop may list per day (TikTok's limit varies by shop).
     #[arg(long, default_value_t = 1000)]
     pub sandbox_listing_limit: u32,
+    /// The store platform whose sandbox `--sandbox` starts (and whose stores it
+    /// connects): `bigcommerce`.
+    #[arg(long, default_value = "bigcommerce", value_parser = platform_named)]
+    pub platform: Platform,
+}
+
+/// The platform a `--platform` value names; the error lists those there are.
+fn platform_named(name: &str) -> Result<Platform, String> {
+    Platform::from_slug(name).ok_or_else(|| {
+        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.slug()).collect();
+        format!("no store platform {name:?}; the connector serves: {}", known.join(", "))
+    })
 }
 
 /// Product queue: standard, so jobs can be delayed (coalescing, listing-limit ETAs).
@@ -140,9 +153,17 @@ pub struct Sandboxes {
     pub tiktok_sandbox: tiktok_sandbox::Sandbox,
 }
 
-/// Starts both sandboxes on free ports, configured as this app's TikTok app and
-/// BigCommerce app (credentials from `secrets`, callbacks on `public_url`).
+/// Starts the TikTok sandbox and the sandbox of `--platform` on free ports, configured
+/// as this app's TikTok app and store app (credentials from `secrets`, callbacks on
+/// `public_url`).
 async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) -> anyhow::Result<Sandboxes> {
+    match args.platform {
+        Platform::BigCommerce => start_bigcommerce_sandboxes(secrets, public_url, args).await,
+    }
+}
+
+/// [`start_sandboxes`] for BigCommerce stores.
+async fn start_bigcommerce_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) -> anyhow::Result<Sandboxes> {
     let free: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let tiktok_sandbox = tiktok_sandbox::Sandbox::new(tiktok_sandbox::SandboxConfig {
         app_key: secrets.tiktok_app_key.clone(),

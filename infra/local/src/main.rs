@@ -16,11 +16,12 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     connector::telemetry::init_stderr();
-    let running = start(&Args::parse()).await?;
+    let args = Args::parse();
+    let running = start(&args).await?;
     println!("listening on http://{}", running.addr);
     if let Some(sandboxes) = &running.sandboxes {
         println!("tiktok sandbox on {}", sandboxes.tiktok);
-        println!("bigcommerce sandbox on {}", sandboxes.bigcommerce);
+        println!("{} sandbox on {}", args.platform.slug(), sandboxes.bigcommerce);
         std::io::stdout().flush()?;
         let settings = onboard_sandbox(&running).await?;
         tracing::info!("sandbox onboarded; the settings link follows once the catalogue upload has settled");

@@ -82,7 +82,14 @@ fn sandbox_mode_prints_the_sandboxes_and_a_working_settings_link_last() {
     // every start-up log line.
     let (reader, writer) = std::io::pipe().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_connector-local"))
-        .args(["--addr", "127.0.0.1:0", "--sandbox", "--data-dir"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--sandbox",
+            "--platform",
+            "bigcommerce",
+            "--data-dir",
+        ])
         .arg(data_dir.path())
         // A small catalogue and a generous store quota keep the start-up work short.
         .args(["--sandbox-products", "10", "--sandbox-store-quota", "100000"])
@@ -144,6 +151,19 @@ fn version_prints_the_package_version() {
         String::from_utf8(output.stdout).unwrap().trim(),
         format!("connector-local {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn an_unknown_platform_is_refused_with_the_ones_there_are() {
+    let output = Command::new(env!("CARGO_BIN_EXE_connector-local"))
+        .args(["--sandbox", "--platform", "magento9"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--platform"), "{stderr}");
+    assert!(stderr.contains("no store platform \"magento9\""), "{stderr}");
+    assert!(stderr.contains("serves: bigcommerce"), "{stderr}");
 }
 
 #[test]
