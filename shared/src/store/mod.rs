@@ -615,27 +615,28 @@ pub trait StorePlatform: Send + Sync {
     /// with the cursor the newest `date_modified` seen; adapters whose store can list
     /// changed orders or stock add them.
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, StoreError> {
+        let now = jiff::Timestamp::now().as_second();
         let mut poll: ProductPoll = match cursor {
             Some(cursor) => serde_json::from_str(cursor).map_err(|_| StoreError::Invalid {
                 status: 400,
                 message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
             })?,
             None => ProductPoll {
-                since: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - POLL_OVERLAP_SECS)
-                    .ok()
-                    .map(|since| since.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()),
+                since: Some(iso_second(now - POLL_OVERLAP_SECS)),
                 ..ProductPoll::default()
             },
         };
+        if poll.page.is_none() {
+            poll.started = now;
+        }
         let page = self
             .products_changed_since(poll.since.as_deref(), poll.page.as_deref())
             .await?;
         let mut changes = Vec::with_capacity(page.products.len());
         for product in page.products {
             let modified = jiff::Timestamp::from_str(&product.date_modified)
-                .map_err(|_| StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id)))?;
-            let modified = modified.as_second();
-            poll.newest = poll.newest.max(Some(modified));
+                .map_err(|_| StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id)))?
+                .as_second();
             changes.push(StoreChange {
                 store: String::new(),
                 dedupe_key: format!("product/{}/{modified}", product.id),
@@ -647,15 +648,12 @@ pub trait StorePlatform: Send + Sync {
             });
         }
         let more = page.next.is_some();
-        if more {
-            poll.page = page.next;
-        } else {
-            // The listing is done: the next starts a little before its newest change.
-            poll.page = None;
-            poll.since = poll
-                .newest
-                .and_then(|newest| jiff::Timestamp::from_second(newest - POLL_OVERLAP_SECS).ok())
-                .map(|since| since.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string());
+        poll.page = page.next;
+        if !more {
+            // The listing is done. A change it could not see yet (saved, or stamped, a
+            // little before it ran) is at most the overlap old when it ran: the next
+            // listing starts there, so the window advances even when nothing changes.
+            poll.since = Some(iso_second(poll.started - POLL_OVERLAP_SECS));
         }
         Ok(ChangePage {
             changes,
@@ -722,12 +720,20 @@ pub trait StorePlatform: Send + Sync {
     -> Result<StoreChange, StoreError>;
 }
 
-/// Where [`StorePlatform::changes`]' product listing stands: the listing's lower bound
-/// (`date_modified:min`, ISO-8601), its next page, and the newest change it has seen.
+/// Where [`StorePlatform::changes`]' product listing stands: its lower bound
+/// (`date_modified:min`, ISO-8601), its next page, and when it started (Unix seconds).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ProductPoll {
     since: Option<String>,
     page: Option<String>,
-    /// Unix seconds.
-    newest: Option<i64>,
+    #[serde(default)]
+    started: i64,
+}
+
+/// Unix seconds as the ISO-8601 time stores filter by (`2026-11-30T10:00:00+00:00`).
+fn iso_second(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
 }
