@@ -715,3 +715,59 @@ pub async fn last_webhook(table: &dyn Table, store_id: &str, shop_id: &str) -> R
     let seen = table.get(&store_pk(store_id), &webhook_seen_sk(shop_id)).await?;
     Ok(seen.and_then(|i| i.data["at"].as_i64()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{native_id, tenant_id};
+
+    #[tokio::test]
+    async fn a_store_saved_before_there_were_platforms_loads_as_bigcommerce_under_its_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = crate::storage::embedded::EmbeddedTable::open(dir.path()).unwrap();
+        let store = StoreRecord {
+            store_id: "abc123".into(),
+            platform: Platform::BigCommerce,
+            mode: ConnectionMode::App,
+            status: StoreStatus::Installed,
+            access_token: None,
+            webhook_secret: None,
+            account_client_secret: None,
+            scope: String::new(),
+            owner_id: 7,
+            owner_email: None,
+            user_ids: vec![7],
+            currency: "USD".into(),
+            weight_units: "Ounces".into(),
+            dimension_units: "Inches".into(),
+            onboarding: OnboardingStep::Done,
+            settings: Settings::default(),
+            installed_at: 1,
+            installation: "i1".into(),
+            uninstalled_at: None,
+            version: 0,
+        };
+        // The item as the connector wrote it before: `store_hash`, no `platform`.
+        let mut old = encode(&store);
+        let fields = old.as_object_mut().unwrap();
+        let id = fields.remove("store_id").unwrap();
+        fields.insert("store_hash".into(), id);
+        fields.remove("platform");
+        table
+            .put(Item::new("STORE#abc123", META, old), Condition::None)
+            .await
+            .unwrap();
+        let loaded = get_store(&table, &tenant_id(Platform::BigCommerce, "abc123"))
+            .await
+            .unwrap()
+            .expect("found under the key it always had");
+        assert_eq!(loaded.platform, Platform::BigCommerce);
+        assert_eq!(loaded.store_id, "abc123");
+        assert_eq!(native_id(loaded.platform, &loaded.store_id), "abc123");
+        assert_eq!(
+            Item::new(store_pk(&loaded.store_id), META, encode(&loaded)).data["platform"],
+            "bigcommerce",
+            "saved again, it says its platform"
+        );
+    }
+}
