@@ -379,7 +379,8 @@ async fn mail_once(
         to,
         subject: format!("TikTok Shop Connector: {} ({})", kind.label(), shop.name),
         text: format!(
-            "{text}\n\nOpen the connector from your BigCommerce control panel to see more: {}{link}\n\nYou can turn these e-mails off in the connector's settings (notifications).\n",
+            "{text}\n\nOpen the connector from your {} control panel to see more: {}{link}\n\nYou can turn these e-mails off in the connector's settings (notifications).\n",
+            store.platform.label(),
             app.public_url.trim_end_matches('/')
         ),
     };

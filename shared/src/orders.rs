@@ -593,7 +593,7 @@ async fn follow_tiktok(
         save_record(table, &store.store_id, record).await?;
         platform.cancel_order(&store_order_id).await?;
         let mut text = format!("Store order {store_order_id} cancelled: TikTok cancelled the order");
-        if settings.archive_cancelled {
+        if settings.archive_cancelled && platform.capabilities().order_archive {
             platform.archive_order(&store_order_id).await?;
             text.push_str(" (archived)");
         }
@@ -632,7 +632,9 @@ async fn follow_tiktok(
     ) {
         let address = shipping_address(order);
         let current = fingerprint(&address);
-        if record.address_fingerprint.as_deref() != Some(current.as_str()) {
+        if record.address_fingerprint.as_deref() != Some(current.as_str())
+            && platform.capabilities().shipping_address_edit
+        {
             platform.update_shipping_address(&store_order_id, &address).await?;
             tracing::info!(order = %order.id, store_order = %store_order_id, "shipping address updated from TikTok");
             let text = format!("Store order {store_order_id}: shipping address updated from TikTok.");

@@ -144,6 +144,7 @@ async fn render(
         typed: &draft.typed,
         errors: &draft.errors,
         mode: store.mode,
+        platform: (store.platform, crate::platforms::capabilities(store.platform)),
         installed_at: store.installed_at,
         users: Users {
             owner_id: store.owner_id,

@@ -14,7 +14,7 @@ use crate::accounts::{ConnectionMode, Settings, ShopRecord, ShopStatus};
 use crate::rules::catalog::{Adjustment, Profile, Rounding};
 use crate::rules::gtin::GtinSource;
 use crate::rules::orders::{CancelReason, ItemPrice};
-use crate::store::OrderStatus as StoreStatus;
+use crate::store::{Capabilities, OrderStatus as StoreStatus, Platform};
 
 /// The sections, in order: (anchor, title, what it is for).
 pub const SECTIONS: [(&str, &str, &str); 7] = [
@@ -87,6 +87,8 @@ pub struct ConfigurationView<'a> {
     pub installed_at: i64,
     /// The people who may open the app.
     pub users: Users<'a>,
+    /// The store's platform and what it can do: a setting it cannot honour is left out.
+    pub platform: (Platform, Capabilities),
 }
 
 impl ConfigurationView<'_> {
@@ -371,7 +373,9 @@ fn orders(view: &ConfigurationView, csrf: &str) -> Markup {
             fieldset {
                 legend { "Cancellations" }
                 (switch("cancel_store_orders", "Cancel the store order when TikTok cancels the order", "", s.cancel_store_orders))
-                (switch("archive_cancelled", "Archive store orders TikTok cancels", "They leave the store's order list; nothing is deleted.", s.archive_cancelled))
+                @if view.platform.1.order_archive {
+                    (switch("archive_cancelled", "Archive store orders TikTok cancels", "They leave the store's order list; nothing is deleted.", s.archive_cancelled))
+                }
                 (choose(view, "store_cancel_reason", "Reason TikTok is given when you cancel in the store", "Cancelling a TikTok order in the store cancels it on TikTok with this reason.", &reasons, s.store_cancel_reason.key()))
             }
             (choose(view, "item_price", "Item prices on store orders", "", &prices, item_price))
@@ -477,7 +481,7 @@ fn account(view: &ConfigurationView, csrf: &str) -> Markup {
             p.muted { (SECTIONS[6].2) }
             dl.pairs {
                 dt { "Store connection" }
-                dd { (match view.mode { ConnectionMode::App => "BigCommerce app", ConnectionMode::ApiAccount => "Store-level API account" }) " since " (time(view.installed_at)) }
+                dd { (match view.mode { ConnectionMode::App => format!("{} app", view.platform.0.label()), ConnectionMode::ApiAccount => "Store-level API account".to_string() }) " since " (time(view.installed_at)) }
             }
             h3 { "TikTok shops" }
             table #shops {
@@ -576,4 +580,48 @@ pub fn disconnect_page(frame: &Frame, shop: &ShopRecord, csrf: &str) -> Markup {
         }
     };
     layout(frame, &format!("Disconnect {}?", shop.name), None, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The orders section as a store on a platform with `capabilities` sees it.
+    fn orders_section(capabilities: Capabilities) -> String {
+        let settings = Settings::default();
+        let providers = Ok(Vec::new());
+        let view = ConfigurationView {
+            settings: &settings,
+            shops: &[],
+            all_shops: &[],
+            profiles: &[],
+            excluded: &[],
+            providers: &providers,
+            typed: &BTreeMap::new(),
+            errors: &BTreeMap::new(),
+            mode: ConnectionMode::App,
+            installed_at: 0,
+            users: Users {
+                owner_id: 1,
+                owner_email: None,
+                user_ids: &[],
+                current: 1,
+            },
+            platform: (Platform::BigCommerce, capabilities),
+        };
+        orders(&view, "csrf").into_string()
+    }
+
+    #[test]
+    fn a_setting_the_platform_cannot_honour_is_left_out() {
+        let bigcommerce = crate::platforms::capabilities(Platform::BigCommerce);
+        assert!(orders_section(bigcommerce).contains("name=\"archive_cancelled\""));
+        let without_archive = Capabilities {
+            order_archive: false,
+            ..bigcommerce
+        };
+        let page = orders_section(without_archive);
+        assert!(!page.contains("archive_cancelled"), "{page}");
+        assert!(page.contains("name=\"cancel_store_orders\""), "the rest stays");
+    }
 }
