@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use connector::store::{
     Address, CONNECTOR_TOPICS, ChangeFeed, NewOrder, NewOrderLine, NewRefund, OrderStatus, StockChange, StoreChange,
-    StoreError, StoreEvent, StorePlatform, Topic,
+    StoreError, StoreEvent, StorePlatform, StoreProfile, Topic,
 };
 use rust_decimal::Decimal;
 
@@ -260,6 +260,16 @@ async fn held_order(bench: &Bench, external_order_id: &str) -> HeldOrder {
         "the store holds exactly one order {external_order_id}: {held:?}"
     );
     held.remove(0)
+}
+
+/// The store holds no order with `external_order_id` (a refused call wrote nothing).
+async fn assert_no_order(bench: &Bench, external_order_id: &str) {
+    let held = bench
+        .sandbox
+        .orders_by_external_id(external_order_id)
+        .await
+        .expect("the sandbox lists its orders");
+    assert!(held.is_empty(), "no order {external_order_id} was written: {held:?}");
 }
 
 /// Creates [`new_order`] for the first product without options; returns the order's
@@ -1065,15 +1075,7 @@ pub async fn errors_revoked_credentials_are_unauthorized(start: Start) {
             .map(drop),
         "create_order",
     );
-    assert!(
-        bench
-            .sandbox
-            .orders_by_external_id(external_id)
-            .await
-            .expect("the sandbox lists its orders")
-            .is_empty(),
-        "no order was written"
-    );
+    assert_no_order(&bench, external_id).await;
 }
 
 /// Unknown ids: a product is `Ok(None)`, an external order id finds nothing, and calls
@@ -1120,93 +1122,89 @@ pub async fn errors_a_refused_write_is_invalid_with_the_stores_words(start: Star
         matches!(&error, StoreError::Invalid { message, .. } if message.contains(&absent)),
         "Invalid, naming product {absent}: {error:?}"
     );
-    assert!(
-        bench
-            .sandbox
-            .orders_by_external_id(external_id)
-            .await
-            .expect("the sandbox lists its orders")
-            .is_empty(),
-        "no order was made"
-    );
+    assert_no_order(&bench, external_id).await;
+}
+
+/// What one `profile()` call met with `fault` in force: the call's result, how long
+/// it took, how long the fault's 429s said to wait, and the faults the sandbox injected
+/// meanwhile. The faults are cleared afterwards.
+struct UnderFault {
+    profile: Result<StoreProfile, StoreError>,
+    took: Duration,
+    announced_wait: Duration,
+    met: Injected,
+}
+
+async fn profile_under(bench: &Bench, fault: Fault) -> UnderFault {
+    let before = bench.sandbox.injected().await.expect("fault counts");
+    let announced_wait = bench
+        .sandbox
+        .inject(fault)
+        .await
+        .expect("the sandbox injects the fault");
+    let started = Instant::now();
+    let profile = bench.store.profile().await;
+    let took = started.elapsed();
+    bench.sandbox.inject(Fault::Clear).await.expect("faults clear");
+    let after = bench.sandbox.injected().await.expect("fault counts");
+    UnderFault {
+        profile,
+        took,
+        announced_wait,
+        met: Injected {
+            server_errors: after.server_errors - before.server_errors,
+            rate_limited: after.rate_limited - before.rate_limited,
+            lost_answers: after.lost_answers - before.lost_answers,
+        },
+    }
 }
 
 /// A 429 is waited out (as long as the store says) and the call retried: it succeeds
 /// once the window turns.
 pub async fn errors_a_429_is_waited_out(start: Start) {
     let bench = start(Setup { products: 60 }).await;
-    let before = bench.sandbox.injected().await.expect("fault counts");
-    let wait = bench
-        .sandbox
-        .inject(Fault::RateLimited(Times::Next(2)))
-        .await
-        .expect("the sandbox rate-limits");
-    let started = Instant::now();
-    let profile = bench.store.profile().await;
-    let waited = started.elapsed();
-    bench.sandbox.inject(Fault::Clear).await.expect("faults clear");
-    profile.expect("the call succeeds after the window turns");
-    let after = bench.sandbox.injected().await.expect("fault counts");
-    assert_eq!(after.rate_limited - before.rate_limited, 2, "two 429s were met");
+    let call = profile_under(&bench, Fault::RateLimited(Times::Next(2))).await;
+    call.profile.expect("the call succeeds after the window turns");
+    assert_eq!(call.met.rate_limited, 2, "two 429s were met");
     assert!(
-        waited >= wait,
-        "the adapter waited as long as the 429s said ({wait:?}), not {waited:?}"
+        call.took >= call.announced_wait,
+        "the adapter waited as long as the 429s said ({:?}), not {:?}",
+        call.announced_wait,
+        call.took
     );
 }
 
 /// A 429 that lasts past the adapter's attempts is `RateLimited`, after retrying.
 pub async fn errors_a_lasting_429_is_rate_limited(start: Start) {
     let bench = start(Setup { products: 60 }).await;
-    let before = bench.sandbox.injected().await.expect("fault counts");
-    bench
-        .sandbox
-        .inject(Fault::RateLimited(Times::Always))
-        .await
-        .expect("the sandbox rate-limits");
-    let profile = bench.store.profile().await;
-    bench.sandbox.inject(Fault::Clear).await.expect("faults clear");
-    assert!(matches!(profile, Err(StoreError::RateLimited)), "{profile:?}");
-    let after = bench.sandbox.injected().await.expect("fault counts");
+    let call = profile_under(&bench, Fault::RateLimited(Times::Always)).await;
     assert!(
-        after.rate_limited - before.rate_limited >= 2,
-        "the adapter retried before giving up"
+        matches!(call.profile, Err(StoreError::RateLimited)),
+        "{:?}",
+        call.profile
     );
+    assert!(call.met.rate_limited >= 2, "the adapter retried before giving up");
     bench.store.profile().await.expect("the store answers again");
 }
 
 /// 5xx answers are retried: the call succeeds when they stop.
 pub async fn errors_5xx_are_retried(start: Start) {
     let bench = start(Setup { products: 60 }).await;
-    let before = bench.sandbox.injected().await.expect("fault counts");
-    bench
-        .sandbox
-        .inject(Fault::ServerErrors(Times::Next(2)))
-        .await
-        .expect("the sandbox fails");
-    let profile = bench.store.profile().await;
-    bench.sandbox.inject(Fault::Clear).await.expect("faults clear");
-    profile.expect("the call succeeds after two 5xx");
-    let after = bench.sandbox.injected().await.expect("fault counts");
-    assert_eq!(after.server_errors - before.server_errors, 2, "two 5xx were met");
+    let call = profile_under(&bench, Fault::ServerErrors(Times::Next(2))).await;
+    call.profile.expect("the call succeeds after two 5xx");
+    assert_eq!(call.met.server_errors, 2, "two 5xx were met");
 }
 
 /// 5xx answers past the adapter's attempts are `Unavailable`, after retrying.
 pub async fn errors_lasting_5xx_are_unavailable(start: Start) {
     let bench = start(Setup { products: 60 }).await;
-    let before = bench.sandbox.injected().await.expect("fault counts");
-    bench
-        .sandbox
-        .inject(Fault::ServerErrors(Times::Always))
-        .await
-        .expect("the sandbox fails");
-    let profile = bench.store.profile().await;
-    bench.sandbox.inject(Fault::Clear).await.expect("faults clear");
-    assert!(matches!(profile, Err(StoreError::Unavailable(_))), "{profile:?}");
-    let after = bench.sandbox.injected().await.expect("fault counts");
+    let call = profile_under(&bench, Fault::ServerErrors(Times::Always)).await;
     assert!(
-        after.server_errors - before.server_errors >= 2,
-        "the adapter retried before giving up"
+        matches!(call.profile, Err(StoreError::Unavailable(_))),
+        "{:?}",
+        call.profile
     );
+    assert!(call.met.server_errors >= 2, "the adapter retried before giving up");
 }
 
 /// One `#[tokio::test]` per check for a platform whose [`Start`] is `$start`: a
