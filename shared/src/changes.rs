@@ -155,7 +155,7 @@ pub async fn uninstall(app: &App, store_id: &str) -> Result<(), ChangeError> {
 const POLL_CURSOR: &str = "CURSOR#STORE";
 
 /// Polls one store's changes from its saved cursor ([`crate::store::StorePlatform::changes`]; the
-/// first poll starts a moment before now) and handles each once, saving the cursor
+/// first poll only opens the cursor) and handles each once, saving the cursor
 /// after every page. Returns how many changes were handled (duplicates of an earlier
 /// poll or of a webhook delivery are not counted). Errors: the store's or the table's;
 /// the cursor stays where the last handled page left it.

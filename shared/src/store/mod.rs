@@ -605,9 +605,9 @@ pub trait StorePlatform: Send + Sync {
     /// The store's name, currency and units, read with the store's credentials: the
     /// check a connect flow makes before saving them (a refusal says what is missing).
     async fn profile(&self) -> Result<StoreProfile, StoreError>;
-    /// Changes since `cursor` (from [`ChangePage::cursor`]; `None` starts a moment
-    /// before now, [`POLL_OVERLAP_SECS`]: the first poll of a store does not replay its
-    /// history, which the merchant imports by choice): the store poller's feed, the only one for
+    /// Changes since `cursor` (from [`ChangePage::cursor`]; `None` starts the feed:
+    /// no changes, and a cursor from now on, since what the store held before is the
+    /// merchant's import, not a change): the store poller's feed, the only one for
     /// platforms without webhooks and the recovery of dropped deliveries for the others.
     ///
     /// The provided method reads product changes (edits, and stock changes where the
@@ -621,10 +621,19 @@ pub trait StorePlatform: Send + Sync {
                 status: 400,
                 message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
             })?,
-            None => ProductPoll {
-                since: Some(iso_second(now - POLL_OVERLAP_SECS)),
-                ..ProductPoll::default()
-            },
+            None => {
+                // The feed starts now: what the store held before is the merchant's
+                // import, not a change.
+                let start = ProductPoll {
+                    since: Some(iso_second(now)),
+                    ..ProductPoll::default()
+                };
+                return Ok(ChangePage {
+                    changes: Vec::new(),
+                    cursor: serde_json::to_string(&start).expect("a poll cursor serializes"),
+                    more: false,
+                });
+            }
         };
         if poll.page.is_none() {
             poll.started = now;
