@@ -80,4 +80,59 @@ async fn an_edit_whose_webhook_was_lost_is_found_by_the_store_poller_once() {
         0,
         "each change is handled once"
     );
+
+    // A stock change whose webhook was lost reaches TikTok through the poller too.
+    let shop = connector::accounts::list_shops(table, STORE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.region == "US")
+        .unwrap()
+        .shop_id;
+    let live_with_one_sku = async || {
+        records::shop_listings(table, STORE, &shop)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.status == records::ListingStatus::Live && l.skus.len() == 1 && l.product_id != product.id)
+    };
+    assert!(eventually(60, async || live_with_one_sku().await.is_some()).await);
+    let listing = &live_with_one_sku().await.unwrap();
+    let tiktok = connector_e2e::tiktok(&running);
+    let tiktok_stock = async || {
+        let products: serde_json::Value = reqwest::get(format!("{tiktok}/sandbox/products"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        products
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"].as_str() == listing.tiktok_product_id.as_deref())
+            .map(|p| {
+                p["skus"][0]["inventory"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|w| w["quantity"].as_u64())
+                    .sum::<u64>()
+            })
+    };
+    assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
+    let level = tiktok_stock().await.expect("the product is on TikTok") + 7;
+    let stock = http
+        .post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
+        .json(&json!({"inventory_level": level}))
+        .send()
+        .await
+        .unwrap();
+    assert!(stock.status().is_success(), "{:?}", stock.text().await);
+    schedules::run(app, Schedule::PollStores).await.unwrap();
+    assert!(
+        eventually(30, async || tiktok_stock().await == Some(level)).await,
+        "the store's {level} reached TikTok without a webhook: {:?}",
+        tiktok_stock().await
+    );
 }

@@ -5,6 +5,7 @@
 //! sync, a store order status or shipment job); an uninstall purges the store. The
 //! same code serves every platform: what differs is only how a change arrives.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use crate::accounts::{self, StoreRecord, StoreStatus};
@@ -26,6 +27,9 @@ pub const DEDUP_TTL: Duration = Duration::from_secs(3600);
 const LEASE: Duration = Duration::from_secs(30);
 /// Pages of changes one poll of one store reads at most (the next poll goes on).
 const POLL_PAGES: usize = 20;
+/// How long one run of [`poll_all`] starts new stores for (the function's timeout is
+/// 60 s; a store begun finishes its pages).
+const POLL_BUDGET: Duration = Duration::from_secs(40);
 
 /// Why a change could not be handled (the sender retries, or the next poll reads it again).
 #[derive(Debug, thiserror::Error)]
@@ -116,9 +120,13 @@ async fn apply(app: &App, store: &StoreRecord, change: &StoreChange) -> Result<(
 /// Runs a [`JobKind::StoreOrderStatus`] job: an order the merchant cancelled in the
 /// store is cancelled on TikTok too; a refund made in the store is shown on the order
 /// unless it is the connector's own (a TikTok return it recorded). Other statuses
-/// change nothing. Errors: as the cancellation's and the record's.
+/// change nothing, as does anything for a store no longer installed. Errors: as the
+/// cancellation's and the record's.
 pub async fn store_order_status(app: &App, job: Job) -> Result<(), JobError> {
-    let Some(store) = accounts::get_store(app.table.as_ref(), &job.tenant).await? else {
+    let Some(store) = accounts::get_store(app.table.as_ref(), &job.tenant)
+        .await?
+        .filter(|store| store.status == StoreStatus::Installed)
+    else {
         return Ok(());
     };
     let event: StoreEvent = serde_json::from_value(job.payload).map_err(|e| JobError::Malformed(e.to_string()))?;
@@ -147,8 +155,25 @@ pub async fn uninstall(app: &App, store_id: &str) -> Result<(), ChangeError> {
         tracing::warn!(store = store_id, %error, "webhooks could not be removed; the platform drops them on uninstall");
     }
     accounts::purge_store(app.table.as_ref(), store_id).await?;
+    // A reinstall starts the feed afresh instead of replaying the months between.
+    app.table
+        .delete(&accounts::store_pk(store_id), POLL_CURSOR, Condition::None)
+        .await?;
     tracing::info!(store = store_id, "store uninstalled and purged");
     Ok(())
+}
+
+/// Whether a polled change is one the connector already has: a product (or its stock)
+/// changed no later than the copy a webhook already brought in.
+async fn known(table: &dyn crate::storage::Table, store_id: &str, change: &StoreChange) -> Result<bool, StorageError> {
+    let (StoreEvent::Product { product_id, .. } | StoreEvent::Inventory { product_id, .. }) = &change.event else {
+        return Ok(false);
+    };
+    let Some(stored) = catalog::records::get_product(table, store_id, product_id).await? else {
+        return Ok(false);
+    };
+    let stored_at = jiff::Timestamp::from_str(&stored.date_modified).map(|t| t.as_second());
+    Ok(stored_at.is_ok_and(|stored_at| stored_at >= change.created_at))
 }
 
 /// The item keeping a store's poll cursor (under the store's partition).
@@ -156,8 +181,9 @@ const POLL_CURSOR: &str = "CURSOR#STORE";
 
 /// Polls one store's changes from its saved cursor ([`crate::store::StorePlatform::changes`]; the
 /// first poll only opens the cursor) and handles each once, saving the cursor
-/// after every page. Returns how many changes were handled (duplicates of an earlier
-/// poll or of a webhook delivery are not counted). Errors: the store's or the table's;
+/// after every page. Returns how many changes were handled: not the duplicates of an
+/// earlier poll, nor a product (or its stock) no newer than the copy a webhook
+/// already brought in. Errors: the store's or the table's;
 /// the cursor stays where the last handled page left it.
 pub async fn poll(app: &App, store: &StoreRecord) -> Result<usize, ChangeError> {
     let table = app.table.as_ref();
@@ -171,6 +197,9 @@ pub async fn poll(app: &App, store: &StoreRecord) -> Result<usize, ChangeError> 
     for _ in 0..POLL_PAGES {
         let page = platform.changes(cursor.as_deref()).await?;
         for change in &page.changes {
+            if known(table, &store.store_id, change).await? {
+                continue;
+            }
             let keyed = StoreChange {
                 dedupe_key: format!("{}/{}", store.store_id, change.dedupe_key),
                 ..change.clone()
@@ -196,18 +225,33 @@ pub async fn poll(app: &App, store: &StoreRecord) -> Result<usize, ChangeError> 
 /// store whose poll fails is logged and the others go on. Returns the changes handled.
 /// Errors: listing the stores.
 pub async fn poll_all(app: &App) -> Result<usize, StorageError> {
-    let mut handled = 0;
     let table = app.table.as_ref();
-    for store_id in accounts::stores_with_shops(table).await? {
-        let Some(store) = accounts::get_store(table, &store_id).await? else {
-            continue;
-        };
-        if store.status != StoreStatus::Installed {
-            continue;
+    let mut stores: Vec<String> = accounts::stores_with_shops(table).await?.into_iter().collect();
+    // A different order each run: a store that takes long never keeps the same others
+    // waiting behind it, run after run.
+    rand::seq::SliceRandom::shuffle(stores.as_mut_slice(), &mut rand::rng());
+    let started = std::time::Instant::now();
+    let mut handled = 0;
+    for (done, store_id) in stores.iter().enumerate() {
+        if started.elapsed() > POLL_BUDGET {
+            tracing::warn!(
+                polled = done,
+                waiting = stores.len() - done,
+                "store poll out of time; the rest wait for the next run"
+            );
+            break;
         }
+        let store = match accounts::get_store(table, store_id).await {
+            Ok(Some(store)) if store.status == StoreStatus::Installed => store,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(store = %store_id, %error, "store poll skipped: the store could not be read");
+                continue;
+            }
+        };
         match poll(app, &store).await {
             Ok(count) => handled += count,
-            Err(error) => tracing::warn!(store = %store.store_id, %error, "store poll failed"),
+            Err(error) => tracing::warn!(store = %store_id, %error, "store poll failed"),
         }
     }
     Ok(handled)

@@ -318,12 +318,15 @@ fn product_of(event: &StoreEvent) -> Option<&str> {
     }
 }
 
-/// How many of `changes` are about `product_id`.
+/// How often `changes` hold the most repeated kind of change about `product_id`: 0
+/// when none is about it, 1 when each kind is there once (a feed may report a product
+/// change and its stock change as two kinds of one change).
 fn about(changes: &[StoreChange], product_id: &str) -> usize {
-    changes
-        .iter()
-        .filter(|c| product_of(&c.event) == Some(product_id))
-        .count()
+    let mut kinds: HashMap<std::mem::Discriminant<StoreEvent>, usize> = HashMap::new();
+    for change in changes.iter().filter(|c| product_of(&c.event) == Some(product_id)) {
+        *kinds.entry(std::mem::discriminant(&change.event)).or_default() += 1;
+    }
+    kinds.into_values().max().unwrap_or(0)
 }
 
 type Received = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;

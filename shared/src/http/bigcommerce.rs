@@ -73,9 +73,10 @@ async fn connect_store(
     scope: &str,
 ) -> Result<StoreRecord, Failure> {
     let cipher = &app.secrets.token_cipher;
-    let existing = accounts::get_store(app.table.as_ref(), store_hash).await?;
+    let store_id = crate::store::tenant_id(Platform::BigCommerce, store_hash);
+    let existing = accounts::get_store(app.table.as_ref(), &store_id).await?;
     let mut record = existing.unwrap_or_else(|| StoreRecord {
-        store_id: crate::store::tenant_id(Platform::BigCommerce, store_hash),
+        store_id: store_id.clone(),
         platform: Platform::BigCommerce,
         mode,
         status: StoreStatus::Installed,
@@ -210,7 +211,8 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
         Ok(claims) => claims,
         Err(failure) => return failure.page(),
     };
-    let mut store = match accounts::get_store(app.table.as_ref(), &claims.store_hash).await {
+    let store_id = crate::store::tenant_id(Platform::BigCommerce, &claims.store_hash);
+    let mut store = match accounts::get_store(app.table.as_ref(), &store_id).await {
         Ok(Some(store)) if store.status == StoreStatus::Installed => store,
         Ok(_) => {
             return Failure::Unauthorized("The app is not installed on this store. Install it first.".into()).page();
@@ -247,7 +249,8 @@ pub async fn remove_user(State(app): State<Arc<App>>, Query(query): Query<Signed
         Err(failure) => return failure.into_response(),
     };
     let outcome = async {
-        if let Some(mut store) = accounts::get_store(app.table.as_ref(), &claims.store_hash).await? {
+        let store_id = crate::store::tenant_id(Platform::BigCommerce, &claims.store_hash);
+        if let Some(mut store) = accounts::get_store(app.table.as_ref(), &store_id).await? {
             store.user_ids.retain(|id| *id != claims.user_id);
             accounts::save_store(app.table.as_ref(), &store).await?;
         }

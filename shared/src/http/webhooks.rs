@@ -128,7 +128,7 @@ pub async fn bigcommerce(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         v["producer"]
             .as_str()
             .and_then(|p| p.strip_prefix("stores/"))
-            .map(str::to_string)
+            .map(|hash| crate::store::tenant_id(crate::store::Platform::BigCommerce, hash))
     });
     let Some(store_id) = producer else {
         return Failure::BadRequest("The delivery has no producer store.".into()).into_response();

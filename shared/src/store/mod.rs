@@ -518,6 +518,8 @@ pub enum StoreEvent {
     /// Order status changed.
     OrderStatus {
         order_id: String,
+        /// The status it moved to, when the store says.
+        #[serde(default, deserialize_with = "status_or_bigcommerce_id")]
         new_status: Option<OrderStatus>,
     },
     /// A shipment was created or changed (re-read it).
@@ -532,7 +534,8 @@ pub enum StoreEvent {
 /// found by polling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreChange {
-    /// The store it came from, as the platform names it (BigCommerce: the store hash).
+    /// The store it came from, as the platform names it (BigCommerce: the store hash);
+    /// empty in a polled change, whose store the poller knows.
     pub store: String,
     /// What happened.
     pub event: StoreEvent,
@@ -610,10 +613,13 @@ pub trait StorePlatform: Send + Sync {
     /// merchant's import, not a change): the store poller's feed, the only one for
     /// platforms without webhooks and the recovery of dropped deliveries for the others.
     ///
-    /// The provided method reads product changes (edits, and stock changes where the
-    /// store marks the product modified) through [`StorePlatform::products_changed_since`],
-    /// with the cursor the newest `date_modified` seen; adapters whose store can list
-    /// changed orders or stock add them.
+    /// The provided method reads products changed since the last listing (less
+    /// [`POLL_OVERLAP_SECS`]) through [`StorePlatform::products_changed_since`], each as
+    /// a product change and a stock change (stores mark a product modified when its
+    /// stock moves; the stock sync is coalesced and publishes absolute levels, so a
+    /// change that was only an edit costs one stock read). It cannot see deletions:
+    /// adapters whose store can list deleted products, changed orders or stock add them
+    /// (a polling-only platform must).
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, StoreError> {
         let now = jiff::Timestamp::now().as_second();
         let mut poll: ProductPoll = match cursor {
@@ -635,34 +641,67 @@ pub trait StorePlatform: Send + Sync {
                 });
             }
         };
-        if poll.page.is_none() {
+        if poll.started == 0 {
             poll.started = now;
         }
         let page = self
             .products_changed_since(poll.since.as_deref(), poll.page.as_deref())
             .await?;
-        let mut changes = Vec::with_capacity(page.products.len());
+        let mut changes = Vec::with_capacity(page.products.len() * 2);
+        let mut last = None;
         for product in page.products {
-            let modified = jiff::Timestamp::from_str(&product.date_modified)
-                .map_err(|_| StoreError::Malformed(format!("product {} has no ISO-8601 date_modified", product.id)))?
-                .as_second();
+            let Ok(modified) = jiff::Timestamp::from_str(&product.date_modified) else {
+                tracing::warn!(product = %product.id, date_modified = %product.date_modified, "product without an ISO-8601 date_modified; skipped by the change feed");
+                continue;
+            };
+            let modified = modified.as_second();
+            last = last.max(Some(modified));
+            // Whatever changed (its stock too, which stores mark by the same date):
+            // the product is read again, and its stock synced.
             changes.push(StoreChange {
                 store: String::new(),
                 dedupe_key: format!("product/{}/{modified}", product.id),
                 created_at: modified,
                 event: StoreEvent::Product {
                     topic: Topic::ProductUpdated,
+                    product_id: product.id.clone(),
+                },
+            });
+            changes.push(StoreChange {
+                store: String::new(),
+                dedupe_key: format!("stock/{}/{modified}", product.id),
+                created_at: modified,
+                event: StoreEvent::Inventory {
                     product_id: product.id,
+                    variant_id: None,
                 },
             });
         }
         let more = page.next.is_some();
-        poll.page = page.next;
-        if !more {
+        let since = poll
+            .since
+            .as_deref()
+            .and_then(|since| jiff::Timestamp::from_str(since).ok())
+            .map(|since| since.as_second());
+        match last {
+            // More to read: go on from the newest change seen, from the first page
+            // again, so a product that moves to the end while the listing is read
+            // (changed again) is not skipped by a page shift. The second at the edge
+            // comes again; its changes have the same keys.
+            Some(last) if more && since.is_none_or(|since| last > since) => {
+                poll.since = Some(iso_second(last));
+                poll.page = None;
+            }
+            // A whole page within one second: page on.
+            _ if more => poll.page = page.next,
             // The listing is done. A change it could not see yet (saved, or stamped, a
             // little before it ran) is at most the overlap old when it ran: the next
             // listing starts there, so the window advances even when nothing changes.
-            poll.since = Some(iso_second(poll.started - POLL_OVERLAP_SECS));
+            _ => {
+                poll.since = Some(iso_second(poll.started - POLL_OVERLAP_SECS));
+                poll.page = None;
+                poll.started = 0;
+            }
         }
         Ok(ChangePage {
             changes,
@@ -730,7 +769,8 @@ pub trait StorePlatform: Send + Sync {
 }
 
 /// Where [`StorePlatform::changes`]' product listing stands: its lower bound
-/// (`date_modified:min`, ISO-8601), its next page, and when it started (Unix seconds).
+/// (`date_modified:min`, ISO-8601), its next page, and when it started (Unix seconds;
+/// 0 between listings).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ProductPoll {
     since: Option<String>,
@@ -745,4 +785,53 @@ fn iso_second(unix: i64) -> String {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%S+00:00")
         .to_string()
+}
+
+/// Reads [`StoreEvent::OrderStatus::new_status`]: a store-neutral status, or (in jobs
+/// queued before statuses were store-neutral) a BigCommerce status id such as `"5"`.
+fn status_or_bigcommerce_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<OrderStatus>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Status(OrderStatus),
+        BigCommerceId(String),
+    }
+    Ok(match Option::<Wire>::deserialize(deserializer)? {
+        Some(Wire::Status(status)) => Some(status),
+        Some(Wire::BigCommerceId(id)) => id.parse().ok().map(bigcommerce::status_of),
+        None => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_order_status_job_queued_with_a_bigcommerce_status_id_still_reads() {
+        let event = |json: serde_json::Value| serde_json::from_value::<StoreEvent>(json).unwrap();
+        let status = |event: StoreEvent| match event {
+            StoreEvent::OrderStatus { new_status, .. } => new_status,
+            other => panic!("{other:?}"),
+        };
+        let legacy = json!({"OrderStatus": {"order_id": "7", "new_status": "5"}});
+        assert_eq!(status(event(legacy)), Some(OrderStatus::Cancelled));
+        let refunded = json!({"OrderStatus": {"order_id": "7", "new_status": "14"}});
+        assert_eq!(status(event(refunded)), Some(OrderStatus::PartiallyRefunded));
+        let neutral = StoreEvent::OrderStatus {
+            order_id: "7".into(),
+            new_status: Some(OrderStatus::Refunded),
+        };
+        assert_eq!(
+            status(event(serde_json::to_value(&neutral).unwrap())),
+            Some(OrderStatus::Refunded)
+        );
+        assert_eq!(
+            status(event(json!({"OrderStatus": {"order_id": "7", "new_status": null}}))),
+            None
+        );
+    }
 }

@@ -131,7 +131,8 @@ pub fn status_id(status: &OrderStatus) -> u32 {
     }
 }
 
-fn status_of(status_id: u32) -> OrderStatus {
+/// The store-neutral status of a BigCommerce status id (unknown ids as [`OrderStatus::Other`]).
+pub(crate) fn status_of(status_id: u32) -> OrderStatus {
     match status_id {
         1 => OrderStatus::Pending,
         2 => OrderStatus::Shipped,
