@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use connector::catalog::records::{self, ListingStatus};
-use connector_e2e::{eventually, local_stack, merchant};
+use connector_e2e::{eventually, local_stack, merchant, tiktok_products};
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
 
@@ -99,18 +99,6 @@ async fn the_demo_catalogue_is_imported_validated_uploaded_and_goes_live() {
 
 fn tiktok_base(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().tiktok.clone()
-}
-
-async fn tiktok_products(running: &Running) -> Vec<Value> {
-    reqwest::get(format!("{}/sandbox/products", tiktok_base(running)))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// Waits until every listing of the US shop is settled (Live or Not ready).

@@ -98,17 +98,9 @@ async fn an_edit_whose_webhook_was_lost_is_found_by_the_store_poller_once() {
     };
     assert!(eventually(60, async || live_with_one_sku().await.is_some()).await);
     let listing = &live_with_one_sku().await.unwrap();
-    let tiktok = connector_e2e::tiktok(&running);
     let tiktok_stock = async || {
-        let products: serde_json::Value = reqwest::get(format!("{tiktok}/sandbox/products"))
+        connector_e2e::tiktok_products(&running)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        products
-            .as_array()
-            .unwrap()
             .iter()
             .find(|p| p["id"].as_str() == listing.tiktok_product_id.as_deref())
             .map(|p| {

@@ -168,6 +168,19 @@ pub fn tiktok(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().tiktok.clone()
 }
 
+/// Every product the TikTok sandbox holds, as its admin route `/sandbox/products` shows them.
+pub async fn tiktok_products(running: &Running) -> Vec<Value> {
+    reqwest::get(format!("{}/sandbox/products", tiktok(running)))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// POSTs `body` to a TikTok sandbox admin route.
 pub async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwest::Response {
     reqwest::Client::new()
