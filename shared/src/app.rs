@@ -126,19 +126,10 @@ impl App {
         let sdk = aws_config().await;
         let secrets = AppSecrets::load(&sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let open = |name: String| {
-            let sqs = sqs.clone();
-            async move {
-                SqsQueue::open(sqs, &name).await.map_err(|e| ConfigError::Invalid {
-                    name: "PRODUCT_QUEUE_NAME/ORDER_QUEUE_NAME",
-                    reason: e.to_string(),
-                })
-            }
-        };
         Self::assemble(Parts {
             table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
-            product_queue: Arc::new(open(config.product_queue).await?),
-            order_queue: Arc::new(open(config.order_queue).await?),
+            product_queue: Arc::new(SqsQueue::at_url(sqs.clone(), &config.product_queue_url)),
+            order_queue: Arc::new(SqsQueue::at_url(sqs.clone(), &config.order_queue_url)),
             product_dead_letters: Arc::new(SqsQueue::at_url(sqs.clone(), &config.product_dead_letters)),
             order_dead_letters: Arc::new(SqsQueue::at_url(sqs.clone(), &config.order_dead_letters)),
             secrets,

@@ -80,10 +80,11 @@ impl Endpoints {
 pub struct Config {
     /// DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
-    /// Catalogue work queue (`PRODUCT_QUEUE_NAME`).
-    pub product_queue: String,
-    /// Order work queue (`ORDER_QUEUE_NAME`).
-    pub order_queue: String,
+    /// Catalogue work queue, by URL (`PRODUCT_QUEUE_URL`): opened without a call, so a
+    /// cold start makes no `GetQueueUrl` (which a send-only policy may not grant).
+    pub product_queue_url: String,
+    /// Order work queue, by URL (`ORDER_QUEUE_URL`; FIFO, its name ends in `.fifo`).
+    pub order_queue_url: String,
     /// Dead-letter queue of the catalogue queue, by URL (`PRODUCT_DLQ_URL`).
     pub product_dead_letters: String,
     /// Dead-letter queue of the order queue, by URL (`ORDER_DLQ_URL`).
@@ -111,8 +112,8 @@ impl Config {
         }
         Ok(Self {
             table_name: required(&lookup, ENVIRONMENT, "TABLE_NAME")?,
-            product_queue: required(&lookup, ENVIRONMENT, "PRODUCT_QUEUE_NAME")?,
-            order_queue: required(&lookup, ENVIRONMENT, "ORDER_QUEUE_NAME")?,
+            product_queue_url: required(&lookup, ENVIRONMENT, "PRODUCT_QUEUE_URL")?,
+            order_queue_url: required(&lookup, ENVIRONMENT, "ORDER_QUEUE_URL")?,
             product_dead_letters: required(&lookup, ENVIRONMENT, "PRODUCT_DLQ_URL")?,
             order_dead_letters: required(&lookup, ENVIRONMENT, "ORDER_DLQ_URL")?,
             public_url: public_url.trim_end_matches('/').to_string(),

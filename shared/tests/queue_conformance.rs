@@ -218,8 +218,14 @@ async fn oversized_job_is_refused((queue, _): Pair) {
 }
 
 #[tokio::test]
-async fn opening_an_unknown_sqs_queue_is_a_typed_error() {
+async fn sending_to_an_unknown_sqs_queue_is_a_typed_error() {
     let Some(sdk) = common::emulator().await else { return };
-    let result = SqsQueue::open(aws_sdk_sqs::Client::new(&sdk), "no-such-queue").await;
-    assert!(matches!(result, Err(QueueError::UnknownQueue(ref name)) if name == "no-such-queue"));
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's address");
+    let url = format!("{}/123456789012/no-such-queue", endpoint.trim_end_matches('/'));
+    let queue = SqsQueue::at_url(aws_sdk_sqs::Client::new(&sdk), &url);
+    let result = queue.send(&[job("shop-a", "lost")], Duration::ZERO).await;
+    assert!(
+        matches!(result, Err(QueueError::UnknownQueue(ref named)) if *named == url),
+        "{result:?}"
+    );
 }

@@ -106,8 +106,8 @@ fn environment_fallback_reads_the_same_names_and_rejects_a_bad_keyring() {
 fn config_names_the_missing_variable() {
     let all = [
         ("TABLE_NAME", "t"),
-        ("PRODUCT_QUEUE_NAME", "p"),
-        ("ORDER_QUEUE_NAME", "o.fifo"),
+        ("PRODUCT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/p"),
+        ("ORDER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/o.fifo"),
         ("PRODUCT_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/1/p-dlq"),
         ("ORDER_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/1/o-dlq.fifo"),
         ("PUBLIC_URL", "https://x.example/"),

@@ -26,7 +26,7 @@ pub const DEDUP_WINDOW: Duration = Duration::from_secs(300);
 /// Errors of the queue port.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    /// No queue of that name exists.
+    /// No queue at that URL exists (a wrong `PRODUCT_QUEUE_URL` or `ORDER_QUEUE_URL`).
     #[error("unknown queue {0}")]
     UnknownQueue(String),
     /// A message body is not a job envelope.

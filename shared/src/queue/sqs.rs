@@ -25,29 +25,9 @@ fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkErr
 }
 
 impl SqsQueue {
-    /// Opens an existing queue by name (FIFO when the name ends in `.fifo`).
-    pub async fn open(client: Client, name: &str) -> Result<Self, QueueError> {
-        let found = client.get_queue_url().queue_name(name).send().await;
-        let output = match found {
-            Ok(output) => output,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => {
-                return Err(QueueError::UnknownQueue(name.to_string()));
-            }
-            Err(e) => return Err(unavailable(e)),
-        };
-        let url = output
-            .queue_url()
-            .ok_or_else(|| QueueError::UnknownQueue(name.to_string()))?
-            .to_string();
-        Ok(Self {
-            client,
-            url,
-            fifo: name.ends_with(".fifo"),
-        })
-    }
-
-    /// A queue by URL, without a call (dead-letter queues: only the sweeper may touch
-    /// them, so no other function could look them up by name).
+    /// A queue by URL, without a call (FIFO when the URL ends in `.fifo`): the work
+    /// queues come from the environment as URLs, and only the sweeper may touch the
+    /// dead-letter queues, so no other function could look them up by name.
     pub fn at_url(client: Client, url: &str) -> Self {
         Self {
             client,
@@ -171,7 +151,10 @@ impl JobQueue for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(|error| match error.as_service_error() {
+                    Some(e) if e.is_queue_does_not_exist() => QueueError::UnknownQueue(self.url.clone()),
+                    _ => unavailable(error),
+                })?;
             if !output.failed().is_empty() {
                 let job_ids = output
                     .failed()
