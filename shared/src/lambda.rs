@@ -1,7 +1,7 @@
 //! Two of the three Lambda shapes every function binary is one of: an SQS consumer with
-//! partial batch responses and a scheduled task (the third, an HTTP API, is
-//! [`crate::http::run_lambda`], since the domain never depends on the HTTP layer). Each builds the
-//! [`App`] once per cold start and serves invocations with it.
+//! partial batch responses and a scheduled task. The third, an HTTP API, is
+//! `run_lambda` in the HTTP layer, since nothing outside it depends on that layer.
+//! Each builds the [`App`] once per cold start and serves invocations with it.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
