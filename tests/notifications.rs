@@ -191,6 +191,12 @@ async fn notices_ring_the_bell_and_mail_the_owner_once_per_kind_shop_and_day() {
 #[tokio::test]
 async fn a_settings_change_shows_in_the_activity_log_with_its_author() {
     let (_dir, running) = onboarded(false).await;
+    // The onboarding's import finishes (and logs its end) before the settings change.
+    assert!(
+        running
+            .settle(std::time::Duration::from_secs(2), std::time::Duration::from_secs(120))
+            .await
+    );
     let (mut browser, base, csrf) = merchant(&running).await;
     let changed = browser
         .put_json(
