@@ -383,6 +383,7 @@ pub async fn settings_changed(
     Ok(true)
 }
 
+/// `text` with its first letter upper-case (log summaries start with a capital).
 pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars
