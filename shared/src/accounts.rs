@@ -288,6 +288,10 @@ pub struct StoreRecord {
     /// (purged on uninstall). `None` for app installs, whose key is the app's secret.
     #[serde(default)]
     pub account_client_secret: Option<String>,
+    /// Where the store answers, for platforms the merchant hosts (Magento 2); `None`
+    /// for BigCommerce, whose API host is the app's.
+    #[serde(default)]
+    pub endpoint: Option<StoreEndpoint>,
     /// Granted scopes.
     pub scope: String,
     /// Owner's user id.
@@ -317,6 +321,15 @@ pub struct StoreRecord {
     /// Optimistic version (not stored in `data`).
     #[serde(skip)]
     pub version: u64,
+}
+
+/// Where a store the merchant hosts answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreEndpoint {
+    /// Base URL, without a trailing `/` (`https://shop.example.com`).
+    pub url: String,
+    /// The scope within the install requests go to: Magento's store view code (`default`).
+    pub scope: String,
 }
 
 impl StoreRecord {
@@ -733,6 +746,7 @@ mod tests {
             access_token: None,
             webhook_secret: None,
             account_client_secret: None,
+            endpoint: None,
             scope: String::new(),
             owner_id: 7,
             owner_email: None,

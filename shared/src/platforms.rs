@@ -6,6 +6,7 @@
 use crate::accounts::{ConnectionMode, StoreRecord};
 use crate::app::App;
 use crate::store::bigcommerce::{BigCommerce, Client, ClientConfig};
+use crate::store::magento2::{self, Magento2};
 use crate::store::{Capabilities, Platform, StoreError, StorePlatform};
 
 /// What a platform can do, without opening a store on it (the settings page asks this
@@ -13,6 +14,7 @@ use crate::store::{Capabilities, Platform, StoreError, StorePlatform};
 pub fn capabilities(platform: Platform) -> Capabilities {
     match platform {
         Platform::BigCommerce => BigCommerce::CAPABILITIES,
+        Platform::Magento2 => Magento2::CAPABILITIES,
     }
 }
 
@@ -26,6 +28,7 @@ pub fn open(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, St
         Platform::BigCommerce => {
             open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
         }
+        Platform::Magento2 => open_magento2(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
     }
 }
 
@@ -49,4 +52,18 @@ fn open_bigcommerce(app: &App, store: &StoreRecord) -> Result<BigCommerce, Store
         webhook_key,
         app.secrets.bigcommerce_app_id.clone(),
     ))
+}
+
+/// The Magento 2 adapter of a store: its endpoint and its sealed integration credentials.
+fn open_magento2(app: &App, store: &StoreRecord) -> Result<Magento2, StoreError> {
+    let sealed = store.access_token(&app.secrets.token_cipher).ok_or_else(|| {
+        StoreError::Unauthorized("The store has no integration credentials; connect it again.".into())
+    })?;
+    let credentials = magento2::Credentials::from_json(&sealed)?;
+    let endpoint = store
+        .endpoint
+        .as_ref()
+        .ok_or_else(|| StoreError::Unauthorized("The store has no address; connect it again.".into()))?;
+    let config = magento2::ClientConfig::new(&endpoint.url, &endpoint.scope, credentials);
+    Ok(Magento2::new(magento2::Client::new(config)?))
 }

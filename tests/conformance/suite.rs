@@ -976,7 +976,7 @@ pub async fn cancellation(start: Start) {
     let external_id = "576461413000000501";
     let (id, _) = place(&bench, &catalogue, external_id).await;
     let placed = stock().await.expect("the sandbox reads stock");
-    let restocks = bench.store.restocks_on_refund().await.expect("the setting reads");
+    let restocks = bench.store.restocks_on_cancel().await.expect("the setting reads");
     bench.store.cancel_order(&id).await.expect("the order cancels");
     assert_eq!(held_order(&bench, external_id).await.status, OrderStatus::Cancelled);
     let found = bench

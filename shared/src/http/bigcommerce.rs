@@ -83,6 +83,7 @@ async fn connect_store(
         access_token: None,
         webhook_secret: None,
         account_client_secret: None,
+        endpoint: None,
         scope: String::new(),
         owner_id: owner.0,
         owner_email: None,

@@ -3,6 +3,7 @@
 //! later), in the store-neutral types of this module.
 
 pub mod bigcommerce;
+pub mod magento2;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
@@ -19,16 +20,20 @@ pub enum Platform {
     #[default]
     #[serde(rename = "bigcommerce")]
     BigCommerce,
+    /// Magento 2 Open Source and Adobe Commerce (self-hosted or Cloud).
+    #[serde(rename = "magento2")]
+    Magento2,
 }
 
 impl Platform {
     /// Every platform, in the order the settings page lists them.
-    pub const ALL: [Platform; 1] = [Platform::BigCommerce];
+    pub const ALL: [Platform; 2] = [Platform::BigCommerce, Platform::Magento2];
 
     /// The platform's name in URLs, flags and records (`bigcommerce`).
     pub fn slug(self) -> &'static str {
         match self {
             Self::BigCommerce => "bigcommerce",
+            Self::Magento2 => "magento2",
         }
     }
 
@@ -36,6 +41,7 @@ impl Platform {
     pub fn label(self) -> &'static str {
         match self {
             Self::BigCommerce => "BigCommerce",
+            Self::Magento2 => "Magento 2",
         }
     }
 
@@ -53,6 +59,7 @@ impl Platform {
 pub fn tenant_id(platform: Platform, store_id: &str) -> String {
     match platform {
         Platform::BigCommerce => store_id.to_string(),
+        other => format!("{}.{store_id}", other.slug()),
     }
 }
 
@@ -60,6 +67,10 @@ pub fn tenant_id(platform: Platform, store_id: &str) -> String {
 pub fn native_id(platform: Platform, tenant_id: &str) -> &str {
     match platform {
         Platform::BigCommerce => tenant_id,
+        other => tenant_id
+            .strip_prefix(other.slug())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(tenant_id),
     }
 }
 
@@ -562,6 +573,13 @@ pub struct ChangePage {
     pub more: bool,
 }
 
+/// The pause before a store call's retry `attempt + 1`: exponential from 250 ms,
+/// capped at 8 s, jittered.
+pub(crate) fn retry_delay(attempt: u32) -> std::time::Duration {
+    let ceiling = (250u64 << attempt.saturating_sub(1).min(5)).min(8_000);
+    std::time::Duration::from_millis(rand::random_range(ceiling / 2..=ceiling))
+}
+
 /// How far before its cursor a poll reads again (seconds): changes a store saved with a
 /// time a little before the last poll's end are still seen.
 pub const POLL_OVERLAP_SECS: i64 = 120;
@@ -622,31 +640,18 @@ pub trait StorePlatform: Send + Sync {
     /// (a polling-only platform must).
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, StoreError> {
         let now = jiff::Timestamp::now().as_second();
-        let mut poll: ProductPoll = match cursor {
-            Some(cursor) => serde_json::from_str(cursor).map_err(|_| StoreError::Invalid {
-                status: 400,
-                message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
-            })?,
-            None => {
-                // The feed starts now: what the store held before is the merchant's
-                // import, not a change.
-                let start = ProductPoll {
-                    since: Some(iso_second(now)),
-                    ..ProductPoll::default()
-                };
-                return Ok(ChangePage {
-                    changes: Vec::new(),
-                    cursor: serde_json::to_string(&start).expect("a poll cursor serializes"),
-                    more: false,
-                });
-            }
+        let Some(cursor) = cursor else {
+            // The feed starts now: what the store held before is the merchant's
+            // import, not a change.
+            return Ok(ChangePage {
+                changes: Vec::new(),
+                cursor: serde_json::to_string(&PollWindow::opened(now)).expect("a poll cursor serializes"),
+                more: false,
+            });
         };
-        if poll.started == 0 {
-            poll.started = now;
-        }
-        let page = self
-            .products_changed_since(poll.since.as_deref(), poll.page.as_deref())
-            .await?;
+        let mut poll: PollWindow = read_cursor(cursor)?;
+        poll.begin(now);
+        let page = self.products_changed_since(poll.since(), poll.page()).await?;
         let mut changes = Vec::with_capacity(page.products.len() * 2);
         let mut last = None;
         for product in page.products {
@@ -658,51 +663,10 @@ pub trait StorePlatform: Send + Sync {
             last = last.max(Some(modified));
             // Whatever changed (its stock too, which stores mark by the same date):
             // the product is read again, and its stock synced.
-            changes.push(StoreChange {
-                store: String::new(),
-                dedupe_key: format!("product/{}/{modified}", product.id),
-                created_at: modified,
-                event: StoreEvent::Product {
-                    topic: Topic::ProductUpdated,
-                    product_id: product.id.clone(),
-                },
-            });
-            changes.push(StoreChange {
-                store: String::new(),
-                dedupe_key: format!("stock/{}/{modified}", product.id),
-                created_at: modified,
-                event: StoreEvent::Inventory {
-                    product_id: product.id,
-                    variant_id: None,
-                },
-            });
+            changes.extend(product_changed(&product.id, None, &product.id, modified));
         }
         let more = page.next.is_some();
-        let since = poll
-            .since
-            .as_deref()
-            .and_then(|since| jiff::Timestamp::from_str(since).ok())
-            .map(|since| since.as_second());
-        match last {
-            // More to read: go on from the newest change seen, from the first page
-            // again, so a product that moves to the end while the listing is read
-            // (changed again) is not skipped by a page shift. The second at the edge
-            // comes again; its changes have the same keys.
-            Some(last) if more && since.is_none_or(|since| last > since) => {
-                poll.since = Some(iso_second(last));
-                poll.page = None;
-            }
-            // A whole page within one second: page on.
-            _ if more => poll.page = page.next,
-            // The listing is done. A change it could not see yet (saved, or stamped, a
-            // little before it ran) is at most the overlap old when it ran: the next
-            // listing starts there, so the window advances even when nothing changes.
-            _ => {
-                poll.since = Some(iso_second(poll.started - POLL_OVERLAP_SECS));
-                poll.page = None;
-                poll.started = 0;
-            }
-        }
+        poll.advance(last, page.next);
         Ok(ChangePage {
             changes,
             cursor: serde_json::to_string(&poll).expect("a poll cursor serializes"),
@@ -749,6 +713,11 @@ pub trait StorePlatform: Send + Sync {
     /// Whether the store itself puts an order's units back in stock when the order
     /// moves to refunded or cancelled (a store setting).
     async fn restocks_on_refund(&self) -> Result<bool, StoreError>;
+    /// Whether the store itself puts a cancelled order's units back in stock (by
+    /// default as [`StorePlatform::restocks_on_refund`] says; Magento's MSI always does).
+    async fn restocks_on_cancel(&self) -> Result<bool, StoreError> {
+        self.restocks_on_refund().await
+    }
     /// Shipments of an order.
     async fn shipments(&self, order_id: &str) -> Result<Vec<Shipment>, StoreError>;
     /// Subscribes `topics` to `destination`, sending `secret` in a header on every
@@ -768,15 +737,107 @@ pub trait StorePlatform: Send + Sync {
     -> Result<StoreChange, StoreError>;
 }
 
-/// Where [`StorePlatform::changes`]' product listing stands: its lower bound
-/// (`date_modified:min`, ISO-8601), its next page, and when it started (Unix seconds;
-/// 0 between listings).
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct ProductPoll {
+/// Where one polled listing of changed records stands (a cursor part of
+/// [`StorePlatform::changes`]): its lower bound (ISO-8601, inclusive), its next page,
+/// and when the listing started (Unix seconds; 0 between listings). Records are listed
+/// oldest change first; a listing that has more pages goes on from the newest change
+/// seen (from its first page again, so a record that moves to the end while the
+/// listing is read is not skipped by a page shift), and a finished listing's next one
+/// starts [`POLL_OVERLAP_SECS`] before it began, so the window advances even when
+/// nothing changes and a change saved a little late is still seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PollWindow {
     since: Option<String>,
     page: Option<String>,
     #[serde(default)]
     started: i64,
+}
+
+impl PollWindow {
+    /// A window opened at `now` (Unix seconds): later changes only.
+    pub fn opened(now: i64) -> Self {
+        Self {
+            since: Some(iso_second(now)),
+            ..Self::default()
+        }
+    }
+
+    /// Marks the start of a listing (a no-op while one is under way).
+    pub fn begin(&mut self, now: i64) {
+        if self.started == 0 {
+            self.started = now;
+        }
+    }
+
+    /// The listing's lower bound (ISO-8601 UTC; `None` = everything).
+    pub fn since(&self) -> Option<&str> {
+        self.since.as_deref()
+    }
+
+    /// The listing's next page (the platform's own page token).
+    pub fn page(&self) -> Option<&str> {
+        self.page.as_deref()
+    }
+
+    /// Moves on after a page whose newest change was `newest` (Unix seconds), with
+    /// `next` the platform's token of the following page (`None` on the last).
+    pub fn advance(&mut self, newest: Option<i64>, next: Option<String>) {
+        let since = self
+            .since
+            .as_deref()
+            .and_then(|since| jiff::Timestamp::from_str(since).ok())
+            .map(|since| since.as_second());
+        match newest {
+            // More to read: go on from the newest change seen, from the first page
+            // again. The second at the edge comes again; its changes have the same keys.
+            Some(newest) if next.is_some() && since.is_none_or(|since| newest > since) => {
+                self.since = Some(iso_second(newest));
+                self.page = None;
+            }
+            // A whole page within one second: page on.
+            _ if next.is_some() => self.page = next,
+            // The listing is done.
+            _ => {
+                self.since = Some(iso_second(self.started - POLL_OVERLAP_SECS));
+                self.page = None;
+                self.started = 0;
+            }
+        }
+    }
+}
+
+/// Reads a poll cursor a platform wrote. Errors: [`StoreError::Invalid`] for another's.
+pub fn read_cursor<T: serde::de::DeserializeOwned>(cursor: &str) -> Result<T, StoreError> {
+    serde_json::from_str(cursor).map_err(|_| StoreError::Invalid {
+        status: 400,
+        message: format!("the poll cursor {cursor:?} is not one this platform wrote"),
+    })
+}
+
+/// The changes a polled product change stands for: the product read again, and its
+/// stock synced (stores mark a product modified when its stock moves). `key` names
+/// what changed (the product, or one of its variants); `modified` is when (Unix seconds).
+pub fn product_changed(product_id: &str, variant_id: Option<&str>, key: &str, modified: i64) -> [StoreChange; 2] {
+    [
+        StoreChange {
+            store: String::new(),
+            dedupe_key: format!("product/{key}/{modified}"),
+            created_at: modified,
+            event: StoreEvent::Product {
+                topic: Topic::ProductUpdated,
+                product_id: product_id.to_string(),
+            },
+        },
+        StoreChange {
+            store: String::new(),
+            dedupe_key: format!("stock/{key}/{modified}"),
+            created_at: modified,
+            event: StoreEvent::Inventory {
+                product_id: product_id.to_string(),
+                variant_id: variant_id.map(str::to_string),
+            },
+        },
+    ]
 }
 
 /// Unix seconds as the ISO-8601 time stores filter by (`2026-11-30T10:00:00+00:00`).

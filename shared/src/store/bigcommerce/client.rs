@@ -178,12 +178,6 @@ fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
     }
 }
 
-/// The pause before retry `attempt + 1`: exponential from 250 ms, capped at 8 s, jittered.
-pub(super) fn retry_delay(attempt: u32) -> Duration {
-    let ceiling = (250u64 << attempt.saturating_sub(1).min(5)).min(8_000);
-    Duration::from_millis(rand::random_range(ceiling / 2..=ceiling))
-}
-
 impl Client {
     /// A client for one store.
     pub fn new(config: ClientConfig) -> Result<Self, StoreError> {
@@ -264,7 +258,7 @@ impl Client {
                 }
                 (error, _) => {
                     tracing::warn!(store = %self.config.store_hash, path, attempt, %error, "retrying store call");
-                    tokio::time::sleep(retry_delay(attempt)).await;
+                    tokio::time::sleep(crate::store::retry_delay(attempt)).await;
                 }
             }
         }

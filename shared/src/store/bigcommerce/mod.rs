@@ -517,7 +517,7 @@ impl StorePlatform for BigCommerce {
                 Ok(created) => return Ok(order_from(created)),
                 Err(error) if error.is_retryable() && attempt < self.client.max_attempts() => {
                     tracing::warn!(order = %order.external_order_id, attempt, %error, "order create failed; looking for it before retrying");
-                    tokio::time::sleep(client::retry_delay(attempt)).await;
+                    tokio::time::sleep(crate::store::retry_delay(attempt)).await;
                     // The lost answer may belong to an order the store did create.
                     if let Some(existing) = self.find_order_by_external_id(&order.external_order_id).await? {
                         return Ok(existing);
