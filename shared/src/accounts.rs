@@ -333,6 +333,34 @@ pub struct StoreEndpoint {
 }
 
 impl StoreRecord {
+    /// A store being connected for the first time: no credentials yet, onboarding at
+    /// its first step, default settings.
+    pub fn new(store_id: &str, platform: Platform, mode: ConnectionMode, owner_id: u64) -> Self {
+        Self {
+            store_id: store_id.to_string(),
+            platform,
+            mode,
+            status: StoreStatus::Installed,
+            access_token: None,
+            webhook_secret: None,
+            account_client_secret: None,
+            endpoint: None,
+            scope: String::new(),
+            owner_id,
+            owner_email: None,
+            user_ids: Vec::new(),
+            currency: String::new(),
+            weight_units: String::new(),
+            dimension_units: String::new(),
+            onboarding: OnboardingStep::ConnectShop,
+            settings: Settings::default(),
+            installed_at: unix_now(),
+            installation: String::new(),
+            uninstalled_at: None,
+            version: 0,
+        }
+    }
+
     fn token_context(&self) -> String {
         format!("{}/access_token", store_pk(&self.store_id))
     }

@@ -6,15 +6,17 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::session::{Session, check_form_token, first_use_of_jwt, issue_form_token};
+use super::session::{
+    Session, check_form_token, first_use_of_jwt, issue_form_token, redirect_to_settings, same_origin, with_session,
+};
 use super::{Failure, pages, store_platform};
-use crate::accounts::{self, ConnectionMode, OnboardingStep, Settings, StoreRecord, StoreStatus};
+use crate::accounts::{self, ConnectionMode, StoreRecord, StoreStatus};
 use crate::app::App;
 use crate::crypto::SecretString;
 use crate::storage::unix_now;
@@ -45,18 +47,6 @@ pub struct ConnectForm {
     form_token: String,
 }
 
-fn with_session(app: &App, session: &Session, response: Response) -> Response {
-    let mut response = response;
-    if let Ok(cookie) = session.cookie(&app.secrets.token_cipher).parse() {
-        response.headers_mut().insert(SET_COOKIE, cookie);
-    }
-    response
-}
-
-fn redirect_to_settings() -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response()
-}
-
 /// Connects (or reconnects) a store: reads its settings with a live call, subscribes
 /// the webhooks with a fresh per-store secret, then saves the record. `account_secret`
 /// is the store-level API account's client secret when the merchant gave it (`None`
@@ -75,29 +65,7 @@ async fn connect_store(
     let cipher = &app.secrets.token_cipher;
     let store_id = crate::store::tenant_id(Platform::BigCommerce, store_hash);
     let existing = accounts::get_store(app.table.as_ref(), &store_id).await?;
-    let mut record = existing.unwrap_or_else(|| StoreRecord {
-        store_id: store_id.clone(),
-        platform: Platform::BigCommerce,
-        mode,
-        status: StoreStatus::Installed,
-        access_token: None,
-        webhook_secret: None,
-        account_client_secret: None,
-        endpoint: None,
-        scope: String::new(),
-        owner_id: owner.0,
-        owner_email: None,
-        user_ids: Vec::new(),
-        currency: String::new(),
-        weight_units: String::new(),
-        dimension_units: String::new(),
-        onboarding: OnboardingStep::ConnectShop,
-        settings: Settings::default(),
-        installed_at: unix_now(),
-        installation: String::new(),
-        uninstalled_at: None,
-        version: 0,
-    });
+    let mut record = existing.unwrap_or_else(|| StoreRecord::new(&store_id, Platform::BigCommerce, mode, owner.0));
     record.set_access_token(cipher, &token);
     record.set_account_client_secret(cipher, account_secret.as_ref());
     record.mode = mode;
@@ -273,20 +241,6 @@ fn connect_page(app: &App, status: StatusCode, message: Option<&str>, store_hash
         pages::connect_form(message, &token, store_hash),
     )
         .into_response()
-}
-
-/// Whether a form post came from this app's own pages: a browser-sent `Origin` (or
-/// `Sec-Fetch-Site`) naming another site refuses it.
-fn same_origin(app: &App, headers: &HeaderMap) -> bool {
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site");
-    let foreign_origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
-        let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
-        ours.is_ok_and(|ours| ours != origin)
-    });
-    !cross_site && !foreign_origin
 }
 
 /// `GET /connect`: the manual connection form.

@@ -7,6 +7,7 @@ mod bigcommerce;
 mod catalog;
 mod configuration;
 mod log;
+mod magento2;
 mod orders;
 pub mod pages;
 mod returns;
@@ -249,6 +250,7 @@ fn oauth_table() -> Vec<Route> {
             "/connect",
             get(bigcommerce::connect_form).post(bigcommerce::connect_account),
         ),
+        ("/connect/magento2", get(magento2::connect_form).post(magento2::connect)),
         ("/tiktok/connect", get(tiktok::connect)),
         ("/tiktok/callback", get(tiktok::callback)),
     ]
@@ -359,7 +361,7 @@ async fn with_unread_notices(State(app): State<Arc<App>>, request: Request, next
 /// Paths whose pages are never shown inside another site: the manual connection form
 /// and the TikTok authorization flow (it opens in its own tab).
 fn never_framed(path: &str) -> bool {
-    path == "/connect" || path.starts_with("/tiktok/")
+    path == "/connect" || path.starts_with("/connect/") || path.starts_with("/tiktok/")
 }
 
 /// Sets the `Content-Security-Policy`: only this app's own resources, forms posted only

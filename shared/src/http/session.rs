@@ -17,7 +17,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 
+use axum::http::StatusCode;
+use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
+use axum::response::{IntoResponse, Response};
+
 use crate::accounts::StoreRecord;
+use crate::app::App;
 use crate::crypto::{TokenCipher, constant_time_eq};
 use crate::storage::{Condition, Item, StorageError, Table, unix_now};
 
@@ -311,4 +316,32 @@ pub async fn first_use_of_jwt(table: &dyn Table, jti: &str, expires_at: i64) -> 
         Err(StorageError::ConditionFailed { .. }) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// `response` with the session's cookie set: the browser is signed in to its store.
+pub fn with_session(app: &App, session: &Session, response: Response) -> Response {
+    let mut response = response;
+    if let Ok(cookie) = session.cookie(&app.secrets.token_cipher).parse() {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `303 See Other` to the settings page.
+pub fn redirect_to_settings() -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response()
+}
+
+/// Whether a form post came from this app's own pages: a browser-sent `Origin` (or
+/// `Sec-Fetch-Site`) naming another site refuses it.
+pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "cross-site");
+    let foreign_origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
+        let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
+        ours.is_ok_and(|ours| ours != origin)
+    });
+    !cross_site && !foreign_origin
 }

@@ -394,6 +394,50 @@ pub fn ago(then: i64) -> String {
     }
 }
 
+/// What the Magento 2 connection form keeps between attempts (never the secrets).
+#[derive(Debug, Clone, Default)]
+pub struct MagentoFormValues {
+    /// Store base URL.
+    pub store_url: String,
+    /// Store view code.
+    pub store_code: String,
+    /// The integration's consumer key.
+    pub consumer_key: String,
+    /// The integration's access token.
+    pub access_token: String,
+}
+
+/// The Magento 2 connection form (store URL, store view code and the integration's
+/// four credentials), with `message` when the last attempt was refused and the
+/// non-secret fields kept.
+pub fn magento2_connect_form(message: Option<&str>, form_token: &str, values: &MagentoFormValues) -> Markup {
+    let code = if values.store_code.is_empty() {
+        "default"
+    } else {
+        values.store_code.as_str()
+    };
+    page(
+        "Connect your Magento 2 store",
+        html! {
+            h1 { "Connect your Magento 2 store" }
+            @if let Some(message) = message { div.card.error role="alert" { p { (message) } } }
+            div.card {
+                p { "In the Magento admin, open System → Extensions → Integrations → Add New Integration. Give it a name, and under API grant the resources: Catalog (Products, Categories, Attributes), Inventory (Sources, Stocks), Sales (Operations: Orders with Actions View, Comment, Invoice, Ship, Cancel, Credit Memos), Carts (Manage carts) and Stores (Settings). Save, click Activate, then Allow, and copy the four values shown here." }
+                form method="post" action="/connect/magento2" {
+                    input type="hidden" name="form_token" value=(form_token);
+                    label { "Store URL " input name="store_url" type="url" placeholder="https://shop.example.com" value=(values.store_url) required; }
+                    label { "Store view code " input name="store_code" value=(code) required; }
+                    label { "Consumer key " input name="consumer_key" value=(values.consumer_key) autocomplete="off" required; }
+                    label { "Consumer secret " input name="consumer_secret" type="password" autocomplete="off" required; }
+                    label { "Access token " input name="access_token" value=(values.access_token) autocomplete="off" required; }
+                    label { "Access token secret " input name="access_token_secret" type="password" autocomplete="off" required; }
+                    p { button type="submit" { "Connect" } }
+                }
+            }
+        },
+    )
+}
+
 /// The manual connection form (store hash + API token), with `message` when the last
 /// attempt was refused.
 pub fn connect_form(message: Option<&str>, form_token: &str, store_id: &str) -> Markup {

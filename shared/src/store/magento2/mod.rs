@@ -284,6 +284,47 @@ impl Magento2 {
             .await
     }
 
+    /// What the integration may not do of what the connector needs, in Magento's words
+    /// (one line per ACL resource refused; empty when it has them all). Each resource
+    /// is checked with a read, and carts by creating an empty one (Magento's cron
+    /// clears unused quotes). Errors: anything but a refusal (bad credentials, the
+    /// store not answering).
+    pub async fn missing_access(&self) -> Result<Vec<String>, StoreError> {
+        let one = SearchCriteria::new(1).query();
+        let reads = [
+            "/products",
+            "/categories/list",
+            "/products/attributes",
+            "/inventory/source-items",
+            "/orders",
+            "/shipments",
+            "/creditmemos",
+        ];
+        let mut missing = Vec::new();
+        for path in reads {
+            match self.client.get::<serde_json::Value>(path, &one).await {
+                Ok(_) => {}
+                Err(StoreError::Forbidden(words)) => missing.push(words),
+                Err(other) => return Err(other),
+            }
+        }
+        let checks = [
+            self.stock_id().await.map(drop),
+            self.client
+                .write::<serde_json::Value, _>(Method::POST, "/carts/", &json!({}), true)
+                .await
+                .map(drop),
+        ];
+        for check in checks {
+            match check {
+                Ok(()) => {}
+                Err(StoreError::Forbidden(words)) => missing.push(words),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(missing)
+    }
+
     /// The MSI stock the store view's website sells from (read once).
     async fn stock_id(&self) -> Result<u64, StoreError> {
         self.stock_id

@@ -1,0 +1,217 @@
+//! Connecting a Magento 2 store: the merchant pastes the store URL, the store view code
+//! and an integration's four credentials; the connector signs a read with them, checks
+//! every ACL resource it needs, and only then saves the store (its credentials sealed)
+//! and signs the browser in to it. Every refusal is the form again, with Magento's
+//! reason and the non-secret fields kept.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::pages::{self, MagentoFormValues};
+use super::session::{Session, check_form_token, issue_form_token, redirect_to_settings, same_origin, with_session};
+use crate::accounts::{self, ConnectionMode, StoreEndpoint, StoreRecord, StoreStatus};
+use crate::app::App;
+use crate::crypto::SecretString;
+use crate::storage::unix_now;
+use crate::store::magento2::{Client, ClientConfig, Credentials, Magento2};
+use crate::store::{Platform, StoreError, StorePlatform as _};
+
+/// The form's fields (Magento's own names for the credentials).
+#[derive(Deserialize)]
+pub struct ConnectForm {
+    #[serde(default)]
+    store_url: String,
+    #[serde(default)]
+    store_code: String,
+    #[serde(default)]
+    consumer_key: String,
+    #[serde(default)]
+    consumer_secret: String,
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    access_token_secret: String,
+    /// The browser-bound token of the form.
+    #[serde(default)]
+    form_token: String,
+}
+
+/// The form for this browser, with `message` above it and `values` kept.
+fn form_page(app: &App, status: StatusCode, message: Option<&str>, values: &MagentoFormValues) -> Response {
+    let (token, cookie) = issue_form_token(&app.secrets.token_cipher);
+    (
+        status,
+        [(SET_COOKIE, cookie)],
+        pages::magento2_connect_form(message, &token, values),
+    )
+        .into_response()
+}
+
+/// `GET /connect/magento2`.
+pub async fn connect_form(State(app): State<Arc<App>>) -> Response {
+    form_page(&app, StatusCode::OK, None, &MagentoFormValues::default())
+}
+
+/// The store's own id: its host (and port) and store view code, `shop.example.com~default`.
+fn native_id(url: &url::Url, store_code: &str) -> String {
+    let host = url.host_str().unwrap_or_default().to_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}-{port}~{store_code}"),
+        None => format!("{host}~{store_code}"),
+    }
+}
+
+/// The merchant's reason for a refusal of the signed checks.
+fn refusal(error: &StoreError, url: &str) -> String {
+    match error {
+        StoreError::Unauthorized(words) => format!(
+            "Magento did not accept these credentials ({words}). Check the consumer secret and the access token secret, and that the integration is active."
+        ),
+        StoreError::NotFound(words) => {
+            format!(
+                "Magento at {url} has no such store view, or no REST API there ({words}). Check the store URL and the store view code."
+            )
+        }
+        StoreError::Unavailable(words) => format!("The store did not answer at {url} ({words})."),
+        other => format!("Magento refused the connection: {other}."),
+    }
+}
+
+/// `POST /connect/magento2`: checks that the form came from this browser's copy of the
+/// page, then the credentials with signed calls, before saving anything.
+pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<ConnectForm>) -> Response {
+    let values = MagentoFormValues {
+        store_url: form.store_url.trim().trim_end_matches('/').to_string(),
+        store_code: form.store_code.trim().to_string(),
+        consumer_key: form.consumer_key.trim().to_string(),
+        access_token: form.access_token.trim().to_string(),
+    };
+    let refuse = |status, message: &str| form_page(&app, status, Some(message), &values);
+    if !same_origin(&app, &headers) {
+        tracing::warn!("Magento connection posted from another site refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This form was sent from another site. Fill it in on this page.",
+        );
+    }
+    if let Err(refused) = check_form_token(&app.secrets.token_cipher, &headers, &form.form_token) {
+        tracing::warn!(%refused, "Magento connection form refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "The form expired or was opened in another browser. Check the details and send it again.",
+        );
+    }
+    let url = match url::Url::parse(&values.store_url) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => url,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "The store URL is your shop's address, such as https://shop.example.com.",
+            );
+        }
+    };
+    let code_ok = !values.store_code.is_empty()
+        && values.store_code.len() <= 32
+        && values
+            .store_code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !code_ok {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The store view code is lower-case letters, digits and _ (default unless you run several store views).",
+        );
+    }
+    let secrets = [
+        ("consumer key", &values.consumer_key),
+        ("consumer secret", &form.consumer_secret.trim().to_string()),
+        ("access token", &values.access_token),
+        ("access token secret", &form.access_token_secret.trim().to_string()),
+    ];
+    if let Some((name, _)) = secrets.iter().find(|(_, value)| value.is_empty()) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("The {name} is missing: copy it from the integration's page in the Magento admin."),
+        );
+    }
+    let credentials = Credentials {
+        consumer_key: values.consumer_key.clone(),
+        consumer_secret: SecretString::new(form.consumer_secret.trim().to_string()),
+        access_token: values.access_token.clone(),
+        access_token_secret: SecretString::new(form.access_token_secret.trim().to_string()),
+    };
+    let mut config = ClientConfig::new(&values.store_url, &values.store_code, credentials.clone());
+    config.max_attempts = 2;
+    let store = match Client::new(config) {
+        Ok(client) => Magento2::new(client),
+        Err(error) => return refuse(StatusCode::BAD_GATEWAY, &refusal(&error, &values.store_url)),
+    };
+    let profile = match store.profile().await {
+        Ok(profile) => profile,
+        Err(error) => {
+            tracing::info!(%error, "Magento credentials refused");
+            return refuse(StatusCode::BAD_REQUEST, &refusal(&error, &values.store_url));
+        }
+    };
+    match store.missing_access().await {
+        Ok(missing) if missing.is_empty() => {}
+        Ok(missing) => {
+            let message = format!(
+                "The integration lacks access the connector needs. Edit it in System → Extensions → Integrations → API, grant these resources, then save and reauthorize: {}",
+                missing.join(" ")
+            );
+            return refuse(StatusCode::BAD_REQUEST, &message);
+        }
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, &refusal(&error, &values.store_url)),
+    }
+    let store_id = crate::store::tenant_id(Platform::Magento2, &native_id(&url, &values.store_code));
+    let saved = save(&app, &store_id, &values, &credentials, profile).await;
+    match saved {
+        Ok(record) => {
+            tracing::info!(store = %record.store_id, "Magento store connected");
+            with_session(&app, &Session::new(&record, 0), redirect_to_settings())
+        }
+        Err(error) => {
+            tracing::error!(%error, "Magento store not saved");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The connector could not save the store just now. Send the form again in a minute.",
+            )
+        }
+    }
+}
+
+/// Saves (or updates) the store with its endpoint, sealed credentials and profile.
+async fn save(
+    app: &App,
+    store_id: &str,
+    values: &MagentoFormValues,
+    credentials: &Credentials,
+    profile: crate::store::StoreProfile,
+) -> Result<StoreRecord, crate::storage::StorageError> {
+    let existing = accounts::get_store(app.table.as_ref(), store_id).await?;
+    let mut record =
+        existing.unwrap_or_else(|| StoreRecord::new(store_id, Platform::Magento2, ConnectionMode::ApiAccount, 0));
+    record.set_access_token(&app.secrets.token_cipher, &credentials.to_json());
+    record.endpoint = Some(StoreEndpoint {
+        url: values.store_url.clone(),
+        scope: values.store_code.clone(),
+    });
+    if record.status != StoreStatus::Installed || record.installation.is_empty() {
+        record.installation = uuid::Uuid::new_v4().simple().to_string();
+        record.installed_at = unix_now();
+    }
+    record.status = StoreStatus::Installed;
+    record.currency = profile.currency;
+    record.weight_units = profile.units.weight;
+    record.dimension_units = profile.units.dimension;
+    record.uninstalled_at = None;
+    accounts::save_store(app.table.as_ref(), &record).await?;
+    Ok(record)
+}
