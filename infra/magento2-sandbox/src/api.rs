@@ -145,12 +145,13 @@ pub async fn authenticate(sandbox: &Sandbox, request: Request) -> Result<Request
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    let bytes = if form {
-        axum::body::to_bytes(body, 16 * 1024 * 1024)
+    let (bytes, body) = if form {
+        let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
             .await
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "The request body could not be read."))?
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "The request body could not be read."))?;
+        (bytes.clone(), Body::from(bytes))
     } else {
-        Bytes::new()
+        (Bytes::new(), body)
     };
     let caller = {
         let mut world = sandbox.lock();
@@ -184,7 +185,7 @@ pub async fn authenticate(sandbox: &Sandbox, request: Request) -> Result<Request
         }
         (caller + 1, integration.consumer_key.clone())
     };
-    let mut request = Request::from_parts(parts, if form { Body::from(bytes) } else { Body::empty() });
+    let mut request = Request::from_parts(parts, body);
     request.extensions_mut().insert(Caller {
         consumer_id,
         consumer_key,

@@ -9,6 +9,7 @@
 //! signatures come from the sandbox's own [`oauth`], never from the connector's code.
 
 #![recursion_limit = "256"]
+#![warn(missing_docs)]
 
 mod admin;
 mod api;

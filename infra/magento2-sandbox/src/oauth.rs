@@ -236,6 +236,23 @@ mod tests {
         assert!(!same_signature(&signed, "tR3+Ty81lMeYAr/Fid0kMTYa/WM"));
     }
 
+    /// RFC 5849 §1.2's own request (no `oauth_version`): its HMAC-SHA1 signature.
+    #[test]
+    fn rfc5849_section_1_2_signature() {
+        let url = url::Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original").unwrap();
+        let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        params.extend(owned(&[
+            ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+            ("oauth_token", "nnch734d00sl2jdk"),
+            ("oauth_signature_method", "HMAC-SHA1"),
+            ("oauth_timestamp", "137131202"),
+            ("oauth_nonce", "chapoH"),
+        ]));
+        let base = base_string("GET", &base_uri("http", "photos.example.net", "/photos"), &params);
+        let signed = signature(Method::HmacSha1, &base, "kd94hf93k423kf44", "pfkkdhi9sl3r4s00");
+        assert_eq!(signed, "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
+    }
+
     #[test]
     fn header_round_trip() {
         let credentials = Credentials {
