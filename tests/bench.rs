@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         http.post(format!(
             "{}/sandbox/products/{}/stock",
-            sandboxes.bigcommerce, listing.product_id
+            sandboxes.store, listing.product_id
         ))
         .json(&json!({"inventory_level": level}))
         .send()
@@ -114,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         loop {
             let orders: Value = http
-                .get(format!("{}/sandbox/orders", sandboxes.bigcommerce))
+                .get(format!("{}/sandbox/orders", sandboxes.store))
                 .send()
                 .await?
                 .json()

@@ -133,7 +133,7 @@ async fn a_burst_of_stock_changes_reaches_tiktok_within_seconds_as_one_update() 
         .unwrap();
     let listing = listings.iter().find(|l| l.product_id == simple.id).unwrap();
     let tiktok_id = listing.tiktok_product_id.clone().unwrap();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let shop = us_shop(&running).await;
     let key = format!("{shop}|/product/202309/products/{{id}}/inventory/update");
     let updates = async || {
@@ -234,7 +234,7 @@ async fn a_store_change_updates_tiktok_and_a_rejection_ends_as_a_reason() {
     let listings = settled(&running).await;
     let live = listings.iter().find(|l| l.status == ListingStatus::Live).unwrap();
     let live_title = tiktok_product(&running, live).await["title"].clone();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     // Renamed in the store: the product webhook re-imports it and (auto update) edits it on TikTok.
     hold_reviews(&running, true).await;
     reqwest::Client::new()
@@ -416,7 +416,7 @@ async fn a_store_price_change_updates_the_tiktok_price_without_a_new_review_and_
         .take(2)
         .collect();
     let (repriced, locked) = (single[0], single[1]);
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     http.post(format!("{bigcommerce}/sandbox/products/{}", repriced.product_id))
         .json(&json!({"price": 23.45}))
@@ -767,7 +767,7 @@ async fn ten_thousand_products_import_and_upload_without_a_single_429() {
         "TikTok never answered 429: {}",
         tiktok["throttled_by_key"]
     );
-    let store: Value = reqwest::get(format!("{}/sandbox/stats", sandboxes.bigcommerce))
+    let store: Value = reqwest::get(format!("{}/sandbox/stats", sandboxes.store))
         .await
         .unwrap()
         .json()
@@ -910,7 +910,7 @@ async fn per_product_overrides_and_a_profile_size_chart_reach_tiktok() {
 async fn listings_name(running: &Running, product_id: &str) -> String {
     let products: Value = reqwest::get(format!(
         "{}/sandbox/products",
-        running.sandboxes.as_ref().unwrap().bigcommerce
+        running.sandboxes.as_ref().unwrap().store
     ))
     .await
     .unwrap()
@@ -949,7 +949,7 @@ async fn sync_rules_keep_the_fields_the_merchant_excludes() {
         .unwrap();
     assert_eq!(refused.status, 400);
 
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     // Renamed and repriced in the store: the price may change on TikTok, the title may not.
     http.post(format!("{bigcommerce}/sandbox/products/{}", listing.product_id))
@@ -1007,7 +1007,7 @@ async fn stock_at_the_threshold_deactivates_and_returning_stock_activates_and_ex
     )
     .await;
 
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let set_stock = async |listing: &records::Listing, level: i64| {
         reqwest::Client::new()
             .post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
@@ -1121,7 +1121,7 @@ async fn a_price_change_while_an_edit_is_in_review_reaches_tiktok_when_the_revie
         .iter()
         .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
         .unwrap();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     let shop = us_shop(&running).await;
     let table = running.app.table.as_ref();
@@ -1235,7 +1235,7 @@ async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
         stock.sort();
         stock
     };
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let set_store_stock = async |level: i64| {
         http.post(format!("{bigcommerce}/sandbox/products/{}/stock", live.product_id))
             .json(&json!({ "inventory_level": level }))
@@ -1374,7 +1374,7 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
     }
     // Drift on the store's side: stock sold whose webhook never came.
     let store_level = {
-        let mut bigcommerce = sandboxes.bigcommerce_sandbox.lock();
+        let mut bigcommerce = sandboxes.bigcommerce_sandbox().lock();
         let store = bigcommerce.stores.get_mut(STORE).unwrap();
         let product = store
             .products
@@ -1392,7 +1392,7 @@ async fn the_stock_check_repairs_drift_on_both_sides_and_reports_it_on_the_dashb
         .await
         .unwrap();
     let store_stock = |listing: &records::Listing| {
-        let bigcommerce = sandboxes.bigcommerce_sandbox.lock();
+        let bigcommerce = sandboxes.bigcommerce_sandbox().lock();
         bigcommerce.stores[STORE].products[&listing.product_id.parse::<u64>().unwrap()].inventory_level()
     };
     let repaired = eventually(15, async || {
@@ -1539,7 +1539,7 @@ async fn a_storefront_order_lowers_tiktok_stock_within_seconds_and_its_cancellat
         .await
         .unwrap();
     assert_eq!(answer.status, 200);
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     let set_stock = async |product_id: &str, body: Value| {
         let answer = http
@@ -1600,7 +1600,7 @@ async fn two_edits_of_one_product_whose_webhooks_share_a_hash_both_reach_tiktok(
         .iter()
         .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
         .unwrap();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     let price = async || {
         tiktok_product(&running, listing).await["skus"][0]["price"]["sale_price"]
@@ -1648,7 +1648,7 @@ async fn stock_the_store_holds_back_as_safety_stock_is_never_offered_on_tiktok()
         .iter()
         .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
         .unwrap();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let answer = reqwest::Client::new()
         .post(format!("{bigcommerce}/sandbox/products/{}/stock", listing.product_id))
         .json(&json!({"inventory_level": 10, "safety_stock": 3}))
@@ -1743,7 +1743,7 @@ async fn a_reserve_stored_out_of_range_parks_the_stock_sync_with_its_reason_and_
     let mut store = connector::accounts::get_store(table, STORE).await.unwrap().unwrap();
     store.settings.inventory.reserve = i64::MIN;
     connector::accounts::save_store(table, &store).await.unwrap();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     let set_stock = async |level: i64| {
         let answer = http

@@ -356,7 +356,7 @@ fn sandbox_bases(running: &Running) -> [(&'static str, String); 2] {
     let sandboxes = running.sandboxes.as_ref().expect("sandbox mode");
     [
         ("tiktok", sandboxes.tiktok.clone()),
-        ("bigcommerce", sandboxes.bigcommerce.clone()),
+        ("bigcommerce", sandboxes.store.clone()),
     ]
 }
 
@@ -477,17 +477,14 @@ async fn traffic(running: &Running, plan: &Plan, shop: &str, skus: &[Sku]) -> an
                         if sku.by_variant {
                             body["variant_id"] = json!(sku.variant_id);
                         }
-                        http.post(format!(
-                            "{}/sandbox/products/{}/stock",
-                            sandboxes.bigcommerce, sku.product_id
-                        ))
-                        .json(&body)
+                        http.post(format!("{}/sandbox/products/{}/stock", sandboxes.store, sku.product_id))
+                            .json(&body)
                     }
                     Act::Sale(i, quantity) => {
                         let sku = &skus[*i];
                         let line =
                             json!({"product_id": sku.product_id, "variant_id": sku.variant_id, "quantity": quantity});
-                        http.post(format!("{}/sandbox/orders", sandboxes.bigcommerce))
+                        http.post(format!("{}/sandbox/orders", sandboxes.store))
                             .json(&json!({ "products": [line] }))
                     }
                 };
@@ -515,7 +512,7 @@ async fn compressed_schedules(app: Arc<App>) {
 
 /// Store orders by external order id, read from the BigCommerce sandbox's world.
 fn store_orders_by_external_id(running: &Running) -> HashMap<String, usize> {
-    let sandbox = &running.sandboxes.as_ref().expect("sandbox mode").bigcommerce_sandbox;
+    let sandbox = &running.sandboxes.as_ref().expect("sandbox mode").bigcommerce_sandbox();
     let state = sandbox.lock();
     let mut counts = HashMap::new();
     for order in state.stores[STORE].orders.values() {
@@ -590,7 +587,7 @@ fn stock_pairs(running: &Running, skus: &[Sku], policy: InventoryPolicy) -> Vec<
             })
             .collect()
     };
-    let state = sandboxes.bigcommerce_sandbox.lock();
+    let state = sandboxes.bigcommerce_sandbox().lock();
     let products = &state.stores[STORE].products;
     skus.iter()
         .map(|sku| {

@@ -67,9 +67,7 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
 
     // Installing from the BigCommerce control panel opens the wizard; connecting TikTok
     // comes back to it.
-    c.goto(&format!("{}/sandbox/install", sandboxes.bigcommerce))
-        .await
-        .unwrap();
+    c.goto(&format!("{}/sandbox/install", sandboxes.store)).await.unwrap();
     assert_eq!(text(c, "h1").await, "Set up the connector");
     chromium.screenshot("app-1-connect").await.unwrap();
     c.goto(&format!("{base}/tiktok/connect")).await.unwrap();
@@ -657,7 +655,7 @@ async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_us
 
     // Another user of the store sees the settings read-only; a save is refused.
     let user_load = async || -> String {
-        let load: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url?user_id=24654", sandboxes.bigcommerce))
+        let load: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url?user_id=24654", sandboxes.store))
             .await
             .unwrap()
             .json()

@@ -55,7 +55,7 @@ async fn install_load_and_connect_store_the_shops_with_sealed_tokens_and_webhook
     let sandboxes = running.sandboxes.as_ref().unwrap();
     assert!(
         sandboxes
-            .bigcommerce_sandbox
+            .bigcommerce_sandbox()
             .lock()
             .tokens
             .contains_key(bigcommerce_token.expose()),
@@ -93,7 +93,7 @@ async fn install_load_and_connect_store_the_shops_with_sealed_tokens_and_webhook
             .values()
             .all(|address| address == &format!("{}/webhooks/tiktok", base(&running)))
     );
-    let hooks = sandboxes.bigcommerce_sandbox.lock().stores[STORE].hooks.clone();
+    let hooks = sandboxes.bigcommerce_sandbox().lock().stores[STORE].hooks.clone();
     assert_eq!(
         hooks.len(),
         connector::store::CONNECTOR_TOPICS.len(),
@@ -212,7 +212,7 @@ async fn uninstall_purges_tokens_and_personal_data_and_ends_sessions() {
     let (mut browser, _) = signed_in(&running).await;
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let answer: Value = reqwest::Client::new()
-        .post(format!("{}/sandbox/uninstall", sandboxes.bigcommerce))
+        .post(format!("{}/sandbox/uninstall", sandboxes.store))
         .send()
         .await
         .unwrap()
@@ -493,7 +493,7 @@ async fn a_session_for_one_store_cannot_read_or_change_another() {
             .is_none()
     );
     let account: Value = reqwest::Client::new()
-        .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
+        .post(format!("{}/sandbox/api-accounts", sandboxes.store))
         .json(&json!({"store_hash": "sbx2store"}))
         .send()
         .await
@@ -801,7 +801,7 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     // A store-level API account: its own client secret signs the hooks it created.
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let account: Value = reqwest::Client::new()
-        .post(format!("{}/sandbox/api-accounts", sandboxes.bigcommerce))
+        .post(format!("{}/sandbox/api-accounts", sandboxes.store))
         .json(&json!({"store_hash": "sbx2store"}))
         .send()
         .await
@@ -825,24 +825,21 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
     );
     // And BigCommerce's own deliveries for that store are accepted.
     reqwest::Client::new()
-        .post(format!(
-            "{}/sandbox/products/2?store_hash=sbx2store",
-            sandboxes.bigcommerce
-        ))
+        .post(format!("{}/sandbox/products/2?store_hash=sbx2store", sandboxes.store))
         .json(&json!({"price": 42.0}))
         .send()
         .await
         .unwrap();
     let accepted = connector_e2e::eventually(10, async || {
         sandboxes
-            .bigcommerce_sandbox
+            .bigcommerce_sandbox()
             .lock()
             .deliveries
             .iter()
             .any(|d| d.store_hash == "sbx2store" && d.scope == "store/product/updated" && d.status == 200)
     })
     .await;
-    assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox.lock().deliveries);
+    assert!(accepted, "{:?}", sandboxes.bigcommerce_sandbox().lock().deliveries);
 
     // Connected without the client secret: the signature cannot be checked, the
     // per-store header secret still is.

@@ -638,7 +638,7 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
     let (_dir, running, shop, skus) = ready().await;
     let http = reqwest::Client::new();
     let sandboxes = running.sandboxes.as_ref().unwrap();
-    for base in [&sandboxes.tiktok, &sandboxes.bigcommerce] {
+    for base in [&sandboxes.tiktok, &sandboxes.store] {
         http.post(format!("{base}/sandbox/faults"))
             .json(&json!({"error_share": 0.1}))
             .send()
@@ -671,7 +671,7 @@ async fn a_thousand_orders_with_duplicates_and_server_errors_make_exactly_one_st
         })
     })
     .await;
-    let store: Value = reqwest::get(format!("{}/sandbox/orders", sandboxes.bigcommerce))
+    let store: Value = reqwest::get(format!("{}/sandbox/orders", sandboxes.store))
         .await
         .unwrap()
         .json()
@@ -1487,7 +1487,7 @@ async fn the_store_order_of_a_tiktok_order_takes_the_units_once_and_tiktok_settl
             .sandboxes
             .as_ref()
             .unwrap()
-            .bigcommerce_sandbox
+            .bigcommerce_sandbox()
             .lock()
             .deliveries
             .clone();

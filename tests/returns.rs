@@ -77,7 +77,7 @@ async fn reaches(running: &Running, id: &str, status: &str) -> returns::AfterSal
 
 /// The store's stock of a variant, as the BigCommerce sandbox holds it.
 fn store_stock(running: &Running, variant_id: &str) -> i64 {
-    let sandbox = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox.lock();
+    let sandbox = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox().lock();
     let variant_id: u64 = variant_id.parse().unwrap();
     sandbox.stores[STORE]
         .products
@@ -96,7 +96,7 @@ fn store_stock(running: &Running, variant_id: &str) -> i64 {
 /// The refunds of a store order and its status id, as the BigCommerce sandbox holds them.
 async fn store_refunds(running: &Running, external_id: &str) -> (Vec<Value>, u64) {
     let order = store_orders(running, external_id).await.remove(0);
-    let sandbox = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox.lock();
+    let sandbox = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox().lock();
     let refunds = sandbox.stores[STORE]
         .refunds
         .iter()
@@ -467,7 +467,7 @@ async fn an_answer_tiktok_no_longer_takes_ends_as_a_readable_state_and_another_s
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let (mut other, _, other_csrf) = connector_e2e::merchant_at(
         &running,
-        &format!("{}/sandbox/install?store_hash=sbx2store", sandboxes.bigcommerce),
+        &format!("{}/sandbox/install?store_hash=sbx2store", sandboxes.store),
     )
     .await;
     for path in [

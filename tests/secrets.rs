@@ -104,10 +104,7 @@ async fn no_log_line_of_a_whole_run_holds_a_secret_or_buyer_data_and_tokens_are_
         .unwrap();
     let store_order = record.store_order_id.unwrap();
     let shipped = http
-        .post(format!(
-            "{}/sandbox/orders/{store_order}/shipments",
-            sandboxes.bigcommerce
-        ))
+        .post(format!("{}/sandbox/orders/{store_order}/shipments", sandboxes.store))
         .json(&json!({"tracking_number": "1Z999AA10123456784", "shipping_provider": "ups"}))
         .send()
         .await

@@ -29,7 +29,7 @@ async fn onboarded() -> (tempfile::TempDir, Running) {
 async fn two_stores() -> (tempfile::TempDir, Running, Browser, String, Browser, String, String) {
     let (data_dir, running) = onboarded().await;
     let (a, base, csrf_a) = merchant(&running).await;
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let (b, _, csrf_b) = merchant_at(&running, &format!("{bigcommerce}/sandbox/install?store_hash={STORE_B}")).await;
     (data_dir, running, a, csrf_a, b, csrf_b, base)
 }
@@ -112,7 +112,7 @@ async fn a_tiktok_link_started_by_another_store_never_moves_a_shop() {
 #[tokio::test]
 async fn a_session_ends_with_its_user_and_with_its_installation() {
     let (_data_dir, running) = onboarded().await;
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let (mut owner, base, _) = merchant(&running).await;
     let load: Value = reqwest::get(format!(
         "{bigcommerce}/sandbox/load-url?store_hash={STORE_A}&user_id=777"
@@ -284,7 +284,7 @@ async fn a_signed_payload_without_jti_opens_no_session() {
 async fn the_manual_connection_form_refuses_posts_from_other_sites_and_other_browsers() {
     let data_dir = tempfile::tempdir().unwrap();
     let running = local_stack(data_dir.path(), false, true).await;
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let account: Value = reqwest::Client::new()
         .post(format!("{bigcommerce}/sandbox/api-accounts"))
         .json(&json!({"store_hash": STORE_B}))

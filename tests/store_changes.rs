@@ -22,7 +22,7 @@ async fn an_edit_whose_webhook_was_lost_is_found_by_the_store_poller_once() {
     assert!(running.settle(Duration::from_secs(2), Duration::from_secs(120)).await);
     let app = &running.app;
     let table = app.table.as_ref();
-    let bigcommerce = running.sandboxes.as_ref().unwrap().bigcommerce.clone();
+    let bigcommerce = running.sandboxes.as_ref().unwrap().store.clone();
     let http = reqwest::Client::new();
     let product = records::all_products(table, STORE).await.unwrap().remove(0);
 

@@ -193,7 +193,7 @@ pub async fn tiktok_admin(running: &Running, path: &str, body: &Value) -> reqwes
 
 /// The BigCommerce sandbox's base URL.
 pub fn bigcommerce(running: &Running) -> String {
-    running.sandboxes.as_ref().unwrap().bigcommerce.clone()
+    running.sandboxes.as_ref().unwrap().store.clone()
 }
 
 /// The store orders with this external (TikTok) order id, as the BigCommerce sandbox holds them.

@@ -63,29 +63,11 @@ async fn image(Path(name): Path<String>) -> Response {
         Some((w, h)) if (1..=5000).contains(&w) && (1..=5000).contains(&h) => (w, h),
         Some(_) => return (StatusCode::NOT_FOUND, "no such image").into_response(),
     };
-    ([("content-type", "image/png")], flat_png(width, height)).into_response()
-}
-
-/// A grey `width`×`height` PNG, encoded once per size.
-fn flat_png(width: u32, height: u32) -> Vec<u8> {
-    static ENCODED: std::sync::LazyLock<std::sync::Mutex<HashMap<(u32, u32), Vec<u8>>>> =
-        std::sync::LazyLock::new(Default::default);
-    let mut encoded = ENCODED.lock().expect("image cache");
-    encoded
-        .entry((width, height))
-        .or_insert_with(|| {
-            let mut bytes = Vec::new();
-            let mut encoder = png::Encoder::new(&mut bytes, width, height);
-            encoder.set_color(png::ColorType::Grayscale);
-            encoder.set_depth(png::BitDepth::Eight);
-            let mut writer = encoder.write_header().expect("PNG header encodes");
-            writer
-                .write_image_data(&vec![0xc8; (width * height) as usize])
-                .expect("PNG data encodes");
-            writer.finish().expect("PNG ends");
-            bytes
-        })
-        .clone()
+    (
+        [("content-type", "image/png")],
+        sandbox_kit::images::flat_png(width, height),
+    )
+        .into_response()
 }
 
 impl Sandbox {

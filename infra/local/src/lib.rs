@@ -145,25 +145,45 @@ fn local_secrets(data_dir: &Path) -> anyhow::Result<AppSecrets> {
 pub struct Sandboxes {
     /// TikTok sandbox base URL.
     pub tiktok: String,
-    /// BigCommerce sandbox base URL.
-    pub bigcommerce: String,
-    /// The BigCommerce sandbox (admin access for tests).
-    pub bigcommerce_sandbox: bigcommerce_sandbox::Sandbox,
+    /// The store platform's sandbox base URL (`--platform`'s).
+    pub store: String,
+    /// The store platform's sandbox (admin access for tests).
+    pub store_sandbox: StoreSandbox,
     /// The TikTok sandbox (admin access for tests).
     pub tiktok_sandbox: tiktok_sandbox::Sandbox,
+}
+
+/// The sandbox of the `--platform` a run serves.
+#[derive(Clone)]
+pub enum StoreSandbox {
+    /// BigCommerce's.
+    BigCommerce(bigcommerce_sandbox::Sandbox),
+    /// Magento 2's.
+    Magento2(magento2_sandbox::Sandbox),
+}
+
+impl Sandboxes {
+    /// The BigCommerce sandbox. Panics in a run of another platform (a test's mistake).
+    pub fn bigcommerce_sandbox(&self) -> &bigcommerce_sandbox::Sandbox {
+        match &self.store_sandbox {
+            StoreSandbox::BigCommerce(sandbox) => sandbox,
+            StoreSandbox::Magento2(_) => panic!("this run serves Magento 2 stores, not BigCommerce"),
+        }
+    }
+
+    /// The Magento 2 sandbox. Panics in a run of another platform (a test's mistake).
+    pub fn magento2_sandbox(&self) -> &magento2_sandbox::Sandbox {
+        match &self.store_sandbox {
+            StoreSandbox::Magento2(sandbox) => sandbox,
+            StoreSandbox::BigCommerce(_) => panic!("this run serves BigCommerce stores, not Magento 2"),
+        }
+    }
 }
 
 /// Starts the TikTok sandbox and the sandbox of `--platform` on free ports, configured
 /// as this app's TikTok app and store app (credentials from `secrets`, callbacks on
 /// `public_url`).
 async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) -> anyhow::Result<Sandboxes> {
-    match args.platform {
-        Platform::BigCommerce => start_bigcommerce_sandboxes(secrets, public_url, args).await,
-    }
-}
-
-/// [`start_sandboxes`] for BigCommerce stores.
-async fn start_bigcommerce_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) -> anyhow::Result<Sandboxes> {
     let free: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let tiktok_sandbox = tiktok_sandbox::Sandbox::new(tiktok_sandbox::SandboxConfig {
         app_key: secrets.tiktok_app_key.clone(),
@@ -174,24 +194,35 @@ async fn start_bigcommerce_sandboxes(secrets: &AppSecrets, public_url: &str, arg
         daily_listing_limit: args.sandbox_listing_limit,
         ..tiktok_sandbox::SandboxConfig::default()
     });
-    let bigcommerce_sandbox = bigcommerce_sandbox::Sandbox::new(bigcommerce_sandbox::SandboxConfig {
-        client_id: secrets.bigcommerce_client_id.clone(),
-        client_secret: secrets.bigcommerce_client_secret.expose().to_string(),
-        auth_callback_url: Some(format!("{public_url}/bigcommerce/auth")),
-        load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
-        uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
-        remove_user_callback_url: Some(format!("{public_url}/bigcommerce/remove_user")),
-        stores: vec!["sbx1store".into(), "sbx2store".into()],
-        quota: args.sandbox_store_quota,
-        products: args.sandbox_products,
-        ..bigcommerce_sandbox::SandboxConfig::default()
-    });
     let tiktok = tiktok_sandbox.clone().serve(free).await?;
-    let bigcommerce = bigcommerce_sandbox.clone().serve(free).await?;
+    let (store, store_sandbox) = match args.platform {
+        Platform::BigCommerce => {
+            let sandbox = bigcommerce_sandbox::Sandbox::new(bigcommerce_sandbox::SandboxConfig {
+                client_id: secrets.bigcommerce_client_id.clone(),
+                client_secret: secrets.bigcommerce_client_secret.expose().to_string(),
+                auth_callback_url: Some(format!("{public_url}/bigcommerce/auth")),
+                load_callback_url: Some(format!("{public_url}/bigcommerce/load")),
+                uninstall_callback_url: Some(format!("{public_url}/bigcommerce/uninstall")),
+                remove_user_callback_url: Some(format!("{public_url}/bigcommerce/remove_user")),
+                stores: vec!["sbx1store".into(), "sbx2store".into()],
+                quota: args.sandbox_store_quota,
+                products: args.sandbox_products,
+                ..bigcommerce_sandbox::SandboxConfig::default()
+            });
+            (sandbox.clone().serve(free).await?, StoreSandbox::BigCommerce(sandbox))
+        }
+        Platform::Magento2 => {
+            let sandbox = magento2_sandbox::Sandbox::new(magento2_sandbox::SandboxConfig {
+                products: args.sandbox_products,
+                ..magento2_sandbox::SandboxConfig::default()
+            });
+            (sandbox.clone().serve(free).await?, StoreSandbox::Magento2(sandbox))
+        }
+    };
     Ok(Sandboxes {
         tiktok: format!("http://{tiktok}"),
-        bigcommerce: format!("http://{bigcommerce}"),
-        bigcommerce_sandbox,
+        store: format!("http://{store}"),
+        store_sandbox,
         tiktok_sandbox,
     })
 }
@@ -202,9 +233,9 @@ impl Sandboxes {
             tiktok_api: self.tiktok.clone(),
             tiktok_auth: self.tiktok.clone(),
             tiktok_authorize: format!("{}/open/authorize", self.tiktok),
-            bigcommerce_api: self.bigcommerce.clone(),
-            bigcommerce_login: self.bigcommerce.clone(),
-            control_panels: format!("{} {}", connector::config::BIGCOMMERCE_CONTROL_PANELS, self.bigcommerce),
+            bigcommerce_api: self.store.clone(),
+            bigcommerce_login: self.store.clone(),
+            control_panels: format!("{} {}", connector::config::BIGCOMMERCE_CONTROL_PANELS, self.store),
         }
     }
 }
@@ -603,17 +634,41 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
     let sandboxes = running.sandboxes.as_ref().context("not in sandbox mode")?;
     let mut browser = Browser::new()?;
-    let (_, answer) = browser
-        .visit(&format!("{}/sandbox/install", sandboxes.bigcommerce))
-        .await?;
-    anyhow::ensure!(
-        answer.status == 200,
-        "the install callback answered {}: {}",
-        answer.status,
-        answer.body
-    );
-    let (_, answer) = browser.visit(&sandboxes.load_url().await?).await?;
-    anyhow::ensure!(answer.status == 200, "opening the app answered {}", answer.status);
+    match &sandboxes.store_sandbox {
+        StoreSandbox::BigCommerce(_) => {
+            let (_, answer) = browser.visit(&format!("{}/sandbox/install", sandboxes.store)).await?;
+            anyhow::ensure!(
+                answer.status == 200,
+                "the install callback answered {}: {}",
+                answer.status,
+                answer.body
+            );
+            let (_, answer) = browser.visit(&sandboxes.load_url().await?).await?;
+            anyhow::ensure!(answer.status == 200, "opening the app answered {}", answer.status);
+        }
+        StoreSandbox::Magento2(_) => {
+            let integration = magento2_sandbox::SandboxConfig::default_integration();
+            let answer = browser
+                .fill_in(
+                    &format!("http://{}/connect/magento2", running.addr),
+                    &[
+                        ("store_url", sandboxes.store.as_str()),
+                        ("store_code", "default"),
+                        ("consumer_key", &integration.consumer_key),
+                        ("consumer_secret", &integration.consumer_secret),
+                        ("access_token", &integration.access_token),
+                        ("access_token_secret", &integration.access_token_secret),
+                    ],
+                )
+                .await?;
+            anyhow::ensure!(
+                answer.status == 303,
+                "the Magento connection form answered {}: {}",
+                answer.status,
+                answer.body
+            );
+        }
+    }
     let (landed, answer) = browser
         .visit(&format!("http://{}/tiktok/connect", running.addr))
         .await?;
@@ -623,7 +678,27 @@ pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
         answer.status
     );
     load_demo_catalogue(running, &mut browser).await?;
-    sandboxes.load_url().await
+    match &sandboxes.store_sandbox {
+        StoreSandbox::BigCommerce(_) => sandboxes.load_url().await,
+        // A Magento store opens the app by connecting again (same credentials).
+        StoreSandbox::Magento2(_) => Ok(format!("http://{}/connect/magento2", running.addr)),
+    }
+}
+
+impl Sandboxes {
+    /// The tenant id of the store [`onboard_sandbox`] connects.
+    pub fn onboarded_store_id(&self) -> String {
+        match &self.store_sandbox {
+            StoreSandbox::BigCommerce(_) => "sbx1store".into(),
+            StoreSandbox::Magento2(_) => {
+                let url = reqwest::Url::parse(&self.store).expect("the sandbox URL parses");
+                connector::store::tenant_id(
+                    Platform::Magento2,
+                    &connector::store::magento2::store_id(&url, "default"),
+                )
+            }
+        }
+    }
 }
 
 /// Imports the sandbox store's catalogue, maps a default profile and uploads every
@@ -680,7 +755,7 @@ async fn load_demo_catalogue(running: &Running, browser: &mut Browser) -> anyhow
 impl Sandboxes {
     /// A fresh `/bigcommerce/load` link with a signed JWT for the first sandbox store.
     pub async fn load_url(&self) -> anyhow::Result<String> {
-        let answer: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url", self.bigcommerce))
+        let answer: serde_json::Value = reqwest::get(format!("{}/sandbox/load-url", self.store))
             .await?
             .json()
             .await?;

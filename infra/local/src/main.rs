@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     println!("listening on http://{}", running.addr);
     if let Some(sandboxes) = &running.sandboxes {
         println!("tiktok sandbox on {}", sandboxes.tiktok);
-        println!("{} sandbox on {}", args.platform.slug(), sandboxes.bigcommerce);
+        println!("{} sandbox on {}", args.platform.slug(), sandboxes.store);
         std::io::stdout().flush()?;
         let settings = onboard_sandbox(&running).await?;
         tracing::info!("sandbox onboarded; the settings link follows once the catalogue upload has settled");
@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::warn!(limit = ?SETTLE_LIMIT, "start-up work still running; printing the settings link now");
         }
         // A demo return and buyer cancellation request, so the Returns screen shows its work.
-        match place_demo_after_sales(&running, "sbx1store").await {
+        match place_demo_after_sales(&running, &sandboxes.onboarded_store_id()).await {
             Ok(()) => {
                 running.settle(SETTLE_QUIET, SETTLE_LIMIT).await;
             }

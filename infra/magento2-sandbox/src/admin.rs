@@ -253,25 +253,10 @@ async fn clock() -> Response {
     Json(json!({"unix": now, "magento": crate::search::magento_time(now)})).into_response()
 }
 
-/// A small real PNG for every product image file.
+/// A real 800×800 PNG for every product image file (large enough for TikTok).
 async fn image(Path((_, _, file)): Path<(String, String, String)>) -> Response {
     if !file.ends_with(".png") {
         return (StatusCode::NOT_FOUND, "no such image").into_response();
     }
-    ([("content-type", "image/png")], png_bytes()).into_response()
-}
-
-/// A grey 64×64 PNG, encoded once.
-fn png_bytes() -> Vec<u8> {
-    static ENCODED: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
-        let mut bytes = Vec::new();
-        let mut encoder = png::Encoder::new(&mut bytes, 64, 64);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().expect("PNG header encodes");
-        writer.write_image_data(&[0xc8; 64 * 64]).expect("PNG data encodes");
-        writer.finish().expect("PNG ends");
-        bytes
-    });
-    ENCODED.clone()
+    ([("content-type", "image/png")], sandbox_kit::images::flat_png(800, 800)).into_response()
 }

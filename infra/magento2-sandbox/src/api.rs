@@ -364,6 +364,11 @@ pub fn product_json(world: &World, product: &Product) -> Value {
         json!({"attribute_code": "url_key", "value": product.sku.to_ascii_lowercase()}),
         json!({"attribute_code": "category_ids", "value": [product.category_id.to_string()]}),
         json!({"attribute_code": "tax_class_id", "value": "2"}),
+        // Package dimensions (inches): the `ts_dimensions_*` attributes Magento 2.2–2.3
+        // created for shipping, still on many stores.
+        json!({"attribute_code": "ts_dimensions_length", "value": "10.0000"}),
+        json!({"attribute_code": "ts_dimensions_width", "value": "8.0000"}),
+        json!({"attribute_code": "ts_dimensions_height", "value": "2.0000"}),
     ];
     if let Some(special) = product.special_price {
         custom.push(json!({"attribute_code": "special_price", "value": crate::state::money_text(special)}));

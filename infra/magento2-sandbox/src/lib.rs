@@ -34,7 +34,7 @@ pub use state::{Integration, State};
 
 /// Every ACL resource a route of the sandbox requires (the default integration has
 /// them all).
-pub const ALL_RESOURCES: [&str; 16] = [
+pub const ALL_RESOURCES: [&str; 17] = [
     "Magento_Backend::store",
     "Magento_Catalog::products",
     "Magento_Catalog::attributes_attributes",
@@ -50,6 +50,7 @@ pub const ALL_RESOURCES: [&str; 16] = [
     "Magento_Sales::hold",
     "Magento_Sales::invoice",
     "Magento_Sales::ship",
+    "Magento_Sales::shipment",
     "Magento_Sales::creditmemo",
 ];
 

@@ -10,6 +10,7 @@
 //!   and delays, under the injected webhook faults;
 //! - [`admin`]: `GET`/`POST /sandbox/faults` and the admin error answers;
 //! - [`clock`]: Unix time and ISO-8601 dates;
+//! - [`images`]: real PNG images for product image URLs;
 //! - [`Kit`], the bundle a sandbox holds, [`Admitted`], what its handlers extract behind
 //!   its gate, and [`serve`] / [`wait_for_ctrl_c`] for its library and binary.
 //!
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod clock;
 pub mod faults;
+pub mod images;
 pub mod rate;
 pub mod webhooks;
 

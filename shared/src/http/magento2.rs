@@ -19,7 +19,7 @@ use crate::accounts::{self, ConnectionMode, StoreEndpoint, StoreRecord, StoreSta
 use crate::app::App;
 use crate::crypto::SecretString;
 use crate::storage::unix_now;
-use crate::store::magento2::{Client, ClientConfig, Credentials, Magento2};
+use crate::store::magento2::{self, Client, ClientConfig, Credentials, Magento2};
 use crate::store::{Platform, StoreError, StorePlatform as _};
 
 /// The form's fields (Magento's own names for the credentials).
@@ -56,15 +56,6 @@ fn form_page(app: &App, status: StatusCode, message: Option<&str>, values: &Mage
 /// `GET /connect/magento2`.
 pub async fn connect_form(State(app): State<Arc<App>>) -> Response {
     form_page(&app, StatusCode::OK, None, &MagentoFormValues::default())
-}
-
-/// The store's own id: its host (and port) and store view code, `shop.example.com~default`.
-fn native_id(url: &url::Url, store_code: &str) -> String {
-    let host = url.host_str().unwrap_or_default().to_lowercase();
-    match url.port() {
-        Some(port) => format!("{host}-{port}~{store_code}"),
-        None => format!("{host}~{store_code}"),
-    }
 }
 
 /// The merchant's reason for a refusal of the signed checks.
@@ -170,7 +161,7 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         }
         Err(error) => return refuse(StatusCode::BAD_REQUEST, &refusal(&error, &values.store_url)),
     }
-    let store_id = crate::store::tenant_id(Platform::Magento2, &native_id(&url, &values.store_code));
+    let store_id = crate::store::tenant_id(Platform::Magento2, &magento2::store_id(&url, &values.store_code));
     let saved = save(&app, &store_id, &values, &credentials, profile).await;
     match saved {
         Ok(record) => {

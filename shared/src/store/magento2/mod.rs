@@ -97,6 +97,16 @@ impl VariantId {
     }
 }
 
+/// A Magento store's own id (what [`crate::store::tenant_id`] prefixes): its host, port
+/// and store view code, `shop.example.com~default` or `127.0.0.1-8080~default`.
+pub fn store_id(url: &url::Url, store_code: &str) -> String {
+    let host = url.host_str().unwrap_or_default().to_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}-{port}~{store_code}"),
+        None => format!("{host}~{store_code}"),
+    }
+}
+
 /// Magento's `Y-m-d H:i:s` (UTC) of an ISO-8601 time.
 fn magento_time(iso: &str) -> Result<String, StoreError> {
     jiff::Timestamp::from_str(iso)
@@ -176,7 +186,10 @@ fn to_order(order: &MagentoOrder) -> Order {
     }
 }
 
-fn cart_address(address: &Address) -> CartAddress {
+/// A cart address of a marketplace address. Magento requires a phone and an email,
+/// which marketplaces often withhold: `0` and an address at the reserved `example.com`
+/// naming the order stand in (never a real person's inbox).
+fn cart_address(address: &Address, external_order_id: &str) -> CartAddress {
     let street = [&address.street_1, &address.street_2]
         .into_iter()
         .filter(|line| !line.trim().is_empty())
@@ -190,13 +203,16 @@ fn cart_address(address: &Address) -> CartAddress {
         region: address.state.clone(),
         postcode: address.zip.clone(),
         country_id: address.country_iso2.clone(),
-        // Magento requires a phone; marketplaces often withhold it.
         telephone: if address.phone.trim().is_empty() {
             "0".into()
         } else {
             address.phone.clone()
         },
-        email: address.email.clone(),
+        email: if address.email.trim().is_empty() {
+            format!("tiktok-{external_order_id}@example.com")
+        } else {
+            address.email.clone()
+        },
     }
 }
 
@@ -751,7 +767,7 @@ fn to_product(
             .map(|l| l.category_id.clone())
             .collect(),
         weight: product.weight,
-        dimensions: None,
+        dimensions: dimensions(&product),
         inventory_tracking,
         inventory_level: qty(&product),
         is_visible: product.status != Some(2) && !product.is_child_only(),
@@ -762,6 +778,19 @@ fn to_product(
         variants,
         date_modified: iso_of(&product.updated_at),
     }
+}
+
+/// Package dimensions `[width, height, depth]` (store units) from the attributes stores
+/// keep them in: `ts_dimensions_width/height/length` (created by Magento 2.2–2.3 for
+/// shipping), else `width`/`height`/`length`. Magento has none of its own; `None` when
+/// any of the three is missing.
+fn dimensions(product: &MagentoProduct) -> Option<[Decimal; 3]> {
+    let read = |names: [&str; 3]| -> Option<[Decimal; 3]> {
+        let value = |name: &str| product.attribute(name).as_deref().and_then(decimal);
+        Some([value(names[0])?, value(names[1])?, value(names[2])?])
+    };
+    read(["ts_dimensions_width", "ts_dimensions_height", "ts_dimensions_length"])
+        .or_else(|| read(["width", "height", "length"]))
 }
 
 #[async_trait]
@@ -1089,8 +1118,8 @@ impl StorePlatform for Magento2 {
             self.add_item(cart_id, sku, *quantity).await?;
         }
         let information = json!({"addressInformation": {
-            "shipping_address": cart_address(&order.shipping_address),
-            "billing_address": cart_address(&order.billing_address),
+            "shipping_address": cart_address(&order.shipping_address, &order.external_order_id),
+            "billing_address": cart_address(&order.billing_address, &order.external_order_id),
             "shipping_carrier_code": SHIPPING.0,
             "shipping_method_code": SHIPPING.1,
         }});
