@@ -43,5 +43,11 @@
 #[path = "conformance/suite.rs"]
 mod suite;
 
+#[path = "conformance/kit.rs"]
+mod kit;
+
 #[path = "conformance/bigcommerce.rs"]
 mod bigcommerce;
+
+#[path = "conformance/magento2.rs"]
+mod magento2;

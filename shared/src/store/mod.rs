@@ -102,6 +102,11 @@ pub struct Capabilities {
     pub shipping_address_edit: bool,
     /// A sales channel to file marketplace orders under ([`NewOrder::channel_id`]).
     pub sales_channels: bool,
+    /// Orders are created at the marketplace's prices (lines, shipping, discounts as
+    /// [`NewOrder`] gives them). Without, the store prices a created order from its
+    /// own catalogue and shipping rates, and its total may differ from the buyer's
+    /// (the adapter notes the marketplace's amounts on the order).
+    pub marketplace_prices: bool,
 }
 
 /// Errors of store calls. [`StoreError::is_retryable`] says which a retry can fix.

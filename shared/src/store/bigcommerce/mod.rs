@@ -361,6 +361,7 @@ impl BigCommerce {
         order_archive: true,
         shipping_address_edit: true,
         sales_channels: true,
+        marketplace_prices: true,
     };
 }
 

@@ -349,16 +349,17 @@ pub fn error_message(body: &[u8]) -> String {
     message
 }
 
-/// The [`StoreError`] of a refused call. Magento answers 401 both for credentials it
-/// cannot verify and for an integration that lacks an ACL resource ("The consumer
-/// isn't authorized to access %resources."): the second is [`StoreError::Forbidden`],
-/// naming the resource the merchant must grant.
+/// Magento's words for a call its ACL refused, with the resource filled in.
+const ACL_REFUSAL: &str = "The consumer isn't authorized to access";
+
+/// The [`StoreError`] of a refused call. Magento answers 401 with "The consumer isn't
+/// authorized to access %resources." both for an integration that lacks the call's ACL
+/// resource and for a token it does not know or that was revoked (the caller is then
+/// anonymous): either way [`StoreError::Unauthorized`], naming the resource, since the
+/// merchant must act on the integration in both cases.
 fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
     let message = error_message(body);
-    let missing_resource = serde_json::from_slice::<Envelope>(body)
-        .is_ok_and(|e| e.message.contains("%resources") && e.parameters.get("resources").is_some());
     match status.as_u16() {
-        401 if missing_resource => StoreError::Forbidden(message),
         401 => StoreError::Unauthorized(message),
         403 => StoreError::Forbidden(message),
         404 => StoreError::NotFound(message),
@@ -366,6 +367,15 @@ fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
         429 => StoreError::RateLimited,
         500.. => StoreError::Unavailable(format!("HTTP {status}: {message}")),
         code => StoreError::Invalid { status: code, message },
+    }
+}
+
+/// The ACL resource refusal an error is, in Magento's words; any other error is
+/// returned as it is.
+pub fn refused_resource(error: StoreError) -> Result<String, StoreError> {
+    match error {
+        StoreError::Unauthorized(words) if words.starts_with(ACL_REFUSAL) => Ok(words),
+        other => Err(other),
     }
 }
 
@@ -610,10 +620,12 @@ mod tests {
             "\"telephone\" is required. Enter and try again."
         );
         let acl = br#"{"message":"The consumer isn't authorized to access %resources.","parameters":{"resources":"Magento_Sales::actions_view"}}"#;
-        assert!(matches!(
-            status_error(StatusCode::UNAUTHORIZED, acl),
-            StoreError::Forbidden(m) if m.contains("Magento_Sales::actions_view")
-        ));
+        let refused = status_error(StatusCode::UNAUTHORIZED, acl);
+        assert!(matches!(&refused, StoreError::Unauthorized(m) if m.contains("Magento_Sales::actions_view")));
+        assert_eq!(
+            refused_resource(refused).unwrap(),
+            "The consumer isn't authorized to access Magento_Sales::actions_view."
+        );
         assert!(matches!(
             status_error(
                 StatusCode::UNAUTHORIZED,

@@ -264,7 +264,8 @@ fn expand(ranges: &[(u64, u64)]) -> Vec<u64> {
 
 impl Magento2 {
     /// What Magento can do: changes by polling only; partial refunds (credit memos);
-    /// stock per source (MSI); no archive, address edit or sales channel.
+    /// stock per source (MSI); no archive, address edit or sales channel; orders priced
+    /// by the store.
     pub const CAPABILITIES: Capabilities = Capabilities {
         change_feed: ChangeFeed::Polling,
         partial_refunds: true,
@@ -272,6 +273,8 @@ impl Magento2 {
         order_archive: false,
         shipping_address_edit: false,
         sales_channels: false,
+        // Magento's REST quote flow prices items from the catalogue.
+        marketplace_prices: false,
     };
 
     /// The adapter over `client`.
@@ -320,8 +323,7 @@ impl Magento2 {
         for path in reads {
             match self.client.get::<serde_json::Value>(path, &one).await {
                 Ok(_) => {}
-                Err(StoreError::Forbidden(words)) => missing.push(words),
-                Err(other) => return Err(other),
+                Err(error) => missing.push(client::refused_resource(error)?),
             }
         }
         let checks = [
@@ -332,10 +334,8 @@ impl Magento2 {
                 .map(drop),
         ];
         for check in checks {
-            match check {
-                Ok(()) => {}
-                Err(StoreError::Forbidden(words)) => missing.push(words),
-                Err(other) => return Err(other),
+            if let Err(error) = check {
+                missing.push(client::refused_resource(error)?);
             }
         }
         Ok(missing)
@@ -480,7 +480,8 @@ impl Magento2 {
                 Method::POST,
                 &format!("/orders/{order_id}/comments"),
                 &json!({"statusHistory": history}),
-                false,
+                // A comment sent twice after a lost answer only repeats a note.
+                true,
             )
             .await?;
         Ok(())
