@@ -97,17 +97,7 @@ pub async fn merchant_at(running: &Running, url: &str) -> (Browser, String, Stri
 }
 
 /// A real grey PNG of `width`×`height` pixels (what TikTok decodes and measures).
-pub fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, width, height);
-    encoder.set_color(png::ColorType::Grayscale);
-    let mut writer = encoder.write_header().expect("PNG header");
-    writer
-        .write_image_data(&vec![0x80; (width * height) as usize])
-        .expect("PNG data");
-    writer.finish().expect("PNG end");
-    bytes
-}
+pub use sandbox_kit::images::flat_png as png;
 
 /// The sandbox store every test onboards.
 const STORE: &str = "sbx1store";

@@ -767,27 +767,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let table = crate::storage::embedded::EmbeddedTable::open(dir.path()).unwrap();
         let store = StoreRecord {
-            store_id: "abc123".into(),
-            platform: Platform::BigCommerce,
-            mode: ConnectionMode::App,
-            status: StoreStatus::Installed,
-            access_token: None,
-            webhook_secret: None,
-            account_client_secret: None,
-            endpoint: None,
-            scope: String::new(),
-            owner_id: 7,
-            owner_email: None,
             user_ids: vec![7],
             currency: "USD".into(),
             weight_units: "Ounces".into(),
             dimension_units: "Inches".into(),
             onboarding: OnboardingStep::Done,
-            settings: Settings::default(),
             installed_at: 1,
             installation: "i1".into(),
-            uninstalled_at: None,
-            version: 0,
+            ..StoreRecord::new("abc123", Platform::BigCommerce, ConnectionMode::App, 7)
         };
         // The item as the connector wrote it before: `store_hash`, no `platform`.
         let mut old = encode(&store);

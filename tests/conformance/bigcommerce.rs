@@ -163,13 +163,11 @@ impl SandboxStore for BigCommerceSandbox {
         }
         let variant_id: u64 = variant_id.parse()?;
         self.admin
-            .call(
-                reqwest::Method::POST,
+            .post(
                 &format!("/sandbox/products/{product_id}/stock?store_hash={STORE}"),
-                Some(json!({"variant_id": variant_id, "inventory_level": level})),
+                json!({"variant_id": variant_id, "inventory_level": level}),
             )
             .await
-            .map(drop)
     }
 
     async fn stock(&self, product_id: &str, variant_id: &str) -> anyhow::Result<i64> {
@@ -189,24 +187,17 @@ impl SandboxStore for BigCommerceSandbox {
 
     async fn edit_product(&self, product_id: &str, name: &str) -> anyhow::Result<()> {
         self.admin
-            .call(
-                reqwest::Method::POST,
+            .post(
                 &format!("/sandbox/products/{product_id}?store_hash={STORE}"),
-                Some(json!({ "name": name })),
+                json!({ "name": name }),
             )
             .await
-            .map(drop)
     }
 
     async fn delete_product(&self, product_id: &str) -> anyhow::Result<()> {
         self.admin
-            .call(
-                reqwest::Method::DELETE,
-                &format!("/sandbox/products/{product_id}?store_hash={STORE}"),
-                None,
-            )
+            .delete(&format!("/sandbox/products/{product_id}?store_hash={STORE}"))
             .await
-            .map(drop)
     }
 
     async fn storefront_sale(&self, product_id: &str, variant_id: &str, quantity: u32) -> anyhow::Result<String> {
@@ -225,13 +216,11 @@ impl SandboxStore for BigCommerceSandbox {
 
     async fn ship(&self, order_id: &str, tracking_number: &str, carrier: &str) -> anyhow::Result<()> {
         self.admin
-            .call(
-                reqwest::Method::POST,
+            .post(
                 &format!("/sandbox/orders/{order_id}/shipments"),
-                Some(json!({"tracking_number": tracking_number, "shipping_provider": carrier})),
+                json!({"tracking_number": tracking_number, "shipping_provider": carrier}),
             )
             .await
-            .map(drop)
     }
 
     fn carrier(&self) -> String {

@@ -126,6 +126,16 @@ impl Admin {
         Ok(serde_json::from_str(&answer).unwrap_or(Value::Null))
     }
 
+    /// A `POST` of `body` to an admin route, for its effect.
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<()> {
+        self.call(reqwest::Method::POST, path, Some(body)).await.map(drop)
+    }
+
+    /// A `DELETE` of an admin route.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        self.call(reqwest::Method::DELETE, path, None).await.map(drop)
+    }
+
     async fn set_faults(&self, faults: Faults) -> anyhow::Result<()> {
         self.call(
             reqwest::Method::POST,

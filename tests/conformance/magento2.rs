@@ -136,13 +136,11 @@ impl SandboxStore for MagentoSandbox {
     async fn set_stock(&self, product_id: &str, variant_id: &str, location: &str, level: i64) -> anyhow::Result<()> {
         let sku = self.sku(product_id, variant_id).await?;
         self.admin
-            .call(
-                reqwest::Method::POST,
+            .post(
                 "/sandbox/stock",
-                Some(json!({"sku": sku, "source_code": location, "quantity": level})),
+                json!({"sku": sku, "source_code": location, "quantity": level}),
             )
             .await
-            .map(drop)
     }
 
     async fn stock(&self, product_id: &str, variant_id: &str) -> anyhow::Result<i64> {
@@ -159,24 +157,12 @@ impl SandboxStore for MagentoSandbox {
 
     async fn edit_product(&self, product_id: &str, name: &str) -> anyhow::Result<()> {
         self.admin
-            .call(
-                reqwest::Method::POST,
-                &format!("/sandbox/products/{product_id}"),
-                Some(json!({ "name": name })),
-            )
+            .post(&format!("/sandbox/products/{product_id}"), json!({ "name": name }))
             .await
-            .map(drop)
     }
 
     async fn delete_product(&self, product_id: &str) -> anyhow::Result<()> {
-        self.admin
-            .call(
-                reqwest::Method::DELETE,
-                &format!("/sandbox/products/{product_id}"),
-                None,
-            )
-            .await
-            .map(drop)
+        self.admin.delete(&format!("/sandbox/products/{product_id}")).await
     }
 
     async fn storefront_sale(&self, product_id: &str, variant_id: &str, quantity: u32) -> anyhow::Result<String> {
