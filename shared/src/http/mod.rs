@@ -117,7 +117,7 @@ impl From<StoreError> for Failure {
             StoreError::Unauthorized(_) | StoreError::Forbidden(_) => {
                 Self::BadRequest(format!("The store refused the credentials: {error}"))
             }
-            other => Self::Upstream(format!("BigCommerce: {other}")),
+            other => Self::Upstream(format!("The store: {other}")),
         }
     }
 }
@@ -185,7 +185,7 @@ impl FromRequestParts<Arc<App>> for SessionContext {
         };
         let Some(session) = Session::from_headers(&app.secrets.token_cipher, &parts.headers) else {
             return Err(refuse(Failure::Unauthorized(
-                "Your session is missing or expired. Open the app from your BigCommerce control panel.".into(),
+                "Your session is missing or expired. Open the app from your BigCommerce control panel, or connect your Magento 2 store again at /connect/magento2.".into(),
             )));
         };
         let store = accounts::get_store(app.table.as_ref(), &session.store_id)
@@ -194,7 +194,7 @@ impl FromRequestParts<Arc<App>> for SessionContext {
         match store {
             Some(store) if session.allowed_by(&store) => Ok(Self { session, store }),
             _ => Err(refuse(Failure::Unauthorized(
-                "This session is no longer valid for this store (the app was reinstalled or your access was removed). Open the app from your BigCommerce control panel.".into(),
+                "This session is no longer valid for this store (the app was reinstalled or your access was removed). Open the app from your BigCommerce control panel, or connect your Magento 2 store again at /connect/magento2.".into(),
             ))),
         }
     }
