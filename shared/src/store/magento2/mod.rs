@@ -97,14 +97,20 @@ impl VariantId {
     }
 }
 
-/// A Magento store's own id (what [`crate::store::tenant_id`] prefixes): its host, port
-/// and store view code, `shop.example.com~default` or `127.0.0.1-8080~default`.
+/// A Magento store's own id (what [`crate::store::tenant_id`] prefixes): its host, port,
+/// path (`/` as `_`) and store view code: `shop.example.com~default`,
+/// `127.0.0.1-8080~default`, `example.com_shop~fr` for `https://example.com/shop`.
 pub fn store_id(url: &url::Url, store_code: &str) -> String {
-    let host = url.host_str().unwrap_or_default().to_lowercase();
-    match url.port() {
-        Some(port) => format!("{host}-{port}~{store_code}"),
-        None => format!("{host}~{store_code}"),
+    let mut id = url.host_str().unwrap_or_default().to_lowercase();
+    if let Some(port) = url.port() {
+        id.push_str(&format!("-{port}"));
     }
+    let path = url.path().trim_matches('/');
+    if !path.is_empty() {
+        id.push('_');
+        id.push_str(&path.replace('/', "_"));
+    }
+    format!("{id}~{store_code}")
 }
 
 /// Magento's `Y-m-d H:i:s` (UTC) of an ISO-8601 time.
@@ -1419,6 +1425,15 @@ mod tests {
         let simple = VariantId::parse("7").unwrap();
         assert_eq!((simple.product, simple.simple, simple.render()), (7, 7, "7".into()));
         assert!(VariantId::parse("12:x").is_err());
+    }
+
+    #[test]
+    fn store_ids_tell_apart_hosts_ports_paths_and_store_views() {
+        let id = |url: &str, code: &str| store_id(&url::Url::parse(url).unwrap(), code);
+        assert_eq!(id("https://Shop.Example.com/", "default"), "shop.example.com~default");
+        assert_eq!(id("http://127.0.0.1:8080", "default"), "127.0.0.1-8080~default");
+        assert_eq!(id("https://example.com/shop/eu", "fr"), "example.com_shop_eu~fr");
+        assert_ne!(id("https://example.com/a", "default"), id("https://example.com/b", "default"));
     }
 
     #[test]
