@@ -256,8 +256,8 @@ async fn a_store_connected_through_the_form_is_imported_uploaded_and_live_on_tik
 #[tokio::test]
 async fn a_stock_change_and_a_storefront_sale_in_magento_each_reach_tiktok_within_one_store_poll() {
     let (_dir, running, _shop) = ready().await;
-    // The store's first poll opens its change feed (the poller runs every minute).
-    one_store_poll(&running).await;
+    // No poll has run since the store was connected: the first one must already see
+    // what changed after the import.
 
     // The merchant edits source quantities, of a simple product and of a configurable's child.
     let (simple, child) = ("SKU-00002", "CFG-00005-BLUE");
@@ -394,7 +394,6 @@ async fn a_tiktok_order_becomes_exactly_one_invoiced_magento_order_despite_dupli
 #[tokio::test]
 async fn a_magento_shipment_reaches_tiktok_with_its_tracking_number_after_a_store_poll() {
     let (_dir, running, shop) = ready().await;
-    one_store_poll(&running).await;
     let id = "576461413038795002";
     let order = ordered(&running, &shop, id, &["SKU-00004"]).await;
     assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
@@ -421,7 +420,6 @@ async fn a_magento_shipment_reaches_tiktok_with_its_tracking_number_after_a_stor
 #[tokio::test]
 async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     let (_dir, running, shop) = ready().await;
-    one_store_poll(&running).await;
     let (by_buyer, by_merchant) = ("576461413038795003", "576461413038795004");
     let sku = "SKU-00006";
     let before = salable(&running, sku).await;
@@ -462,6 +460,14 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     assert_eq!(
         on_tiktok["status"], "CANCELLED",
         "the merchant's cancellation reached TikTok: {on_tiktok:#}"
+    );
+    assert_eq!(
+        (
+            on_tiktok["cancellation_initiator"].as_str(),
+            on_tiktok["cancel_reason"].as_str()
+        ),
+        (Some("SELLER"), Some("seller_cancel_reason_out_of_stock")),
+        "cancelled by the seller, with the default reason"
     );
     assert_eq!(magento_orders(&running, by_merchant).await[0]["state"], "canceled");
     assert_eq!(salable(&running, sku).await, before);

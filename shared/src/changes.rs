@@ -220,6 +220,26 @@ pub async fn poll(app: &App, store: &StoreRecord) -> Result<usize, ChangeError> 
     Ok(handled)
 }
 
+/// Opens a store's change feed unless it is open: the poller's first run would
+/// otherwise only open it then, and what changed in the store between its connection
+/// and that run would be read by no poll (a store without webhooks, Magento's, learns
+/// every change from its feed). Called when a store is connected, before its catalogue
+/// is imported; an open feed is left where it is. Errors: the store's or the table's.
+pub async fn open_feed(app: &App, store: &StoreRecord) -> Result<(), ChangeError> {
+    let table = app.table.as_ref();
+    let pk = accounts::store_pk(&store.store_id);
+    if table.get(&pk, POLL_CURSOR).await?.is_some() {
+        return Ok(());
+    }
+    let page = crate::platforms::open(app, store)?.changes(None).await?;
+    let data = serde_json::json!({"cursor": page.cursor, "polled_at": unix_now()});
+    match table.put(Item::new(pk, POLL_CURSOR, data), Condition::Absent).await {
+        // A poll opened it meanwhile: its cursor stands.
+        Ok(()) | Err(StorageError::ConditionFailed { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// [`poll`] for every installed store with a connected shop, one after the other: the change feed of
 /// platforms without webhooks, and the recovery of deliveries the others dropped. A
 /// store whose poll fails is logged and the others go on. Returns the changes handled.

@@ -166,6 +166,11 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
     match saved {
         Ok(record) => {
             tracing::info!(store = %record.store_id, "Magento store connected");
+            // Magento sends no webhooks: its change feed starts now, so every change
+            // after the connection is polled (the first poll would otherwise only open it).
+            if let Err(error) = crate::changes::open_feed(&app, &record).await {
+                tracing::warn!(store = %record.store_id, %error, "the change feed opens at the first poll instead");
+            }
             with_session(&app, &Session::new(&record, 0), redirect_to_settings())
         }
         Err(error) => {
