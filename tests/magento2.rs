@@ -663,3 +663,48 @@ async fn the_connect_form_names_a_wrong_consumer_secret_and_saves_no_store() {
         "no store was saved"
     );
 }
+
+/// Known bug, not fixed here (see the report of this test's commit): the quote flow writes
+/// the TikTok id (`ext_order_id`) only after placing, so when the placement's answer is
+/// lost and the adapter's look-up of the cart's order fails too, the order job fails,
+/// and its retry finds no order by TikTok id and places a second one. Run it with
+/// `--ignored` once the adapter can find an order an earlier attempt placed.
+#[tokio::test]
+#[ignore = "known bug: a retried order job places a second Magento order after a lost place-order answer"]
+async fn a_placement_whose_answer_and_look_up_are_lost_makes_no_second_order_when_the_job_is_retried() {
+    let (_dir, running, shop) = ready().await;
+    let id = "576461413038795009";
+    // The placement's answer is lost (the 7th call, as above); every call is slowed so
+    // the test can make Magento fail the look-up that follows.
+    let mut faults = lose_nth_answer(7);
+    faults.latency_ms = 300;
+    magento_admin(&running, "/sandbox/faults", &serde_json::to_value(faults).unwrap()).await;
+    place_on_tiktok(&running, &shop, id, &["SKU-00002"]).await;
+    let sandbox = running.sandboxes.as_ref().unwrap().magento2_sandbox().clone();
+    assert!(eventually(30, async || !sandbox.lock().orders.is_empty()).await);
+    magento_admin(&running, "/sandbox/faults", &json!({"error_share": 1.0})).await;
+    let store = running.sandboxes.as_ref().unwrap().onboarded_store_id();
+    let table = running.app.table.as_ref();
+    let failed = eventually(30, async || {
+        connector::orders::get_record(table, &store, id)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == connector::orders::SyncState::Error)
+    })
+    .await;
+    magento_admin(&running, "/sandbox/faults", &json!({})).await;
+    assert!(failed, "the first attempt failed after placing the order");
+    // TikTok notifies again and the retry sweep runs.
+    let notified = reqwest::Client::new()
+        .post(format!("{}/sandbox/orders/{id}/notify", tiktok(&running)))
+        .send()
+        .await
+        .unwrap();
+    assert!(notified.status().is_success());
+    assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
+    schedules::run(&running.app, Schedule::SweepRetries).await.unwrap();
+    assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
+    let all = all_magento_orders(&running).await;
+    assert_eq!(all.len(), 1, "exactly one Magento order: {all:#?}");
+    assert_eq!(all[0]["ext_order_id"], id);
+}
