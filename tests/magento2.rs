@@ -664,13 +664,11 @@ async fn the_connect_form_names_a_wrong_consumer_secret_and_saves_no_store() {
     );
 }
 
-/// Known bug, not fixed here (see the report of this test's commit): the quote flow writes
-/// the TikTok id (`ext_order_id`) only after placing, so when the placement's answer is
-/// lost and the adapter's look-up of the cart's order fails too, the order job fails,
-/// and its retry finds no order by TikTok id and places a second one. Run it with
-/// `--ignored` once the adapter can find an order an earlier attempt placed.
+/// The quote flow writes the TikTok id (`ext_order_id`) only after placing: when the
+/// placement's answer is lost and the adapter's look-up of the cart's order fails too,
+/// the order job fails, and its retry must find the order the first attempt placed
+/// (by the order's own customer email) instead of placing a second one.
 #[tokio::test]
-#[ignore = "known bug: a retried order job places a second Magento order after a lost place-order answer"]
 async fn a_placement_whose_answer_and_look_up_are_lost_makes_no_second_order_when_the_job_is_retried() {
     let (_dir, running, shop) = ready().await;
     let id = "576461413038795009";

@@ -192,9 +192,18 @@ fn to_order(order: &MagentoOrder) -> Order {
     }
 }
 
-/// A cart address of a marketplace address. Magento requires a phone and an email,
-/// which marketplaces often withhold: `0` and an address at the reserved `example.com`
-/// naming the order stand in (never a real person's inbox).
+/// The customer email of the Magento order made for a marketplace order: one per order,
+/// at the reserved `example.com` (no inbox; Magento's order mails to it go nowhere,
+/// and a TikTok buyer must not be mailed off TikTok anyway). Placed with the cart, it
+/// is what finds an order whose placement answer was lost before its `ext_order_id`
+/// was written.
+fn marketplace_email(external_order_id: &str) -> String {
+    format!("tiktok-{external_order_id}@example.com")
+}
+
+/// A cart address of a marketplace address. Magento requires a phone, which
+/// marketplaces often withhold (`0` stands in), and an email: the order's own
+/// ([`marketplace_email`]).
 fn cart_address(address: &Address, external_order_id: &str) -> CartAddress {
     let street = [&address.street_1, &address.street_2]
         .into_iter()
@@ -214,11 +223,7 @@ fn cart_address(address: &Address, external_order_id: &str) -> CartAddress {
         } else {
             address.phone.clone()
         },
-        email: if address.email.trim().is_empty() {
-            format!("tiktok-{external_order_id}@example.com")
-        } else {
-            address.email.clone()
-        },
+        email: marketplace_email(external_order_id),
     }
 }
 
@@ -1085,14 +1090,19 @@ impl StorePlatform for Magento2 {
         Ok(units_of(&self.store_config().await?.weight_unit))
     }
 
-    /// The quote flow: an existing order for the marketplace id is finished and
-    /// returned; otherwise a cart gets the lines (by the SKUs of their simple
+    /// The quote flow: an existing order for the marketplace id (by `ext_order_id`, or by
+    /// the order's own customer email when an earlier attempt placed it and died before
+    /// marking it) is finished and returned; otherwise a cart gets the lines (by the SKUs of their simple
     /// products), the addresses and Flat Rate shipping, is placed with Check / Money
     /// order, then finished (external id, comment, invoice, status). Every step
     /// survives a lost answer: adding a line and placing are checked against the cart
     /// and its order before they are sent again.
     async fn create_order(&self, order: &NewOrder) -> Result<Order, StoreError> {
-        let criteria = SearchCriteria::new(1).filter("ext_order_id", "eq", order.external_order_id.clone());
+        // Marked already, or placed by an attempt that died before marking it.
+        let criteria = SearchCriteria::new(1).any_of(&[
+            ("ext_order_id", "eq", order.external_order_id.clone()),
+            ("customer_email", "eq", marketplace_email(&order.external_order_id)),
+        ]);
         let existing: SearchResults<MagentoOrder> = self.client.search("/orders", &criteria).await?;
         if let Some(existing) = existing.items.into_iter().next() {
             return self.finish(existing, order).await;
@@ -1433,7 +1443,10 @@ mod tests {
         assert_eq!(id("https://Shop.Example.com/", "default"), "shop.example.com~default");
         assert_eq!(id("http://127.0.0.1:8080", "default"), "127.0.0.1-8080~default");
         assert_eq!(id("https://example.com/shop/eu", "fr"), "example.com_shop_eu~fr");
-        assert_ne!(id("https://example.com/a", "default"), id("https://example.com/b", "default"));
+        assert_ne!(
+            id("https://example.com/a", "default"),
+            id("https://example.com/b", "default")
+        );
     }
 
     #[test]
