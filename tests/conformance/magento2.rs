@@ -23,13 +23,23 @@ use crate::suite::{Bench, Fault, HeldOrder, HeldProduct, HeldShipment, HeldVaria
 /// The store's MSI sources, in the order the sandbox seeds them.
 const SOURCES: [&str; 2] = ["default", "warehouse_2"];
 
-/// Starts a Magento 2 sandbox on a free port with `setup`'s catalogue and connects the
-/// adapter with its integration's credentials.
+/// Starts a Magento 2 sandbox with multi-source inventory on a free port with
+/// `setup`'s catalogue and connects the adapter with its integration's credentials.
 pub fn start(setup: Setup) -> std::pin::Pin<Box<dyn std::future::Future<Output = Bench> + Send>> {
+    start_with(setup, true)
+}
+
+/// [`start`] for a store on the legacy single-source stock (no MSI modules).
+pub fn start_legacy(setup: Setup) -> std::pin::Pin<Box<dyn std::future::Future<Output = Bench> + Send>> {
+    start_with(setup, false)
+}
+
+fn start_with(setup: Setup, msi: bool) -> std::pin::Pin<Box<dyn std::future::Future<Output = Bench> + Send>> {
     Box::pin(async move {
         let integration = SandboxConfig::default_integration();
         let config = SandboxConfig {
             products: setup.products,
+            msi,
             ..SandboxConfig::default()
         };
         let addr = Sandbox::new(config)
@@ -49,6 +59,7 @@ pub fn start(setup: Setup) -> std::pin::Pin<Box<dyn std::future::Future<Output =
             sandbox: Box::new(MagentoSandbox {
                 admin: Admin::new(&base, reqwest::Client::new()),
                 consumer_key: integration.consumer_key,
+                sources: if msi { &SOURCES } else { &SOURCES[..1] },
             }),
         }
     })
@@ -58,6 +69,8 @@ pub fn start(setup: Setup) -> std::pin::Pin<Box<dyn std::future::Future<Output =
 struct MagentoSandbox {
     admin: Admin,
     consumer_key: String,
+    /// The sources in use (`default` alone standing for the legacy stock item).
+    sources: &'static [&'static str],
 }
 
 /// The store-neutral status of an order from its Magento status code: Magento's own
@@ -130,7 +143,7 @@ impl SandboxStore for MagentoSandbox {
     }
 
     fn locations(&self) -> Vec<String> {
-        SOURCES.iter().map(|s| s.to_string()).collect()
+        self.sources.iter().map(|s| s.to_string()).collect()
     }
 
     async fn set_stock(&self, product_id: &str, variant_id: &str, location: &str, level: i64) -> anyhow::Result<()> {
@@ -252,3 +265,8 @@ impl SandboxStore for MagentoSandbox {
 }
 
 crate::suite::conformance_tests!(start);
+
+/// The suite again against a store on the legacy single-source stock.
+mod legacy_stock {
+    crate::suite::conformance_tests!(super::start_legacy);
+}

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use sandbox_kit::admin::{bad_request, not_found};
 use serde_json::{Value, json};
 
-use crate::state::{ATTRIBUTES, SOURCES, ShippingInfo, SourceItem, money};
+use crate::state::{ATTRIBUTES, ShippingInfo, SourceItem, money};
 use crate::{ApiError, Integration, Sandbox};
 
 /// The admin routes.
@@ -78,10 +78,10 @@ async fn set_stock(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> R
     let Some(quantity) = body["quantity"].as_f64() else {
         return bad_request("quantity is a number");
     };
-    if !SOURCES.contains(&source.as_str()) {
+    let mut world = sandbox.lock();
+    if !world.sources().contains(&source.as_str()) {
         return bad_request("unknown source_code");
     }
-    let mut world = sandbox.lock();
     let Some(id) = world.skus.get(&sku).copied() else {
         return not_found("product");
     };

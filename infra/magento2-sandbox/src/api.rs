@@ -24,9 +24,10 @@ use crate::{ApiError, Caller, Sandbox, TIMESTAMP_WINDOW};
 type Answer = Result<Response, ApiError>;
 type Params = Path<HashMap<String, String>>;
 
-/// Routes under `/rest/{store_code}/V1`.
-pub fn routes() -> Router<Sandbox> {
-    Router::new()
+/// Routes under `/rest/{store_code}/V1`; the `inventory/…` ones only with `msi` (a store
+/// without the MSI modules has no such routes).
+pub fn routes(msi: bool) -> Router<Sandbox> {
+    let routes = Router::new()
         .route("/store/storeConfigs", get(store_configs))
         .route("/store/storeViews", get(store_views))
         .route("/store/websites", get(websites))
@@ -37,16 +38,8 @@ pub fn routes() -> Router<Sandbox> {
         .route("/configurable-products/{sku}/children", get(children))
         .route("/configurable-products/{sku}/options/all", get(configurable_options))
         .route("/categories/list", get(list_categories))
-        .route(
-            "/inventory/source-items",
-            get(list_source_items).post(save_source_items),
-        )
-        .route(
-            "/inventory/get-product-salable-quantity/{sku}/{stock_id}",
-            get(salable_quantity),
-        )
-        .route("/inventory/stock-resolver/website/{website_code}", get(stock_resolver))
         .route("/stockItems/{sku}", get(stock_item))
+        .route("/products/{sku}/stockItems/{item_id}", put(save_stock_item))
         .route("/carts", post(create_cart))
         .route("/carts/", post(create_cart))
         .route("/carts/{cart_id}", get(get_cart))
@@ -64,7 +57,20 @@ pub fn routes() -> Router<Sandbox> {
         .route("/order/{id}/refund", post(refund_order))
         .route("/shipments", get(list_shipments))
         .route("/shipment/track", post(add_track))
-        .route("/creditmemos", get(list_creditmemos))
+        .route("/creditmemos", get(list_creditmemos));
+    if !msi {
+        return routes;
+    }
+    routes
+        .route(
+            "/inventory/source-items",
+            get(list_source_items).post(save_source_items),
+        )
+        .route(
+            "/inventory/get-product-salable-quantity/{sku}/{stock_id}",
+            get(salable_quantity),
+        )
+        .route("/inventory/stock-resolver/website/{website_code}", get(stock_resolver))
 }
 
 /// The ACL resource a route requires, by method and route pattern (after `/V1`).
@@ -78,7 +84,7 @@ pub fn resource(method: &Method, route: &str) -> &'static str {
         | "/configurable-products/{sku}/options/all" => "Magento_Catalog::products",
         "/categories/list" => "Magento_Catalog::categories",
         "/inventory/source-items" => "Magento_InventoryApi::source",
-        "/stockItems/{sku}" => "Magento_CatalogInventory::cataloginventory",
+        "/stockItems/{sku}" | "/products/{sku}/stockItems/{item_id}" => "Magento_CatalogInventory::cataloginventory",
         r if r.starts_with("/inventory/") => "Magento_InventorySalesApi::stock",
         r if r.starts_with("/carts") => "Magento_Cart::manage",
         "/orders" if *method == Method::POST => "Magento_Sales::actions_edit",
@@ -529,7 +535,7 @@ async fn save_source_items(State(sandbox): State<Sandbox>, bytes: Bytes) -> Answ
                 json!([sku]),
             ));
         }
-        if !SOURCES.contains(&source.as_str()) {
+        if !world.sources().contains(&source.as_str()) {
             return Err(ApiError::with(
                 StatusCode::BAD_REQUEST,
                 "Source with code \"%1\" does not exist.",
@@ -587,6 +593,39 @@ async fn stock_item(State(sandbox): State<Sandbox>, Path(params): Params) -> Ans
     let world = sandbox.lock();
     let product = world.product_by_sku(&param(&params, "sku"))?;
     ok(product_json(&world, product)["extension_attributes"]["stock_item"].clone())
+}
+
+/// `PUT /V1/products/{sku}/stockItems/{itemId}` `{"stockItem": {"qty", "is_in_stock"}}`:
+/// the legacy stock item (the `default` source under MSI); answers the item id. Like a
+/// source-items write, it leaves the product's `updated_at` alone.
+async fn save_stock_item(State(sandbox): State<Sandbox>, Path(params): Params, bytes: Bytes) -> Answer {
+    let body = body(&bytes)?;
+    let item = &body["stockItem"];
+    let mut world = sandbox.lock();
+    let product = world.product_by_sku(&param(&params, "sku"))?;
+    let (sku, id) = (product.sku.clone(), product.id);
+    if product.type_id != "simple" {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "The stock item was unable to be saved. Please try again.",
+        ));
+    }
+    let Some(quantity) = number(&item["qty"]) else {
+        return Err(ApiError::with(
+            StatusCode::BAD_REQUEST,
+            "\"%field\" should be numeric.",
+            json!({"field": "qty"}),
+        ));
+    };
+    let in_stock = item["is_in_stock"].as_bool().unwrap_or(quantity > 0.0);
+    world.source_items.insert(
+        (sku, SOURCES[0].to_string()),
+        SourceItem {
+            quantity,
+            status: u8::from(in_stock),
+        },
+    );
+    ok(json!(id))
 }
 
 async fn create_cart(State(sandbox): State<Sandbox>) -> Answer {

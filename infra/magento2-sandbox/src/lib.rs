@@ -68,6 +68,11 @@ pub struct SandboxConfig {
     /// Accept `Authorization: Bearer <access_token>` (Magento's
     /// `oauth/consumer/enable_integration_as_bearer`). Default false.
     pub bearer_enabled: bool,
+    /// Multi-source inventory installed (default true): sources `default` and
+    /// `warehouse_2`, reservations and the `inventory/…` routes. Without, a store on the
+    /// legacy single-source stock: one stock item per product (`GET /V1/stockItems/{sku}`,
+    /// `PUT /V1/products/{sku}/stockItems/{itemId}`) whose qty an order takes at once.
+    pub msi: bool,
 }
 
 impl SandboxConfig {
@@ -92,6 +97,7 @@ impl Default for SandboxConfig {
             products: 60,
             integrations: vec![Self::default_integration()],
             bearer_enabled: false,
+            msi: true,
         }
     }
 }
@@ -155,7 +161,7 @@ pub struct Caller {
 impl Sandbox {
     /// A sandbox with the configured catalogue and integrations.
     pub fn new(config: SandboxConfig) -> Self {
-        let state = State::seeded(config.products, config.integrations.clone());
+        let state = State::seeded(config.products, config.integrations.clone(), config.msi);
         let limit = RateLimit {
             quota: u32::MAX,
             window: Duration::from_secs(1),
@@ -183,7 +189,7 @@ impl Sandbox {
     /// Every route: the REST API under `/rest/{store_code}/V1`, product media under
     /// `/media/catalog/product/`, and the `/sandbox/` admin routes (faults included).
     pub fn router(&self) -> Router {
-        let api = api::routes()
+        let api = api::routes(self.config.msi)
             .route_layer(axum::middleware::from_fn_with_state(self.clone(), gate))
             .fallback(api::no_route);
         Router::new()

@@ -491,6 +491,9 @@ impl Searchable for AttributeRow {
 /// The world.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Multi-source inventory is installed (sources, reservations, salable quantity);
+    /// without, one legacy stock item per product whose qty orders move directly.
+    pub msi: bool,
     /// Integrations, consumer id = index + 1.
     pub integrations: Vec<Integration>,
     /// Nonces used, per consumer id.
@@ -593,8 +596,10 @@ impl State {
 
     /// A world with `visible` visible products (every 5th configurable with 3 children),
     /// their source items (20 at `default`, 5 at `warehouse_2`) and `integrations`.
-    pub fn seeded(visible: usize, integrations: Vec<Integration>) -> Self {
+    /// Without `msi`, only the `default` source, standing for the legacy stock item.
+    pub fn seeded(visible: usize, integrations: Vec<Integration>, msi: bool) -> Self {
         let mut state = State {
+            msi,
             integrations,
             ..State::default()
         };
@@ -655,8 +660,13 @@ impl State {
         state
     }
 
+    /// The sources in use: both with MSI, else `default` (the legacy stock item).
+    pub fn sources(&self) -> &'static [&'static str] {
+        if self.msi { &SOURCES } else { &SOURCES[..1] }
+    }
+
     fn insert_simple(&mut self, product: Product) {
-        for (source, quantity) in SOURCES.iter().zip([20.0, 5.0]) {
+        for (source, quantity) in self.sources().iter().zip([20.0, 5.0]) {
             self.source_items.insert(
                 (product.sku.clone(), source.to_string()),
                 SourceItem { quantity, status: 1 },
@@ -676,7 +686,7 @@ impl State {
 
     /// Σ quantities at the sources (the legacy stock item's qty).
     pub fn source_total(&self, sku: &str) -> f64 {
-        SOURCES
+        self.sources()
             .iter()
             .filter_map(|source| self.source_items.get(&(sku.to_string(), source.to_string())))
             .map(|item| item.quantity)
@@ -685,7 +695,8 @@ impl State {
 
     /// Salable quantity on stock 1: Σ in-stock source quantities + Σ reservations.
     pub fn salable(&self, sku: &str) -> f64 {
-        let on_hand: f64 = SOURCES
+        let on_hand: f64 = self
+            .sources()
             .iter()
             .filter_map(|source| self.source_items.get(&(sku.to_string(), source.to_string())))
             .filter(|item| item.status == 1)
@@ -700,7 +711,17 @@ impl State {
         on_hand + reserved
     }
 
+    /// A reservation with MSI; without, the legacy stock item's qty moves at once (an
+    /// order placed takes its units, a cancellation gives them back, a shipment's
+    /// deduction and compensation cancel out).
     fn reserve(&mut self, sku: &str, quantity: f64, metadata: String) {
+        if !self.msi {
+            if let Some(item) = self.source_items.get_mut(&(sku.to_string(), SOURCES[0].to_string())) {
+                item.quantity += quantity;
+                item.status = u8::from(item.quantity > 0.0);
+            }
+            return;
+        }
         let id = self.next_id("reservation");
         self.reservations.push(Reservation {
             id,
@@ -1016,7 +1037,7 @@ impl State {
         let increment = order.increment_id.clone();
         for (_, _, sku, qty) in &shipped {
             let mut left = *qty;
-            for source in SOURCES {
+            for source in self.sources() {
                 if let Some(item) = self.source_items.get_mut(&(sku.clone(), source.to_string())) {
                     let take = left.min(item.quantity.max(0.0));
                     item.quantity -= take;

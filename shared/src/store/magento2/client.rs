@@ -379,6 +379,14 @@ pub fn refused_resource(error: StoreError) -> Result<String, StoreError> {
     }
 }
 
+/// Magento's answer to a path it has no route for (a module not installed, such as MSI).
+const NO_ROUTE: &str = "Request does not match any route.";
+
+/// Whether an error is Magento's "no such route" (the module behind it is absent).
+pub fn is_no_route(error: &StoreError) -> bool {
+    matches!(error, StoreError::NotFound(words) if words == NO_ROUTE)
+}
+
 /// The Magento 2 client of one store view.
 pub struct Client {
     http: reqwest::Client,

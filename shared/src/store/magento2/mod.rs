@@ -55,7 +55,18 @@ const PAYMENT: &str = "checkmo";
 pub struct Magento2 {
     client: Client,
     config: OnceCell<StoreConfig>,
-    stock_id: OnceCell<u64>,
+    inventory: OnceCell<Inventory>,
+}
+
+/// How a store keeps stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inventory {
+    /// Multi-source inventory: source items, reservations, and the salable quantity
+    /// of this stock (the one the store view's website sells from).
+    Msi { stock_id: u64 },
+    /// The legacy single-source stock item of each product (a store without the MSI
+    /// modules): its qty, which an order takes at once.
+    Legacy,
 }
 
 /// A variant id's parts: the product and the simple product sold.
@@ -293,7 +304,7 @@ impl Magento2 {
         Self {
             client,
             config: OnceCell::new(),
-            stock_id: OnceCell::new(),
+            inventory: OnceCell::new(),
         }
     }
 
@@ -325,7 +336,6 @@ impl Magento2 {
             "/products",
             "/categories/list",
             "/products/attributes",
-            "/inventory/source-items",
             "/orders",
             "/shipments",
             "/creditmemos",
@@ -337,8 +347,17 @@ impl Magento2 {
                 Err(error) => missing.push(client::refused_resource(error)?),
             }
         }
+        let stock = match self.inventory().await {
+            Ok(Inventory::Msi { .. }) => self
+                .client
+                .get::<serde_json::Value>("/inventory/source-items", &one)
+                .await
+                .map(drop),
+            Ok(Inventory::Legacy) => Ok(()),
+            Err(error) => Err(error),
+        };
         let checks = [
-            self.stock_id().await.map(drop),
+            stock,
             self.client
                 .write::<serde_json::Value, _>(Method::POST, "/carts/", &json!({}), true)
                 .await
@@ -352,9 +371,10 @@ impl Magento2 {
         Ok(missing)
     }
 
-    /// The MSI stock the store view's website sells from (read once).
-    async fn stock_id(&self) -> Result<u64, StoreError> {
-        self.stock_id
+    /// How the store keeps stock (read once): MSI and the stock the store view's website
+    /// sells from, or the legacy stock when the MSI routes are absent.
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        self.inventory
             .get_or_try_init(|| async {
                 let website_id = self.store_config().await?.website_id;
                 let websites: Vec<Website> = self.client.get("/store/websites", &[]).await?;
@@ -366,17 +386,57 @@ impl Magento2 {
                 struct Resolved {
                     stock_id: u64,
                 }
-                let resolved: Resolved = self
+                let resolved: Result<Resolved, _> = self
                     .client
                     .get(
                         &format!("/inventory/stock-resolver/website/{}", client::encode(code)),
                         &[],
                     )
-                    .await?;
-                Ok(resolved.stock_id)
+                    .await;
+                match resolved {
+                    Ok(resolved) => Ok(Inventory::Msi {
+                        stock_id: resolved.stock_id,
+                    }),
+                    Err(error) if client::is_no_route(&error) => Ok(Inventory::Legacy),
+                    Err(error) => Err(error),
+                }
             })
             .await
             .copied()
+    }
+
+    /// The legacy stock item of a SKU.
+    async fn stock_item(&self, sku: &str) -> Result<StockItem, StoreError> {
+        self.client
+            .get(&format!("/stockItems/{}", client::encode(sku)), &[])
+            .await
+    }
+
+    /// Sellable units of a SKU: MSI's salable quantity, or the legacy stock item's qty
+    /// (none when it is out of stock).
+    async fn sellable(&self, sku: &str) -> Result<i64, StoreError> {
+        let units = match self.inventory().await? {
+            Inventory::Msi { stock_id } => {
+                self.client
+                    .get::<Decimal>(
+                        &format!(
+                            "/inventory/get-product-salable-quantity/{}/{stock_id}",
+                            client::encode(sku)
+                        ),
+                        &[],
+                    )
+                    .await?
+            }
+            Inventory::Legacy => {
+                let item = self.stock_item(sku).await?;
+                if item.is_in_stock == Some(false) {
+                    Decimal::ZERO
+                } else {
+                    item.qty.unwrap_or_default()
+                }
+            }
+        };
+        Ok(units.trunc().to_i64().unwrap_or(0))
     }
 
     /// Products by entity id (any visibility), keyed by id.
@@ -1028,26 +1088,15 @@ impl StorePlatform for Magento2 {
             .collect::<Result<Vec<_>, _>>()?;
         let simples: Vec<u64> = ids.iter().map(|v| v.simple).collect();
         let products = self.products_by_id(&simples).await?;
-        let stock_id = self.stock_id().await?;
         let mut stock = Vec::with_capacity(ids.len());
         for variant in ids {
             let Some(product) = products.get(&variant.simple) else {
                 continue;
             };
-            let salable: Decimal = self
-                .client
-                .get(
-                    &format!(
-                        "/inventory/get-product-salable-quantity/{}/{stock_id}",
-                        client::encode(&product.sku)
-                    ),
-                    &[],
-                )
-                .await?;
             stock.push(VariantStock {
                 variant_id: variant.render(),
                 product_id: variant.product.to_string(),
-                available: salable.trunc().to_i64().unwrap_or(0),
+                available: self.sellable(&product.sku).await?,
             });
         }
         Ok(stock)
@@ -1280,10 +1329,11 @@ impl StorePlatform for Magento2 {
             .collect())
     }
 
-    /// Reads each SKU's source items and writes the first in-stock source (else the
-    /// first) with the delta applied: MSI takes absolute quantities only, so a sale
-    /// between the read and the write can be overwritten (the next stock sync then
-    /// publishes what Magento holds). MSI keeps no reason; it is logged.
+    /// MSI: reads each SKU's source items and writes the first in-stock source (else
+    /// the first) with the delta applied. Legacy stock: reads the SKU's stock item and
+    /// writes its qty with the delta applied. Both take absolute quantities only, so a
+    /// sale between the read and the write can be overwritten (the next stock sync then
+    /// publishes what Magento holds). Magento keeps no reason; it is logged.
     async fn adjust_stock(&self, changes: &[StockChange], reason: &str) -> Result<(), StoreError> {
         let ids = changes
             .iter()
@@ -1292,11 +1342,25 @@ impl StorePlatform for Magento2 {
         let products = self
             .products_by_id(&ids.iter().map(|v| v.simple).collect::<Vec<_>>())
             .await?;
+        let inventory = self.inventory().await?;
         let mut writes = Vec::with_capacity(changes.len());
         for (change, variant) in changes.iter().zip(ids) {
             let product = products
                 .get(&variant.simple)
                 .ok_or_else(|| StoreError::NotFound(format!("product {}", change.variant_id)))?;
+            let delta = Decimal::from(change.delta);
+            if inventory == Inventory::Legacy {
+                let item = self.stock_item(&product.sku).await?;
+                let qty = item.qty.unwrap_or_default() + delta;
+                let item_id = item.item_id.ok_or_else(|| {
+                    StoreError::Malformed(format!("the stock item of {} has no item_id", product.sku))
+                })?;
+                let body = json!({"stockItem": {"qty": qty, "is_in_stock": qty > Decimal::ZERO}});
+                let path = format!("/products/{}/stockItems/{item_id}", client::encode(&product.sku));
+                let _: serde_json::Value = self.client.write(Method::PUT, &path, &body, true).await?;
+                tracing::info!(sku = %product.sku, delta = change.delta, reason, "Magento stock item adjusted");
+                continue;
+            }
             let criteria = SearchCriteria::new(client::MAX_PAGE_SIZE).filter("sku", "eq", product.sku.clone());
             let items = self
                 .client
@@ -1311,20 +1375,22 @@ impl StorePlatform for Magento2 {
                     status: 400,
                     message: format!("{} is assigned to no inventory source in Magento.", product.sku),
                 })?;
-            item.quantity += Decimal::from(change.delta);
+            item.quantity += delta;
             item.status = u8::from(item.quantity > Decimal::ZERO);
             tracing::info!(sku = %item.sku, source = %item.source_code, delta = change.delta, reason, "Magento source quantity adjusted");
             writes.push(item);
         }
-        let _: serde_json::Value = self
-            .client
-            .write(
-                Method::POST,
-                "/inventory/source-items",
-                &json!({"sourceItems": writes}),
-                true,
-            )
-            .await?;
+        if !writes.is_empty() {
+            let _: serde_json::Value = self
+                .client
+                .write(
+                    Method::POST,
+                    "/inventory/source-items",
+                    &json!({"sourceItems": writes}),
+                    true,
+                )
+                .await?;
+        }
         Ok(())
     }
 
@@ -1334,7 +1400,8 @@ impl StorePlatform for Magento2 {
         Ok(false)
     }
 
-    /// MSI compensates a cancelled order's reservations: its units are salable again.
+    /// MSI compensates a cancelled order's reservations, and the legacy stock puts a
+    /// cancelled order's qty back (Magento's default): its units are salable again.
     async fn restocks_on_cancel(&self) -> Result<bool, StoreError> {
         Ok(true)
     }

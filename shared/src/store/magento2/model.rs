@@ -87,9 +87,16 @@ pub struct CategoryLink {
     pub category_id: String,
 }
 
-/// The legacy single-source stock item of a product.
+/// The legacy single-source stock item of a product (in a product's extension
+/// attributes, and `GET /V1/stockItems/{sku}`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct StockItem {
+    /// Item id (the key of `PUT /V1/products/{sku}/stockItems/{itemId}`).
+    #[serde(default)]
+    pub item_id: Option<u64>,
+    /// In stock (sellable at all).
+    #[serde(default)]
+    pub is_in_stock: Option<bool>,
     /// Quantity.
     #[serde(default)]
     pub qty: Option<Decimal>,
