@@ -330,6 +330,11 @@ pub struct StoreEndpoint {
     pub url: String,
     /// The scope within the install requests go to: Magento's store view code (`default`).
     pub scope: String,
+    /// Send the access token as a standalone Bearer token instead of signing each
+    /// request (Magento 2.4.4+, only where the merchant allowed it in the store's OAuth
+    /// settings); false signs with OAuth 1.0a, which every store accepts.
+    #[serde(default)]
+    pub bearer: bool,
 }
 
 impl StoreRecord {

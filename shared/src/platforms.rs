@@ -64,6 +64,6 @@ fn open_magento2(app: &App, store: &StoreRecord) -> Result<Magento2, StoreError>
         .endpoint
         .as_ref()
         .ok_or_else(|| StoreError::Unauthorized("The store has no address; connect it again.".into()))?;
-    let config = magento2::ClientConfig::new(&endpoint.url, &endpoint.scope, credentials);
+    let config = magento2::ClientConfig::authorized(&endpoint.url, &endpoint.scope, credentials, endpoint.bearer);
     Ok(Magento2::new(magento2::Client::new(config)?))
 }

@@ -270,3 +270,70 @@ crate::suite::conformance_tests!(start);
 mod legacy_stock {
     crate::suite::conformance_tests!(super::start_legacy);
 }
+
+/// The access token alone, as a Bearer token, is accepted by a store that allows it and
+/// refused (as `Unauthorized`, naming the resource) by one that does not, which is every
+/// store by default since Magento 2.4.4.
+#[tokio::test]
+async fn a_bearer_token_works_only_where_the_store_allows_it() {
+    use connector::store::{StoreError, StorePlatform as _};
+    for allowed in [true, false] {
+        let addr = Sandbox::new(SandboxConfig {
+            bearer_enabled: allowed,
+            ..SandboxConfig::default()
+        })
+        .serve("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("the sandbox serves");
+        let integration = SandboxConfig::default_integration();
+        let credentials = Credentials {
+            consumer_key: integration.consumer_key,
+            consumer_secret: SecretString::new(integration.consumer_secret),
+            access_token: integration.access_token,
+            access_token_secret: SecretString::new(integration.access_token_secret),
+        };
+        let config = ClientConfig::authorized(&format!("http://{addr}"), "default", credentials, true);
+        let store = Magento2::new(Client::new(config).expect("a client"));
+        let profile = store.profile().await;
+        if allowed {
+            assert_eq!(profile.expect("a Bearer token where allowed").currency, "USD");
+        } else {
+            assert!(
+                matches!(&profile, Err(StoreError::Unauthorized(words)) if words.contains("Magento_Backend::store")),
+                "a Bearer token where not allowed: {profile:?}"
+            );
+        }
+    }
+}
+
+/// Holding an order uses Magento's hold action (state `holded`), and a later status
+/// releases it first; the sandbox's own state says so.
+#[tokio::test]
+async fn an_order_is_held_and_released_through_magentos_actions() {
+    use connector::store::StorePlatform as _;
+    let bench = start(Setup { products: 10 }).await;
+    let catalogue = crate::suite::Catalogue::read(&bench).await;
+    let external_id = "576461413000000901";
+    let (id, _) = crate::suite::place(&bench, &catalogue, external_id).await;
+    let state = || async {
+        let orders = bench
+            .sandbox
+            .orders_by_external_id(external_id)
+            .await
+            .expect("the sandbox lists its orders");
+        assert_eq!(orders.len(), 1);
+        orders[0].status.clone()
+    };
+    bench
+        .store
+        .update_order_status(&id, &OrderStatus::Other("holded".into()))
+        .await
+        .expect("the order is held");
+    assert_eq!(state().await, OrderStatus::Other("holded".into()));
+    bench
+        .store
+        .update_order_status(&id, &OrderStatus::AwaitingShipment)
+        .await
+        .expect("the order is released and moved on");
+    assert_eq!(state().await, OrderStatus::AwaitingShipment);
+}

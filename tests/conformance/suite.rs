@@ -178,7 +178,7 @@ const ORDER_UNITS: u32 = 2;
 
 /// An order as the connector creates it from a marketplace order: [`ORDER_UNITS`] of
 /// one variant at [`unit_price`], plus [`shipping`].
-fn new_order(external_order_id: &str, product_id: &str, variant_id: &str) -> NewOrder {
+pub fn new_order(external_order_id: &str, product_id: &str, variant_id: &str) -> NewOrder {
     let address = Address {
         first_name: "Jane".into(),
         last_name: "Doe".into(),
@@ -220,13 +220,13 @@ fn order_total() -> Decimal {
 }
 
 /// The seeded catalogue split into products without options (one variant) and with.
-struct Catalogue {
+pub struct Catalogue {
     simple: Vec<HeldProduct>,
     optioned: Vec<HeldProduct>,
 }
 
 impl Catalogue {
-    async fn read(bench: &Bench) -> Self {
+    pub async fn read(bench: &Bench) -> Self {
         let (optioned, simple) = bench
             .sandbox
             .catalogue()
@@ -276,7 +276,7 @@ async fn assert_no_order(bench: &Bench, external_order_id: &str) {
 
 /// Creates [`new_order`] for the first product without options; returns the order's
 /// id and the (product, variant) ordered.
-async fn place(bench: &Bench, catalogue: &Catalogue, external_order_id: &str) -> (String, (String, String)) {
+pub async fn place(bench: &Bench, catalogue: &Catalogue, external_order_id: &str) -> (String, (String, String)) {
     let line = catalogue.simple(0);
     let order = bench
         .store

@@ -37,6 +37,9 @@ pub struct ConnectForm {
     access_token: String,
     #[serde(default)]
     access_token_secret: String,
+    /// `on` to send the access token as a Bearer token instead of signing.
+    #[serde(default)]
+    bearer: Option<String>,
     /// The browser-bound token of the form.
     #[serde(default)]
     form_token: String,
@@ -82,6 +85,7 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         store_code: form.store_code.trim().to_string(),
         consumer_key: form.consumer_key.trim().to_string(),
         access_token: form.access_token.trim().to_string(),
+        bearer: form.bearer.as_deref() == Some("on"),
     };
     let refuse = |status, message: &str| form_page(&app, status, Some(message), &values);
     if !same_origin(&app, &headers) {
@@ -137,7 +141,12 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         access_token: values.access_token.clone(),
         access_token_secret: SecretString::new(form.access_token_secret.trim().to_string()),
     };
-    let mut config = ClientConfig::new(&values.store_url, &values.store_code, credentials.clone());
+    let mut config = ClientConfig::authorized(
+        &values.store_url,
+        &values.store_code,
+        credentials.clone(),
+        values.bearer,
+    );
     config.max_attempts = 2;
     let store = match Client::new(config) {
         Ok(client) => Magento2::new(client),
@@ -198,6 +207,7 @@ async fn save(
     record.endpoint = Some(StoreEndpoint {
         url: values.store_url.clone(),
         scope: values.store_code.clone(),
+        bearer: values.bearer,
     });
     if record.status != StoreStatus::Installed || record.installation.is_empty() {
         record.installation = uuid::Uuid::new_v4().simple().to_string();

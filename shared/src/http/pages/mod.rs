@@ -405,6 +405,8 @@ pub struct MagentoFormValues {
     pub consumer_key: String,
     /// The integration's access token.
     pub access_token: String,
+    /// Send the access token as a Bearer token instead of signing requests.
+    pub bearer: bool,
 }
 
 /// The Magento 2 connection form (store URL, store view code and the integration's
@@ -431,6 +433,7 @@ pub fn magento2_connect_form(message: Option<&str>, form_token: &str, values: &M
                     label { "Consumer secret " input name="consumer_secret" type="password" autocomplete="off" required; }
                     label { "Access token " input name="access_token" value=(values.access_token) autocomplete="off" required; }
                     label { "Access token secret " input name="access_token_secret" type="password" autocomplete="off" required; }
+                    (check("bearer", "Send the access token as a Bearer token instead of signing requests (only if your store allows it: Stores → Configuration → Services → OAuth → Consumer Settings → Allow OAuth Access Tokens to be used as standalone Bearer tokens)", values.bearer))
                     p { button type="submit" { "Connect" } }
                 }
             }

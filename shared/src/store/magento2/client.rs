@@ -102,6 +102,16 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Requests authorized with `credentials` (signed, or the access token alone as a
+    /// Bearer token when `bearer`), 4 attempts, 30 s timeout (self-hosted stores are slow).
+    pub fn authorized(base_url: &str, store_code: &str, credentials: Credentials, bearer: bool) -> Self {
+        let mut config = Self::new(base_url, store_code, credentials.clone());
+        if bearer {
+            config.auth = Auth::Bearer(SecretString::new(credentials.access_token));
+        }
+        config
+    }
+
     /// Signed with `credentials`, 4 attempts, 30 s timeout (self-hosted stores are slow).
     pub fn new(base_url: &str, store_code: &str, credentials: Credentials) -> Self {
         Self {

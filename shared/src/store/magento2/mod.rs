@@ -1213,12 +1213,44 @@ impl StorePlatform for Magento2 {
             .map(to_order))
     }
 
-    /// Cancelled cancels; any other status is a comment that sets the order's status
-    /// code (an order moved on from awaiting payment is invoiced first).
+    /// Cancelled cancels; `Other("holded")` holds (and any other status releases a held
+    /// order first); any other status is a comment that sets the order's status code
+    /// (an order moved on from awaiting payment is invoiced first).
     async fn update_order_status(&self, order_id: &str, status: &OrderStatus) -> Result<(), StoreError> {
         let order = self.order(order_id).await?;
         if *status == OrderStatus::Cancelled {
             return self.cancel_order(order_id).await;
+        }
+        // Hold and release go through Magento's own actions (state `holded` and back).
+        let code = status_code(status);
+        let hold = match (code, order.state.as_str()) {
+            ("holded", "holded") => return Ok(()),
+            ("holded", _) => Some("hold"),
+            (_, "holded") => Some("unhold"),
+            _ => None,
+        };
+        if let Some(action) = hold {
+            let done: bool = self
+                .client
+                .write(
+                    Method::POST,
+                    &format!("/orders/{}/{action}", order.entity_id),
+                    &json!({}),
+                    true,
+                )
+                .await?;
+            if !done {
+                return Err(StoreError::Invalid {
+                    status: 400,
+                    message: format!(
+                        "Magento cannot {action} order {} in state {:?}.",
+                        order.increment_id, order.state
+                    ),
+                });
+            }
+            if code == "holded" {
+                return Ok(());
+            }
         }
         if *status != OrderStatus::Pending && order.state == "new" {
             self.invoice(&order).await?;
