@@ -337,3 +337,46 @@ async fn an_order_is_held_and_released_through_magentos_actions() {
         .expect("the order is released and moved on");
     assert_eq!(state().await, OrderStatus::AwaitingShipment);
 }
+
+/// Where OAuth 1.0a signing goes wrong: secrets and keys with reserved characters, and
+/// query values with spaces, `%`, `+`, commas and non-ASCII letters inside Magento's
+/// bracketed `searchCriteria[…]` names. The sandbox verifies each with its own signer.
+#[tokio::test]
+async fn signatures_hold_for_reserved_characters_in_secrets_and_query_values() {
+    use connector::store::magento2::client::{SearchCriteria, SearchResults};
+    let integration = magento2_sandbox::Integration {
+        consumer_key: "key with space+plus".into(),
+        consumer_secret: "s&cr=t/+%20 é".into(),
+        access_token: "tok~en.-_".into(),
+        access_token_secret: "t&s=/+% ü".into(),
+        ..SandboxConfig::default_integration()
+    };
+    let addr = Sandbox::new(SandboxConfig {
+        products: 12,
+        integrations: vec![integration.clone()],
+        ..SandboxConfig::default()
+    })
+    .serve("127.0.0.1:0".parse().expect("an address"))
+    .await
+    .expect("the sandbox serves");
+    let credentials = Credentials {
+        consumer_key: integration.consumer_key,
+        consumer_secret: SecretString::new(integration.consumer_secret),
+        access_token: integration.access_token,
+        access_token_secret: SecretString::new(integration.access_token_secret),
+    };
+    let client = Client::new(ClientConfig::new(&format!("http://{addr}"), "default", credentials)).expect("a client");
+    let criteria = SearchCriteria::new(50)
+        .filter("name", "like", "%Product 1%")
+        .any_of(&[
+            ("sku", "in", "SKU-00001,SKU-00011".to_string()),
+            ("name", "eq", "Ärmel + 100% Wolle".to_string()),
+        ])
+        .sort("entity_id", "ASC");
+    let found: SearchResults<Value> = client
+        .search("/products", &criteria)
+        .await
+        .expect("a signed search with reserved characters is accepted");
+    let skus: Vec<String> = found.items.iter().map(|p| text(&p["sku"])).collect();
+    assert_eq!(skus, ["SKU-00001", "SKU-00011"]);
+}
