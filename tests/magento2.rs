@@ -706,3 +706,72 @@ async fn a_placement_whose_answer_and_look_up_are_lost_makes_no_second_order_whe
     assert_eq!(all.len(), 1, "exactly one Magento order: {all:#?}");
     assert_eq!(all[0]["ext_order_id"], id);
 }
+
+/// The connect form in a real Chromium, by keyboard: a wrong consumer secret is named
+/// above the form with the other fields kept; the right one signs the merchant in to
+/// the setup wizard. Screenshots: `target/screenshots/magento2-*.png`.
+#[tokio::test]
+async fn the_connect_form_works_by_keyboard_in_a_browser() {
+    use connector_e2e::chromium::Chromium;
+    use fantoccini::Locator;
+    let (_dir, running) = stack().await;
+    let integration = SandboxConfig::default_integration();
+    let chromium = Chromium::start().await.unwrap();
+    let c = chromium.client();
+    chromium
+        .goto(&format!("http://{}/connect/magento2", running.addr))
+        .await
+        .unwrap();
+    assert_eq!(chromium.text("h1").await.unwrap(), "Connect your Magento 2 store");
+    let field = |name: &'static str| async move {
+        c.find(Locator::Css(&format!("input[name={name}]")))
+            .await
+            .unwrap_or_else(|e| panic!("no field {name}: {e}"))
+    };
+    let type_in = |name: &'static str, text: String| async move {
+        let input = field(name).await;
+        input.clear().await.unwrap();
+        input.send_keys(&text).await.unwrap();
+    };
+    type_in("store_url", magento(&running)).await;
+    type_in("consumer_key", integration.consumer_key.clone()).await;
+    type_in("consumer_secret", "a-wrong-consumer-secret".into()).await;
+    type_in("access_token", integration.access_token.clone()).await;
+    type_in("access_token_secret", integration.access_token_secret.clone()).await;
+    // Enter in the last field sends the form.
+    field("access_token_secret").await.send_keys("\u{E007}").await.unwrap();
+    assert!(
+        eventually(10, async || chromium
+            .text("[role=alert]")
+            .await
+            .is_ok_and(|t| t.contains("Magento did not accept these credentials")))
+        .await,
+        "the refusal is said above the form: {:?}",
+        c.source().await
+    );
+    assert_eq!(
+        field("consumer_key").await.prop("value").await.unwrap().as_deref(),
+        Some(integration.consumer_key.as_str()),
+        "the consumer key is kept"
+    );
+    assert_eq!(
+        field("consumer_secret").await.prop("value").await.unwrap().as_deref(),
+        Some(""),
+        "a secret is never sent back"
+    );
+    chromium.screenshot("magento2-1-refused").await.unwrap();
+    type_in("consumer_secret", integration.consumer_secret.clone()).await;
+    type_in("access_token_secret", integration.access_token_secret.clone()).await;
+    field("access_token_secret").await.send_keys("\u{E007}").await.unwrap();
+    assert!(
+        eventually(20, async || chromium
+            .text("h1")
+            .await
+            .is_ok_and(|t| t == "Set up the connector"))
+        .await,
+        "the merchant lands in the setup wizard: {:?}",
+        chromium.current_url().await
+    );
+    chromium.screenshot("magento2-2-wizard").await.unwrap();
+    chromium.quit().await;
+}

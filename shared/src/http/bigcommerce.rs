@@ -256,7 +256,7 @@ pub async fn connect_account(
     Form(form): Form<ConnectForm>,
 ) -> Response {
     let store_hash = form.store_hash.trim().to_lowercase();
-    if !same_origin(&app, &headers) {
+    if !same_origin(&app.public_url, &headers) {
         tracing::warn!("manual connection posted from another site refused");
         return connect_page(
             &app,

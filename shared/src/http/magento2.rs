@@ -88,7 +88,7 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         bearer: form.bearer.as_deref() == Some("on"),
     };
     let refuse = |status, message: &str| form_page(&app, status, Some(message), &values);
-    if !same_origin(&app, &headers) {
+    if !same_origin(&app.public_url, &headers) {
         tracing::warn!("Magento connection posted from another site refused");
         return refuse(
             StatusCode::FORBIDDEN,

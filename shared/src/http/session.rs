@@ -334,14 +334,46 @@ pub fn redirect_to_settings() -> Response {
 
 /// Whether a form post came from this app's own pages: a browser-sent `Origin` (or
 /// `Sec-Fetch-Site`) naming another site refuses it.
-pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site");
-    let foreign_origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
-        let ours = url::Url::parse(&app.public_url).map(|u| u.origin().ascii_serialization());
-        ours.is_ok_and(|ours| ours != origin)
-    });
-    !cross_site && !foreign_origin
+///
+/// A browser sends `Origin: null` with a form posted from a page whose
+/// `Referrer-Policy` is `no-referrer` (every page of this app): such a post is this
+/// app's own only when Fetch Metadata (`Sec-Fetch-Site: same-origin`) says so.
+pub fn same_origin(public_url: &str, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let fetch_site = header("sec-fetch-site");
+    if fetch_site == Some("cross-site") {
+        return false;
+    }
+    match header(ORIGIN.as_str()) {
+        None => true,
+        Some("null") => fetch_site == Some("same-origin"),
+        Some(origin) => url::Url::parse(public_url).is_ok_and(|ours| ours.origin().ascii_serialization() == origin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn a_form_post_is_ours_by_its_origin_or_by_fetch_metadata_when_the_origin_is_null() {
+        let post = |headers: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(*name, value.parse().unwrap());
+            }
+            super::same_origin("https://app.example.com", &map)
+        };
+        assert!(post(&[]), "no browser headers (a script): the form token decides");
+        assert!(post(&[("origin", "https://app.example.com")]));
+        assert!(!post(&[("origin", "https://evil.example")]));
+        assert!(!post(&[("sec-fetch-site", "cross-site")]));
+        // A browser under `Referrer-Policy: no-referrer` sends `Origin: null`.
+        assert!(post(&[("origin", "null"), ("sec-fetch-site", "same-origin")]));
+        assert!(!post(&[("origin", "null"), ("sec-fetch-site", "cross-site")]));
+        assert!(
+            !post(&[("origin", "null")]),
+            "a null origin without Fetch Metadata is not known to be ours"
+        );
+    }
 }
