@@ -772,6 +772,11 @@ async fn the_connect_form_works_by_keyboard_in_a_browser() {
         "the merchant lands in the setup wizard: {:?}",
         chromium.current_url().await
     );
+    let header = chromium.text("header .store").await.unwrap();
+    assert!(
+        header.starts_with("Magento 2 store ") && header.ends_with("(default)"),
+        "the header names the store by its address and store view: {header}"
+    );
     chromium.screenshot("magento2-2-wizard").await.unwrap();
     chromium.quit().await;
 }

@@ -338,6 +338,21 @@ pub struct StoreEndpoint {
 }
 
 impl StoreRecord {
+    /// How the merchant knows the store: a store they host by its address and store
+    /// view (`shop.example.com (default)`), a BigCommerce store by its hash.
+    pub fn display_name(&self) -> String {
+        match &self.endpoint {
+            Some(endpoint) => {
+                let address = endpoint
+                    .url
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://");
+                format!("{address} ({})", endpoint.scope)
+            }
+            None => crate::store::native_id(self.platform, &self.store_id).to_string(),
+        }
+    }
+
     /// A store being connected for the first time: no credentials yet, onboarding at
     /// its first step, default settings.
     pub fn new(store_id: &str, platform: Platform, mode: ConnectionMode, owner_id: u64) -> Self {

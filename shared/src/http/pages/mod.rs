@@ -296,7 +296,7 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     span.brand { "TikTok Shop Connector" }
-                    span.store { "Store " code { (frame.store.store_id) } }
+                    span.store { (frame.store.platform.label()) " store " code { (frame.store.display_name()) } }
                     @if frame.active_shops().count() > 1 {
                         form method="get" action=(frame.path) {
                             label for="shop-switcher" { "Shop" }
