@@ -145,6 +145,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The error of a store's refusal with HTTP `status` and its `message` (the
+    /// platform's words): 401 Unauthorized, 403 Forbidden, 404 NotFound, 409 Conflict,
+    /// 429 RateLimited, 507 PlanLimit, other 5xx Unavailable, any other Invalid.
+    pub fn from_status(status: u16, message: String) -> Self {
+        match status {
+            401 => Self::Unauthorized(message),
+            403 => Self::Forbidden(message),
+            404 => Self::NotFound(message),
+            409 => Self::Conflict(message),
+            429 => Self::RateLimited,
+            507 => Self::PlanLimit(message),
+            500.. => Self::Unavailable(format!("HTTP {status}: {message}")),
+            code => Self::Invalid { status: code, message },
+        }
+    }
+
     /// Whether waiting and retrying can succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited | Self::Unavailable(_))

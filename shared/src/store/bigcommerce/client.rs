@@ -165,17 +165,7 @@ fn error_message(body: &[u8]) -> String {
 }
 
 fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
-    let message = error_message(body);
-    match status.as_u16() {
-        401 => StoreError::Unauthorized(message),
-        403 => StoreError::Forbidden(message),
-        404 => StoreError::NotFound(message),
-        409 => StoreError::Conflict(message),
-        429 => StoreError::RateLimited,
-        507 => StoreError::PlanLimit(message),
-        500.. => StoreError::Unavailable(format!("HTTP {status}: {message}")),
-        code => StoreError::Invalid { status: code, message },
-    }
+    StoreError::from_status(status.as_u16(), error_message(body))
 }
 
 impl Client {

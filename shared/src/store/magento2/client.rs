@@ -368,16 +368,7 @@ const ACL_REFUSAL: &str = "The consumer isn't authorized to access";
 /// anonymous): either way [`StoreError::Unauthorized`], naming the resource, since the
 /// merchant must act on the integration in both cases.
 fn status_error(status: StatusCode, body: &[u8]) -> StoreError {
-    let message = error_message(body);
-    match status.as_u16() {
-        401 => StoreError::Unauthorized(message),
-        403 => StoreError::Forbidden(message),
-        404 => StoreError::NotFound(message),
-        409 => StoreError::Conflict(message),
-        429 => StoreError::RateLimited,
-        500.. => StoreError::Unavailable(format!("HTTP {status}: {message}")),
-        code => StoreError::Invalid { status: code, message },
-    }
+    StoreError::from_status(status.as_u16(), error_message(body))
 }
 
 /// The ACL resource refusal an error is, in Magento's words; any other error is
