@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::session::{
-    Session, check_form_token, first_use_of_jwt, issue_form_token, redirect_to_settings, same_origin, with_session,
+    Session, check_form_post, first_use_of_jwt, issue_form_token, redirect_to_settings, with_session,
 };
 use super::{Failure, pages, store_platform};
 use crate::accounts::{self, ConnectionMode, StoreRecord, StoreStatus};
@@ -256,23 +256,8 @@ pub async fn connect_account(
     Form(form): Form<ConnectForm>,
 ) -> Response {
     let store_hash = form.store_hash.trim().to_lowercase();
-    if !same_origin(&app.public_url, &headers) {
-        tracing::warn!("manual connection posted from another site refused");
-        return connect_page(
-            &app,
-            StatusCode::FORBIDDEN,
-            Some("This form was sent from another site. Fill it in on this page."),
-            &store_hash,
-        );
-    }
-    if let Err(refused) = check_form_token(&app.secrets.token_cipher, &headers, &form.form_token) {
-        tracing::warn!(%refused, "manual connection form refused");
-        return connect_page(
-            &app,
-            StatusCode::FORBIDDEN,
-            Some("The form expired or was opened in another browser. Check the details and send it again."),
-            &store_hash,
-        );
+    if let Err(reason) = check_form_post(&app, &headers, &form.form_token) {
+        return connect_page(&app, StatusCode::FORBIDDEN, Some(reason), &store_hash);
     }
     if store_hash.is_empty() || store_hash.len() > 32 || !store_hash.chars().all(|c| c.is_ascii_alphanumeric()) {
         return connect_page(

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::pages::{self, MagentoFormValues};
-use super::session::{Session, check_form_token, issue_form_token, redirect_to_settings, same_origin, with_session};
+use super::session::{Session, check_form_post, issue_form_token, redirect_to_settings, with_session};
 use crate::accounts::{self, ConnectionMode, StoreEndpoint, StoreRecord, StoreStatus};
 use crate::app::App;
 use crate::crypto::SecretString;
@@ -88,19 +88,8 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         bearer: form.bearer.as_deref() == Some("on"),
     };
     let refuse = |status, message: &str| form_page(&app, status, Some(message), &values);
-    if !same_origin(&app.public_url, &headers) {
-        tracing::warn!("Magento connection posted from another site refused");
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "This form was sent from another site. Fill it in on this page.",
-        );
-    }
-    if let Err(refused) = check_form_token(&app.secrets.token_cipher, &headers, &form.form_token) {
-        tracing::warn!(%refused, "Magento connection form refused");
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "The form expired or was opened in another browser. Check the details and send it again.",
-        );
+    if let Err(reason) = check_form_post(&app, &headers, &form.form_token) {
+        return refuse(StatusCode::FORBIDDEN, reason);
     }
     let url = match url::Url::parse(&values.store_url) {
         Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => url,

@@ -327,6 +327,21 @@ pub fn with_session(app: &App, session: &Session, response: Response) -> Respons
     response
 }
 
+/// Checks that a connection form's post came from this browser's copy of the page: its
+/// origin ([`same_origin`]) and its browser-bound token ([`check_form_token`]).
+/// Errors: the merchant's reason, to show above the form again (each logged).
+pub fn check_form_post(app: &App, headers: &HeaderMap, form_token: &str) -> Result<(), &'static str> {
+    if !same_origin(&app.public_url, headers) {
+        tracing::warn!("connection form posted from another site refused");
+        return Err("This form was sent from another site. Fill it in on this page.");
+    }
+    if let Err(refused) = check_form_token(&app.secrets.token_cipher, headers, form_token) {
+        tracing::warn!(%refused, "connection form refused");
+        return Err("The form expired or was opened in another browser. Check the details and send it again.");
+    }
+    Ok(())
+}
+
 /// `303 See Other` to the settings page.
 pub fn redirect_to_settings() -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, "/settings")]).into_response()

@@ -721,17 +721,30 @@ impl Magento2 {
         path: &str,
         window: &PollWindow,
     ) -> Result<(Vec<T>, Option<String>), StoreError> {
-        let page = window.page().and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
-        let mut criteria = SearchCriteria::new(PAGE)
-            .sort("updated_at", "ASC")
-            .sort("entity_id", "ASC")
-            .page(page);
-        if let Some(since) = window.since() {
+        let (found, next) = self
+            .changed_since(path, SearchCriteria::new(PAGE), window.since(), window.page())
+            .await?;
+        Ok((found.items, next))
+    }
+
+    /// One page (`page`, a page number; `None` the first) of `criteria`'s records
+    /// changed at or after `since` (ISO-8601; `None` = all), oldest change first; with
+    /// the next page's number when there is one.
+    async fn changed_since<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        criteria: SearchCriteria,
+        since: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<(SearchResults<T>, Option<String>), StoreError> {
+        let page = page.and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+        let mut criteria = criteria.sort("updated_at", "ASC").sort("entity_id", "ASC").page(page);
+        if let Some(since) = since {
             criteria = criteria.filter("updated_at", "gteq", magento_time(since)?);
         }
         let found: SearchResults<T> = self.client.search(path, &criteria).await?;
         let next = found.more_after(&criteria).then(|| (page + 1).to_string());
-        Ok((found.items, next))
+        Ok((found, next))
     }
 }
 
@@ -1052,17 +1065,10 @@ impl StorePlatform for Magento2 {
         since: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<ProductPage, StoreError> {
-        let page = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(1);
-        let mut criteria = SearchCriteria::new(PAGE)
-            .filter("visibility", "in", "2,3,4")
-            .sort("updated_at", "ASC")
-            .sort("entity_id", "ASC")
-            .page(page);
-        if let Some(since) = since {
-            criteria = criteria.filter("updated_at", "gteq", magento_time(since)?);
-        }
-        let found: SearchResults<MagentoProduct> = self.client.search("/products", &criteria).await?;
-        let next = found.more_after(&criteria).then(|| (page + 1).to_string());
+        let visible = SearchCriteria::new(PAGE).filter("visibility", "in", "2,3,4");
+        let (found, next) = self
+            .changed_since::<MagentoProduct>("/products", visible, since, cursor)
+            .await?;
         let total = found.total_count;
         Ok(ProductPage {
             products: self.to_products(found.items).await?,
