@@ -1,0 +1,1 @@
+//! A PrestaShop Webservice sandbox (being built).
