@@ -335,6 +335,10 @@ pub struct StoreEndpoint {
     /// settings); false signs with OAuth 1.0a, which every store accepts.
     #[serde(default)]
     pub bearer: bool,
+    /// File every marketplace order under one shared customer instead of one per buyer
+    /// e-mail (PrestaShop).
+    #[serde(default)]
+    pub shared_customer: bool,
 }
 
 impl StoreRecord {

@@ -7,6 +7,7 @@ use crate::accounts::{ConnectionMode, StoreRecord};
 use crate::app::App;
 use crate::store::bigcommerce::{BigCommerce, Client, ClientConfig};
 use crate::store::magento2::{self, Magento2};
+use crate::store::prestashop::{self, PrestaShop};
 use crate::store::{Capabilities, Platform, StoreError, StorePlatform};
 
 /// What a platform can do, without opening a store on it (the settings page asks this
@@ -15,6 +16,7 @@ pub fn capabilities(platform: Platform) -> Capabilities {
     match platform {
         Platform::BigCommerce => BigCommerce::CAPABILITIES,
         Platform::Magento2 => Magento2::CAPABILITIES,
+        Platform::PrestaShop => PrestaShop::CAPABILITIES,
     }
 }
 
@@ -29,6 +31,9 @@ pub fn open(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, St
             open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
         }
         Platform::Magento2 => open_magento2(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
+        Platform::PrestaShop => {
+            open_prestashop(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
+        }
     }
 }
 
@@ -66,4 +71,19 @@ fn open_magento2(app: &App, store: &StoreRecord) -> Result<Magento2, StoreError>
         .ok_or_else(|| StoreError::Unauthorized("The store has no address; connect it again.".into()))?;
     let config = magento2::ClientConfig::authorized(&endpoint.url, &endpoint.scope, credentials, endpoint.bearer);
     Ok(Magento2::new(magento2::Client::new(config)?))
+}
+
+/// The PrestaShop adapter of a store: its endpoint (the shop's address and `id_shop`)
+/// and its sealed webservice key.
+fn open_prestashop(app: &App, store: &StoreRecord) -> Result<PrestaShop, StoreError> {
+    let key = store
+        .access_token(&app.secrets.token_cipher)
+        .ok_or_else(|| StoreError::Unauthorized("The store has no webservice key; connect it again.".into()))?;
+    let endpoint = store
+        .endpoint
+        .as_ref()
+        .ok_or_else(|| StoreError::Unauthorized("The store has no address; connect it again.".into()))?;
+    let id_shop = endpoint.scope.parse().unwrap_or(1);
+    let config = prestashop::ClientConfig::new(&endpoint.url, key, id_shop);
+    Ok(PrestaShop::new(prestashop::Client::new(config)?, endpoint.shared_customer))
 }

@@ -197,6 +197,7 @@ async fn save(
         url: values.store_url.clone(),
         scope: values.store_code.clone(),
         bearer: values.bearer,
+        shared_customer: false,
     });
     if record.status != StoreStatus::Installed || record.installation.is_empty() {
         record.installation = uuid::Uuid::new_v4().simple().to_string();

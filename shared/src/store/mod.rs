@@ -4,6 +4,7 @@
 
 pub mod bigcommerce;
 pub mod magento2;
+pub mod prestashop;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
@@ -23,17 +24,21 @@ pub enum Platform {
     /// Magento 2 Open Source and Adobe Commerce (self-hosted or Cloud).
     #[serde(rename = "magento2")]
     Magento2,
+    /// PrestaShop 8 and later (self-hosted), through its Webservice API.
+    #[serde(rename = "prestashop")]
+    PrestaShop,
 }
 
 impl Platform {
     /// Every platform, in the order the settings page lists them.
-    pub const ALL: [Platform; 2] = [Platform::BigCommerce, Platform::Magento2];
+    pub const ALL: [Platform; 3] = [Platform::BigCommerce, Platform::Magento2, Platform::PrestaShop];
 
     /// The platform's name in URLs, flags and records (`bigcommerce`).
     pub fn slug(self) -> &'static str {
         match self {
             Self::BigCommerce => "bigcommerce",
             Self::Magento2 => "magento2",
+            Self::PrestaShop => "prestashop",
         }
     }
 
@@ -42,6 +47,7 @@ impl Platform {
         match self {
             Self::BigCommerce => "BigCommerce",
             Self::Magento2 => "Magento 2",
+            Self::PrestaShop => "PrestaShop",
         }
     }
 
@@ -823,6 +829,62 @@ impl PollWindow {
                 self.page = None;
                 self.started = 0;
             }
+        }
+    }
+}
+
+/// A variant id of a store whose variants live inside a product: `{product}` for a
+/// product sold as it is, `{product}:{part}` for a part of it (Magento: the child simple
+/// product of a configurable one; PrestaShop: a combination), so a stock line, an order
+/// line and a shipment line know their product without another call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VariantId {
+    /// The product.
+    pub product: u64,
+    /// The part of it sold, when it has parts.
+    pub part: Option<u64>,
+}
+
+impl VariantId {
+    /// Reads `{product}` or `{product}:{part}`. Errors: [`StoreError::Invalid`] for anything else.
+    pub fn parse(id: &str) -> Result<Self, StoreError> {
+        let number = |text: &str| {
+            text.parse::<u64>().map_err(|_| StoreError::Invalid {
+                status: 400,
+                message: format!("{id:?} is not a product or variant id of this store"),
+            })
+        };
+        match id.split_once(':') {
+            Some((product, part)) => Ok(Self {
+                product: number(product)?,
+                part: Some(number(part)?),
+            }),
+            None => Ok(Self {
+                product: number(id)?,
+                part: None,
+            }),
+        }
+    }
+
+    /// The id of a product (`simple` = `product`) or of a product's simple child
+    /// (Magento's addressing).
+    pub fn of_simple(product: u64, simple: u64) -> Self {
+        Self {
+            product,
+            part: (simple != product).then_some(simple),
+        }
+    }
+
+    /// The simple product sold (Magento): the part, else the product itself.
+    pub fn simple(self) -> u64 {
+        self.part.unwrap_or(self.product)
+    }
+
+    /// The id as the connector stores it.
+    pub fn render(self) -> String {
+        match self.part {
+            Some(part) => format!("{}:{part}", self.product),
+            None => self.product.to_string(),
         }
     }
 }

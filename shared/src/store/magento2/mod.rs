@@ -39,7 +39,7 @@ use super::{
     Address, Capabilities, Category, ChangeFeed, ChangePage, Image, InventoryTracking, Named, NewOrder, NewRefund,
     OptionValue, Order, OrderStatus, Platform, PollWindow, Product, ProductPage, Refund, Shipment, StockChange,
     StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant,
-    VariantStock,
+    VariantId, VariantStock,
 };
 
 /// Products per page of a listing.
@@ -67,45 +67,6 @@ enum Inventory {
     /// The legacy single-source stock item of each product (a store without the MSI
     /// modules): its qty, which an order takes at once.
     Legacy,
-}
-
-/// A variant id's parts: the product and the simple product sold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct VariantId {
-    product: u64,
-    simple: u64,
-}
-
-impl VariantId {
-    fn parse(id: &str) -> Result<Self, StoreError> {
-        let number = |part: &str| {
-            part.parse::<u64>().map_err(|_| StoreError::Invalid {
-                status: 400,
-                message: format!("{id:?} is not a Magento product or variant id"),
-            })
-        };
-        match id.split_once(':') {
-            Some((product, simple)) => Ok(Self {
-                product: number(product)?,
-                simple: number(simple)?,
-            }),
-            None => {
-                let id = number(id)?;
-                Ok(Self {
-                    product: id,
-                    simple: id,
-                })
-            }
-        }
-    }
-
-    fn render(self) -> String {
-        if self.product == self.simple {
-            self.product.to_string()
-        } else {
-            format!("{}:{}", self.product, self.simple)
-        }
-    }
 }
 
 /// A Magento store's own id (what [`crate::store::tenant_id`] prefixes): its host, port,
@@ -800,10 +761,7 @@ fn to_product(
                     })
                     .collect();
                 Variant {
-                    id: VariantId {
-                        product: product.id,
-                        simple: child.id,
-                    }
+                    id: VariantId::of_simple(product.id, child.id)
                     .render(),
                     sku: child.sku.clone(),
                     price: child.price,
@@ -947,10 +905,7 @@ impl StorePlatform for Magento2 {
             seen_ids.push(product.id);
             match (product.is_child_only(), parents.get(&product.id)) {
                 (true, Some(&parent)) => {
-                    let variant = VariantId {
-                        product: parent,
-                        simple: product.id,
-                    }
+                    let variant = VariantId::of_simple(parent, product.id)
                     .render();
                     changes.extend(super::product_changed(
                         &parent.to_string(),
@@ -994,11 +949,7 @@ impl StorePlatform for Magento2 {
                     .parent_item_id
                     .and_then(|parent| lines.get(&parent).copied())
                     .unwrap_or(item.product_id);
-                let variant = VariantId {
-                    product,
-                    simple: item.product_id,
-                }
-                .render();
+                let variant = VariantId::of_simple(product, item.product_id).render();
                 changes.push(StoreChange {
                     store: String::new(),
                     dedupe_key: format!("stock/{variant}/order/{}/{modified}", order.entity_id),
@@ -1092,11 +1043,11 @@ impl StorePlatform for Magento2 {
             .iter()
             .map(|id| VariantId::parse(id))
             .collect::<Result<Vec<_>, _>>()?;
-        let simples: Vec<u64> = ids.iter().map(|v| v.simple).collect();
+        let simples: Vec<u64> = ids.iter().map(|v| v.simple()).collect();
         let products = self.products_by_id(&simples).await?;
         let mut stock = Vec::with_capacity(ids.len());
         for variant in ids {
-            let Some(product) = products.get(&variant.simple) else {
+            let Some(product) = products.get(&variant.simple()) else {
                 continue;
             };
             stock.push(VariantStock {
@@ -1168,11 +1119,11 @@ impl StorePlatform for Magento2 {
             .map(|l| VariantId::parse(&l.variant_id))
             .collect::<Result<Vec<_>, _>>()?;
         let products = self
-            .products_by_id(&ids.iter().map(|v| v.simple).collect::<Vec<_>>())
+            .products_by_id(&ids.iter().map(|v| v.simple()).collect::<Vec<_>>())
             .await?;
         let mut skus = Vec::with_capacity(ids.len());
         for (line, variant) in order.lines.iter().zip(&ids) {
-            let product = products.get(&variant.simple).ok_or_else(|| StoreError::Invalid {
+            let product = products.get(&variant.simple()).ok_or_else(|| StoreError::Invalid {
                 status: 404,
                 message: format!(
                     "The product that was requested doesn't exist. Verify the product and try again. (product id {})",
@@ -1378,13 +1329,13 @@ impl StorePlatform for Magento2 {
             .map(|c| VariantId::parse(&c.variant_id))
             .collect::<Result<Vec<_>, _>>()?;
         let products = self
-            .products_by_id(&ids.iter().map(|v| v.simple).collect::<Vec<_>>())
+            .products_by_id(&ids.iter().map(|v| v.simple()).collect::<Vec<_>>())
             .await?;
         let inventory = self.inventory().await?;
         let mut writes = Vec::with_capacity(changes.len());
         for (change, variant) in changes.iter().zip(ids) {
             let product = products
-                .get(&variant.simple)
+                .get(&variant.simple())
                 .ok_or_else(|| StoreError::NotFound(format!("product {}", change.variant_id)))?;
             let delta = Decimal::from(change.delta);
             if inventory == Inventory::Legacy {
@@ -1474,7 +1425,7 @@ impl StorePlatform for Magento2 {
                             .and_then(|parent| lines.get(&parent).map(|p| p.product_id))
                             .unwrap_or(line.product_id);
                         let qty = item.qty.trunc().to_u32()?;
-                        Some((VariantId { product, simple }.render(), qty))
+                        Some((VariantId::of_simple(product, simple).render(), qty))
                     })
                     .collect();
                 Shipment {
@@ -1535,10 +1486,10 @@ mod tests {
     #[test]
     fn variant_ids_name_the_product_and_the_simple_product_sold() {
         let child = VariantId::parse("12:45").unwrap();
-        assert_eq!((child.product, child.simple), (12, 45));
+        assert_eq!((child.product, child.simple()), (12, 45));
         assert_eq!(child.render(), "12:45");
         let simple = VariantId::parse("7").unwrap();
-        assert_eq!((simple.product, simple.simple, simple.render()), (7, 7, "7".into()));
+        assert_eq!((simple.product, simple.simple(), simple.render()), (7, 7, "7".into()));
         assert!(VariantId::parse("12:x").is_err());
     }
 
