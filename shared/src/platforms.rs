@@ -31,9 +31,7 @@ pub fn open(app: &App, store: &StoreRecord) -> Result<Box<dyn StorePlatform>, St
             open_bigcommerce(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
         }
         Platform::Magento2 => open_magento2(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
-        Platform::PrestaShop => {
-            open_prestashop(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>)
-        }
+        Platform::PrestaShop => open_prestashop(app, store).map(|adapter| Box::new(adapter) as Box<dyn StorePlatform>),
     }
 }
 
@@ -85,5 +83,8 @@ fn open_prestashop(app: &App, store: &StoreRecord) -> Result<PrestaShop, StoreEr
         .ok_or_else(|| StoreError::Unauthorized("The store has no address; connect it again.".into()))?;
     let id_shop = endpoint.scope.parse().unwrap_or(1);
     let config = prestashop::ClientConfig::new(&endpoint.url, key, id_shop);
-    Ok(PrestaShop::new(prestashop::Client::new(config)?, endpoint.shared_customer))
+    Ok(PrestaShop::new(
+        prestashop::Client::new(config)?,
+        endpoint.shared_customer,
+    ))
 }

@@ -13,13 +13,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::hosted;
 use super::pages::{self, MagentoFormValues};
-use super::session::{Session, check_form_post, issue_form_token, redirect_to_settings, with_session};
-use crate::accounts::{self, ConnectionMode, StoreEndpoint, StoreRecord, StoreStatus};
+use super::session::{check_form_post, issue_form_token};
+use crate::accounts::StoreEndpoint;
 use crate::app::App;
 use crate::crypto::SecretString;
-use crate::storage::unix_now;
-use crate::store::magento2::{self, Client, ClientConfig, Credentials, Magento2};
+use crate::store::magento2::{Client, ClientConfig, Credentials, Magento2};
 use crate::store::{Platform, StoreError, StorePlatform as _};
 
 /// The form's fields (Magento's own names for the credentials).
@@ -91,9 +91,9 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
     if let Err(reason) = check_form_post(&app, &headers, &form.form_token) {
         return refuse(StatusCode::FORBIDDEN, reason);
     }
-    let url = match url::Url::parse(&values.store_url) {
-        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => url,
-        _ => {
+    let url = match hosted::store_url(&values.store_url) {
+        Some(url) => url,
+        None => {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "The store URL is your shop's address, such as https://shop.example.com.",
@@ -159,55 +159,24 @@ pub async fn connect(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
         }
         Err(error) => return refuse(StatusCode::BAD_REQUEST, &refusal(&error, &values.store_url)),
     }
-    let store_id = crate::store::tenant_id(Platform::Magento2, &magento2::store_id(&url, &values.store_code));
-    let saved = save(&app, &store_id, &values, &credentials, profile).await;
-    match saved {
-        Ok(record) => {
-            tracing::info!(store = %record.store_id, "Magento store connected");
-            // Magento sends no webhooks: its change feed starts now, so every change
-            // after the connection is polled (the first poll would otherwise only open it).
-            if let Err(error) = crate::changes::open_feed(&app, &record).await {
-                tracing::warn!(store = %record.store_id, %error, "the change feed opens at the first poll instead");
-            }
-            with_session(&app, &Session::new(&record, 0), redirect_to_settings())
-        }
-        Err(error) => {
-            tracing::error!(%error, "Magento store not saved");
-            refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The connector could not save the store just now. Send the form again in a minute.",
-            )
-        }
-    }
-}
-
-/// Saves (or updates) the store with its endpoint, sealed credentials and profile.
-async fn save(
-    app: &App,
-    store_id: &str,
-    values: &MagentoFormValues,
-    credentials: &Credentials,
-    profile: crate::store::StoreProfile,
-) -> Result<StoreRecord, crate::storage::StorageError> {
-    let existing = accounts::get_store(app.table.as_ref(), store_id).await?;
-    let mut record =
-        existing.unwrap_or_else(|| StoreRecord::new(store_id, Platform::Magento2, ConnectionMode::ApiAccount, 0));
-    record.set_access_token(&app.secrets.token_cipher, &credentials.to_json());
-    record.endpoint = Some(StoreEndpoint {
+    let store_id = crate::store::tenant_id(
+        Platform::Magento2,
+        &crate::store::hosted_store_id(&url, &values.store_code),
+    );
+    let endpoint = StoreEndpoint {
         url: values.store_url.clone(),
         scope: values.store_code.clone(),
         bearer: values.bearer,
         shared_customer: false,
-    });
-    if record.status != StoreStatus::Installed || record.installation.is_empty() {
-        record.installation = uuid::Uuid::new_v4().simple().to_string();
-        record.installed_at = unix_now();
-    }
-    record.status = StoreStatus::Installed;
-    record.currency = profile.currency;
-    record.weight_units = profile.units.weight;
-    record.dimension_units = profile.units.dimension;
-    record.uninstalled_at = None;
-    accounts::save_store(app.table.as_ref(), &record).await?;
-    Ok(record)
+    };
+    let saved = hosted::save(
+        &app,
+        &store_id,
+        Platform::Magento2,
+        endpoint,
+        &credentials.to_json(),
+        profile,
+    )
+    .await;
+    hosted::connected(&app, saved, refuse).await
 }

@@ -6,10 +6,12 @@
 mod bigcommerce;
 mod catalog;
 mod configuration;
+mod hosted;
 mod log;
 mod magento2;
 mod orders;
 pub mod pages;
+mod prestashop;
 mod returns;
 mod screens;
 pub mod session;
@@ -251,6 +253,10 @@ fn oauth_table() -> Vec<Route> {
             get(bigcommerce::connect_form).post(bigcommerce::connect_account),
         ),
         ("/connect/magento2", get(magento2::connect_form).post(magento2::connect)),
+        (
+            "/connect/prestashop",
+            get(prestashop::connect_form).post(prestashop::connect),
+        ),
         ("/tiktok/connect", get(tiktok::connect)),
         ("/tiktok/callback", get(tiktok::callback)),
     ]

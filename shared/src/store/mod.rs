@@ -889,6 +889,44 @@ impl VariantId {
     }
 }
 
+/// The own id of a store the merchant hosts (what [`tenant_id`] prefixes): its host,
+/// port, path (`/` as `_`) and the scope within the install (Magento's store view code,
+/// PrestaShop's shop id): `shop.example.com~default`, `127.0.0.1-8080~1`,
+/// `example.com_shop_eu~fr` for `https://example.com/shop/eu`.
+pub fn hosted_store_id(url: &url::Url, scope: &str) -> String {
+    let mut id = url.host_str().unwrap_or_default().to_lowercase();
+    if let Some(port) = url.port() {
+        id.push_str(&format!("-{port}"));
+    }
+    let path = url.path().trim_matches('/');
+    if !path.is_empty() {
+        id.push('_');
+        id.push_str(&path.replace('/', "_"));
+    }
+    format!("{id}~{scope}")
+}
+
+/// Ids as sorted inclusive ranges (a catalogue's 10,000 ids fit in a few): how a poll
+/// cursor keeps the ids it has seen.
+pub(crate) fn id_ranges(ids: &[u64]) -> Vec<(u64, u64)> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for id in ids {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == id => *end = id,
+            _ => out.push((id, id)),
+        }
+    }
+    out
+}
+
+/// The ids of [`id_ranges`]' ranges.
+pub(crate) fn expand_ranges(ranges: &[(u64, u64)]) -> Vec<u64> {
+    ranges.iter().flat_map(|&(start, end)| start..=end).collect()
+}
+
 /// Reads a poll cursor a platform wrote. Errors: [`StoreError::Invalid`] for another's.
 pub fn read_cursor<T: serde::de::DeserializeOwned>(cursor: &str) -> Result<T, StoreError> {
     serde_json::from_str(cursor).map_err(|_| StoreError::Invalid {
@@ -953,6 +991,26 @@ fn status_or_bigcommerce_id<'de, D: serde::Deserializer<'de>>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn store_ids_tell_apart_hosts_ports_paths_and_store_views() {
+        let id = |url: &str, code: &str| hosted_store_id(&url::Url::parse(url).unwrap(), code);
+        assert_eq!(id("https://Shop.Example.com/", "default"), "shop.example.com~default");
+        assert_eq!(id("http://127.0.0.1:8080", "default"), "127.0.0.1-8080~default");
+        assert_eq!(id("https://example.com/shop/eu", "fr"), "example.com_shop_eu~fr");
+        assert_ne!(
+            id("https://example.com/a", "default"),
+            id("https://example.com/b", "default")
+        );
+    }
+
+    #[test]
+    fn product_id_ranges_stay_small_and_round_trip() {
+        let ids: Vec<u64> = (1..=10_000).filter(|id| id % 1000 != 0).collect();
+        let held = id_ranges(&ids);
+        assert_eq!(held.len(), 10);
+        assert_eq!(expand_ranges(&held), ids);
+    }
 
     #[test]
     fn an_order_status_job_queued_with_a_bigcommerce_status_id_still_reads() {

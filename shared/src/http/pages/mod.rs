@@ -441,6 +441,50 @@ pub fn magento2_connect_form(message: Option<&str>, form_token: &str, values: &M
     )
 }
 
+/// What the PrestaShop connection form keeps between attempts (never the key).
+#[derive(Debug, Clone, Default)]
+pub struct PrestaShopFormValues {
+    /// The shop's address.
+    pub store_url: String,
+    /// The shop of a multishop install (empty: 1).
+    pub id_shop: String,
+    /// File every TikTok order under one customer.
+    pub shared_customer: bool,
+}
+
+/// The PrestaShop connection form (the shop's address, its shop id and a webservice
+/// key), with `message` when the last attempt was refused and the other fields kept.
+pub fn prestashop_connect_form(message: Option<&str>, form_token: &str, values: &PrestaShopFormValues) -> Markup {
+    let id_shop = if values.id_shop.is_empty() {
+        "1"
+    } else {
+        values.id_shop.as_str()
+    };
+    page(
+        "Connect your PrestaShop store",
+        html! {
+            h1 { "Connect your PrestaShop store" }
+            @if let Some(message) = message { div.card.error role="alert" { p { (message) } } }
+            div.card {
+                p { "In the PrestaShop back office, open Advanced Parameters → Webservice, enable the webservice, and add a key. Give it these permissions, then save and paste the key here:" }
+                ul {
+                    @for (resource, methods, why) in crate::store::prestashop::NEEDED {
+                        li { code { (resource) } ": " (methods.join(", ")) " (to " (why) ")" }
+                    }
+                }
+                form method="post" action="/connect/prestashop" {
+                    input type="hidden" name="form_token" value=(form_token);
+                    label { "Shop address " input name="store_url" type="url" placeholder="https://shop.example.com" value=(values.store_url) required; }
+                    label { "Shop id " input name="id_shop" inputmode="numeric" value=(id_shop) required; }
+                    label { "Webservice key " input name="key" type="password" autocomplete="off" minlength="32" maxlength="32" required; }
+                    (check("shared_customer", "File every TikTok order under one customer (\"TikTok Shop\") instead of one customer per buyer", values.shared_customer))
+                    p { button type="submit" { "Connect" } }
+                }
+            }
+        },
+    )
+}
+
 /// The manual connection form (store hash + API token), with `message` when the last
 /// attempt was refused.
 pub fn connect_form(message: Option<&str>, form_token: &str, store_id: &str) -> Markup {

@@ -38,8 +38,8 @@ use model::*;
 use super::{
     Address, Capabilities, Category, ChangeFeed, ChangePage, Image, InventoryTracking, Named, NewOrder, NewRefund,
     OptionValue, Order, OrderStatus, Platform, PollWindow, Product, ProductPage, Refund, Shipment, StockChange,
-    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant,
-    VariantId, VariantStock,
+    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant, VariantId,
+    VariantStock,
 };
 
 /// Products per page of a listing.
@@ -67,22 +67,6 @@ enum Inventory {
     /// The legacy single-source stock item of each product (a store without the MSI
     /// modules): its qty, which an order takes at once.
     Legacy,
-}
-
-/// A Magento store's own id (what [`crate::store::tenant_id`] prefixes): its host, port,
-/// path (`/` as `_`) and store view code: `shop.example.com~default`,
-/// `127.0.0.1-8080~default`, `example.com_shop~fr` for `https://example.com/shop`.
-pub fn store_id(url: &url::Url, store_code: &str) -> String {
-    let mut id = url.host_str().unwrap_or_default().to_lowercase();
-    if let Some(port) = url.port() {
-        id.push_str(&format!("-{port}"));
-    }
-    let path = url.path().trim_matches('/');
-    if !path.is_empty() {
-        id.push('_');
-        id.push_str(&path.replace('/', "_"));
-    }
-    format!("{id}~{store_code}")
 }
 
 /// Magento's `Y-m-d H:i:s` (UTC) of an ISO-8601 time.
@@ -224,25 +208,6 @@ struct Feed {
     orders: PollWindow,
     shipments: PollWindow,
     ids: Vec<(u64, u64)>,
-}
-
-/// Sorted ids as inclusive ranges.
-fn ranges(ids: &[u64]) -> Vec<(u64, u64)> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for id in ids {
-        match out.last_mut() {
-            Some((_, end)) if *end + 1 == id => *end = id,
-            _ => out.push((id, id)),
-        }
-    }
-    out
-}
-
-fn expand(ranges: &[(u64, u64)]) -> Vec<u64> {
-    ranges.iter().flat_map(|&(start, end)| start..=end).collect()
 }
 
 impl Magento2 {
@@ -761,8 +726,7 @@ fn to_product(
                     })
                     .collect();
                 Variant {
-                    id: VariantId::of_simple(product.id, child.id)
-                    .render(),
+                    id: VariantId::of_simple(product.id, child.id).render(),
                     sku: child.sku.clone(),
                     price: child.price,
                     inventory_level: Some(qty(child)),
@@ -873,7 +837,7 @@ impl StorePlatform for Magento2 {
                 products: PollWindow::opened(now),
                 orders: PollWindow::opened(now),
                 shipments: PollWindow::opened(now),
-                ids: ranges(&self.all_ids().await?),
+                ids: super::id_ranges(&self.all_ids().await?),
             };
             return Ok(ChangePage {
                 changes: Vec::new(),
@@ -905,8 +869,7 @@ impl StorePlatform for Magento2 {
             seen_ids.push(product.id);
             match (product.is_child_only(), parents.get(&product.id)) {
                 (true, Some(&parent)) => {
-                    let variant = VariantId::of_simple(parent, product.id)
-                    .render();
+                    let variant = VariantId::of_simple(parent, product.id).render();
                     changes.extend(super::product_changed(
                         &parent.to_string(),
                         Some(&variant),
@@ -984,7 +947,7 @@ impl StorePlatform for Magento2 {
         feed.shipments.advance(newest, next.clone());
         more |= next.is_some();
 
-        let mut known = expand(&feed.ids);
+        let mut known = super::expand_ranges(&feed.ids);
         known.extend(seen_ids);
         known.sort_unstable();
         known.dedup();
@@ -1003,7 +966,7 @@ impl StorePlatform for Magento2 {
             }
             known = held;
         }
-        feed.ids = ranges(&known);
+        feed.ids = super::id_ranges(&known);
         Ok(ChangePage {
             changes,
             cursor: serde_json::to_string(&feed).expect("a poll cursor serializes"),
@@ -1491,26 +1454,6 @@ mod tests {
         let simple = VariantId::parse("7").unwrap();
         assert_eq!((simple.product, simple.simple(), simple.render()), (7, 7, "7".into()));
         assert!(VariantId::parse("12:x").is_err());
-    }
-
-    #[test]
-    fn store_ids_tell_apart_hosts_ports_paths_and_store_views() {
-        let id = |url: &str, code: &str| store_id(&url::Url::parse(url).unwrap(), code);
-        assert_eq!(id("https://Shop.Example.com/", "default"), "shop.example.com~default");
-        assert_eq!(id("http://127.0.0.1:8080", "default"), "127.0.0.1-8080~default");
-        assert_eq!(id("https://example.com/shop/eu", "fr"), "example.com_shop_eu~fr");
-        assert_ne!(
-            id("https://example.com/a", "default"),
-            id("https://example.com/b", "default")
-        );
-    }
-
-    #[test]
-    fn product_id_ranges_stay_small_and_round_trip() {
-        let ids: Vec<u64> = (1..=10_000).filter(|id| id % 1000 != 0).collect();
-        let held = ranges(&ids);
-        assert_eq!(held.len(), 10);
-        assert_eq!(expand(&held), ids);
     }
 
     #[test]

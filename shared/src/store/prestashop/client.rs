@@ -303,7 +303,11 @@ impl Client {
         local_sha1: Option<&str>,
         max_attempts: u32,
     ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-        let path = url.split('?').next().unwrap_or(url).trim_start_matches(&self.config.base_url);
+        let path = url
+            .split('?')
+            .next()
+            .unwrap_or(url)
+            .trim_start_matches(&self.config.base_url);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -432,7 +436,13 @@ impl Client {
 
     /// Changes some fields of a resource (`PATCH /{resource}/{id}` with the `id` and
     /// `fields`); retried, since writing the same values again changes nothing.
-    pub async fn patch(&self, resource: &str, singular: &'static str, id: u64, fields: Vec<Node>) -> Result<(), StoreError> {
+    pub async fn patch(
+        &self,
+        resource: &str,
+        singular: &'static str,
+        id: u64,
+        fields: Vec<Node>,
+    ) -> Result<(), StoreError> {
         let mut body = vec![Node::leaf("id", id)];
         body.extend(fields);
         self.call(
@@ -546,7 +556,10 @@ mod tests {
                 Node::Lang("name", 1, "Tee ]]> shirt".into()),
                 Node::Parent(
                     "associations",
-                    vec![Node::Parent("cart_rows", vec![Node::Parent("cart_row", vec![Node::leaf("quantity", 2)])])],
+                    vec![Node::Parent(
+                        "cart_rows",
+                        vec![Node::Parent("cart_row", vec![Node::leaf("quantity", 2)])],
+                    )],
                 ),
             ],
         );

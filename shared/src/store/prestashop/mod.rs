@@ -39,8 +39,8 @@ use model::*;
 use super::{
     Address, Capabilities, Category, ChangeFeed, ChangePage, Image, InventoryTracking, Named, NewOrder, NewRefund,
     OptionValue, Order, OrderStatus, Platform, PollWindow, Product, ProductPage, Refund, Shipment, StockChange,
-    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant,
-    VariantId, VariantStock,
+    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant, VariantId,
+    VariantStock,
 };
 
 /// Records per page of a listing.
@@ -200,23 +200,6 @@ struct Digest {
     parts: Vec<(u64, u64)>,
 }
 
-/// Sorted ids as inclusive ranges (10,000 ids of a catalogue fit in a few).
-fn ranges(ids: &[u64]) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for &id in ids {
-        match out.last_mut() {
-            Some((_, end)) if *end + 1 == id => *end = id,
-            _ => out.push((id, id)),
-        }
-    }
-    out
-}
-
-/// The ids of [`ranges`].
-fn expand(ranges: &[(u64, u64)]) -> Vec<u64> {
-    ranges.iter().flat_map(|&(from, to)| from..=to).collect()
-}
-
 /// A hash per [`STOCK_CHUNK`] of stock rows (by row id), so a poll finds which rows
 /// moved without keeping every level: `(chunk, hash of its rows' ids and quantities)`.
 fn stock_chunks(rows: &[StockAvailable]) -> BTreeMap<u64, u64> {
@@ -365,10 +348,7 @@ impl Totals {
             products_wt,
             shipping,
             discounts,
-            paid: (
-                products + shipping.0 - discounts,
-                products_wt + shipping.1 - discounts,
-            ),
+            paid: (products + shipping.0 - discounts, products_wt + shipping.1 - discounts),
         }
     }
 
@@ -437,10 +417,7 @@ impl PrestaShop {
                 keys.extend(STATE_KEYS);
                 let rows: Vec<ConfigurationRow> = self
                     .client
-                    .list(
-                        "configurations",
-                        &List::display("name,value").any_of("name", &keys),
-                    )
+                    .list("configurations", &List::display("name,value").any_of("name", &keys))
                     .await?;
                 let mut config: HashMap<String, String> = HashMap::new();
                 for row in rows {
@@ -450,13 +427,13 @@ impl PrestaShop {
                 let number = |key: &str| get(key).trim().parse::<u64>().ok();
                 let id_lang = number("PS_LANG_DEFAULT").unwrap_or(1);
                 let id_currency = number("PS_CURRENCY_DEFAULT").unwrap_or(1);
-                let currency: CurrencyRow = self.client.one(&format!("/currencies/{id_currency}"), "currency").await?;
+                let currency: CurrencyRow = self
+                    .client
+                    .one(&format!("/currencies/{id_currency}"), "currency")
+                    .await?;
                 let all: Vec<OrderStateRow> = self
                     .client
-                    .list(
-                        "order_states",
-                        &List::display("id,name,paid,shipped").language(id_lang),
-                    )
+                    .list("order_states", &List::display("id,name,paid,shipped").language(id_lang))
                     .await?;
                 let ids = STATE_KEYS
                     .iter()
@@ -700,7 +677,10 @@ impl PrestaShop {
         }
         let states: Vec<StateRow> = self
             .client
-            .list("states", &List::display("id,iso_code,name").eq("id_country", country.id))
+            .list(
+                "states",
+                &List::display("id,iso_code,name").eq("id_country", country.id),
+            )
             .await?;
         let wanted = address.state.trim();
         let state = states
@@ -708,7 +688,9 @@ impl PrestaShop {
             .find(|s| s.iso_code.eq_ignore_ascii_case(wanted) || s.name.eq_ignore_ascii_case(wanted))
             .ok_or_else(|| StoreError::Invalid {
                 status: 400,
-                message: format!("The shop knows no state {wanted:?} in {iso}; add it under International → Locations → States."),
+                message: format!(
+                    "The shop knows no state {wanted:?} in {iso}; add it under International → Locations → States."
+                ),
             })?;
         Ok((country.id, Some(state.id)))
     }
@@ -752,7 +734,10 @@ impl PrestaShop {
     async fn free_carrier(&self) -> Result<u64, StoreError> {
         let carriers: Vec<CarrierRow> = self
             .client
-            .list("carriers", &List::display("id,name,is_free,active,deleted").eq("is_free", 1))
+            .list(
+                "carriers",
+                &List::display("id,name,is_free,active,deleted").eq("is_free", 1),
+            )
             .await?;
         carriers
             .iter()
@@ -887,7 +872,10 @@ impl PrestaShop {
             }
             let carriers: Vec<OrderCarrierRow> = self
                 .client
-                .list("order_carriers", &List::display("id,id_carrier,tracking_number").eq("id_order", placed.id))
+                .list(
+                    "order_carriers",
+                    &List::display("id,id_carrier,tracking_number").eq("id_order", placed.id),
+                )
                 .await?;
             for carrier in carriers {
                 self.client
@@ -1105,7 +1093,9 @@ impl StorePlatform for PrestaShop {
             #[serde(default, deserialize_with = "de::text")]
             date_upd: String,
         }
-        let (products, next) = self.changed::<Changed>("products", "id,date_upd", &feed.products).await?;
+        let (products, next) = self
+            .changed::<Changed>("products", "id,date_upd", &feed.products)
+            .await?;
         let products_done = next.is_none();
         let mut newest = None;
         for product in &products {
@@ -1190,9 +1180,9 @@ impl StorePlatform for PrestaShop {
         more |= next.is_some();
 
         if products_done {
-            let known = expand(&feed.ids.parts);
+            let known = super::expand_ranges(&feed.ids.parts);
             if self.product_ids(&mut feed.ids).await? {
-                let held: HashSet<u64> = expand(&feed.ids.parts).into_iter().collect();
+                let held: HashSet<u64> = super::expand_ranges(&feed.ids.parts).into_iter().collect();
                 for gone in known.iter().filter(|id| !held.contains(id)) {
                     changes.push(StoreChange {
                         store: String::new(),
@@ -1435,7 +1425,8 @@ impl StorePlatform for PrestaShop {
                 ),
             });
         }
-        self.move_to(&order, shop.states.state_for(&OrderStatus::Refunded)?).await?;
+        self.move_to(&order, shop.states.state_for(&OrderStatus::Refunded)?)
+            .await?;
         Ok(refunded)
     }
 
@@ -1614,7 +1605,7 @@ impl PrestaShop {
         ids.sort_unstable();
         *digest = Digest {
             sha1,
-            parts: ranges(&ids),
+            parts: super::id_ranges(&ids),
         };
         Ok(true)
     }
@@ -1751,7 +1742,5 @@ mod tests {
         let after = stock_chunks(&[row(1, 5), row(70, 2)]);
         assert_eq!(before[&0], after[&0]);
         assert_ne!(before[&1], after[&1]);
-        assert_eq!(ranges(&[1, 2, 3, 7, 8]), vec![(1, 3), (7, 8)]);
-        assert_eq!(expand(&[(1, 3), (7, 8)]), vec![1, 2, 3, 7, 8]);
     }
 }
