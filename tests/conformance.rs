@@ -51,3 +51,6 @@ mod bigcommerce;
 
 #[path = "conformance/magento2.rs"]
 mod magento2;
+
+#[path = "conformance/prestashop.rs"]
+mod prestashop;

@@ -3,6 +3,8 @@
 
 pub mod chaos;
 pub mod chromium;
+#[path = "hosted.rs"]
+pub mod hosted;
 
 use std::time::Duration;
 

@@ -310,7 +310,6 @@ async fn a_bearer_token_works_only_where_the_store_allows_it() {
 /// releases it first; the sandbox's own state says so.
 #[tokio::test]
 async fn an_order_is_held_and_released_through_magentos_actions() {
-    use connector::store::StorePlatform as _;
     let bench = start(Setup { products: 10 }).await;
     let catalogue = crate::suite::Catalogue::read(&bench).await;
     let external_id = "576461413000000901";

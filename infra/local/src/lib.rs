@@ -160,6 +160,8 @@ pub enum StoreSandbox {
     BigCommerce(bigcommerce_sandbox::Sandbox),
     /// Magento 2's.
     Magento2(magento2_sandbox::Sandbox),
+    /// PrestaShop's.
+    PrestaShop(prestashop_sandbox::Sandbox),
 }
 
 impl Sandboxes {
@@ -167,7 +169,7 @@ impl Sandboxes {
     pub fn bigcommerce_sandbox(&self) -> &bigcommerce_sandbox::Sandbox {
         match &self.store_sandbox {
             StoreSandbox::BigCommerce(sandbox) => sandbox,
-            StoreSandbox::Magento2(_) => panic!("this run serves Magento 2 stores, not BigCommerce"),
+            _ => panic!("this run serves another platform's stores, not BigCommerce"),
         }
     }
 
@@ -175,7 +177,15 @@ impl Sandboxes {
     pub fn magento2_sandbox(&self) -> &magento2_sandbox::Sandbox {
         match &self.store_sandbox {
             StoreSandbox::Magento2(sandbox) => sandbox,
-            StoreSandbox::BigCommerce(_) => panic!("this run serves BigCommerce stores, not Magento 2"),
+            _ => panic!("this run serves another platform's stores, not Magento 2"),
+        }
+    }
+
+    /// The PrestaShop sandbox. Panics in a run of another platform (a test's mistake).
+    pub fn prestashop_sandbox(&self) -> &prestashop_sandbox::Sandbox {
+        match &self.store_sandbox {
+            StoreSandbox::PrestaShop(sandbox) => sandbox,
+            _ => panic!("this run serves another platform's stores, not PrestaShop"),
         }
     }
 }
@@ -217,6 +227,13 @@ async fn start_sandboxes(secrets: &AppSecrets, public_url: &str, args: &Args) ->
                 ..magento2_sandbox::SandboxConfig::default()
             });
             (sandbox.clone().serve(free).await?, StoreSandbox::Magento2(sandbox))
+        }
+        Platform::PrestaShop => {
+            let sandbox = prestashop_sandbox::Sandbox::new(prestashop_sandbox::SandboxConfig {
+                products: args.sandbox_products,
+                ..prestashop_sandbox::SandboxConfig::default()
+            });
+            (sandbox.clone().serve(free).await?, StoreSandbox::PrestaShop(sandbox))
         }
     };
     Ok(Sandboxes {
@@ -668,6 +685,25 @@ pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
                 answer.body
             );
         }
+        StoreSandbox::PrestaShop(_) => {
+            let key = prestashop_sandbox::SandboxConfig::default_key();
+            let answer = browser
+                .fill_in(
+                    &format!("http://{}/connect/prestashop", running.addr),
+                    &[
+                        ("store_url", sandboxes.store.as_str()),
+                        ("id_shop", "1"),
+                        ("key", &key.key),
+                    ],
+                )
+                .await?;
+            anyhow::ensure!(
+                answer.status == 303,
+                "the PrestaShop connection form answered {}: {}",
+                answer.status,
+                answer.body
+            );
+        }
     }
     let (landed, answer) = browser
         .visit(&format!("http://{}/tiktok/connect", running.addr))
@@ -680,8 +716,9 @@ pub async fn onboard_sandbox(running: &Running) -> anyhow::Result<String> {
     load_demo_catalogue(running, &mut browser).await?;
     match &sandboxes.store_sandbox {
         StoreSandbox::BigCommerce(_) => sandboxes.load_url().await,
-        // A Magento store opens the app by connecting again (same credentials).
+        // A store the merchant hosts opens the app by connecting again (same credentials).
         StoreSandbox::Magento2(_) => Ok(format!("http://{}/connect/magento2", running.addr)),
+        StoreSandbox::PrestaShop(_) => Ok(format!("http://{}/connect/prestashop", running.addr)),
     }
 }
 
@@ -692,10 +729,11 @@ impl Sandboxes {
             StoreSandbox::BigCommerce(_) => "sbx1store".into(),
             StoreSandbox::Magento2(_) => {
                 let url = reqwest::Url::parse(&self.store).expect("the sandbox URL parses");
-                connector::store::tenant_id(
-                    Platform::Magento2,
-                    &connector::store::magento2::store_id(&url, "default"),
-                )
+                connector::store::tenant_id(Platform::Magento2, &connector::store::hosted_store_id(&url, "default"))
+            }
+            StoreSandbox::PrestaShop(_) => {
+                let url = reqwest::Url::parse(&self.store).expect("the sandbox URL parses");
+                connector::store::tenant_id(Platform::PrestaShop, &connector::store::hosted_store_id(&url, "1"))
             }
         }
     }
