@@ -218,6 +218,7 @@ fn place_storefront_order(
         ("id_shop", shop.to_string()),
         ("id_shop_group", "1".to_string()),
         ("id_carrier", "2".to_string()),
+        ("delivery_option", format!("{{\"{id_address}\":\"2,\"}}")),
         ("date_add", stamp.clone()),
         ("date_upd", stamp),
     ] {

@@ -223,7 +223,7 @@ fn like(value: &str, pattern: &str) -> bool {
 
 /// `getSQLRetrieveFilter` on one column value.
 pub fn matches(value: &str, filter: &str) -> bool {
-    let parsed = filter.find('[').and_then(|open| {
+    let parsed = filter.rfind('[').and_then(|open| {
         let close = filter.rfind(']')?;
         (close > open).then(|| (&filter[..open], &filter[open + 1..close], &filter[close + 1..]))
     });

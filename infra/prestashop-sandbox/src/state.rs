@@ -939,8 +939,10 @@ impl State {
         price.max(Decimal::ZERO)
     }
 
-    /// The carrier an order of `cart` ships with: the cart's when it is an active
-    /// carrier, else the first active one (PrestaShop's first valid delivery option).
+    /// The carrier an order of `cart` ships with, as `Cart::getDeliveryOption` picks it:
+    /// the cart's `delivery_option` (`{"<id_address_delivery>":"<id_carrier>,"}`) when it
+    /// names an active carrier, else `PS_CARRIER_DEFAULT`, else the first active carrier
+    /// (the legacy `id_carrier` column is not read).
     pub fn cart_carrier(&self, cart: &Row) -> u32 {
         let carriers = self.table("carriers");
         let active = |id: u32| {
@@ -948,12 +950,22 @@ impl State {
                 .and_then(|t| t.get(&id))
                 .is_some_and(|c| c.text("active") == "1" && c.text("deleted") != "1")
         };
-        let wanted = cart.num("id_carrier");
-        if active(wanted) {
-            return wanted;
-        }
-        carriers
-            .and_then(|t| t.keys().copied().find(|id| active(*id)))
+        let chosen = serde_json::from_str::<serde_json::Value>(cart.text("delivery_option"))
+            .ok()
+            .and_then(|option| {
+                let key = cart.text("id_address_delivery").to_string();
+                let carriers = option.get(&key)?.as_str()?.to_string();
+                carriers.split(',').next()?.trim().parse::<u32>().ok()
+            })
+            .filter(|id| active(*id));
+        let default = self.table("configurations").and_then(|t| {
+            t.values()
+                .find(|r| r.text("name") == "PS_CARRIER_DEFAULT")
+                .map(|r| r.num("value"))
+        });
+        chosen
+            .or(default.filter(|id| active(*id)))
+            .or_else(|| carriers.and_then(|t| t.keys().copied().find(|id| active(*id))))
             .unwrap_or(0)
     }
 

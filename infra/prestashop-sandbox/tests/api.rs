@@ -469,6 +469,39 @@ async fn the_order_flow_follows_validate_order() {
 }
 
 #[tokio::test]
+async fn the_carrier_is_the_carts_delivery_option_and_specific_prices_price_its_rows() {
+    let client = default().await;
+    let row = "<cart_row><id_product>1</id_product><id_product_attribute>0</id_product_attribute><id_address_delivery>ADDR</id_address_delivery><quantity>3</quantity></cart_row>";
+    let (id_cart, id_customer) = cart(&client, row).await;
+    let cart = client.get(&format!("/api/carts/{id_cart}")).await;
+    let address = cart["cart"]["id_address_delivery"].as_str().unwrap().to_string();
+    let option = format!(r#"<id>{id_cart}</id><delivery_option>{{"{address}":"1,"}}</delivery_option>"#);
+    let (status, _) = client
+        .json("PATCH", &format!("/api/carts/{id_cart}"), Some(xml("cart", &option)))
+        .await;
+    assert_eq!(status, 200);
+    let price = xml(
+        "specific_price",
+        &format!(
+            "<id_shop>1</id_shop><id_cart>{id_cart}</id_cart><id_product>1</id_product><id_product_attribute>0</id_product_attribute><id_currency>0</id_currency><id_country>0</id_country><id_group>0</id_group><id_customer>0</id_customer><price>10</price><from_quantity>1</from_quantity><reduction>0</reduction><reduction_tax>0</reduction_tax><reduction_type>amount</reduction_type><from>0000-00-00 00:00:00</from><to>0000-00-00 00:00:00</to>"
+        ),
+    );
+    let (status, body) = client.json("POST", "/api/specific_prices", Some(price)).await;
+    assert_eq!(status, 201, "{body}");
+    // Three at the cart's 10.00, the free "Click and collect": 30.00.
+    let (status, body) = client
+        .json("POST", "/api/orders", Some(order_xml(id_cart, id_customer, "30.00")))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let order = client.get(&format!("/api/orders/{}", body["order"]["id"])).await["order"].clone();
+    assert_eq!(
+        (order["current_state"].as_str(), order["id_carrier"].as_str()),
+        (Some("11"), Some("1"))
+    );
+    assert_eq!(order["total_shipping"], "0.000000");
+}
+
+#[tokio::test]
 async fn stock_rows_are_written_with_put_and_patch() {
     let client = default().await;
     let rows = client
@@ -535,4 +568,23 @@ async fn admin_routes_and_storefront_sales() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn injected_faults_answer_in_prestashops_envelope_or_as_the_host() {
+    let client = default().await;
+    client
+        .admin("POST", "/sandbox/faults", Some(json!({"error_share": 1.0, "seed": 3})))
+        .await;
+    let (status, body) = client.json("GET", "/api/products", None).await;
+    assert!(status == 500 || status == 503, "{status}");
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+    client
+        .admin("POST", "/sandbox/faults", Some(json!({"rate_limit_share": 1.0})))
+        .await;
+    let (status, headers, _) = client.raw("GET", "/api/products", Some(DEFAULT_KEY), None).await;
+    assert_eq!(status, 429);
+    assert!(headers.contains_key("retry-after"));
+    let report = client.admin("POST", "/sandbox/faults", Some(json!({}))).await;
+    assert_eq!(report["injected"]["429"], 1);
 }
