@@ -283,12 +283,14 @@ fn computed(world: &World, def: &Def, id: u32, row: &Row, field: &str, shop: u32
             .row("manufacturers", row.num("id_manufacturer"))
             .map_or(String::new(), |m| m.text("name").to_string()),
         ("products", "id_default_image") => world
-            .table("product_images")
-            .and_then(|t| {
-                t.iter()
-                    .find(|(_, i)| i.num("id_product") == id && i.text("cover") == "1")
+            .children("product_images", id)
+            .into_iter()
+            .find(|image| {
+                world
+                    .row("product_images", *image)
+                    .is_some_and(|i| i.text("cover") == "1")
             })
-            .map_or(String::new(), |(image, _)| image.to_string()),
+            .map_or(String::new(), |image| image.to_string()),
         ("products", "id_default_combination") => world
             .combinations_of(id)
             .into_iter()
@@ -374,15 +376,7 @@ fn association(
             } else {
                 row.num("id_product")
             };
-            let images: Vec<u32> = world
-                .table("product_images")
-                .map(|t| {
-                    t.iter()
-                        .filter(|(_, i)| i.num("id_product") == product)
-                        .map(|(i, _)| *i)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let images: Vec<u32> = world.children("product_images", product);
             images
                 .into_iter()
                 .map(|i| {
@@ -396,14 +390,13 @@ fn association(
         ("products", "combinations") => ids(world.combinations_of(id), "combinations"),
         ("products", "stock_availables") => {
             let mut rows: Vec<(u32, u32)> = world
-                .table("stock_availables")
-                .map(|t| {
-                    t.iter()
-                        .filter(|(_, s)| s.num("id_product") == id && s.num("id_shop") == shop)
-                        .map(|(sid, s)| (*sid, s.num("id_product_attribute")))
-                        .collect()
+                .children("stock_availables", id)
+                .into_iter()
+                .filter_map(|sid| {
+                    let stock = world.row("stock_availables", sid)?;
+                    (stock.num("id_shop") == shop).then(|| (sid, stock.num("id_product_attribute")))
                 })
-                .unwrap_or_default();
+                .collect();
             rows.sort_by_key(|(_, attribute)| *attribute);
             rows.into_iter()
                 .map(|(sid, attribute)| {
@@ -544,15 +537,7 @@ fn images(world: &World, ctx: &Ctx, request: &Request) -> Answered {
                     &format!("Product #{product} does not exist"),
                 ));
             }
-            let images: Vec<u32> = world
-                .table("product_images")
-                .map(|t| {
-                    t.iter()
-                        .filter(|(_, i)| i.num("id_product") == product)
-                        .map(|(i, _)| *i)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let images: Vec<u32> = world.children("product_images", product);
             Ok(Answer::Body(StatusCode::OK, render::image_list(ctx, product, &images)))
         }
         ["products", product, image, ..] => {

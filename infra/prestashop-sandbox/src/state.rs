@@ -4,7 +4,7 @@
 //! totals (specific prices, carriers), `PaymentModule::validateOrder` and
 //! `OrderHistory::changeIdOrderState`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
@@ -328,7 +328,8 @@ const US_STATES: [(&str, &str); 50] = [
     ("WY", "Wyoming"),
 ];
 
-/// The fixed shipping price of carrier 2 ("My carrier"); carrier 1 is free.
+/// The fixed shipping price of the carriers that charge (2 "My carrier", 3 "UPS"); carrier
+/// 1 ("Click and collect") is free.
 pub fn shipping_price() -> Decimal {
     Decimal::new(700, 2)
 }
@@ -344,7 +345,15 @@ pub struct State {
     pub state_id_offset: u32,
     /// A second shop (id 2) exists.
     pub multishop: bool,
+    /// Row ids of [`INDEXED`] resources by product, kept by [`State::put`] and
+    /// [`State::insert`]; read through [`State::children`], which drops ids whose row
+    /// is gone or belongs to another product now, so a removal needs no upkeep.
+    by_product: HashMap<(&'static str, u32), BTreeSet<u32>>,
 }
+
+/// The resources whose rows belong to a product (`id_product`), indexed by it: a 10,000
+/// product catalogue is listed without scanning every row for each product.
+const INDEXED: [&str; 3] = ["combinations", "stock_availables", "product_images"];
 
 impl State {
     /// The seeded shop: `products` products (every 5th with three combinations).
@@ -613,6 +622,7 @@ impl State {
         for (id, name, free, delay_en, delay_fr) in [
             (1, "Click and collect", "1", "Pick up in-store", "Retrait en magasin"),
             (2, "My carrier", "0", "Delivery next day!", "Livraison le lendemain !"),
+            (3, "UPS", "0", "2-3 business days", "2 à 3 jours ouvrés"),
         ] {
             self.seed(
                 "carriers",
@@ -790,15 +800,35 @@ impl State {
 
     /// Stores `row` as `id`.
     pub fn put(&mut self, resource: &'static str, id: u32, row: Row) {
+        if INDEXED.contains(&resource) {
+            self.by_product
+                .entry((resource, row.num("id_product")))
+                .or_default()
+                .insert(id);
+        }
         self.tables.entry(resource).or_default().insert(id, row);
     }
 
     /// Stores `row` under the next id; returns it.
     pub fn insert(&mut self, resource: &'static str, row: Row) -> u32 {
-        let table = self.tables.entry(resource).or_default();
-        let id = table.keys().next_back().map_or(1, |last| last + 1);
-        table.insert(id, row);
+        let id = self
+            .tables
+            .get(resource)
+            .and_then(|t| t.keys().next_back())
+            .map_or(1, |last| last + 1);
+        self.put(resource, id, row);
         id
+    }
+
+    /// The ids of `resource`'s rows that belong to `product` (an [`INDEXED`] resource).
+    pub fn children(&self, resource: &'static str, product: u32) -> Vec<u32> {
+        self.by_product
+            .get(&(resource, product))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| self.row(resource, *id).is_some_and(|r| r.num("id_product") == product))
+            .collect()
     }
 
     /// Sets `date_upd` of one row to now.
@@ -817,22 +847,15 @@ impl State {
 
     /// The combinations of a product, by id.
     pub fn combinations_of(&self, product: u32) -> Vec<u32> {
-        self.table("combinations").map_or_else(Vec::new, |t| {
-            t.iter()
-                .filter(|(_, c)| c.num("id_product") == product)
-                .map(|(id, _)| *id)
-                .collect()
-        })
+        self.children("combinations", product)
     }
 
     /// The stock row of a product or combination in a shop.
     pub fn stock_row(&self, product: u32, attribute: u32, shop: u32) -> Option<u32> {
-        self.table("stock_availables")?
-            .iter()
-            .find(|(_, r)| {
-                r.num("id_product") == product && r.num("id_product_attribute") == attribute && r.num("id_shop") == shop
-            })
-            .map(|(id, _)| *id)
+        self.children("stock_availables", product).into_iter().find(|id| {
+            self.row("stock_availables", *id)
+                .is_some_and(|r| r.num("id_product_attribute") == attribute && r.num("id_shop") == shop)
+        })
     }
 
     /// A stock quantity (0 without a row).

@@ -89,10 +89,12 @@ impl List {
         self.filter(field, format!("%[{value}]%"))
     }
 
-    /// `filter[field]=[from,to]` on a date field (`Y-m-d H:i:s`, from inclusive, to
-    /// exclusive), with the `date=1` dates need.
+    /// `filter[field]=[from,to]` on a date field (`Y-m-d H:i:s`, both ends included: SQL
+    /// `BETWEEN`), with the `date=1` dates need.
     pub fn between_dates(mut self, field: &str, from: &str, to: &str) -> Self {
-        self.query.push(("date".into(), "1".into()));
+        if !self.query.iter().any(|(name, _)| name == "date") {
+            self.query.push(("date".into(), "1".into()));
+        }
         self.filter(field, format!("[{from},{to}]"))
     }
 
@@ -101,8 +103,13 @@ impl List {
         self
     }
 
-    /// `sort=[a_ASC,b_DESC]` from `(field, "ASC" | "DESC")` pairs.
+    /// `sort=[a_ASC,b_DESC]` from `(field, "ASC" | "DESC")` pairs, with the `date=1` a
+    /// sort on a date field needs.
     pub fn sort(mut self, keys: &[(&str, &str)]) -> Self {
+        let on_dates = keys.iter().any(|(field, _)| field.starts_with("date_"));
+        if on_dates && !self.query.iter().any(|(name, _)| name == "date") {
+            self.query.push(("date".into(), "1".into()));
+        }
         let keys: Vec<String> = keys.iter().map(|(field, way)| format!("{field}_{way}")).collect();
         self.query.push(("sort".into(), format!("[{}]", keys.join(","))));
         self

@@ -23,8 +23,7 @@
 pub mod client;
 pub mod model;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash as _, Hasher as _};
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -51,8 +50,6 @@ const BATCH: usize = 100;
 const PAYMENT_MODULE: &str = "ps_checkpayment";
 /// The payment label of marketplace orders.
 const PAYMENT_LABEL: &str = "TikTok Shop";
-/// Stock rows per hashed chunk of the stock digest (by row id).
-const STOCK_CHUNK: u64 = 64;
 /// The upper bound of open-ended date windows.
 const END_OF_TIME: &str = "9999-12-31 23:59:59";
 /// The `PS_OS_*` configuration keys of the order states the connector uses.
@@ -186,31 +183,65 @@ impl States {
 struct Feed {
     products: PollWindow,
     orders: PollWindow,
-    /// The product id listing's `Content-Sha1` and the ids it held (as ranges).
-    ids: Digest,
-    /// The stock listing's `Content-Sha1` and a hash per chunk of rows.
-    stock: Digest,
+    /// The product ids as the last whole listing held them.
+    ids: Ids,
+    /// The stock levels as the last whole listing held them.
+    stock: Levels,
 }
 
-/// A whole listing's `Content-Sha1` and what the adapter keeps of it: id ranges (the
-/// product ids) or `(chunk, hash)` pairs (the stock rows).
+/// The product id listing's `Content-Sha1` and the ids it held (as ranges).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Digest {
+struct Ids {
     sha1: String,
-    parts: Vec<(u64, u64)>,
+    ranges: Vec<(u64, u64)>,
 }
 
-/// A hash per [`STOCK_CHUNK`] of stock rows (by row id), so a poll finds which rows
-/// moved without keeping every level: `(chunk, hash of its rows' ids and quantities)`.
-fn stock_chunks(rows: &[StockAvailable]) -> BTreeMap<u64, u64> {
-    let mut hashers: BTreeMap<u64, std::collections::hash_map::DefaultHasher> = BTreeMap::new();
-    let mut sorted: Vec<&StockAvailable> = rows.iter().collect();
-    sorted.sort_by_key(|r| r.id);
-    for row in sorted {
-        let hasher = hashers.entry(row.id / STOCK_CHUNK).or_default();
-        (row.id, row.id_product, row.id_product_attribute, row.quantity).hash(hasher);
+/// The stock listing's `Content-Sha1` and its rows' quantities, packed small: postcard
+/// varints of each row id's gap from the previous one and its quantity, in base64
+/// (about 3 bytes a row: 10,000 rows in some 30 KB).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Levels {
+    sha1: String,
+    packed: String,
+}
+
+impl Levels {
+    /// The levels of `rows` (sorted by id) under the listing's `sha1`.
+    fn of(sha1: String, rows: &[StockAvailable]) -> Self {
+        use base64::Engine as _;
+        let mut previous = 0;
+        let pairs: Vec<(u64, i64)> = rows
+            .iter()
+            .map(|row| {
+                let gap = row.id - previous;
+                previous = row.id;
+                (gap, row.quantity)
+            })
+            .collect();
+        let bytes = postcard::to_allocvec(&pairs).expect("pairs of integers serialize");
+        Self {
+            sha1,
+            packed: base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes),
+        }
     }
-    hashers.into_iter().map(|(chunk, h)| (chunk, h.finish())).collect()
+
+    /// Each row id's quantity (empty when nothing was packed or it does not read).
+    fn unpack(&self) -> HashMap<u64, i64> {
+        use base64::Engine as _;
+        let pairs: Vec<(u64, i64)> = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(&self.packed)
+            .ok()
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+            .unwrap_or_default();
+        let mut id = 0;
+        pairs
+            .into_iter()
+            .map(|(gap, quantity)| {
+                id += gap;
+                (id, quantity)
+            })
+            .collect()
+    }
 }
 
 /// A shop time (`Y-m-d H:i:s` in `zone`) as Unix seconds.
@@ -404,53 +435,54 @@ impl PrestaShop {
 
     /// The shop's settings (read once): language, currency, units, time zone, states.
     async fn shop(&self) -> Result<&Shop, StoreError> {
-        self.shop
-            .get_or_try_init(|| async {
-                let mut keys = vec![
-                    "PS_LANG_DEFAULT",
-                    "PS_CURRENCY_DEFAULT",
-                    "PS_SHOP_NAME",
-                    "PS_WEIGHT_UNIT",
-                    "PS_DIMENSION_UNIT",
-                    "PS_TIMEZONE",
-                ];
-                keys.extend(STATE_KEYS);
-                let rows: Vec<ConfigurationRow> = self
-                    .client
-                    .list("configurations", &List::display("name,value").any_of("name", &keys))
-                    .await?;
-                let mut config: HashMap<String, String> = HashMap::new();
-                for row in rows {
-                    config.entry(row.name).or_insert(row.value);
-                }
-                let get = |key: &str| config.get(key).cloned().unwrap_or_default();
-                let number = |key: &str| get(key).trim().parse::<u64>().ok();
-                let id_lang = number("PS_LANG_DEFAULT").unwrap_or(1);
-                let id_currency = number("PS_CURRENCY_DEFAULT").unwrap_or(1);
-                let currency: CurrencyRow = self
-                    .client
-                    .one(&format!("/currencies/{id_currency}"), "currency")
-                    .await?;
-                let all: Vec<OrderStateRow> = self
-                    .client
-                    .list("order_states", &List::display("id,name,paid,shipped").language(id_lang))
-                    .await?;
-                let ids = STATE_KEYS
-                    .iter()
-                    .filter_map(|&key| number(key).map(|id| (key, id)))
-                    .collect();
-                let time_zone = jiff::tz::TimeZone::get(get("PS_TIMEZONE").trim()).unwrap_or(jiff::tz::TimeZone::UTC);
-                Ok(Shop {
-                    name: get("PS_SHOP_NAME"),
-                    id_lang,
-                    id_currency,
-                    currency: currency.iso_code,
-                    units: units_of(&get("PS_WEIGHT_UNIT"), &get("PS_DIMENSION_UNIT")),
-                    time_zone,
-                    states: States { ids, all },
-                })
-            })
-            .await
+        self.shop.get_or_try_init(|| self.read_shop()).await
+    }
+
+    /// Reads the shop's settings: its `PS_*` configuration, currency and order states.
+    async fn read_shop(&self) -> Result<Shop, StoreError> {
+        let mut keys = vec![
+            "PS_LANG_DEFAULT",
+            "PS_CURRENCY_DEFAULT",
+            "PS_SHOP_NAME",
+            "PS_WEIGHT_UNIT",
+            "PS_DIMENSION_UNIT",
+            "PS_TIMEZONE",
+        ];
+        keys.extend(STATE_KEYS);
+        let rows: Vec<ConfigurationRow> = self
+            .client
+            .list("configurations", &List::display("name,value").any_of("name", &keys))
+            .await?;
+        let mut config: HashMap<String, String> = HashMap::new();
+        for row in rows {
+            config.entry(row.name).or_insert(row.value);
+        }
+        let get = |key: &str| config.get(key).cloned().unwrap_or_default();
+        let number = |key: &str| get(key).trim().parse::<u64>().ok();
+        let id_lang = number("PS_LANG_DEFAULT").unwrap_or(1);
+        let id_currency = number("PS_CURRENCY_DEFAULT").unwrap_or(1);
+        let currency: CurrencyRow = self
+            .client
+            .one(&format!("/currencies/{id_currency}"), "currency")
+            .await?;
+        let all: Vec<OrderStateRow> = self
+            .client
+            .list("order_states", &List::display("id,name,paid,shipped").language(id_lang))
+            .await?;
+        let ids = STATE_KEYS
+            .iter()
+            .filter_map(|&key| number(key).map(|id| (key, id)))
+            .collect();
+        let time_zone = jiff::tz::TimeZone::get(get("PS_TIMEZONE").trim()).unwrap_or(jiff::tz::TimeZone::UTC);
+        Ok(Shop {
+            name: get("PS_SHOP_NAME"),
+            id_lang,
+            id_currency,
+            currency: currency.iso_code,
+            units: units_of(&get("PS_WEIGHT_UNIT"), &get("PS_DIMENSION_UNIT")),
+            time_zone,
+            states: States { ids, all },
+        })
     }
 
     /// What the key may not do of what the connector needs, one line per resource
@@ -606,6 +638,58 @@ impl PrestaShop {
                 vec![Node::leaf("id_order", order.id), Node::leaf("id_order_state", state)],
             )
             .await?;
+        Ok(())
+    }
+
+    /// Checks that the shop holds every product and combination the order's lines name,
+    /// before anything is created for the order. Errors: [`StoreError::Invalid`] naming
+    /// the first one it does not hold.
+    async fn check_lines(&self, order: &NewOrder) -> Result<(), StoreError> {
+        let variants = order
+            .lines
+            .iter()
+            .map(|l| VariantId::parse(&l.variant_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let product_ids: Vec<u64> = variants.iter().map(|v| v.product).collect();
+        let held: HashSet<u64> = self
+            .client
+            .list::<IdRow>("products", &List::display("id").any_of("id", &product_ids))
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let combination_ids: Vec<u64> = variants.iter().filter_map(|v| v.part).collect();
+        let combinations: HashSet<(u64, u64)> = if combination_ids.is_empty() {
+            HashSet::new()
+        } else {
+            self.client
+                .list::<PsCombination>(
+                    "combinations",
+                    &List::display("id,id_product").any_of("id", &combination_ids),
+                )
+                .await?
+                .into_iter()
+                .map(|c| (c.id_product, c.id))
+                .collect()
+        };
+        for variant in variants {
+            let missing = if !held.contains(&variant.product) {
+                Some(format!("product {}", variant.product))
+            } else {
+                variant
+                    .part
+                    .filter(|part| !combinations.contains(&(variant.product, *part)))
+                    .map(|part| format!("combination {part} of product {}", variant.product))
+            };
+            if let Some(missing) = missing {
+                return Err(StoreError::Invalid {
+                    status: 400,
+                    message: format!(
+                        "The shop has no {missing}: the TikTok order's line names it. Link the TikTok product again, or sell it in PrestaShop."
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -1048,12 +1132,14 @@ impl StorePlatform for PrestaShop {
         Self::CAPABILITIES
     }
 
+    /// The shop's settings read afresh (the check the connect flow makes, so never the
+    /// copy this adapter keeps).
     async fn profile(&self) -> Result<StoreProfile, StoreError> {
-        let shop = self.shop().await?;
+        let shop = self.read_shop().await?;
         Ok(StoreProfile {
-            name: shop.name.clone(),
-            currency: shop.currency.clone(),
-            units: shop.units.clone(),
+            name: shop.name,
+            currency: shop.currency,
+            units: shop.units,
         })
     }
 
@@ -1074,7 +1160,7 @@ impl StorePlatform for PrestaShop {
                 ..Feed::default()
             };
             self.product_ids(&mut feed.ids).await?;
-            self.stock_digest(&mut feed.stock).await?;
+            self.stock_moved(&mut feed.stock).await?;
             return Ok(ChangePage {
                 changes: Vec::new(),
                 cursor: serde_json::to_string(&feed).expect("a poll cursor serializes"),
@@ -1180,9 +1266,9 @@ impl StorePlatform for PrestaShop {
         more |= next.is_some();
 
         if products_done {
-            let known = super::expand_ranges(&feed.ids.parts);
+            let known = super::expand_ranges(&feed.ids.ranges);
             if self.product_ids(&mut feed.ids).await? {
-                let held: HashSet<u64> = super::expand_ranges(&feed.ids.parts).into_iter().collect();
+                let held: HashSet<u64> = super::expand_ranges(&feed.ids.ranges).into_iter().collect();
                 for gone in known.iter().filter(|id| !held.contains(id)) {
                     changes.push(StoreChange {
                         store: String::new(),
@@ -1195,14 +1281,25 @@ impl StorePlatform for PrestaShop {
                     });
                 }
             }
-            for product_id in self.stock_digest(&mut feed.stock).await? {
+            // Stock this poll already reports (a product changed, an order's rows) is
+            // not reported twice.
+            let reported: HashSet<String> = changes
+                .iter()
+                .filter_map(|c| match &c.event {
+                    StoreEvent::Inventory { product_id, .. } => Some(product_id.clone()),
+                    _ => None,
+                })
+                .collect();
+            let moved = self.stock_moved(&mut feed.stock).await?;
+            for variant in moved.into_iter().filter(|v| !reported.contains(&v.product.to_string())) {
+                let id = variant.render();
                 changes.push(StoreChange {
                     store: String::new(),
-                    dedupe_key: format!("stock/{product_id}/digest/{}", feed.stock.sha1),
+                    dedupe_key: format!("stock/{id}/listing/{}", feed.stock.sha1),
                     created_at: now,
                     event: StoreEvent::Inventory {
-                        product_id: product_id.to_string(),
-                        variant_id: None,
+                        product_id: variant.product.to_string(),
+                        variant_id: Some(id),
                     },
                 });
             }
@@ -1311,6 +1408,7 @@ impl StorePlatform for PrestaShop {
             return Ok(existing);
         }
         let shop = self.shop().await?;
+        self.check_lines(order).await?;
         let (id_customer, secure_key) = self.customer(order).await?;
         let id_address = self.address(order, id_customer).await?;
         let (id_cart, id_carrier) = self.cart(order, (id_customer, &secure_key), id_address).await?;
@@ -1587,67 +1685,54 @@ impl StorePlatform for PrestaShop {
 }
 
 impl PrestaShop {
-    /// Lists the product ids unless their listing's `Content-Sha1` is `digest`'s; on a
+    /// Lists the product ids unless their listing's `Content-Sha1` is still `ids`'; on a
     /// change keeps the new SHA-1 and ids. Returns whether they were listed.
-    async fn product_ids(&self, digest: &mut Digest) -> Result<bool, StoreError> {
+    async fn product_ids(&self, ids: &mut Ids) -> Result<bool, StoreError> {
         let listed = self
             .client
-            .list_if_changed::<IdRow>(
-                "products",
-                &List::display("id").sort(&[("id", "ASC")]),
-                Some(&digest.sha1),
-            )
+            .list_if_changed::<IdRow>("products", &List::display("id").sort(&[("id", "ASC")]), Some(&ids.sha1))
             .await?;
         let Some((rows, sha1)) = listed else {
             return Ok(false);
         };
-        let mut ids: Vec<u64> = rows.into_iter().map(|r| r.id).collect();
-        ids.sort_unstable();
-        *digest = Digest {
+        let held: Vec<u64> = rows.into_iter().map(|r| r.id).collect();
+        *ids = Ids {
             sha1,
-            parts: super::id_ranges(&ids),
+            ranges: super::id_ranges(&held),
         };
         Ok(true)
     }
 
-    /// Lists the stock rows unless their listing's `Content-Sha1` is `digest`'s; on a
-    /// change keeps the new SHA-1 and chunk hashes and returns the products of the
-    /// chunks that moved (every product of a chunk: the hashes keep no levels).
-    async fn stock_digest(&self, digest: &mut Digest) -> Result<Vec<u64>, StoreError> {
+    /// Lists the stock rows unless their listing's `Content-Sha1` is still `levels`'; on
+    /// a change keeps the new levels and returns the products and combinations whose
+    /// quantity moved (or that are new) since the last listing (none on the first).
+    async fn stock_moved(&self, levels: &mut Levels) -> Result<Vec<VariantId>, StoreError> {
         let listed = self
             .client
             .list_if_changed::<StockAvailable>(
                 "stock_availables",
                 &List::display("id,id_product,id_product_attribute,quantity").sort(&[("id", "ASC")]),
-                Some(&digest.sha1),
+                Some(&levels.sha1),
             )
             .await?;
-        let Some((rows, sha1)) = listed else {
+        let Some((mut rows, sha1)) = listed else {
             return Ok(Vec::new());
         };
-        let before: BTreeMap<u64, u64> = digest.parts.iter().copied().collect();
-        let after = stock_chunks(&rows);
-        let first = digest.sha1.is_empty();
-        let moved: HashSet<u64> = after
-            .iter()
-            .filter(|(chunk, hash)| before.get(chunk) != Some(hash))
-            .map(|(chunk, _)| *chunk)
-            .collect();
-        *digest = Digest {
-            sha1,
-            parts: after.into_iter().collect(),
-        };
+        rows.sort_by_key(|r| r.id);
+        let first = levels.sha1.is_empty();
+        let before = levels.unpack();
+        *levels = Levels::of(sha1, &rows);
         if first {
             return Ok(Vec::new());
         }
-        let mut products: Vec<u64> = rows
+        Ok(rows
             .iter()
-            .filter(|r| moved.contains(&(r.id / STOCK_CHUNK)))
-            .map(|r| r.id_product)
-            .collect();
-        products.sort_unstable();
-        products.dedup();
-        Ok(products)
+            .filter(|row| before.get(&row.id) != Some(&row.quantity))
+            .map(|row| VariantId {
+                product: row.id_product,
+                part: (row.id_product_attribute != 0).then_some(row.id_product_attribute),
+            })
+            .collect())
     }
 }
 
@@ -1731,16 +1816,21 @@ mod tests {
     }
 
     #[test]
-    fn stock_chunks_tell_which_rows_moved() {
-        let row = |id: u64, quantity: i64| StockAvailable {
-            id,
-            id_product: id,
-            id_product_attribute: 0,
-            quantity,
-        };
-        let before = stock_chunks(&[row(1, 5), row(70, 3)]);
-        let after = stock_chunks(&[row(1, 5), row(70, 2)]);
-        assert_eq!(before[&0], after[&0]);
-        assert_ne!(before[&1], after[&1]);
+    fn stock_levels_pack_small_and_read_back() {
+        let rows: Vec<StockAvailable> = (1..=10_000)
+            .map(|id| StockAvailable {
+                id,
+                id_product: id,
+                id_product_attribute: 0,
+                quantity: (id % 300) as i64 - 5,
+            })
+            .collect();
+        let levels = Levels::of("sha".into(), &rows);
+        assert!(levels.packed.len() < 40_000, "{} bytes", levels.packed.len());
+        let read = levels.unpack();
+        assert_eq!(read.len(), 10_000);
+        assert_eq!(read[&7], 2);
+        assert_eq!(read[&4], -1);
+        assert!(Levels::default().unpack().is_empty());
     }
 }
