@@ -15,7 +15,7 @@ use connector_e2e::hosted::{
     self, get_json, lose_nth_answer, one_store_poll, place_on_tiktok, set_tiktok_status, store_admin as shop_admin,
     store_sandbox as prestashop, tiktok_order_of, tiktok_sku,
 };
-use connector_e2e::{eventually, tiktok, tiktok_admin, tiktok_products};
+use connector_e2e::{eventually, tiktok, tiktok_admin, tiktok_order, tiktok_products};
 use connector_local::{Browser, Running};
 use prestashop_sandbox::SandboxConfig;
 use rust_decimal::Decimal;
@@ -23,6 +23,12 @@ use serde_json::{Value, json};
 
 /// Products seeded in the PrestaShop sandbox (every 5th with 3 combinations).
 const PRODUCTS: usize = 10;
+
+/// The order job's call to PrestaShop that creates the order: after the shop's settings
+/// (3), two look-ups by note (the job's and the create's), the lines' check, the
+/// customer (3), the address (4), the cart (3), its specific price (2) and the cart's
+/// order.
+const LOST: usize = 20;
 
 /// The sandbox's carrier named like a TikTok shipping provider.
 const UPS: u64 = 3;
@@ -251,15 +257,23 @@ async fn a_tiktok_order_becomes_exactly_one_prestashop_order_at_tiktoks_totals_d
     let http = reqwest::Client::new();
     let id = "576461413038795101";
     // TikTok delivers every webhook twice; PrestaShop loses the answer to creating the
-    // order (the 17th call of the job: the shop's settings (3), the look-up by note,
-    // the customer (2), the address (4), the cart (3), its specific price (2), the
-    // cart's order, and the order).
+    // order (the [`LOST`]th call of the job, which the shop's access log confirms).
     let duplicates = tiktok_admin(&running, "/sandbox/faults", &json!({"duplicate_share": 1.0})).await;
     assert!(duplicates.status().is_success());
+    let requests = async || {
+        get_json(&format!("{}/sandbox/requests", prestashop(&running)))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    };
+    let before = requests().await.len();
     shop_admin(
         &running,
         "/sandbox/faults",
-        &serde_json::to_value(lose_nth_answer(17)).unwrap(),
+        &serde_json::to_value(lose_nth_answer(LOST)).unwrap(),
     )
     .await;
     place_on_tiktok(&running, &shop, id, &[simple[0].as_str()]).await;
@@ -273,6 +287,13 @@ async fn a_tiktok_order_becomes_exactly_one_prestashop_order_at_tiktoks_totals_d
     let report = get_json(&format!("{}/sandbox/faults", prestashop(&running))).await;
     shop_admin(&running, "/sandbox/faults", &json!({})).await;
     assert_eq!(report["injected"]["drop"], 1, "one answer was lost: {report}");
+    let made = requests().await;
+    assert_eq!(
+        made[before + LOST - 1],
+        "POST /api/orders",
+        "the answer lost was the order's: {:#?}",
+        &made[before..]
+    );
     // And TikTok notifies it twice more.
     for _ in 0..2 {
         let notified = http
@@ -394,7 +415,18 @@ async fn a_refund_approved_on_tiktok_moves_the_prestashop_order_to_refunded_once
     let (simple, _) = references(&running, 5).await;
     let (mut browser, base, csrf) = merchant(&running).await;
     let id = "576461413038795105";
-    ordered(&running, &shop, id, &[simple[4].as_str()]).await;
+    // Shipped free (as most TikTok Shop orders are): refunding its one unit refunds the
+    // whole order.
+    let sku = tiktok_sku(&running, &simple[4]).await.0;
+    let mut free_shipping = tiktok_order(&shop, id, &[(sku.as_str(), simple[4].as_str())]);
+    free_shipping["payment"]["shipping_fee"] = json!("0");
+    free_shipping["payment"]["total_amount"] = free_shipping["payment"]["sub_total"].clone();
+    let placed = tiktok_admin(&running, "/sandbox/orders", &free_shipping).await;
+    assert_eq!(placed.status(), 201);
+    assert!(
+        eventually(20, async || shop_orders(&running, id).await.len() == 1).await,
+        "the order reaches PrestaShop"
+    );
     set_tiktok_status(&running, id, json!({"status": "DELIVERED"})).await;
     let answer = tiktok_admin(
         &running,

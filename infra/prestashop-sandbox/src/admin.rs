@@ -30,6 +30,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/keys", post(add_key))
         .route("/sandbox/keys/{key}/disable", post(disable_key))
         .route("/sandbox/clock", get(clock))
+        .route("/sandbox/requests", get(requests))
         .route("/img/p/{*path}", get(image))
 }
 
@@ -37,6 +38,11 @@ pub fn routes() -> Router<Sandbox> {
 fn admin_error(error: WsError) -> Response {
     let message = error.errors.first().map(|(_, m)| m.clone()).unwrap_or_default();
     (error.status, Json(json!({"error": message}))).into_response()
+}
+
+/// The Webservice requests received so far, oldest first (`["POST /api/orders", …]`).
+async fn requests(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.access_log.lock().expect("access log lock").clone()).into_response()
 }
 
 async fn catalogue(State(sandbox): State<Sandbox>) -> Response {

@@ -151,6 +151,9 @@ pub struct Sandbox {
     pub state: Arc<Mutex<State>>,
     kit: Kit,
     base_url: Arc<Mutex<String>>,
+    /// Every Webservice request received, as `METHOD /path` (the web server's access
+    /// log), oldest first: `GET /sandbox/requests`.
+    pub access_log: Arc<Mutex<Vec<String>>>,
 }
 
 /// The key behind an API request, as the gate established it.
@@ -179,6 +182,7 @@ impl Sandbox {
             state: Arc::new(Mutex::new(state)),
             kit: Kit::new(limit, DeliveryPolicy::once()),
             base_url: Arc::default(),
+            access_log: Arc::default(),
         }
     }
 
@@ -222,6 +226,11 @@ impl FromRef<Sandbox> for Kit {
 /// Faults first (a 500/503 in PrestaShop's envelope, or a host's 429 with
 /// `Retry-After`), then the key.
 async fn gate(AxumState(sandbox): AxumState<Sandbox>, request: Request, next: Next) -> Response {
+    sandbox
+        .access_log
+        .lock()
+        .expect("access log lock")
+        .push(format!("{} {}", request.method(), request.uri().path()));
     let format = render::format_of(request.headers(), request.uri().query().unwrap_or_default());
     let refuse = move |refusal| match refusal {
         Refusal::ServerError {

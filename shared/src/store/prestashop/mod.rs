@@ -703,14 +703,14 @@ impl PrestaShop {
             #[serde(default, deserialize_with = "de::text")]
             secure_key: String,
         }
-        let email = customer_email(order, self.shared_customer);
-        let found: Vec<CustomerRow> = self
-            .client
-            .list("customers", &List::display("id,secure_key").eq("email", &email))
-            .await?;
-        if let Some(customer) = found.into_iter().next() {
-            return Ok((customer.id, customer.secure_key));
-        }
+        let email = &customer_email(order, self.shared_customer);
+        let find = move || async move {
+            let found: Vec<CustomerRow> = self
+                .client
+                .list("customers", &List::display("id,secure_key").eq("email", email))
+                .await?;
+            Ok(found.into_iter().next().map(|c| (c.id, c.secure_key)))
+        };
         let (first, last) = if self.shared_customer {
             ("TikTok".to_string(), "Shop".to_string())
         } else {
@@ -719,24 +719,31 @@ impl PrestaShop {
                 ps_name(&order.billing_address.last_name, "Buyer"),
             )
         };
-        let password: String = uuid::Uuid::new_v4().simple().to_string();
-        let created: CustomerRow = self
-            .client
-            .create(
-                "customers",
-                "customer",
-                vec![
-                    Node::leaf("firstname", first),
-                    Node::leaf("lastname", last),
-                    Node::leaf("email", &email),
-                    Node::leaf("passwd", password),
-                    Node::leaf("active", 1),
-                    Node::leaf("newsletter", 0),
-                    Node::leaf("optin", 0),
-                ],
-            )
-            .await?;
-        Ok((created.id, created.secure_key))
+        let create = move || async move {
+            let created: IdRow = self
+                .client
+                .create(
+                    "customers",
+                    "customer",
+                    vec![
+                        Node::leaf("firstname", first),
+                        Node::leaf("lastname", last),
+                        Node::leaf("email", email),
+                        Node::leaf("passwd", uuid::Uuid::new_v4().simple()),
+                        Node::leaf("active", 1),
+                        Node::leaf("newsletter", 0),
+                        Node::leaf("optin", 0),
+                    ],
+                )
+                .await?;
+            // The secure key PrestaShop gave it, which the cart must carry.
+            let made: CustomerRow = self
+                .client
+                .one(&format!("/customers/{}", created.id), "customer")
+                .await?;
+            Ok((made.id, made.secure_key))
+        };
+        found_or_created(find, create).await
     }
 
     /// The country and state ids of an address. Errors: [`StoreError::Invalid`] naming a
@@ -781,36 +788,39 @@ impl PrestaShop {
 
     /// The TikTok order's delivery address (found by its alias, else created).
     async fn address(&self, order: &NewOrder, id_customer: u64) -> Result<u64, StoreError> {
-        let alias = address_alias(&order.external_order_id);
-        let found: Vec<IdRow> = self
-            .client
-            .list(
-                "addresses",
-                &List::display("id").eq("alias", &alias).eq("id_customer", id_customer),
-            )
-            .await?;
-        if let Some(address) = found.first() {
-            return Ok(address.id);
-        }
-        let to = &order.shipping_address;
-        let (id_country, id_state) = self.location(to).await?;
-        let mut fields = vec![
-            Node::leaf("id_customer", id_customer),
-            Node::leaf("alias", &alias),
-            Node::leaf("firstname", ps_name(&to.first_name, "TikTok")),
-            Node::leaf("lastname", ps_name(&to.last_name, "Buyer")),
-            Node::leaf("address1", to.street_1.chars().take(128).collect::<String>()),
-            Node::leaf("address2", to.street_2.chars().take(128).collect::<String>()),
-            Node::leaf("city", to.city.chars().take(64).collect::<String>()),
-            Node::leaf("postcode", to.zip.trim()),
-            Node::leaf("id_country", id_country),
-            Node::leaf("phone", ps_phone(&to.phone)),
-        ];
-        if let Some(id_state) = id_state {
-            fields.push(Node::leaf("id_state", id_state));
-        }
-        let created: IdRow = self.client.create("addresses", "address", fields).await?;
-        Ok(created.id)
+        let alias = &address_alias(&order.external_order_id);
+        let find = move || async move {
+            let found: Vec<IdRow> = self
+                .client
+                .list(
+                    "addresses",
+                    &List::display("id").eq("alias", alias).eq("id_customer", id_customer),
+                )
+                .await?;
+            Ok(found.first().map(|a| a.id))
+        };
+        let create = move || async move {
+            let to = &order.shipping_address;
+            let (id_country, id_state) = self.location(to).await?;
+            let mut fields = vec![
+                Node::leaf("id_customer", id_customer),
+                Node::leaf("alias", alias),
+                Node::leaf("firstname", ps_name(&to.first_name, "TikTok")),
+                Node::leaf("lastname", ps_name(&to.last_name, "Buyer")),
+                Node::leaf("address1", to.street_1.chars().take(128).collect::<String>()),
+                Node::leaf("address2", to.street_2.chars().take(128).collect::<String>()),
+                Node::leaf("city", to.city.chars().take(64).collect::<String>()),
+                Node::leaf("postcode", to.zip.trim()),
+                Node::leaf("id_country", id_country),
+                Node::leaf("phone", ps_phone(&to.phone)),
+            ];
+            if let Some(id_state) = id_state {
+                fields.push(Node::leaf("id_state", id_state));
+            }
+            let created: IdRow = self.client.create("addresses", "address", fields).await?;
+            Ok(created.id)
+        };
+        found_or_created(find, create).await
     }
 
     /// A carrier that charges nothing (TikTok's shipping fee is set on the order's totals).
@@ -844,94 +854,98 @@ impl PrestaShop {
             id_carrier: u64,
         }
         let shop = self.shop().await?;
-        let found: Vec<CartRow> = self
-            .client
-            .list(
-                "carts",
-                &List::display("id,id_carrier").eq("id_address_delivery", id_address),
-            )
-            .await?;
-        let (id_cart, id_carrier) = match found.into_iter().next() {
-            Some(cart) => (cart.id, cart.id_carrier),
-            None => {
-                let id_carrier = self.free_carrier().await?;
-                let mut rows = Vec::with_capacity(order.lines.len());
-                for line in &order.lines {
-                    let variant = VariantId::parse(&line.variant_id)?;
-                    rows.push(Node::Parent(
-                        "cart_row",
-                        vec![
-                            Node::leaf("id_product", variant.product),
-                            Node::leaf("id_product_attribute", variant.part.unwrap_or(0)),
-                            Node::leaf("id_address_delivery", id_address),
-                            Node::leaf("quantity", line.quantity),
-                        ],
-                    ));
-                }
-                let delivery_option = serde_json::json!({ id_address.to_string(): format!("{id_carrier},") });
-                let created: CartRow = self
-                    .client
-                    .create(
-                        "carts",
-                        "cart",
-                        vec![
-                            Node::leaf("id_currency", shop.id_currency),
-                            Node::leaf("id_lang", shop.id_lang),
-                            Node::leaf("id_customer", customer.0),
-                            Node::leaf("id_address_delivery", id_address),
-                            Node::leaf("id_address_invoice", id_address),
-                            Node::leaf("id_carrier", id_carrier),
-                            Node::leaf("id_shop", self.client.id_shop()),
-                            Node::leaf("secure_key", customer.1),
-                            Node::leaf("delivery_option", delivery_option),
-                            Node::Parent("associations", vec![Node::Parent("cart_rows", rows)]),
-                        ],
-                    )
-                    .await?;
-                (created.id, id_carrier)
-            }
+        let find = move || async move {
+            let found: Vec<CartRow> = self
+                .client
+                .list(
+                    "carts",
+                    &List::display("id,id_carrier").eq("id_address_delivery", id_address),
+                )
+                .await?;
+            Ok(found.into_iter().next().map(|c| (c.id, c.id_carrier)))
         };
-        let priced: HashSet<(u64, u64)> = self
-            .client
-            .list::<SpecificPriceRow>(
-                "specific_prices",
-                &List::display("id_product,id_product_attribute").eq("id_cart", id_cart),
-            )
-            .await?
-            .into_iter()
-            .map(|p| (p.id_product, p.id_product_attribute))
-            .collect();
-        for line in &order.lines {
-            let variant = VariantId::parse(&line.variant_id)?;
-            let key = (variant.product, variant.part.unwrap_or(0));
-            if priced.contains(&key) {
-                continue;
+        let create = move || async move {
+            let id_carrier = self.free_carrier().await?;
+            let mut rows = Vec::with_capacity(order.lines.len());
+            for line in &order.lines {
+                let variant = VariantId::parse(&line.variant_id)?;
+                rows.push(Node::Parent(
+                    "cart_row",
+                    vec![
+                        Node::leaf("id_product", variant.product),
+                        Node::leaf("id_product_attribute", variant.part.unwrap_or(0)),
+                        Node::leaf("id_address_delivery", id_address),
+                        Node::leaf("quantity", line.quantity),
+                    ],
+                ));
             }
-            let _: IdRow = self
+            let delivery_option = serde_json::json!({ id_address.to_string(): format!("{id_carrier},") });
+            let created: CartRow = self
                 .client
                 .create(
-                    "specific_prices",
-                    "specific_price",
+                    "carts",
+                    "cart",
                     vec![
+                        Node::leaf("id_currency", shop.id_currency),
+                        Node::leaf("id_lang", shop.id_lang),
+                        Node::leaf("id_customer", customer.0),
+                        Node::leaf("id_address_delivery", id_address),
+                        Node::leaf("id_address_invoice", id_address),
+                        Node::leaf("id_carrier", id_carrier),
                         Node::leaf("id_shop", self.client.id_shop()),
-                        Node::leaf("id_shop_group", 0),
-                        Node::leaf("id_cart", id_cart),
-                        Node::leaf("id_product", key.0),
-                        Node::leaf("id_product_attribute", key.1),
-                        Node::leaf("id_currency", 0),
-                        Node::leaf("id_country", 0),
-                        Node::leaf("id_group", 0),
-                        Node::leaf("id_customer", 0),
-                        Node::leaf("price", line.price_ex_tax),
-                        Node::leaf("from_quantity", 1),
-                        Node::leaf("reduction", 0),
-                        Node::leaf("reduction_tax", 0),
-                        Node::leaf("reduction_type", "amount"),
-                        Node::leaf("from", "0000-00-00 00:00:00"),
-                        Node::leaf("to", "0000-00-00 00:00:00"),
+                        Node::leaf("secure_key", customer.1),
+                        Node::leaf("delivery_option", delivery_option),
+                        Node::Parent("associations", vec![Node::Parent("cart_rows", rows)]),
                     ],
                 )
                 .await?;
+            Ok((created.id, id_carrier))
+        };
+        let (id_cart, id_carrier) = found_or_created(find, create).await?;
+        for line in &order.lines {
+            let variant = VariantId::parse(&line.variant_id)?;
+            let key = (variant.product, variant.part.unwrap_or(0));
+            let find = move || async move {
+                let priced: Vec<SpecificPriceRow> = self
+                    .client
+                    .list(
+                        "specific_prices",
+                        &List::display("id_product,id_product_attribute").eq("id_cart", id_cart),
+                    )
+                    .await?;
+                Ok(priced
+                    .iter()
+                    .any(|p| (p.id_product, p.id_product_attribute) == key)
+                    .then_some(()))
+            };
+            let create = move || async move {
+                self.client
+                    .create::<IdRow>(
+                        "specific_prices",
+                        "specific_price",
+                        vec![
+                            Node::leaf("id_shop", self.client.id_shop()),
+                            Node::leaf("id_shop_group", 0),
+                            Node::leaf("id_cart", id_cart),
+                            Node::leaf("id_product", key.0),
+                            Node::leaf("id_product_attribute", key.1),
+                            Node::leaf("id_currency", 0),
+                            Node::leaf("id_country", 0),
+                            Node::leaf("id_group", 0),
+                            Node::leaf("id_customer", 0),
+                            Node::leaf("price", line.price_ex_tax),
+                            Node::leaf("from_quantity", 1),
+                            Node::leaf("reduction", 0),
+                            Node::leaf("reduction_tax", 0),
+                            Node::leaf("reduction_type", "amount"),
+                            Node::leaf("from", "0000-00-00 00:00:00"),
+                            Node::leaf("to", "0000-00-00 00:00:00"),
+                        ],
+                    )
+                    .await
+                    .map(drop)
+            };
+            found_or_created(find, create).await?;
         }
         Ok((id_cart, id_carrier))
     }
@@ -1004,6 +1018,31 @@ impl PrestaShop {
         let rows: Vec<T> = self.client.list(resource, &list).await?;
         let next = (rows.len() as u64 == PAGE).then(|| (offset + PAGE).to_string());
         Ok((rows, next))
+    }
+}
+
+/// What `find` finds, else what `create` makes. A create is sent once (it is not
+/// idempotent); when its answer is lost (a retryable failure), what it made is looked
+/// for with `find` before the failure is returned, so the next step goes on from it and
+/// a retried job makes nothing twice.
+async fn found_or_created<T, Found, Made>(
+    find: impl Fn() -> Found,
+    create: impl FnOnce() -> Made,
+) -> Result<T, StoreError>
+where
+    Found: Future<Output = Result<Option<T>, StoreError>>,
+    Made: Future<Output = Result<T, StoreError>>,
+{
+    if let Some(found) = find().await? {
+        return Ok(found);
+    }
+    match create().await {
+        Ok(created) => Ok(created),
+        Err(error) if error.is_retryable() => {
+            tracing::warn!(%error, "a PrestaShop create failed; looking for what it made");
+            find().await?.ok_or(error)
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -1291,15 +1330,18 @@ impl StorePlatform for PrestaShop {
                 })
                 .collect();
             let moved = self.stock_moved(&mut feed.stock).await?;
-            for variant in moved.into_iter().filter(|v| !reported.contains(&v.product.to_string())) {
-                let id = variant.render();
+            for (product, variant) in moved
+                .into_iter()
+                .filter(|(product, _)| !reported.contains(&product.to_string()))
+            {
+                let key = variant.clone().unwrap_or_else(|| product.to_string());
                 changes.push(StoreChange {
                     store: String::new(),
-                    dedupe_key: format!("stock/{id}/listing/{}", feed.stock.sha1),
+                    dedupe_key: format!("stock/{key}/listing/{}", feed.stock.sha1),
                     created_at: now,
                     event: StoreEvent::Inventory {
-                        product_id: variant.product.to_string(),
-                        variant_id: Some(id),
+                        product_id: product.to_string(),
+                        variant_id: variant,
                     },
                 });
             }
@@ -1412,44 +1454,44 @@ impl StorePlatform for PrestaShop {
         let (id_customer, secure_key) = self.customer(order).await?;
         let id_address = self.address(order, id_customer).await?;
         let (id_cart, id_carrier) = self.cart(order, (id_customer, &secure_key), id_address).await?;
-        let placed = self
-            .client
-            .list::<PsOrder>("orders", &List::display("full").eq("id_cart", id_cart))
-            .await?
-            .pop();
-        let placed = match placed {
-            Some(placed) => placed,
-            None => {
-                let totals = Totals::of(order);
-                let created: IdRow = self
-                    .client
-                    .create(
-                        "orders",
-                        "order",
-                        vec![
-                            Node::leaf("id_address_delivery", id_address),
-                            Node::leaf("id_address_invoice", id_address),
-                            Node::leaf("id_cart", id_cart),
-                            Node::leaf("id_currency", shop.id_currency),
-                            Node::leaf("id_lang", shop.id_lang),
-                            Node::leaf("id_customer", id_customer),
-                            Node::leaf("id_carrier", id_carrier),
-                            Node::leaf("id_shop", self.client.id_shop()),
-                            Node::leaf("module", PAYMENT_MODULE),
-                            Node::leaf("payment", PAYMENT_LABEL),
-                            // The cart's own total (its rows at TikTok's prices, a free
-                            // carrier): PrestaShop checks the payment against it.
-                            Node::leaf("total_paid", totals.products_wt),
-                            Node::leaf("total_paid_real", 0),
-                            Node::leaf("total_products", totals.products),
-                            Node::leaf("total_products_wt", totals.products_wt),
-                            Node::leaf("conversion_rate", 1),
-                        ],
-                    )
-                    .await?;
-                self.order(created.id).await?
-            }
+        let find = move || async move {
+            let placed: Vec<PsOrder> = self
+                .client
+                .list("orders", &List::display("full").eq("id_cart", id_cart))
+                .await?;
+            Ok(placed.into_iter().next())
         };
+        let create = move || async move {
+            let totals = Totals::of(order);
+            let created: IdRow = self
+                .client
+                .create(
+                    "orders",
+                    "order",
+                    vec![
+                        Node::leaf("id_address_delivery", id_address),
+                        Node::leaf("id_address_invoice", id_address),
+                        Node::leaf("id_cart", id_cart),
+                        Node::leaf("id_currency", shop.id_currency),
+                        Node::leaf("id_lang", shop.id_lang),
+                        Node::leaf("id_customer", id_customer),
+                        Node::leaf("id_carrier", id_carrier),
+                        Node::leaf("id_shop", self.client.id_shop()),
+                        Node::leaf("module", PAYMENT_MODULE),
+                        Node::leaf("payment", PAYMENT_LABEL),
+                        // The cart's own total (its rows at TikTok's prices, a free
+                        // carrier): PrestaShop checks the payment against it.
+                        Node::leaf("total_paid", totals.products_wt),
+                        Node::leaf("total_paid_real", 0),
+                        Node::leaf("total_products", totals.products),
+                        Node::leaf("total_products_wt", totals.products_wt),
+                        Node::leaf("conversion_rate", 1),
+                    ],
+                )
+                .await?;
+            self.order(created.id).await
+        };
+        let placed = found_or_created(find, create).await?;
         self.finish(placed, order).await
     }
 
@@ -1704,9 +1746,10 @@ impl PrestaShop {
     }
 
     /// Lists the stock rows unless their listing's `Content-Sha1` is still `levels`'; on
-    /// a change keeps the new levels and returns the products and combinations whose
-    /// quantity moved (or that are new) since the last listing (none on the first).
-    async fn stock_moved(&self, levels: &mut Levels) -> Result<Vec<VariantId>, StoreError> {
+    /// a change keeps the new levels and returns, per product whose stock moved (or is
+    /// new) since the last listing, the variant that moved (`None` when several did);
+    /// none on the first listing.
+    async fn stock_moved(&self, levels: &mut Levels) -> Result<Vec<(u64, Option<String>)>, StoreError> {
         let listed = self
             .client
             .list_if_changed::<StockAvailable>(
@@ -1725,12 +1768,37 @@ impl PrestaShop {
         if first {
             return Ok(Vec::new());
         }
-        Ok(rows
+        // A product with combinations keeps their sum in its own row: that row moves
+        // with them and stands for nothing more. One change per product: the one
+        // variant that moved, or the whole product when several did.
+        let with_combinations: HashSet<u64> = rows
             .iter()
-            .filter(|row| before.get(&row.id) != Some(&row.quantity))
-            .map(|row| VariantId {
-                product: row.id_product,
-                part: (row.id_product_attribute != 0).then_some(row.id_product_attribute),
+            .filter(|r| r.id_product_attribute != 0)
+            .map(|r| r.id_product)
+            .collect();
+        let mut moved: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+        for row in rows.iter().filter(|row| before.get(&row.id) != Some(&row.quantity)) {
+            if row.id_product_attribute == 0 && with_combinations.contains(&row.id_product) {
+                moved.entry(row.id_product).or_default();
+            } else {
+                moved.entry(row.id_product).or_default().push(row.id_product_attribute);
+            }
+        }
+        Ok(moved
+            .into_iter()
+            .map(|(product, parts)| {
+                let variant = match parts.as_slice() {
+                    [0] => Some(product.to_string()),
+                    [part] => Some(
+                        VariantId {
+                            product,
+                            part: Some(*part),
+                        }
+                        .render(),
+                    ),
+                    _ => None,
+                };
+                (product, variant)
             })
             .collect())
     }
