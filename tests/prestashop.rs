@@ -410,7 +410,7 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
 }
 
 #[tokio::test]
-async fn a_refund_approved_on_tiktok_moves_the_prestashop_order_to_refunded_once() {
+async fn a_refund_approved_on_tiktok_is_one_credit_slip_and_moves_the_order_to_refunded_once() {
     let (_dir, running, shop) = ready().await;
     let (simple, _) = references(&running, 5).await;
     let (mut browser, base, csrf) = merchant(&running).await;
@@ -487,7 +487,13 @@ async fn a_refund_approved_on_tiktok_moves_the_prestashop_order_to_refunded_once
     schedules::run(&running.app, Schedule::PollReturns).await.unwrap();
     one_store_poll(&running).await;
     assert_eq!(refunded_rows().await, 1, "moved to Refunded exactly once");
-    assert_eq!(shop_orders(&running, id).await[0]["state_name"], "Refunded");
+    let order = &shop_orders(&running, id).await[0];
+    assert_eq!(order["state_name"], "Refunded");
+    assert_eq!(
+        money(&order["refunded"]),
+        Decimal::new(850, 2),
+        "one credit slip of what the buyer paid: {order:#}"
+    );
     assert_eq!(
         tiktok_order_of(&running, id).await["status"],
         "DELIVERED",

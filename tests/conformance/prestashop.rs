@@ -190,18 +190,12 @@ impl SandboxStore for PrestaShopSandbox {
             .iter()
             .filter(|o| o["note"].as_str().is_some_and(|note| note.starts_with(&prefix)))
             .map(|o| {
-                let total = money(&o["total_paid_tax_incl"]);
-                let refunded = o["history"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|h| h["state_name"] == "Refunded");
                 let tracking = text(&o["carrier"]["tracking_number"]);
                 HeldOrder {
                     id: text(&o["id"]),
                     status: status_of(o["state_name"].as_str().unwrap_or_default()),
-                    total,
-                    refunded: if refunded { total } else { Default::default() },
+                    total: money(&o["total_paid_tax_incl"]),
+                    refunded: money(&o["refunded"]),
                     shipments: if tracking.is_empty() {
                         Vec::new()
                     } else {

@@ -287,6 +287,19 @@ async fn orders(State(sandbox): State<Sandbox>) -> Response {
                     let name = world.row("carriers", c.num("id_carrier")).map_or("", |r| r.text("name"));
                     json!({"id_carrier": c.num("id_carrier"), "name": name, "tracking_number": c.text("tracking_number")})
                 });
+            // What its credit slips gave back.
+            let refunded: rust_decimal::Decimal = world
+                .table("order_slip")
+                .map(|t| {
+                    t.values()
+                        .filter(|slip| slip.num("id_order") == *id)
+                        .map(|slip| {
+                            let amount = |field: &str| slip.text(field).parse::<rust_decimal::Decimal>().unwrap_or_default();
+                            amount("total_products_tax_incl") + amount("total_shipping_tax_incl")
+                        })
+                        .sum()
+                })
+                .unwrap_or_default();
             let lines: Vec<Value> = world
                 .table("order_details")
                 .map(|t| {
@@ -302,7 +315,8 @@ async fn orders(State(sandbox): State<Sandbox>) -> Response {
                    "state_name": state_name(&world, o.num("current_state")), "total_paid": o.text("total_paid"),
                    "total_paid_tax_incl": o.text("total_paid_tax_incl"), "total_paid_real": o.text("total_paid_real"),
                    "total_shipping": o.text("total_shipping"), "total_products": o.text("total_products"),
-                   "date_upd": o.text("date_upd"), "history": history, "carrier": carrier, "lines": lines})
+                   "date_upd": o.text("date_upd"), "history": history, "carrier": carrier, "lines": lines,
+                   "refunded": refunded.normalize().to_string()})
         })
         .collect();
     Json(orders).into_response()

@@ -593,6 +593,17 @@ static DEFS: LazyLock<BTreeMap<&'static str, Def>> = LazyLock::new(|| {
             vec![],
         ),
         def(
+            "order_slip",
+            "order_slip",
+            "OrderSlip",
+            "The Customer credit slips",
+            "id_customer|r|:id|>customers id_order|r|:id|>orders conversion_rate|r|:float \
+             total_products_tax_excl|r|:float total_products_tax_incl|r|:float total_shipping_tax_excl|r|:float \
+             total_shipping_tax_incl|r|:float amount|:float shipping_cost|:int shipping_cost_amount|:float \
+             partial|:int date_add|:date date_upd|:date order_slip_type|:int",
+            vec![],
+        ),
+        def(
             "order_states",
             "order_state",
             "OrderState",
@@ -746,7 +757,7 @@ static DEFS: LazyLock<BTreeMap<&'static str, Def>> = LazyLock::new(|| {
 });
 
 /// Every resource the sandbox serves, in `getResources()` order (alphabetical).
-pub const RESOURCES: [&str; 24] = [
+pub const RESOURCES: [&str; 25] = [
     "addresses",
     "carriers",
     "carts",
@@ -762,6 +773,7 @@ pub const RESOURCES: [&str; 24] = [
     "order_carriers",
     "order_details",
     "order_histories",
+    "order_slip",
     "order_states",
     "orders",
     "product_option_values",

@@ -68,7 +68,7 @@ const STATE_KEYS: [&str; 10] = [
 
 /// Every resource and method the connector uses (what the connect form checks the key
 /// for), with what each is for.
-pub const NEEDED: [(&str, &[&str], &str); 20] = [
+pub const NEEDED: [(&str, &[&str], &str); 21] = [
     ("products", &["GET"], "read the catalogue"),
     ("combinations", &["GET"], "read variants"),
     ("product_options", &["GET"], "read variant options"),
@@ -88,7 +88,12 @@ pub const NEEDED: [(&str, &[&str], &str); 20] = [
     ("orders", &["GET", "POST", "PATCH"], "create and update orders"),
     ("order_histories", &["GET", "POST"], "move orders between states"),
     ("order_states", &["GET"], "read order states"),
-    ("order_carriers", &["GET"], "read tracking numbers"),
+    (
+        "order_carriers",
+        &["GET", "PATCH"],
+        "read tracking numbers and set shipping costs",
+    ),
+    ("order_slip", &["GET", "POST"], "record refunds as credit slips"),
 ];
 
 /// The shop's settings the adapter needs, read once.
@@ -160,6 +165,7 @@ impl States {
         };
         let named = match status {
             OrderStatus::Other(name) => Some(name.as_str()),
+            OrderStatus::PartiallyRefunded => Some("Partial refund"),
             _ => None,
         };
         self.id(key)
@@ -409,13 +415,12 @@ pub struct PrestaShop {
 }
 
 impl PrestaShop {
-    /// What PrestaShop can do through its webservice: no webhooks (polling), whole-order
-    /// refunds only (the Refunded state; credit slips need the back office), one stock
-    /// level per shop, no archive, and orders at TikTok's prices (cart specific prices
-    /// and the order's totals).
+    /// What PrestaShop can do through its webservice: no webhooks (polling), refunds of
+    /// any part as credit slips, one stock level per shop, no archive, and orders at
+    /// TikTok's prices (cart specific prices and the order's totals).
     pub const CAPABILITIES: Capabilities = Capabilities {
         change_feed: ChangeFeed::Polling,
-        partial_refunds: false,
+        partial_refunds: true,
         multi_location_stock: false,
         order_archive: false,
         shipping_address_edit: false,
@@ -1510,13 +1515,20 @@ impl StorePlatform for PrestaShop {
             .map(|o| self.to_order(o, shop)))
     }
 
+    /// Moves the order to the state `status` maps to, unless it is there. A partial
+    /// refund moves it only where the shop has a state of that name (PrestaShop has none
+    /// by default: its credit slip records it).
     async fn update_order_status(&self, order_id: &str, status: &OrderStatus) -> Result<(), StoreError> {
         let shop = self.shop().await?;
         let order = self.order(parse_id(order_id)?).await?;
         if shop.states.status(order.current_state) == *status {
             return Ok(());
         }
-        self.move_to(&order, shop.states.state_for(status)?).await
+        match shop.states.state_for(status) {
+            Ok(state) => self.move_to(&order, state).await,
+            Err(_) if *status == OrderStatus::PartiallyRefunded => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     async fn cancel_order(&self, order_id: &str) -> Result<(), StoreError> {
@@ -1537,60 +1549,66 @@ impl StorePlatform for PrestaShop {
         })
     }
 
-    /// A whole-order refund: the order moves to the shop's Refunded state once (a
-    /// second call finds it there). Errors: [`StoreError::Invalid`] for any other amount.
+    /// A credit slip of `refund.amount` (products, with tax) on the order, after checking
+    /// it against what the order's slips leave to refund. Errors: [`StoreError::Invalid`]
+    /// for an amount that is not positive or above what is left.
     async fn refund_order(&self, order_id: &str, refund: &NewRefund) -> Result<Refund, StoreError> {
-        let shop = self.shop().await?;
         let order = self.order(parse_id(order_id)?).await?;
-        let refunded = Refund {
-            id: format!("{}-refund", order.id),
-            amount: order.total_paid_tax_incl,
-        };
-        if shop.states.status(order.current_state) == OrderStatus::Refunded {
-            return if refund.amount <= order.total_paid_tax_incl {
-                Ok(refunded)
-            } else {
-                Err(StoreError::Invalid {
-                    status: 400,
-                    message: format!("Order {} is already refunded in full.", order.id),
-                })
-            };
-        }
-        if refund.amount != order.total_paid_tax_incl {
+        let refunded: Decimal = self.refunds(order_id).await?.iter().map(|r| r.amount).sum();
+        let left = order.total_paid_tax_incl - refunded;
+        if refund.amount <= Decimal::ZERO || refund.amount > left {
             return Err(StoreError::Invalid {
                 status: 400,
                 message: format!(
-                    "PrestaShop's webservice refunds whole orders only: {} is not the order's total of {}; make a partial refund in the back office.",
-                    refund.amount, order.total_paid_tax_incl
+                    "A refund of {} cannot be recorded on order {}: {left} of its {} is left to refund.",
+                    refund.amount, order.id, order.total_paid_tax_incl
                 ),
             });
         }
-        self.move_to(&order, shop.states.state_for(&OrderStatus::Refunded)?)
-            .await?;
-        Ok(refunded)
-    }
-
-    async fn refunds(&self, order_id: &str) -> Result<Vec<Refund>, StoreError> {
-        let shop = self.shop().await?;
-        let order = self.order(parse_id(order_id)?).await?;
-        let Some(refund_state) = shop.states.id("PS_OS_REFUND") else {
-            return Ok(Vec::new());
-        };
-        let history: Vec<OrderHistoryRow> = self
+        tracing::info!(order = order.id, amount = %refund.amount, reason = %refund.reason, "recording a PrestaShop credit slip");
+        let slip: IdRow = self
             .client
-            .list(
-                "order_histories",
-                &List::display("id,id_order_state").eq("id_order", order.id),
+            .create(
+                "order_slip",
+                "order_slip",
+                vec![
+                    Node::leaf("id_customer", order.id_customer),
+                    Node::leaf("id_order", order.id),
+                    Node::leaf("conversion_rate", 1),
+                    Node::leaf("total_products_tax_excl", refund.amount),
+                    Node::leaf("total_products_tax_incl", refund.amount),
+                    Node::leaf("total_shipping_tax_excl", 0),
+                    Node::leaf("total_shipping_tax_incl", 0),
+                    Node::leaf("amount", refund.amount),
+                    Node::leaf("shipping_cost", 0),
+                    Node::leaf("shipping_cost_amount", 0),
+                    Node::leaf("partial", u8::from(refund.amount < left)),
+                ],
             )
             .await?;
-        Ok(history
-            .iter()
-            .find(|h| h.id_order_state == refund_state)
-            .map(|_| Refund {
-                id: format!("{}-refund", order.id),
-                amount: order.total_paid_tax_incl,
-            })
+        Ok(Refund {
+            id: slip.id.to_string(),
+            amount: refund.amount,
+        })
+    }
+
+    /// The order's credit slips, oldest first.
+    async fn refunds(&self, order_id: &str) -> Result<Vec<Refund>, StoreError> {
+        let slips: Vec<OrderSlipRow> = self
+            .client
+            .list(
+                "order_slip",
+                &List::display("id,total_products_tax_incl,total_shipping_tax_incl")
+                    .eq("id_order", parse_id(order_id)?)
+                    .sort(&[("id", "ASC")]),
+            )
+            .await?;
+        Ok(slips
             .into_iter()
+            .map(|slip| Refund {
+                id: slip.id.to_string(),
+                amount: (slip.total_products_tax_incl + slip.total_shipping_tax_incl).normalize(),
+            })
             .collect())
     }
 

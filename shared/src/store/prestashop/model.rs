@@ -371,6 +371,9 @@ pub struct PsOrder {
     /// The cart it was placed from.
     #[serde(default, deserialize_with = "de::id")]
     pub id_cart: u64,
+    /// Its customer.
+    #[serde(default, deserialize_with = "de::id")]
+    pub id_customer: u64,
     /// Its order state.
     #[serde(default, deserialize_with = "de::id")]
     pub current_state: u64,
@@ -428,4 +431,18 @@ pub struct OrderHistoryRow {
     /// The state the order moved to.
     #[serde(default, deserialize_with = "de::id")]
     pub id_order_state: u64,
+}
+
+/// A credit slip (`/api/order_slip`): a refund recorded on an order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSlipRow {
+    /// Id.
+    #[serde(deserialize_with = "de::id")]
+    pub id: u64,
+    /// Products refunded, with tax.
+    #[serde(default, deserialize_with = "de::decimal")]
+    pub total_products_tax_incl: Decimal,
+    /// Shipping refunded, with tax.
+    #[serde(default, deserialize_with = "de::decimal")]
+    pub total_shipping_tax_incl: Decimal,
 }
