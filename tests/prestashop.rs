@@ -26,8 +26,8 @@ const PRODUCTS: usize = 10;
 
 /// The order job's call to PrestaShop that creates the order: after the shop's settings
 /// (3), two look-ups by note (the job's and the create's), the lines' check, the
-/// customer (3), the address (4), the cart (3), its specific price (2) and the cart's
-/// order.
+/// customer (3), the address (4), the cart (3), the cart's order and its specific price
+/// (2).
 const LOST: usize = 20;
 
 /// The sandbox's carrier named like a TikTok shipping provider.
@@ -330,7 +330,7 @@ async fn a_tiktok_order_becomes_exactly_one_prestashop_order_at_tiktoks_totals_d
 }
 
 #[tokio::test]
-async fn a_tracking_number_set_in_prestashop_reaches_tiktok_after_a_store_poll() {
+async fn a_tracking_number_set_in_the_back_office_reaches_tiktok_after_a_store_poll() {
     let (_dir, running, shop) = ready().await;
     let (simple, _) = references(&running, 3).await;
     let id = "576461413038795102";
@@ -339,9 +339,14 @@ async fn a_tracking_number_set_in_prestashop_reaches_tiktok_after_a_store_poll()
     shop_admin(
         &running,
         &format!("/sandbox/orders/{}/ship", order["id"]),
-        &json!({"tracking_number": "1Z999AA10123456784", "id_carrier": UPS}),
+        &json!({"tracking_number": "1Z999AA10123456784", "id_carrier": UPS, "tracking_only": true}),
     )
     .await;
+    assert_eq!(
+        shop_orders(&running, id).await[0]["date_upd"],
+        order["date_upd"],
+        "the back office saved the carrier line alone"
+    );
     one_store_poll(&running).await;
     let on_tiktok = tiktok_order_of(&running, id).await;
     assert_eq!(

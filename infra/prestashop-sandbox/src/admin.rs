@@ -322,7 +322,9 @@ async fn orders(State(sandbox): State<Sandbox>) -> Response {
     Json(orders).into_response()
 }
 
-/// The merchant ships: the carrier line's tracking number, then Shipped.
+/// The merchant ships: the carrier line's tracking number (and carrier), then Shipped;
+/// with `"tracking_only": true`, the tracking number alone, as the back office's
+/// shipping details form saves it.
 async fn ship(State(sandbox): State<Sandbox>, Path(id): Path<u32>, body: Option<Json<Value>>) -> Response {
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let mut world = sandbox.lock();
@@ -339,6 +341,11 @@ async fn ship(State(sandbox): State<Sandbox>, Path(id): Path<u32>, body: Option<
         if let Some(carrier) = body["id_carrier"].as_u64() {
             line.set("id_carrier", carrier.to_string());
         }
+    }
+    // The back office's shipping details form saves the carrier line alone (the
+    // order's state and `date_upd` stay as they were).
+    if body["tracking_only"].as_bool() == Some(true) {
+        return Json(json!({"id_order": id})).into_response();
     }
     let shipped = world.os("PS_OS_SHIPPING");
     match world.change_state(id, shipped) {

@@ -193,7 +193,15 @@ struct Feed {
     ids: Ids,
     /// The stock levels as the last whole listing held them.
     stock: Levels,
+    /// The tracking numbers of the recent carrier lines as their last listing held them
+    /// (a hash of each): the back office saves a tracking number on the carrier line
+    /// alone, leaving the order's `date_upd` as it was.
+    #[serde(default)]
+    tracking: Levels,
 }
+
+/// How far back carrier lines are watched for a tracking number (days).
+const TRACKING_DAYS: i64 = 30;
 
 /// The product id listing's `Content-Sha1` and the ids it held (as ranges).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -202,9 +210,10 @@ struct Ids {
     ranges: Vec<(u64, u64)>,
 }
 
-/// The stock listing's `Content-Sha1` and its rows' quantities, packed small: postcard
-/// varints of each row id's gap from the previous one and its quantity, in base64
-/// (about 3 bytes a row: 10,000 rows in some 30 KB).
+/// A whole listing's `Content-Sha1` and a number per row (a stock row's quantity, a
+/// carrier line's tracking number hash), packed small: postcard varints of each row id's
+/// gap from the previous one and its number, in base64 (about 3 bytes a row for stock:
+/// 10,000 rows in some 30 KB).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Levels {
     sha1: String,
@@ -212,16 +221,15 @@ struct Levels {
 }
 
 impl Levels {
-    /// The levels of `rows` (sorted by id) under the listing's `sha1`.
-    fn of(sha1: String, rows: &[StockAvailable]) -> Self {
+    /// The numbers of `rows` (`(id, number)` sorted by id) under the listing's `sha1`.
+    fn of(sha1: String, rows: impl Iterator<Item = (u64, i64)>) -> Self {
         use base64::Engine as _;
         let mut previous = 0;
         let pairs: Vec<(u64, i64)> = rows
-            .iter()
-            .map(|row| {
-                let gap = row.id - previous;
-                previous = row.id;
-                (gap, row.quantity)
+            .map(|(id, number)| {
+                let gap = id - previous;
+                previous = id;
+                (gap, number)
             })
             .collect();
         let bytes = postcard::to_allocvec(&pairs).expect("pairs of integers serialize");
@@ -231,7 +239,7 @@ impl Levels {
         }
     }
 
-    /// Each row id's quantity (empty when nothing was packed or it does not read).
+    /// Each row id's number (empty when nothing was packed or it does not read).
     fn unpack(&self) -> HashMap<u64, i64> {
         use base64::Engine as _;
         let pairs: Vec<(u64, i64)> = base64::engine::general_purpose::STANDARD_NO_PAD
@@ -248,6 +256,18 @@ impl Levels {
             })
             .collect()
     }
+}
+
+/// A tracking number's stable hash (the first 4 bytes of its SHA-256; 0 for none), as
+/// [`Feed::tracking`] keeps it.
+fn tracking_hash(tracking_number: &str) -> i64 {
+    use sha2::Digest as _;
+    let tracking_number = tracking_number.trim();
+    if tracking_number.is_empty() {
+        return 0;
+    }
+    let digest = sha2::Sha256::digest(tracking_number.as_bytes());
+    i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]))
 }
 
 /// A shop time (`Y-m-d H:i:s` in `zone`) as Unix seconds.
@@ -273,13 +293,20 @@ fn iso_of(unix: i64) -> String {
         .to_string()
 }
 
-/// A name as PrestaShop's `isName` accepts it (no digits, none of
-/// `!<>,;?=+()@#"°{}_$%:¤|`, at most 255 characters), or `fallback` when nothing is left.
+/// A name as PrestaShop's `isCustomerName` accepts it (no digits, none of
+/// `!<>,;?=+()/\@#"°*`{}_^$%:¤[]|`, a `.` or `。` only before a space or the end; at
+/// most 255 characters), or `fallback` when nothing is left.
 fn ps_name(name: &str, fallback: &str) -> String {
-    const FORBIDDEN: &str = "!<>,;?=+()@#\"°{}_$%:¤|";
-    let kept: String = name
-        .chars()
-        .filter(|c| !c.is_ascii_digit() && !FORBIDDEN.contains(*c) && !c.is_control())
+    const FORBIDDEN: &str = "!<>,;?=+()/\\@#\"°*`{}_^$%:¤[]|";
+    let chars: Vec<char> = name.chars().collect();
+    let kept: String = chars
+        .iter()
+        .enumerate()
+        .filter(|(at, c)| {
+            let dot_ok = || chars.get(at + 1).is_none_or(|next| next.is_whitespace());
+            !c.is_ascii_digit() && !FORBIDDEN.contains(**c) && !c.is_control() && (!matches!(c, '.' | '。') || dot_ok())
+        })
+        .map(|(_, c)| *c)
         .collect();
     let kept = kept.split_whitespace().collect::<Vec<_>>().join(" ");
     if kept.is_empty() {
@@ -289,12 +316,43 @@ fn ps_name(name: &str, fallback: &str) -> String {
     }
 }
 
+/// `text` without the characters a PrestaShop validator refuses (`forbidden`) or control
+/// characters, spaces folded, at most `max` characters.
+fn ps_text(text: &str, forbidden: &str, max: usize) -> String {
+    let kept: String = text
+        .chars()
+        .filter(|c| !forbidden.contains(*c) && !c.is_control())
+        .collect();
+    kept.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(max)
+        .collect()
+}
+
+/// `isAddress`'s refused characters.
+const NOT_IN_ADDRESS: &str = "!<>?=+@{}_$%";
+/// `isCityName`'s refused characters.
+const NOT_IN_CITY: &str = "!<>;?=+@#\"°{}_$%";
+
+/// A postcode as `isPostCode` accepts it: letters, digits, spaces and `-`, at most 12.
+fn ps_postcode(zip: &str) -> String {
+    zip.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(12)
+        .collect()
+}
+
 /// A phone number as PrestaShop's `isPhoneNumber` accepts it (digits, `+`, `-`, `.`,
-/// `(`, `)`, spaces; at most 32).
+/// `(`, `)`, `/`, spaces; at most 32).
 fn ps_phone(phone: &str) -> String {
     phone
         .chars()
-        .filter(|c| c.is_ascii_digit() || "+-.() ".contains(*c))
+        .filter(|c| c.is_ascii_digit() || "+-.()/ ".contains(*c))
         .take(32)
         .collect::<String>()
         .trim()
@@ -313,11 +371,13 @@ fn note_prefix(external_order_id: &str) -> String {
     format!("TikTok Shop order {external_order_id}.")
 }
 
-/// The TikTok order id an order's note names.
+/// The TikTok order id an order's note names (wherever the merchant's own words put
+/// [`note_prefix`]).
 fn external_id_of(note: &str) -> Option<String> {
-    let rest = note.strip_prefix("TikTok Shop order ")?;
+    const MARKER: &str = "TikTok Shop order ";
+    let rest = &note[note.find(MARKER)? + MARKER.len()..];
     let id = rest.split('.').next()?;
-    (!id.is_empty()).then(|| id.to_string())
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())).then(|| id.to_string())
 }
 
 /// The e-mail of a marketplace order's customer: the buyer's (TikTok gives a masked
@@ -612,6 +672,20 @@ impl PrestaShop {
             .collect())
     }
 
+    /// The order whose note names TikTok order `external_order_id`.
+    async fn order_by_note(&self, external_order_id: &str) -> Result<Option<PsOrder>, StoreError> {
+        let found: Vec<PsOrder> = self
+            .client
+            .list(
+                "orders",
+                &List::display("full").contains("note", &note_prefix(external_order_id)),
+            )
+            .await?;
+        Ok(found
+            .into_iter()
+            .find(|o| external_id_of(&o.note).as_deref() == Some(external_order_id)))
+    }
+
     /// An order by id (`display=full`). Errors: [`StoreError::NotFound`] when there is none.
     async fn order(&self, order_id: u64) -> Result<PsOrder, StoreError> {
         self.client
@@ -812,10 +886,10 @@ impl PrestaShop {
                 Node::leaf("alias", alias),
                 Node::leaf("firstname", ps_name(&to.first_name, "TikTok")),
                 Node::leaf("lastname", ps_name(&to.last_name, "Buyer")),
-                Node::leaf("address1", to.street_1.chars().take(128).collect::<String>()),
-                Node::leaf("address2", to.street_2.chars().take(128).collect::<String>()),
-                Node::leaf("city", to.city.chars().take(64).collect::<String>()),
-                Node::leaf("postcode", to.zip.trim()),
+                Node::leaf("address1", ps_text(&to.street_1, NOT_IN_ADDRESS, 128)),
+                Node::leaf("address2", ps_text(&to.street_2, NOT_IN_ADDRESS, 128)),
+                Node::leaf("city", ps_text(&to.city, NOT_IN_CITY, 64)),
+                Node::leaf("postcode", ps_postcode(&to.zip)),
                 Node::leaf("id_country", id_country),
                 Node::leaf("phone", ps_phone(&to.phone)),
             ];
@@ -849,7 +923,7 @@ impl PrestaShop {
     }
 
     /// The TikTok order's cart (found by its delivery address, else created with its
-    /// rows), with every row priced at TikTok's price by a specific price bound to it.
+    /// rows) and its carrier.
     async fn cart(&self, order: &NewOrder, customer: (u64, &str), id_address: u64) -> Result<(u64, u64), StoreError> {
         #[derive(Deserialize)]
         struct CartRow {
@@ -906,7 +980,12 @@ impl PrestaShop {
                 .await?;
             Ok((created.id, id_carrier))
         };
-        let (id_cart, id_carrier) = found_or_created(find, create).await?;
+        found_or_created(find, create).await
+    }
+
+    /// Prices every row of the cart at TikTok's price, by a specific price bound to the
+    /// cart (PrestaShop deletes them once the cart is ordered: call it before).
+    async fn price_cart(&self, order: &NewOrder, id_cart: u64) -> Result<(), StoreError> {
         for line in &order.lines {
             let variant = VariantId::parse(&line.variant_id)?;
             let key = (variant.product, variant.part.unwrap_or(0));
@@ -952,7 +1031,7 @@ impl PrestaShop {
             };
             found_or_created(find, create).await?;
         }
-        Ok((id_cart, id_carrier))
+        Ok(())
     }
 
     /// Sets what a placed order carries for the marketplace: TikTok's totals (on the
@@ -1205,6 +1284,7 @@ impl StorePlatform for PrestaShop {
             };
             self.product_ids(&mut feed.ids).await?;
             self.stock_moved(&mut feed.stock).await?;
+            self.tracking_moved(&mut feed.tracking, now, &zone).await?;
             return Ok(ChangePage {
                 changes: Vec::new(),
                 cursor: serde_json::to_string(&feed).expect("a poll cursor serializes"),
@@ -1351,6 +1431,24 @@ impl StorePlatform for PrestaShop {
                 });
             }
         }
+        if products_done {
+            let seen: HashSet<String> = changes.iter().map(|c| c.dedupe_key.clone()).collect();
+            for (line, id_order, tracking_number) in self.tracking_moved(&mut feed.tracking, now, &zone).await? {
+                let dedupe_key = format!("shipment/{line}/{tracking_number}");
+                if seen.contains(&dedupe_key) {
+                    continue;
+                }
+                changes.push(StoreChange {
+                    store: String::new(),
+                    dedupe_key,
+                    created_at: now,
+                    event: StoreEvent::Shipment {
+                        order_id: id_order.to_string(),
+                        shipment_id: line.to_string(),
+                    },
+                });
+            }
+        }
         Ok(ChangePage {
             changes,
             cursor: serde_json::to_string(&feed).expect("a poll cursor serializes"),
@@ -1451,8 +1549,9 @@ impl StorePlatform for PrestaShop {
     /// leaves (the address named after the TikTok order, its cart, the cart's order),
     /// each step created only when it is not there, then finished ([`PrestaShop::finish`]).
     async fn create_order(&self, order: &NewOrder) -> Result<Order, StoreError> {
-        if let Some(existing) = self.find_order_by_external_id(&order.external_order_id).await? {
-            return Ok(existing);
+        if let Some(placed) = self.order_by_note(&order.external_order_id).await? {
+            // Finished again: a job that died after the note leaves the state to move.
+            return self.finish(placed, order).await;
         }
         let shop = self.shop().await?;
         self.check_lines(order).await?;
@@ -1467,6 +1566,7 @@ impl StorePlatform for PrestaShop {
             Ok(placed.into_iter().next())
         };
         let create = move || async move {
+            self.price_cart(order, id_cart).await?;
             let totals = Totals::of(order);
             let created: IdRow = self
                 .client
@@ -1502,17 +1602,10 @@ impl StorePlatform for PrestaShop {
 
     async fn find_order_by_external_id(&self, external_order_id: &str) -> Result<Option<Order>, StoreError> {
         let shop = self.shop().await?;
-        let found: Vec<PsOrder> = self
-            .client
-            .list(
-                "orders",
-                &List::display("full").contains("note", &note_prefix(external_order_id)),
-            )
-            .await?;
-        Ok(found
-            .iter()
-            .find(|o| external_id_of(&o.note).as_deref() == Some(external_order_id))
-            .map(|o| self.to_order(o, shop)))
+        Ok(self
+            .order_by_note(external_order_id)
+            .await?
+            .map(|o| self.to_order(&o, shop)))
     }
 
     /// Moves the order to the state `status` maps to, unless it is there. A partial
@@ -1592,14 +1685,16 @@ impl StorePlatform for PrestaShop {
         })
     }
 
-    /// The order's credit slips, oldest first.
+    /// The order's credit slips, oldest first. Errors: [`StoreError::NotFound`] for an
+    /// order the shop does not hold.
     async fn refunds(&self, order_id: &str) -> Result<Vec<Refund>, StoreError> {
+        let order = self.order(parse_id(order_id)?).await?;
         let slips: Vec<OrderSlipRow> = self
             .client
             .list(
                 "order_slip",
                 &List::display("id,total_products_tax_incl,total_shipping_tax_incl")
-                    .eq("id_order", parse_id(order_id)?)
+                    .eq("id_order", order.id)
                     .sort(&[("id", "ASC")]),
             )
             .await?;
@@ -1780,9 +1875,9 @@ impl PrestaShop {
             return Ok(Vec::new());
         };
         rows.sort_by_key(|r| r.id);
-        let first = levels.sha1.is_empty();
+        let first = levels.packed.is_empty();
         let before = levels.unpack();
-        *levels = Levels::of(sha1, &rows);
+        *levels = Levels::of(sha1, rows.iter().map(|r| (r.id, r.quantity)));
         if first {
             return Ok(Vec::new());
         }
@@ -1822,6 +1917,58 @@ impl PrestaShop {
     }
 }
 
+impl PrestaShop {
+    /// Lists the carrier lines of the last [`TRACKING_DAYS`] days unless their listing's
+    /// `Content-Sha1` is still `tracking`'s; on a change keeps the new hashes and returns
+    /// `(line, order, tracking number)` of each line whose tracking number is new or
+    /// changed (none on the first listing).
+    async fn tracking_moved(
+        &self,
+        tracking: &mut Levels,
+        now: i64,
+        zone: &jiff::tz::TimeZone,
+    ) -> Result<Vec<(u64, u64, String)>, StoreError> {
+        #[derive(Deserialize)]
+        struct Line {
+            #[serde(deserialize_with = "de::id")]
+            id: u64,
+            #[serde(deserialize_with = "de::id")]
+            id_order: u64,
+            #[serde(default, deserialize_with = "de::text")]
+            tracking_number: String,
+        }
+        let since = shop_time(&iso_of(now - TRACKING_DAYS * 86_400), zone)?;
+        let listed = self
+            .client
+            .list_if_changed::<Line>(
+                "order_carriers",
+                &List::display("id,id_order,tracking_number")
+                    .between_dates("date_add", &since, END_OF_TIME)
+                    .sort(&[("id", "ASC")]),
+                Some(&tracking.sha1),
+            )
+            .await?;
+        let Some((mut lines, sha1)) = listed else {
+            return Ok(Vec::new());
+        };
+        lines.sort_by_key(|l| l.id);
+        let first = tracking.packed.is_empty();
+        let before = tracking.unpack();
+        *tracking = Levels::of(sha1, lines.iter().map(|l| (l.id, tracking_hash(&l.tracking_number))));
+        if first {
+            return Ok(Vec::new());
+        }
+        Ok(lines
+            .into_iter()
+            .filter(|l| {
+                let hash = tracking_hash(&l.tracking_number);
+                hash != 0 && before.get(&l.id) != Some(&hash)
+            })
+            .map(|l| (l.id, l.id_order, l.tracking_number.trim().to_string()))
+            .collect())
+    }
+}
+
 /// A PrestaShop id. Errors: [`StoreError::Invalid`] for anything else.
 fn parse_id(id: &str) -> Result<u64, StoreError> {
     id.parse().map_err(|_| StoreError::Invalid {
@@ -1852,11 +1999,21 @@ mod tests {
 
     #[test]
     fn names_are_what_prestashop_accepts() {
-        assert_eq!(ps_name("J0hn (Jr.)", "x"), "Jhn Jr.");
+        assert_eq!(ps_name("J0hn (Jr.)", "x"), "Jhn Jr");
+        assert_eq!(ps_name("J.R. Smith", "x"), "JR. Smith");
+        assert_eq!(ps_name("Ana/María [x]", "x"), "AnaMaría x");
+        assert_eq!(ps_text("1 Main St <Apt 2>", NOT_IN_ADDRESS, 128), "1 Main St Apt 2");
+        assert_eq!(ps_text("St. Louis; MO", NOT_IN_CITY, 64), "St. Louis MO");
+        assert_eq!(ps_postcode(" 78751-1234_x "), "78751-1234x");
         assert_eq!(ps_name("  Ann   Lee ", "x"), "Ann Lee");
         assert_eq!(ps_name("12345", "Buyer"), "Buyer");
         assert_eq!(ps_name("José 🎉", "x"), "José 🎉");
         assert_eq!(ps_phone("+1 (512) 555-0100 ext#2"), "+1 (512) 555-0100 2");
+        assert_eq!(
+            external_id_of(&format!("Gift. {}", note_prefix("576461413000000201"))).as_deref(),
+            Some("576461413000000201"),
+            "the id is found wherever the merchant's words put it"
+        );
     }
 
     #[test]
@@ -1911,7 +2068,7 @@ mod tests {
                 quantity: (id % 300) as i64 - 5,
             })
             .collect();
-        let levels = Levels::of("sha".into(), &rows);
+        let levels = Levels::of("sha".into(), rows.iter().map(|r| (r.id, r.quantity)));
         assert!(levels.packed.len() < 40_000, "{} bytes", levels.packed.len());
         let read = levels.unpack();
         assert_eq!(read.len(), 10_000);
