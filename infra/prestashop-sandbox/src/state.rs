@@ -125,12 +125,27 @@ pub fn money(value: Decimal) -> String {
     format!("{:.6}", value.round_dp(6))
 }
 
-/// Unix seconds as PrestaShop's dates, `YYYY-MM-DD HH:MM:SS` (UTC in the sandbox).
+/// Unix seconds as PrestaShop's dates, `YYYY-MM-DD HH:MM:SS` in the shop's time zone
+/// ([`SHOP_UTC_OFFSET_HOURS`]).
 pub fn ps_time(unix: i64) -> String {
+    let offset = jiff::tz::Offset::from_hours(SHOP_UTC_OFFSET_HOURS).expect("a valid offset");
     jiff::Timestamp::from_second(unix)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(offset))
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
+
+/// The shop's offset from UTC (hours): it keeps its dates in its own time zone, as a
+/// PrestaShop does (`PS_TIMEZONE`), here five hours behind UTC (US Eastern standard
+/// time, without its summer time), so a client that reads them as UTC misses changes.
+pub const SHOP_UTC_OFFSET_HOURS: i8 = -5;
+
+/// The shop's `PS_TIMEZONE`: the IANA name of [`SHOP_UTC_OFFSET_HOURS`] (POSIX signs:
+/// `Etc/GMT+5` is five hours behind UTC).
+pub const SHOP_TIME_ZONE: &str = "Etc/GMT+5";
 
 /// Now, as [`ps_time`].
 pub fn now() -> String {
@@ -465,6 +480,7 @@ impl State {
         }
         let mut configs: Vec<(String, String)> = vec![
             ("PS_LANG_DEFAULT".into(), "1".into()),
+            ("PS_TIMEZONE".into(), SHOP_TIME_ZONE.into()),
             ("PS_CURRENCY_DEFAULT".into(), "1".into()),
             ("PS_COUNTRY_DEFAULT".into(), "21".into()),
             ("PS_SHOP_DEFAULT".into(), "1".into()),

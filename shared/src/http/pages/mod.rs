@@ -466,7 +466,7 @@ pub fn prestashop_connect_form(message: Option<&str>, form_token: &str, values: 
             h1 { "Connect your PrestaShop store" }
             @if let Some(message) = message { div.card.error role="alert" { p { (message) } } }
             div.card {
-                p { "In the PrestaShop back office, open Advanced Parameters → Webservice, enable the webservice, and add a key. Give it these permissions, then save and paste the key here:" }
+                p { "For PrestaShop 8.1 or later. In the back office, open Advanced Parameters → Webservice, enable the webservice, and add a key. Give it these permissions, then save and paste the key here:" }
                 ul {
                     @for (resource, methods, why) in crate::store::prestashop::NEEDED {
                         li { code { (resource) } ": " (methods.join(", ")) " (to " (why) ")" }

@@ -214,7 +214,14 @@ pub fn error_message(body: &[u8]) -> String {
         .map(str::to_string)
         .collect();
     if messages.is_empty() {
-        String::from_utf8_lossy(body).chars().take(200).collect()
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.starts_with('<') {
+            // A web server's or PHP's HTML page, not the webservice's answer.
+            "the shop answered with a web page instead of the webservice's answer".to_string()
+        } else {
+            text.chars().take(200).collect()
+        }
     } else {
         messages.join("; ")
     }
@@ -631,7 +638,11 @@ mod tests {
             error_message(br#"{"errors":[{"code":21,"message":"No permission for this authentication key"}]}"#),
             "No permission for this authentication key"
         );
-        assert_eq!(error_message(b"<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(
+            error_message(b"<html>oops</html>"),
+            "the shop answered with a web page instead of the webservice's answer"
+        );
+        assert_eq!(error_message(b"Too Many Requests"), "Too Many Requests");
         let none: Vec<Value> = items(serde_json::json!([]), "products").unwrap();
         assert!(none.is_empty());
         let some: Vec<Value> = items(serde_json::json!({"products": [{"id": 1}]}), "products").unwrap();

@@ -538,7 +538,16 @@ impl PrestaShop {
             .iter()
             .filter_map(|&key| number(key).map(|id| (key, id)))
             .collect();
-        let time_zone = jiff::tz::TimeZone::get(get("PS_TIMEZONE").trim()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let zone_name = get("PS_TIMEZONE");
+        let time_zone = match jiff::tz::TimeZone::get(zone_name.trim()) {
+            Ok(zone) => zone,
+            Err(error) => {
+                // The shop's dates are then read as UTC, so a shop far from it is polled
+                // with its window off by the difference.
+                tracing::warn!(zone = %zone_name, %error, "the shop's PS_TIMEZONE is not a known time zone; reading its dates as UTC");
+                jiff::tz::TimeZone::UTC
+            }
+        };
         Ok(Shop {
             name: get("PS_SHOP_NAME"),
             id_lang,
