@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use connector::schedules::{self, Schedule};
 use connector::store::Platform;
-use connector_local::{Running, onboard_sandbox};
+use connector_local::{Browser, Running, onboard_sandbox};
 use sandbox_kit::faults::{Faults, Injector, RequestFault};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{eventually, stack_args, tiktok, tiktok_admin, tiktok_order, tiktok_products};
 
@@ -144,4 +144,100 @@ pub fn lose_nth_answer(nth: usize) -> Faults {
                 .then_some(faults)
         })
         .expect("a seed gives the pattern")
+}
+
+/// The buyer of delivered TikTok order `id` asks for a refund; once the request shows in
+/// the app, the merchant (`browser` signed in at `base` with `csrf`) approves it. The
+/// return's id.
+pub async fn refund_approved(running: &Running, (browser, base, csrf): (&mut Browser, &str, &str), id: &str) -> String {
+    let answer = tiktok_admin(
+        running,
+        "/sandbox/returns",
+        &json!({"order_id": id, "return_type": "REFUND", "return_reason_text": "Arrived damaged"}),
+    )
+    .await;
+    assert_eq!(answer.status(), 201);
+    let return_id = answer.json::<Value>().await.unwrap()["return_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let store = running.sandboxes.as_ref().unwrap().onboarded_store_id();
+    let table = running.app.table.as_ref();
+    assert!(
+        eventually(20, async || connector::returns::get(table, &store, &return_id)
+            .await
+            .unwrap()
+            .is_some())
+        .await,
+        "the request shows in the app"
+    );
+    let approve = format!("{base}/settings/api/returns/{return_id}/approve");
+    let approved = browser
+        .post_json(&approve, &json!({"decision": "refund"}), csrf)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    return_id
+}
+
+/// TikTok notifies return `return_id` of order `id` (shop `shop`) twice more and the
+/// return poller runs, all settled: what a refund must survive without being made twice.
+pub async fn return_notified_again(running: &Running, shop: &str, id: &str, return_id: &str) {
+    let store = running.sandboxes.as_ref().unwrap().onboarded_store_id();
+    let record = connector::returns::get(running.app.table.as_ref(), &store, return_id)
+        .await
+        .unwrap()
+        .unwrap();
+    for n in 0..2 {
+        connector::returns::enqueue(
+            &running.app,
+            &store,
+            (shop, id, record.kind, return_id),
+            "webhook",
+            format!("again-{n}"),
+        )
+        .await
+        .unwrap();
+    }
+    schedules::run(&running.app, Schedule::PollReturns).await.unwrap();
+    assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
+}
+
+/// Every product of the store sandbox's `/sandbox/catalogue` is live on TikTok under
+/// its name, with its sellable SKUs (its own, or its parts': the products' `parts` key
+/// lists them, and `sku` names each one's SKU), and TikTok sells of each what `stock_of`
+/// says the store has.
+pub async fn assert_live_as_held(running: &Running, (parts, sku): (&str, &str), stock_of: impl AsyncFn(&str) -> i64) {
+    let catalogue = get_json(&format!("{}/sandbox/catalogue", store_sandbox(running))).await;
+    let on_tiktok = tiktok_products(running).await;
+    for product in catalogue.as_array().unwrap() {
+        let name = product["name"].as_str().unwrap();
+        let listed = on_tiktok
+            .iter()
+            .find(|p| p["title"] == name)
+            .unwrap_or_else(|| panic!("{name} is on TikTok"));
+        assert_eq!(listed["status"], "ACTIVATE", "{name} is live");
+        let variants = product[parts].as_array().unwrap();
+        let mut sold: Vec<&str> = if variants.is_empty() {
+            vec![product[sku].as_str().unwrap()]
+        } else {
+            variants.iter().map(|v| v[sku].as_str().unwrap()).collect()
+        };
+        let mut listed_skus: Vec<&str> = listed["skus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["seller_sku"].as_str().unwrap())
+            .collect();
+        sold.sort_unstable();
+        listed_skus.sort_unstable();
+        assert_eq!(listed_skus, sold, "{name}'s SKUs");
+        for sold_sku in sold {
+            assert_eq!(
+                tiktok_sku(running, sold_sku).await.1 as i64,
+                stock_of(sold_sku).await,
+                "{sold_sku}: TikTok sells what the store has"
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ use connector_e2e::hosted::{
     self, get_json, lose_nth_answer, one_store_poll, place_on_tiktok, set_tiktok_status, store_admin as magento_admin,
     store_sandbox as magento, tiktok_order_of, tiktok_sku,
 };
-use connector_e2e::{eventually, tiktok, tiktok_admin, tiktok_products};
+use connector_e2e::{eventually, tiktok, tiktok_admin};
 use connector_local::{Browser, Running};
 use magento2_sandbox::SandboxConfig;
 use serde_json::{Value, json};
@@ -99,40 +99,10 @@ async fn merchant(running: &Running) -> (Browser, String, String) {
 async fn a_store_connected_through_the_form_is_imported_uploaded_and_live_on_tiktok() {
     let (_dir, running, _shop) = ready().await;
     let catalogue = get_json(&format!("{}/sandbox/catalogue", magento(&running))).await;
-    let catalogue = catalogue.as_array().unwrap();
-    assert_eq!(catalogue.len(), PRODUCTS);
-    let on_tiktok = tiktok_products(&running).await;
-    for product in catalogue {
-        let name = product["name"].as_str().unwrap();
-        let listed = on_tiktok
-            .iter()
-            .find(|p| p["title"] == name)
-            .unwrap_or_else(|| panic!("{name} is on TikTok"));
-        assert_eq!(listed["status"], "ACTIVATE", "{name} is live");
-        // A simple product sells as itself, a configurable one as its children.
-        let children = product["children"].as_array().unwrap();
-        let mut sold: Vec<&str> = if children.is_empty() {
-            vec![product["sku"].as_str().unwrap()]
-        } else {
-            children.iter().map(|c| c["sku"].as_str().unwrap()).collect()
-        };
-        let mut listed_skus: Vec<&str> = listed["skus"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["seller_sku"].as_str().unwrap())
-            .collect();
-        sold.sort_unstable();
-        listed_skus.sort_unstable();
-        assert_eq!(listed_skus, sold, "{name}'s SKUs");
-        for sku in sold {
-            assert_eq!(
-                tiktok_sku(&running, sku).await.1 as i64,
-                salable(&running, sku).await,
-                "{sku}: TikTok sells what Magento can sell"
-            );
-        }
-    }
+    assert_eq!(catalogue.as_array().unwrap().len(), PRODUCTS);
+    // A simple product sells as itself, a configurable one as its children; TikTok sells
+    // what Magento can sell.
+    hosted::assert_live_as_held(&running, ("children", "sku"), async |sku| salable(&running, sku).await).await;
 }
 
 #[tokio::test]
@@ -367,33 +337,7 @@ async fn a_refund_approved_on_tiktok_becomes_exactly_one_credit_memo_in_magento(
     let id = "576461413038795005";
     ordered(&running, &shop, id, &["SKU-00007"]).await;
     set_tiktok_status(&running, id, json!({"status": "DELIVERED"})).await;
-    let answer = tiktok_admin(
-        &running,
-        "/sandbox/returns",
-        &json!({"order_id": id, "return_type": "REFUND", "return_reason_text": "Arrived damaged"}),
-    )
-    .await;
-    assert_eq!(answer.status(), 201);
-    let return_id = answer.json::<Value>().await.unwrap()["return_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let store = running.sandboxes.as_ref().unwrap().onboarded_store_id();
-    let table = running.app.table.as_ref();
-    assert!(
-        eventually(20, async || connector::returns::get(table, &store, &return_id)
-            .await
-            .unwrap()
-            .is_some())
-        .await,
-        "the request shows in the app"
-    );
-    let approve = format!("{base}/settings/api/returns/{return_id}/approve");
-    let approved = browser
-        .post_json(&approve, &json!({"decision": "refund"}), &csrf)
-        .await
-        .unwrap();
-    assert_eq!(approved.status, 200, "{}", approved.body);
+    let return_id = hosted::refund_approved(&running, (&mut browser, &base, &csrf), id).await;
     let memos = async || {
         magento_orders(&running, id).await[0]["creditmemos"]
             .as_array()
@@ -406,23 +350,7 @@ async fn a_refund_approved_on_tiktok_becomes_exactly_one_credit_memo_in_magento(
         magento_orders(&running, id).await[0]
     );
     // Notified again and polled again: nothing is refunded twice.
-    let record = connector::returns::get(table, &store, &return_id)
-        .await
-        .unwrap()
-        .unwrap();
-    for n in 0..2 {
-        connector::returns::enqueue(
-            &running.app,
-            &store,
-            (&shop, id, record.kind, &return_id),
-            "webhook",
-            format!("again-{n}"),
-        )
-        .await
-        .unwrap();
-    }
-    schedules::run(&running.app, Schedule::PollReturns).await.unwrap();
-    assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
+    hosted::return_notified_again(&running, &shop, id, &return_id).await;
     let memos = memos().await;
     assert_eq!(memos.len(), 1, "exactly one credit memo: {memos:?}");
     assert_eq!(

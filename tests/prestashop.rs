@@ -9,13 +9,12 @@
 
 use std::time::Duration;
 
-use connector::schedules::{self, Schedule};
 use connector::store::Platform;
 use connector_e2e::hosted::{
     self, get_json, lose_nth_answer, one_store_poll, place_on_tiktok, set_tiktok_status, store_admin as shop_admin,
     store_sandbox as prestashop, tiktok_order_of, tiktok_sku,
 };
-use connector_e2e::{eventually, tiktok, tiktok_admin, tiktok_order, tiktok_products};
+use connector_e2e::{eventually, tiktok, tiktok_admin, tiktok_order};
 use connector_local::{Browser, Running};
 use prestashop_sandbox::SandboxConfig;
 use rust_decimal::Decimal;
@@ -165,40 +164,12 @@ async fn merchant(running: &Running) -> (Browser, String, String) {
 #[tokio::test]
 async fn a_shop_connected_through_the_form_is_imported_uploaded_and_live_on_tiktok() {
     let (_dir, running, _shop) = ready().await;
-    let catalogue = catalogue(&running).await;
-    assert_eq!(catalogue.len(), PRODUCTS);
-    let on_tiktok = tiktok_products(&running).await;
-    for product in &catalogue {
-        let name = product["name"].as_str().unwrap();
-        let listed = on_tiktok
-            .iter()
-            .find(|p| p["title"] == name)
-            .unwrap_or_else(|| panic!("{name} is on TikTok"));
-        assert_eq!(listed["status"], "ACTIVATE", "{name} is live");
-        // A product sells as itself, or as its combinations.
-        let combinations = product["combinations"].as_array().unwrap();
-        let mut sold: Vec<&str> = if combinations.is_empty() {
-            vec![product["reference"].as_str().unwrap()]
-        } else {
-            combinations.iter().map(|c| c["reference"].as_str().unwrap()).collect()
-        };
-        let mut listed_skus: Vec<&str> = listed["skus"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["seller_sku"].as_str().unwrap())
-            .collect();
-        sold.sort_unstable();
-        listed_skus.sort_unstable();
-        assert_eq!(listed_skus, sold, "{name}'s SKUs");
-        for sku in sold {
-            assert_eq!(
-                tiktok_sku(&running, sku).await.1 as i64,
-                stock(&running, sku).await,
-                "{sku}: TikTok sells what PrestaShop has"
-            );
-        }
-    }
+    assert_eq!(catalogue(&running).await.len(), PRODUCTS);
+    // A product sells as itself, or as its combinations; TikTok sells what the shop has.
+    hosted::assert_live_as_held(&running, ("combinations", "reference"), async |sku| {
+        stock(&running, sku).await
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -433,33 +404,7 @@ async fn a_refund_approved_on_tiktok_is_one_credit_slip_and_moves_the_order_to_r
         "the order reaches PrestaShop"
     );
     set_tiktok_status(&running, id, json!({"status": "DELIVERED"})).await;
-    let answer = tiktok_admin(
-        &running,
-        "/sandbox/returns",
-        &json!({"order_id": id, "return_type": "REFUND", "return_reason_text": "Arrived damaged"}),
-    )
-    .await;
-    assert_eq!(answer.status(), 201);
-    let return_id = answer.json::<Value>().await.unwrap()["return_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let store = running.sandboxes.as_ref().unwrap().onboarded_store_id();
-    let table = running.app.table.as_ref();
-    assert!(
-        eventually(20, async || connector::returns::get(table, &store, &return_id)
-            .await
-            .unwrap()
-            .is_some())
-        .await,
-        "the request shows in the app"
-    );
-    let approve = format!("{base}/settings/api/returns/{return_id}/approve");
-    let approved = browser
-        .post_json(&approve, &json!({"decision": "refund"}), &csrf)
-        .await
-        .unwrap();
-    assert_eq!(approved.status, 200, "{}", approved.body);
+    let return_id = hosted::refund_approved(&running, (&mut browser, &base, &csrf), id).await;
     let refunded_rows = async || {
         shop_orders(&running, id).await[0]["history"]
             .as_array()
@@ -474,22 +419,7 @@ async fn a_refund_approved_on_tiktok_is_one_credit_slip_and_moves_the_order_to_r
         shop_orders(&running, id).await[0]
     );
     // Notified again and polled again: nothing is refunded twice.
-    let record = connector::returns::get(table, &store, &return_id)
-        .await
-        .unwrap()
-        .unwrap();
-    for n in 0..2 {
-        connector::returns::enqueue(
-            &running.app,
-            &store,
-            (&shop, id, record.kind, &return_id),
-            "webhook",
-            format!("again-{n}"),
-        )
-        .await
-        .unwrap();
-    }
-    schedules::run(&running.app, Schedule::PollReturns).await.unwrap();
+    hosted::return_notified_again(&running, &shop, id, &return_id).await;
     one_store_poll(&running).await;
     assert_eq!(refunded_rows().await, 1, "moved to Refunded exactly once");
     let order = &shop_orders(&running, id).await[0];

@@ -95,6 +95,44 @@ pub fn money(value: &Value) -> Decimal {
     }
 }
 
+/// The products of a sandbox's `/sandbox/catalogue` answer: each `{"id", <sku>,
+/// <parts>: [{"id", <sku>, "options": [[name, value]]}]}` with its parts as variants
+/// `{product id}:{part id}` (Magento's configurable children, PrestaShop's combinations),
+/// or itself as its one variant when it has none.
+pub fn held_products(products: &[Value], parts: &str, sku: &str) -> Vec<crate::suite::HeldProduct> {
+    use crate::suite::{HeldProduct, HeldVariant};
+    products
+        .iter()
+        .map(|p| {
+            let id = text(&p["id"]);
+            let children = p[parts].as_array().cloned().unwrap_or_default();
+            let variants = if children.is_empty() {
+                vec![HeldVariant {
+                    id: id.clone(),
+                    sku: text(&p[sku]),
+                    options: Vec::new(),
+                }]
+            } else {
+                children
+                    .iter()
+                    .map(|c| HeldVariant {
+                        id: format!("{id}:{}", text(&c["id"])),
+                        sku: text(&c[sku]),
+                        options: c["options"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|pair| (text(&pair[0]), text(&pair[1])))
+                            .collect(),
+                    })
+                    .collect()
+            };
+            HeldProduct { id, variants }
+        })
+        .collect()
+}
+
+/// A JSON value as text (a string as it is, anything else as JSON).
 pub fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

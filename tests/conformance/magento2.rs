@@ -18,7 +18,7 @@ use magento2_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 use crate::kit::{Admin, money, text};
-use crate::suite::{Bench, Fault, HeldOrder, HeldProduct, HeldShipment, HeldVariant, Injected, SandboxStore, Setup};
+use crate::suite::{Bench, Fault, HeldOrder, HeldProduct, HeldShipment, Injected, SandboxStore, Setup};
 
 /// The store's MSI sources, in the order the sandbox seeds them.
 const SOURCES: [&str; 2] = ["default", "warehouse_2"];
@@ -111,35 +111,7 @@ impl SandboxStore for MagentoSandbox {
                 .call(reqwest::Method::GET, "/sandbox/catalogue", None)
                 .await?,
         )?;
-        Ok(products
-            .iter()
-            .map(|p| {
-                let id = text(&p["id"]);
-                let children = p["children"].as_array().cloned().unwrap_or_default();
-                let variants = if children.is_empty() {
-                    vec![HeldVariant {
-                        id: id.clone(),
-                        sku: text(&p["sku"]),
-                        options: Vec::new(),
-                    }]
-                } else {
-                    children
-                        .iter()
-                        .map(|c| HeldVariant {
-                            id: format!("{id}:{}", text(&c["id"])),
-                            sku: text(&c["sku"]),
-                            options: c["options"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|pair| (text(&pair[0]), text(&pair[1])))
-                                .collect(),
-                        })
-                        .collect()
-                };
-                HeldProduct { id, variants }
-            })
-            .collect())
+        Ok(crate::kit::held_products(&products, "children", "sku"))
     }
 
     fn locations(&self) -> Vec<String> {

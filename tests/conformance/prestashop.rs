@@ -18,7 +18,7 @@ use prestashop_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 use crate::kit::{Admin, money, text};
-use crate::suite::{Bench, Fault, HeldOrder, HeldProduct, HeldShipment, HeldVariant, Injected, SandboxStore, Setup};
+use crate::suite::{Bench, Fault, HeldOrder, HeldProduct, HeldShipment, Injected, SandboxStore, Setup};
 
 /// How far the sandbox's order state ids are moved from PrestaShop's defaults.
 const STATE_ID_OFFSET: u32 = 40;
@@ -86,35 +86,7 @@ impl SandboxStore for PrestaShopSandbox {
                 .call(reqwest::Method::GET, "/sandbox/catalogue", None)
                 .await?,
         )?;
-        Ok(products
-            .iter()
-            .map(|p| {
-                let id = text(&p["id"]);
-                let combinations = p["combinations"].as_array().cloned().unwrap_or_default();
-                let variants = if combinations.is_empty() {
-                    vec![HeldVariant {
-                        id: id.clone(),
-                        sku: text(&p["reference"]),
-                        options: Vec::new(),
-                    }]
-                } else {
-                    combinations
-                        .iter()
-                        .map(|c| HeldVariant {
-                            id: format!("{id}:{}", text(&c["id"])),
-                            sku: text(&c["reference"]),
-                            options: c["options"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|pair| (text(&pair[0]), text(&pair[1])))
-                                .collect(),
-                        })
-                        .collect()
-                };
-                HeldProduct { id, variants }
-            })
-            .collect())
+        Ok(crate::kit::held_products(&products, "combinations", "reference"))
     }
 
     fn locations(&self) -> Vec<String> {

@@ -607,6 +607,65 @@ pub(crate) fn retry_delay(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(rand::random_range(ceiling / 2..=ceiling))
 }
 
+/// An answer a store gave: its status, headers and body.
+pub(crate) struct Answer {
+    /// HTTP status (2xx or 304).
+    pub status: reqwest::StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Sends the request `build` makes (afresh on each try, so a signature is new) up to
+/// `max_attempts` times while the failure is one a retry can fix (5xx, a dropped
+/// connection, 429 waited out by its `Retry-After`), and returns a 2xx or 304 answer.
+/// `error_of` turns another status and its body into the store's error (its words).
+/// `what` names the call in logs (a path, never a secret).
+pub(crate) async fn send_with_retries(
+    what: &str,
+    max_attempts: u32,
+    build: impl Fn() -> reqwest::RequestBuilder,
+    error_of: impl Fn(reqwest::StatusCode, &[u8]) -> StoreError,
+) -> Result<Answer, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (error, wait) = match build().send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let wait = headers
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(std::time::Duration::from_secs);
+                match response.bytes().await {
+                    Ok(body) if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED => {
+                        return Ok(Answer {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                        });
+                    }
+                    Ok(body) => (error_of(status, &body), wait),
+                    Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
+                }
+            }
+            Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
+        };
+        if !error.is_retryable() || attempt >= max_attempts {
+            return Err(error);
+        }
+        let pause = match (&error, wait) {
+            (StoreError::RateLimited, Some(wait)) => wait,
+            _ => retry_delay(attempt),
+        };
+        tracing::warn!(call = what, attempt, %error, pause_ms = pause.as_millis() as u64, "retrying a store call");
+        tokio::time::sleep(pause).await;
+    }
+}
+
 /// How far before its cursor a poll reads again (seconds): changes a store saved with a
 /// time a little before the last poll's end are still seen.
 pub const POLL_OVERLAP_SECS: i64 = 120;
@@ -748,20 +807,36 @@ pub trait StorePlatform: Send + Sync {
     /// Shipments of an order.
     async fn shipments(&self, order_id: &str) -> Result<Vec<Shipment>, StoreError>;
     /// Subscribes `topics` to `destination`, sending `secret` in a header on every
-    /// delivery; idempotent (existing subscriptions are reused).
+    /// delivery; idempotent (existing subscriptions are reused). By default (a platform
+    /// whose changes are polled, [`ChangeFeed::Polling`]) nothing to subscribe.
     async fn subscribe_webhooks(
         &self,
-        destination: &str,
-        topics: &[Topic],
-        secret: &str,
-    ) -> Result<Vec<Subscription>, StoreError>;
-    /// Removes every subscription of this app.
-    async fn unsubscribe_webhooks(&self) -> Result<(), StoreError>;
+        _destination: &str,
+        _topics: &[Topic],
+        _secret: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Removes every subscription of this app (by default none to remove).
+    async fn unsubscribe_webhooks(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The store's control-panel page of an order, where the merchant opens it.
     fn order_admin_url(&self, order_id: &str) -> String;
-    /// Verifies a delivery (headers lower-case) against the per-store `secret` and parses it.
-    fn parse_webhook(&self, headers: &[(String, String)], body: &[u8], secret: &str)
-    -> Result<StoreChange, StoreError>;
+    /// Verifies a delivery (headers lower-case) against the per-store `secret` and parses
+    /// it. By default (a platform that sends none) every delivery is
+    /// [`StoreError::WebhookRejected`].
+    fn parse_webhook(
+        &self,
+        _headers: &[(String, String)],
+        _body: &[u8],
+        _secret: &str,
+    ) -> Result<StoreChange, StoreError> {
+        Err(StoreError::WebhookRejected(format!(
+            "{} stores send no webhooks to the connector; their changes are polled",
+            self.platform().label()
+        )))
+    }
 }
 
 /// Where one polled listing of changed records stands (a cursor part of

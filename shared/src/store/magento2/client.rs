@@ -431,9 +431,8 @@ impl Client {
             write!(full, "{separator}{}={}", encode(name), encode(value)).expect("writing to a String");
         }
         let body = body.map(|b| serde_json::to_vec(b).expect("request bodies serialize"));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let build = || {
+            // Signed afresh on each try (a new nonce and timestamp).
             let authorization = match &self.config.auth {
                 Auth::OAuth(credentials) => authorization(method.as_str(), &url, query, credentials),
                 Auth::Bearer(token) => format!("Bearer {}", token.expose()),
@@ -446,36 +445,10 @@ impl Client {
             if let Some(body) = &body {
                 request = request.header("content-type", "application/json").body(body.clone());
             }
-            let (error, wait) = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let wait = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    match response.bytes().await {
-                        Ok(bytes) if status.is_success() => {
-                            return serde_json::from_slice(&bytes)
-                                .map_err(|e| StoreError::Malformed(format!("{path}: {e}")));
-                        }
-                        Ok(bytes) => (status_error(status, &bytes), wait),
-                        Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
-                    }
-                }
-                Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
-            };
-            if !error.is_retryable() || attempt >= max_attempts {
-                return Err(error);
-            }
-            let pause = match (&error, wait) {
-                (StoreError::RateLimited, Some(wait)) => wait,
-                _ => crate::store::retry_delay(attempt),
-            };
-            tracing::warn!(path, attempt, %error, pause_ms = pause.as_millis() as u64, "retrying Magento call");
-            tokio::time::sleep(pause).await;
-        }
+            request
+        };
+        let answer = crate::store::send_with_retries(path, max_attempts, build, status_error).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| StoreError::Malformed(format!("{path}: {e}")))
     }
 
     /// A `GET`, retried.

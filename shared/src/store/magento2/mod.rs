@@ -38,8 +38,7 @@ use model::*;
 use super::{
     Address, Capabilities, Category, ChangeFeed, ChangePage, Image, InventoryTracking, Named, NewOrder, NewRefund,
     OptionValue, Order, OrderStatus, Platform, PollWindow, Product, ProductPage, Refund, Shipment, StockChange,
-    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant, VariantId,
-    VariantStock,
+    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Topic, Units, Variant, VariantId, VariantStock,
 };
 
 /// Products per page of a listing.
@@ -1412,33 +1411,9 @@ impl StorePlatform for Magento2 {
     }
 
     /// Magento Open Source sends no webhooks: nothing to subscribe (changes are polled).
-    async fn subscribe_webhooks(
-        &self,
-        _destination: &str,
-        _topics: &[Topic],
-        _secret: &str,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn unsubscribe_webhooks(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     /// The order's page in the Magento admin (at the default `admin` path).
     fn order_admin_url(&self, order_id: &str) -> String {
         format!("{}/admin/sales/order/view/order_id/{order_id}/", self.client.base_url())
-    }
-
-    fn parse_webhook(
-        &self,
-        _headers: &[(String, String)],
-        _body: &[u8],
-        _secret: &str,
-    ) -> Result<StoreChange, StoreError> {
-        Err(StoreError::WebhookRejected(
-            "Magento stores send no webhooks to the connector".into(),
-        ))
     }
 }
 

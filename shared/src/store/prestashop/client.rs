@@ -322,9 +322,7 @@ impl Client {
             .next()
             .unwrap_or(url)
             .trim_start_matches(&self.config.base_url);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let build = || {
             let mut request = self
                 .http
                 .request(method.clone(), url)
@@ -335,39 +333,20 @@ impl Client {
             if let Some(body) = &body {
                 request = request.header("content-type", "application/xml").body(body.clone());
             }
-            let (error, wait) = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let header = |name: &str| {
-                        response
-                            .headers()
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    let wait = header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let sha1 = header("content-sha1").unwrap_or_default();
-                    match response.bytes().await {
-                        Ok(_) if status == StatusCode::NOT_MODIFIED => return Ok(None),
-                        Ok(bytes) if status.is_success() => return Ok(Some((bytes.to_vec(), sha1))),
-                        Ok(bytes) => (StoreError::from_status(status.as_u16(), error_message(&bytes)), wait),
-                        Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
-                    }
-                }
-                Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
-            };
-            if !error.is_retryable() || attempt >= max_attempts {
-                return Err(error);
-            }
-            let pause = match (&error, wait) {
-                (StoreError::RateLimited, Some(wait)) => wait,
-                _ => crate::store::retry_delay(attempt),
-            };
-            tracing::warn!(path, attempt, %error, pause_ms = pause.as_millis() as u64, "retrying PrestaShop call");
-            tokio::time::sleep(pause).await;
+            request
+        };
+        let error_of = |status: StatusCode, body: &[u8]| StoreError::from_status(status.as_u16(), error_message(body));
+        let answer = crate::store::send_with_retries(path, max_attempts, build, error_of).await?;
+        if answer.status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
         }
+        let sha1 = answer
+            .headers
+            .get("content-sha1")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Some((answer.body, sha1)))
     }
 
     /// What the key may do: each resource it reaches with the methods it may use on it,

@@ -38,8 +38,7 @@ use model::*;
 use super::{
     Address, Capabilities, Category, ChangeFeed, ChangePage, Image, InventoryTracking, Named, NewOrder, NewRefund,
     OptionValue, Order, OrderStatus, Platform, PollWindow, Product, ProductPage, Refund, Shipment, StockChange,
-    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Subscription, Topic, Units, Variant, VariantId,
-    VariantStock,
+    StoreChange, StoreError, StoreEvent, StorePlatform, StoreProfile, Topic, Units, Variant, VariantId, VariantStock,
 };
 
 /// Records per page of a listing.
@@ -1813,19 +1812,6 @@ impl StorePlatform for PrestaShop {
             .collect())
     }
 
-    async fn subscribe_webhooks(
-        &self,
-        _destination: &str,
-        _topics: &[Topic],
-        _secret: &str,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn unsubscribe_webhooks(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     /// The order in the back office. Its folder is renamed per install and its links
     /// carry a token, so this is the shop's address with the order's: the back office
     /// asks the merchant to sign in and opens it.
@@ -1834,17 +1820,6 @@ impl StorePlatform for PrestaShop {
             "{}/admin/index.php?controller=AdminOrders&vieworder&id_order={order_id}",
             self.client.base_url()
         )
-    }
-
-    fn parse_webhook(
-        &self,
-        _headers: &[(String, String)],
-        _body: &[u8],
-        _secret: &str,
-    ) -> Result<StoreChange, StoreError> {
-        Err(StoreError::WebhookRejected(
-            "PrestaShop sends no webhooks; its changes are polled".into(),
-        ))
     }
 }
 
@@ -1872,24 +1847,15 @@ impl PrestaShop {
     /// new) since the last listing, the variant that moved (`None` when several did);
     /// none on the first listing.
     async fn stock_moved(&self, levels: &mut Levels) -> Result<Vec<(u64, Option<String>)>, StoreError> {
-        let listed = self
-            .client
-            .list_if_changed::<StockAvailable>(
-                "stock_availables",
-                &List::display("id,id_product,id_product_attribute,quantity").sort(&[("id", "ASC")]),
-                Some(&levels.sha1),
-            )
+        let list = List::display("id,id_product,id_product_attribute,quantity").sort(&[("id", "ASC")]);
+        let relisted = self
+            .relisted("stock_availables", &list, levels, |r: &StockAvailable| {
+                (r.id, r.quantity)
+            })
             .await?;
-        let Some((mut rows, sha1)) = listed else {
+        let Some((rows, before)) = relisted else {
             return Ok(Vec::new());
         };
-        rows.sort_by_key(|r| r.id);
-        let first = levels.packed.is_empty();
-        let before = levels.unpack();
-        *levels = Levels::of(sha1, rows.iter().map(|r| (r.id, r.quantity)));
-        if first {
-            return Ok(Vec::new());
-        }
         // A product with combinations keeps their sum in its own row: that row moves
         // with them and stands for nothing more. One change per product: the one
         // variant that moved, or the whole product when several did.
@@ -1927,6 +1893,31 @@ impl PrestaShop {
 }
 
 impl PrestaShop {
+    /// Lists `resource` whole unless its `Content-Sha1` is still `levels`'; on a change
+    /// keeps each row's number (`number_of`: `(row id, number)`) in `levels` and returns
+    /// the rows (by id) with the numbers the last listing held; `None` when nothing
+    /// changed, or on the first listing (nothing to compare with).
+    async fn relisted<T: serde::de::DeserializeOwned>(
+        &self,
+        resource: &str,
+        list: &List,
+        levels: &mut Levels,
+        number_of: impl Fn(&T) -> (u64, i64),
+    ) -> Result<Option<(Vec<T>, HashMap<u64, i64>)>, StoreError> {
+        let listed = self
+            .client
+            .list_if_changed::<T>(resource, list, Some(&levels.sha1))
+            .await?;
+        let Some((mut rows, sha1)) = listed else {
+            return Ok(None);
+        };
+        rows.sort_by_key(|row| number_of(row).0);
+        let first = levels.packed.is_empty();
+        let before = levels.unpack();
+        *levels = Levels::of(sha1, rows.iter().map(&number_of));
+        Ok((!first).then_some((rows, before)))
+    }
+
     /// Lists the carrier lines of the last [`TRACKING_DAYS`] days unless their listing's
     /// `Content-Sha1` is still `tracking`'s; on a change keeps the new hashes and returns
     /// `(line, order, tracking number)` of each line whose tracking number is new or
@@ -1947,26 +1938,17 @@ impl PrestaShop {
             tracking_number: String,
         }
         let since = shop_time(&iso_of(now - TRACKING_DAYS * 86_400), zone)?;
-        let listed = self
-            .client
-            .list_if_changed::<Line>(
-                "order_carriers",
-                &List::display("id,id_order,tracking_number")
-                    .between_dates("date_add", &since, END_OF_TIME)
-                    .sort(&[("id", "ASC")]),
-                Some(&tracking.sha1),
-            )
+        let list = List::display("id,id_order,tracking_number")
+            .between_dates("date_add", &since, END_OF_TIME)
+            .sort(&[("id", "ASC")]);
+        let relisted = self
+            .relisted("order_carriers", &list, tracking, |l: &Line| {
+                (l.id, tracking_hash(&l.tracking_number))
+            })
             .await?;
-        let Some((mut lines, sha1)) = listed else {
+        let Some((lines, before)) = relisted else {
             return Ok(Vec::new());
         };
-        lines.sort_by_key(|l| l.id);
-        let first = tracking.packed.is_empty();
-        let before = tracking.unpack();
-        *tracking = Levels::of(sha1, lines.iter().map(|l| (l.id, tracking_hash(&l.tracking_number))));
-        if first {
-            return Ok(Vec::new());
-        }
         Ok(lines
             .into_iter()
             .filter(|l| {
