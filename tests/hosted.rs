@@ -241,3 +241,39 @@ pub async fn assert_live_as_held(running: &Running, (parts, sku): (&str, &str), 
         }
     }
 }
+
+/// The buyer cancels TikTok order `id` (TikTok notifies the connector).
+pub async fn buyer_cancels_on_tiktok(running: &Running, id: &str) {
+    set_tiktok_status(
+        running,
+        id,
+        json!({"status": "CANCELLED", "cancellation_initiator": "BUYER", "cancel_reason": "buyer_cancel_reason_no_longer_needed"}),
+    )
+    .await;
+}
+
+/// The merchant cancels store order `store_order` in the store (its sandbox's
+/// `/sandbox/orders/{id}/cancel`); after one store poll, TikTok order `id` is cancelled
+/// by the seller with the default reason.
+pub async fn merchant_cancels_in_the_store(running: &Running, store_order: &Value, id: &str) {
+    store_admin(
+        running,
+        &format!("/sandbox/orders/{}/cancel", store_order["id"]),
+        &json!({}),
+    )
+    .await;
+    one_store_poll(running).await;
+    let on_tiktok = tiktok_order_of(running, id).await;
+    assert_eq!(
+        on_tiktok["status"], "CANCELLED",
+        "the merchant's cancellation reached TikTok: {on_tiktok:#}"
+    );
+    assert_eq!(
+        (
+            on_tiktok["cancellation_initiator"].as_str(),
+            on_tiktok["cancel_reason"].as_str()
+        ),
+        (Some("SELLER"), Some("seller_cancel_reason_out_of_stock")),
+        "cancelled by the seller, with the default reason"
+    );
+}

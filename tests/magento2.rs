@@ -285,12 +285,7 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     );
 
     // The buyer cancels on TikTok.
-    set_tiktok_status(
-        &running,
-        by_buyer,
-        json!({"status": "CANCELLED", "cancellation_initiator": "BUYER", "cancel_reason": "buyer_cancel_reason_no_longer_needed"}),
-    )
-    .await;
+    hosted::buyer_cancels_on_tiktok(&running, by_buyer).await;
     assert!(
         eventually(20, async || magento_orders(&running, by_buyer).await[0]["state"]
             == "canceled")
@@ -301,26 +296,7 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     assert_eq!(salable(&running, sku).await, before - 1, "its unit is salable again");
 
     // The merchant cancels in Magento.
-    magento_admin(
-        &running,
-        &format!("/sandbox/orders/{}/cancel", merchant_order["id"]),
-        &json!({}),
-    )
-    .await;
-    one_store_poll(&running).await;
-    let on_tiktok = tiktok_order_of(&running, by_merchant).await;
-    assert_eq!(
-        on_tiktok["status"], "CANCELLED",
-        "the merchant's cancellation reached TikTok: {on_tiktok:#}"
-    );
-    assert_eq!(
-        (
-            on_tiktok["cancellation_initiator"].as_str(),
-            on_tiktok["cancel_reason"].as_str()
-        ),
-        (Some("SELLER"), Some("seller_cancel_reason_out_of_stock")),
-        "cancelled by the seller, with the default reason"
-    );
+    hosted::merchant_cancels_in_the_store(&running, &merchant_order, by_merchant).await;
     assert_eq!(magento_orders(&running, by_merchant).await[0]["state"], "canceled");
     assert_eq!(salable(&running, sku).await, before);
     assert_eq!(

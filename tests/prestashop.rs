@@ -344,12 +344,7 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     assert_eq!(stock(&running, sku).await, before - 2, "both orders take their unit");
 
     // The buyer cancels on TikTok.
-    set_tiktok_status(
-        &running,
-        by_buyer,
-        json!({"status": "CANCELLED", "cancellation_initiator": "BUYER", "cancel_reason": "buyer_cancel_reason_no_longer_needed"}),
-    )
-    .await;
+    hosted::buyer_cancels_on_tiktok(&running, by_buyer).await;
     assert!(
         eventually(20, async || shop_orders(&running, by_buyer).await[0]["state_name"]
             == "Canceled")
@@ -360,23 +355,7 @@ async fn a_cancellation_on_either_side_cancels_the_order_on_the_other() {
     assert_eq!(stock(&running, sku).await, before - 1, "its unit is back in stock");
 
     // The merchant cancels in PrestaShop.
-    shop_admin(
-        &running,
-        &format!("/sandbox/orders/{}/cancel", merchant_order["id"]),
-        &json!({}),
-    )
-    .await;
-    one_store_poll(&running).await;
-    let on_tiktok = tiktok_order_of(&running, by_merchant).await;
-    assert_eq!(
-        on_tiktok["status"], "CANCELLED",
-        "the merchant's cancellation reached TikTok: {on_tiktok:#}"
-    );
-    assert_eq!(
-        on_tiktok["cancellation_initiator"].as_str(),
-        Some("SELLER"),
-        "cancelled by the seller"
-    );
+    hosted::merchant_cancels_in_the_store(&running, &merchant_order, by_merchant).await;
     assert_eq!(stock(&running, sku).await, before);
     assert_eq!(
         tiktok_sku(&running, sku).await.1 as i64,

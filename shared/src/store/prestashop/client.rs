@@ -387,6 +387,11 @@ impl Client {
         items(json, resource)
     }
 
+    /// The first item of a listing of `resource` (`None` when it matched nothing).
+    pub async fn first<T: DeserializeOwned>(&self, resource: &str, list: &List) -> Result<Option<T>, StoreError> {
+        Ok(self.list(resource, list).await?.into_iter().next())
+    }
+
     /// A listing that answers `None` when its content is still the one whose
     /// `Content-Sha1` was `local_sha1` (a `304`), else the items and the new SHA-1.
     pub async fn list_if_changed<T: DeserializeOwned>(

@@ -697,9 +697,8 @@ impl PrestaShop {
     /// An order by id (`display=full`). Errors: [`StoreError::NotFound`] when there is none.
     async fn order(&self, order_id: u64) -> Result<PsOrder, StoreError> {
         self.client
-            .list::<PsOrder>("orders", &List::display("full").eq("id", order_id))
+            .first::<PsOrder>("orders", &List::display("full").eq("id", order_id))
             .await?
-            .pop()
             .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))
     }
 
@@ -792,11 +791,11 @@ impl PrestaShop {
         }
         let email = &customer_email(order, self.shared_customer);
         let find = move || async move {
-            let found: Vec<CustomerRow> = self
+            let found: Option<CustomerRow> = self
                 .client
-                .list("customers", &List::display("id,secure_key").eq("email", email))
+                .first("customers", &List::display("id,secure_key").eq("email", email))
                 .await?;
-            Ok(found.into_iter().next().map(|c| (c.id, c.secure_key)))
+            Ok(found.map(|c| (c.id, c.secure_key)))
         };
         let (first, last) = if self.shared_customer {
             ("TikTok".to_string(), "Shop".to_string())
@@ -877,14 +876,9 @@ impl PrestaShop {
     async fn address(&self, order: &NewOrder, id_customer: u64) -> Result<u64, StoreError> {
         let alias = &address_alias(&order.external_order_id);
         let find = move || async move {
-            let found: Vec<IdRow> = self
-                .client
-                .list(
-                    "addresses",
-                    &List::display("id").eq("alias", alias).eq("id_customer", id_customer),
-                )
-                .await?;
-            Ok(found.first().map(|a| a.id))
+            let list = List::display("id").eq("alias", alias).eq("id_customer", id_customer);
+            let found: Option<IdRow> = self.client.first("addresses", &list).await?;
+            Ok(found.map(|a| a.id))
         };
         let create = move || async move {
             let to = &order.shipping_address;
@@ -942,14 +936,9 @@ impl PrestaShop {
         }
         let shop = self.shop().await?;
         let find = move || async move {
-            let found: Vec<CartRow> = self
-                .client
-                .list(
-                    "carts",
-                    &List::display("id,id_carrier").eq("id_address_delivery", id_address),
-                )
-                .await?;
-            Ok(found.into_iter().next().map(|c| (c.id, c.id_carrier)))
+            let list = List::display("id,id_carrier").eq("id_address_delivery", id_address);
+            let found: Option<CartRow> = self.client.first("carts", &list).await?;
+            Ok(found.map(|c| (c.id, c.id_carrier)))
         };
         let create = move || async move {
             let id_carrier = self.free_carrier().await?;
@@ -1567,11 +1556,9 @@ impl StorePlatform for PrestaShop {
         let id_address = self.address(order, id_customer).await?;
         let (id_cart, id_carrier) = self.cart(order, (id_customer, &secure_key), id_address).await?;
         let find = move || async move {
-            let placed: Vec<PsOrder> = self
-                .client
-                .list("orders", &List::display("full").eq("id_cart", id_cart))
-                .await?;
-            Ok(placed.into_iter().next())
+            self.client
+                .first::<PsOrder>("orders", &List::display("full").eq("id_cart", id_cart))
+                .await
         };
         let create = move || async move {
             self.price_cart(order, id_cart).await?;
