@@ -501,6 +501,11 @@ async fn a_key_without_a_needed_permission_is_named_on_the_connect_form() {
         "the merchant lands in the setup wizard: {:?}",
         chromium.current_url().await
     );
+    let header = chromium.text("header .store").await.unwrap();
+    assert!(
+        header.starts_with("PrestaShop store ") && header.ends_with("(shop 1)"),
+        "the header names the store by its address and shop: {header}"
+    );
     chromium.screenshot("prestashop-2-wizard").await.unwrap();
     chromium.quit().await;
 }

@@ -342,8 +342,9 @@ pub struct StoreEndpoint {
 }
 
 impl StoreRecord {
-    /// How the merchant knows the store: a store they host by its address and store
-    /// view (`shop.example.com (default)`), a BigCommerce store by its hash.
+    /// How the merchant knows the store: a store they host by its address and store view
+    /// or shop (`shop.example.com (default)`, `shop.example.com (shop 1)`), a BigCommerce
+    /// store by its hash.
     pub fn display_name(&self) -> String {
         match &self.endpoint {
             Some(endpoint) => {
@@ -351,7 +352,10 @@ impl StoreRecord {
                     .url
                     .trim_start_matches("https://")
                     .trim_start_matches("http://");
-                format!("{address} ({})", endpoint.scope)
+                match self.platform {
+                    Platform::PrestaShop => format!("{address} (shop {})", endpoint.scope),
+                    _ => format!("{address} ({})", endpoint.scope),
+                }
             }
             None => crate::store::native_id(self.platform, &self.store_id).to_string(),
         }
