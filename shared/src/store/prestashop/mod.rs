@@ -1353,17 +1353,8 @@ impl StorePlatform for PrestaShop {
             }
         }
         if !orders.is_empty() {
-            #[derive(Deserialize)]
-            struct Line {
-                #[serde(deserialize_with = "de::id")]
-                id: u64,
-                #[serde(deserialize_with = "de::id")]
-                id_order: u64,
-                #[serde(default, deserialize_with = "de::text")]
-                tracking_number: String,
-            }
             let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
-            let lines: Vec<Line> = self
+            let lines: Vec<OrderCarrierRow> = self
                 .client
                 .list(
                     "order_carriers",
@@ -1915,21 +1906,12 @@ impl PrestaShop {
         now: i64,
         zone: &jiff::tz::TimeZone,
     ) -> Result<Vec<(u64, u64, String)>, StoreError> {
-        #[derive(Deserialize)]
-        struct Line {
-            #[serde(deserialize_with = "de::id")]
-            id: u64,
-            #[serde(deserialize_with = "de::id")]
-            id_order: u64,
-            #[serde(default, deserialize_with = "de::text")]
-            tracking_number: String,
-        }
         let since = shop_time(&iso_of(now - TRACKING_DAYS * 86_400), zone)?;
         let list = List::display("id,id_order,tracking_number")
             .between_dates("date_add", &since, END_OF_TIME)
             .sort(&[("id", "ASC")]);
         let relisted = self
-            .relisted("order_carriers", &list, tracking, |l: &Line| {
+            .relisted("order_carriers", &list, tracking, |l: &OrderCarrierRow| {
                 (l.id, tracking_hash(&l.tracking_number))
             })
             .await?;

@@ -414,6 +414,9 @@ pub struct OrderCarrierRow {
     /// Id.
     #[serde(deserialize_with = "de::id")]
     pub id: u64,
+    /// Its order.
+    #[serde(default, deserialize_with = "de::id")]
+    pub id_order: u64,
     /// Carrier.
     #[serde(default, deserialize_with = "de::id")]
     pub id_carrier: u64,
