@@ -101,6 +101,21 @@ fn tiktok_base(running: &Running) -> String {
     running.sandboxes.as_ref().unwrap().tiktok.clone()
 }
 
+/// Sets a TikTok SKU's stock per warehouse as Seller Center would (the TikTok
+/// sandbox's admin route), outside the connector.
+async fn set_tiktok_inventory(running: &Running, tiktok_id: &str, inventory: &Value) {
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/products/{tiktok_id}/inventory",
+            tiktok_base(running)
+        ))
+        .json(inventory)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+}
+
 /// Waits until every listing of the US shop is settled (Live or Not ready).
 async fn settled(running: &Running) -> Vec<records::Listing> {
     let shop = us_shop(running).await;
@@ -634,6 +649,21 @@ async fn uploads_held_by_the_daily_listing_limit_are_scheduled_and_sent_the_next
     );
 }
 
+/// The listing of `product_id` forgot its TikTok product, and `sku` no longer maps to
+/// a store variant (so orders of it are not taken for the product).
+async fn assert_unlinked(table: &dyn connector::storage::Table, shop: &str, product_id: &str, sku: &str) {
+    let unlinked = records::get_listing(table, STORE, shop, product_id).await.unwrap();
+    assert_eq!(unlinked.status, ListingStatus::NotUploaded);
+    assert!(unlinked.tiktok_product_id.is_none());
+    assert!(
+        records::variant_of_sku(table, STORE, shop, sku)
+            .await
+            .unwrap()
+            .is_none(),
+        "orders of its SKUs no longer map"
+    );
+}
+
 #[tokio::test]
 async fn the_merchant_unlinks_and_links_products_by_hand() {
     let (_dir, running) = onboarded().await;
@@ -659,18 +689,7 @@ async fn the_merchant_unlinks_and_links_products_by_hand() {
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let unlinked = records::get_listing(table, STORE, &shop, &linked.product_id)
-        .await
-        .unwrap();
-    assert_eq!(unlinked.status, ListingStatus::NotUploaded);
-    assert!(unlinked.tiktok_product_id.is_none());
-    assert!(
-        records::variant_of_sku(table, STORE, &shop, &sku)
-            .await
-            .unwrap()
-            .is_none(),
-        "orders of its SKUs no longer map"
-    );
+    assert_unlinked(table, &shop, &linked.product_id, &sku).await;
 
     let wrong_sku = json!({"shop_id": shop, "product_id": linked.product_id, "tiktok_product_id": tiktok_id,
                            "skus": [[variant, "1729592969712299999"]]});
@@ -716,23 +735,33 @@ async fn status_counts(running: &Running, shop: &str) -> std::collections::BTree
     counts
 }
 
+/// How many products the large-catalogue test imports and uploads:
+/// `CONNECTOR_CATALOGUE_PRODUCTS`, 2,000 by default (the suite's small version; the
+/// README's 10,000-product run sets it).
+fn large_catalogue_size() -> usize {
+    std::env::var("CONNECTOR_CATALOGUE_PRODUCTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_products_import_and_upload_without_a_single_429() {
-    const PRODUCTS: usize = 10_000;
+async fn a_large_catalogue_imports_and_uploads_without_a_single_429() {
+    let products = large_catalogue_size();
     let data_dir = tempfile::tempdir().unwrap();
-    let running = connector_e2e::local_stack_with(data_dir.path(), false, true, PRODUCTS).await;
+    let running = connector_e2e::local_stack_with(data_dir.path(), false, true, products).await;
     let started = std::time::Instant::now();
     onboard_sandbox(&running).await.unwrap();
     let imported = records::all_products(running.app.table.as_ref(), STORE)
         .await
         .unwrap()
         .len();
-    assert_eq!(imported, PRODUCTS, "the whole catalogue is imported");
+    assert_eq!(imported, products, "the whole catalogue is imported");
     let imported_after = started.elapsed();
     let shop = us_shop(&running).await;
     let mut counts = status_counts(&running, &shop).await;
     for _ in 0..360 {
-        let settled = counts.values().sum::<usize>() == PRODUCTS
+        let settled = counts.values().sum::<usize>() == products
             && ["Queued", "Uploading", "PendingReview"]
                 .iter()
                 .all(|s| !counts.contains_key(*s));
@@ -743,7 +772,7 @@ async fn ten_thousand_products_import_and_upload_without_a_single_429() {
         counts = status_counts(&running, &shop).await;
     }
     eprintln!(
-        "10k catalogue: imported in {:.0?}, settled in {:.0?}: {counts:?}",
+        "{products}-product catalogue: imported in {:.0?}, settled in {:.0?}: {counts:?}",
         imported_after,
         started.elapsed()
     );
@@ -751,10 +780,10 @@ async fn ten_thousand_products_import_and_upload_without_a_single_429() {
     let not_ready = counts.get("NotReady").copied().unwrap_or(0);
     assert_eq!(
         live + not_ready,
-        PRODUCTS,
+        products,
         "every product is live or has its reasons: {counts:?}"
     );
-    assert!(live >= PRODUCTS * 8 / 10, "most of the catalogue is valid: {counts:?}");
+    assert!(live >= products * 8 / 10, "most of the catalogue is valid: {counts:?}");
     let sandboxes = running.sandboxes.as_ref().unwrap();
     let tiktok: Value = reqwest::get(format!("{}/sandbox/stats", sandboxes.tiktok))
         .await
@@ -1204,16 +1233,7 @@ async fn stock_reaches_every_warehouse_of_a_sku_and_never_exceeds_the_policy() {
     let tiktok_id = live.tiktok_product_id.as_deref().unwrap();
     let stocked = json!({"sku_id": live.skus[0].1, "inventory": [{"warehouse_id": chosen, "quantity": 6},
                                                                  {"warehouse_id": other, "quantity": 4}]});
-    let answer = http
-        .post(format!(
-            "{}/sandbox/products/{tiktok_id}/inventory",
-            tiktok_base(&running)
-        ))
-        .json(&stocked)
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success());
+    set_tiktok_inventory(&running, tiktok_id, &stocked).await;
     let stock = async || {
         let product = tiktok_product(&running, live).await;
         let mut stock: Vec<(String, u64)> = product["skus"][0]["inventory"]
@@ -1800,5 +1820,88 @@ async fn a_reserve_stored_out_of_range_parks_the_stock_sync_with_its_reason_and_
     assert!(
         eventually(10, async || tiktok_stock(&running, live, &live.skus[0].0).await == 35).await,
         "40 in the store less 5 held back"
+    );
+}
+
+#[tokio::test]
+async fn sync_stock_unlink_and_link_from_the_products_screen_reach_tiktok_and_the_listings() {
+    let (_dir, running) = onboarded().await;
+    let listings = settled(&running).await;
+    let shop = us_shop(&running).await;
+    let table = running.app.table.as_ref();
+    let live = listings
+        .iter()
+        .find(|l| l.status == ListingStatus::Live && l.skus.len() == 1)
+        .unwrap()
+        .clone();
+    let tiktok_id = live.tiktok_product_id.clone().unwrap();
+    let (variant, sku) = live.skus[0].clone();
+    let synced = tiktok_stock(&running, &live, &variant).await;
+    let warehouse = connector::accounts::get_shop(table, STORE, &shop)
+        .await
+        .unwrap()
+        .unwrap()
+        .default_warehouse_id
+        .unwrap();
+    let (mut browser, base, csrf) = merchant(&running).await;
+    let filter = format!("/settings/products?shop={shop}");
+    let act = async |browser: &mut connector_local::Browser, action: &str| {
+        let answer = browser
+            .post_form(
+                &format!("{base}/settings/products/actions"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("shop", shop.as_str()),
+                    ("filter", filter.as_str()),
+                    ("action", action),
+                    ("product", live.product_id.as_str()),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 303, "{action}: {}", answer.body);
+        let activity = answer.location.unwrap();
+        assert!(activity.starts_with("/settings/activities/"), "{activity}");
+        browser.get(&format!("{base}{activity}")).await.unwrap().body
+    };
+
+    // Stock changed in Seller Center drifts from the store's; Sync stock puts it back.
+    let drifted = json!({"sku_id": sku, "inventory": [{"warehouse_id": warehouse, "quantity": 999}]});
+    set_tiktok_inventory(&running, &tiktok_id, &drifted).await;
+    assert_eq!(tiktok_stock(&running, &live, &variant).await, 999);
+    let page = act(&mut browser, "sync_stock").await;
+    assert!(
+        page.contains("1 queued") && !page.contains("1 done"),
+        "the activity says the sync is queued, not done: {page}"
+    );
+    let back = eventually(20, async || tiktok_stock(&running, &live, &variant).await == synced).await;
+    assert!(back, "TikTok has the store's stock again ({synced})");
+
+    // Unlink: the listing forgets the TikTok product and its SKUs no longer map.
+    let page = act(&mut browser, "unlink").await;
+    assert!(page.contains("1 done"), "{page}");
+    assert_unlinked(table, &shop, &live.product_id, &sku).await;
+    assert!(
+        tiktok_products(&running)
+            .await
+            .iter()
+            .any(|p| p["id"] == tiktok_id.as_str()),
+        "the TikTok product stays on TikTok"
+    );
+
+    // Link by SKU finds it again by its seller SKUs.
+    act(&mut browser, "link").await;
+    let relinked = records::get_listing(table, STORE, &shop, &live.product_id)
+        .await
+        .unwrap();
+    assert_eq!(relinked.tiktok_product_id.as_deref(), Some(tiktok_id.as_str()));
+    assert_eq!(relinked.status, ListingStatus::Live);
+    assert_eq!(relinked.skus, live.skus);
+    assert_eq!(
+        records::variant_of_sku(table, STORE, &shop, &sku)
+            .await
+            .unwrap()
+            .map(|(v, _)| v),
+        Some(variant)
     );
 }

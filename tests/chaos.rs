@@ -152,12 +152,17 @@ impl Plan {
 
 /// A SKU of the run: live on TikTok, stock tracked in the store.
 #[derive(Debug, Clone)]
-struct Sku {
-    tiktok_id: String,
-    seller_sku: String,
-    product_id: u64,
-    variant_id: u64,
-    by_variant: bool,
+pub struct Sku {
+    /// TikTok's SKU id.
+    pub tiktok_id: String,
+    /// The store's SKU code (TikTok's `seller_sku`).
+    pub seller_sku: String,
+    /// The store's product id.
+    pub product_id: u64,
+    /// The store's variant id.
+    pub variant_id: u64,
+    /// Whether the store tracks its stock per variant (else per product).
+    pub by_variant: bool,
 }
 
 /// The figures of a run.
@@ -373,7 +378,7 @@ async fn set_faults(running: &Running, faults: &Value) -> anyhow::Result<()> {
 }
 
 /// The US shop and every SKU live on it whose stock the store tracks.
-async fn live_skus(running: &Running) -> anyhow::Result<(String, Vec<Sku>)> {
+pub async fn live_skus(running: &Running) -> anyhow::Result<(String, Vec<Sku>)> {
     let table = running.app.table.as_ref();
     let (shop, live) = crate::live_demo_listings(running).await?;
     let products = records::all_products(table, STORE).await?;

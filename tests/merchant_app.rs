@@ -176,7 +176,14 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
     // Its own stock rule: a reserve beyond any stock is refused next to the field, every
     // other edit kept; a real one is saved.
     find(c, "input[name=own_inventory]").await.click().await.unwrap();
+    let threshold = find(c, "input[name=\"inventory.threshold\"]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     type_into(c, "input[name=\"inventory.reserve\"]", "200000").await;
+    type_into(c, "input[name=\"inventory.threshold\"]", "300000").await;
     chromium
         .click_to_next_page("main form[method=post] button[type=submit]")
         .await
@@ -186,11 +193,36 @@ async fn a_new_merchant_sets_up_uploads_fixes_and_finds_products_in_the_browser(
         "{}",
         text(c, "#flash").await
     );
-    assert!(
-        text(c, "main")
+    // Both refusals, each by its own input, which is marked invalid.
+    for (name, message) in [
+        (
+            "inventory.reserve",
+            "inventory.reserve must be between 0 and 100000 units",
+        ),
+        (
+            "inventory.threshold",
+            "inventory.threshold must be between 0 and 100000 units",
+        ),
+    ] {
+        let label = format!("label:has(input[name=\"{name}\"])");
+        assert_eq!(
+            text(c, &format!("{label} .field-error[data-field=\"{name}\"]")).await,
+            message
+        );
+        let marked = find(c, &format!("input[name=\"{name}\"]"))
             .await
-            .contains("inventory.reserve must be between 0 and 100000 units")
+            .attr("aria-invalid")
+            .await
+            .unwrap();
+        assert_eq!(marked.as_deref(), Some("true"), "{name}");
+    }
+    assert!(
+        find(c, "input[name=own_inventory]").await.is_selected().await.unwrap(),
+        "the profile's own stock rule stays chosen"
     );
+    chromium.scroll_to("input[name=\"inventory.reserve\"]").await.unwrap();
+    chromium.screenshot("app-6b-profile-refused").await.unwrap();
+    type_into(c, "input[name=\"inventory.threshold\"]", &threshold).await;
     let kept = find(c, "select[name=\"attr_source:100000\"] option:checked")
         .await
         .attr("value")
@@ -702,4 +734,132 @@ async fn the_owner_changes_every_configuration_section_reconnects_shops_and_a_us
         .unwrap();
     assert_eq!(json.status, 403);
     assert_eq!(store().await.settings, before.settings, "nothing changed");
+}
+
+/// The text of `css` with its lines and spaces run together (`Last webhook just now`).
+async fn words(client: &Client, css: &str) -> String {
+    text(client, css).await.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether the shop switcher shows `shop_id` as chosen.
+async fn switcher_shows(c: &Client, shop_id: &str) -> bool {
+    let chosen = find(c, "#shop-switcher option:checked").await;
+    chosen.attr("value").await.unwrap().as_deref() == Some(shop_id)
+}
+
+#[tokio::test]
+async fn the_header_names_the_store_the_chosen_shop_holds_across_pages_and_the_dashboard_shows_connection_health() {
+    let (_dir, running, us, skus) = connector_e2e::ready_on(false).await;
+    let table = running.app.table.as_ref();
+    let sandboxes = running.sandboxes.as_ref().unwrap();
+    let base = format!("http://{}", running.addr);
+    let shops = connector::accounts::list_shops(table, STORE).await.unwrap();
+    let gb = shops.iter().find(|s| s.region == "GB").unwrap().shop_id.clone();
+    let chromium = Chromium::start().await.unwrap();
+    let c = chromium.client();
+    c.goto(&sandboxes.load_url().await.unwrap()).await.unwrap();
+    c.goto(&format!("{base}/settings/dashboard")).await.unwrap();
+
+    // The store by the name BigCommerce gives it, not its hash; the version in the footer.
+    let store = text(c, "header .store").await;
+    // The sandbox names each store "Sandbox store <its numeric id>".
+    assert!(
+        store.starts_with("BigCommerce store Sandbox store ") && !store.contains(STORE),
+        "{store}"
+    );
+    assert_eq!(
+        text(c, "footer").await,
+        format!("TikTok Shop Connector {}", connector::http::pages::VERSION)
+    );
+
+    // Connection health: no poll yet, the last webhook two days ago (the listings'
+    // webhooks were earlier still); then a refresh token ending in 3 days, an order set
+    // aside, a poll and an order's webhook, each on the US shop's card.
+    let card = format!("[data-shop=\"{us}\"] dl");
+    let two_days_ago = connector::storage::unix_now() - 2 * 86_400;
+    connector::accounts::note_webhook(table, STORE, &us, two_days_ago)
+        .await
+        .unwrap();
+    c.refresh().await.unwrap();
+    let health = words(c, &card).await;
+    assert!(health.contains("Last webhook 2 days ago"), "{health}");
+    assert!(health.contains("Last order poll none yet"), "{health}");
+    assert!(health.contains("Orders waiting 0"), "{health}");
+    assert!(!health.contains("re-authorize now"), "{health}");
+    let mut ending = connector::accounts::get_shop(table, STORE, &us).await.unwrap().unwrap();
+    ending.refresh_expires_at = connector::storage::unix_now() + 3 * 86_400;
+    connector::accounts::save_shop(table, &ending).await.unwrap();
+    connector::orders::park(
+        table,
+        STORE,
+        &us,
+        "576461413038700777",
+        "set aside for the dashboard test",
+    )
+    .await
+    .unwrap();
+    connector::orders::poll_all(&running.app).await.unwrap();
+    let order = connector_e2e::tiktok_order(&us, "576461413038700778", &[(&skus[0].0, &skus[0].1)]);
+    assert_eq!(
+        connector_e2e::tiktok_admin(&running, "/sandbox/orders", &order)
+            .await
+            .status(),
+        201
+    );
+    let heard = eventually(20, async || {
+        c.refresh().await.unwrap();
+        words(c, &card).await.contains("Last webhook just now")
+    })
+    .await;
+    assert!(heard, "the order's webhook shows: {}", words(c, &card).await);
+    let health = words(c, &card).await;
+    assert!(
+        health.contains("Refresh token ends in 3 day(s): re-authorize now"),
+        "{health}"
+    );
+    assert_eq!(
+        find(c, &format!("{card} dd.state-error")).await.text().await.unwrap(),
+        "ends in 3 day(s): re-authorize now",
+        "marked as a warning"
+    );
+    assert!(health.contains("Last order poll just now"), "{health}");
+    assert!(health.contains("Orders waiting 1"), "{health}");
+    let gb_health = words(c, &format!("[data-shop=\"{gb}\"] dl")).await;
+    assert!(!gb_health.contains("re-authorize now"), "only the US shop: {gb_health}");
+    chromium.screenshot("app-14-dashboard-health").await.unwrap();
+
+    // The shop chosen in the switcher holds from page to page through the navigation.
+    assert!(switcher_shows(c, &us).await, "the default shop first");
+    choose(c, "#shop-switcher", &gb).await;
+    chromium
+        .click_to_next_page("header form button[type=submit]")
+        .await
+        .unwrap();
+    assert!(switcher_shows(c, &gb).await);
+    for section in ["Products", "Activities", "Profiles", "Dashboard"] {
+        chromium
+            .click_to_next_page(&format!("nav.main a[href^=\"/settings/{}\"]", section.to_lowercase()))
+            .await
+            .unwrap();
+        assert_eq!(text(c, "h1").await, section);
+        assert!(
+            switcher_shows(c, &gb).await,
+            "{section} keeps the UK shop: {}",
+            c.current_url().await.unwrap()
+        );
+    }
+    // On a product's page, switching shows the same product on the other shop.
+    c.goto(&format!("{base}/settings/products/16?shop={gb}")).await.unwrap();
+    let title = text(c, "h1").await;
+    choose(c, "#shop-switcher", &us).await;
+    chromium
+        .click_to_next_page("header form button[type=submit]")
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/settings/products/16", "the switcher stays on the product");
+    assert_eq!(text(c, "h1").await, title);
+    assert!(switcher_shows(c, &us).await);
+    chromium.screenshot("app-15-product-other-shop").await.unwrap();
+    chromium.quit().await;
 }

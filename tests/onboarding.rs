@@ -861,3 +861,42 @@ async fn store_webhook_signatures_are_checked_with_the_key_of_the_account_that_c
         401
     );
 }
+
+#[tokio::test]
+async fn the_store_is_named_as_bigcommerce_names_it_from_the_install_and_again_at_the_next_opening() {
+    let (_dir, running, _) = onboarded().await;
+    let table = running.app.table.as_ref();
+    let sandbox_id = running.sandboxes.as_ref().unwrap().bigcommerce_sandbox().lock().stores[STORE].id;
+    let name = format!("Sandbox store {sandbox_id}");
+    let store = accounts::get_store(table, STORE).await.unwrap().unwrap();
+    assert_eq!(store.name, name, "saved at the install, from /v2/store");
+    let (mut browser, _) = signed_in(&running).await;
+    // The header's store part of the dashboard, as the merchant sees it now.
+    let header = async |browser: &mut connector_local::Browser| {
+        let page = browser
+            .get(&format!("{}/settings/dashboard", base(&running)))
+            .await
+            .unwrap()
+            .body;
+        page.split("class=\"store\"")
+            .nth(1)
+            .unwrap_or_default()
+            .split("</span>")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let shown = header(&mut browser).await;
+    assert!(shown.contains(&format!("<strong>{name}</strong>")), "{}", shown);
+    assert!(!shown.contains(STORE), "the name, not the hash");
+
+    // A store saved before its name was kept shows its hash, and gets its name the next
+    // time the merchant opens the app.
+    let mut unnamed = store.clone();
+    unnamed.name.clear();
+    accounts::save_store(table, &unnamed).await.unwrap();
+    let shown = header(&mut browser).await;
+    assert!(shown.contains(&format!("<code>{STORE}</code>")), "{}", shown);
+    signed_in(&running).await;
+    assert_eq!(accounts::get_store(table, STORE).await.unwrap().unwrap().name, name);
+}

@@ -567,11 +567,19 @@ async fn a_store_cancellation_cancels_the_tiktok_order() {
         .cloned()
         .unwrap();
     assert_eq!(cancellation["cancel_reason"], "seller_cancel_reason_out_of_stock");
-    let record = orders::get_record(running.app.table.as_ref(), STORE, id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(record.state, SyncState::Cancelled);
+    // The record is saved once TikTok has answered, a moment after TikTok shows it.
+    let state = async || {
+        orders::get_record(running.app.table.as_ref(), STORE, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+    };
+    assert!(
+        eventually(10, async || state().await == SyncState::Cancelled).await,
+        "the order says Cancelled: {:?}",
+        state().await
+    );
 }
 
 #[tokio::test]

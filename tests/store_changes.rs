@@ -98,20 +98,7 @@ async fn an_edit_whose_webhook_was_lost_is_found_by_the_store_poller_once() {
     };
     assert!(eventually(60, async || live_with_one_sku().await.is_some()).await);
     let listing = &live_with_one_sku().await.unwrap();
-    let tiktok_stock = async || {
-        connector_e2e::tiktok_products(&running)
-            .await
-            .iter()
-            .find(|p| p["id"].as_str() == listing.tiktok_product_id.as_deref())
-            .map(|p| {
-                p["skus"][0]["inventory"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|w| w["quantity"].as_u64())
-                    .sum::<u64>()
-            })
-    };
+    let tiktok_stock = async || connector_e2e::tiktok_first_sku_stock(&running, listing).await;
     assert!(running.settle(Duration::from_secs(2), Duration::from_secs(60)).await);
     let level = tiktok_stock().await.expect("the product is on TikTok") + 7;
     let stock = http

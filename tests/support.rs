@@ -5,6 +5,8 @@ pub mod chaos;
 pub mod chromium;
 #[path = "hosted.rs"]
 pub mod hosted;
+#[path = "support/lambda.rs"]
+pub mod lambda;
 
 use std::time::Duration;
 
@@ -41,6 +43,7 @@ pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products
         sandbox_products: products,
         sandbox_listing_limit: 1000.max(products as u32 * 2),
         platform: connector::store::Platform::BigCommerce,
+        queue_hop_ms: 0,
     }
 }
 
@@ -48,14 +51,24 @@ pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products
 /// skips without it, except under `scripts/test` (`CONNECTOR_REQUIRE_AWS`), where a
 /// missing emulator fails it: a skipped test proves nothing.
 pub fn emulator_given() -> bool {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+    given(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set",
+    )
+}
+
+/// Whether a test's prerequisite is `present`; a missing one skips the test (saying
+/// `missing`), except under `scripts/test` (`CONNECTOR_REQUIRE_AWS`), which provides
+/// every prerequisite, where it fails: a skipped test proves nothing.
+pub fn given(present: bool, missing: &str) -> bool {
+    if present {
         return true;
     }
     assert!(
         std::env::var_os("CONNECTOR_REQUIRE_AWS").is_none(),
-        "AWS_ENDPOINT_URL missing under scripts/test"
+        "{missing}, under scripts/test"
     );
-    eprintln!("skipping: AWS_ENDPOINT_URL is not set");
+    eprintln!("skipping: {missing}");
     false
 }
 
@@ -153,6 +166,23 @@ pub async fn ready_on(aws: bool) -> (tempfile::TempDir, Running, String, Vec<(St
         .take(2)
         .collect();
     (data_dir, running, shop, skus)
+}
+
+/// The TikTok stock of a listing's first SKU, summed over its warehouses; `None` when
+/// TikTok has no such product.
+pub async fn tiktok_first_sku_stock(running: &Running, listing: &records::Listing) -> Option<u64> {
+    tiktok_products(running)
+        .await
+        .iter()
+        .find(|p| p["id"].as_str() == listing.tiktok_product_id.as_deref())
+        .map(|p| {
+            p["skus"][0]["inventory"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|w| w["quantity"].as_u64())
+                .sum()
+        })
 }
 
 /// The TikTok sandbox's base URL.

@@ -300,6 +300,10 @@ pub struct StoreRecord {
     pub owner_email: Option<String>,
     /// Users allowed to open the app.
     pub user_ids: Vec<u64>,
+    /// The store's own name, as its platform reports it (BigCommerce `/v2/store`),
+    /// saved at every connection; empty for records saved before it was kept.
+    #[serde(default)]
+    pub name: String,
     /// Store currency.
     pub currency: String,
     /// Weight units.
@@ -344,9 +348,10 @@ pub struct StoreEndpoint {
 impl StoreRecord {
     /// How the merchant knows the store: a store they host by its address and store view
     /// or shop (`shop.example.com (default)`, `shop.example.com (shop 1)`), a BigCommerce
-    /// store by its hash.
+    /// store by its name (by its hash until the name is known).
     pub fn display_name(&self) -> String {
         match &self.endpoint {
+            None if !self.name.trim().is_empty() => self.name.trim().to_string(),
             Some(endpoint) => {
                 let address = endpoint
                     .url
@@ -377,6 +382,7 @@ impl StoreRecord {
             owner_id,
             owner_email: None,
             user_ids: Vec::new(),
+            name: String::new(),
             currency: String::new(),
             weight_units: String::new(),
             dimension_units: String::new(),
@@ -789,6 +795,23 @@ pub async fn last_webhook(table: &dyn Table, store_id: &str, shop_id: &str) -> R
 mod tests {
     use super::*;
     use crate::store::{native_id, tenant_id};
+
+    #[test]
+    fn a_store_is_shown_by_its_name_else_its_hash_and_a_hosted_one_by_its_address() {
+        let mut store = StoreRecord::new("abc123", Platform::BigCommerce, ConnectionMode::App, 7);
+        assert_eq!(store.display_name(), "abc123", "no name yet: the hash");
+        store.name = "Acme Outdoor".into();
+        assert_eq!(store.display_name(), "Acme Outdoor");
+        let mut hosted = StoreRecord::new("ps:x", Platform::PrestaShop, ConnectionMode::App, 7);
+        hosted.name = "Acme PrestaShop".into();
+        hosted.endpoint = Some(StoreEndpoint {
+            url: "https://shop.example.com".into(),
+            scope: "1".into(),
+            bearer: false,
+            shared_customer: false,
+        });
+        assert_eq!(hosted.display_name(), "shop.example.com (shop 1)");
+    }
 
     #[tokio::test]
     async fn a_store_saved_before_there_were_platforms_loads_as_bigcommerce_under_its_old_key() {

@@ -22,6 +22,7 @@ impl JobHandler for Dispatcher {
     /// ([`JobError::NeedsMerchant`]) is parked with its reason instead of retried.
     async fn handle(&self, job: Job, _receive_count: u32) -> Result<(), JobError> {
         let parked = job.clone();
+        let (kind, enqueued_at) = (job.kind, job.enqueued_at);
         let outcome = match job.kind {
             JobKind::ImportProducts
             | JobKind::UploadProduct
@@ -37,6 +38,12 @@ impl JobHandler for Dispatcher {
         };
         match outcome {
             Err(JobError::NeedsMerchant(reason)) => crate::redrive::park(&self.app, parked, reason).await,
+            Ok(()) if kind == JobKind::SyncStock => {
+                if let Some(enqueued_at) = enqueued_at {
+                    crate::metrics::lag(crate::metrics::Metric::StockSyncLag, None, enqueued_at);
+                }
+                Ok(())
+            }
             outcome => outcome,
         }
     }

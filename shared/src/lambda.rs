@@ -23,7 +23,9 @@ pub async fn run_sqs() -> Result<(), Error> {
     };
     let dispatcher = &dispatcher;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(process_batch(event.payload, dispatcher).await)
+        let response = process_batch(event.payload, dispatcher).await;
+        crate::metrics::flush();
+        Ok::<SqsBatchResponse, Error>(response)
     }))
     .await
 }
@@ -34,7 +36,9 @@ pub async fn run_schedule(schedule: Schedule) -> Result<(), Error> {
     let app = App::from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        schedules::run(app, schedule).await.map_err(|error| {
+        let outcome = schedules::run(app, schedule).await;
+        crate::metrics::flush();
+        outcome.map_err(|error| {
             tracing::error!(?schedule, %error, "scheduled run failed");
             Error::from(error)
         })

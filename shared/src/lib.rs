@@ -22,6 +22,7 @@ pub mod journal;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod mail;
+pub mod metrics;
 pub mod notices;
 pub mod orders;
 pub mod platforms;

@@ -699,6 +699,15 @@ async fn create_once(
     let outcome = create(app, store, shop, platform, order).await;
     match outcome {
         Ok(record) => {
+            // The intake lag of orders that went straight through: one the store refused
+            // before waited for the merchant or a retry, which the lag must not count.
+            let refused_before = get_record(table, &store.store_id, order.id.as_str())
+                .await?
+                .is_some_and(|r| matches!(r.state, SyncState::Error | SyncState::Parked));
+            if !refused_before {
+                let changed_ms = order.update_time.saturating_mul(1000);
+                crate::metrics::lag(crate::metrics::Metric::OrderIntakeLag, Some(&shop.shop_id), changed_ms);
+            }
             let store_order_id = record.store_order_id.clone();
             save_record(table, &store.store_id, record).await?;
             let text = format!("Store order {} created.", store_order_id.as_deref().unwrap_or_default());
@@ -834,14 +843,13 @@ async fn map_lines(
     let table = app.table.as_ref();
     let priced = money::store_money(order, store.settings.item_price).map_err(|e| Parked(e.to_string()))?;
     let mut lines = Vec::new();
-    let products = records::all_products(table, &store.store_id)
-        .await
-        .map_err(|e| Parked(format!("The catalogue could not be read: {e}")))?;
+    let mut variants = VariantLookup::default();
     for line in &priced.lines {
         let (sku_id, seller_sku) = (&line.sku_id, &line.seller_sku);
-        let found = store_variant(table, shop, sku_id, seller_sku, &products)
+        let found = variants
+            .find(table, shop, sku_id, seller_sku)
             .await
-            .map_err(|e| Parked(format!("The SKU mapping could not be read: {e}")))?;
+            .map_err(|e| Parked(format!("The SKU mapping or the catalogue could not be read: {e}")))?;
         let Some((variant_id, product_id)) = found else {
             return Err(Parked(format!(
                 "SKU {seller_sku} ({sku_id}) is not linked to a store product."
@@ -860,22 +868,40 @@ async fn map_lines(
 
 /// The store (variant id, product id) of a TikTok SKU: its link, else, for SKUs listed
 /// outside the connector, the store variant with the same seller SKU among `products`.
-async fn store_variant(
-    table: &dyn Table,
-    shop: &ShopRecord,
-    sku_id: &str,
-    seller_sku: &str,
-    products: &[crate::store::Product],
-) -> Result<Option<(String, String)>, StorageError> {
-    if let Some(link) = records::variant_of_sku(table, &shop.store_id, &shop.shop_id, sku_id).await? {
-        return Ok(Some(link));
+/// Finds the store variant of a TikTok SKU: its link, else a store variant with its
+/// seller SKU (a product listed on TikTok by other means). The catalogue is read only
+/// for that fallback, once per lookup, so an order of linked SKUs never reads it,
+/// however large the store.
+#[derive(Default)]
+struct VariantLookup {
+    catalogue: Option<Vec<crate::store::Product>>,
+}
+
+impl VariantLookup {
+    /// `(variant id, product id)` of `sku_id` / `seller_sku` in `shop`, if any.
+    async fn find(
+        &mut self,
+        table: &dyn Table,
+        shop: &ShopRecord,
+        sku_id: &str,
+        seller_sku: &str,
+    ) -> Result<Option<(String, String)>, StorageError> {
+        if let Some(link) = records::variant_of_sku(table, &shop.store_id, &shop.shop_id, sku_id).await? {
+            return Ok(Some(link));
+        }
+        if seller_sku.is_empty() {
+            return Ok(None);
+        }
+        if self.catalogue.is_none() {
+            self.catalogue = Some(records::all_products(table, &shop.store_id).await?);
+        }
+        Ok(self.catalogue.iter().flatten().find_map(|p| {
+            p.variants
+                .iter()
+                .find(|v| v.sku == seller_sku)
+                .map(|v| (v.id.clone(), p.id.clone()))
+        }))
     }
-    Ok(products.iter().find_map(|p| {
-        p.variants
-            .iter()
-            .find(|v| !seller_sku.is_empty() && v.sku == seller_sku)
-            .map(|v| (v.id.clone(), p.id.clone()))
-    }))
 }
 
 fn district(order: &Order, level_name: &str) -> String {
@@ -1183,7 +1209,7 @@ async fn shipped_units(
     order: &Order,
     shipment: &crate::store::Shipment,
 ) -> Result<Vec<Id>, StorageError> {
-    let products = records::all_products(table, store_id).await?;
+    let mut variants = VariantLookup::default();
     // Units the connector already marked shipped stay shipped, even when TikTok's read
     // of the order lags behind (store shipments of one order share `SHIPMENT#<order>#`).
     let mut sent = std::collections::HashSet::new();
@@ -1213,7 +1239,8 @@ async fn shipped_units(
         .iter()
         .filter(|l| l.awaits_shipment() && !sent.contains(l.id.as_str()))
     {
-        let variant = store_variant(table, shop, line.sku_id.as_str(), &line.seller_sku, &products)
+        let variant = variants
+            .find(table, shop, line.sku_id.as_str(), &line.seller_sku)
             .await?
             .map(|(variant, _)| variant);
         unshipped.push((line.id.clone(), variant));

@@ -138,6 +138,7 @@ fn kind_words(kind: JobKind) -> &'static str {
 /// anything else as a [`ParkedJob`] (with its Retry).
 pub async fn park(app: &App, mut job: Job, reason: String) -> Result<(), JobError> {
     tracing::error!(job_id = %job.id, kind = ?job.kind, tenant = %job.tenant, %reason, "job parked");
+    crate::metrics::count(crate::metrics::Metric::JobsParked, None);
     // An upload the merchant started counts in its activity as failed, with the
     // reason; the parked job leaves the activity, so a Retry does not count it twice.
     if job.kind == JobKind::UploadProduct

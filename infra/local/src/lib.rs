@@ -69,6 +69,10 @@ pub struct Args {
     /// connects): `bigcommerce`.
     #[arg(long, default_value = "bigcommerce", value_parser = platform_named)]
     pub platform: Platform,
+    /// Milliseconds each send to an in-process work queue takes, as a round trip to
+    /// SQS would (the benchmark's realistic runs use 20); 0 sends at once.
+    #[arg(long, default_value_t = 0)]
+    pub queue_hop_ms: u64,
 }
 
 /// The platform a `--platform` value names; the error lists those there are.
@@ -311,9 +315,15 @@ async fn build_app(
                 |queue: &InProcessQueue| Arc::new(queue.dead_letter().expect("work queues have one").clone());
             let (product_dlq, order_dlq) = (dead_letters(&products), dead_letters(&orders));
             local_queues = vec![products.clone(), orders.clone()];
+            let hop = Duration::from_millis(args.queue_hop_ms);
             (
                 Arc::new(table),
-                [Arc::new(products), Arc::new(orders), product_dlq, order_dlq],
+                [
+                    Hop::over(Arc::new(products), hop),
+                    Hop::over(Arc::new(orders), hop),
+                    product_dlq,
+                    order_dlq,
+                ],
             )
         };
     let app = App::assemble(Parts {
@@ -328,6 +338,56 @@ async fn build_app(
         mailer,
     })?;
     Ok((app, local_queues))
+}
+
+/// An in-process queue whose sends take `hop`, as SendMessage's round trip to SQS does:
+/// the sender waits, then the message is there.
+struct Hop {
+    queue: Arc<dyn JobQueue>,
+    hop: Duration,
+}
+
+impl Hop {
+    /// `queue` itself when `hop` is zero, else `queue` behind the hop.
+    fn over(queue: Arc<dyn JobQueue>, hop: Duration) -> Arc<dyn JobQueue> {
+        if hop.is_zero() {
+            queue
+        } else {
+            Arc::new(Self { queue, hop })
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for Hop {
+    fn is_fifo(&self) -> bool {
+        self.queue.is_fifo()
+    }
+
+    async fn send(&self, jobs: &[connector::queue::Job], delay: Duration) -> Result<(), connector::queue::QueueError> {
+        tokio::time::sleep(self.hop).await;
+        self.queue.send(jobs, delay).await
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<connector::queue::Delivery>, connector::queue::QueueError> {
+        self.queue.receive(max, wait).await
+    }
+
+    async fn ack(&self, delivery: &connector::queue::Delivery) -> Result<(), connector::queue::QueueError> {
+        self.queue.ack(delivery).await
+    }
+
+    async fn retry_later(
+        &self,
+        delivery: &connector::queue::Delivery,
+        delay: Duration,
+    ) -> Result<(), connector::queue::QueueError> {
+        self.queue.retry_later(delivery, delay).await
+    }
 }
 
 /// A running local connector.

@@ -11,7 +11,7 @@ mod api;
 mod auth;
 mod delivery;
 mod orders;
-mod signing;
+pub mod signing;
 pub mod state;
 
 use std::net::SocketAddr;

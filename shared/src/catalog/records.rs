@@ -588,7 +588,8 @@ pub struct Activity {
     /// What it does: `import`, `upload`, `activate`, `deactivate`, `delete`,
     /// `recover`, `sync_status`, `sync_stock`, `sync_price`, `link`, `unlink`.
     pub kind: String,
-    /// `running` or `done`.
+    /// `running`, `done`, or `queued` (its items handed to the queue, whose outcome
+    /// shows on each item, not here: see [`Activity::queued`]).
     pub status: String,
     /// Items finished so far (products read for an import).
     pub done: u64,
@@ -607,6 +608,9 @@ pub struct Activity {
     /// The first [`FAILURES_KEPT`] failures: (store product id, reason).
     #[serde(default)]
     pub failures: Vec<(String, String)>,
+    /// Items handed to the queue without being counted here (stock and price syncs).
+    #[serde(default)]
+    pub queued: u64,
 }
 
 /// Activity ids count down from here (Unix seconds), so newer ids sort first.
@@ -631,7 +635,16 @@ impl Activity {
             finished_at: None,
             shop_id: shop_id.map(str::to_string),
             failures: Vec::new(),
+            queued: 0,
         }
+    }
+
+    /// Marks it as `count` items queued: its own work (queueing) ended now; nothing
+    /// is counted done or failed, as the queued jobs do not report back to it.
+    pub fn queued(&mut self, count: u64) {
+        self.queued = count;
+        self.status = "queued".into();
+        self.finished_at.get_or_insert(unix_now());
     }
 
     /// Counts one item: done, or failed with its reason; finishes the activity when
@@ -734,7 +747,24 @@ async fn log_activity(table: &dyn Table, store_id: &str, activity: &Activity) {
         .as_deref()
         .map(|shop| format!(" on shop {shop}"))
         .unwrap_or_default();
-    if let Some(finished) = activity.finished_at.filter(|_| activity.status == "done") {
+    if activity.status == "queued" {
+        let summary = format!(
+            "{}{shop}: {} product(s) queued",
+            journal::capitalised(&what),
+            activity.queued
+        );
+        let entry = journal::Entry {
+            at: activity.started_at,
+            ..journal::Entry::now(kind, summary)
+        };
+        journal::note(
+            table,
+            store_id,
+            entry,
+            Some(&format!("activity-{}-queued", activity.id)),
+        )
+        .await;
+    } else if let Some(finished) = activity.finished_at.filter(|_| activity.status == "done") {
         let summary = format!(
             "{}{shop} finished: {} done, {} failed",
             journal::capitalised(&what),

@@ -744,10 +744,19 @@ pub async fn upload_image_bytes(
     }
 }
 
+/// How long a burst's later stock changes gather before their sync: a change within
+/// this long of the product's previous change is part of a burst.
+const BURST_WINDOW: Duration = Duration::from_secs(1);
+
 /// Asks for a stock sync of a product; changes arriving while one is pending
-/// coalesce into it (one TikTok call for many store changes).
+/// coalesce into it (one TikTok call for many store changes). The window is sized to
+/// the burst: a change to a product whose stock was quiet for [`BURST_WINDOW`] syncs
+/// at once (a sale reaches TikTok in one round trip); a change within the window of
+/// the previous one waits for it, so a burst costs a sync for its first change and
+/// one per window while it lasts. Every change marks the product (one table write).
 pub async fn request_stock_sync(app: &App, store_id: &str, product_id: &str) -> Result<bool, JobError> {
     let key = format!("{store_id}/{product_id}");
+    let burst = changed_within_window(app.table.as_ref(), &key).await?;
     let claim = idempotency::claim(
         app.table.as_ref(),
         "stock-pending",
@@ -769,9 +778,24 @@ pub async fn request_stock_sync(app: &App, store_id: &str, product_id: &str) -> 
         format!("stock-{key}-{}", uuid::Uuid::new_v4().simple()),
         payload,
     );
-    // A short delay gathers a burst of changes into one job.
-    app.product_queue.send(&[job], Duration::from_secs(1)).await?;
+    let delay = if burst { BURST_WINDOW } else { Duration::ZERO };
+    app.product_queue.send(&[job], delay).await?;
     Ok(true)
+}
+
+/// Notes a stock change of `key` (`<store>/<product>`) now and says whether the
+/// product's previous change was within [`BURST_WINDOW`]. Errors: the table's.
+async fn changed_within_window(table: &dyn crate::storage::Table, key: &str) -> Result<bool, JobError> {
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let mark = crate::storage::Item::new(
+        format!("STOCKCHANGE#{key}"),
+        "LAST",
+        serde_json::json!({"at_ms": now_ms}),
+    )
+    .with_expiry(now_ms / 1000 + 60);
+    let previous = table.replace(mark).await?;
+    let previous_ms = previous.and_then(|item| item.data["at_ms"].as_i64());
+    Ok(previous_ms.is_some_and(|at| now_ms - at < BURST_WINDOW.as_millis() as i64))
 }
 
 /// Publishes a product's current store stock to every shop where it is live, to

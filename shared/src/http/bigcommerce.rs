@@ -91,6 +91,7 @@ async fn connect_store(
     if !record.user_ids.contains(&user_id) {
         record.user_ids.push(user_id);
     }
+    record.name = profile.name;
     record.currency = profile.currency;
     record.weight_units = profile.units.weight;
     record.dimension_units = profile.units.dimension;
@@ -188,12 +189,28 @@ pub async fn load(State(app): State<Arc<App>>, Query(query): Query<SignedQuery>)
         }
         Err(error) => return Failure::from(error).page(),
     };
+    let mut changed = false;
     if claims.user_id != store.owner_id && !store.user_ids.contains(&claims.user_id) {
         // Multi-user apps: a new authorized user of the store.
         store.user_ids.push(claims.user_id);
-        if let Err(error) = accounts::save_store(app.table.as_ref(), &store).await {
-            return Failure::from(error).page();
+        changed = true;
+    }
+    // A store connected before its name was kept gets it at the next opening (best
+    // effort: the header shows the hash until BigCommerce answers).
+    if store.name.trim().is_empty() {
+        let named = async { store_platform(&app, &store)?.profile().await.map_err(Failure::from) };
+        match tokio::time::timeout(std::time::Duration::from_secs(3), named).await {
+            Ok(Ok(profile)) if !profile.name.trim().is_empty() => {
+                store.name = profile.name;
+                changed = true;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(store = %claims.store_hash, %error, "store name not read"),
+            Err(_) => tracing::warn!(store = %claims.store_hash, "store name not read in time"),
         }
+    }
+    if changed && let Err(error) = accounts::save_store(app.table.as_ref(), &store).await {
+        return Failure::from(error).page();
     }
     with_session(&app, &Session::new(&store, claims.user_id), redirect_to_settings())
 }

@@ -40,6 +40,7 @@ pub async fn save(
         record.installed_at = unix_now();
     }
     record.status = StoreStatus::Installed;
+    record.name = profile.name;
     record.currency = profile.currency;
     record.weight_units = profile.units.weight;
     record.dimension_units = profile.units.dimension;

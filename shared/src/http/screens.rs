@@ -536,7 +536,7 @@ async fn new_profile(
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, Response> {
     let profile = blank_profile("", false);
-    profile_page(&app, &context, &profile, false, &query, None)
+    profile_page(&app, &context, &profile, false, &query, &[])
         .await
         .map_err(Failure::page)
 }
@@ -550,7 +550,7 @@ async fn edit_profile(
 ) -> Result<Response, Response> {
     let page = async {
         let profile = own_profile(&app, &context.store.store_id, &id).await?;
-        profile_page(&app, &context, &profile, true, &query, None).await
+        profile_page(&app, &context, &profile, true, &query, &[]).await
     };
     page.await.map_err(Failure::page)
 }
@@ -563,13 +563,22 @@ async fn own_profile(app: &App, store_id: &str, id: &str) -> Result<Profile, Fai
         .ok_or_else(|| Failure::NotFound(format!("No profile {id}.")))
 }
 
-/// Products a profile would cover (as uploads choose: the highest priority wins), and
-/// products in all.
-async fn coverage(app: &App, store_id: &str, profile: &Profile) -> Result<(usize, usize), Failure> {
-    let table = app.table.as_ref();
-    let products = records::all_products(table, store_id).await?;
-    let mut profiles: Vec<Profile> = records::all_profiles(table, store_id)
-        .await?
+/// Products of `products` a profile would cover (as uploads choose: the highest
+/// priority wins, against the store's other profiles), and products in all. The
+/// saved copy of `profile` (same id) is left out: the edited one stands in for it.
+async fn coverage(
+    app: &App,
+    store_id: &str,
+    profile: &Profile,
+    products: &[crate::store::Product],
+) -> Result<(usize, usize), Failure> {
+    let saved = records::all_profiles(app.table.as_ref(), store_id).await?;
+    Ok(covered_by(profile, saved, products))
+}
+
+/// [`coverage`] over the store's saved profiles `saved`.
+fn covered_by(profile: &Profile, saved: Vec<Profile>, products: &[crate::store::Product]) -> (usize, usize) {
+    let mut profiles: Vec<Profile> = saved
         .into_iter()
         .filter(|p| p.id != profile.id && !(profile.is_default && p.is_default))
         .collect();
@@ -578,7 +587,7 @@ async fn coverage(app: &App, store_id: &str, profile: &Profile) -> Result<(usize
         .iter()
         .filter(|p| profile_for(&profiles, p).is_some_and(|f| f.id == profile.id))
         .count();
-    Ok((covered, products.len()))
+    (covered, products.len())
 }
 
 async fn profile_page(
@@ -587,16 +596,22 @@ async fn profile_page(
     profile: &Profile,
     exists: bool,
     query: &ProfileQuery,
-    error: Option<(&str, &str)>,
+    errors: &[(String, String)],
 ) -> Result<Response, Failure> {
     let store_id = &context.store.store_id;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
+    // The switcher stays on this profile.
+    let here = if exists {
+        format!("/settings/profiles/{}", profile.id)
+    } else {
+        "/settings/profiles/new".to_string()
+    };
     let frame = frame(
         context,
         &shops,
         Section::Profiles,
         query.page.shop.as_deref(),
-        "/settings/profiles",
+        &here,
         &query.page.confirmation,
     );
     let products = records::all_products(app.table.as_ref(), store_id).await?;
@@ -608,7 +623,8 @@ async fn profile_page(
     categories.narrow(&query.category_q);
     let attributes = category_attributes(app, frame.current_shop(), &profile.category_id).await;
     let rules = category_rules(app, frame.current_shop(), &profile.category_id).await;
-    let matches = coverage(app, store_id, profile).await?;
+    // The catalogue is read once, for the sample and the coverage.
+    let matches = coverage(app, store_id, profile, &products).await?;
     let editor = ProfileEditor {
         profile,
         exists,
@@ -617,9 +633,9 @@ async fn profile_page(
         rules: rules.as_ref(),
         store_inventory: context.store.settings.inventory,
         matches,
-        error,
+        errors,
     };
-    let status = if error.is_some() {
+    let status = if !errors.is_empty() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -716,7 +732,7 @@ async fn profile_file(
                     &base,
                     true,
                     &ProfileQuery::default(),
-                    Some(("files", &message)),
+                    &[("files".to_string(), message)],
                 )
                 .await
             }
@@ -728,13 +744,13 @@ async fn profile_file(
 
 /// Why a profile form cannot be saved: the field and the merchant's words.
 struct FormError {
-    field: &'static str,
+    field: String,
     message: String,
 }
 
-fn form_error(field: &'static str, message: impl Into<String>) -> FormError {
+fn form_error(field: impl Into<String>, message: impl Into<String>) -> FormError {
     FormError {
-        field,
+        field: field.into(),
         message: message.into(),
     }
 }
@@ -779,15 +795,15 @@ fn pairs(text: &str, field: &'static str) -> Result<Vec<(String, String)>, FormE
 /// The profile a posted editor form describes, over `base` (its id and uploads).
 /// On error, the profile as far as it was read comes back too, so the page keeps
 /// every edit.
-fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormError>) {
+/// The profile as the form posts it over `base`, and every value refused, each with
+/// its field (all of them, so each shows next to its field).
+fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Vec<FormError>) {
     let mut profile = base.clone();
     profile.name = text(fields, "name");
     profile.is_default = field(fields, "is_default") == Some("on");
     profile.category_id = text(fields, "category_id");
-    let mut error = None;
-    let mut fail = |e: FormError| {
-        error.get_or_insert(e);
-    };
+    let mut errors = Vec::new();
+    let mut fail = |e: FormError| errors.push(e);
     match text(fields, "priority").parse::<i32>() {
         Ok(priority) => profile.priority = priority,
         Err(_) if text(fields, "priority").is_empty() => profile.priority = 0,
@@ -883,26 +899,39 @@ fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormEr
     };
     profile.inventory = None;
     if field(fields, "own_inventory") == Some("on") {
-        let number = |name: &'static str| {
-            let value = text(fields, &format!("inventory.{name}"));
-            value.parse::<i64>().map_err(|_| {
-                form_error(
-                    "inventory",
-                    format!("inventory.{name}: “{value}” is not a whole number."),
-                )
-            })
-        };
-        match (number("threshold"), number("reserve"), number("untracked_quantity")) {
-            (Ok(threshold), Ok(reserve), Ok(untracked_quantity)) => {
-                profile.inventory = Some(InventoryPolicy {
-                    threshold,
-                    reserve,
-                    untracked_quantity,
-                    deactivate_at_threshold: field(fields, "inventory.deactivate_at_threshold") == Some("on"),
-                })
+        // Each number read and range-checked on its own, its error filed under its
+        // own name (`inventory.reserve`), where the editor marks the input. A refused
+        // form keeps the policy as typed (a value that is no number: the saved one).
+        let was = base.inventory.unwrap_or_default();
+        let mut number = |name: &str, was: i64| {
+            let key = format!("inventory.{name}");
+            let value = text(fields, &key);
+            let Ok(number) = value.parse::<i64>() else {
+                fail(form_error(&key, format!("{key}: “{value}” is not a whole number.")));
+                return was;
+            };
+            let alone = |threshold, reserve, untracked_quantity| InventoryPolicy {
+                threshold,
+                reserve,
+                untracked_quantity,
+                deactivate_at_threshold: false,
+            };
+            let checked = match name {
+                "threshold" => alone(number, 0, 0),
+                "reserve" => alone(0, number, 0),
+                _ => alone(0, 0, number),
+            };
+            if let Err(setting) = checked.validate() {
+                fail(form_error(&key, setting.to_string()));
             }
-            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => fail(e),
-        }
+            number
+        };
+        profile.inventory = Some(InventoryPolicy {
+            threshold: number("threshold", was.threshold),
+            reserve: number("reserve", was.reserve),
+            untracked_quantity: number("untracked_quantity", was.untracked_quantity),
+            deactivate_at_threshold: field(fields, "inventory.deactivate_at_threshold") == Some("on"),
+        });
     }
     if profile.name.is_empty() {
         fail(form_error("name", "Give the profile a name."));
@@ -910,18 +939,20 @@ fn profile_from_form(fields: &Fields, base: &Profile) -> (Profile, Option<FormEr
     if profile.category_id.is_empty() {
         fail(form_error("category_id", "Choose a TikTok category."));
     }
-    if let Err(setting) = profile.validate() {
-        let text = setting.to_string();
-        let field = if text.starts_with("price_rule") {
-            "price_rule"
-        } else if text.starts_with("inventory") {
-            "inventory"
-        } else {
-            "rules"
-        };
-        fail(form_error(field, text));
+    if let Err(setting) = profile.price_rule.validate() {
+        fail(form_error("price_rule", setting.to_string()));
     }
-    (profile, error)
+    // The rest of the profile's own checks (rule groups), the price rule and stock
+    // policy being checked above.
+    let rules_only = Profile {
+        price_rule: PriceRule::default(),
+        inventory: None,
+        ..profile.clone()
+    };
+    if let Err(setting) = rules_only.validate() {
+        fail(form_error("rules", setting.to_string()));
+    }
+    (profile, errors)
 }
 
 /// Saves a posted profile form; on a refused value, the editor again with the edits
@@ -935,14 +966,14 @@ async fn save_profile_form(
 ) -> Result<Response, Failure> {
     context.require_owner()?;
     context.check_csrf(app, field(fields, "csrf"))?;
-    let (profile, error) = profile_from_form(fields, &base);
-    let saved = match error {
-        Some(error) => Err(error),
-        None => store_profile(app, &context.store.store_id, profile.clone())
+    let (profile, errors) = profile_from_form(fields, &base);
+    let saved = match errors.is_empty() {
+        false => Err(errors),
+        true => store_profile(app, &context.store.store_id, profile.clone())
             .await
             .map_err(|failure| match failure {
-                Failure::BadRequest(message) => form_error("rules", message),
-                other => form_error("rules", other.to_string()),
+                Failure::BadRequest(message) => vec![form_error("rules", message)],
+                other => vec![form_error("rules", other.to_string())],
             }),
     };
     match saved {
@@ -950,17 +981,10 @@ async fn save_profile_form(
             let done = if exists { "saved" } else { "created" };
             Ok(see_other(&format!("/settings/profiles/{}?done={done}", saved.id)))
         }
-        Err(error) => {
+        Err(errors) => {
             let query = ProfileQuery::default();
-            profile_page(
-                app,
-                context,
-                &profile,
-                exists,
-                &query,
-                Some((error.field, &error.message)),
-            )
-            .await
+            let errors: Vec<(String, String)> = errors.into_iter().map(|e| (e.field, e.message)).collect();
+            profile_page(app, context, &profile, exists, &query, &errors).await
         }
     }
 }
@@ -1015,10 +1039,22 @@ async fn preview_profile(
 ) -> Result<Markup, Response> {
     let preview = async {
         context.check_csrf(&app, field(&fields, "csrf"))?;
-        let (profile, _) = profile_from_form(&fields, &blank_profile("", false));
-        Ok::<_, Failure>(pages::catalog::match_count(
-            coverage(&app, &context.store.store_id, &profile).await?,
-        ))
+        let store_id = &context.store.store_id;
+        let table = app.table.as_ref();
+        let saved = records::all_profiles(table, store_id).await?;
+        // Editing a saved profile (the editor posts its id): the edits stand in for
+        // the saved copy, which must not compete with them. Another store's id is 404.
+        let base = match optional(&fields, "profile_id") {
+            Some(id) => saved
+                .iter()
+                .find(|p| p.id == id)
+                .cloned()
+                .ok_or_else(|| Failure::NotFound(format!("No profile {id}.")))?,
+            None => blank_profile("", false),
+        };
+        let (profile, _) = profile_from_form(&fields, &base);
+        let products = records::all_products(table, store_id).await?;
+        Ok::<_, Failure>(pages::catalog::match_count(covered_by(&profile, saved, &products)))
     };
     preview.await.map_err(|failure: Failure| failure.into_response())
 }
@@ -1138,13 +1174,11 @@ async fn products_page(
 }
 
 /// The products a bulk form names: those ticked, or every product its filter keeps.
+/// The products a bulk form chose, only this store's: the ticked ones (each read on
+/// its own: a few of a large catalogue), or all matching the filter.
 async fn selection(app: &App, store_id: &str, shop_id: &str, fields: &Fields) -> Result<Vec<String>, Failure> {
     if field(fields, "all_matching") != Some("on") {
-        return Ok(fields
-            .iter()
-            .filter(|(k, _)| k == "product")
-            .map(|(_, v)| v.clone())
-            .collect());
+        return ticked_products(app.table.as_ref(), store_id, fields).await;
     }
     let filter = filter_of(fields)?;
     let table = app.table.as_ref();
@@ -1152,6 +1186,34 @@ async fn selection(app: &App, store_id: &str, shop_id: &str, fields: &Fields) ->
     let profiles = records::all_profiles(table, store_id).await?;
     let listings = records::shop_listings(table, store_id, shop_id).await?;
     Ok(filter.chosen(&products, &listings, &profiles))
+}
+
+/// The ticked products of a bulk form that are this store's, each read on its own
+/// (never the whole catalogue), at most [`MAX_SELECTION`].
+async fn ticked_products(
+    table: &dyn crate::storage::Table,
+    store_id: &str,
+    fields: &Fields,
+) -> Result<Vec<String>, Failure> {
+    let mut ticked: Vec<String> = Vec::new();
+    for (_, id) in fields.iter().filter(|(k, _)| k == "product") {
+        if !ticked.contains(id) {
+            ticked.push(id.clone());
+        }
+    }
+    if ticked.len() > MAX_SELECTION {
+        return Err(Failure::BadRequest(format!(
+            "{} products were ticked; tick at most {MAX_SELECTION}, or choose all matching.",
+            ticked.len()
+        )));
+    }
+    let mut own = Vec::with_capacity(ticked.len());
+    for id in ticked {
+        if records::get_product(table, store_id, &id).await?.is_some() {
+            own.push(id);
+        }
+    }
+    Ok(own)
 }
 
 /// The filter a bulk form was posted under (its `filter` field: the products link).
@@ -1188,14 +1250,11 @@ async fn product_actions(
         let store_id = &context.store.store_id;
         let shop = own_shop(&app, store_id, field(&fields, "shop").unwrap_or_default()).await?;
         let action = field(&fields, "action").unwrap_or_default();
-        let chosen = selection(&app, store_id, &shop.shop_id, &fields).await?;
-        // Only this store's products.
-        let known: std::collections::HashSet<String> = records::all_products(app.table.as_ref(), store_id)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
-        let chosen: Vec<String> = chosen.into_iter().filter(|id| known.contains(id)).collect();
+        let chosen = match selection(&app, store_id, &shop.shop_id, &fields).await {
+            Ok(chosen) => chosen,
+            Err(Failure::BadRequest(message)) => return products_page(&app, &context, &shown, Some(&message)).await,
+            Err(other) => return Err(other),
+        };
         if chosen.is_empty() && action != "link" {
             let message = "Tick the products to act on, or choose all matching.";
             return products_page(&app, &context, &shown, Some(message)).await;
@@ -1224,18 +1283,31 @@ async fn run_action(
 ) -> Result<records::Activity, Failure> {
     let store_id = &context.store.store_id;
     let table = app.table.as_ref();
-    let bulk = |action| async move {
+    // Actions done while the merchant waits take a bounded number of products (the
+    // products screen says so when more match); upload and the syncs are queued.
+    let capped = || {
         if chosen.len() > MAX_SELECTION {
             return Err(Failure::BadRequest(format!(
-                "{} products were chosen; TikTok actions take at most {MAX_SELECTION} at a time.",
+                "{} products were chosen; this action takes at most {MAX_SELECTION} at a time: narrow the filter.",
                 chosen.len()
             )));
         }
-        Ok(sync::bulk_action(app, &context.store, shop, action, chosen).await?)
+        Ok(())
+    };
+    let bulk = |action| async move {
+        capped()?;
+        Ok::<_, Failure>(sync::bulk_action(app, &context.store, shop, action, chosen).await?)
     };
     let finished = |kind: &str, total: usize| {
         let mut activity = records::Activity::start(kind, Some(&shop.shop_id), Some(total as u64));
         activity.finish();
+        activity
+    };
+    // The syncs are queued, one job a product, and their outcome shows on each
+    // product: the activity says how many were queued, never that they are done.
+    let queued = |kind: &str, count: usize| {
+        let mut activity = records::Activity::start(kind, Some(&shop.shop_id), Some(count as u64));
+        activity.queued(count as u64);
         activity
     };
     let activity = match action {
@@ -1246,17 +1318,17 @@ async fn run_action(
         "recover" => bulk(BulkAction::Recover).await?,
         "sync_status" => bulk(BulkAction::SyncStatus).await?,
         "sync_stock" => {
-            let mut activity = finished("sync_stock", chosen.len());
+            // A product whose sync is pending already is covered by that one.
             for product_id in chosen {
                 sync::request_stock_sync(app, store_id, product_id).await?;
             }
-            activity.done = chosen.len() as u64;
+            let activity = queued("sync_stock", chosen.len());
             records::save_activity(table, store_id, &activity).await?;
             activity
         }
         "sync_price" => {
-            let mut activity = finished("sync_price", chosen.len());
-            activity.done = sync::enqueue_price_syncs(app, store_id, chosen).await? as u64;
+            let count = sync::enqueue_price_syncs(app, store_id, chosen).await?;
+            let activity = queued("sync_price", count);
             records::save_activity(table, store_id, &activity).await?;
             activity
         }
@@ -1277,6 +1349,7 @@ async fn run_action(
             activity
         }
         "unlink" => {
+            capped()?;
             let mut activity = records::Activity::start("unlink", Some(&shop.shop_id), Some(chosen.len() as u64));
             for product_id in chosen {
                 let outcome = unlink_product(app, store_id, &shop.shop_id, product_id)
@@ -1316,12 +1389,14 @@ async fn product_page(
     let store_id = &context.store.store_id;
     let product = own_product(table, store_id, id).await?;
     let (shops, csrf) = shops_and_csrf(app, context).await?;
+    // The switcher stays on this product.
+    let here = format!("/settings/products/{id}");
     let frame = frame(
         context,
         &shops,
         Section::Products,
         query.shop.as_deref(),
-        "/settings/products",
+        &here,
         &query.confirmation,
     );
     let listing = match frame.current_shop() {
@@ -1400,7 +1475,7 @@ async fn product_form(
                 context.require_owner()?;
                 let overrides = match overrides_from_form(&fields) {
                     Ok(overrides) => overrides,
-                    Err(e) => return product_page(&app, &context, &id, &query, Some((e.field, &e.message))).await,
+                    Err(e) => return product_page(&app, &context, &id, &query, Some((&e.field, &e.message))).await,
                 };
                 match apply_overrides(&app, store_id, &id, &overrides).await {
                     Ok(_) => Ok(back("overrides_saved")),
@@ -1520,12 +1595,13 @@ async fn activity(
             .as_deref()
             .and_then(|id| shops.iter().find(|s| s.shop_id == id))
             .map(|s| s.name.clone());
+        let here = format!("/settings/activities/{id}");
         let frame = frame(
             &context,
             &shops,
             Section::Activities,
             query.shop.as_deref(),
-            "/settings/activities",
+            &here,
             &query.confirmation,
         );
         Ok::<_, Failure>(pages::activities::activity(&frame, &activity, shop_name.as_deref()).into_response())
@@ -1543,4 +1619,261 @@ async fn activity_progress(
         .await
         .map(|activity| pages::activities::progress(&activity, true))
         .map_err(Failure::page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{ConnectionMode, StoreRecord};
+    use crate::rules::catalog::Rule;
+    use crate::store::Platform;
+
+    fn product(id: &str, name: &str) -> crate::store::Product {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "sku": format!("SKU-{id}"), "description": "", "price": "10",
+            "sale_price": null, "brand_id": null, "categories": [], "weight": null, "dimensions": null,
+            "inventory_tracking": "product", "inventory_level": 5, "is_visible": true, "upc": null,
+            "images": [], "custom_fields": [], "variants": [], "date_modified": ""
+        }))
+        .unwrap()
+    }
+
+    fn titled(name: &str, priority: i32, contains: &str) -> Profile {
+        Profile {
+            priority,
+            category_id: "1".into(),
+            rules: vec![Rule {
+                field: Field::Title,
+                operator: Operator::Contains,
+                value: contains.into(),
+            }],
+            ..blank_profile(name, false)
+        }
+    }
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_live_count_of_an_edited_profile_puts_the_edits_in_place_of_its_saved_copy() {
+        // GIVEN mugs (priority 10, saved) and a "blue" profile (priority 5); the blue mug
+        // is the mugs profile's while its priority is higher
+        let products = [
+            product("1", "Blue mug"),
+            product("2", "Red mug"),
+            product("3", "Blue hat"),
+        ];
+        let mugs = titled("Mugs", 10, "mug");
+        let blue = titled("Blue", 5, "blue");
+        let saved = vec![mugs.clone(), blue];
+        assert_eq!(covered_by(&mugs, saved.clone(), &products), (2, 3));
+        // WHEN the editor lowers the mugs profile's priority below the blue one's
+        let (edited, errors) = profile_from_form(
+            &fields(&[
+                ("name", "Mugs"),
+                ("priority", "1"),
+                ("category_id", "1"),
+                ("group0.matching", "all"),
+                ("group0.field0", "title"),
+                ("group0.operator0", "contains"),
+                ("group0.value0", "mug"),
+            ]),
+            &mugs,
+        );
+        assert!(errors.is_empty());
+        // THEN the blue mug goes to the blue profile: the saved copy (priority 10) is
+        // not counted against the edits
+        assert_eq!(edited.id, mugs.id, "the edits keep the saved profile's id");
+        assert_eq!(covered_by(&edited, saved, &products), (1, 3));
+    }
+
+    #[test]
+    fn every_refused_value_of_the_profile_form_shows_next_to_its_field_and_the_edits_stay() {
+        // GIVEN a form with a priority that is no number, no name, two stock values out
+        // of range and a price rule that is no number
+        let (profile, errors) = profile_from_form(
+            &fields(&[
+                ("name", ""),
+                ("priority", "high"),
+                ("category_id", "1"),
+                ("own_inventory", "on"),
+                ("inventory.threshold", "200000"),
+                ("inventory.reserve", "-1"),
+                ("inventory.untracked_quantity", "7"),
+                ("adjustment", "percent"),
+                ("amount", "lots"),
+                ("brand_id", "42"),
+            ]),
+            &blank_profile("", false),
+        );
+        // THEN each is filed under its own field
+        let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for field in [
+            "priority",
+            "name",
+            "inventory.threshold",
+            "inventory.reserve",
+            "price_rule",
+        ] {
+            assert!(names.contains(&field), "{field} in {names:?}");
+        }
+        assert!(!names.contains(&"inventory.untracked_quantity"), "{names:?}");
+        let policy = profile.inventory.expect("the stock policy as typed");
+        assert_eq!(
+            (policy.threshold, policy.reserve, policy.untracked_quantity),
+            (200_000, -1, 7)
+        );
+        assert_eq!(profile.brand_id.as_deref(), Some("42"), "the other edits stay");
+
+        // AND the editor shows every message, each by its field, the inputs marked
+        let store = StoreRecord::new("abc123", Platform::BigCommerce, ConnectionMode::App, 7);
+        let confirmation = Confirmation::default();
+        let frame = Frame {
+            store: &store,
+            shops: &[],
+            section: Section::Profiles,
+            shop: None,
+            path: "/settings/profiles/new",
+            confirmation: &confirmation,
+            due: 0,
+        };
+        let errors: Vec<(String, String)> = errors.into_iter().map(|e| (e.field, e.message)).collect();
+        let editor = ProfileEditor {
+            profile: &profile,
+            exists: false,
+            picker: CategoryPicker {
+                choices: &[],
+                chosen: "1",
+                recommended: None,
+                query: "",
+                error: None,
+            },
+            attributes: &[],
+            rules: None,
+            store_inventory: InventoryPolicy::default(),
+            matches: (0, 0),
+            errors: &errors,
+        };
+        let page = pages::catalog::profile_editor(&frame, &editor, "csrf").into_string();
+        for (field, message) in &errors {
+            let shown = format!("data-field=\"{field}\">{}", maud::html! { (message) }.into_string());
+            assert!(page.contains(&shown), "{field}: {message} by its field in {page}");
+        }
+        // The rest of the input tag named `name`.
+        let input = |name: &str| {
+            let after = page.split(&format!("name=\"{name}\"")).nth(1).expect("the input");
+            after.split('>').next().unwrap().to_string()
+        };
+        for name in ["priority", "inventory.threshold", "inventory.reserve", "name"] {
+            assert!(input(name).contains("aria-invalid=\"true\""), "{name} marked invalid");
+        }
+        assert!(!input("inventory.untracked_quantity").contains("aria-invalid"));
+    }
+
+    /// A table that counts the partition reads (queries) and single-item reads made
+    /// through it.
+    struct Counting {
+        inner: crate::storage::embedded::EmbeddedTable,
+        queries: std::sync::atomic::AtomicUsize,
+        gets: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::storage::Table for Counting {
+        async fn get(&self, pk: &str, sk: &str) -> Result<Option<crate::storage::Item>, crate::storage::StorageError> {
+            self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.get(pk, sk).await
+        }
+        async fn put(
+            &self,
+            item: crate::storage::Item,
+            condition: crate::storage::Condition,
+        ) -> Result<(), crate::storage::StorageError> {
+            self.inner.put(item, condition).await
+        }
+        async fn delete(
+            &self,
+            pk: &str,
+            sk: &str,
+            condition: crate::storage::Condition,
+        ) -> Result<(), crate::storage::StorageError> {
+            self.inner.delete(pk, sk, condition).await
+        }
+        async fn query(
+            &self,
+            query: crate::storage::Query,
+        ) -> Result<crate::storage::Page, crate::storage::StorageError> {
+            self.queries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.query(query).await
+        }
+        async fn transact(&self, ops: Vec<crate::storage::WriteOp>) -> Result<(), crate::storage::StorageError> {
+            self.inner.transact(ops).await
+        }
+        async fn replace(
+            &self,
+            item: crate::storage::Item,
+        ) -> Result<Option<crate::storage::Item>, crate::storage::StorageError> {
+            self.inner.replace(item).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bulk_action_on_ticked_products_reads_only_those() {
+        use std::sync::atomic::Ordering::SeqCst;
+        // GIVEN a store of 30 products and another store's product 99
+        let dir = tempfile::tempdir().unwrap();
+        let table = Counting {
+            inner: crate::storage::embedded::EmbeddedTable::open(dir.path()).unwrap(),
+            queries: 0.into(),
+            gets: 0.into(),
+        };
+        for id in 1..=30 {
+            records::save_product(&table, "s1", &product(&id.to_string(), "Mug"))
+                .await
+                .unwrap();
+        }
+        records::save_product(&table, "s2", &product("99", "Hat"))
+            .await
+            .unwrap();
+        let (queries, gets) = (table.queries.load(SeqCst), table.gets.load(SeqCst));
+        // WHEN two of its products, one twice, and the other store's are ticked
+        let ticked = fields(&[("product", "3"), ("product", "7"), ("product", "3"), ("product", "99")]);
+        let chosen = ticked_products(&table, "s1", &ticked).await.unwrap();
+        // THEN only those are read, one by one, and only the store's own are chosen
+        assert_eq!(chosen, ["3", "7"]);
+        assert_eq!(table.queries.load(SeqCst) - queries, 0, "no partition read");
+        assert_eq!(table.gets.load(SeqCst) - gets, 3);
+    }
+
+    #[test]
+    fn the_products_screen_says_the_bulk_cap_when_more_products_match() {
+        let store = StoreRecord::new("abc123", Platform::BigCommerce, ConnectionMode::App, 7);
+        let confirmation = Confirmation::default();
+        let frame = Frame {
+            store: &store,
+            shops: &[],
+            section: Section::Products,
+            shop: None,
+            path: "/settings/products",
+            confirmation: &confirmation,
+            due: 0,
+        };
+        let page = |matching: usize| {
+            let browse = Browse {
+                counts: Vec::new(),
+                searched: matching,
+                matching,
+                rows: Vec::new(),
+                page: 1,
+                pages: 1,
+            };
+            pages::catalog::products(&frame, &browse, &ProductFilter::default(), &[], "csrf", None).into_string()
+        };
+        assert!(!page(MAX_SELECTION).contains("selection-cap"), "no note while all fit");
+        let over = page(MAX_SELECTION + 500);
+        let note = over.split("id=\"selection-cap\"").nth(1).expect("the cap is said");
+        assert!(note.contains("at most 1000 products at a time"), "{note}");
+        assert!(note.contains("act on all 1500"), "{note}");
+    }
 }

@@ -32,6 +32,8 @@ struct State {
 pub struct InProcessQueue {
     settings: QueueSettings,
     state: Arc<Mutex<State>>,
+    /// Wakes waiting receivers when a message arrives or a FIFO group frees up.
+    changed: Arc<tokio::sync::Notify>,
     dead_letter: Option<Box<InProcessQueue>>,
 }
 
@@ -45,11 +47,13 @@ impl InProcessQueue {
                 ..settings.clone()
             },
             state: Arc::default(),
+            changed: Arc::default(),
             dead_letter: None,
         };
         Self {
             settings,
             state: Arc::default(),
+            changed: Arc::default(),
             dead_letter: Some(Box::new(dead_letter)),
         }
     }
@@ -69,6 +73,7 @@ impl InProcessQueue {
             receipt: None,
         };
         self.state.lock().expect("queue lock").messages.push_back(message);
+        self.changed.notify_waiters();
     }
 
     /// Takes what is receivable now, moving over-received messages to the DLQ.
@@ -111,6 +116,7 @@ impl InProcessQueue {
                 receipt,
                 receive_count: message.receive_count,
                 body: message.body.clone(),
+                group: message.group.clone(),
             });
             index += 1;
         }
@@ -184,11 +190,17 @@ impl JobQueue for InProcessQueue {
         let max = max.clamp(1, MAX_BATCH);
         let deadline = Instant::now() + wait;
         loop {
+            // Made before looking, so a message sent meanwhile still wakes this receiver;
+            // delayed messages become visible on their own, so it also looks every 20 ms.
+            let changed = self.changed.notified();
             let deliveries = self.take(max);
             if !deliveries.is_empty() || Instant::now() >= deadline {
                 return Ok(deliveries);
             }
-            tokio::time::sleep(Duration::from_millis(20).min(deadline - Instant::now())).await;
+            tokio::select! {
+                () = changed => {}
+                () = tokio::time::sleep(Duration::from_millis(20).min(deadline - Instant::now())) => {}
+            }
         }
     }
 
@@ -196,6 +208,8 @@ impl JobQueue for InProcessQueue {
         self.with_receipt(delivery, |messages, position| {
             messages.remove(position);
         });
+        // The message's FIFO group may hold the next one.
+        self.changed.notify_waiters();
         Ok(())
     }
 

@@ -113,6 +113,10 @@ pub struct Job {
     /// FIFO group when neither the shop nor the whole tenant is right (e.g. one order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// When the work was first enqueued (Unix milliseconds; kept through retries), for
+    /// the lag metrics. Absent in jobs of older producers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enqueued_at: Option<i64>,
 }
 
 impl Job {
@@ -132,6 +136,7 @@ impl Job {
             attempt: 0,
             payload,
             group: None,
+            enqueued_at: Some(jiff::Timestamp::now().as_millisecond()),
         }
     }
 
@@ -186,6 +191,8 @@ pub struct Delivery {
     pub receive_count: u32,
     /// The raw body.
     pub body: String,
+    /// The FIFO message group (`None` on a standard queue).
+    pub group: Option<String>,
 }
 
 impl Delivery {
@@ -229,6 +236,47 @@ pub trait JobQueue: Send + Sync {
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError>;
     /// Makes a failed message visible again after `delay` (back-off).
     async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// Runs one batch as SQS hands it to a function instance: the messages of each FIFO
+/// group in order, a group stopping at its first failure (what follows is not run, so
+/// nothing overtakes it); the groups, and every message of a standard queue (no
+/// group), at the same time. `run` handles one message and says whether it succeeded.
+/// Returns, in the batch's order, whether each message was handled.
+pub(crate) async fn run_batch<'a, M, Run, Ran>(
+    messages: &'a [M],
+    group_of: impl Fn(&M) -> Option<&str>,
+    run: Run,
+) -> Vec<bool>
+where
+    Run: Fn(&'a M) -> Ran,
+    Ran: Future<Output = bool>,
+{
+    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        let group = group_of(message);
+        match groups.iter_mut().find(|(g, _)| g.is_some() && *g == group) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((group, vec![index])),
+        }
+    }
+    let run = &run;
+    let handled_by_group = futures_util::future::join_all(groups.iter().map(|(_, members)| async move {
+        let mut handled = Vec::new();
+        for &index in members {
+            if !run(&messages[index]).await {
+                break;
+            }
+            handled.push(index);
+        }
+        handled
+    }))
+    .await;
+    let mut handled = vec![false; messages.len()];
+    for index in handled_by_group.into_iter().flatten() {
+        handled[index] = true;
+    }
+    handled
 }
 
 /// Back-off before the next attempt after `receive_count` receives: exponential from

@@ -182,6 +182,7 @@ impl JobQueue for SqsQueue {
             .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .send()
             .await
             .map_err(unavailable)?;
@@ -197,6 +198,10 @@ impl JobQueue for SqsQueue {
                     .and_then(|count| count.parse().ok())
                     .unwrap_or(1),
                 body: message.body().unwrap_or_default().to_string(),
+                group: message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+                    .cloned(),
             })
             .collect())
     }

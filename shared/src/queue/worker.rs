@@ -6,12 +6,19 @@ use std::time::Duration;
 
 use super::{JobHandler, JobQueue, QueueError, backoff, execute};
 
-/// Receives one batch (waiting up to `wait`) and handles it; returns how many
-/// messages were received.
+/// Receives one batch (waiting up to `wait`) and handles it as a Lambda instance
+/// would ([`super::run_batch`]: FIFO groups in order, groups at once); returns how
+/// many messages were received.
 pub async fn run_once(queue: &dyn JobQueue, handler: &dyn JobHandler, wait: Duration) -> Result<usize, QueueError> {
     let deliveries = queue.receive(super::MAX_BATCH, wait).await?;
-    for delivery in &deliveries {
-        if execute(handler, &delivery.message_id, &delivery.body, delivery.receive_count).await {
+    let handled = super::run_batch(
+        &deliveries,
+        |delivery| delivery.group.as_deref(),
+        |delivery| execute(handler, &delivery.message_id, &delivery.body, delivery.receive_count),
+    )
+    .await;
+    for (delivery, handled) in deliveries.iter().zip(handled) {
+        if handled {
             queue.ack(delivery).await?;
         } else {
             queue.retry_later(delivery, backoff(delivery.receive_count)).await?;

@@ -631,6 +631,7 @@ pub(crate) async fn send_with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
+        crate::metrics::count(crate::metrics::Metric::StoreApiCalls, None);
         let (error, wait) = match build().send().await {
             Ok(response) => {
                 let status = response.status();
@@ -654,6 +655,9 @@ pub(crate) async fn send_with_retries(
             }
             Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
         };
+        if matches!(error, StoreError::RateLimited) {
+            crate::metrics::count(crate::metrics::Metric::StoreRateLimited, None);
+        }
         if !error.is_retryable() || attempt >= max_attempts {
             return Err(error);
         }

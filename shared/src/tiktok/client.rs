@@ -35,7 +35,9 @@ pub struct ClientConfig {
     pub app_key: String,
     /// App secret.
     pub app_secret: SecretString,
-    /// Requests per second per (shop, endpoint); TikTok allows 50.
+    /// Requests per second per (shop, endpoint); TikTok allows 50 in any one second, and
+    /// 40 leaves room for requests a network or scheduling delay bunches up (at 45 a
+    /// loaded machine met 429s).
     pub requests_per_second: u32,
     /// Attempts per call for retryable failures.
     pub max_attempts: u32,
@@ -324,7 +326,12 @@ impl Client {
                 request.multipart(form)
             }
         };
-        self.exchange(request).await
+        let answer = self.exchange(request).await;
+        crate::metrics::count(crate::metrics::Metric::TikTokApiCalls, None);
+        if let (Err(TikTokError::RateLimited { .. }), Target::Shop(shop)) = (&answer, call.target) {
+            crate::metrics::count(crate::metrics::Metric::TikTokRateLimited, Some(&shop.shop_id));
+        }
+        answer
     }
 
     /// Sends a request and reads the envelope; `data` on success, a typed error otherwise.

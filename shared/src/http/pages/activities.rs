@@ -33,7 +33,8 @@ pub fn time(unix: i64) -> String {
         .map_or_else(|_| unix.to_string(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
 }
 
-/// An activity's progress: a bar and its numbers. With `poll`, while it runs, the
+/// An activity's progress: a bar and its numbers (for queued syncs, how many were
+/// queued: their outcome shows on each product). With `poll`, while it runs, the
 /// fragment asks for itself again every two seconds.
 pub fn progress(activity: &Activity, poll: bool) -> Markup {
     let counted = activity.done + activity.failed;
@@ -42,15 +43,21 @@ pub fn progress(activity: &Activity, poll: bool) -> Markup {
         div.progress data-activity=(activity.id) data-status=(activity.status)
             hx-get=[running.then(|| format!("/settings/activities/{}/progress", activity.id))]
             hx-trigger=[running.then_some("every 2s")] hx-swap="outerHTML" {
-            @match activity.total {
-                Some(total) if total > 0 => progress max=(total) value=(counted) aria-label="Progress" { (counted) " of " (total) },
-                _ => progress aria-label="Progress" {},
-            }
-            span {
-                (activity.done) " done"
-                @if activity.failed > 0 { " · " span.state-error { (activity.failed) " failed" } }
-                @if let Some(total) = activity.total { " · " (total) " in all" }
-                " · " @if running { "running" } @else { "finished" }
+            @if activity.status == "queued" {
+                span {
+                    (activity.queued) " queued · each runs in the background; its result shows on the product"
+                }
+            } @else {
+                @match activity.total {
+                    Some(total) if total > 0 => progress max=(total) value=(counted) aria-label="Progress" { (counted) " of " (total) },
+                    _ => progress aria-label="Progress" {},
+                }
+                span {
+                    (activity.done) " done"
+                    @if activity.failed > 0 { " · " span.state-error { (activity.failed) " failed" } }
+                    @if let Some(total) = activity.total { " · " (total) " in all" }
+                    " · " @if running { "running" } @else { "finished" }
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 
 use maud::{Markup, html};
 
+use super::super::catalog::MAX_SELECTION;
 use super::{Frame, Section, form, layout};
 use crate::catalog::browse::{Browse, PAGE_SIZE, ProductFilter, TABS, status_label};
 use crate::catalog::records::{Listing, ListingStatus};
@@ -144,8 +145,9 @@ pub struct ProfileEditor<'a> {
     pub store_inventory: InventoryPolicy,
     /// Products it would cover, and products in all.
     pub matches: (usize, usize),
-    /// The error and the field it belongs to (`name`, `category_id`, `rules`, `price_rule`…).
-    pub error: Option<(&'a str, &'a str)>,
+    /// Every refused value: the field it belongs to (`name`, `priority`, `category_id`,
+    /// `rules`, `price_rule`, `inventory.reserve`…) and the message.
+    pub errors: &'a [(String, String)],
 }
 
 const FIELDS: [(&str, &str); 6] = [
@@ -296,14 +298,39 @@ fn adjustment_parts(adjustment: Adjustment) -> (&'static str, String) {
     }
 }
 
-fn error_for<'a>(error: Option<(&'a str, &'a str)>, field: &str) -> Option<&'a str> {
+/// The message of a form with one error, when it is `field`'s (the product page).
+fn error_of<'a>(error: Option<(&'a str, &'a str)>, field: &str) -> Option<&'a str> {
     error.filter(|(f, _)| f.starts_with(field)).map(|(_, message)| message)
+}
+
+/// The messages of the fields named `field` or under it (`inventory` → `inventory.reserve`).
+fn errors_for<'a>(errors: &'a [(String, String)], field: &str) -> Vec<&'a str> {
+    errors
+        .iter()
+        .filter(|(f, _)| f == field || f.strip_prefix(field).is_some_and(|rest| rest.starts_with('.')))
+        .map(|(_, message)| message.as_str())
+        .collect()
+}
+
+/// The first message of `field` (or under it), if any.
+fn error_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors_for(errors, field).into_iter().next()
+}
+
+/// Each message of `field` (or under it), next to it.
+fn field_errors(errors: &[(String, String)], field: &str) -> Markup {
+    html! { @for message in errors_for(errors, field) { span.field-error data-field=(field) { (message) } } }
+}
+
+/// `aria-invalid="true"` for a field with an error.
+fn invalid(errors: &[(String, String)], field: &str) -> Option<&'static str> {
+    error_for(errors, field).map(|_| "true")
 }
 
 /// `GET /settings/profiles/{id}` and `/settings/profiles/new`: the profile editor.
 pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Markup {
     let profile = editor.profile;
-    let error = editor.error;
+    let errors = editor.errors;
     let action = if editor.exists {
         format!("/settings/profiles/{}", profile.id)
     } else {
@@ -328,24 +355,28 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
         }
         form.card method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);
-            label { "Name " input name="name" required maxlength="100" value=(profile.name) aria-invalid=[error_for(error, "name").map(|_| "true")];
-                @if let Some(e) = error_for(error, "name") { span.field-error { (e) } } }
-            label { "Priority (higher wins when several profiles match) " input type="number" name="priority" value=(profile.priority); }
+            // The live count compares the edits with the other saved profiles, not with
+            // this profile's saved copy.
+            @if editor.exists { input type="hidden" name="profile_id" value=(profile.id); }
+            label { "Name " input name="name" required maxlength="100" value=(profile.name) aria-invalid=[invalid(errors, "name")];
+                (field_errors(errors, "name")) }
+            label { "Priority (higher wins when several profiles match) " input type="number" name="priority" value=(profile.priority) aria-invalid=[invalid(errors, "priority")];
+                (field_errors(errors, "priority")) }
             (super::check("is_default", "Default profile: covers every product no other profile covers", profile.is_default))
-            (category_select(&editor.picker, error_for(error, "category_id")))
+            (category_select(&editor.picker, error_for(errors, "category_id")))
             h2 { "Which products" }
             @if profile.is_default { p.muted { "A default profile covers everything; its rules are not used." } }
             @for (index, (matching, rules)) in groups.iter().enumerate() { (rule_group(index, *matching, rules)) }
-            @if let Some(e) = error_for(error, "rules").or(error_for(error, "groups")) { p.field-error { (e) } }
+            @for e in errors_for(errors, "rules").into_iter().chain(errors_for(errors, "groups")) { p.field-error data-field="rules" { (e) } }
             p #match-count hx-post="/settings/profiles/preview" hx-trigger="change from:closest form" hx-include="closest form" hx-swap="outerHTML" {
                 "Matches " strong { (editor.matches.0) } " of " (editor.matches.1) " products."
             }
             (attribute_rows(profile, editor.attributes))
-            @if let Some(e) = error_for(error, "attributes") { p.field-error { (e) } }
+            @for e in errors_for(errors, "attributes") { p.field-error data-field="attributes" { (e) } }
             h2 { "Brand" }
             label { "TikTok brand id for every product (empty: no brand) " input name="brand_id" value=(profile.brand_id.as_deref().unwrap_or("")); }
             label { "Store brand id = TikTok brand id, one per line (wins over the above) " textarea name="brand_map" rows="3" { (brand_lines) } }
-            @if let Some(e) = error_for(error, "brand_map") { span.field-error { (e) } }
+            (field_errors(errors, "brand_map"))
             h2 { "Price rule" }
             div.filters {
                 label { "Change "
@@ -355,7 +386,7 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
                         }
                     }
                 }
-                label { "By " input name="amount" inputmode="decimal" value=(amount) aria-invalid=[error_for(error, "price_rule").map(|_| "true")]; }
+                label { "By " input name="amount" inputmode="decimal" value=(amount) aria-invalid=[invalid(errors, "price_rule")]; }
                 label { "Rounding "
                     select name="rounding" {
                         @for (key, label, rounding) in [("cents", "to the cent", Rounding::Cents), ("end_in_99", "up to .99", Rounding::EndIn99), ("whole", "up to a whole amount", Rounding::Whole)] {
@@ -364,21 +395,25 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
                     }
                 }
             }
-            @if let Some(e) = error_for(error, "price_rule") { p.field-error { (e) } }
+            @for e in errors_for(errors, "price_rule") { p.field-error data-field="price_rule" { (e) } }
             h2 { "Stock" }
             @let policy = profile.inventory.unwrap_or(editor.store_inventory);
             (super::check("own_inventory", "These products follow their own inventory policy, not the store's", profile.inventory.is_some()))
             div.filters {
-                label { "Publish 0 at or below " input type="number" name="inventory.threshold" min="0" value=(policy.threshold) aria-invalid=[error_for(error, "inventory.threshold").map(|_| "true")]; " units" }
-                label { "Hold back " input type="number" name="inventory.reserve" min="0" value=(policy.reserve) aria-invalid=[error_for(error, "inventory.reserve").map(|_| "true")]; " units" }
-                label { "Untracked stock shows as " input type="number" name="inventory.untracked_quantity" min="0" value=(policy.untracked_quantity) aria-invalid=[error_for(error, "inventory.untracked").map(|_| "true")]; " units" }
+                @for (name, words, value) in [
+                    ("inventory.threshold", "Publish 0 at or below ", policy.threshold),
+                    ("inventory.reserve", "Hold back ", policy.reserve),
+                    ("inventory.untracked_quantity", "Untracked stock shows as ", policy.untracked_quantity),
+                ] {
+                    label { (words) input type="number" name=(name) min="0" value=(value) aria-invalid=[invalid(errors, name)]; " units"
+                        (field_errors(errors, name)) }
+                }
             }
             (super::check("inventory.deactivate_at_threshold", "At or below the threshold, deactivate the product on TikTok instead", policy.deactivate_at_threshold))
-            @if let Some(e) = error_for(error, "inventory") { p.field-error { (e) } }
             p { button type="submit" { @if editor.exists { "Save profile" } @else { "Create profile" } } }
         }
         @if editor.exists {
-            (profile_files(profile, editor.rules, csrf, error_for(error, "files")))
+            (profile_files(profile, editor.rules, csrf, error_for(errors, "files")))
         }
     };
     let title = if editor.exists {
@@ -392,7 +427,7 @@ pub fn profile_editor(frame: &Frame, editor: &ProfileEditor, csrf: &str) -> Mark
             ..*frame
         },
         &title,
-        error.map(|_| "The profile was not saved: see the marked field."),
+        (!errors.is_empty()).then_some("The profile was not saved: see the marked field(s)."),
         body,
     )
 }
@@ -547,6 +582,13 @@ pub fn products(
                 label { input type="checkbox" name="all_matching" value="on"; " all " (browse.matching) " matching, not only those ticked" }
                 button type="submit" { "Apply" }
             }
+            @if browse.matching > MAX_SELECTION {
+                p.muted #selection-cap {
+                    "Activate, deactivate, delete, recover, sync status and unlink take at most " (MAX_SELECTION)
+                    " products at a time: narrow the filter to act on all " (browse.matching)
+                    ". Upload, sync stock and sync price take them all."
+                }
+            }
             table #products {
                 thead { tr { th { span.skip { "Select" } } th { "Product" } th { "SKU" } th.num { "Price" } th.num { "Stock" } th { "Profile" } th { "Status" } } }
                 tbody {
@@ -689,12 +731,12 @@ pub fn product(frame: &Frame, view: &ProductView, csrf: &str) -> Markup {
             input type="hidden" name="csrf" value=(csrf);
             (shop_field)
             label { "Title on TikTok " input name="title" size="60" value=(overrides.title.as_deref().unwrap_or("")) placeholder=(product.name)
-                aria-invalid=[error_for(view.error, "title").map(|_| "true")]; @if let Some(e) = error_for(view.error, "title") { span.field-error { (e) } } }
+                aria-invalid=[error_of(view.error, "title").map(|_| "true")]; @if let Some(e) = error_of(view.error, "title") { span.field-error { (e) } } }
             label { "Description on TikTok (HTML) " textarea name="description" rows="4" cols="60" { (overrides.description.as_deref().unwrap_or("")) } }
             label { "TikTok brand id " input name="brand_id" value=(overrides.brand_id.as_deref().unwrap_or("")); }
             label { "TikTok category id " input name="category_id" value=(overrides.category_id.as_deref().unwrap_or("")); }
             label { "Attribute values, one per line: attribute id = value " textarea name="attributes" rows="3" cols="60" { (attribute_lines) }
-                @if let Some(e) = error_for(view.error, "attributes") { span.field-error { (e) } } }
+                @if let Some(e) = error_of(view.error, "attributes") { span.field-error { (e) } } }
             (super::check("exclude_from_stock_sync", "Keep this product's stock on TikTok as it is", overrides.exclude_from_stock_sync))
             p { button type="submit" { "Save overrides" } }
         }
@@ -704,7 +746,7 @@ pub fn product(frame: &Frame, view: &ProductView, csrf: &str) -> Markup {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="shop" value=(shop);
                 label { "TikTok product id " input name="tiktok_product_id" required inputmode="numeric"; }
-                @if let Some(e) = error_for(view.error, "tiktok_product_id") { span.field-error { (e) } }
+                @if let Some(e) = error_of(view.error, "tiktok_product_id") { span.field-error { (e) } }
                 p { button type="submit" { "Link" } }
             }
         }

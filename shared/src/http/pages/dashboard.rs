@@ -65,9 +65,10 @@ fn expiry(label: &str, at: Option<i64>) -> Markup {
             @if at <= now {
                 dd.state-error { "expired " (ago(at)) }
             } @else if at - now < EXPIRY_WARNING {
-                dd.state-error { "ends in " ((at - now) / 86_400) " day(s): re-authorize now" }
+                // Whole days left, counted up: 2 days and 23 hours is "3 day(s)".
+                dd.state-error { "ends in " ((at - now + 86_399) / 86_400) " day(s): re-authorize now" }
             } @else {
-                dd { "in " ((at - now) / 86_400) " days" }
+                dd { "in " ((at - now + 86_399) / 86_400) " days" }
             }
         }
     }

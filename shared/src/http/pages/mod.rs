@@ -272,6 +272,24 @@ impl Frame<'_> {
         self.shops.iter().filter(|s| s.status != ShopStatus::Disconnected)
     }
 
+    /// The shop chosen in the switcher, when it is one the switcher offers: the
+    /// navigation's links carry it (`?shop=`), so the choice holds from page to page.
+    pub fn chosen_shop(&self) -> Option<&str> {
+        self.shop.filter(|id| self.active_shops().any(|s| s.shop_id == *id))
+    }
+
+    /// `link` with the chosen shop, if any (`/settings/products?shop=…`).
+    pub fn link(&self, link: &str) -> String {
+        match self.chosen_shop() {
+            Some(shop) => {
+                let joiner = if link.contains('?') { '&' } else { '?' };
+                let shop: String = url::form_urlencoded::byte_serialize(shop.as_bytes()).collect();
+                format!("{link}{joiner}shop={shop}")
+            }
+            None => link.to_string(),
+        }
+    }
+
     /// The chosen shop, else the store's default shop, else the first connected one.
     pub fn current_shop(&self) -> Option<&ShopRecord> {
         let chosen = |id: &str| self.active_shops().find(|s| s.shop_id == id);
@@ -296,7 +314,15 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     span.brand { "TikTok Shop Connector" }
-                    span.store { (frame.store.platform.label()) " store " code { (frame.store.display_name()) } }
+                    span.store {
+                        (frame.store.platform.label()) " store "
+                        // A BigCommerce store whose name is not known yet goes by its hash.
+                        @if frame.store.endpoint.is_none() && frame.store.name.trim().is_empty() {
+                            code { (frame.store.display_name()) }
+                        } @else {
+                            strong { (frame.store.display_name()) }
+                        }
+                    }
                     @if frame.active_shops().count() > 1 {
                         form method="get" action=(frame.path) {
                             label for="shop-switcher" { "Shop" }
@@ -312,7 +338,7 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                     } @else if let Some(shop) = frame.current_shop() {
                         span.store { "Shop " (shop.name) " (" (shop.region) ")" }
                     }
-                    a.bell.unread[unread > 0] #bell href="/settings/notifications"
+                    a.bell.unread[unread > 0] #bell href=(frame.link("/settings/notifications"))
                         aria-label=(format!("Notifications: {unread} unread")) {
                         // A bell (Material Icons' "notifications", Apache-2.0): no emoji font needed.
                         svg.icon width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" {
@@ -324,12 +350,12 @@ pub fn layout(frame: &Frame, title: &str, error: Option<&str>, content: Markup) 
                 nav.main aria-label="Sections" {
                     ul {
                         @if setup {
-                            li { a href="/settings" aria-current=[(frame.section == Section::Setup).then_some("page")] { "Setup" } }
+                            li { a href=(frame.link("/settings")) aria-current=[(frame.section == Section::Setup).then_some("page")] { "Setup" } }
                         }
                         @for (label, link, section) in NAVIGATION {
                             li {
                                 @match link {
-                                    Some(link) => a href=(link) aria-current=[(frame.section == section).then_some("page")] { (label) },
+                                    Some(link) => a href=(frame.link(link)) aria-current=[(frame.section == section).then_some("page")] { (label) },
                                     None => span title="Coming soon" { (label) },
                                 }
                             }

@@ -30,7 +30,8 @@ pub struct ClientConfig {
     pub access_token: SecretString,
     /// Share of the store's quota this client may use (default 0.5: other apps share it).
     pub quota_share: f64,
-    /// Attempts for retryable failures.
+    /// Attempts for retryable failures (5xx, timeouts, dropped connections); a 429 with
+    /// a reset header is waited out apart from these, up to as many times again.
     pub max_attempts: u32,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -215,7 +216,10 @@ impl Client {
     ) -> Result<(StatusCode, Vec<u8>), StoreError> {
         let base = format!("{}/stores/{}{path}", self.config.api_base, self.config.store_hash);
         let url = Url::parse_with_params(&base, query).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let mut attempt = 0;
+        // Failures and rate-limit waits are counted apart: a 429 that names its reset
+        // is a wait, not a failure, so it does not use up the attempts meant for 5xx
+        // answers and timeouts (and is itself bounded by `max_attempts` waits).
+        let (mut attempt, mut waits) = (0, 0);
         loop {
             attempt += 1;
             self.pacer.acquire().await;
@@ -227,6 +231,7 @@ impl Client {
             if let Some(body) = body {
                 request = request.header("content-type", "application/json").body(body.to_vec());
             }
+            crate::metrics::count(crate::metrics::Metric::StoreApiCalls, None);
             let outcome = match request.send().await {
                 Ok(response) => {
                     self.pacer.observe(response.headers());
@@ -240,12 +245,17 @@ impl Client {
                 }
                 Err(e) => (StoreError::Unavailable(e.without_url().to_string()), None),
             };
+            if matches!(outcome.0, StoreError::RateLimited) {
+                crate::metrics::count(crate::metrics::Metric::StoreRateLimited, None);
+            }
             match outcome {
-                (error, _) if !error.is_retryable() || attempt >= max_attempts => return Err(error),
-                (StoreError::RateLimited, Some(wait)) => {
+                (StoreError::RateLimited, Some(wait)) if waits < max_attempts => {
+                    waits += 1;
+                    attempt -= 1;
                     tracing::warn!(store = %self.config.store_hash, path, wait_ms = wait.as_millis() as u64, "rate limited; waiting for the window");
                     tokio::time::sleep(wait).await;
                 }
+                (error, _) if !error.is_retryable() || attempt >= max_attempts => return Err(error),
                 (error, _) => {
                     tracing::warn!(store = %self.config.store_hash, path, attempt, %error, "retrying store call");
                     tokio::time::sleep(crate::store::retry_delay(attempt)).await;
