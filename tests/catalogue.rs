@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use connector::catalog::records::{self, ListingStatus};
-use connector_e2e::{eventually, local_stack, merchant, tiktok_products};
+use connector_e2e::{eventually, local_stack, merchant, once_quiet, tiktok_products};
 use connector_local::{Running, onboard_sandbox};
 use serde_json::{Value, json};
 
@@ -160,7 +160,9 @@ async fn a_burst_of_stock_changes_reaches_tiktok_within_seconds_as_one_update() 
             .unwrap();
         stats["requests_by_key"][&key].as_u64().unwrap_or(0)
     };
-    let before = updates().await;
+    // Listings are saved live before their first stock is published: the count starts
+    // once those publications have finished.
+    let before = once_quiet(async || updates().await).await;
     let http = reqwest::Client::new();
     for level in 11..=15 {
         http.post(format!("{bigcommerce}/sandbox/products/{}/stock", simple.id))

@@ -13,7 +13,7 @@ use connector_e2e::lambda::{
     SHOP, STORE, binaries_built, binaries_only_stack, fixture, fixture_product, live_sku, signed_tiktok_webhook,
     with_session, workspace,
 };
-use connector_e2e::{bigcommerce, emulator_given, store_orders, tiktok_admin, tiktok_order};
+use connector_e2e::{bigcommerce, emulator_given, store_orders, tiktok, tiktok_admin, tiktok_order};
 use serde_json::{Value, json};
 
 /// The TikTok order of the order fixtures.
@@ -45,6 +45,19 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
                 .unwrap();
         }
     }
+}
+
+/// Sets the sandbox at `base` to drop every webhook it would send (`drop`), or to send
+/// them again: a lost webhook, which only the pollers recover.
+async fn drop_webhooks(base: &str, drop: bool) {
+    let share = if drop { 1.0 } else { 0.0 };
+    let set = reqwest::Client::new()
+        .post(format!("{base}/sandbox/faults"))
+        .json(&json!({"drop_webhook_share": share}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200, "the sandbox takes the faults");
 }
 
 #[tokio::test]
@@ -99,6 +112,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
 
     // order-poller: an order whose webhook was lost is found and queued.
     let sku = live_sku(&running).await.unwrap();
+    drop_webhooks(&tiktok(&running), true).await;
     let placed = tiktok_admin(
         &running,
         "/sandbox/orders",
@@ -106,6 +120,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
     )
     .await;
     assert!(placed.status().is_success());
+    drop_webhooks(&tiktok(&running), false).await;
     let mut order_poller = start("order-poller").await;
     assert_eq!(
         order_poller
@@ -174,9 +189,20 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
     );
     order_worker.assert_calls_granted(&permissions);
 
-    // store-poller: a stock change whose webhook was lost is found and queued.
+    // store-poller: a stock change whose webhook was lost is found and queued. The
+    // store's first poll opens its change feed (what the store held before is the
+    // import, not a change); the second finds the change.
+    let mut store_poller = start("store-poller").await;
+    assert_eq!(
+        store_poller
+            .respond(fixture("store-poller.schedule.json"))
+            .await
+            .unwrap(),
+        Value::Null
+    );
     let product = fixture_product();
     let level = 41;
+    drop_webhooks(&bigcommerce(&running), true).await;
     let changed = reqwest::Client::new()
         .post(format!("{}/sandbox/products/{product}/stock", bigcommerce(&running)))
         .json(&json!({"inventory_level": level}))
@@ -184,7 +210,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
         .await
         .unwrap();
     assert!(changed.status().is_success());
-    let mut store_poller = start("store-poller").await;
+    drop_webhooks(&bigcommerce(&running), false).await;
     assert_eq!(
         store_poller
             .respond(fixture("store-poller.schedule.json"))

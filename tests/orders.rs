@@ -137,6 +137,73 @@ async fn the_poller_finds_an_order_whose_webhook_was_lost() {
     );
 }
 
+/// How many times the connector read orders of `shop` from TikTok (Get Order Detail).
+fn order_reads(running: &Running, shop: &str) -> u64 {
+    let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+    let key = format!("{shop}|/order/202309/orders");
+    sandbox.lock().requests.get(&key).copied().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_flood_of_notifications_for_one_order_costs_a_few_reads_and_keeps_the_last_change() {
+    let (_dir, running, shop, skus) = ready().await;
+    let id = "576461413038785031";
+    place_synced(&running, &shop, &skus[0], &[id]).await;
+    let reads_before = connector_e2e::once_quiet(async || order_reads(&running, &shop)).await;
+    // 300 distinct notifications of the order's current status, 50 at a time (TikTok
+    // re-sends, and a busy order can be notified thousands of times).
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/sandbox/orders/{id}/notify?stale_status=AWAITING_SHIPMENT",
+        tiktok(&running)
+    );
+    for _ in 0..6 {
+        let sends = (0..50).map(|_| http.post(&url).send());
+        for sent in futures_util::future::join_all(sends).await {
+            assert_eq!(sent.unwrap().status(), 200);
+        }
+    }
+    // The change after them still arrives.
+    set_tiktok_status(&running, id, "CANCELLED").await;
+    assert!(
+        eventually(20, async || store_orders(&running, id).await[0]["status_id"] == 5).await,
+        "the cancellation after the flood reaches the store order"
+    );
+    let reads = connector_e2e::once_quiet(async || order_reads(&running, &shop)).await - reads_before;
+    assert!(
+        (1..=30).contains(&reads),
+        "301 notifications cost a read each only when one started after them: {reads} reads"
+    );
+}
+
+#[tokio::test]
+async fn the_poller_reads_only_orders_that_changed_since_their_last_sync() {
+    let (_dir, running, shop, skus) = ready().await;
+    let (quiet, changed) = ("576461413038785032", "576461413038785033");
+    place_synced(&running, &shop, &skus[0], &[quiet, changed]).await;
+    let reads_before = connector_e2e::once_quiet(async || order_reads(&running, &shop)).await;
+    {
+        // TikTok cancels one order without notifying (a lost webhook).
+        let sandbox = &running.sandboxes.as_ref().unwrap().tiktok_sandbox;
+        let mut state = sandbox.lock();
+        let order = state.orders.get_mut(changed).unwrap();
+        order["status"] = json!("CANCELLED");
+        order["update_time"] = json!(connector::storage::unix_now() + 1);
+    }
+    schedules::run(&running.app, Schedule::PollOrders).await.unwrap();
+    assert!(
+        eventually(10, async || store_orders(&running, changed).await[0]["status_id"] == 5).await,
+        "the poll finds the silent cancellation"
+    );
+    let reads = connector_e2e::once_quiet(async || order_reads(&running, &shop)).await - reads_before;
+    assert_eq!(reads, 1, "the poll read only the order TikTok changed");
+    assert_eq!(
+        store_orders(&running, quiet).await[0]["status_id"],
+        11,
+        "the other order is untouched"
+    );
+}
+
 #[tokio::test]
 async fn the_webhook_and_the_poller_at_once_make_one_store_order() {
     let (_dir, running, shop, skus) = ready().await;

@@ -44,6 +44,7 @@ pub fn stack_args(data_dir: &std::path::Path, aws: bool, sandbox: bool, products
         sandbox_listing_limit: 1000.max(products as u32 * 2),
         platform: connector::store::Platform::BigCommerce,
         queue_hop_ms: 0,
+        consumers_per_queue: 4,
     }
 }
 
@@ -81,6 +82,23 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(seconds: u64, mut check: F) -> 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// The value `read` returns once it has stayed the same for a second (at most 30 s):
+/// a count of requests taken after work still in flight has finished.
+pub async fn once_quiet<F: AsyncFnMut() -> u64>(mut read: F) -> u64 {
+    let mut last = read().await;
+    let mut quiet_since = std::time::Instant::now();
+    let deadline = quiet_since + Duration::from_secs(30);
+    while quiet_since.elapsed() < Duration::from_secs(1) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = read().await;
+        if now != last {
+            last = now;
+            quiet_since = std::time::Instant::now();
+        }
+    }
+    last
 }
 
 /// A merchant's browser session on the settings page, opened through the store's

@@ -785,6 +785,48 @@ pub async fn note_webhook(table: &dyn Table, store_id: &str, shop_id: &str, at: 
     table.put(item, Condition::None).await
 }
 
+/// Which shops' webhook arrivals this process wrote lately, so a busy shop's
+/// "last webhook" costs one table write a minute per process instead of one per webhook
+/// (the dashboard shows it to the minute). One per [`crate::app::App`].
+#[derive(Debug, Default)]
+pub struct WebhooksNoted {
+    /// `<store>/<shop>` → when this process last wrote it (Unix seconds).
+    written: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl WebhooksNoted {
+    /// How often one process writes a shop's last webhook, seconds.
+    pub const EVERY_SECONDS: i64 = 60;
+
+    /// [`note_webhook`] for a webhook arriving `at` (Unix seconds), unless this process
+    /// wrote the shop's time less than [`Self::EVERY_SECONDS`] before. Errors: the
+    /// table's (the next webhook tries again).
+    pub async fn note(&self, table: &dyn Table, store_id: &str, shop_id: &str, at: i64) -> Result<(), StorageError> {
+        let key = format!("{store_id}/{shop_id}");
+        {
+            let mut written = self.written.lock().expect("webhooks noted lock");
+            if written.get(&key).is_some_and(|last| at - last < Self::EVERY_SECONDS) {
+                return Ok(());
+            }
+            written.insert(key.clone(), at);
+        }
+        let noted = note_webhook(table, store_id, shop_id, at).await;
+        if noted.is_err() {
+            self.written.lock().expect("webhooks noted lock").remove(&key);
+        }
+        noted
+    }
+
+    /// Forgets that this process wrote the shop's time, as a process that has written
+    /// nothing for it (a new instance, or one a minute later).
+    pub fn forget(&self, store_id: &str, shop_id: &str) {
+        self.written
+            .lock()
+            .expect("webhooks noted lock")
+            .remove(&format!("{store_id}/{shop_id}"));
+    }
+}
+
 /// When the shop's last verified TikTok webhook arrived (Unix seconds), if one did.
 pub async fn last_webhook(table: &dyn Table, store_id: &str, shop_id: &str) -> Result<Option<i64>, StorageError> {
     let seen = table.get(&store_pk(store_id), &webhook_seen_sk(shop_id)).await?;
@@ -795,6 +837,38 @@ pub async fn last_webhook(table: &dyn Table, store_id: &str, shop_id: &str) -> R
 mod tests {
     use super::*;
     use crate::store::{native_id, tenant_id};
+
+    #[tokio::test]
+    async fn a_shops_last_webhook_is_written_once_a_minute_per_process() {
+        let table = crate::storage::embedded::EmbeddedTable::in_memory().unwrap();
+        let noted = WebhooksNoted::default();
+        noted.note(&table, "s1", "shop", 1_000).await.unwrap();
+        noted.note(&table, "s1", "shop", 1_059).await.unwrap();
+        assert_eq!(
+            last_webhook(&table, "s1", "shop").await.unwrap(),
+            Some(1_000),
+            "within the minute"
+        );
+        noted.note(&table, "s1", "other", 1_059).await.unwrap();
+        assert_eq!(
+            last_webhook(&table, "s1", "other").await.unwrap(),
+            Some(1_059),
+            "each shop its own"
+        );
+        noted.note(&table, "s1", "shop", 1_060).await.unwrap();
+        assert_eq!(
+            last_webhook(&table, "s1", "shop").await.unwrap(),
+            Some(1_060),
+            "a minute on"
+        );
+        noted.forget("s1", "shop");
+        noted.note(&table, "s1", "shop", 1_061).await.unwrap();
+        assert_eq!(
+            last_webhook(&table, "s1", "shop").await.unwrap(),
+            Some(1_061),
+            "once forgotten"
+        );
+    }
 
     #[test]
     fn a_store_is_shown_by_its_name_else_its_hash_and_a_hosted_one_by_its_address() {

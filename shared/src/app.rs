@@ -40,6 +40,8 @@ pub struct App {
     pub token_keeper: Arc<crate::tokens::StoredTokens>,
     /// Sends the owner's notice e-mails (SES in AWS).
     pub mailer: Arc<dyn Mailer>,
+    /// Shops whose last webhook this process wrote lately.
+    pub webhooks_noted: crate::accounts::WebhooksNoted,
 }
 
 /// AWS SDK configuration from the environment (`AWS_ENDPOINT_URL` points it at an emulator).
@@ -103,6 +105,7 @@ impl App {
             public_url: parts.public_url,
             endpoints: parts.endpoints,
             mailer: parts.mailer,
+            webhooks_noted: crate::accounts::WebhooksNoted::default(),
             tiktok,
             http,
         }))

@@ -447,6 +447,19 @@ pub async fn handle(app: &App, job: Job) -> Result<(), JobError> {
                 serde_json::Value::String(source) => source.clone(),
                 _ => "webhook".to_string(),
             };
+            if read_since(
+                app.table.as_ref(),
+                &store.store_id,
+                &shop_id,
+                &order_id,
+                &source,
+                job.enqueued_at,
+            )
+            .await?
+            {
+                tracing::debug!(order = %order_id, "order read since this notification; acknowledged");
+                return Ok(());
+            }
             sync_from(app, &store, &shop_id, &order_id, &source).await
         }
         JobKind::PushShipment => {
@@ -477,6 +490,80 @@ pub async fn fetch_order(app: &App, shop: &ShopRecord, order_id: &str) -> Result
 /// Re-reads a TikTok order and brings the store order in line with it.
 pub async fn sync_order(app: &App, store: &StoreRecord, shop_id: &str, order_id: &str) -> Result<(), JobError> {
     sync_from(app, store, shop_id, order_id, "sync").await
+}
+
+/// The last successful sync of one TikTok order (`ORDERREAD#<store>/<shop>/<order>`,
+/// kept a day): notifications enqueued before it started need no read of their own.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct LastRead {
+    /// When that sync started, Unix milliseconds.
+    started_ms: i64,
+    /// The order's `update_time` (Unix seconds) as that sync read it.
+    update_time: i64,
+}
+
+impl LastRead {
+    /// Whether this sync saw the order's change of `update_time` (Unix seconds): it read
+    /// that one or a later one. (A second change within the same second, after the read,
+    /// carries the same time: its own webhook brings it, as it brings every change.)
+    fn covers(&self, update_time: i64) -> bool {
+        self.update_time >= update_time
+    }
+}
+
+/// Allowance for clocks of different hosts when comparing a job's enqueue time with a
+/// sync's start, milliseconds.
+const CLOCK_MARGIN_MS: i64 = 250;
+
+fn last_read_pk(store_id: &str, shop_id: &str, order_id: &str) -> String {
+    format!("ORDERREAD#{store_id}/{shop_id}/{order_id}")
+}
+
+/// The order's [`LastRead`], if one is kept.
+async fn last_read(
+    table: &dyn Table,
+    store_id: &str,
+    shop_id: &str,
+    order_id: &str,
+) -> Result<Option<LastRead>, StorageError> {
+    let item = table.get(&last_read_pk(store_id, shop_id, order_id), "LAST").await?;
+    Ok(item.and_then(|item| serde_json::from_value(item.data).ok()))
+}
+
+/// Notes a successful sync of the order (see [`LastRead`]).
+async fn note_read(
+    table: &dyn Table,
+    store_id: &str,
+    shop_id: &str,
+    order_id: &str,
+    read: LastRead,
+) -> Result<(), StorageError> {
+    let data = serde_json::to_value(read).expect("a read mark serializes");
+    let item =
+        Item::new(last_read_pk(store_id, shop_id, order_id), "LAST", data).with_expiry(read.started_ms / 1000 + 86_400);
+    table.put(item, Condition::None).await
+}
+
+/// Whether a notification (`source` `webhook` or `poll`, enqueued at `enqueued_ms`)
+/// is already covered: a sync of the order that started after it was enqueued has
+/// read TikTok's order as at least as new as what it announced. The job runs in the
+/// order's FIFO group, after that sync. Merchant retries, re-syncs, range syncs and
+/// jobs without an enqueue time always read.
+async fn read_since(
+    table: &dyn Table,
+    store_id: &str,
+    shop_id: &str,
+    order_id: &str,
+    source: &str,
+    enqueued_ms: Option<i64>,
+) -> Result<bool, StorageError> {
+    let Some(enqueued_ms) =
+        enqueued_ms.filter(|_| !matches!(source, "manual" | "resync" | "range" | "fetch" | "retry"))
+    else {
+        return Ok(false);
+    };
+    let read = last_read(table, store_id, shop_id, order_id).await?;
+    Ok(read.is_some_and(|read| read.started_ms > enqueued_ms + CLOCK_MARGIN_MS))
 }
 
 /// What made the connector read an order, in the timeline's words.
@@ -511,6 +598,7 @@ async fn sync_from(
         );
         return Ok(());
     };
+    let started_ms = jiff::Timestamp::now().as_millisecond();
     let order = fetch_order(app, &shop, order_id).await?;
     let Some(order) = order else {
         tracing::warn!(order = order_id, "TikTok does not know the order; acknowledged");
@@ -532,7 +620,7 @@ async fn sync_from(
     let existing = get_record(table, &store.store_id, order_id).await?;
     let platform = crate::platforms::open(app, store).map_err(retry)?;
     let platform = platform.as_ref();
-    match (existing, &order.status) {
+    let synced = match (existing, &order.status) {
         (Some(record), _) if record.store_order_id.is_some() => {
             follow_tiktok(table, store, platform, record, &order).await
         }
@@ -556,7 +644,15 @@ async fn sync_from(
             );
             Ok(())
         }
+    };
+    if synced.is_ok() {
+        let read = LastRead {
+            started_ms,
+            update_time: order.update_time,
+        };
+        note_read(table, &store.store_id, shop_id, order_id, read).await?;
     }
+    synced
 }
 
 /// Brings an existing store order in line with the TikTok order: a cancellation
@@ -1025,6 +1121,14 @@ async fn poll_shop(app: &App, store_id: &str, shop_id: &str) -> Result<usize, Jo
         .map_err(shop_failure)?;
         for order in &page.items {
             seen.push(order.update_time);
+            // The poll overlaps earlier ones: an order synced since its last change needs no read.
+            let order_id = order.id.to_string();
+            if last_read(table, store_id, shop_id, &order_id)
+                .await?
+                .is_some_and(|read| read.covers(order.update_time))
+            {
+                continue;
+            }
             let payload = serde_json::json!({"order_id": order.id.to_string(), "topic": "poll"});
             // The same order at the same update time is one job, however often it is polled.
             let key = format!("order-{}-{}", order.id, order.update_time);

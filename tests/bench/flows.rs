@@ -28,6 +28,8 @@ pub struct Mode {
     pub store_ms: u64,
     /// Milliseconds each queue send takes.
     pub queue_hop_ms: u64,
+    /// Workers per queue (Lambda instances).
+    pub consumers_per_queue: u16,
     /// The p99 goal of the order and stock latencies.
     pub goal: Duration,
 }
@@ -39,16 +41,19 @@ pub const LOOPBACK: Mode = Mode {
     tiktok_ms: 0,
     store_ms: 0,
     queue_hop_ms: 0,
+    consumers_per_queue: 4,
     goal: Duration::from_millis(300),
 };
 
-/// Round trips as in production: TikTok 150 ms, BigCommerce 300 ms, 20 ms per queue hop.
+/// Round trips as in production: TikTok 150 ms, BigCommerce 300 ms, 20 ms per queue
+/// hop, and 10 workers per queue (the template's `MaximumConcurrency`).
 pub const REALISTIC: Mode = Mode {
     key: "flows-realistic",
     name: "realistic round trips",
     tiktok_ms: 150,
     store_ms: 300,
     queue_hop_ms: 20,
+    consumers_per_queue: 10,
     goal: Duration::from_secs(2),
 };
 
@@ -83,6 +88,7 @@ impl Stack {
         let data = tempfile::tempdir()?;
         let mut args = connector_e2e::stack_args(data.path(), false, true, 60);
         args.queue_hop_ms = mode.queue_hop_ms;
+        args.consumers_per_queue = mode.consumers_per_queue;
         let running = start(&args).await?;
         onboard_sandbox(&running).await?;
         let (shop, skus) = live_skus(&running).await?;
@@ -315,11 +321,12 @@ async fn orders(section: &mut Section, stack: &Stack, load: &Load) -> anyhow::Re
     let what = format!("Order intake, webhook → store order ({})", stack.mode.name);
     section.push(Figure::latency(what, latencies, Some(stack.mode.goal)));
     section.note(format!(
-        "{}: {} orders sent at {}/s over {:.0} s; {lost} did not arrive within 60 s of the last.",
+        "{}: {} orders sent at {}/s over {:.0} s, {} workers per queue; {lost} did not arrive within 60 s of the last.",
         stack.mode.name,
         load.orders,
         load.order_rate,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        stack.mode.consumers_per_queue
     ));
     Ok(())
 }

@@ -19,6 +19,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use connector::catalog::records::{self, ListingStatus};
+use connector::queue::QueueSettings;
+use connector::queue::sqs::SqsQueue;
 use connector_local::Running;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -329,21 +331,27 @@ pub struct Deployment {
 impl Deployment {
     /// The deployment of the stack `running` on DynamoDB and SQS (moto at
     /// `AWS_ENDPOINT_URL`), whose table is `table_name` and whose sandbox keys are in
-    /// `data_dir`: looks its queues up and creates the app secret the template would hold.
+    /// `data_dir`: creates its own queues and the app secret the template would hold.
     /// Errors when `AWS_ENDPOINT_URL` is unset or moto refuses a call.
     pub async fn new(running: &Running, data_dir: &FsPath, table_name: &str) -> anyhow::Result<Deployment> {
         let moto = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?;
         let sdk = connector::app::aws_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
+        // Queues of their own: a receive the runner's aborted workers left waiting in
+        // moto would take the first messages sent to the runner's queues.
         let mut queues = Vec::new();
-        for (name, logical) in [
-            (format!("{table_name}-products"), "ProductQueue"),
-            (format!("{table_name}-orders.fifo"), "OrderQueue"),
-            (format!("{table_name}-products-dlq"), "ProductDeadLetterQueue"),
-            (format!("{table_name}-orders-dlq.fifo"), "OrderDeadLetterQueue"),
+        for (name, fifo, logical, dead_letters) in [
+            ("products", false, "ProductQueue", "ProductDeadLetterQueue"),
+            ("orders", true, "OrderQueue", "OrderDeadLetterQueue"),
         ] {
-            let url = sqs.get_queue_url().queue_name(&name).send().await?;
-            queues.push((url.queue_url().context("a queue URL")?.to_string(), logical));
+            let settings = QueueSettings {
+                fifo,
+                ..QueueSettings::default()
+            };
+            let (queue, dlq) =
+                SqsQueue::create(sqs.clone(), &format!("{table_name}-functions-{name}"), &settings).await?;
+            queues.push((queue.url().to_string(), logical));
+            queues.push((dlq.url().to_string(), dead_letters));
         }
         let secrets = &running.app.secrets;
         let token_keys = std::fs::read_to_string(data_dir.join("sandbox/token-keys"))?;

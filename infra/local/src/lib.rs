@@ -73,6 +73,10 @@ pub struct Args {
     /// SQS would (the benchmark's realistic runs use 20); 0 sends at once.
     #[arg(long, default_value_t = 0)]
     pub queue_hop_ms: u64,
+    /// Workers taking jobs from each queue at once, as Lambda runs several instances
+    /// (the template lets it run up to 10 per queue).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub consumers_per_queue: u16,
 }
 
 /// The platform a `--platform` value names; the error lists those there are.
@@ -446,9 +450,6 @@ impl Drop for Running {
     }
 }
 
-/// Consumers per queue in the local runner.
-const CONSUMERS_PER_QUEUE: usize = 4;
-
 /// Builds the connector from `args`, binds the HTTP server and starts every worker
 /// and schedule in the background; in `--sandbox` mode also the sandboxes.
 pub async fn start(args: &Args) -> anyhow::Result<Running> {
@@ -483,7 +484,7 @@ pub async fn start_with(args: &Args, wrap_table: TableWrapper) -> anyhow::Result
     // Several consumers per queue, as Lambda runs several instances: they share the
     // TikTok budget through the table, and FIFO groups still run one job at a time.
     for queue in [app.product_queue.clone(), app.order_queue.clone()] {
-        for _ in 0..CONSUMERS_PER_QUEUE {
+        for _ in 0..args.consumers_per_queue {
             tasks.push(tokio::spawn(worker::run(queue.clone(), dispatcher.clone())));
         }
     }

@@ -79,7 +79,7 @@ pub async fn tiktok(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
             tracing::warn!(shop = %shop_id, topic = notification.topic, "webhook for a shop no store has connected; ignored");
             return Ok(());
         };
-        accounts::note_webhook(app.table.as_ref(), &store_id, &shop_id, unix_now()).await?;
+        app.webhooks_noted.note(app.table.as_ref(), &store_id, &shop_id, unix_now()).await?;
         let data = &notification.data;
         match notification.topic {
             6 => {

@@ -3,7 +3,7 @@
 //! in-flight message per group plus deduplication on the idempotency key.
 //! Time is `tokio::time`, so tests can pause and advance it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +24,29 @@ struct Message {
 #[derive(Default)]
 struct State {
     messages: VecDeque<Message>,
-    dedup_seen: HashMap<String, Instant>,
+    /// Deduplication ids sent within the last [`DEDUP_WINDOW`].
+    dedup_seen: HashSet<String>,
+    /// The same ids in send order, so expiry pops from the front instead of scanning.
+    dedup_order: VecDeque<(Instant, String)>,
+}
+
+impl State {
+    /// Whether `id` was first sent within the window before `now`; records it if not.
+    /// As in SQS, the window runs from the first send: a duplicate does not extend it.
+    fn seen_recently(&mut self, id: String, now: Instant) -> bool {
+        while let Some((at, _)) = self.dedup_order.front() {
+            if now.duration_since(*at) < DEDUP_WINDOW {
+                break;
+            }
+            let (_, expired) = self.dedup_order.pop_front().expect("a front entry");
+            self.dedup_seen.remove(&expired);
+        }
+        if !self.dedup_seen.insert(id.clone()) {
+            return true;
+        }
+        self.dedup_order.push_back((now, id));
+        false
+    }
 }
 
 /// The in-process queue. Cheap to clone; clones share the messages.
@@ -173,9 +195,7 @@ impl JobQueue for InProcessQueue {
         for chunk in bodies.chunks(MAX_BATCH) {
             for (job, body) in chunk {
                 if self.settings.fifo {
-                    let mut state = self.state.lock().expect("queue lock");
-                    state.dedup_seen.retain(|_, at| now.duration_since(*at) < DEDUP_WINDOW);
-                    if state.dedup_seen.insert(dedup_id(job), now).is_some() {
+                    if self.state.lock().expect("queue lock").seen_recently(dedup_id(job), now) {
                         continue;
                     }
                 }
@@ -218,5 +238,41 @@ impl JobQueue for InProcessQueue {
             messages[position].visible_at = Instant::now() + delay;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::JobKind;
+
+    fn fifo() -> InProcessQueue {
+        InProcessQueue::new(QueueSettings {
+            fifo: true,
+            ..QueueSettings::default()
+        })
+    }
+
+    fn job(key: &str) -> Job {
+        Job::new(JobKind::SyncStock, "store-1", key, serde_json::json!({}))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fifo_duplicate_is_dropped_for_five_minutes_from_its_first_send() {
+        let queue = fifo();
+        queue.send(&[job("a"), job("b")], Duration::ZERO).await.unwrap();
+        queue.send(&[job("a")], Duration::ZERO).await.unwrap();
+        assert_eq!(queue.len(), 2, "the second \"a\" is a duplicate");
+
+        tokio::time::advance(Duration::from_secs(200)).await;
+        queue.send(&[job("a")], Duration::ZERO).await.unwrap();
+        assert_eq!(queue.len(), 2, "still within the window");
+
+        // 301 s after the first send: a duplicate at 200 s did not extend the window.
+        tokio::time::advance(Duration::from_secs(101)).await;
+        queue.send(&[job("a"), job("c")], Duration::ZERO).await.unwrap();
+        assert_eq!(queue.len(), 4, "\"a\" is new again once its window has passed");
+        queue.send(&[job("b"), job("c")], Duration::ZERO).await.unwrap();
+        assert_eq!(queue.len(), 5, "\"b\" expired with \"a\"; \"c\" is a duplicate");
     }
 }

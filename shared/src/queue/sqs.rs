@@ -36,6 +36,11 @@ impl SqsQueue {
         }
     }
 
+    /// The queue's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Creates the queue and its dead-letter queue (`<name>-dlq`) with a real
     /// `RedrivePolicy`; for tests and local runs (production queues come from SAM).
     /// Returns the queue and its dead-letter queue.
