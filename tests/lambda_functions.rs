@@ -10,8 +10,8 @@
 
 use connector::catalog::records;
 use connector_e2e::lambda::{
-    SHOP, STORE, binaries_built, binaries_only_stack, fixture, fixture_product, live_sku, signed_tiktok_webhook,
-    with_session, workspace,
+    Function, SHOP, STORE, binaries_built, binaries_only_stack, fixture, fixture_product, live_sku,
+    signed_tiktok_webhook, with_session, workspace,
 };
 use connector_e2e::{bigcommerce, emulator_given, store_orders, tiktok, tiktok_admin, tiktok_order};
 use serde_json::{Value, json};
@@ -45,6 +45,13 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
                 .unwrap();
         }
     }
+}
+
+/// Invokes a scheduled function with its fixture (`tests/events/<name>`); a schedule
+/// answers nothing.
+async fn run_schedule(function: &mut Function, name: &str) {
+    let answer = function.respond(fixture(name)).await.unwrap();
+    assert_eq!(answer, Value::Null, "{} answered its schedule", function.name);
 }
 
 /// Sets the sandbox at `base` to drop every webhook it would send (`drop`), or to send
@@ -122,13 +129,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
     assert!(placed.status().is_success());
     drop_webhooks(&tiktok(&running), false).await;
     let mut order_poller = start("order-poller").await;
-    assert_eq!(
-        order_poller
-            .respond(fixture("order-poller.schedule.json"))
-            .await
-            .unwrap(),
-        Value::Null
-    );
+    run_schedule(&mut order_poller, "order-poller.schedule.json").await;
     let queued = drain(sqs, &queue_url("OrderQueue")).await;
     assert!(
         queued
@@ -193,13 +194,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
     // store's first poll opens its change feed (what the store held before is the
     // import, not a change); the second finds the change.
     let mut store_poller = start("store-poller").await;
-    assert_eq!(
-        store_poller
-            .respond(fixture("store-poller.schedule.json"))
-            .await
-            .unwrap(),
-        Value::Null
-    );
+    run_schedule(&mut store_poller, "store-poller.schedule.json").await;
     let product = fixture_product();
     let level = 41;
     drop_webhooks(&bigcommerce(&running), true).await;
@@ -211,13 +206,7 @@ async fn every_function_binary_answers_its_fixture_under_the_lambda_runtime_api(
         .unwrap();
     assert!(changed.status().is_success());
     drop_webhooks(&bigcommerce(&running), false).await;
-    assert_eq!(
-        store_poller
-            .respond(fixture("store-poller.schedule.json"))
-            .await
-            .unwrap(),
-        Value::Null
-    );
+    run_schedule(&mut store_poller, "store-poller.schedule.json").await;
     // The changed product is read again from the store (which then syncs its stock).
     let queued = drain(sqs, &queue_url("ProductQueue")).await;
     assert!(

@@ -321,12 +321,11 @@ async fn orders(section: &mut Section, stack: &Stack, load: &Load) -> anyhow::Re
     let what = format!("Order intake, webhook → store order ({})", stack.mode.name);
     section.push(Figure::latency(what, latencies, Some(stack.mode.goal)));
     section.note(format!(
-        "{}: {} orders sent at {}/s over {:.0} s, {} workers per queue; {lost} did not arrive within 60 s of the last.",
+        "{}: {} orders sent at {}/s over {:.0} s; {lost} did not arrive within 60 s of the last.",
         stack.mode.name,
         load.orders,
         load.order_rate,
-        started.elapsed().as_secs_f64(),
-        stack.mode.consumers_per_queue
+        started.elapsed().as_secs_f64()
     ));
     Ok(())
 }

@@ -152,9 +152,10 @@ async fn flows(args: &FlowArgs) -> anyhow::Result<Vec<Section>> {
             dropped: args.dropped,
         };
         flows::run(&mut section, mode, &load).await?;
-        section.note(
-            "Four consumers per queue, as Lambda runs several instances; orders are FIFO per order, stock jobs share the shop's TikTok budget through the table.",
-        );
+        section.note(format!(
+            "{} consumers per queue, as Lambda runs several instances; orders are FIFO per order, stock jobs share the shop's TikTok budget through the table.",
+            mode.consumers_per_queue
+        ));
         sections.push(section);
     }
     Ok(sections)
